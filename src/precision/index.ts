@@ -1,0 +1,3 @@
+export * from './format.ts';
+export * from './round.ts';
+export * from './exact.ts';
