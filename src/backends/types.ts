@@ -15,6 +15,8 @@ export interface BackendResult {
   readonly grads: Gradients<number>;
   /** Routing decisions, when the backend can expose them (the engine can, tfjs cannot). */
   readonly routing?: Routing;
+  /** Activations in precision p ([0] the rounded input, [i+1] layer i's output), when the backend exposes them. */
+  readonly activations?: readonly (readonly number[])[];
 }
 
 /** An AD system under test (DESIGN §5 `backends`). */

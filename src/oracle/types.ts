@@ -45,6 +45,8 @@ export interface ExactBackward {
 
 export interface Oracle {
   readonly name: 'decimal.js' | 'big.js';
+  /** The exact value of a finite double as this oracle's ExactNumber (to compare float results exactly). */
+  exact(x: number): ExactNumber;
   /** Exact forward pass; throws OracleError for non-finite numbers (they have no exact value). */
   forward(problem: Problem): ExactForward;
   /**

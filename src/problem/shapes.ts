@@ -86,3 +86,44 @@ export function isFiniteProblem(problem: Problem): boolean {
 export function hasParams(problem: Problem): boolean {
   return problem.params.some((p) => p !== null);
 }
+
+/**
+ * Flat NCHW input indices inside the window of output element `out` of a maxpool/conv layer
+ * (padding positions excluded), in row-major order.
+ */
+export function windowIndices(
+  layer: { kernel: readonly [number, number]; stride: readonly [number, number]; padding: readonly [number, number] },
+  inShape: Shape,
+  outShape: Shape,
+  out: number,
+): number[] {
+  const [, , h, w] = inShape;
+  const [, c, oh, ow] = outShape;
+  const ox = out % ow;
+  const oy = Math.floor(out / ow) % oh;
+  const ch = Math.floor(out / (ow * oh)) % c;
+  const n = Math.floor(out / (ow * oh * c));
+  const base = (n * inShape[1] + ch) * h * w;
+  const idx: number[] = [];
+  for (let ky = 0; ky < layer.kernel[0]; ky++) {
+    const y = oy * layer.stride[0] - layer.padding[0] + ky;
+    if (y < 0 || y >= h) continue;
+    for (let kx = 0; kx < layer.kernel[1]; kx++) {
+      const x = ox * layer.stride[1] - layer.padding[1] + kx;
+      if (x < 0 || x >= w) continue;
+      idx.push(base + y * w + x);
+    }
+  }
+  return idx;
+}
+
+/** All parameter gradient entries of a Gradients record, flattened layer by layer (weight then bias). */
+export function flattenParams<T>(g: { readonly params: readonly ({ readonly weight: readonly T[]; readonly bias?: readonly T[] } | null)[] }): T[] {
+  const out: T[] = [];
+  for (const p of g.params) {
+    if (!p) continue;
+    out.push(...p.weight);
+    if (p.bias) out.push(...p.bias);
+  }
+  return out;
+}

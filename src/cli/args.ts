@@ -1,0 +1,44 @@
+/** Small, strict option parsing helpers: every bad value gets a message saying what was expected. */
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseIntOption(name: string, value: string | undefined, def: number, min: number, max: number): number {
+  if (value === undefined) return def;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+export function parseList(name: string, value: string | undefined, def: readonly string[], allowed?: readonly string[]): string[] {
+  if (value === undefined) return [...def];
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (!items.length) throw new UsageError(`--${name} needs at least one value`);
+  if (allowed) {
+    const bad = items.filter((i) => !allowed.includes(i));
+    if (bad.length) throw new UsageError(`--${name}: unknown value${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}; expected one of ${allowed.join(', ')}`);
+  }
+  const dup = items.find((x, i) => items.indexOf(x) !== i);
+  if (dup) throw new UsageError(`--${name}: '${dup}' is given twice`);
+  return items;
+}
+
+export function parseChoice<T extends string>(name: string, value: string | undefined, def: T, allowed: readonly T[]): T {
+  if (value === undefined) return def;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+export function parseAlphas(value: string | undefined): number[] {
+  const items = parseList('relu-alpha', value, ['0']);
+  return items.map((s) => {
+    const a = Number(s);
+    if (!Number.isFinite(a) || a < 0 || a > 1 || !/^[0-9.eE+-]+$/.test(s)) throw new UsageError(`--relu-alpha values must be numbers in [0, 1], got '${s}'`);
+    return a;
+  });
+}

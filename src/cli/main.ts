@@ -1,0 +1,286 @@
+/**
+ * The `adzone` command line. Each command parses its options strictly: an unknown option or a bad
+ * value prints what was wrong and how to fix it, and exits with code 2.
+ */
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from './args.ts';
+import { progress } from './progress.ts';
+import { parseJacobian, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
+import { FORMATS } from '../precision/index.ts';
+import { GENERATORS, generatorById } from '../generators/index.ts';
+import { BACKEND_IDS, loadBackend, measureTieRule } from '../backends/registry.ts';
+import type { AdBackend, UnavailableBackend } from '../backends/types.ts';
+import { decimalOracle } from '../oracle/index.ts';
+import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
+import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
+import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import type { Accumulate } from '../engine/types.ts';
+import type { BetaMode } from '../jacobians/index.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HELP = `adzone ${VERSION} — verify automatic differentiation through MaxPool against an exact oracle
+
+Usage: adzone <command> [options]
+
+Commands:
+  verify    draw inputs at and near ties, classify AD at each precision and backend, write a report
+  replay    re-create one case from its generator, seed and path, and classify it
+  help      this text, or 'adzone help <command>'
+
+Run 'adzone help verify' for the options of a command.`;
+
+const VERIFY_HELP = `adzone verify — zone counts per precision × generator × backend, with minimal counterexamples
+
+Options:
+  --samples N        draws per generator (default 200)
+  --seed S           fast-check seed; the same seed gives the same draws and counts (default 1)
+  --precision LIST   comma list of ${Object.keys(FORMATS).join(', ')} (default 16,32,64)
+  --jacobians LIST   MaxPool Jacobian family: first, last, minnorm, beta:N (default first,minnorm,beta:10)
+  --relu-alpha LIST  ReLU'(0) values in [0,1]; the family is jacobians × alphas (default 0)
+  --accumulate MODE  strict (every op rounds to p) or wide (accumulate wider, round each op's output) (default strict)
+  --beta-mode MODE   backward (β in the backward pass only) or mixed-forward (the paper's code) (default backward)
+  --backends LIST    ${BACKEND_IDS.join(', ')} (default engine,tfjs-cpu,tfjs-wasm; absent ones are skipped with a line)
+  --generators LIST  generator ids or 'all' (default all): ${GENERATORS.map((g) => g.id).join(', ')}
+  --out DIR          where verify.json and verify.md go (default reports/verify)
+  --no-shrink        skip shrinking minimal counterexamples
+  --quiet            no progress line
+
+Example: adzone verify --samples 2000 --seed 1 --precision 16,32,64 --jacobians first,minnorm,beta:10 --out /tmp/v`;
+
+const REPLAY_HELP = `adzone replay — re-create and classify one case from a report
+
+Options:
+  --generator ID     generator id (required)
+  --seed S           fast-check seed from the report (required)
+  --path P           fast-check path from the report (required)
+  --precision P      precision to classify at (default 16)
+  --backend ID       backend (default engine)
+  --jacobians LIST   as for verify (default first,minnorm,beta:10)
+  --relu-alpha LIST  as for verify (default 0)
+  --accumulate MODE  strict or wide (default strict)
+  --json             print the case and its classification as JSON`;
+
+interface Loaded {
+  backends: AdBackend[];
+  unavailable: UnavailableBackend[];
+  tieRules: Record<string, MaxPoolJacobian>;
+  tieEvidence: { backend: string; rule: string; evidence: string }[];
+}
+
+async function loadBackends(ids: readonly string[], log: (s: string) => void): Promise<Loaded> {
+  const out: Loaded = { backends: [], unavailable: [], tieRules: {}, tieEvidence: [] };
+  for (const id of ids) {
+    const b = await loadBackend(id);
+    if ('unavailable' in b) {
+      log(`skipping ${b.id}: ${b.unavailable}`);
+      out.unavailable.push(b);
+      continue;
+    }
+    out.backends.push(b);
+    if (b.fixedJacobian) {
+      const m = await measureTieRule(b.id);
+      out.tieEvidence.push({ backend: b.id, rule: m.rule, evidence: m.evidence });
+      if (m.rule === 'first' || m.rule === 'last' || m.rule === 'minnorm') out.tieRules[b.id] = { kind: m.rule };
+    }
+  }
+  return out;
+}
+
+function familyFrom(value: string | undefined): MaxPoolJacobian[] {
+  const names = parseList('jacobians', value, ['first', 'minnorm', 'beta:10']);
+  const fam = names.map((n) => {
+    try {
+      return parseJacobian(n);
+    } catch (e) {
+      throw new UsageError(`--jacobians: ${(e as Error).message}`);
+    }
+  });
+  if (fam.length < 2) throw new UsageError('--jacobians needs at least two members: bifurcation means two members disagree');
+  return fam;
+}
+
+async function verify(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      samples: { type: 'string' },
+      seed: { type: 'string' },
+      precision: { type: 'string' },
+      jacobians: { type: 'string' },
+      'relu-alpha': { type: 'string' },
+      accumulate: { type: 'string' },
+      'beta-mode': { type: 'string' },
+      backends: { type: 'string' },
+      generators: { type: 'string' },
+      out: { type: 'string' },
+      'no-shrink': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(VERIFY_HELP);
+    return 0;
+  }
+  const samples = parseIntOption('samples', values.samples, 200, 1, 1_000_000);
+  const seed = parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1);
+  const precisions = parseList('precision', values.precision, ['16', '32', '64'], Object.keys(FORMATS));
+  const family = familyFrom(values.jacobians);
+  const reluAlphas = parseAlphas(values['relu-alpha']);
+  const accumulate = parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']);
+  const betaMode = parseChoice<BetaMode>('beta-mode', values['beta-mode'], 'backward', ['backward', 'mixed-forward']);
+  const backendIds = parseList('backends', values.backends, ['engine', 'tfjs-cpu', 'tfjs-wasm'], BACKEND_IDS);
+  const genIds = values.generators === undefined || values.generators === 'all' ? GENERATORS.map((g) => g.id) : parseList('generators', values.generators, [], GENERATORS.map((g) => g.id));
+  const out = resolve(values.out ?? 'reports/verify');
+  const quiet = values.quiet === true;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+
+  const loaded = await loadBackends(backendIds, log);
+  if (!loaded.backends.length) throw new UsageError(`none of the backends ${backendIds.join(', ')} could be loaded`);
+  const generators = genIds.map((id) => generatorById(id));
+  const bar = progress(quiet);
+  const opts: VerifyOptions = {
+    samples,
+    seed,
+    precisions,
+    family,
+    reluAlphas,
+    accumulate,
+    betaMode,
+    generators,
+    backends: loaded.backends,
+    oracle: decimalOracle,
+    tieRules: loaded.tieRules,
+    shrink: values['no-shrink'] !== true,
+    onProgress: bar.update,
+  };
+  const result = await runVerify(opts);
+  bar.done();
+  const header: VerifyHeader = {
+    command: `adzone verify ${argv.join(' ')}`.trim(),
+    createdAt: new Date().toISOString(),
+    seed,
+    samples,
+    precisions,
+    jacobians: family.map(jacobianName),
+    reluAlphas,
+    accumulate,
+    backends: loaded.backends.map((b) => ({ id: b.id, description: b.description })),
+    unavailable: loaded.unavailable,
+    tieRules: loaded.tieEvidence,
+    generators: generators.map((g) => ({ id: g.id, description: g.description, nearTie: g.nearTie })),
+  };
+  const json = {
+    schema: 'adzone/verify',
+    schemaVersion: 1,
+    tool: { adzone: VERSION, node: process.version, backends: Object.fromEntries(loaded.backends.map((b) => [b.id, b.versions])) },
+    ...header,
+    betaMode,
+    ...result,
+  };
+  writeFileAtomic(join(out, 'verify.json'), toJson(json));
+  writeFileAtomic(join(out, 'verify.md'), verifyMarkdown(header, result));
+  log(`wrote ${join(out, 'verify.json')} and ${join(out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`);
+  return 0;
+}
+
+async function replay(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      generator: { type: 'string' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      precision: { type: 'string' },
+      backend: { type: 'string' },
+      jacobians: { type: 'string' },
+      'relu-alpha': { type: 'string' },
+      accumulate: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(REPLAY_HELP);
+    return 0;
+  }
+  if (!values.generator || values.seed === undefined || values.path === undefined) {
+    throw new UsageError('replay needs --generator, --seed and --path (all three are printed beside each counterexample in verify.md)');
+  }
+  if (!/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3 (fast-check's counterexample path), got '${values.path}'`);
+  const gen = generatorById(values.generator);
+  const seed = parseIntOption('seed', values.seed, 0, 0, 2 ** 32 - 1);
+  const precision = parseList('precision', values.precision, ['16'], Object.keys(FORMATS));
+  if (precision.length !== 1) throw new UsageError('replay classifies at one --precision');
+  const backendId = parseChoice('backend', values.backend, 'engine', BACKEND_IDS);
+  const loaded = await loadBackends([backendId], (s) => process.stderr.write(`${s}\n`));
+  if (!loaded.backends.length) return 1;
+  const c = replayCase(gen, seed, values.path);
+  const cls = await classifyOne(
+    {
+      precisions: precision,
+      family: familyFrom(values.jacobians),
+      reluAlphas: parseAlphas(values['relu-alpha']),
+      accumulate: parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']),
+      betaMode: 'backward',
+      backends: loaded.backends,
+      oracle: decimalOracle,
+      tieRules: loaded.tieRules,
+    },
+    loaded.backends[0],
+    precision[0],
+    c.problem,
+  );
+  if (values.json) {
+    console.log(toJson({ case: c, classification: cls }));
+  } else {
+    console.log(`${gen.id} seed ${seed} path ${values.path}: ${cls.zone}${cls.cause ? `:${cls.cause}` : ''} on ${cls.backend} at ${cls.precision} bits`);
+    console.log(`input ${c.problem.input.shape.join('×')}: [${c.problem.input.data.join(', ')}]`);
+    for (const f of cls.findings) {
+      console.log(`  layer ${f.layer} ${f.kind} unit ${f.unit}: ${f.what}, exact [${f.exact.join(', ')}]${f.rounded ? `, in p [${f.rounded.join(', ')}]` : ''}`);
+      for (const e of f.entries) console.log(`    [${e.index}] exact ${e.exact}  in p ${e.rounded ?? '—'}`);
+    }
+  }
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : HELP);
+        return 0;
+      case '--version':
+        console.log(VERSION);
+        return 0;
+      case 'verify':
+        return await verify(rest);
+      case 'replay':
+        return await replay(rest);
+      default:
+        throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
+    }
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`adzone: ${err.message}\nRun 'adzone help ${cmd && cmd !== 'help' ? cmd : ''}' for usage.\n`);
+      return 2;
+    }
+    if (/^unknown (generator|backend|precision|Jacobian)/i.test(err.message)) {
+      process.stderr.write(`adzone: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`adzone: ${err.stack ?? err.message}\n`);
+    return 1;
+  }
+}

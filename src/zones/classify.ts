@@ -1,0 +1,503 @@
+/**
+ * Zone classification of one evaluation point (DESIGN §3).
+ *
+ * The decision is made by routing, without tolerance, and then checked with values:
+ * 1. Over the reals (oracle): AD_R(J) for every member J of the family. If two members disagree,
+ *    the point is a **bifurcation** (precision-independent). The real ties that matter are found
+ *    by the vertex test: a tied window (or a ReLU at exactly 0) matters when routing all of its
+ *    gradient to one tied entry gives different AD_R for different entries.
+ * 2. In precision p, for a backend that exposes its routing (the engine): wherever the p routing
+ *    equals the exact routing, AD_p differs from AD_R by rounding only. Where it differs, the oracle
+ *    recomputes the backward *exactly along the p routing*: if that equals AD_R, the routing change
+ *    was harmless (counted, still regular); otherwise the point is **compensation**, caused by a
+ *    rounding-made tie ('tie') or a swapped argmax / ReLU sign ('flip').
+ * 3. Value check: |AD_p(J) − AD_R(J)| against the rigorous bound γ_N·Σ|terms| (N from the oracle's
+ *    depth). A regular point must be within it; a result outside it on a regular point is reported
+ *    as an inconsistency, never hidden.
+ * A backend with a fixed Jacobian and no visible routing (tfjs) is classified by values only:
+ * beyond the bound from AD_R of its own tie rule means compensation.
+ */
+import type { Format } from '../precision/index.ts';
+import { formatByName, unitRoundoff } from '../precision/index.ts';
+import {
+  activationShapes,
+  flattenParams,
+  hasParams,
+  isFiniteProblem,
+  windowIndices,
+  type Gradients,
+  type LayerRouting,
+  type MaxPoolSpec,
+  type Problem,
+  type Routing,
+} from '../problem/index.ts';
+import { choice, jacobianName, type BetaMode, type JacobianChoice, type MaxPoolJacobian } from '../jacobians/index.ts';
+import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
+import type { AdBackend, BackendResult } from '../backends/types.ts';
+import type { Accumulate } from '../engine/types.ts';
+import type { Cause, Zone } from './types.ts';
+
+export interface ClassifyConfig {
+  readonly precisions: readonly string[];
+  readonly accumulate: Accumulate;
+  /** MaxPool members compared for bifurcation and run on configurable backends. */
+  readonly family: readonly MaxPoolJacobian[];
+  /** ReLU'(0) values; the family is the product family × reluAlphas. */
+  readonly reluAlphas: readonly number[];
+  readonly betaMode: BetaMode;
+  readonly oracle: Oracle;
+  readonly backends: readonly AdBackend[];
+  /** Tie rule of each fixed-Jacobian backend (measured, e.g. tfjs-cpu → first). */
+  readonly tieRules?: Readonly<Record<string, MaxPoolJacobian>>;
+}
+
+/** One entry of a window (or a ReLU input): its flat index, exact value and value in precision p. */
+export interface EntryView {
+  readonly index: number;
+  readonly exact: string;
+  readonly rounded: number | null;
+}
+
+/** One routing unit (a pooling window or a ReLU) that explains a classification. */
+export interface Finding {
+  readonly layer: number;
+  readonly kind: 'maxpool' | 'relu';
+  /** Output index of the window, or the ReLU unit index. */
+  readonly unit: number;
+  /** 'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing. */
+  readonly what: 'real-tie' | 'tie' | 'flip' | 'split';
+  /** Exact tie set (maxpool) or [sign] (relu). */
+  readonly exact: readonly number[];
+  /** Tie set or [sign] in precision p (null when the backend does not expose routing). */
+  readonly rounded: readonly number[] | null;
+  /** Whether this unit alone changes the classified gradient. */
+  readonly matters: boolean;
+  readonly entries: readonly EntryView[];
+}
+
+export interface ValueCheck {
+  readonly jacobian: string;
+  /** max over entries of |AD_p − AD_R| (as a double). */
+  readonly maxError: number;
+  /** The same entry's rigorous rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
+  readonly bound: number;
+  /** Every entry within its own bound. */
+  readonly within: boolean;
+}
+
+export interface Classification {
+  readonly backend: string;
+  readonly precision: string;
+  readonly zone: Zone;
+  readonly cause?: Cause;
+  /** What was classified: the parameter gradient, or the input gradient where there are no parameters. */
+  readonly target: 'params' | 'input';
+  /** Zone of the input gradient, reported beside the parameter gradient's (never mixed in). */
+  readonly inputZone?: Zone;
+  readonly findings: readonly Finding[];
+  /** Routing differences from rounding that did not change the gradient over the reals. */
+  readonly harmlessRoundingDiffs: number;
+  readonly valueChecks: readonly ValueCheck[];
+  /** Fixed-Jacobian backends at a real tie: the family members whose AD_R their result matches within rounding. */
+  readonly matchedRules?: readonly string[];
+  /** Set when zone is 'nonfinite': why. */
+  readonly reason?: string;
+  /** A regular point whose value check failed: the classifier and the bound disagree (a finding to report). */
+  readonly inconsistent?: boolean;
+}
+
+export interface RealTieSummary {
+  /** Tied windows (k ≥ 2) over the reals. */
+  readonly windows: number;
+  /** Of those, windows whose choice changes the classified gradient. */
+  readonly harmful: number;
+  /** Harmless because every tied entry is a ReLU zero whose gradient ReLU' erases. */
+  readonly allZero: number;
+  /** Harmless for another reason (identical patches, zero upstream gradient, ...). */
+  readonly otherHarmless: number;
+  /** ReLU inputs exactly 0 over the reals. */
+  readonly reluZeros: number;
+}
+
+export interface PointClassification {
+  readonly bifurcation: boolean;
+  readonly target: 'params' | 'input';
+  readonly realTies: RealTieSummary;
+  readonly results: readonly Classification[];
+}
+
+type Grads = Gradients<ExactNumber>;
+
+function targetOf<T>(g: Gradients<T>, target: 'params' | 'input'): readonly T[] {
+  return target === 'params' ? flattenParams(g) : g.input;
+}
+
+function sameExact(a: readonly ExactNumber[], b: readonly ExactNumber[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.equals(b[i]));
+}
+
+function jacobians(config: ClassifyConfig): JacobianChoice[] {
+  const out: JacobianChoice[] = [];
+  for (const m of config.family) for (const a of config.reluAlphas) out.push(choice(m, a, config.betaMode));
+  return out;
+}
+
+function choiceName(j: JacobianChoice, withAlpha: boolean): string {
+  return withAlpha ? `${jacobianName(j.maxpool)},α=${j.reluAlpha}` : jacobianName(j.maxpool);
+}
+
+/** Replace one unit's routing decision. */
+function withUnit(routing: Routing, layerIdx: number, unit: number, value: readonly number[] | -1 | 0 | 1): Routing {
+  return routing.map((r) => {
+    if (r.layer !== layerIdx) return r;
+    if (r.kind === 'maxpool') {
+      const ties = r.ties.slice();
+      ties[unit] = value as readonly number[];
+      return { ...r, ties };
+    }
+    const sign = r.sign.slice();
+    sign[unit] = value as -1 | 0 | 1;
+    return { ...r, sign };
+  });
+}
+
+interface Unit {
+  readonly layer: number;
+  readonly kind: 'maxpool' | 'relu';
+  readonly unit: number;
+}
+
+function unitValue(r: LayerRouting, unit: number): readonly number[] {
+  return r.kind === 'maxpool' ? r.ties[unit] : [r.sign[unit]];
+}
+
+/** Compare an exact and a float routing unit by unit; returns the differing units with their kind of change. */
+export function routingDiffs(exact: Routing, rounded: Routing): Array<Unit & { what: 'tie' | 'flip' | 'split' }> {
+  const diffs: Array<Unit & { what: 'tie' | 'flip' | 'split' }> = [];
+  exact.forEach((er, li) => {
+    const rr = rounded[li];
+    if (!rr || rr.kind !== er.kind || rr.layer !== er.layer) throw new Error(`routing layouts differ at routing entry ${li}`);
+    if (er.kind === 'maxpool' && rr.kind === 'maxpool') {
+      er.ties.forEach((e, u) => {
+        const r = rr.ties[u];
+        if (e.length === r.length && e.every((x, i) => x === r[i])) return;
+        const inExact = r.filter((x) => e.includes(x));
+        const what = inExact.length === 0 ? 'flip' : r.length > e.length || inExact.length < r.length ? 'tie' : 'split';
+        diffs.push({ layer: er.layer, kind: 'maxpool', unit: u, what });
+      });
+    } else if (er.kind === 'relu' && rr.kind === 'relu') {
+      er.sign.forEach((e, u) => {
+        const r = rr.sign[u];
+        if (e === r) return;
+        const what = r === 0 ? 'tie' : e === 0 ? 'split' : 'flip';
+        diffs.push({ layer: er.layer, kind: 'relu', unit: u, what });
+      });
+    }
+  });
+  return diffs;
+}
+
+/** Context shared by all classifications of one point: the exact computation, done once. */
+class ExactPoint {
+  readonly forward: ExactForward;
+  readonly target: 'params' | 'input';
+  readonly choices: JacobianChoice[];
+  private readonly cache = new Map<string, ExactBackward>();
+  readonly shapes;
+
+  constructor(
+    readonly problem: Problem,
+    readonly config: ClassifyConfig,
+  ) {
+    this.forward = config.oracle.forward(problem);
+    this.target = hasParams(problem) ? 'params' : 'input';
+    this.choices = jacobians(config);
+    this.shapes = activationShapes(problem);
+  }
+
+  /** AD_R(J) along the exact routing (computed once per member). */
+  ad(j: JacobianChoice): ExactBackward {
+    const key = `${jacobianName(j.maxpool)},${j.reluAlpha}`;
+    let r = this.cache.get(key);
+    if (!r) {
+      r = this.config.oracle.backward(this.problem, this.forward.routing, j);
+      this.cache.set(key, r);
+    }
+    return r;
+  }
+
+  targetGrads(g: Grads, target = this.target): readonly ExactNumber[] {
+    return targetOf(g, target);
+  }
+
+  bifurcation(target = this.target): boolean {
+    const first = this.targetGrads(this.ad(this.choices[0]).grads, target);
+    return this.choices.some((j) => !sameExact(first, this.targetGrads(this.ad(j).grads, target)));
+  }
+
+  /** Does changing this one unit's routing (from the exact routing) change AD_R? */
+  matters(unit: Unit, value: readonly number[] | -1 | 0 | 1, j: JacobianChoice, target = this.target): boolean {
+    const along = this.config.oracle.backward(this.problem, withUnit(this.forward.routing, unit.layer, unit.unit, value), j);
+    return !sameExact(this.targetGrads(along.grads, target), this.targetGrads(this.ad(j).grads, target));
+  }
+
+  /** Vertex test for a real tie: do the single-entry routings of this unit give different AD_R? */
+  realTieMatters(unit: Unit, target = this.target): boolean {
+    const j = this.choices[0];
+    const r = this.forward.routing.find((x) => x.layer === unit.layer)!;
+    const vertices: Array<readonly number[] | -1 | 1> =
+      r.kind === 'maxpool' ? r.ties[unit.unit].map((i) => [i]) : [-1, 1];
+    const results = vertices.map((v) =>
+      this.targetGrads(this.config.oracle.backward(this.problem, withUnit(this.forward.routing, unit.layer, unit.unit, v), { ...j, maxpool: { kind: 'first' } }).grads, target),
+    );
+    return results.some((g) => !sameExact(g, results[0]));
+  }
+
+  realTieUnits(): Unit[] {
+    const units: Unit[] = [];
+    for (const r of this.forward.routing) {
+      if (r.kind === 'maxpool') r.ties.forEach((t, u) => t.length > 1 && units.push({ layer: r.layer, kind: 'maxpool', unit: u }));
+      else r.sign.forEach((s, u) => s === 0 && units.push({ layer: r.layer, kind: 'relu', unit: u }));
+    }
+    return units;
+  }
+
+  entries(unit: Unit, rounded?: readonly (readonly number[])[]): EntryView[] {
+    const layer = this.problem.layers[unit.layer];
+    const acts = this.forward.activations[unit.layer];
+    const idx =
+      layer.kind === 'maxpool'
+        ? windowIndices(layer as MaxPoolSpec, this.shapes[unit.layer], this.shapes[unit.layer + 1], unit.unit)
+        : [unit.unit];
+    return idx.map((i) => ({ index: i, exact: acts[i].toString(), rounded: rounded ? rounded[unit.layer][i] : null }));
+  }
+
+  /** Is this all-zero window harmless because ReLU erases it (every tied entry is a ReLU output of a negative or α=0 input)? */
+  isAllZeroWindow(unit: Unit): boolean {
+    if (unit.kind !== 'maxpool') return false;
+    const r = this.forward.routing.find((x) => x.layer === unit.layer);
+    if (!r || r.kind !== 'maxpool') return false;
+    const ties = r.ties[unit.unit];
+    if (!ties.every((i) => this.forward.activations[unit.layer][i].isZero())) return false;
+    const prev = this.forward.routing.find((x) => x.layer === unit.layer - 1);
+    return !!prev && prev.kind === 'relu' && ties.every((i) => prev.sign[i] < 0);
+  }
+}
+
+function bound(depth: number, magnitude: ExactNumber, format: Format): number {
+  const n = depth + 2; // +2: the final rounding to p in wide mode and a double-rounded weight (see oracle/types.ts)
+  const nu = n * unitRoundoff(format);
+  if (nu >= 1) return Infinity;
+  return (nu / (1 - nu)) * magnitude.toNumber();
+}
+
+function valueCheck(
+  point: ExactPoint,
+  result: BackendResult,
+  j: JacobianChoice,
+  format: Format,
+  name: string,
+  target = point.target,
+): ValueCheck {
+  const ref = point.ad(j);
+  const exact = point.targetGrads(ref.grads, target);
+  const mag = point.targetGrads(ref.magnitude, target);
+  const depth = targetOf(ref.depth, target);
+  const got = targetOf(result.grads, target);
+  let maxError = 0;
+  let maxBound = 0;
+  let within = true;
+  for (let i = 0; i < exact.length; i++) {
+    const g = got[i];
+    if (!Number.isFinite(g)) return { jacobian: name, maxError: NaN, bound: NaN, within: false };
+    const err = point.config.oracle.exact(g).sub(exact[i]).abs().toNumber();
+    const b = bound(depth[i], mag[i], format);
+    if (err > b) within = false;
+    if (err > maxError || (err === maxError && b > maxBound)) {
+      maxError = err;
+      maxBound = b;
+    }
+  }
+  return { jacobian: name, maxError, bound: maxBound, within };
+}
+
+function allFinite(r: BackendResult): boolean {
+  return r.output.every(Number.isFinite) && flattenParams(r.grads).every(Number.isFinite) && r.grads.input.every(Number.isFinite);
+}
+
+/** Classify with a backend that exposes its routing and takes any Jacobian (the engine). */
+async function classifyRouted(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
+  const { config, problem } = point;
+  const format = formatByName(precision);
+  const withAlpha = config.reluAlphas.length > 1;
+  const runs = await Promise.all(
+    point.choices.map(async (j) => ({ j, r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j }) })),
+  );
+  const base = { backend: backend.id, precision, target: point.target } as const;
+  const decide = (target: 'params' | 'input') => {
+    const findings: Finding[] = [];
+    let harmless = 0;
+    let compensated = false;
+    for (const { j, r } of runs) {
+      if (!r.routing) throw new Error(`backend ${backend.id} exposes no routing`);
+      const diffs = routingDiffs(point.forward.routing, r.routing);
+      if (diffs.length === 0) continue;
+      const along = config.oracle.backward(problem, r.routing, j);
+      const changed = !sameExact(point.targetGrads(along.grads, target), point.targetGrads(point.ad(j).grads, target));
+      if (!changed) {
+        harmless = Math.max(harmless, diffs.length);
+        continue;
+      }
+      compensated = true;
+      for (const d of diffs) {
+        if (findings.some((f) => f.layer === d.layer && f.unit === d.unit && f.kind === d.kind)) continue;
+        const rr = r.routing.find((x) => x.layer === d.layer)!;
+        const value = unitValue(rr, d.unit);
+        const er = point.forward.routing.find((x) => x.layer === d.layer)!;
+        findings.push({
+          layer: d.layer,
+          kind: d.kind,
+          unit: d.unit,
+          what: d.what,
+          exact: unitValue(er, d.unit),
+          rounded: value,
+          matters: point.matters(d, d.kind === 'maxpool' ? value : (value[0] as -1 | 0 | 1), j, target),
+          entries: point.entries(d, r.activations),
+        });
+      }
+    }
+    const mattering = findings.filter((f) => f.matters);
+    const causeFrom = mattering.length > 0 ? mattering : findings;
+    const cause: Cause | undefined = compensated ? (causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie') : undefined;
+    return { zone: (compensated ? 'compensation' : 'regular') as Zone, cause, findings, harmless };
+  };
+  if (bif) {
+    const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
+    return {
+      ...base,
+      zone: 'bifurcation',
+      ...(inputZone ? { inputZone } : {}),
+      findings: realTieFindings(point, runs[0].r.activations),
+      harmlessRoundingDiffs: 0,
+      valueChecks: runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha))),
+    };
+  }
+  if (!runs.every(({ r }) => allFinite(r))) {
+    return {
+      ...base,
+      zone: 'nonfinite',
+      reason: `precision ${precision} overflowed or produced NaN although the point is finite (e.g. |x| > max finite ${format.maxFinite})`,
+      findings: [],
+      harmlessRoundingDiffs: 0,
+      valueChecks: [],
+    };
+  }
+  const main = decide(point.target);
+  const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
+  const valueChecks = runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha)));
+  const inconsistent = main.zone === 'regular' && valueChecks.some((v) => !v.within);
+  return {
+    ...base,
+    zone: main.zone,
+    ...(main.cause ? { cause: main.cause } : {}),
+    ...(inputZone ? { inputZone } : {}),
+    findings: main.findings,
+    harmlessRoundingDiffs: main.harmless,
+    valueChecks,
+    ...(inconsistent ? { inconsistent } : {}),
+  };
+}
+
+function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[])[]): Finding[] {
+  const out: Finding[] = [];
+  for (const u of point.realTieUnits()) {
+    if (!point.realTieMatters(u)) continue;
+    const r = point.forward.routing.find((x) => x.layer === u.layer)!;
+    out.push({ ...u, what: 'real-tie', exact: unitValue(r, u.unit), rounded: null, matters: true, entries: point.entries(u, rounded) });
+  }
+  return out;
+}
+
+/** Classify with a fixed-Jacobian backend that hides its routing (tfjs): by values against its own tie rule. */
+async function classifyByValues(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
+  const { config, problem } = point;
+  const format = formatByName(precision);
+  const alpha = config.reluAlphas.includes(0) ? 0 : config.reluAlphas[0];
+  const r = await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: choice({ kind: 'first' }, alpha, config.betaMode) });
+  const base = { backend: backend.id, precision, target: point.target, harmlessRoundingDiffs: 0 } as const;
+  if (!allFinite(r)) {
+    return { ...base, zone: 'nonfinite', reason: `${backend.id} produced a non-finite value on a finite point`, findings: [], valueChecks: [] };
+  }
+  // Which members' exact AD does the framework's result match within rounding? (its tie rule, observed)
+  const matched = (['first', 'last', 'minnorm'] as const)
+    .filter((kind) => valueCheck(point, r, choice({ kind }, alpha, config.betaMode), format, kind).within);
+  const rule = config.tieRules?.[backend.id] ?? { kind: 'first' };
+  const vc = valueCheck(point, r, choice(rule, alpha, config.betaMode), format, jacobianName(rule));
+  const ruleJ = choice(rule, alpha, config.betaMode);
+  const inputVc = point.target === 'params' ? valueCheck(point, r, ruleJ, format, jacobianName(rule), 'input') : undefined;
+  if (bif) {
+    return { ...base, zone: 'bifurcation', findings: realTieFindings(point), valueChecks: [vc], matchedRules: matched, ...(inputVc ? { inputZone: inputBif ? 'bifurcation' : inputVc.within ? 'regular' : 'compensation' } : {}) };
+  }
+  const zone: Zone = vc.within ? 'regular' : 'compensation';
+  return {
+    ...base,
+    zone,
+    ...(zone === 'compensation' ? { cause: 'tie' as Cause } : {}),
+    ...(inputVc ? { inputZone: inputBif ? 'bifurcation' : inputVc.within ? 'regular' : 'compensation' } : {}),
+    findings: [],
+    valueChecks: [vc],
+    matchedRules: matched,
+  };
+}
+
+/**
+ * Classify one point for every configured backend and precision. The exact computation is done
+ * once and shared. Non-finite points get zone 'nonfinite' for every backend and precision.
+ */
+export async function classifyPoint(problem: Problem, config: ClassifyConfig): Promise<PointClassification> {
+  const target = hasParams(problem) ? 'params' : 'input';
+  if (!isFiniteProblem(problem)) {
+    const reason = 'the point holds NaN or ±Inf: it has no exact value, so zones are not defined there';
+    return {
+      bifurcation: false,
+      target,
+      realTies: { windows: 0, harmful: 0, allZero: 0, otherHarmless: 0, reluZeros: 0 },
+      results: config.backends.flatMap((b) =>
+        config.precisions
+          .filter((p) => b.precisions.includes(p))
+          .map((precision) => ({ backend: b.id, precision, zone: 'nonfinite' as Zone, target, reason, findings: [], harmlessRoundingDiffs: 0, valueChecks: [] })),
+      ),
+    };
+  }
+  const point = new ExactPoint(problem, config);
+  const bif = point.bifurcation();
+  const inputBif = target === 'params' ? point.bifurcation('input') : bif;
+  // Real-tie census (what kind of ties the point has, harmful or not).
+  let windows = 0;
+  let harmful = 0;
+  let allZero = 0;
+  let otherHarmless = 0;
+  let reluZeros = 0;
+  for (const u of point.realTieUnits()) {
+    if (u.kind === 'relu') {
+      reluZeros++;
+      continue;
+    }
+    windows++;
+    if (point.realTieMatters(u)) harmful++;
+    else if (point.isAllZeroWindow(u)) allZero++;
+    else otherHarmless++;
+  }
+  const results: Classification[] = [];
+  for (const backend of config.backends) {
+    for (const precision of config.precisions) {
+      if (!backend.precisions.includes(precision)) continue;
+      results.push(
+        backend.fixedJacobian
+          ? await classifyByValues(point, backend, precision, bif, inputBif)
+          : await classifyRouted(point, backend, precision, bif, inputBif),
+      );
+    }
+  }
+  return { bifurcation: bif, target, realTies: { windows, harmful, allZero, otherHarmless, reluZeros }, results };
+}
