@@ -1,0 +1,13 @@
+export type { Case, Generator } from './types.ts';
+export { GENERATORS, generatorById } from './registry.ts';
+export { windowShape, type WindowShapeOptions, type PoolGeometry } from './windowShape.ts';
+export { exactTie } from './exactTie.ts';
+export { ulpNeighbour } from './ulpNeighbour.ts';
+export { roundTie } from './roundTie.ts';
+export { nearTie, NEAR_TIE_GAP_EXPONENTS } from './nearTie.ts';
+export { nearTieChain, NEAR_TIE_CHAIN_MODES, type ChainMode } from './nearTieChain.ts';
+export { argmaxFlip } from './argmaxFlip.ts';
+export { reluZero, ZERO_MODES, type ZeroMode } from './reluZero.ts';
+export { specialValues, SPECIAL_KINDS, type SpecialKind } from './specialValues.ts';
+export { genericChain } from './genericChain.ts';
+export { poolWindows, type PoolWindow } from './_internals/geometry.ts';

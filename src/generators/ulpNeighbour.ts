@@ -1,0 +1,79 @@
+import fc, { type Arbitrary } from 'fast-check';
+import { exponentOf, F16, F32, F64, nextDown, nextUp, round, type Format } from '../precision/index.ts';
+import type { Case } from './types.ts';
+import { inputSize, outputSize, poolWindows, type PoolGeometry, type PoolWindow } from './_internals/geometry.ts';
+import { clampIndex, orderByKeys } from './_internals/pick.ts';
+import { cotangent } from './_internals/cotangent.ts';
+import { symmetric, valueOf } from './_internals/values.ts';
+import { lonePoolProblem } from './_internals/problems.ts';
+import { tieCounts } from './_internals/meta.ts';
+import { windowShape } from './windowShape.ts';
+
+interface Draw {
+  target: number;
+  keys: number[];
+  x: number;
+  edge: boolean;
+  background: number[];
+  cotangent: number[];
+}
+
+/**
+ * A lone MaxPool where a target window's top two entries are x and nextUp(p, x), adjacent values of
+ * format p (sometimes across a binade edge, where the ulp changes; sometimes subnormal). Every other
+ * entry of the window is ≤ nextDown(p, x), so in p the two stay the strict top pair; rounded to a
+ * coarser format they may tie.
+ *
+ * meta: format, x, y (= nextUp(p, x)), posX, posY (flat input indices), targetOut, edge,
+ * tie16/tie32/tie64 (x and y equal after rounding), k16/k32/k64 (the window's tie count after rounding).
+ */
+export function ulpNeighbour(format: Format): Arbitrary<Case> {
+  return windowShape({ minEntries: 2 }).chain((g) => {
+    const candidates = poolWindows(g).filter((w) => w.entries.length >= 2);
+    const n = inputSize(g);
+    return fc
+      .record({
+        target: fc.nat({ max: candidates.length - 1 }),
+        keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
+        x: valueOf(format),
+        edge: fc.boolean(),
+        background: fc.array(symmetric(8), { minLength: n, maxLength: n }),
+        cotangent: cotangent(outputSize(g)),
+      })
+      .map((d) => build(format, g, candidates, d));
+  });
+}
+
+function build(p: Format, g: PoolGeometry, candidates: readonly PoolWindow[], d: Draw): Case {
+  const W = candidates[clampIndex(d.target, candidates.length)];
+  let x = d.x;
+  if (d.edge) {
+    // Put y or x on a power of two, where the spacing of p changes.
+    const e = 2 ** exponentOf(x);
+    x = x > 0 ? nextDown(p, e) : -e;
+  }
+  const y = nextUp(p, x);
+  const [posX, posY] = orderByKeys(W.entries, d.keys);
+  const data = d.background.slice();
+  const lower = nextDown(p, x);
+  for (const e of W.entries) data[e] = lower - Math.abs(data[e]);
+  data[posX] = x;
+  data[posY] = y;
+  const same = (f: Format) => round(f, x) === round(f, y);
+  return {
+    problem: lonePoolProblem(g, data, d.cotangent),
+    meta: {
+      format: p.name,
+      x,
+      y,
+      posX,
+      posY,
+      targetOut: W.out,
+      edge: d.edge,
+      tie16: same(F16),
+      tie32: same(F32),
+      tie64: same(F64),
+      ...tieCounts(W.entries.map((e) => data[e])),
+    },
+  };
+}
