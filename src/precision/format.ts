@@ -55,8 +55,8 @@ export const F64: Format = ieee('64', 'IEEE binary64', 64, 53, 1023);
 export const BF16: Format = ieee('bf16', 'bfloat16', 16, 8, 127);
 /** OCP FP8 E5M2: IEEE-like, with infinities. */
 export const E5M2: Format = ieee('e5m2', 'OCP FP8 E5M2', 8, 3, 15);
-/** OCP FP8 E4M3: no infinities, the top code is NaN, so the largest finite value is 448; overflow gives NaN. */
-export const E4M3: Format = ieee('e4m3', 'OCP FP8 E4M3', 8, 4, 8, { overflow: 'nan', maxFinite: 448 });
+/** OCP FP8 E4M3 (bias 7, so emin = −6, not 1 − emax): no infinities, the top code is NaN, so the largest finite value is 448; overflow gives NaN. */
+export const E4M3: Format = ieee('e4m3', 'OCP FP8 E4M3', 8, 4, 8, { emin: -6, overflow: 'nan', maxFinite: 448 });
 
 export const FORMATS: Readonly<Record<string, Format>> = {
   '16': F16,

@@ -1,0 +1,112 @@
+/**
+ * conv2d (NCHW, zero padding, optional bias; weight [out, in, kh, kw]):
+ *
+ *   y[n,o,oh,ow] = Σ_{c,i,j} w[o,c,i,j] · x[n, c, oh·sh − ph + i, ow·sw − pw + j]  +  b[o]
+ *
+ * Summation orders (each sum accumulates with the tape's Arith and is rounded to p once, at the end):
+ * - forward: terms in ascending (c, i, j) — the flat order of w[o] — then + b[o] last. Terms that
+ *   fall on the zero padding are skipped (they would add exactly 0).
+ * - dx[n,c,h,w] = Σ w[o,c,i,j] · gy[n,o,oh,ow] over every (o, oh, ow, i, j) that reads x[n,c,h,w],
+ *   ascending in that order (a scatter over the outputs).
+ * - dw[o,c,i,j] = Σ gy[n,o,oh,ow] · x[n,c,…] over ascending (n, oh, ow).
+ * - db[o] = Σ gy[n,o,oh,ow] over ascending (n, oh, ow).
+ */
+import type { Pair } from '../../problem/index.ts';
+import type { Tensor } from '../tensor.ts';
+import { windowMap } from '../windows.ts';
+
+export interface Conv2dOptions {
+  readonly stride: Pair;
+  /** Zero padding on each side, [rows, cols]. */
+  readonly padding: Pair;
+}
+
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding }: Conv2dOptions): Tensor {
+  const tape = x.tape;
+  const ar = tape.arith;
+  if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
+  const [N, C, H, W] = x.shape;
+  const [O, Cw, KH, KW] = w.shape;
+  if (Cw !== C) throw new Error(`conv2d: weight has ${Cw} input channels, x has ${C}`);
+  if (b && b.size !== O) throw new Error(`conv2d: bias has ${b.size} values, needs ${O}`);
+  const { outH, outW, k: K, map } = windowMap(H, W, [KH, KW], stride, padding);
+  const P = outH * outW; // output positions per plane
+  const HW = H * W;
+  const xd = x.data;
+  const wd = w.data;
+
+  // Forward.
+  const y = new Float64Array(N * O * P);
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      for (let pos = 0; pos < P; pos++) {
+        let s = 0;
+        for (let c = 0; c < C; c++) {
+          const xBase = (n * C + c) * HW;
+          const wBase = (o * C + c) * K;
+          for (let t = 0; t < K; t++) {
+            const idx = map[pos * K + t];
+            if (idx >= 0) s = ar.addProduct(s, wd[wBase + t], xd[xBase + idx]);
+          }
+        }
+        if (b) s = ar.add(s, b.data[o]);
+        y[(n * O + o) * P + pos] = ar.round(s);
+      }
+    }
+  }
+  const inputs = b ? [x, w, b] : [x, w];
+  const out = tape.result(y, [N, O, outH, outW], inputs, 'conv2d');
+
+  tape.record('conv2d', inputs, out, (gy) => {
+    if (x.requiresGrad) {
+      const dx = new Float64Array(x.size);
+      for (let n = 0; n < N; n++) {
+        for (let o = 0; o < O; o++) {
+          for (let pos = 0; pos < P; pos++) {
+            const g = gy[(n * O + o) * P + pos];
+            for (let c = 0; c < C; c++) {
+              const xBase = (n * C + c) * HW;
+              const wBase = (o * C + c) * K;
+              for (let t = 0; t < K; t++) {
+                const idx = map[pos * K + t];
+                if (idx >= 0) dx[xBase + idx] = ar.addProduct(dx[xBase + idx], wd[wBase + t], g);
+              }
+            }
+          }
+        }
+      }
+      for (let i = 0; i < dx.length; i++) dx[i] = ar.round(dx[i]);
+      tape.addGrad(x, dx);
+    }
+    if (w.requiresGrad) {
+      const dw = new Float64Array(w.size);
+      for (let o = 0; o < O; o++) {
+        for (let c = 0; c < C; c++) {
+          for (let t = 0; t < K; t++) {
+            let s = 0;
+            for (let n = 0; n < N; n++) {
+              const xBase = (n * C + c) * HW;
+              const gBase = (n * O + o) * P;
+              for (let pos = 0; pos < P; pos++) {
+                const idx = map[pos * K + t];
+                if (idx >= 0) s = ar.addProduct(s, gy[gBase + pos], xd[xBase + idx]);
+              }
+            }
+            dw[(o * C + c) * K + t] = ar.round(s);
+          }
+        }
+      }
+      tape.addGrad(w, dw);
+    }
+    if (b && b.requiresGrad) {
+      const db = new Float64Array(O);
+      for (let o = 0; o < O; o++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let pos = 0; pos < P; pos++) s = ar.add(s, gy[(n * O + o) * P + pos]);
+        db[o] = ar.round(s);
+      }
+      tape.addGrad(b, db);
+    }
+  });
+  return out;
+}
