@@ -1,0 +1,49 @@
+/**
+ * Every AD backend by id. Backends load lazily (tfjs, its wasm binary and the engine are imported
+ * only when asked for); one that cannot run here comes back as an UnavailableBackend with its reason.
+ *
+ *   const b = await loadBackend('tfjs-wasm');
+ *   if (isUnavailable(b)) console.log(b.unavailable);
+ */
+import type { AdBackend, UnavailableBackend } from './types.ts';
+import type { TieRuleReport } from './tfjs/tie_rule.ts';
+
+export const BACKEND_IDS = ['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const;
+export type BackendId = (typeof BACKEND_IDS)[number];
+
+export function isBackendId(id: string): id is BackendId {
+  return (BACKEND_IDS as readonly string[]).includes(id);
+}
+
+export function isUnavailable(b: AdBackend | UnavailableBackend): b is UnavailableBackend {
+  return 'unavailable' in b;
+}
+
+const cache = new Map<BackendId, Promise<AdBackend | UnavailableBackend>>();
+
+/** Load a backend by id; throws for an unknown id, with the list of valid ones. */
+export function loadBackend(id: string): Promise<AdBackend | UnavailableBackend> {
+  if (!isBackendId(id)) {
+    return Promise.reject(new Error(`unknown backend '${id}': expected one of ${BACKEND_IDS.join(', ')}`));
+  }
+  let p = cache.get(id);
+  if (!p) {
+    p = id === 'engine'
+      ? import('./engine.ts').then((m) => m.engineBackend as AdBackend)
+      : import('./tfjs.ts').then((m) => m.createTfjsBackend(id));
+    cache.set(id, p);
+    p.catch(() => cache.delete(id));
+  }
+  return p;
+}
+
+/**
+ * Which MaxPool rule a backend applies at exact ties ('first' | 'last' | 'minnorm' | 'other'), with
+ * the evidence (see tfjs/tie_rule.ts). Throws when the backend is unavailable.
+ */
+export async function measureTieRule(backendId: string): Promise<TieRuleReport> {
+  const b = await loadBackend(backendId);
+  if (isUnavailable(b)) throw new Error(`cannot measure the tie rule of ${backendId}: ${b.unavailable}`);
+  const { measureTieRuleOf } = await import('./tfjs/tie_rule.ts');
+  return measureTieRuleOf(b);
+}
