@@ -12,6 +12,6 @@ export const engineBackend: AdBackend = {
   versions: { adzone: pkg.version },
   async run(problem, opts) {
     const r = runChain(problem, { format: formatByName(opts.precision), accumulate: opts.accumulate, jacobian: opts.jacobian });
-    return { output: r.output, grads: r.grads, routing: r.routing };
+    return { output: r.output, grads: r.grads, routing: r.routing, activations: r.activations };
   },
 };

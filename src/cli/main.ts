@@ -16,6 +16,7 @@ import { decimalOracle } from '../oracle/index.ts';
 import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { addToCorpus } from '../zones/corpus.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { BetaMode } from '../jacobians/index.ts';
 
@@ -28,6 +29,7 @@ Usage: adzone <command> [options]
 Commands:
   verify    draw inputs at and near ties, classify AD at each precision and backend, write a report
   replay    re-create one case from its generator, seed and path, and classify it
+  bench     time the engine, tfjs and the exact classification; writes bench/results.json
   help      this text, or 'adzone help <command>'
 
 Run 'adzone help verify' for the options of a command.`;
@@ -46,6 +48,7 @@ Options:
   --generators LIST  generator ids or 'all' (default all): ${GENERATORS.map((g) => g.id).join(', ')}
   --out DIR          where verify.json and verify.md go (default reports/verify)
   --no-shrink        skip shrinking minimal counterexamples
+  --corpus DIR       also add each minimal counterexample to the replayed corpus (e.g. fixtures/counterexamples)
   --quiet            no progress line
 
 Example: adzone verify --samples 2000 --seed 1 --precision 16,32,64 --jacobians first,minnorm,beta:10 --out /tmp/v`;
@@ -117,6 +120,7 @@ async function verify(argv: string[]): Promise<number> {
       generators: { type: 'string' },
       out: { type: 'string' },
       'no-shrink': { type: 'boolean' },
+      corpus: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -185,6 +189,27 @@ async function verify(argv: string[]): Promise<number> {
   };
   writeFileAtomic(join(out, 'verify.json'), toJson(json));
   writeFileAtomic(join(out, 'verify.md'), verifyMarkdown(header, result));
+  if (values.corpus) {
+    let added = 0;
+    for (const c of result.counterexamples) {
+      const f = addToCorpus(resolve(values.corpus), {
+        generator: c.generator,
+        seed: c.seed,
+        path: c.path,
+        backend: c.backend,
+        precision: c.precision,
+        accumulate,
+        jacobians: family.map(jacobianName),
+        reluAlphas,
+        expected: c.class,
+        note: `minimal ${c.class} case of ${c.generator} on ${c.backend} at ${c.precision} bits (adzone verify --seed ${seed})`,
+        foundAt: header.createdAt,
+        problem: c.case.problem,
+      });
+      if (f) added++;
+    }
+    log(`corpus ${values.corpus}: ${added} new case(s)`);
+  }
   log(`wrote ${join(out, 'verify.json')} and ${join(out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`);
   return 0;
 }
@@ -267,6 +292,17 @@ export async function main(argv: string[]): Promise<number> {
         return await verify(rest);
       case 'replay':
         return await replay(rest);
+      case 'bench': {
+        const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+        if (values.help) {
+          console.log('adzone bench [--out DIR] — times the pieces of a verification run; writes DIR/results.json (default bench/)');
+          return 0;
+        }
+        const { bench, benchTable } = await import('./bench.ts');
+        const rows = await bench(values.out ?? 'bench', (s) => process.stderr.write(`${s}\n`));
+        console.log(benchTable(rows));
+        return 0;
+      }
       default:
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }

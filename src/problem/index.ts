@@ -1,2 +1,3 @@
 export * from './types.ts';
 export * from './shapes.ts';
+export * from './routing.ts';

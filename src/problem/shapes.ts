@@ -88,7 +88,7 @@ export function hasParams(problem: Problem): boolean {
 }
 
 /**
- * Flat NCHW input indices inside the window of output element `out` of a maxpool/conv layer
+ * Flat NCHW input indices inside the window of output element `out` of a maxpool layer (same channel)
  * (padding positions excluded), in row-major order.
  */
 export function windowIndices(

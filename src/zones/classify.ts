@@ -14,8 +14,9 @@
  * 3. Value check: |AD_p(J) − AD_R(J)| against the rigorous bound γ_N·Σ|terms| (N from the oracle's
  *    depth). A regular point must be within it; a result outside it on a regular point is reported
  *    as an inconsistency, never hidden.
- * A backend with a fixed Jacobian and no visible routing (tfjs) is classified by values only:
- * beyond the bound from AD_R of its own tie rule means compensation.
+ * A backend with a fixed Jacobian (tfjs) is classified against its measured tie rule, with the
+ * routing read off its own forward values; a result that no admissible Jacobian explains along that
+ * routing is a 'defect' (see classifyFixed).
  */
 import type { Format } from '../precision/index.ts';
 import { formatByName, unitRoundoff } from '../precision/index.ts';
@@ -24,6 +25,7 @@ import {
   flattenParams,
   hasParams,
   isFiniteProblem,
+  routingFromActivations,
   windowIndices,
   type Gradients,
   type LayerRouting,
@@ -298,8 +300,8 @@ function valueCheck(
   format: Format,
   name: string,
   target = point.target,
+  ref: ExactBackward = point.ad(j),
 ): ValueCheck {
-  const ref = point.ad(j);
   const exact = point.targetGrads(ref.grads, target);
   const mag = point.targetGrads(ref.magnitude, target);
   const depth = targetOf(ref.depth, target);
@@ -418,36 +420,96 @@ function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[
   return out;
 }
 
-/** Classify with a fixed-Jacobian backend that hides its routing (tfjs): by values against its own tie rule. */
-async function classifyByValues(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
+/**
+ * Classify a fixed-Jacobian backend (a framework): its tie rule is measured, not chosen, and its
+ * routing is read off the forward values it returns (routingFromActivations).
+ * - within rounding of AD_R(rule): regular (routing changes that did not matter are counted);
+ * - else within rounding of the exact AD *along its own routing*: compensation, explained by the
+ *   routing units rounding changed;
+ * - else: defect, the result is no admissible Jacobian's AD for the routing it computed.
+ */
+async function classifyFixed(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
   const { config, problem } = point;
   const format = formatByName(precision);
   const alpha = config.reluAlphas.includes(0) ? 0 : config.reluAlphas[0];
   const r = await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: choice({ kind: 'first' }, alpha, config.betaMode) });
-  const base = { backend: backend.id, precision, target: point.target, harmlessRoundingDiffs: 0 } as const;
+  const base = { backend: backend.id, precision, target: point.target } as const;
   if (!allFinite(r)) {
-    return { ...base, zone: 'nonfinite', reason: `${backend.id} produced a non-finite value on a finite point`, findings: [], valueChecks: [] };
+    return { ...base, zone: 'nonfinite', reason: `${backend.id} produced a non-finite value on a finite point`, findings: [], harmlessRoundingDiffs: 0, valueChecks: [] };
   }
-  // Which members' exact AD does the framework's result match within rounding? (its tie rule, observed)
-  const matched = (['first', 'last', 'minnorm'] as const)
-    .filter((kind) => valueCheck(point, r, choice({ kind }, alpha, config.betaMode), format, kind).within);
-  const rule = config.tieRules?.[backend.id] ?? { kind: 'first' };
-  const vc = valueCheck(point, r, choice(rule, alpha, config.betaMode), format, jacobianName(rule));
-  const ruleJ = choice(rule, alpha, config.betaMode);
-  const inputVc = point.target === 'params' ? valueCheck(point, r, ruleJ, format, jacobianName(rule), 'input') : undefined;
+  const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
+  const rule = choice(config.tieRules?.[backend.id] ?? { kind: 'first' }, alpha, config.betaMode);
+  const ruleName = jacobianName(rule.maxpool);
+  // Which members' exact AD does the result match within rounding? (the tie rule, observed here)
+  const matchedRules = (['first', 'last', 'minnorm'] as const).filter((kind) => valueCheck(point, r, choice({ kind }, alpha, config.betaMode), format, kind).within);
+  const diffs = routing ? routingDiffs(point.forward.routing, routing) : [];
+  const along = routing && diffs.length ? config.oracle.backward(problem, routing, rule) : undefined;
+
+  const decide = (target: 'params' | 'input'): { zone: Zone; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
+    const vc = valueCheck(point, r, rule, format, ruleName, target);
+    if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };
+    if (along) {
+      const va = valueCheck(point, r, rule, format, `${ruleName} along its routing`, target, along);
+      if (va.within) {
+        const findings = diffs.map((d) => {
+          const value = unitValue(routing!.find((x) => x.layer === d.layer)!, d.unit);
+          return {
+            ...d,
+            exact: unitValue(point.forward.routing.find((x) => x.layer === d.layer)!, d.unit),
+            rounded: value,
+            matters: point.matters(d, d.kind === 'maxpool' ? value : (value[0] as -1 | 0 | 1), rule, target),
+            entries: point.entries(d, r.activations),
+          };
+        });
+        const causeFrom = findings.some((f) => f.matters) ? findings.filter((f) => f.matters) : findings;
+        return { zone: 'compensation', cause: causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie', findings, checks: [vc, va], harmless: 0 };
+      }
+      return { zone: 'defect', findings: [], checks: [vc, va], harmless: 0 };
+    }
+    return { zone: routing ? 'defect' : 'compensation', ...(routing ? {} : { cause: 'tie' as Cause }), findings: [], checks: [vc], harmless: 0 };
+  };
+
+  const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
   if (bif) {
-    return { ...base, zone: 'bifurcation', findings: realTieFindings(point), valueChecks: [vc], matchedRules: matched, ...(inputVc ? { inputZone: inputBif ? 'bifurcation' : inputVc.within ? 'regular' : 'compensation' } : {}) };
+    return {
+      ...base,
+      zone: 'bifurcation',
+      findings: realTieFindings(point, r.activations),
+      harmlessRoundingDiffs: 0,
+      valueChecks: [valueCheck(point, r, rule, format, ruleName)],
+      matchedRules,
+      ...(inputZone ? { inputZone } : {}),
+    };
   }
-  const zone: Zone = vc.within ? 'regular' : 'compensation';
+  const d = decide(point.target);
   return {
     ...base,
-    zone,
-    ...(zone === 'compensation' ? { cause: 'tie' as Cause } : {}),
-    ...(inputVc ? { inputZone: inputBif ? 'bifurcation' : inputVc.within ? 'regular' : 'compensation' } : {}),
-    findings: [],
-    valueChecks: [vc],
-    matchedRules: matched,
+    zone: d.zone,
+    ...(d.cause ? { cause: d.cause } : {}),
+    ...(inputZone ? { inputZone } : {}),
+    findings: d.findings,
+    harmlessRoundingDiffs: d.harmless,
+    valueChecks: d.checks,
+    matchedRules,
+    ...(d.zone === 'defect' ? { reason: defectReason(point, r, rule, routing, along, format) } : {}),
   };
+}
+
+/** Where a defect shows: the first gradient entries beyond rounding, with exact and computed values. */
+function defectReason(point: ExactPoint, r: BackendResult, j: JacobianChoice, routing: Routing | undefined, along: ExactBackward | undefined, format: Format): string {
+  const ref = along ?? point.ad(j);
+  const exact = point.targetGrads(ref.grads);
+  const got = targetOf(r.grads, point.target);
+  const bad: string[] = [];
+  for (let i = 0; i < exact.length && bad.length < 3; i++) {
+    const err = point.config.oracle.exact(got[i]).sub(exact[i]).abs();
+    if (!err.isZero() && !valueCheckEntry(point, ref, i, err, format)) bad.push(`${point.target}[${i}]: exact ${exact[i].toString()}, got ${got[i]}`);
+  }
+  return `the result matches the exact AD of ${jacobianName(j.maxpool)} neither along the exact routing nor along the routing of its own forward values${routing ? '' : ' (not exposed)'}; ${bad.join('; ')}`;
+}
+
+function valueCheckEntry(point: ExactPoint, ref: ExactBackward, i: number, err: ExactNumber, format: Format): boolean {
+  return err.toNumber() <= bound(targetOf(ref.depth, point.target)[i], point.targetGrads(ref.magnitude)[i], format);
 }
 
 /**
@@ -494,7 +556,7 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
       if (!backend.precisions.includes(precision)) continue;
       results.push(
         backend.fixedJacobian
-          ? await classifyByValues(point, backend, precision, bif, inputBif)
+          ? await classifyFixed(point, backend, precision, bif, inputBif)
           : await classifyRouted(point, backend, precision, bif, inputBif),
       );
     }

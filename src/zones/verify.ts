@@ -32,8 +32,8 @@ export interface VerifyOptions {
 }
 
 /** Zone with its cause, the unit reports count: 'regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite'. */
-export type ZoneClass = 'regular' | 'bifurcation' | 'compensation:tie' | 'compensation:flip' | 'nonfinite';
-export const ZONE_CLASSES: readonly ZoneClass[] = ['regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite'];
+export type ZoneClass = 'regular' | 'bifurcation' | 'compensation:tie' | 'compensation:flip' | 'nonfinite' | 'defect';
+export const ZONE_CLASSES: readonly ZoneClass[] = ['regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite', 'defect'];
 
 export function zoneClass(c: Pick<Classification, 'zone' | 'cause'>): ZoneClass {
   return c.zone === 'compensation' ? (`compensation:${c.cause ?? 'tie'}` as ZoneClass) : (c.zone as ZoneClass);
@@ -45,7 +45,7 @@ export interface TableRow {
   readonly precision: string;
   readonly n: number;
   readonly counts: Record<ZoneClass, number>;
-  /** Share of draws that are not regular (nonfinite draws excluded from the denominator). */
+  /** Share of draws in a zone other than regular: bifurcation + compensation over the finite draws (defects are counted apart). */
   readonly nonRegularShare: number;
   /** Draws where rounding changed the routing without changing the gradient over the reals. */
   readonly harmlessRoundingDiffs: number;
@@ -93,7 +93,7 @@ export function generatorSeed(seed: number, id: string): number {
 }
 
 function emptyCounts(): Record<ZoneClass, number> {
-  return { regular: 0, bifurcation: 0, 'compensation:tie': 0, 'compensation:flip': 0, nonfinite: 0 };
+  return { regular: 0, bifurcation: 0, 'compensation:tie': 0, 'compensation:flip': 0, nonfinite: 0, defect: 0 };
 }
 
 function classifyConfig(o: VerifyOptions, backends = o.backends, precisions = o.precisions): ClassifyConfig {
@@ -141,7 +141,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
             nonRegularShare: 0,
             harmlessRoundingDiffs: 0,
             inconsistent: 0,
-            inputZones: { regular: 0, bifurcation: 0, compensation: 0, nonfinite: 0 },
+            inputZones: { regular: 0, bifurcation: 0, compensation: 0, nonfinite: 0, defect: 0 },
           };
           rows.set(key, row);
         }
@@ -163,7 +163,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   }
   const table: TableRow[] = [...rows.values()].map((r) => {
     const finite = r.n - r.counts.nonfinite;
-    const nonRegular = finite - r.counts.regular;
+    const nonRegular = finite - r.counts.regular - r.counts.defect;
     const hasInput = Object.values(r.inputZones).some((v) => v > 0);
     const { inputZones, ...rest } = r;
     return { ...rest, nonRegularShare: finite > 0 ? nonRegular / finite : 0, ...(hasInput ? { inputZones } : {}) };

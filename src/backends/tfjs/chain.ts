@@ -78,15 +78,21 @@ export function runChain(problem: Problem, mode: PadMode): BackendResult {
       }
       return slot;
     });
+    // The first (recorded) call keeps every layer's output, NCHW, so the classifier can derive the
+    // routing tfjs's own forward values imply; tf.grads re-runs the same deterministic forward.
+    let recorded: Tensor[] | undefined = [];
     const forward = (...args: Tensor[]): Tensor => {
       let a = tf.transpose(args[0], [0, 2, 3, 1]) as Tensor4D;
       problem.layers.forEach((layer, i) => {
         const s = slots[i];
         a = layerForward(layer, a, s ? args[s.w] : undefined, s?.b !== undefined ? args[s.b] : undefined, mode);
+        recorded?.push(tf.transpose(a, [0, 3, 1, 2]));
       });
       return tf.transpose(a, [0, 3, 1, 2]);
     };
     const out = forward(...xs);
+    const acts = recorded;
+    recorded = undefined;
     if (out.shape.join('×') !== outShape.join('×')) {
       throw new Error(`tfjs output shape ${out.shape.join('×')} differs from the problem's ${outShape.join('×')}`);
     }
@@ -97,7 +103,7 @@ export function runChain(problem: Problem, mode: PadMode): BackendResult {
       input: read(g[0]),
       params: slots.map((s) => (s ? { weight: read(g[s.w]), ...(s.b !== undefined ? { bias: read(g[s.b]) } : {}) } : null)),
     };
-    result = { output: read(out), grads };
+    result = { output: read(out), grads, activations: [f32(problem.input.data), ...acts.map(read)] };
   });
   return result!;
 }

@@ -1,0 +1,81 @@
+/**
+ * The counterexample corpus (fixtures/counterexamples/): every non-regular case a run found, kept
+ * with the exact problem, how to regenerate it (generator, seed, path) and the class it had, so
+ * `npm test` replays it and notices when its classification changes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jacobianName, parseJacobian, type MaxPoolJacobian } from '../jacobians/index.ts';
+import type { Accumulate } from '../engine/types.ts';
+import type { Problem } from '../problem/index.ts';
+import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import type { ZoneClass } from './verify.ts';
+
+export interface CorpusEntry {
+  readonly schema: 'adzone/counterexample';
+  readonly schemaVersion: 1;
+  /** Content hash of (problem, backend, precision, settings): the file name. */
+  readonly id: string;
+  readonly generator: string;
+  readonly seed: number;
+  readonly path: string;
+  readonly backend: string;
+  readonly precision: string;
+  readonly accumulate: Accumulate;
+  readonly jacobians: readonly string[];
+  readonly reluAlphas: readonly number[];
+  readonly expected: ZoneClass;
+  /** Why this case is kept (e.g. the minimal case of a class, or a per-draw ordering inversion). */
+  readonly note: string;
+  readonly foundAt: string;
+  readonly problem: Problem;
+}
+
+export function entryId(e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion' | 'foundAt' | 'note' | 'seed' | 'path' | 'expected' | 'generator'>): string {
+  const key = JSON.stringify([e.problem, e.backend, e.precision, e.accumulate, e.jacobians, e.reluAlphas], (_k, v) =>
+    typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `num:${Object.is(v, -0) ? '-0' : String(v)}` : v,
+  );
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** Numbers JSON cannot hold (NaN, ±Inf, −0) are stored as strings 'NaN', 'Infinity', '-Infinity', '-0'. */
+function encodeNumbers(p: Problem): unknown {
+  return JSON.parse(JSON.stringify(p, (_k, v) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v)));
+}
+
+function decodeNumbers(p: unknown): Problem {
+  return JSON.parse(JSON.stringify(p), (_k, v) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === '-0' ? -0 : v)) as Problem;
+}
+
+/** Add an entry unless the same case is already there; returns the file written, or undefined. */
+export function addToCorpus(dir: string, e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion'>): string | undefined {
+  const id = entryId(e);
+  const file = join(dir, `${e.generator}-${e.backend}-${e.precision}-${e.expected.replace(':', '-')}-${id}.json`);
+  mkdirSync(dir, { recursive: true });
+  if (readdirSync(dir).some((f) => f.endsWith(`-${id}.json`))) return undefined;
+  writeFileAtomic(file, toJson({ schema: 'adzone/counterexample', schemaVersion: 1, id, ...e, problem: encodeNumbers(e.problem) }));
+  return file;
+}
+
+export function readCorpus(dir: string): Array<CorpusEntry & { file: string; family: MaxPoolJacobian[] }> {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const file = join(dir, f);
+      let raw: CorpusEntry;
+      try {
+        raw = JSON.parse(readFileSync(file, 'utf8')) as CorpusEntry;
+      } catch (err) {
+        throw new Error(`corpus file ${file} is not valid JSON: ${(err as Error).message}`);
+      }
+      if (raw.schema !== 'adzone/counterexample' || raw.schemaVersion !== 1) {
+        throw new Error(`corpus file ${file}: expected schema adzone/counterexample version 1, found ${raw.schema} version ${raw.schemaVersion}`);
+      }
+      return { ...raw, file, problem: decodeNumbers(raw.problem), family: raw.jacobians.map(parseJacobian) };
+    });
+}
+
+export { jacobianName };
