@@ -17,18 +17,7 @@ import { classifyPoint } from '../zones/classify.ts';
 import type { Problem } from '../problem/index.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { VERSION } from './main.ts';
-
-/** Deterministic pseudo-random doubles (mulberry32) so every backend sees the same numbers. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../util/rng.ts';
 
 export function chainProblem(n: number, cin: number, cout: number, hw: number, seed: number): Problem {
   const r = rng(seed);

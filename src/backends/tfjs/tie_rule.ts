@@ -18,6 +18,7 @@ import type { Problem } from '../../problem/index.ts';
 import { layerOutputShape, type MaxPoolSpec, type Shape } from '../../problem/index.ts';
 import type { AdBackend } from '../types.ts';
 import { choice, FIRST } from '../../jacobians/index.ts';
+import { mulberry32 as rng } from '../../util/rng.ts';
 
 export type TieRule = 'first' | 'last' | 'minnorm' | 'other';
 export type KnownRule = Exclude<TieRule, 'other'>;
@@ -61,18 +62,6 @@ export interface TieRuleReport {
   readonly evidence: string;
   /** `${backend}: MaxPool ties → ${rule}; ${evidence}`. */
   readonly summary: string;
-}
-
-/** mulberry32: a tiny seeded PRNG (the cases must be the same in every report). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeCase(label: string, layer: MaxPoolSpec, shape: Shape, data: number[]): TieRuleCase {
