@@ -281,12 +281,41 @@ describe('engine at 64 bits against a hand-written reference (exact small-intege
         const jacobian = choice(MINNORM);
         const b = await engineBackend.run(problem, { precision, accumulate, jacobian });
         const r = runChain(problem, { format: formatByName(precision), accumulate, jacobian });
-        expect(b).toEqual({ output: r.output, grads: r.grads, routing: r.routing });
+        expect(b).toEqual({ output: r.output, grads: r.grads, routing: r.routing, activations: r.activations });
       }),
       { numRuns: 50 },
     );
     expect(engineBackend.id).toBe('engine');
     expect(engineBackend.fixedJacobian).toBe(false);
+  });
+});
+
+describe('IEEE underflow flag (checkUnderflow)', () => {
+  const lone = (v: number[]): Problem => ({
+    input: { shape: [1, 1, 2, 2], data: v },
+    layers: [{ kind: 'maxpool', kernel: [2, 2], stride: [2, 2], padding: [0, 0] }],
+    params: [null],
+    cotangent: [1],
+  });
+  it('is raised when a nonzero value below the smallest normal is rounded, and only then', () => {
+    const run = (v: number[], precision: string) =>
+      runChain(lone(v), { format: formatByName(precision), accumulate: 'strict', jacobian: choice(MINNORM), checkUnderflow: true }).underflow;
+    expect(run([2 ** -26, 0, 0, 0], '16')).toBe(true); // binary16 min normal is 2^-14
+    expect(run([2 ** -14, 0, 1, 0], '16')).toBe(false);
+    expect(run([2 ** -26, 0, 0, 0], '32')).toBe(false); // normal in binary32
+    expect(run([2 ** -130, 0, 0, 0], '32')).toBe(true);
+    expect(runChain(lone([2 ** -26, 0, 0, 0]), { format: formatByName('16'), accumulate: 'strict', jacobian: choice(MINNORM) }).underflow).toBeUndefined();
+  });
+  it('does not change any value', () => {
+    fc.assert(
+      fc.property(problemArb(smallInt), modeArb, (problem, accumulate) => {
+        const opts = { format: formatByName('16'), accumulate, jacobian: choice(MINNORM) };
+        const a = runChain(problem, opts);
+        const b = runChain(problem, { ...opts, checkUnderflow: true });
+        expect({ ...b, underflow: undefined }).toEqual({ ...a, underflow: undefined });
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 

@@ -8,6 +8,8 @@ export interface BackendRunOptions {
   readonly accumulate: Accumulate;
   /** The Jacobian to use; backends with a fixed Jacobian (frameworks) ignore it. */
   readonly jacobian: JacobianChoice;
+  /** Ask for the IEEE underflow flag (backends that can keep it, the engine, report it in BackendResult.underflow). */
+  readonly checkUnderflow?: boolean;
 }
 
 export interface BackendResult {
@@ -17,6 +19,8 @@ export interface BackendResult {
   readonly routing?: Routing;
   /** Activations in precision p ([0] the rounded input, [i+1] layer i's output), when the backend exposes them. */
   readonly activations?: readonly (readonly number[])[];
+  /** Whether the computation underflowed (IEEE flag), when the backend can tell (the engine can). */
+  readonly underflow?: boolean;
 }
 
 /** An AD system under test (DESIGN §5 `backends`). */

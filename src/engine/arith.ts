@@ -21,6 +21,16 @@
  * Between ops every tensor holds values of p: op outputs, gradients, and the tape's sum of the
  * gradient contributions a tensor receives from several consumers (rounded to p in both modes).
  *
+ * Division, square root, exp and log (batch norm, average pooling, softmax cross-entropy, the
+ * optimizers) are computed in double and then rounded like any other intermediate: `acc` inside an
+ * op, `round` for an op's output. For division and square root of values of p this is the correctly
+ * rounded p-result whenever p has at most 24 significand bits (binary16/32, bfloat16, 8-bit formats):
+ * the double result is correctly rounded, and rounding it again to p is innocuous because
+ * 53 ≥ 2p + 2 (Figueroa 1995 proves this for +, −, ×, ÷ and √). The same holds in `wide` mode for
+ * the fp32 accumulator. Math.exp and Math.log are not correctly rounded in double (they are faithful,
+ * within about an ulp of double), so exp/log rounded to p are correct except, rarely, one ulp of p
+ * off at a rounding boundary.
+ *
  * Summation order: every reduction is a plain left-to-right sum, s = 0, s = acc(s + t₁),
  * s = acc(s + t₂), …, in the order the op documents (always ascending flat NCHW index of the
  * reduced terms). No pairwise or compensated summation. Starting from +0 only matters for the
@@ -47,6 +57,41 @@ export interface Arith {
   readonly mulP: (a: number, b: number) => number;
   /** round(a + b): an elementwise sum that is an op of its own (rounded to p in both modes). */
   readonly addP: (a: number, b: number) => number;
+  /** acc(a − b). */
+  readonly sub: (a: number, b: number) => number;
+  /** acc(a / b), divided in double then rounded (correctly rounded for p ≤ 32, see above). */
+  readonly div: (a: number, b: number) => number;
+  /** acc(√a), in double then rounded (correctly rounded for p ≤ 32, see above). */
+  readonly sqrt: (a: number) => number;
+  /** acc(eˣ), Math.exp then rounded (faithful). Overflow gives +∞, underflow goes through the subnormals of the target format. */
+  readonly exp: (a: number) => number;
+  /** acc(ln a), Math.log then rounded (faithful). */
+  readonly log: (a: number) => number;
+  /** Which rounding `acc` is, for hot loops that call `dotStep` (below) instead of addProduct. */
+  readonly accKind: AccKind;
+  /**
+   * IEEE-style underflow flag, kept only by a checked Arith (makeArith(..., { checkUnderflow: true })):
+   * set when any rounding received a nonzero value below the target format's smallest normal
+   * (tininess before rounding). Rounding-error bounds of the standard model assume no underflow.
+   */
+  readonly flags: { underflow: boolean };
+}
+
+/** 0: none (binary64 accumulator), 1: Math.fround, 2: f16round, 3: any other format's rounding. */
+export type AccKind = 0 | 1 | 2 | 3;
+
+/**
+ * acc(s + acc(a·b)) — the same value as Arith.addProduct — for the innermost loops of conv2d and
+ * linear. One module-level function with the rounding chosen by a branch on `kind`: V8 inlines it
+ * into the loop whatever mix of formats a process has run. (Calling ar.addProduct there makes the
+ * call site see a different function per format, which V8 stops inlining after the second one: a
+ * LeNet step then runs 2–3× slower for the rest of the process.)
+ */
+export function dotStep(kind: AccKind, acc: (x: number) => number, s: number, a: number, b: number): number {
+  if (kind === 0) return s + a * b;
+  if (kind === 1) return Math.fround(s + Math.fround(a * b));
+  if (kind === 2) return f16round(s + f16round(a * b));
+  return acc(s + acc(a * b));
 }
 
 const identity = (x: number): number => x;
@@ -71,9 +116,21 @@ export function wideRounder(format: Format): (x: number) => number {
   return format.bits <= 16 ? Math.fround : identity;
 }
 
-export function makeArith(format: Format, accumulate: Accumulate): Arith {
-  const round = rounder(format);
-  const acc = accumulate === 'strict' ? round : wideRounder(format);
+/** Wrap a rounding so it raises flags.underflow on tiny nonzero inputs (below 2^emin of its format). */
+function checked(r: (x: number) => number, minNormal: number, flags: { underflow: boolean }): (x: number) => number {
+  return (x) => {
+    if (x !== 0 && Math.abs(x) < minNormal) flags.underflow = true;
+    return r(x);
+  };
+}
+
+export function makeArith(format: Format, accumulate: Accumulate, { checkUnderflow = false }: { checkUnderflow?: boolean } = {}): Arith {
+  const flags = { underflow: false };
+  const wideMinNormal = format.name === '64' || format.bits > 16 ? 2 ** -1022 : 2 ** -126;
+  const round = checkUnderflow ? checked(rounder(format), 2 ** format.emin, flags) : rounder(format);
+  const acc = accumulate === 'strict' ? round : checkUnderflow ? checked(wideRounder(format), wideMinNormal, flags) : wideRounder(format);
+  // A checked Arith must route every hot loop through `acc`, so it reports accKind 3.
+  const accKind: AccKind = checkUnderflow ? 3 : acc === identity ? 0 : acc === Math.fround ? 1 : acc === f16round ? 2 : 3;
   return {
     format,
     accumulate,
@@ -84,5 +141,12 @@ export function makeArith(format: Format, accumulate: Accumulate): Arith {
     addProduct: (s, a, b) => acc(s + acc(a * b)),
     mulP: (a, b) => round(a * b),
     addP: (a, b) => round(a + b),
+    sub: (a, b) => acc(a - b),
+    div: (a, b) => acc(a / b),
+    sqrt: (a) => acc(Math.sqrt(a)),
+    exp: (a) => acc(Math.exp(a)),
+    log: (a) => acc(Math.log(a)),
+    accKind,
+    flags,
   };
 }

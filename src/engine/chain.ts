@@ -53,7 +53,7 @@ export function runChain(problem: Problem, opts: EngineOptions): EngineResult {
     params: params.map((p) => (p === null ? null : p.bias ? { weight: p.weight.gradValues(), bias: p.bias.gradValues() } : { weight: p.weight.gradValues() })),
     input: input.gradValues(),
   };
-  return { output: h.values(), grads, routing, activations };
+  return { output: h.values(), grads, routing, activations, ...(opts.checkUnderflow ? { underflow: tape.arith.flags.underflow } : {}) };
 }
 
 function lastDecision<K extends Decision['kind']>(tape: Tape, kind: K): Extract<Decision, { kind: K }> {

@@ -38,7 +38,7 @@ export class Tape {
   private done = false;
 
   constructor(readonly options: EngineOptions) {
-    this.arith = makeArith(options.format, options.accumulate);
+    this.arith = makeArith(options.format, options.accumulate, { checkUnderflow: options.checkUnderflow === true });
   }
 
   /** A leaf tensor: the values rounded to p. Set requiresGrad for inputs and parameters you want gradients of. */

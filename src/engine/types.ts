@@ -16,6 +16,8 @@ export interface EngineOptions {
   readonly format: Format;
   readonly accumulate: Accumulate;
   readonly jacobian: JacobianChoice;
+  /** Keep the IEEE underflow flag (slower; the classifier's small problems use it). */
+  readonly checkUnderflow?: boolean;
 }
 
 export interface EngineResult {
@@ -25,6 +27,8 @@ export interface EngineResult {
   readonly grads: Gradients<number>;
   /** Routing as the precision-p forward pass decided it. */
   readonly routing: Routing;
+  /** Whether any rounding underflowed (only when EngineOptions.checkUnderflow). */
+  readonly underflow?: boolean;
   /** Activations in p: [0] the rounded input, [i+1] the output of layer i. */
   readonly activations: readonly (readonly number[])[];
 }

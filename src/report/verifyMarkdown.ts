@@ -25,11 +25,11 @@ function short(s: string, max = 28): string {
 }
 
 function tableFor(rows: readonly TableRow[]): string {
-  const head = `| backend | precision | n | ${ZONE_CLASSES.join(' | ')} | non-regular | harmless rounding diffs | inconsistent |`;
-  const sep = `|${' --- |'.repeat(ZONE_CLASSES.length + 6)}`;
+  const head = `| backend | precision | n | ${ZONE_CLASSES.join(' | ')} | non-regular | harmless rounding diffs | underflow | inconsistent |`;
+  const sep = `|${' --- |'.repeat(ZONE_CLASSES.length + 7)}`;
   const body = rows.map(
     (r) =>
-      `| ${r.backend} | ${r.precision} | ${r.n} | ${ZONE_CLASSES.map((z) => r.counts[z]).join(' | ')} | ${pct(r.nonRegularShare)} | ${r.harmlessRoundingDiffs} | ${r.inconsistent} |`,
+      `| ${r.backend} | ${r.precision} | ${r.n} | ${ZONE_CLASSES.map((z) => r.counts[z]).join(' | ')} | ${pct(r.nonRegularShare)} | ${r.harmlessRoundingDiffs} | ${r.underflow} | ${r.inconsistent} |`,
   );
   return [head, sep, ...body].join('\n');
 }

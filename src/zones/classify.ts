@@ -79,12 +79,19 @@ export interface Finding {
 
 export interface ValueCheck {
   readonly jacobian: string;
-  /** max over entries of |AD_p − AD_R| (as a double). */
+  /** |AD_p − AD_R| (as a double) at the entry with the largest error-to-bound ratio. */
   readonly maxError: number;
-  /** The same entry's rigorous rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
+  /** That entry's rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
   readonly bound: number;
+  /** That entry's index in the classified gradient. */
+  readonly entry: number;
   /** Every entry within its own bound. */
   readonly within: boolean;
+  /**
+   * The computation underflowed (IEEE flag): the standard model behind the bound assumes no
+   * underflow, so `within: false` then does not contradict a regular routing.
+   */
+  readonly underflow?: boolean;
 }
 
 export interface Classification {
@@ -104,8 +111,10 @@ export interface Classification {
   readonly matchedRules?: readonly string[];
   /** Set when zone is 'nonfinite': why. */
   readonly reason?: string;
-  /** A regular point whose value check failed: the classifier and the bound disagree (a finding to report). */
+  /** A regular point whose value check failed without underflow: the classifier and the bound disagree (a finding to report). */
   readonly inconsistent?: boolean;
+  /** The precision-p computation underflowed, so the value check's bound did not apply (reported, counted apart). */
+  readonly underflow?: boolean;
 }
 
 export interface RealTieSummary {
@@ -306,21 +315,19 @@ function valueCheck(
   const mag = point.targetGrads(ref.magnitude, target);
   const depth = targetOf(ref.depth, target);
   const got = targetOf(result.grads, target);
-  let maxError = 0;
-  let maxBound = 0;
+  const underflow = result.underflow === true ? { underflow: true } : {};
+  let worst = { ratio: -1, err: 0, bound: 0, entry: 0 };
   let within = true;
   for (let i = 0; i < exact.length; i++) {
     const g = got[i];
-    if (!Number.isFinite(g)) return { jacobian: name, maxError: NaN, bound: NaN, within: false };
+    if (!Number.isFinite(g)) return { jacobian: name, maxError: NaN, bound: NaN, entry: i, within: false, ...underflow };
     const err = point.config.oracle.exact(g).sub(exact[i]).abs().toNumber();
     const b = bound(depth[i], mag[i], format);
     if (err > b) within = false;
-    if (err > maxError || (err === maxError && b > maxBound)) {
-      maxError = err;
-      maxBound = b;
-    }
+    const ratio = err === 0 ? 0 : b === 0 ? Infinity : err / b;
+    if (ratio > worst.ratio) worst = { ratio, err, bound: b, entry: i };
   }
-  return { jacobian: name, maxError, bound: maxBound, within };
+  return { jacobian: name, maxError: worst.err, bound: worst.bound, entry: worst.entry, within, ...underflow };
 }
 
 function allFinite(r: BackendResult): boolean {
@@ -333,7 +340,7 @@ async function classifyRouted(point: ExactPoint, backend: AdBackend, precision: 
   const format = formatByName(precision);
   const withAlpha = config.reluAlphas.length > 1;
   const runs = await Promise.all(
-    point.choices.map(async (j) => ({ j, r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j }) })),
+    point.choices.map(async (j) => ({ j, r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j, checkUnderflow: true }) })),
   );
   const base = { backend: backend.id, precision, target: point.target } as const;
   const decide = (target: 'params' | 'input') => {
@@ -397,7 +404,7 @@ async function classifyRouted(point: ExactPoint, backend: AdBackend, precision: 
   const main = decide(point.target);
   const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
   const valueChecks = runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha)));
-  const inconsistent = main.zone === 'regular' && valueChecks.some((v) => !v.within);
+  const inconsistent = main.zone === 'regular' && valueChecks.some((v) => !v.within && !v.underflow);
   return {
     ...base,
     zone: main.zone,
@@ -407,6 +414,7 @@ async function classifyRouted(point: ExactPoint, backend: AdBackend, precision: 
     harmlessRoundingDiffs: main.harmless,
     valueChecks,
     ...(inconsistent ? { inconsistent } : {}),
+    ...(runs.some(({ r }) => r.underflow) ? { underflow: true } : {}),
   };
 }
 

@@ -49,8 +49,10 @@ export interface TableRow {
   readonly nonRegularShare: number;
   /** Draws where rounding changed the routing without changing the gradient over the reals. */
   readonly harmlessRoundingDiffs: number;
-  /** Regular draws whose values fell outside the rigorous rounding bound (should be 0; a finding if not). */
+  /** Regular draws whose values fell outside the rigorous rounding bound without underflow (should be 0; a finding if not). */
   readonly inconsistent: number;
+  /** Draws whose precision-p computation underflowed (the bound's standard model does not cover them). */
+  readonly underflow: number;
   /** Input-gradient zones, for chains whose parameter gradient is what is classified. */
   readonly inputZones?: Record<Zone, number>;
 }
@@ -141,6 +143,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
             nonRegularShare: 0,
             harmlessRoundingDiffs: 0,
             inconsistent: 0,
+            underflow: 0,
             inputZones: { regular: 0, bifurcation: 0, compensation: 0, nonfinite: 0, defect: 0 },
           };
           rows.set(key, row);
@@ -151,6 +154,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
         if (r.inputZone) row.inputZones[r.inputZone]++;
         if (r.harmlessRoundingDiffs > 0) (row as { harmlessRoundingDiffs: number }).harmlessRoundingDiffs++;
         if (r.inconsistent) (row as { inconsistent: number }).inconsistent++;
+        if (r.underflow) (row as { underflow: number }).underflow++;
         if (cls !== 'regular') {
           const fk = `${key}|${cls}`;
           if (!found.has(fk)) found.set(fk, { generator: gen, backend: o.backends.find((b) => b.id === r.backend)!, precision: r.precision, cls });

