@@ -7,6 +7,8 @@
  *   windows.ts   sliding-window index maps (conv2d, maxpool2d)
  *   ops/         one op a file, its gradient beside it
  *   chain.ts     runChain: a Problem through the engine
+ *   optim/       optimizers (SGD, Adam) stepping parameters in precision p
+ *   lossScale.ts static and dynamic loss scaling (off by default)
  */
 export * from './types.ts';
 export { makeArith, rounder, wideRounder, type Arith } from './arith.ts';
@@ -15,3 +17,5 @@ export { Tape, type Decision, type TieSets } from './tape.ts';
 export { windowMap, type WindowMap } from './windows.ts';
 export * from './ops/index.ts';
 export { runChain, tieLists } from './chain.ts';
+export * from './optim/index.ts';
+export { allFinite, dynamicLossScale, staticLossScale, type DynamicLossScaleOptions, type LossScaler } from './lossScale.ts';

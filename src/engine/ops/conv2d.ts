@@ -10,8 +10,10 @@
  *   ascending in that order (a scatter over the outputs).
  * - dw[o,c,i,j] = Σ gy[n,o,oh,ow] · x[n,c,…] over ascending (n, oh, ow).
  * - db[o] = Σ gy[n,o,oh,ow] over ascending (n, oh, ow).
+ * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
  */
 import type { Pair } from '../../problem/index.ts';
+import { dotStep } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
 
@@ -24,6 +26,7 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding }: Conv2dOptions): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
+  const { accKind: kind, acc } = ar;
   if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
   const [O, Cw, KH, KW] = w.shape;
@@ -46,7 +49,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
           const wBase = (o * C + c) * K;
           for (let t = 0; t < K; t++) {
             const idx = map[pos * K + t];
-            if (idx >= 0) s = ar.addProduct(s, wd[wBase + t], xd[xBase + idx]);
+            if (idx >= 0) s = dotStep(kind, acc, s, wd[wBase + t], xd[xBase + idx]);
           }
         }
         if (b) s = ar.add(s, b.data[o]);
@@ -69,7 +72,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
               const wBase = (o * C + c) * K;
               for (let t = 0; t < K; t++) {
                 const idx = map[pos * K + t];
-                if (idx >= 0) dx[xBase + idx] = ar.addProduct(dx[xBase + idx], wd[wBase + t], g);
+                if (idx >= 0) dx[xBase + idx] = dotStep(kind, acc, dx[xBase + idx], wd[wBase + t], g);
               }
             }
           }
@@ -89,7 +92,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
               const gBase = (n * O + o) * P;
               for (let pos = 0; pos < P; pos++) {
                 const idx = map[pos * K + t];
-                if (idx >= 0) s = ar.addProduct(s, gy[gBase + pos], xd[xBase + idx]);
+                if (idx >= 0) s = dotStep(kind, acc, s, gy[gBase + pos], xd[xBase + idx]);
               }
             }
             dw[(o * C + c) * K + t] = ar.round(s);

@@ -1,5 +1,11 @@
+export { add } from './add.ts';
+export { avgpool2d, type AvgPool2dOptions } from './avgpool2d.ts';
+export { batchnorm2d, type BatchNorm2dOptions, type RunningStats } from './batchnorm2d.ts';
 export { conv2d, type Conv2dOptions } from './conv2d.ts';
+export { flatten } from './flatten.ts';
+export { globalAvgPool } from './globalAvgPool.ts';
 export { linear } from './linear.ts';
 export { maxpool2d, type MaxPool2dOptions } from './maxpool2d.ts';
 export { relu } from './relu.ts';
 export { reshape } from './reshape.ts';
+export { softmaxCrossEntropy } from './softmaxCrossEntropy.ts';

@@ -8,12 +8,15 @@
  * - dx[n,i] = Σ_o gy[n,o] · W[o,i], ascending o;
  * - dW[o,i] = Σ_n gy[n,o] · x[n,i], ascending n;
  * - db[o] = Σ_n gy[n,o], ascending n.
+ * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
  */
+import { dotStep } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
+  const { accKind: kind, acc } = ar;
   if (x.shape.length !== 2 || w.shape.length !== 2) throw new Error(`linear: x must be [N, in] and W [out, in], got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, I] = x.shape;
   const [O, Iw] = w.shape;
@@ -26,7 +29,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
       let s = 0;
-      for (let i = 0; i < I; i++) s = ar.addProduct(s, xd[n * I + i], wd[o * I + i]);
+      for (let i = 0; i < I; i++) s = dotStep(kind, acc, s, xd[n * I + i], wd[o * I + i]);
       if (b) s = ar.add(s, b.data[o]);
       y[n * O + o] = ar.round(s);
     }
@@ -40,7 +43,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
       for (let n = 0; n < N; n++) {
         for (let i = 0; i < I; i++) {
           let s = 0;
-          for (let o = 0; o < O; o++) s = ar.addProduct(s, gy[n * O + o], wd[o * I + i]);
+          for (let o = 0; o < O; o++) s = dotStep(kind, acc, s, gy[n * O + o], wd[o * I + i]);
           dx[n * I + i] = ar.round(s);
         }
       }
@@ -51,7 +54,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
       for (let o = 0; o < O; o++) {
         for (let i = 0; i < I; i++) {
           let s = 0;
-          for (let n = 0; n < N; n++) s = ar.addProduct(s, gy[n * O + o], xd[n * I + i]);
+          for (let n = 0; n < N; n++) s = dotStep(kind, acc, s, gy[n * O + o], xd[n * I + i]);
           dw[o * I + i] = ar.round(s);
         }
       }

@@ -21,6 +21,10 @@
  * and, when lost in the final addition (computed ≥ 2^−947), is covered by the slack of c.
  * When every input of the dot product is exactly zero (x̂_k = 0, e_k = 0), the result is the bias,
  * exactly: e_out = 0.
+ * Cost: Σ_k |w_k|·q_k (q_k = e_k + γ_{K+1}|x̂_k|) is a second dot product per output. The forward
+ * pass bounds it by Hölder instead, min(‖w‖∞·Σ_k q_k, ‖w‖₁·max_k q_k) (Σq and max q once per patch,
+ * ‖w‖∞ exact and ‖w‖₁ summed and inflated once per filter), O(1) per output and still rigorous;
+ * a ReLU unit that this bound leaves undecided first gets the sum itself (exact.ts `refine`).
  *
  * Average of k values: s = fl(Σ x̂) (k − 1 additions), â = fl(s/k): e_out = (Σ e_k + γ_k Σ|x̂_k|)/k,
  * same treatment of the evaluation error.

@@ -155,53 +155,53 @@ export function classifyNetwork(
       harmlessRoundingDiffs: 0,
     };
     let examples = 0;
-    const record = (unit: number, zone: Exclude<UnitZone, 'regular'>, what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind }, ex: readonly number[], rounded: readonly number[], entries: () => EntryExplanation[]) => {
+    const win = er.kind === 'maxpool' ? windowIndexer(nd) : null;
+    const entries = (unit: number): EntryExplanation[] => (win ? win(unit) : [unit]).map((i) => ({ index: i, exact: exact.exactInputText(path, i), p: values ? values[i] : null, sid: exact.inputSid(path, i) }));
+    const record = (unit: number, zone: Exclude<UnitZone, 'regular'>, what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind }, ex: readonly number[], rounded: readonly number[]) => {
       const sample = Math.floor(unit / perSample);
       if (zone === 'bifurcation') samples[sample].bifurcation++;
       if (zone === 'compensation') samples[sample].compensation++;
       if (zone === 'harmless') {
         if (examples >= examplesPerNode) return;
         examples++;
-        harmlessExamples.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries() });
+        harmlessExamples.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
         return;
       }
       if (findings.length >= maxFindings) {
         truncated = true;
         return;
       }
-      findings.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries() });
+      findings.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
     };
-    const entry = (i: number): EntryExplanation => ({ index: i, exact: exact.exactInputText(path, i), p: values ? values[i] : null, sid: exact.inputSid(path, i) });
 
     if (er.kind === 'maxpool' && pr.kind === 'maxpool') {
       if (pr.ties.length !== er.ties.length) throw new Error(`classifyNetwork: node ${path} has ${er.ties.length} windows, the p routing ${pr.ties.length}`);
       const reluPath = exact.reluBefore(path);
       const reluSign = reluPath ? (exact.routing.get(reluPath) as Extract<NodeRouting, { kind: 'relu' }>).sign : null;
-      const win = windowIndexer(nd);
+      const sid = exact.activations.get(nd.inputFrom)!.sid;
       er.ties.forEach((T, o) => {
         const P = pr.ties[o];
-        const entries = () => win(o).map(entry);
         if (T.length >= 2) {
           const inT = P.every((i) => T.includes(i));
           let harmless: HarmlessKind | null = null;
-          const sid0 = exact.inputSid(path, T[0]);
-          if (T.every((i) => exact.inputSid(path, i) === sid0)) harmless = 'identical-patches';
+          const sid0 = sid[T[0]];
+          if (T.every((i) => sid[i] === sid0)) harmless = 'identical-patches';
           const sign = harmless ? 1 : exact.exactInputSign(path, T[0]);
           if (!harmless && sign === 0 && reluSign && T.every((i) => reluSign[i] < 0 || (reluSign[i] === 0 && alpha === 0))) harmless = 'all-zero';
           if (harmless) {
             if (inT) {
               summary.harmless[harmless]++;
-              record(o, 'harmless', { harmless }, T, P, entries);
+              record(o, 'harmless', { harmless }, T, P);
             } else {
               const cause: CompensationCause = P.some((i) => T.includes(i)) ? 'tie' : 'flip';
               summary.compensation[cause]++;
-              record(o, 'compensation', { cause }, T, P, entries);
+              record(o, 'compensation', { cause }, T, P);
             }
             return;
           }
           const cause: BifurcationCause = sign > 0 ? 'tie-positive' : sign < 0 ? 'tie-negative' : 'tie-zero';
           summary.bifurcation[cause]++;
-          record(o, 'bifurcation', { cause }, T, P, entries);
+          record(o, 'bifurcation', { cause }, T, P);
           return;
         }
         if (sameSet(T, P)) {
@@ -210,7 +210,7 @@ export function classifyNetwork(
         }
         const cause: CompensationCause = P.includes(T[0]) ? 'tie' : 'flip';
         summary.compensation[cause]++;
-        record(o, 'compensation', { cause }, T, P, entries);
+        record(o, 'compensation', { cause }, T, P);
       });
     } else if (er.kind === 'relu' && pr.kind === 'relu') {
       if (pr.sign.length !== er.sign.length) throw new Error(`classifyNetwork: node ${path} has ${er.sign.length} units, the p routing ${pr.sign.length}`);
@@ -220,20 +220,19 @@ export function classifyNetwork(
         const s = er.sign[i];
         const sp = pr.sign[i];
         const unrouted = routed !== null && !routed.exact[i] && !routed.p[i];
-        const entries = () => [entry(i)];
         if (s === 0) {
           if (unrouted) {
             summary.harmless.unrouted++;
-            record(i, 'harmless', { harmless: 'unrouted' }, [s], [sp], entries);
+            record(i, 'harmless', { harmless: 'unrouted' }, [s], [sp]);
           } else if (reluZeroIsChoice) {
             summary.bifurcation['tie-zero']++;
-            record(i, 'bifurcation', { cause: 'tie-zero' }, [s], [sp], entries);
+            record(i, 'bifurcation', { cause: 'tie-zero' }, [s], [sp]);
           } else if (d(sp) === alpha) {
             summary.harmless['fixed-alpha']++;
-            record(i, 'harmless', { harmless: 'fixed-alpha' }, [s], [sp], entries);
+            record(i, 'harmless', { harmless: 'fixed-alpha' }, [s], [sp]);
           } else {
             summary.compensation.flip++;
-            record(i, 'compensation', { cause: 'flip' }, [s], [sp], entries);
+            record(i, 'compensation', { cause: 'flip' }, [s], [sp]);
           }
           continue;
         }
@@ -248,7 +247,7 @@ export function classifyNetwork(
         }
         const cause: CompensationCause = sp === 0 ? 'tie' : 'flip';
         summary.compensation[cause]++;
-        record(i, 'compensation', { cause }, [s], [sp], entries);
+        record(i, 'compensation', { cause }, [s], [sp]);
       }
     }
     const units = er.kind === 'maxpool' ? er.ties.length : er.sign.length;

@@ -7,9 +7,10 @@
  * network. Instead one pass runs node by node, and each routing unit is decided by the first of
  * three filters that can:
  *  (a) float: a float64 forward carrying a rigorous error bound per activation (bounds.ts). A ReLU
- *      sign is certain when |â| > e; a window's maximum is certain when the top entry exceeds the
- *      others by more than their bounds; activations known exactly (e = 0: inputs, exact zeros
- *      after a decided ReLU, dot products of exact zeros) compare exactly;
+ *      sign is certain when |â| > e (with the cheap Hölder bound of a dot product, else with its
+ *      own sum); a window's maximum is certain when the top entry exceeds the others by more than
+ *      their bounds; activations known exactly (e = 0: inputs, exact zeros after a decided ReLU,
+ *      dot products of exact zeros) compare exactly;
  *  (b) structural: every activation gets a structural id (sid) from exact interning (interner.ts)
  *      of its computation: the input's exact value; a conv output's (filter, sids of its patch);
  *      a pool's sids of its window; a linear output's (row, sids of the whole input vector); a
@@ -288,11 +289,12 @@ class NetworkRun {
 
   /**
    * Tighten the bound of unit i of tensor t when a conv / linear produced it: the dot product's
-   * own Σ_k |w_k|·(e_k + γ|x̂_k|) + γ|b| instead of its Hölder bound (both rigorous).
+   * own Σ_k |w_k|·(e_k + γ|x̂_k|) + γ|b| instead of its Hölder bound (both rigorous). Returns
+   * whether the bound got tighter.
    */
-  private refine(t: number, i: number): void {
+  private refine(t: number, i: number): boolean {
     const info = this.g.tensors[t];
-    if (info.producer < 0 || info.alias !== null) return;
+    if (info.producer < 0 || info.alias !== null) return false;
     const nd = this.g.nodes[info.producer];
     const inp = this.t[nd.input];
     let bs = 0;
@@ -325,10 +327,12 @@ class NetworkRun {
         const xi = n * K + f;
         bs += Math.abs(nd.weight[o * K + f]) * (inp.err[xi] + G * Math.abs(inp.val[xi]));
       }
-    } else return;
+    } else return false;
     const e = finish(bs, inflation(K + 4));
     const st = this.t[t];
-    if (e < st.err[i]) st.err[i] = e;
+    if (!(e < st.err[i])) return false;
+    st.err[i] = e;
+    return true;
   }
 
   private pooled(inp: TState, out: TState, o: number, idx: ArrayLike<number>, len: number, keyLen: number, key: Int32Array, interner: Interner, k: number, G: number, c: number): void {
@@ -424,7 +428,8 @@ class NetworkRun {
       } else if (v < -e) {
         s = -1;
         cnt.float++;
-      } else if ((this.refine(nd.input, i), v > err[i] || v < -err[i])) {
+      } else if (this.refine(nd.input, i) && (v > err[i] || v < -err[i])) {
+        // (a) again, with the dot product's own bound instead of its Hölder bound.
         s = v > 0 ? 1 : -1;
         cnt.float++;
       } else {

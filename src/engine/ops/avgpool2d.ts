@@ -1,0 +1,61 @@
+/**
+ * avgpool2d (NCHW, no padding, floor output size; PyTorch AvgPool2d with padding 0):
+ *
+ *   y[n,c,oh,ow] = (Σ_{i,j} x[n, c, oh·sh + i, ow·sw + j]) / K,   K = kh·kw
+ *
+ * Forward, per window: s = Σ x over the window in row-major order (ascending flat index),
+ * accumulated with the tape's Arith (strict: each addition rounded to p; wide: in W), then
+ * y = round_p(acc(s / K)) — the sum divided by K in double, then rounded (correctly rounded for
+ * p ≤ 32 in strict mode, see arith.ts).
+ *
+ * Backward: each window sends acc(gy[o] / K) to each of its K entries; an entry covered by several
+ * (overlapping) windows sums their contributions in ascending output order o; dx is rounded to p
+ * at the end. Without overlap every entry gets exactly one term, round_p(gy[o] / K).
+ */
+import type { Pair } from '../../problem/index.ts';
+import type { Tensor } from '../tensor.ts';
+import { windowMap } from '../windows.ts';
+
+export interface AvgPool2dOptions {
+  readonly kernel: Pair;
+  readonly stride: Pair;
+}
+
+export function avgpool2d(x: Tensor, { kernel, stride }: AvgPool2dOptions): Tensor {
+  const tape = x.tape;
+  const ar = tape.arith;
+  if (x.shape.length !== 4) throw new Error(`avgpool2d: x must be 4-D (NCHW), got ${x.shape.join('×')}`);
+  const [N, C, H, W] = x.shape;
+  const { outH, outW, k: K, map } = windowMap(H, W, kernel, stride, [0, 0]);
+  const P = outH * outW;
+  const HW = H * W;
+  const xd = x.data;
+
+  const y = new Float64Array(N * C * P);
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * HW;
+    for (let pos = 0; pos < P; pos++) {
+      let s = 0;
+      for (let t = 0; t < K; t++) s = ar.add(s, xd[base + map[pos * K + t]]);
+      y[plane * P + pos] = ar.round(ar.div(s, K));
+    }
+  }
+  const out = tape.result(y, [N, C, outH, outW], [x], 'avgpool2d');
+
+  tape.record('avgpool2d', [x], out, (gy) => {
+    const dx = new Float64Array(x.size);
+    for (let plane = 0; plane < N * C; plane++) {
+      const base = plane * HW;
+      for (let pos = 0; pos < P; pos++) {
+        const g = ar.div(gy[plane * P + pos], K);
+        for (let t = 0; t < K; t++) {
+          const i = base + map[pos * K + t];
+          dx[i] = ar.add(dx[i], g);
+        }
+      }
+    }
+    for (let i = 0; i < dx.length; i++) dx[i] = ar.round(dx[i]);
+    tape.addGrad(x, dx);
+  });
+  return out;
+}

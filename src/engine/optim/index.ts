@@ -1,0 +1,7 @@
+/**
+ * Optimizers stepping the engine's parameters in precision p (master weights in p by default, fp32
+ * masters on request; see optimizer.ts).
+ */
+export { masterFormat, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
+export { sgd, type SgdOptions } from './sgd.ts';
+export { adam, type AdamOptions } from './adam.ts';

@@ -1,0 +1,60 @@
+/**
+ * SGD with momentum, weight decay and optional Nesterov momentum, PyTorch torch.optim.SGD
+ * semantics (dampening 0). For each parameter w with gradient g, every step rounded to the master
+ * format q (optimizer.ts), R = round_q:
+ *
+ *   g ← R(g + R(wd · w))                       if weightDecay ≠ 0 (decay added to the gradient)
+ *   buf ← g (first step),  R(R(μ · buf) + g)   if momentum μ ≠ 0
+ *   g ← R(g + R(μ · buf)) (nesterov)  or  buf
+ *   w ← R(w − R(lr · g))
+ */
+import type { Format } from '../../precision/index.ts';
+import { rounder } from '../arith.ts';
+import { masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
+
+export interface SgdOptions {
+  readonly lr: number;
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly nesterov?: boolean;
+  readonly masterWeights?: MasterWeights;
+}
+
+export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, masterWeights = 'p' }: SgdOptions): Optimizer {
+  if (!(lr >= 0)) throw new Error(`sgd: lr must be ≥ 0, got ${lr}`);
+  if (!(momentum >= 0)) throw new Error(`sgd: momentum must be ≥ 0, got ${momentum}`);
+  if (!(weightDecay >= 0)) throw new Error(`sgd: weightDecay must be ≥ 0, got ${weightDecay}`);
+  if (nesterov && momentum === 0) throw new Error('sgd: Nesterov momentum needs momentum > 0');
+  const state = new ParamState();
+  return {
+    name: `sgd(lr=${lr}, momentum=${momentum}, weightDecay=${weightDecay}${nesterov ? ', nesterov' : ''}${masterWeights === '32' ? ', fp32 masters' : ''})`,
+    reset: () => state.clear(),
+    step(params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, { gradScale = 1 }: StepOptions = {}) {
+      const q = masterFormat(format, masterWeights);
+      const R = rounder(q);
+      const lrQ = R(lr);
+      const muQ = R(momentum);
+      const wdQ = R(weightDecay);
+      for (const [name, param] of params) {
+        const grad = grads.get(name);
+        if (!grad) continue;
+        if (grad.length !== param.length) throw new Error(`sgd: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
+        const s = state.get(name, param, format, q);
+        const w = s.weights;
+        const g0 = unscaled(grad, q, gradScale);
+        const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
+        for (let i = 0; i < w.length; i++) {
+          let g = g0[i];
+          if (weightDecay !== 0) g = R(g + R(wdQ * w[i]));
+          if (buf) {
+            const b = buf.fresh ? g : R(R(muQ * buf.values[i]) + g);
+            buf.values[i] = b;
+            g = nesterov ? R(g + R(muQ * b)) : b;
+          }
+          w[i] = R(w[i] - R(lrQ * g));
+        }
+        s.writeBack();
+      }
+    },
+  };
+}
