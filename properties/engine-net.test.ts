@@ -36,6 +36,7 @@ import { choice, FIRST } from '../src/jacobians/index.ts';
 import { createEngineNet, gradients, trainStep, type Batch, type EngineNet, type NetDecision } from '../src/models/engine.ts';
 import { buffersOf, paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import { F16, F32, F64, isRepresentable, type Format } from '../src/precision/index.ts';
+import { mulberry32 as prng } from '../src/util/rng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -45,17 +46,6 @@ const O64 = opts(F64);
 const H = 2 ** -17;
 const close = (num: number, ana: number) => Math.abs(num - ana) <= 1e-6 * (1 + Math.abs(ana));
 
-/** A deterministic generator (mulberry32) for network weights and data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const value = fc.double({ min: -2, max: 2, noNaN: true, noDefaultInfinity: true });
 const vec = (n: number, v: Arbitrary<number> = value) => fc.array(v, { minLength: n, maxLength: n });

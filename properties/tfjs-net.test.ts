@@ -20,6 +20,7 @@ import { createEngineNet, gradients, trainStep } from '../src/models/engine.ts';
 import { initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '../src/models/index.ts';
 import { adam, sgd } from '../src/engine/optim/index.ts';
 import { F16, F32, F64 } from '../src/precision/index.ts';
+import { mulberry32 as rng } from '../src/util/rng.ts';
 
 type B = 'cpu' | 'wasm';
 const BACKENDS: B[] = ['cpu', 'wasm'];
@@ -360,17 +361,6 @@ function makeBatch(spec: ModelSpec, n: number, value: (i: number) => number, lab
   return { x: Float64Array.from({ length: size }, (_, i) => value(i)), shape: [n, ...spec.input] as [number, number, number, number], labels: Int32Array.from({ length: n }, (_, i) => label(i)) };
 }
 
-/** A uniform stream for test data (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type EngineDecision = ReturnType<typeof gradients>['decisions'][number];
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
