@@ -359,6 +359,48 @@ describe('classification of network units', () => {
     expect(c1.batch.zone).toBe('bifurcation');
   });
 
+  it('patches equal value for value because the ReLU clipped *different* negative numbers are identical, not a bifurcation', () => {
+    // relu(conv1(x)) = [0, 3, 0, 3] from pre-activations [−1, 3, −2, 3]; conv2 (1×2, stride 2) sees two
+    // patches that are both (0, 3): the same value and the same function of θ (ReLU' = 0 on the zeros).
+    const spec: Spec = {
+      layers: [
+        { kind: 'conv2d', name: 'c1', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+        { kind: 'relu' },
+        { kind: 'conv2d', name: 'c2', inChannels: 1, outChannels: 1, kernel: [1, 2], stride: [1, 2], padding: [0, 0], bias: false, init: 'torch-default' },
+        { kind: 'relu' },
+        { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
+      ],
+    };
+    const params = new Map([['c1.weight', Float64Array.of(1)], ['c2.weight', Float64Array.of(1, 1)]]);
+    for (const p of ['16', '32', '64']) {
+      const { exact, c } = classifyCase(spec, params, Float64Array.of(-1, 3, -2, 3), [1, 1, 1, 4], 0, p);
+      expect(exact.inputSid('layers.4', 0)).toBe(exact.inputSid('layers.4', 1));
+      const pool = c.nodes.find((n) => n.node === 'layers.4')!;
+      expect(pool.harmless['identical-patches']).toBe(1);
+      expect(c.batch.zone).toBe('regular');
+    }
+  });
+
+  it('MaxPool outputs won by the same computation are identical whatever the losing entries were', () => {
+    // pool1 windows (5, 1) and (2, 5): both outputs are the computation w·5; pool2 ties them.
+    const spec: Spec = {
+      layers: [
+        { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+        { kind: 'relu' },
+        { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
+        { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
+      ],
+    };
+    const params = new Map([['c.weight', Float64Array.of(1)]]);
+    const { exact, c } = classifyCase(spec, params, Float64Array.of(5, 1, 2, 5), [1, 1, 1, 4], 0, '64');
+    expect(exact.inputSid('layers.3', 0)).toBe(exact.inputSid('layers.3', 1));
+    expect(c.nodes.find((n) => n.node === 'layers.3')!.harmless['identical-patches']).toBe(1);
+    expect(c.batch.zone).toBe('regular');
+    // Different winning computations with equal values stay a real tie (bifurcation).
+    const diff = classifyCase(convReluPool([1, 2], [1, 2]), new Map([['c.weight', Float64Array.of(1, 1)]]), Float64Array.of(1, 2, 1), [1, 1, 1, 3], 0, '64');
+    expect(diff.c.batch.zone).toBe('bifurcation');
+  });
+
   it('a positive tie of distinct patches: bifurcation tie-positive, explained with exact values', () => {
     const spec = convReluPool([1, 2], [1, 2]);
     const params = new Map([['c.weight', Float64Array.of(1, 1)]]);

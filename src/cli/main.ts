@@ -16,6 +16,7 @@ import { decimalOracle } from '../oracle/index.ts';
 import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { validate } from '../schema/index.ts';
 import { addToCorpus } from '../zones/corpus.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { BetaMode } from '../jacobians/index.ts';
@@ -29,7 +30,11 @@ Usage: adzone <command> [options]
 Commands:
   verify    draw inputs at and near ties, classify AD at each precision and backend, write a report
   replay    re-create one case from its generator, seed and path, and classify it
-  bench     time the engine, tfjs and the exact classification; writes bench/results.json
+  bench     training-step speed (engine 16/32/64 vs tfjs), exact classification cost, peak memory; writes bench/results.json
+  zones     zones of a whole network on real mini-batches: the paper's estimator against the exact classification
+  report    one self-contained HTML report (plus optional Markdown summary and JUnit XML) from result files
+  gate      compare a report with a committed baseline under thresholds; exit 1 on a regression
+  train     train LeNet-5 / VGG11 / ResNet18 with MaxPool Jacobian β at 16, 32 or 64 bits: test accuracy per epoch, checkpoints, resume
   help      this text, or 'adzone help <command>'
 
 Run 'adzone help verify' for the options of a command.`;
@@ -65,6 +70,29 @@ Options:
   --relu-alpha LIST  as for verify (default 0)
   --accumulate MODE  strict or wide (default strict)
   --json             print the case and its classification as JSON`;
+
+const ZONES_HELP = `adzone zones — share of mini-batches in a zone for one θ of a network: the paper's threshold
+estimator (Σ‖g(β=0) − g(β=1)‖∞) side by side with the exact classification of every MaxPool window and ReLU unit
+
+Options:
+  --model NAME       lenet5, lenet5-padded, vgg11, resnet18 (required)
+  --dataset NAME     mnist, cifar10, svhn, imagenet (required; its shape must fit the model)
+  --batches N        the first N mini-batches of the split, in order (required)
+  --out DIR          where zones.json and zones.md go (required)
+  --precision LIST   comma list of 16, 32, 64 (default 16,32,64)
+  --seed S           seed of the untrained parameters initParams(spec, S) (default 1)
+  --batch-size B     mini-batch size (default 128)
+  --width W          channel multiplier for vgg11 / resnet18, e.g. 0.25 or 1/4 (default 1)
+  --batch-norm       insert batch norm (then only the estimator runs: exact classification
+                     through batch norm is impossible); --no-batch-norm removes it (resnet18 has it by default)
+  --stem S           resnet18 only: cifar or imagenet (default cifar)
+  --accumulate MODE  strict or wide (default strict)
+  --relu-alpha A     ReLU'(0) of the run, in [0, 1] (default 0)
+  --split S          train or test (default train; imagenet has test only)
+  --jobs J           worker threads (default: CPUs, at most 4); results do not depend on it
+  --quiet            no progress line
+
+Example: adzone zones --model lenet5 --dataset mnist --precision 16,32,64 --batches 50 --seed 1 --out /tmp/zones-lenet`;
 
 interface Loaded {
   backends: AdBackend[];
@@ -187,6 +215,7 @@ async function verify(argv: string[]): Promise<number> {
     betaMode,
     ...result,
   };
+  validate('verify', json, join(out, 'verify.json'));
   writeFileAtomic(join(out, 'verify.json'), toJson(json));
   writeFileAtomic(join(out, 'verify.md'), verifyMarkdown(header, result));
   if (values.corpus) {
@@ -283,7 +312,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : HELP);
+        if (rest[0] === 'bench') return await (await import('./bench.ts')).benchCommand(['--help'], VERSION);
+        if (rest[0] === 'report') return await (await import('../report/html/command.ts')).reportCommand(['--help']);
+        if (rest[0] === 'gate') return await (await import('../gate/command.ts')).gateCommand(['--help']);
+        if (rest[0] === 'train') return await (await import('../train/command.ts')).trainCommand(['--help'], { version: VERSION });
+        console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : rest[0] === 'zones' ? ZONES_HELP : HELP);
         return 0;
       case '--version':
         console.log(VERSION);
@@ -292,17 +325,18 @@ export async function main(argv: string[]): Promise<number> {
         return await verify(rest);
       case 'replay':
         return await replay(rest);
-      case 'bench': {
-        const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-        if (values.help) {
-          console.log('adzone bench [--out DIR] — times the pieces of a verification run; writes DIR/results.json (default bench/)');
-          return 0;
-        }
-        const { bench, benchTable } = await import('./bench.ts');
-        const rows = await bench(values.out ?? 'bench', (s) => process.stderr.write(`${s}\n`));
-        console.log(benchTable(rows));
-        return 0;
+      case 'bench':
+        return await (await import('./bench.ts')).benchCommand(rest, VERSION);
+      case 'zones': {
+        const { zones } = await import('./zones.ts');
+        return await zones(rest, { help: ZONES_HELP, version: VERSION });
       }
+      case 'report':
+        return await (await import('../report/html/command.ts')).reportCommand(rest);
+      case 'gate':
+        return await (await import('../gate/command.ts')).gateCommand(rest);
+      case 'train':
+        return await (await import('../train/command.ts')).trainCommand(rest, { version: VERSION });
       default:
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }

@@ -11,9 +11,15 @@
  * - dw[o,c,i,j] = Σ gy[n,o,oh,ow] · x[n,c,…] over ascending (n, oh, ow).
  * - db[o] = Σ gy[n,o,oh,ow] over ascending (n, oh, ow).
  * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
+ *
+ * At 16, 32 and 64 bits the WebAssembly SIMD kernels (../kernels) compute the same sums in the same
+ * orders, bit for bit. The loops below run for the other formats, for a checked Arith, with
+ * ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
  */
 import type { Pair } from '../../problem/index.ts';
-import { dotStep } from '../arith.ts';
+import { dotStep, type Arith } from '../arith.ts';
+import { kernelMode } from '../kernels/index.ts';
+import { conv2dForwardKernel, conv2dInputGradKernel, conv2dParamGradKernel, type ConvShape } from '../kernels/conv2d.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
 
@@ -26,19 +32,46 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding }: Conv2dOptions): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
-  const { accKind: kind, acc } = ar;
   if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
   const [O, Cw, KH, KW] = w.shape;
   if (Cw !== C) throw new Error(`conv2d: weight has ${Cw} input channels, x has ${C}`);
   if (b && b.size !== O) throw new Error(`conv2d: bias has ${b.size} values, needs ${O}`);
   const { outH, outW, k: K, map } = windowMap(H, W, [KH, KW], stride, padding);
-  const P = outH * outW; // output positions per plane
-  const HW = H * W;
+  const s: Loops = { N, C, HW: H * W, O, K, P: outH * outW, map };
+  const km = kernelMode(ar);
+  const shape: ConvShape = { N, C, H, W, O, KH, KW, stride, padding, outH, outW };
   const xd = x.data;
   const wd = w.data;
 
-  // Forward.
+  const y = (km && conv2dForwardKernel(km, shape, xd, wd, b ? b.data : null)) ?? forward(ar, s, xd, wd, b ? b.data : null);
+  const inputs = b ? [x, w, b] : [x, w];
+  const out = tape.result(y, [N, O, outH, outW], inputs, 'conv2d');
+
+  tape.record('conv2d', inputs, out, (gy) => {
+    if (x.requiresGrad) tape.addGrad(x, (km && conv2dInputGradKernel(km, shape, gy, wd)) ?? inputGrad(ar, s, gy, wd));
+    const wantB = b !== null && b.requiresGrad;
+    if (!w.requiresGrad && !wantB) return;
+    const k = km && conv2dParamGradKernel(km, shape, gy, xd, w.requiresGrad, wantB);
+    if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, s, gy, xd));
+    if (b && wantB) tape.addGrad(b, k?.db ?? biasGrad(ar, s, gy));
+  });
+  return out;
+}
+
+/** Sizes of the JS loops: P output positions per plane, K = kh·kw taps, map from windowMap. */
+interface Loops {
+  readonly N: number;
+  readonly C: number;
+  readonly HW: number;
+  readonly O: number;
+  readonly K: number;
+  readonly P: number;
+  readonly map: Int32Array;
+}
+
+function forward(ar: Arith, { N, C, HW, O, K, P, map }: Loops, xd: Float64Array, wd: Float64Array, bd: Float64Array | null): Float64Array {
+  const { accKind: kind, acc } = ar;
   const y = new Float64Array(N * O * P);
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
@@ -52,64 +85,64 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
             if (idx >= 0) s = dotStep(kind, acc, s, wd[wBase + t], xd[xBase + idx]);
           }
         }
-        if (b) s = ar.add(s, b.data[o]);
+        if (bd) s = ar.add(s, bd[o]);
         y[(n * O + o) * P + pos] = ar.round(s);
       }
     }
   }
-  const inputs = b ? [x, w, b] : [x, w];
-  const out = tape.result(y, [N, O, outH, outW], inputs, 'conv2d');
+  return y;
+}
 
-  tape.record('conv2d', inputs, out, (gy) => {
-    if (x.requiresGrad) {
-      const dx = new Float64Array(x.size);
-      for (let n = 0; n < N; n++) {
-        for (let o = 0; o < O; o++) {
-          for (let pos = 0; pos < P; pos++) {
-            const g = gy[(n * O + o) * P + pos];
-            for (let c = 0; c < C; c++) {
-              const xBase = (n * C + c) * HW;
-              const wBase = (o * C + c) * K;
-              for (let t = 0; t < K; t++) {
-                const idx = map[pos * K + t];
-                if (idx >= 0) dx[xBase + idx] = dotStep(kind, acc, dx[xBase + idx], wd[wBase + t], g);
-              }
-            }
-          }
-        }
-      }
-      for (let i = 0; i < dx.length; i++) dx[i] = ar.round(dx[i]);
-      tape.addGrad(x, dx);
-    }
-    if (w.requiresGrad) {
-      const dw = new Float64Array(w.size);
-      for (let o = 0; o < O; o++) {
+function inputGrad(ar: Arith, { N, C, HW, O, K, P, map }: Loops, gy: Float64Array, wd: Float64Array): Float64Array {
+  const { accKind: kind, acc } = ar;
+  const dx = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      for (let pos = 0; pos < P; pos++) {
+        const g = gy[(n * O + o) * P + pos];
         for (let c = 0; c < C; c++) {
+          const xBase = (n * C + c) * HW;
+          const wBase = (o * C + c) * K;
           for (let t = 0; t < K; t++) {
-            let s = 0;
-            for (let n = 0; n < N; n++) {
-              const xBase = (n * C + c) * HW;
-              const gBase = (n * O + o) * P;
-              for (let pos = 0; pos < P; pos++) {
-                const idx = map[pos * K + t];
-                if (idx >= 0) s = dotStep(kind, acc, s, gy[gBase + pos], xd[xBase + idx]);
-              }
-            }
-            dw[(o * C + c) * K + t] = ar.round(s);
+            const idx = map[pos * K + t];
+            if (idx >= 0) dx[xBase + idx] = dotStep(kind, acc, dx[xBase + idx], wd[wBase + t], g);
           }
         }
       }
-      tape.addGrad(w, dw);
     }
-    if (b && b.requiresGrad) {
-      const db = new Float64Array(O);
-      for (let o = 0; o < O; o++) {
+  }
+  for (let i = 0; i < dx.length; i++) dx[i] = ar.round(dx[i]);
+  return dx;
+}
+
+function weightGrad(ar: Arith, { N, C, HW, O, K, P, map }: Loops, gy: Float64Array, xd: Float64Array): Float64Array {
+  const { accKind: kind, acc } = ar;
+  const dw = new Float64Array(O * C * K);
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      for (let t = 0; t < K; t++) {
         let s = 0;
-        for (let n = 0; n < N; n++) for (let pos = 0; pos < P; pos++) s = ar.add(s, gy[(n * O + o) * P + pos]);
-        db[o] = ar.round(s);
+        for (let n = 0; n < N; n++) {
+          const xBase = (n * C + c) * HW;
+          const gBase = (n * O + o) * P;
+          for (let pos = 0; pos < P; pos++) {
+            const idx = map[pos * K + t];
+            if (idx >= 0) s = dotStep(kind, acc, s, gy[gBase + pos], xd[xBase + idx]);
+          }
+        }
+        dw[(o * C + c) * K + t] = ar.round(s);
       }
-      tape.addGrad(b, db);
     }
-  });
-  return out;
+  }
+  return dw;
+}
+
+function biasGrad(ar: Arith, { N, O, P }: Loops, gy: Float64Array): Float64Array {
+  const db = new Float64Array(O);
+  for (let o = 0; o < O; o++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) for (let pos = 0; pos < P; pos++) s = ar.add(s, gy[(n * O + o) * P + pos]);
+    db[o] = ar.round(s);
+  }
+  return db;
 }

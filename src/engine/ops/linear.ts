@@ -9,14 +9,19 @@
  * - dW[o,i] = Σ_n gy[n,o] · x[n,i], ascending n;
  * - db[o] = Σ_n gy[n,o], ascending n.
  * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
+ *
+ * At 16, 32 and 64 bits the WebAssembly SIMD kernels (../kernels) compute the same sums in the same
+ * orders, bit for bit. The loops below run for the other formats, for a checked Arith, with
+ * ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
  */
-import { dotStep } from '../arith.ts';
+import { dotStep, type Arith } from '../arith.ts';
+import { kernelMode } from '../kernels/index.ts';
+import { linearForwardKernel, linearInputGradKernel, linearParamGradKernel } from '../kernels/linear.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
-  const { accKind: kind, acc } = ar;
   if (x.shape.length !== 2 || w.shape.length !== 2) throw new Error(`linear: x must be [N, in] and W [out, in], got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, I] = x.shape;
   const [O, Iw] = w.shape;
@@ -24,51 +29,69 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (b && b.size !== O) throw new Error(`linear: bias has ${b.size} values, needs ${O}`);
   const xd = x.data;
   const wd = w.data;
+  const km = kernelMode(ar);
 
+  const y = (km && linearForwardKernel(km, N, I, O, xd, wd, b ? b.data : null)) ?? forward(ar, N, I, O, xd, wd, b ? b.data : null);
+  const inputs = b ? [x, w, b] : [x, w];
+  const out = tape.result(y, [N, O], inputs, 'linear');
+
+  tape.record('linear', inputs, out, (gy) => {
+    if (x.requiresGrad) tape.addGrad(x, (km && linearInputGradKernel(km, N, I, O, gy, wd)) ?? inputGrad(ar, N, I, O, gy, wd));
+    const wantB = b !== null && b.requiresGrad;
+    if (!w.requiresGrad && !wantB) return;
+    const k = km && linearParamGradKernel(km, N, I, O, gy, xd, w.requiresGrad, wantB);
+    if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, N, I, O, gy, xd));
+    if (b && wantB) tape.addGrad(b, k?.db ?? biasGrad(ar, N, O, gy));
+  });
+  return out;
+}
+
+function forward(ar: Arith, N: number, I: number, O: number, xd: Float64Array, wd: Float64Array, bd: Float64Array | null): Float64Array {
+  const { accKind: kind, acc } = ar;
   const y = new Float64Array(N * O);
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
       let s = 0;
       for (let i = 0; i < I; i++) s = dotStep(kind, acc, s, xd[n * I + i], wd[o * I + i]);
-      if (b) s = ar.add(s, b.data[o]);
+      if (bd) s = ar.add(s, bd[o]);
       y[n * O + o] = ar.round(s);
     }
   }
-  const inputs = b ? [x, w, b] : [x, w];
-  const out = tape.result(y, [N, O], inputs, 'linear');
+  return y;
+}
 
-  tape.record('linear', inputs, out, (gy) => {
-    if (x.requiresGrad) {
-      const dx = new Float64Array(x.size);
-      for (let n = 0; n < N; n++) {
-        for (let i = 0; i < I; i++) {
-          let s = 0;
-          for (let o = 0; o < O; o++) s = dotStep(kind, acc, s, gy[n * O + o], wd[o * I + i]);
-          dx[n * I + i] = ar.round(s);
-        }
-      }
-      tape.addGrad(x, dx);
+function inputGrad(ar: Arith, N: number, I: number, O: number, gy: Float64Array, wd: Float64Array): Float64Array {
+  const { accKind: kind, acc } = ar;
+  const dx = new Float64Array(N * I);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < I; i++) {
+      let s = 0;
+      for (let o = 0; o < O; o++) s = dotStep(kind, acc, s, gy[n * O + o], wd[o * I + i]);
+      dx[n * I + i] = ar.round(s);
     }
-    if (w.requiresGrad) {
-      const dw = new Float64Array(w.size);
-      for (let o = 0; o < O; o++) {
-        for (let i = 0; i < I; i++) {
-          let s = 0;
-          for (let n = 0; n < N; n++) s = dotStep(kind, acc, s, gy[n * O + o], xd[n * I + i]);
-          dw[o * I + i] = ar.round(s);
-        }
-      }
-      tape.addGrad(w, dw);
+  }
+  return dx;
+}
+
+function weightGrad(ar: Arith, N: number, I: number, O: number, gy: Float64Array, xd: Float64Array): Float64Array {
+  const { accKind: kind, acc } = ar;
+  const dw = new Float64Array(O * I);
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s = dotStep(kind, acc, s, gy[n * O + o], xd[n * I + i]);
+      dw[o * I + i] = ar.round(s);
     }
-    if (b && b.requiresGrad) {
-      const db = new Float64Array(O);
-      for (let o = 0; o < O; o++) {
-        let s = 0;
-        for (let n = 0; n < N; n++) s = ar.add(s, gy[n * O + o]);
-        db[o] = ar.round(s);
-      }
-      tape.addGrad(b, db);
-    }
-  });
-  return out;
+  }
+  return dw;
+}
+
+function biasGrad(ar: Arith, N: number, O: number, gy: Float64Array): Float64Array {
+  const db = new Float64Array(O);
+  for (let o = 0; o < O; o++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) s = ar.add(s, gy[n * O + o]);
+    db[o] = ar.round(s);
+  }
+  return db;
 }

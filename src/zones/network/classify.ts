@@ -185,9 +185,11 @@ export function classifyNetwork(
           const inT = P.every((i) => T.includes(i));
           let harmless: HarmlessKind | null = null;
           const sid0 = sid[T[0]];
-          if (T.every((i) => sid[i] === sid0)) harmless = 'identical-patches';
+          // All-zero first: entries that are ReLU outputs of negative pre-activations (or of exact
+          // zeros with α = 0) are exactly 0 and pass no gradient, whatever their structural ids.
+          if (reluSign && T.every((i) => reluSign[i] < 0 || (reluSign[i] === 0 && alpha === 0))) harmless = 'all-zero';
+          else if (T.every((i) => sid[i] === sid0)) harmless = 'identical-patches';
           const sign = harmless ? 1 : exact.exactInputSign(path, T[0]);
-          if (!harmless && sign === 0 && reluSign && T.every((i) => reluSign[i] < 0 || (reluSign[i] === 0 && alpha === 0))) harmless = 'all-zero';
           if (harmless) {
             if (inT) {
               summary.harmless[harmless]++;

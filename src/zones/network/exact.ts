@@ -13,8 +13,10 @@
  *      dot products of exact zeros) compare exactly;
  *  (b) structural: every activation gets a structural id (sid) from exact interning (interner.ts)
  *      of its computation: the input's exact value; a conv output's (filter, sids of its patch);
- *      a pool's sids of its window; a linear output's (row, sids of the whole input vector); a
- *      residual add's pair of sids; a ReLU keeps its input's sid. Within a tensor, equal sids mean
+ *      a MaxPool output's [sid of the winner] when its exact tie set is one computation, else the
+ *      sids of its window; a linear output's (row, sids of the whole input vector); a
+ *      residual add's pair of sids; a ReLU keeps its input's sid, except that every output of a
+ *      negative pre-activation gets the constant-zero sid ZERO_SID. Within a tensor, equal sids mean
  *      identical computations on identical values: exactly equal, and the same function of θ.
  *      Equal-sid entries of a window are tied without arithmetic, and a unit whose sid was already
  *      decided exactly copies the decision. (Identical computations are also computed only once
@@ -28,6 +30,13 @@ import { certainlyGreater, finish, gamma, inflation, twoSumError } from './bound
 import { DY_ZERO, dyCmp, dyMul, dyOf, dyScale, dyShift, dySign, dySum, ratText, type Dy } from './dyadic.ts';
 import { compileNetwork, describe, type Graph, type GraphNode, type NetworkSpec, type Params } from './graph.ts';
 import { Interner } from './interner.ts';
+
+/**
+ * Structural id of a ReLU output whose exact pre-activation is negative: the constant 0. Negative,
+ * so it never collides with an interned id, and not −1, which patch keys use for padding (zero
+ * padding in a conv, −∞ in a MaxPool: conflating the latter with 0 would be wrong).
+ */
+export const ZERO_SID = -2;
 import type { ActivationRecord, FilterCounts, NetRouting, NodeDescription, NodeFilterStats, NodeRouting } from './types.ts';
 
 export interface ExactRoutingResult {
@@ -448,7 +457,11 @@ class NetworkRun {
         out.val[i] = v;
         out.err[i] = err[i];
       }
-      out.sid[i] = sid[i];
+      // A strictly negative pre-activation makes the output the constant 0 for its value and for
+      // the parameter gradient (ReLU' = 0 there): every such unit gets the one constant-zero sid,
+      // so patches that differ only in *which* negative value was clipped are identical. An input
+      // exactly 0 keeps its sid: with ReLU'(0) = α ≠ 0 its gradient still depends on it.
+      out.sid[i] = s < 0 ? ZERO_SID : sid[i];
     }
     this.signs.set(k, sign);
     this.counters.set(k, cnt);
@@ -494,6 +507,16 @@ class NetworkRun {
           }
         }
         ties[o] = T;
+        // Structure of the output: when every exactly tied entry is the same computation s, the
+        // output *is* s (same value, same function of θ whichever entry is routed), so it gets the
+        // id of the length-1 key [s] whatever the losing entries were; the window key (used above
+        // to reuse tie patterns) would needlessly tell apart [A,B,B,B] and [B,A,B,B] with A the max.
+        // Different computations tied exactly keep the window-specific id (conservative).
+        const s0 = sid[T[0]];
+        if (T.every((i) => sid[i] === s0)) {
+          key[0] = s0;
+          out.sid[o] = interner.intern(key, 1);
+        }
         // Output: the tied entry with the smallest bound.
         let best = T[0];
         for (const i of T) if (err[i] < err[best]) best = i;

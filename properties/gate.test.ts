@@ -1,0 +1,201 @@
+/**
+ * `adzone gate`: exit 0 on the committed baseline itself; exit 1 with one clear line per regression
+ * when a copy of the report is doctored (a 64-bit compensation on a lone MaxPool, a changed tie
+ * rule, a grown non-regular share, a missing backend, an accuracy drop at β = 0 in train results);
+ * exit 2 on unusable input (schema mismatch, missing files, runs with other options); --update
+ * rewrites the baseline and says what changed.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Temporary directories made here, removed when the file's tests end. */
+const made: string[] = [];
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/adzone.js');
+const baseline = join(root, 'fixtures/baseline');
+
+function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => res({ status, stdout, stderr }));
+  });
+}
+
+type Row = { generator: string; backend: string; precision: string; n: number; counts: Record<string, number>; nonRegularShare: number; inconsistent: number };
+type Verify = { table: Row[]; tieRules: { backend: string; rule: string; evidence: string }[]; backends: { id: string }[]; unavailable: { id: string; unavailable: string }[]; jacobians: string[]; schemaVersion: number };
+
+/** A report directory holding a doctored copy of the baseline's verify.json. */
+function doctored(f: (v: Verify) => void): string {
+  const v = JSON.parse(readFileSync(join(baseline, 'verify.json'), 'utf8')) as Verify;
+  f(v);
+  const d = tempDir('adzone-gate-');
+  writeFileSync(join(d, 'verify.json'), JSON.stringify(v));
+  return d;
+}
+const row = (v: Verify, g: string, b: string, p: string) => v.table.find((r) => r.generator === g && r.backend === b && r.precision === p)!;
+const finite = (r: Row) => r.n - (r.counts.nonfinite ?? 0);
+const reshare = (r: Row) => {
+  r.nonRegularShare = (finite(r) - r.counts.regular - (r.counts.defect ?? 0)) / finite(r);
+};
+
+/** Synthetic train runs (a fixture, not measured): accuracy at β = 0 given per precision. */
+function trainDir(acc16: number): string {
+  const d = tempDir('adzone-gate-train-');
+  const runs = [];
+  for (const precision of ['16', '32'])
+    for (const beta of [0, 1000])
+      for (const seed of [1, 2]) runs.push({ model: 'lenet5', dataset: 'mnist', precision, optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: beta === 0 && precision === '16' ? acc16 : 0.99 });
+  writeFileSync(join(d, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+  return d;
+}
+
+describe('adzone gate', () => {
+  it('exits 0 on the baseline itself', async () => {
+    const r = await run('gate', '--baseline', 'fixtures/baseline/', 'fixtures/baseline');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gate: OK/);
+    expect(r.stderr).toMatch(/same seed and samples: identical draws/);
+  });
+
+  it('exits 1 when a 64-bit compensation appears on a lone MaxPool, naming file, generator, backend and precision', async () => {
+    const d = doctored((v) => {
+      const r = row(v, 'exact-tie', 'engine', '64');
+      r.counts.bifurcation -= 3;
+      r.counts['compensation:tie'] += 3;
+    });
+    const r = await run('gate', '--baseline', baseline, d);
+    expect(r.status, r.stderr).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^REGRESSION 64-bit compensation on a lone MaxPool: exact-tie on engine at 64 bits moved from 0 to 3 of 200 draws \(\+1\.5 pp; tie 3, flip 0\)/);
+    expect(lines[0]).toContain(`${d}/verify.json table[generator=exact-tie, backend=engine, precision=64]`);
+  });
+
+  it("exits 1 when a backend's tie rule changes", async () => {
+    const d = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+    });
+    const r = await run('gate', '--baseline', baseline, d);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim()).toMatch(/^REGRESSION tie rule changed: tfjs-wasm moved from 'last' to 'first' at exact ties; look at .*verify\.json tieRules\[backend=tfjs-wasm\]/);
+  });
+
+  it('exits 1 when a 32-bit share grows beyond its margin, and not when it grows within it', async () => {
+    const grow = (k: number) =>
+      doctored((v) => {
+        const r = row(v, 'near-tie', 'engine', '32');
+        r.counts.regular -= k;
+        r.counts['compensation:tie'] += k;
+        reshare(r);
+      });
+    const big = await run('gate', '--baseline', baseline, grow(10));
+    expect(big.status).toBe(1);
+    expect(big.stdout).toMatch(/REGRESSION non-regular share grew: near-tie on engine at 32 bits moved from 58\.0% to 63\.0% \(\+5\.0 pp; bifurcation 15 → 15, compensation 101 → 111\), allowed \+2\.0 pp/);
+    const small = await run('gate', '--baseline', baseline, grow(3));
+    expect(small.status, small.stdout).toBe(0);
+  });
+
+  it('exits 1 with one line per regression: a missing backend loses its rows and its tie rule', async () => {
+    const d = doctored((v) => {
+      v.table = v.table.filter((r) => r.backend !== 'tfjs-wasm');
+      v.tieRules = v.tieRules.filter((t) => t.backend !== 'tfjs-wasm');
+      v.backends = v.backends.filter((b) => b.id !== 'tfjs-wasm');
+      v.unavailable.push({ id: 'tfjs-wasm', unavailable: 'wasm binary not found' });
+    });
+    const r = await run('gate', '--baseline', baseline, d);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => /^REGRESSION row missing: .* on tfjs-wasm at 32 bits .*skipped: wasm binary not found/.test(l))).toHaveLength(14);
+    expect(lines.filter((l) => /^REGRESSION tie rule not measured: tfjs-wasm did not run/.test(l))).toHaveLength(1);
+  });
+
+  it('exits 1 when the accuracy at β = 0 drops beyond its margin in train results', async () => {
+    const base = tempDir('adzone-gate-base-');
+    cpSync(baseline, base, { recursive: true });
+    cpSync(trainDir(0.992), join(base, 'train'), { recursive: true });
+    const rep = tempDir('adzone-gate-rep-');
+    cpSync(join(baseline, 'verify.json'), join(rep, 'verify.json'));
+    cpSync(trainDir(0.975), join(rep, 'train'), { recursive: true });
+    const r = await run('gate', '--baseline', base, rep);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout.trim()).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/);
+    cpSync(trainDir(0.99), join(rep, 'train'), { recursive: true });
+    expect((await run('gate', '--baseline', base, rep)).status).toBe(0);
+  });
+
+  it.each([
+    ['a newer schemaVersion', (v: Verify) => void (v.schemaVersion = 2), /verify\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/],
+    ['a wrong field type', (v: Verify) => void ((v.table[4] as unknown as { n: string }).n = 'many'), /verify\.json: \$\.table\[4\]\.n: expected a whole number ≥ 0, got the string "many"/],
+    ['another Jacobian family', (v: Verify) => void (v.jacobians = ['first', 'last']), /not comparable .*--jacobians first,last in the report, first,minnorm,beta:10 in the baseline/],
+  ])('exits 2 on %s', async (_what, f, msg) => {
+    const r = await run('gate', '--baseline', baseline, doctored(f));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(msg);
+  });
+
+  it.each([
+    [['gate', 'fixtures/baseline'], /gate needs --baseline DIR/],
+    [['gate', '--baseline', 'fixtures/baseline'], /gate compares one REPORT_DIR/],
+    [['gate', '--baseline', 'no/such/baseline', 'fixtures/baseline'], /baseline directory no\/such\/baseline does not exist/],
+    [['gate', '--baseline', 'fixtures/baseline', 'no/such/report'], /report directory no\/such\/report does not exist/],
+    [['gate', '--baseline', 'fixtures/baseline', 'src/cli'], /no result files/],
+  ])('%j exits 2 with a clear message', async (args, msg) => {
+    const r = await run(...(args as string[]));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(msg as RegExp);
+  });
+
+  it('exits 2 when the baseline has no thresholds.json', async () => {
+    const base = tempDir('adzone-gate-nothr-');
+    cpSync(join(baseline, 'verify.json'), join(base, 'verify.json'));
+    const r = await run('gate', '--baseline', base, baseline);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/thresholds\.json: missing/);
+  });
+
+  it('--update rewrites the baseline atomically and says what changed; then the gate passes', async () => {
+    const base = tempDir('adzone-gate-upd-');
+    cpSync(baseline, base, { recursive: true });
+    const thresholdsBefore = readFileSync(join(base, 'thresholds.json'), 'utf8');
+    const d = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+      const r = row(v, 'near-tie', 'engine', '32');
+      r.counts.regular -= 10;
+      r.counts['compensation:tie'] += 10;
+      reshare(r);
+    });
+    mkdirSync(join(d, 'train'));
+    cpSync(trainDir(0.99), join(d, 'train'), { recursive: true });
+    expect((await run('gate', '--baseline', base, d)).status).toBe(1);
+    const u = await run('gate', '--baseline', base, d, '--update');
+    expect(u.status, u.stderr).toBe(0);
+    expect(u.stdout).toMatch(/gate: baseline .* updated from/);
+    expect(u.stdout).toMatch(/verify: near-tie engine 32: B 15, C 101 of 200 → B 15, C 111 of 200 \(non-regular 58\.0% → 63\.0%\)/);
+    expect(u.stdout).toMatch(/verify: tie rule of tfjs-wasm: 'last' → 'first'/);
+    expect(u.stdout).toMatch(/train: added lenet5\/mnist 16-bit sgd β=0: 99\.00%/);
+    expect(existsSync(join(base, 'train', 'ablate.json'))).toBe(true);
+    expect(readFileSync(join(base, 'thresholds.json'), 'utf8')).toBe(thresholdsBefore);
+    const again = await run('gate', '--baseline', base, d);
+    expect(again.status, again.stdout).toBe(0);
+    const same = await run('gate', '--baseline', base, d, '--update');
+    expect(same.stdout).toMatch(/nothing changed in the compared numbers/);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * The speed targets of `adzone bench`. They live here and only here: tests check the shape of
+ * results.json, never a timing. Each target bounds a ratio of two median step times.
+ */
+export interface Target {
+  readonly id: string;
+  /** PASS when ratio ≤ max. */
+  readonly max: number;
+  readonly description: string;
+}
+
+export const TARGETS: Readonly<Record<string, Target>> = {
+  'engine-vs-tfjs-wasm': {
+    id: 'engine-vs-tfjs-wasm',
+    max: 1,
+    description: 'LeNet-5 training step, batch 32: the engine at 32 bits no slower than tfjs-wasm at 32 bits',
+  },
+  'engine16-vs-engine32': {
+    id: 'engine16-vs-engine32',
+    max: 1.5,
+    description: 'LeNet-5 training step, batch 32: the engine at 16 bits at most 1.5× its 32-bit step (same accumulation mode)',
+  },
+  'exact-vs-backward': {
+    id: 'exact-vs-backward',
+    max: 3,
+    description: 'exact routing of a LeNet-5 MNIST batch of 32 at the 32-bit point at most 3× the engine\'s 32-bit gradient pass',
+  },
+};
+
+export function verdict(value: number, max: number): 'PASS' | 'MISS' {
+  return value <= max ? 'PASS' : 'MISS';
+}

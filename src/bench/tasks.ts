@@ -1,0 +1,114 @@
+/**
+ * The measurements themselves, as a worker runs them: each builds its model from the seeded
+ * initial parameters, times its step with timeSteps, and returns the timing with anything worth
+ * reporting beside it. Heavy modules (tfjs, the exact router) are imported only by the task that
+ * needs them, so a worker's peak memory is that of its own measurement.
+ */
+import type { ModelSpec } from '../models/spec.ts';
+import { timeSteps } from './stats.ts';
+import { INIT_SEED, SGD, type BenchModel, type Task, type Timing } from './types.ts';
+
+export interface TaskResult {
+  readonly timing: Timing;
+  readonly detail?: Record<string, unknown>;
+}
+
+export async function benchSpec(model: BenchModel): Promise<ModelSpec> {
+  const { modelSpec } = await import('../models/registry.ts');
+  switch (model) {
+    case 'lenet5':
+      return modelSpec('lenet5');
+    case 'vgg11-w0.25':
+      return modelSpec('vgg11', { width: 0.25 });
+    case 'resnet18-w0.25':
+      return modelSpec('resnet18', { width: 0.25 });
+  }
+}
+
+/** Run one task; `ready` is called once imports and data are in place, just before the model is built. */
+export async function runTask(task: Task, ready: () => void): Promise<TaskResult> {
+  return task.kind === 'train-step' ? trainStepTask(task, ready) : exactTask(task, ready);
+}
+
+async function trainStepTask(task: Extract<Task, { kind: 'train-step' }>, ready: () => void): Promise<TaskResult> {
+  const { initParams } = await import('../models/init.ts');
+  const { sgd } = await import('../engine/optim/index.ts');
+  const { choice, FIRST } = await import('../jacobians/index.ts');
+  const spec = await benchSpec(task.model);
+  const optimizer = sgd(SGD);
+  if (task.backend === 'engine') {
+    const { createEngineNet, trainStep } = await import('../models/engine.ts');
+    const { formatByName } = await import('../precision/index.ts');
+    if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
+    const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
+    ready();
+    const net = createEngineNet(spec, initParams(spec, INIT_SEED));
+    let lastLoss = NaN;
+    const timing = await timeSteps(() => {
+      lastLoss = trainStep(net, task.batch, opts, optimizer).loss;
+    }, task.reps);
+    return { timing, detail: { jacobian: 'first', optimizer: optimizer.name, lastLoss, kernels: await engineKernels() } };
+  }
+  const { tfjsTrainStep } = await import('../backends/tfjs/models.ts');
+  const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');
+  const backend = task.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
+  if (task.precision !== '32') throw new Error('tfjs is timed at 32 bits only');
+  await exclusive(() => activate(backend)); // load the backend (and its wasm binary) before timing
+  ready();
+  const state = { spec, params: initParams(spec, INIT_SEED), buffers: new Map<string, Float64Array>() };
+  const jacobian = task.tfjsJacobian === 'first' ? choice(FIRST) : 'native';
+  let lastLoss = NaN;
+  const timing = await timeSteps(async () => {
+    lastLoss = (await tfjsTrainStep(state, task.batch, { backend, precision: '32', jacobian }, optimizer)).loss;
+  }, task.reps);
+  const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
+  return { timing, detail: { jacobian: task.tfjsJacobian ?? 'native', optimizer: `${optimizer.name} (adzone's, on float32 values)`, lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) } };
+}
+
+/** Whether the engine's conv2d/linear ran on its WebAssembly kernels, and calls per kernel kind. */
+async function engineKernels(): Promise<Record<string, unknown>> {
+  const k = await import('../engine/kernels/index.ts');
+  return { ...k.kernelStatus(), callsByKind: [...k.kernelCalls] };
+}
+
+/** Whether tfjs-wasm runs its SIMD and multi-threaded binary here (both are feature-detected at load). */
+function wasmFeatures(tf: typeof import('@tensorflow/tfjs')): Record<string, unknown> | undefined {
+  try {
+    return { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
+  } catch {
+    return undefined;
+  }
+}
+
+async function exactTask(task: Extract<Task, { kind: 'exact' }>, ready: () => void): Promise<TaskResult> {
+  const { initParams } = await import('../models/init.ts');
+  const spec = await benchSpec('lenet5');
+  // The 32-bit point: parameters and input rounded to binary32, taken at their exact values.
+  const params = new Map([...initParams(spec, INIT_SEED)].map(([k, v]) => [k, v.map(Math.fround)]));
+  const x = task.batch.x.map(Math.fround);
+  const shape = task.batch.shape;
+  if (task.what === 'gradients-32') {
+    const { createEngineNet, gradients } = await import('../models/engine.ts');
+    const { choice, FIRST } = await import('../jacobians/index.ts');
+    const { F32 } = await import('../precision/index.ts');
+    ready();
+    const net = createEngineNet(spec, params);
+    const batch = { x, shape, labels: task.batch.labels };
+    const timing = await timeSteps(() => gradients(net, batch, { format: F32, accumulate: 'strict', jacobian: choice(FIRST) }, { training: true }), task.reps);
+    return { timing, detail: { jacobian: 'first', kernels: await engineKernels() } };
+  }
+  const { exactRouting, plainForward } = await import('../zones/network/index.ts');
+  ready();
+  if (task.what === 'plain-forward-64') {
+    const timing = await timeSteps(() => plainForward(spec, params, x, shape), task.reps);
+    return { timing };
+  }
+  let totals: unknown;
+  let exactEvaluations = 0;
+  const timing = await timeSteps(() => {
+    const r = exactRouting(spec, params, x, shape);
+    totals = r.totals;
+    exactEvaluations = r.exactEvaluations;
+  }, task.reps);
+  return { timing, detail: { units: totals, exactEvaluations } };
+}

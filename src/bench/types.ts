@@ -1,0 +1,117 @@
+/**
+ * What the bench parent and its worker processes exchange, and the rows results.json holds.
+ * Every measurement is one Task, run in its own child process (worker.ts) so that its peak memory
+ * (process.resourceUsage().maxRSS) is its own.
+ */
+
+/** Seeded initial parameters and one SGD-momentum optimizer, the same for every backend. */
+export const INIT_SEED = 1;
+export const SGD = { lr: 0.01, momentum: 0.9 } as const;
+
+export type BenchModel = 'lenet5' | 'vgg11-w0.25' | 'resnet18-w0.25';
+export type BenchBackend = 'engine' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch';
+export type BenchPrecision = '16' | '32' | '64';
+
+/** A batch as it travels to a worker (structured clone keeps the typed arrays). */
+export interface WireBatch {
+  readonly x: Float64Array;
+  readonly shape: readonly [number, number, number, number];
+  readonly labels: Int32Array;
+}
+
+/** How long to time: `warmup` untimed steps, then steps until maxReps, or minReps and budgetMs of timed steps. */
+export interface Reps {
+  readonly warmup: number;
+  readonly minReps: number;
+  readonly maxReps: number;
+  readonly budgetMs: number;
+}
+
+export type Task =
+  | {
+      readonly kind: 'train-step';
+      readonly model: BenchModel;
+      readonly backend: Exclude<BenchBackend, 'torch'>;
+      readonly precision: BenchPrecision;
+      /** engine: 'strict' | 'wide'; tfjs: 'framework'. */
+      readonly accumulate: 'strict' | 'wide' | 'framework';
+      /** tfjs only: 'native' (tfjs's own MaxPool gradient) or 'first' (adzone's maxPoolBeta twin). */
+      readonly tfjsJacobian?: 'native' | 'first';
+      readonly batch: WireBatch;
+      readonly reps: Reps;
+    }
+  | {
+      readonly kind: 'exact';
+      /** exactRouting, engine gradients at 32 bits (strict), or the plain float64 forward, all at the 32-bit point. */
+      readonly what: 'exact-routing' | 'gradients-32' | 'plain-forward-64';
+      readonly batch: WireBatch;
+      readonly reps: Reps;
+    };
+
+export interface Timing {
+  /** Every timed step, in ms, in order. */
+  readonly samplesMs: readonly number[];
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Lower and upper quartile (linear interpolation). */
+  readonly q1Ms: number;
+  readonly q3Ms: number;
+}
+
+/** What a worker sends back. */
+export type WorkerReply =
+  | {
+      readonly ok: true;
+      readonly timing: Timing;
+      /** process.memoryUsage().rss after imports and data, before building the model, MB. */
+      readonly rssBeforeMB: number;
+      /** process.resourceUsage().maxRSS at the end, MB (the child's whole life). */
+      readonly peakRssMB: number;
+      /** Anything the measurement wants to report beside its time (filter counts, tie rule…). */
+      readonly detail?: Record<string, unknown>;
+    }
+  | { readonly ok: false; readonly error: string };
+
+export interface Ratio {
+  /** id of the row this one is divided by. */
+  readonly to: string;
+  /** Human-readable name of the reference. */
+  readonly toLabel: string;
+  /** this median / reference median. */
+  readonly value: number;
+  /** Key of TARGETS (targets.ts) when the ratio has a target. */
+  readonly target?: string;
+  /** The target's bound: PASS when value ≤ max. */
+  readonly max?: number;
+  readonly verdict?: 'PASS' | 'MISS';
+}
+
+/** One row of results.json. */
+export interface BenchRow {
+  /** Stable id, e.g. 'lenet/engine/32/strict'. */
+  readonly id: string;
+  /** 'lenet' | 'vgg' | 'resnet' | 'exact'. */
+  readonly group: string;
+  /** What one timed step is. */
+  readonly measurement: string;
+  readonly model: string;
+  readonly backend: string;
+  readonly precision: string;
+  readonly accumulate: string;
+  readonly batchSize: number;
+  readonly warmup: number;
+  readonly reps: number;
+  /** Median ms per step and the spread (min, max, quartiles), null when the measurement failed or was skipped. */
+  readonly msPerStep: number | null;
+  readonly spreadMs: { readonly min: number; readonly q1: number; readonly q3: number; readonly max: number } | null;
+  readonly samplesMs: readonly number[];
+  /** Peak resident memory of the process that ran this measurement alone, MB. */
+  readonly peakRssMB: number | null;
+  readonly rssBeforeMB: number | null;
+  readonly ratios: Ratio[];
+  readonly detail?: Record<string, unknown>;
+  /** Set when the measurement failed or was skipped (why). */
+  readonly error?: string;
+  readonly skipped?: string;
+}
