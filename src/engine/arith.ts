@@ -1,6 +1,10 @@
 /**
  * Arithmetic in precision p: the only place the engine rounds. Every op computes through an
- * `Arith`; no op does unrounded double arithmetic on its own.
+ * `Arith`; no op does unrounded double arithmetic on its own. Hot loops use the module-level
+ * helpers below (roundBy, dotStep, roundInPlace, addInPlace, roundAccumulated) with the Arith's
+ * `accKind`/`roundKind` and functions: the same values as its methods, without a call through a
+ * closure per element. Binary16 is rounded by f16roundFast (../precision/f16fast.ts), bit-identical
+ * to @petamoriken/float16's f16round.
  *
  * Values live in doubles. "A value of p" is a double that format p represents exactly.
  *
@@ -36,7 +40,7 @@
  * reduced terms). No pairwise or compensated summation. Starting from +0 only matters for the
  * sign of a zero result, which nothing downstream distinguishes.
  */
-import { f16round } from '@petamoriken/float16';
+import { f16roundFast, roundArrayF16 } from '../precision/f16fast.ts';
 import { round as roundTo, type Format } from '../precision/index.ts';
 import type { Accumulate } from './types.ts';
 
@@ -67,8 +71,10 @@ export interface Arith {
   readonly exp: (a: number) => number;
   /** acc(ln a), Math.log then rounded (faithful). */
   readonly log: (a: number) => number;
-  /** Which rounding `acc` is, for hot loops that call `dotStep` (below) instead of addProduct. */
+  /** Which rounding `acc` is, for hot loops that call `dotStep` / `roundBy` (below) instead of addProduct / acc. */
   readonly accKind: AccKind;
+  /** Which rounding `round` is, for hot loops that call `roundBy` / `roundInPlace` (below) instead of round. */
+  readonly roundKind: AccKind;
   /**
    * IEEE-style underflow flag, kept only by a checked Arith (makeArith(..., { checkUnderflow: true })):
    * set when any rounding received a nonzero value below the target format's smallest normal
@@ -77,8 +83,74 @@ export interface Arith {
   readonly flags: { underflow: boolean };
 }
 
-/** 0: none (binary64 accumulator), 1: Math.fround, 2: f16round, 3: any other format's rounding. */
+/**
+ * 0: none (binary64), 1: Math.fround, 2: binary16 (f16roundFast, bit-identical to f16round), 3: any
+ * other rounding — another format's, or a checked Arith's, which must see every value it rounds.
+ */
 export type AccKind = 0 | 1 | 2 | 3;
+
+/**
+ * r(x) — the same value as calling the rounding r of kind `kind` — for hot loops: one module-level
+ * function with the rounding chosen by a branch on `kind` (loop-invariant, so well predicted), which
+ * V8 inlines into the loop whatever mix of formats a process has run, like `dotStep` below. Calling
+ * ar.round / ar.acc / ar.add there instead makes a call per element through a closure.
+ */
+export function roundBy(kind: AccKind, r: (x: number) => number, x: number): number {
+  if (kind === 0) return x;
+  if (kind === 1) return Math.fround(x);
+  if (kind === 2) return f16roundFast(x);
+  return r(x);
+}
+
+/** The kind of `rounder(format)` (3 for formats other than binary16/32/64). */
+export function roundKindOf(format: Format): AccKind {
+  switch (format.name) {
+    case '64':
+      return 0;
+    case '32':
+      return 1;
+    case '16':
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+/** a[i] = r(a[i]) for every i, r of kind `kind` (values identical to the per-element calls). */
+export function roundArrayBy(kind: AccKind, r: (x: number) => number, a: Float64Array): void {
+  const n = a.length;
+  if (kind === 0) return;
+  if (kind === 2) roundArrayF16(a, 0, n);
+  else if (kind === 1) for (let i = 0; i < n; i++) a[i] = Math.fround(a[i]);
+  else for (let i = 0; i < n; i++) a[i] = r(a[i]);
+}
+
+/** a[i] = ar.round(a[i]) for every i, in place. */
+export function roundInPlace(ar: Arith, a: Float64Array): void {
+  roundArrayBy(ar.roundKind, ar.round, a);
+}
+
+/**
+ * a[i] = ar.round(a[i]) for an array whose entries are results of ar.acc (or +0, never touched):
+ * the rounding an op applies to an accumulated gradient before it leaves the op. When acc is round
+ * itself (strict mode, unchecked) the entries are already values of p and rounding them again gives
+ * the same values (identity, Math.fround and f16roundFast are idempotent), so it is skipped.
+ */
+export function roundAccumulated(ar: Arith, a: Float64Array): void {
+  if (ar.accKind === ar.roundKind && ar.roundKind !== 3) return;
+  roundInPlace(ar, a);
+}
+
+/** dst[i] = ar.addP(dst[i], src[i]) = round_p(dst[i] + src[i]) for every i, in place. */
+export function addInPlace(ar: Arith, dst: Float64Array, src: Float64Array): void {
+  const kind = ar.roundKind;
+  const r = ar.round;
+  const n = dst.length;
+  if (kind === 0) for (let i = 0; i < n; i++) dst[i] += src[i];
+  else if (kind === 1) for (let i = 0; i < n; i++) dst[i] = Math.fround(dst[i] + src[i]);
+  else if (kind === 2) for (let i = 0; i < n; i++) dst[i] = f16roundFast(dst[i] + src[i]);
+  else for (let i = 0; i < n; i++) dst[i] = r(dst[i] + src[i]);
+}
 
 /**
  * acc(s + acc(a·b)) — the same value as Arith.addProduct — for the innermost loops of conv2d and
@@ -90,7 +162,7 @@ export type AccKind = 0 | 1 | 2 | 3;
 export function dotStep(kind: AccKind, acc: (x: number) => number, s: number, a: number, b: number): number {
   if (kind === 0) return s + a * b;
   if (kind === 1) return Math.fround(s + Math.fround(a * b));
-  if (kind === 2) return f16round(s + f16round(a * b));
+  if (kind === 2) return f16roundFast(s + f16roundFast(a * b));
   return acc(s + acc(a * b));
 }
 
@@ -104,7 +176,7 @@ export function rounder(format: Format): (x: number) => number {
     case '32':
       return Math.fround;
     case '16':
-      return f16round;
+      return f16roundFast; // bit-identical to f16round (src/precision/f16fast.ts), several times faster
     default:
       return (x) => roundTo(format, x);
   }
@@ -129,8 +201,10 @@ export function makeArith(format: Format, accumulate: Accumulate, { checkUnderfl
   const wideMinNormal = format.name === '64' || format.bits > 16 ? 2 ** -1022 : 2 ** -126;
   const round = checkUnderflow ? checked(rounder(format), 2 ** format.emin, flags) : rounder(format);
   const acc = accumulate === 'strict' ? round : checkUnderflow ? checked(wideRounder(format), wideMinNormal, flags) : wideRounder(format);
-  // A checked Arith must route every hot loop through `acc`, so it reports accKind 3.
-  const accKind: AccKind = checkUnderflow ? 3 : acc === identity ? 0 : acc === Math.fround ? 1 : acc === f16round ? 2 : 3;
+  // A checked Arith must route every hot loop through `acc` and `round`, so it reports kind 3 for both.
+  const kindOf = (r: (x: number) => number): AccKind => (checkUnderflow ? 3 : r === identity ? 0 : r === Math.fround ? 1 : r === f16roundFast ? 2 : 3);
+  const accKind = kindOf(acc);
+  const roundKind = kindOf(round);
   return {
     format,
     accumulate,
@@ -147,6 +221,7 @@ export function makeArith(format: Format, accumulate: Accumulate, { checkUnderfl
     exp: (a) => acc(Math.exp(a)),
     log: (a) => acc(Math.log(a)),
     accKind,
+    roundKind,
     flags,
   };
 }

@@ -6,7 +6,7 @@
  * accumulation mode, Jacobian choice), the Arith every op computes with, and the routing
  * decisions the nonsmooth ops (maxpool, relu) took, in forward order.
  */
-import { makeArith, type Arith } from './arith.ts';
+import { addInPlace, makeArith, roundInPlace, type Arith } from './arith.ts';
 import { Tensor } from './tensor.ts';
 import type { EngineOptions } from './types.ts';
 
@@ -44,7 +44,8 @@ export class Tape {
   /** A leaf tensor: the values rounded to p. Set requiresGrad for inputs and parameters you want gradients of. */
   tensor(values: ArrayLike<number>, shape: readonly number[], requiresGrad = false, name = ''): Tensor {
     const data = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) data[i] = this.arith.round(values[i]);
+    data.set(values);
+    roundInPlace(this.arith, data); // = this.arith.round(values[i]) for each i
     return new Tensor(this, data, shape, requiresGrad, name);
   }
 
@@ -70,8 +71,7 @@ export class Tape {
       t.grad = g.slice(); // a copy: ops may hand the same buffer to several inputs
       return;
     }
-    const addP = this.arith.addP;
-    for (let i = 0; i < g.length; i++) t.grad[i] = addP(t.grad[i], g[i]);
+    addInPlace(this.arith, t.grad, g); // t.grad[i] = addP(t.grad[i], g[i])
   }
 
   /** Reverse pass: seed dL/dy = seed (rounded to p) and run every recorded op's gradient, last op first. */
@@ -80,7 +80,8 @@ export class Tape {
     this.done = true;
     if (seed.length !== y.size) throw new Error(`seed has ${seed.length} values, output has ${y.size}`);
     const g = new Float64Array(seed.length);
-    for (let i = 0; i < g.length; i++) g[i] = this.arith.round(seed[i]);
+    g.set(seed);
+    roundInPlace(this.arith, g);
     this.addGrad(y, g);
     for (let n = this.nodes.length - 1; n >= 0; n--) {
       const node = this.nodes[n];

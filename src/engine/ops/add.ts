@@ -5,6 +5,7 @@
  * (one addition, so strict and wide agree). IEEE: ∞ + (−∞) = NaN.
  * Backward: da = gy, db = gy (no arithmetic; the tape adds them into whatever else a and b receive).
  */
+import { roundBy } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function add(a: Tensor, b: Tensor): Tensor {
@@ -12,11 +13,11 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new Error(`add: shapes ${a.shape.join('×')} and ${b.shape.join('×')} differ`);
   }
-  const addP = tape.arith.addP;
+  const { roundKind: rk, round } = tape.arith;
   const ad = a.data;
   const bd = b.data;
   const y = new Float64Array(a.size);
-  for (let i = 0; i < y.length; i++) y[i] = addP(ad[i], bd[i]);
+  for (let i = 0; i < y.length; i++) y[i] = roundBy(rk, round, ad[i] + bd[i]); // addP(ad[i], bd[i])
   const out = tape.result(y, a.shape, [a, b], 'add');
   tape.record('add', [a, b], out, (gy) => {
     tape.addGrad(a, gy);

@@ -13,6 +13,7 @@
  * at the end. Without overlap every entry gets exactly one term, round_p(gy[o] / K).
  */
 import type { Pair } from '../../problem/index.ts';
+import { roundBy, roundAccumulated } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
 
@@ -30,14 +31,16 @@ export function avgpool2d(x: Tensor, { kernel, stride }: AvgPool2dOptions): Tens
   const P = outH * outW;
   const HW = H * W;
   const xd = x.data;
+  // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round.
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
 
   const y = new Float64Array(N * C * P);
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * HW;
     for (let pos = 0; pos < P; pos++) {
       let s = 0;
-      for (let t = 0; t < K; t++) s = ar.add(s, xd[base + map[pos * K + t]]);
-      y[plane * P + pos] = ar.round(ar.div(s, K));
+      for (let t = 0; t < K; t++) s = roundBy(ak, A, s + xd[base + map[pos * K + t]]); // ar.add
+      y[plane * P + pos] = roundBy(rk, R, roundBy(ak, A, s / K)); // round(div(s, K))
     }
   }
   const out = tape.result(y, [N, C, outH, outW], [x], 'avgpool2d');
@@ -47,14 +50,14 @@ export function avgpool2d(x: Tensor, { kernel, stride }: AvgPool2dOptions): Tens
     for (let plane = 0; plane < N * C; plane++) {
       const base = plane * HW;
       for (let pos = 0; pos < P; pos++) {
-        const g = ar.div(gy[plane * P + pos], K);
+        const g = roundBy(ak, A, gy[plane * P + pos] / K); // ar.div
         for (let t = 0; t < K; t++) {
           const i = base + map[pos * K + t];
-          dx[i] = ar.add(dx[i], g);
+          dx[i] = roundBy(ak, A, dx[i] + g); // ar.add
         }
       }
     }
-    for (let i = 0; i < dx.length; i++) dx[i] = ar.round(dx[i]);
+    roundAccumulated(ar, dx);
     tape.addGrad(x, dx);
   });
   return out;

@@ -31,6 +31,7 @@
  *   inference: dx = round_p(acc(k · gy)).
  * x̂ and invstd used by the backward are the forward's (rounded) values.
  */
+import { dotStep, roundBy } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface RunningStats {
@@ -60,7 +61,10 @@ export function batchnorm2d(x: Tensor, gamma: Tensor, beta: Tensor, running: Run
   const xd = x.data;
   const gd = gamma.data;
   const bd = beta.data;
-  const epsA = ar.acc(eps);
+  // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round
+  // (ar.add(a, b) = acc(a + b), ar.mul(a, b) = acc(a·b), …), without a call through the Arith per element.
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  const epsA = roundBy(ak, A, eps);
 
   // Forward. xhat is kept for the backward (values of p in strict, of W in wide).
   const xhat = new Float64Array(x.size);
@@ -73,42 +77,42 @@ export function batchnorm2d(x: Tensor, gamma: Tensor, beta: Tensor, running: Run
       let s = 0;
       for (let n = 0; n < N; n++) {
         const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) s = ar.add(s, xd[base + i]);
+        for (let i = 0; i < HW; i++) s = roundBy(ak, A, s + xd[base + i]);
       }
-      mean = ar.div(s, M);
+      mean = roundBy(ak, A, s / M);
       let s2 = 0;
       for (let n = 0; n < N; n++) {
         const base = (n * C + c) * HW;
         for (let i = 0; i < HW; i++) {
-          const d = ar.sub(xd[base + i], mean);
+          const d = roundBy(ak, A, xd[base + i] - mean);
           xhat[base + i] = d; // centred value; scaled by invstd below
-          s2 = ar.add(s2, ar.mul(d, d));
+          s2 = roundBy(ak, A, s2 + roundBy(ak, A, d * d));
         }
       }
-      variance = ar.div(s2, M);
-      const unbiased = ar.div(s2, M - 1);
-      const mom = ar.acc(momentum);
-      const keep = ar.acc(1 - momentum);
-      running.mean[c] = ar.round(ar.add(ar.mul(keep, ar.round(running.mean[c])), ar.mul(mom, mean)));
-      running.var[c] = ar.round(ar.add(ar.mul(keep, ar.round(running.var[c])), ar.mul(mom, unbiased)));
+      variance = roundBy(ak, A, s2 / M);
+      const unbiased = roundBy(ak, A, s2 / (M - 1));
+      const mom = roundBy(ak, A, momentum);
+      const keep = roundBy(ak, A, 1 - momentum);
+      running.mean[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.mean[c])) + roundBy(ak, A, mom * mean)));
+      running.var[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.var[c])) + roundBy(ak, A, mom * unbiased)));
     } else {
-      mean = ar.round(running.mean[c]);
-      variance = ar.round(running.var[c]);
+      mean = roundBy(rk, R, running.mean[c]);
+      variance = roundBy(rk, R, running.var[c]);
       for (let n = 0; n < N; n++) {
         const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) xhat[base + i] = ar.sub(xd[base + i], mean);
+        for (let i = 0; i < HW; i++) xhat[base + i] = roundBy(ak, A, xd[base + i] - mean);
       }
     }
-    const inv = ar.div(1, ar.sqrt(ar.add(variance, epsA)));
+    const inv = roundBy(ak, A, 1 / roundBy(ak, A, Math.sqrt(roundBy(ak, A, variance + epsA))));
     invstd[c] = inv;
     const g = gd[c];
     const b = bd[c];
     for (let n = 0; n < N; n++) {
       const base = (n * C + c) * HW;
       for (let i = 0; i < HW; i++) {
-        const h = ar.mul(xhat[base + i], inv);
+        const h = roundBy(ak, A, xhat[base + i] * inv);
         xhat[base + i] = h;
-        y[base + i] = ar.round(ar.add(ar.mul(h, g), b));
+        y[base + i] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, h * g) + b));
       }
     }
   }
@@ -125,21 +129,28 @@ export function batchnorm2d(x: Tensor, gamma: Tensor, beta: Tensor, running: Run
       for (let n = 0; n < N; n++) {
         const base = (n * C + c) * HW;
         for (let i = 0; i < HW; i++) {
-          sg = ar.add(sg, gy[base + i]);
-          sgx = ar.addProduct(sgx, gy[base + i], xhat[base + i]);
+          sg = roundBy(ak, A, sg + gy[base + i]);
+          sgx = dotStep(ak, A, sgx, gy[base + i], xhat[base + i]); // ar.addProduct
         }
       }
-      dbeta[c] = ar.round(sg);
-      dgamma[c] = ar.round(sgx);
+      dbeta[c] = roundBy(rk, R, sg);
+      dgamma[c] = roundBy(rk, R, sgx);
       if (!dx) continue;
-      const k = ar.mul(gd[c], invstd[c]);
-      const a = ar.div(sg, M);
-      const b = ar.div(sgx, M);
+      const k = roundBy(ak, A, gd[c] * invstd[c]);
+      const a = roundBy(ak, A, sg / M);
+      const b = roundBy(ak, A, sgx / M);
       for (let n = 0; n < N; n++) {
         const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) {
-          const j = base + i;
-          dx[j] = training ? ar.round(ar.mul(k, ar.sub(ar.sub(gy[j], a), ar.mul(xhat[j], b)))) : ar.round(ar.mul(k, gy[j]));
+        if (training) {
+          for (let i = 0; i < HW; i++) {
+            const j = base + i;
+            dx[j] = roundBy(rk, R, roundBy(ak, A, k * roundBy(ak, A, roundBy(ak, A, gy[j] - a) - roundBy(ak, A, xhat[j] * b))));
+          }
+        } else {
+          for (let i = 0; i < HW; i++) {
+            const j = base + i;
+            dx[j] = roundBy(rk, R, roundBy(ak, A, k * gy[j]));
+          }
         }
       }
     }

@@ -24,7 +24,7 @@
  */
 import { MINNORM, FIRST, tieWeights, type MaxPoolJacobian } from '../../jacobians/index.ts';
 import type { Pair } from '../../problem/index.ts';
-import type { Arith } from '../arith.ts';
+import { dotStep, roundBy, roundAccumulated, type Arith } from '../arith.ts';
 import type { TieSets } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
@@ -92,7 +92,8 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
   const betaP = mixed ? ar.round(member.beta) : 0;
   const oneMinusBetaP = mixed ? ar.round(1 - member.beta) : 0;
   if (mixed) {
-    for (let o = 0; o < nOut; o++) y[o] = ar.addP(ar.mulP(betaP, y[o]), ar.mulP(oneMinusBetaP, y[o]));
+    const { roundKind: rk, round } = ar;
+    for (let o = 0; o < nOut; o++) y[o] = roundBy(rk, round, roundBy(rk, round, betaP * y[o]) + roundBy(rk, round, oneMinusBetaP * y[o])); // addP(mulP, mulP)
   }
 
   const out = tape.result(y, [N, C, outH, outW], [x], 'maxpool2d');
@@ -102,11 +103,12 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
       tape.addGrad(x, scatter(ar, ties, member, gy, x.size));
       return;
     }
+    const { roundKind: rk, round } = ar;
     const gMinnorm = new Float64Array(nOut);
     const gFirst = new Float64Array(nOut);
     for (let o = 0; o < nOut; o++) {
-      gMinnorm[o] = ar.mulP(betaP, gy[o]);
-      gFirst[o] = ar.mulP(oneMinusBetaP, gy[o]);
+      gMinnorm[o] = roundBy(rk, round, betaP * gy[o]); // mulP
+      gFirst[o] = roundBy(rk, round, oneMinusBetaP * gy[o]);
     }
     tape.addGrad(x, scatter(ar, ties, MINNORM, gMinnorm, x.size));
     tape.addGrad(x, scatter(ar, ties, FIRST, gFirst, x.size));
@@ -116,26 +118,36 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
 
 /** dx of one max-pool branch: each window's gradient spread over its tie set with member's weights, rounded to p. */
 function scatter(ar: Arith, ties: TieSets, member: MaxPoolJacobian, gy: Float64Array, size: number): Float64Array {
-  const weightsBySize = new Map<number, Float64Array>();
+  // Weights by tie-set size, each one correctly rounded division, made on first use.
+  const weightsBySize: (Float64Array | undefined)[] = [];
   const weights = (k: number): Float64Array => {
-    let w = weightsBySize.get(k);
+    let w = weightsBySize[k];
     if (!w) {
-      w = Float64Array.from(tieWeights(member, k), (r) => ar.round(r.num / r.den)); // one correctly rounded division
-      weightsBySize.set(k, w);
+      w = Float64Array.from(tieWeights(member, k), (r) => ar.round(r.num / r.den));
+      weightsBySize[k] = w;
     }
     return w;
   };
   const { offsets, indices } = ties;
+  const { accKind: kind, acc } = ar;
   const dx = new Float64Array(size);
+  let w: Float64Array = new Float64Array(0);
+  let wk = 0; // the size w is for; tie sets are never empty
   for (let o = 0; o < gy.length; o++) {
     const start = offsets[o];
-    const w = weights(offsets[o + 1] - start);
-    for (let t = 0; t < w.length; t++) {
-      if (w[t] === 0) continue;
+    const k = offsets[o + 1] - start;
+    if (k !== wk) {
+      w = weights(k);
+      wk = k;
+    }
+    const g = gy[o];
+    for (let t = 0; t < k; t++) {
+      const wt = w[t];
+      if (wt === 0) continue;
       const i = indices[start + t];
-      dx[i] = ar.addProduct(dx[i], w[t], gy[o]);
+      dx[i] = dotStep(kind, acc, dx[i], wt, g); // = ar.addProduct(dx[i], w[t], gy[o])
     }
   }
-  for (let i = 0; i < size; i++) dx[i] = ar.round(dx[i]);
+  roundAccumulated(ar, dx);
   return dx;
 }

@@ -8,6 +8,7 @@
  * Backward: dx = gy where x > 0; 0 where x < 0; round_p(α_p · gy) where x = 0, with α_p = round_p(α).
  * A zero slope is a structural zero: it gives 0 even when gy is ±∞ or NaN.
  */
+import { roundBy } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function relu(x: Tensor): Tensor {
@@ -25,10 +26,11 @@ export function relu(x: Tensor): Tensor {
   tape.decisions.push({ kind: 'relu', output: out, sign });
   const alpha = ar.round(tape.options.jacobian.reluAlpha);
   tape.record('relu', [x], out, (gy) => {
+    const { roundKind: rk, round } = ar;
     const dx = new Float64Array(x.size);
     for (let i = 0; i < dx.length; i++) {
       if (sign[i] > 0) dx[i] = gy[i];
-      else if (sign[i] === 0 && alpha !== 0) dx[i] = ar.mulP(alpha, gy[i]);
+      else if (sign[i] === 0 && alpha !== 0) dx[i] = roundBy(rk, round, alpha * gy[i]); // ar.mulP(alpha, gy[i])
     }
     tape.addGrad(x, dx);
   });

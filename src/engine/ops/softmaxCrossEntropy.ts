@@ -19,6 +19,7 @@
  *   dz[n,k] = round_p(acc(acc(acc(e_k / S) − [k = label_n]) · acc(g / N)))
  * i.e. (softmax − onehot)·g/N.
  */
+import { roundBy } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
@@ -32,35 +33,42 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor 
     if (!(labels[n] >= 0 && labels[n] < K)) throw new Error(`softmaxCrossEntropy: label ${labels[n]} of row ${n} is not in [0, ${K})`);
   }
   const z = logits.data;
+  // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round.
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
   const e = new Float64Array(N * K); // exp(z − m), kept for the backward
   const sums = new Float64Array(N);
   let total = 0;
   for (let n = 0; n < N; n++) {
     const row = n * K;
+    const label = labels[n];
     let m = -Infinity;
     for (let k = 0; k < K; k++) if (z[row + k] > m) m = z[row + k];
     let s = 0;
     let dLabel = 0;
     for (let k = 0; k < K; k++) {
-      const d = ar.sub(z[row + k], m);
-      if (k === labels[n]) dLabel = d;
-      e[row + k] = ar.exp(d);
-      s = ar.add(s, e[row + k]);
+      const d = roundBy(ak, A, z[row + k] - m); // ar.sub
+      if (k === label) dLabel = d;
+      const ek = roundBy(ak, A, Math.exp(d)); // ar.exp
+      e[row + k] = ek;
+      s = roundBy(ak, A, s + ek); // ar.add
     }
     sums[n] = s;
-    total = ar.add(total, ar.sub(ar.log(s), dLabel));
+    total = roundBy(ak, A, total + roundBy(ak, A, roundBy(ak, A, Math.log(s)) - dLabel)); // add(total, sub(log(s), dLabel))
   }
-  const loss = ar.round(ar.div(total, N));
+  const loss = roundBy(rk, R, roundBy(ak, A, total / N)); // round(div(total, N))
   const out = tape.result(Float64Array.of(loss), [], [logits], 'softmaxCrossEntropy');
 
   tape.record('softmaxCrossEntropy', [logits], out, (gy) => {
-    const gN = ar.div(gy[0], N);
+    const gN = roundBy(ak, A, gy[0] / N);
     const dz = new Float64Array(N * K);
     for (let n = 0; n < N; n++) {
       const row = n * K;
+      const label = labels[n];
+      const sn = sums[n];
       for (let k = 0; k < K; k++) {
-        const p = ar.div(e[row + k], sums[n]);
-        dz[row + k] = ar.round(ar.mul(k === labels[n] ? ar.sub(p, 1) : p, gN));
+        const p = roundBy(ak, A, e[row + k] / sn); // ar.div
+        const q = k === label ? roundBy(ak, A, p - 1) : p; // ar.sub(p, 1)
+        dz[row + k] = roundBy(rk, R, roundBy(ak, A, q * gN)); // round(mul(q, gN))
       }
     }
     tape.addGrad(logits, dz);

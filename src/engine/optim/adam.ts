@@ -15,7 +15,7 @@
  * gets 0/0 = NaN, as it does in PyTorch with fp16 parameters and Adam; use masterWeights '32'.
  */
 import type { Format } from '../../precision/index.ts';
-import { rounder } from '../arith.ts';
+import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
 import { masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
 
 export interface AdamOptions {
@@ -39,6 +39,7 @@ export function adam({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay =
     step(params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, { gradScale = 1 }: StepOptions = {}) {
       const q = masterFormat(format, masterWeights);
       const R = rounder(q);
+      const kq = roundKindOf(q);
       const wdQ = R(weightDecay);
       const c1Q = R(1 - beta1);
       const b2Q = R(beta2);
@@ -56,16 +57,35 @@ export function adam({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay =
         const t = s.nextStep();
         const stepSize = R(lr / (1 - beta1 ** t));
         const c2s = R(Math.sqrt(1 - beta2 ** t));
-        for (let i = 0; i < w.length; i++) {
-          let g = g0[i];
-          if (weightDecay !== 0) g = R(g + R(wdQ * w[i]));
-          m[i] = R(m[i] + R(c1Q * R(g - m[i])));
-          v[i] = R(R(b2Q * v[i]) + R(c2Q * R(g * g)));
-          const denom = R(R(R(Math.sqrt(v[i])) / c2s) + epsQ);
-          w[i] = R(w[i] - R(stepSize * R(m[i] / denom)));
-        }
+        update(kq, R, w, g0, m, v, { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s }, weightDecay !== 0);
         s.writeBack();
       }
     },
   };
+}
+
+interface AdamConstants {
+  readonly wdQ: number;
+  readonly c1Q: number;
+  readonly b2Q: number;
+  readonly c2Q: number;
+  readonly epsQ: number;
+  readonly stepSize: number;
+  readonly c2s: number;
+}
+
+/**
+ * The update of one parameter, every step rounded by roundBy(kq, R, ·) (= R(·), without a call
+ * through R per element): the formulas of the header, in that order.
+ */
+function update(kq: AccKind, R: (x: number) => number, w: Float64Array, g0: Float64Array, m: Float64Array, v: Float64Array, k: AdamConstants, decay: boolean): void {
+  const { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s } = k;
+  for (let i = 0; i < w.length; i++) {
+    let g = g0[i];
+    if (decay) g = roundBy(kq, R, g + roundBy(kq, R, wdQ * w[i]));
+    m[i] = roundBy(kq, R, m[i] + roundBy(kq, R, c1Q * roundBy(kq, R, g - m[i])));
+    v[i] = roundBy(kq, R, roundBy(kq, R, b2Q * v[i]) + roundBy(kq, R, c2Q * roundBy(kq, R, g * g)));
+    const denom = roundBy(kq, R, roundBy(kq, R, roundBy(kq, R, Math.sqrt(v[i])) / c2s) + epsQ);
+    w[i] = roundBy(kq, R, w[i] - roundBy(kq, R, stepSize * roundBy(kq, R, m[i] / denom)));
+  }
 }

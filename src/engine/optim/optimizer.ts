@@ -14,7 +14,7 @@
  * Python scalar to the tensor's dtype.
  */
 import { F32, type Format } from '../../precision/index.ts';
-import { rounder } from '../arith.ts';
+import { roundArrayBy, roundBy, roundKindOf, rounder } from '../arith.ts';
 
 export interface StepOptions {
   /**
@@ -83,7 +83,9 @@ export class ParamState {
         return ++entry.step;
       },
       writeBack(): void {
-        if (weights !== param) for (let i = 0; i < param.length; i++) param[i] = roundP(weights[i]);
+        if (weights === param) return;
+        param.set(weights);
+        roundArrayBy(roundKindOf(p), roundP, param); // param[i] = roundP(weights[i])
       },
     };
   }
@@ -93,8 +95,9 @@ export class ParamState {
 export function unscaled(g: Float64Array, q: Format, gradScale = 1): Float64Array {
   if (gradScale === 1) return g;
   const r = rounder(q);
+  const kq = roundKindOf(q);
   const inv = 1 / gradScale;
   const out = new Float64Array(g.length);
-  for (let i = 0; i < g.length; i++) out[i] = r(g[i] * inv);
+  for (let i = 0; i < g.length; i++) out[i] = roundBy(kq, r, g[i] * inv);
   return out;
 }

@@ -9,7 +9,7 @@
  *   w ← R(w − R(lr · g))
  */
 import type { Format } from '../../precision/index.ts';
-import { rounder } from '../arith.ts';
+import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
 import { masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
 
 export interface SgdOptions {
@@ -32,6 +32,7 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
     step(params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, { gradScale = 1 }: StepOptions = {}) {
       const q = masterFormat(format, masterWeights);
       const R = rounder(q);
+      const kq = roundKindOf(q);
       const lrQ = R(lr);
       const muQ = R(momentum);
       const wdQ = R(weightDecay);
@@ -43,18 +44,26 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
         const w = s.weights;
         const g0 = unscaled(grad, q, gradScale);
         const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
-        for (let i = 0; i < w.length; i++) {
-          let g = g0[i];
-          if (weightDecay !== 0) g = R(g + R(wdQ * w[i]));
-          if (buf) {
-            const b = buf.fresh ? g : R(R(muQ * buf.values[i]) + g);
-            buf.values[i] = b;
-            g = nesterov ? R(g + R(muQ * b)) : b;
-          }
-          w[i] = R(w[i] - R(lrQ * g));
-        }
+        update(kq, R, w, g0, buf ? buf.values : null, buf !== null && buf.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
         s.writeBack();
       }
     },
   };
+}
+
+/**
+ * The update of one parameter, every step rounded by roundBy(kq, R, ·) (= R(·), without a call
+ * through R per element): the formulas of the header, in that order.
+ */
+function update(kq: AccKind, R: (x: number) => number, w: Float64Array, g0: Float64Array, buf: Float64Array | null, fresh: boolean, lrQ: number, muQ: number, wdQ: number, decay: boolean, nesterov: boolean): void {
+  for (let i = 0; i < w.length; i++) {
+    let g = g0[i];
+    if (decay) g = roundBy(kq, R, g + roundBy(kq, R, wdQ * w[i]));
+    if (buf) {
+      const b = fresh ? g : roundBy(kq, R, roundBy(kq, R, muQ * buf[i]) + g);
+      buf[i] = b;
+      g = nesterov ? roundBy(kq, R, g + roundBy(kq, R, muQ * b)) : b;
+    }
+    w[i] = roundBy(kq, R, w[i] - roundBy(kq, R, lrQ * g));
+  }
 }
