@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../cli/args.ts';
 import { createRequire } from 'node:module';
 import { MODEL_NAMES } from '../models/index.ts';
-import { DataError } from '../data/index.ts';
+import { DataError, datasetByName } from '../data/index.ts';
 import { CheckpointError, stringifyExact } from './checkpoint.ts';
 import {
   CONFIG_KEYS,
@@ -24,7 +24,7 @@ import {
   type TrainConfig,
   type TrainPrecision,
 } from './config.ts';
-import { CHECKPOINT_FILE, RESULT_FILE, loadCheckpoint, prepare, runTrain, type CheckpointCadence } from './run.ts';
+import { CHECKPOINT_FILE, RESULT_FILE, RunLockedError, loadCheckpoint, prepare, runTrain, type CheckpointCadence } from './run.ts';
 import { fmtDuration, trainProgress } from './progress.ts';
 import type { Accumulate } from '../engine/types.ts';
 
@@ -39,7 +39,7 @@ Required:
 
 Backend and arithmetic:
   --mode M              strict (every op rounded to p) or wide (float32/64 inside an op, output rounded to p).
-                        Default: wide at 16 bits, tfjs's own float32 at 32, strict at 64
+                        Default: wide at 16 bits on tfjs, tfjs's own float32 at 32, strict on the engine
   --backend ID          tfjs-wasm, tfjs-cpu, engine (tfjs-node: not usable here). Default from precision and mode:
                         tfjs-wasm for 32 bits and 16-bit wide; the engine for 64 bits, 16-bit strict and 32 bits with --mode
   --beta-mode M         backward (β in the backward pass only; default) or mixed-forward (the paper's code)
@@ -177,7 +177,13 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
   // --- what the command line says, canonical
   const g: Given = {};
   if (values.model !== undefined) g.model = choiceOf('model', values.model, MODEL_NAMES);
-  if (values.dataset !== undefined) g.dataset = values.dataset.toLowerCase();
+  if (values.dataset !== undefined) {
+    try {
+      g.dataset = datasetByName(values.dataset).name;
+    } catch (e) {
+      throw new UsageError(`--dataset: ${(e as Error).message}`);
+    }
+  }
   if (values.beta !== undefined) g.beta = num('beta', values.beta, { min: 0, max: 1e6, integer: true });
   if (values.precision !== undefined) g.precision = choiceOf<TrainPrecision>('precision', values.precision, ['16', '32', '64']);
   const modeGiven = values.mode === undefined ? undefined : choiceOf<Accumulate>('mode', values.mode, ['strict', 'wide']);
@@ -327,6 +333,10 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
     });
   } catch (e) {
     progress.done();
+    if (e instanceof RunLockedError) {
+      process.stderr.write(`adzone: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof DataError || e instanceof CheckpointError) {
       process.stderr.write(`adzone: ${e.message}\n`);
       return 1;

@@ -43,7 +43,7 @@ export function trainProgress(quiet: boolean, stream: NodeJS.WriteStream = proce
         const now = Date.now();
         if (now - lastDraw < 100 && step < total) return;
         lastDraw = now;
-        stream.write(`\r\x1b[K${text.slice(0, (stream.columns ?? 120) - 1)}`);
+        stream.write(`\r\x1b[K${text.slice(0, (stream.columns || 120) - 1)}`);
         drawn = true;
         return;
       }
@@ -56,7 +56,7 @@ export function trainProgress(quiet: boolean, stream: NodeJS.WriteStream = proce
     },
     status(text) {
       if (!tty) return;
-      stream.write(`\r\x1b[K${text.slice(0, (stream.columns ?? 120) - 1)}`);
+      stream.write(`\r\x1b[K${text.slice(0, (stream.columns || 120) - 1)}`);
       drawn = true;
     },
     line(text) {

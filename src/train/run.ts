@@ -15,7 +15,8 @@
  * scale, the epoch's running sums and the metrics so far; resuming from it replays nothing and
  * ends bit for bit where an uninterrupted run ends (timings aside).
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { countParams, initBuffers, initParams, modelSpec, type ModelOptions, type ModelSpec } from '../models/index.ts';
 import { batchCount, batches, datasetByName, type Batch as DataBatch, type Dataset, type DatasetInfo } from '../data/index.ts';
@@ -31,6 +32,57 @@ import { fmtDuration, type TrainProgress } from './progress.ts';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const METRICS_FILE = 'metrics.jsonl';
 export const RESULT_FILE = 'result.json';
+export const LOCK_FILE = 'train.lock';
+
+/** Another live process is training in the same folder. */
+export class RunLockedError extends Error {
+  override name = 'RunLockedError';
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take DIR/train.lock (pid and host of the process training there), so two processes never write
+ * one folder's checkpoint and metrics at once. A lock left by a process that no longer runs (killed)
+ * is taken over. Returns the release function.
+ */
+export function lockRun(out: string): () => void {
+  mkdirSync(out, { recursive: true });
+  const file = join(out, LOCK_FILE);
+  const me = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, me, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      let holder: { pid?: number; host?: string } = {};
+      try {
+        holder = JSON.parse(readFileSync(file, 'utf8')) as typeof holder;
+      } catch {
+        /* unreadable: stale */
+      }
+      if (typeof holder.pid === 'number' && holder.pid !== process.pid && (holder.host !== hostname() || alive(holder.pid))) {
+        throw new RunLockedError(`${out} is in use by another adzone train (pid ${holder.pid} on ${holder.host}; ${file}); wait for it to end, or remove the lock file if that process is gone`);
+      }
+      unlinkSync(file);
+    }
+  }
+  return () => {
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid === process.pid) unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  };
+}
 
 /** One line of metrics.jsonl. Accuracies are fractions in [0, 1]; seconds are wall time since the run began (summed over resumes). */
 export type MetricLine =
@@ -249,9 +301,19 @@ function makeLossScale(config: TrainConfig, saved: CheckpointHeader['lossScale']
 const acc = (s: Sums): number | null => (s.counted > 0 ? s.correct / s.counted : null);
 
 export async function runTrain(o: RunOptions): Promise<RunOutcome> {
-  const { config, out, progress } = o;
   const saved = o.resumeFrom?.header ?? null;
   if (saved?.finished) return { status: 'already-finished', finished: saved.finished };
+  const release = lockRun(o.out);
+  try {
+    return await trainLocked(o);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(o: RunOptions): Promise<RunOutcome> {
+  const { config, out, progress } = o;
+  const saved = o.resumeFrom?.header ?? null;
   const { info, spec } = prepare(config);
   const schedule = parseLrSchedule(config.lrSchedule);
   const ckptFile = join(out, CHECKPOINT_FILE);
