@@ -8,7 +8,7 @@
  * drawn to produce constant backgrounds, exact ties (small dyadics, equal weights, repeated
  * values), near ties (one ulp apart) and negative regions.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import {
@@ -27,6 +27,8 @@ import {
 import { dyAbs, dyCmp, dyOf, dyScale, dySub, ratText } from '../src/zones/network/dyadic.ts';
 import { qCmp } from '../src/zones/network/bruteforce.ts';
 import { Interner } from '../src/zones/network/interner.ts';
+import { up32 } from '../src/zones/network/bounds.ts';
+import { kernelStatus } from '../src/engine/kernels/index.ts';
 import { F16, round } from '../src/precision/index.ts';
 
 type Spec = Pick<ModelSpec, 'layers'>;
@@ -314,6 +316,88 @@ describe('exact routing of whole networks', () => {
     const params = new Map([['bn.weight', Float64Array.of(1)], ['bn.bias', Float64Array.of(0)]]);
     expect(() => exactRouting(spec, params, Float64Array.of(1, 2), [1, 1, 1, 2])).toThrow(NetworkSpecError);
     expect(() => exactRouting(spec, params, Float64Array.of(1, 2), [1, 1, 1, 2])).toThrow(/batch norm.*estimator/);
+  });
+});
+
+/** How often checkAgainstBruteForce met an infinite bound, and a value below the binary32 normal range. */
+const extremes = { infinite: 0, tiny: 0 };
+
+/** Check the filtered routing against the brute force, and |â − a| ≤ e on every activation (e = +∞ holds trivially). */
+function checkAgainstBruteForce({ spec, params, x, shape }: Case): void {
+  const filtered = exactRouting(spec, params, x, shape);
+  const brute = bruteForceRouting(spec, params, x, shape);
+  expect(plainRouting(filtered.routing)).toEqual(plainRouting(brute.routing));
+  expect(filtered.totals.units).toBe(filtered.totals.float + filtered.totals.structural + filtered.totals.exact);
+  for (const [path, act] of brute.activations) {
+    const rec = filtered.activations.get(path)!;
+    act.values.forEach((q, i) => {
+      if (rec.val[i] !== 0 && Math.abs(rec.val[i]) < 2 ** -126) extremes.tiny++;
+      if (rec.err[i] === Infinity) {
+        extremes.infinite++;
+        return;
+      }
+      const diff = dyAbs(dySub(dyScale(dyOf(rec.val[i]), q.d), q.n));
+      if (dyCmp(diff, dyScale(dyOf(rec.err[i]), q.d)) > 0) throw new Error(`${path}[${i}]: â = ${rec.val[i]}, e = ${rec.err[i]}, exact ${ratText(q.n, q.d)}`);
+    });
+  }
+}
+
+/** A case with its input scaled by 2^a and its parameters by 2^b (exact), a ∈ [−200, 200], b ∈ [−60, 60]. */
+const scaledCaseArb = fc.tuple(caseArb, fc.integer({ min: -200, max: 200 }), fc.integer({ min: -60, max: 60 })).map(([c, a, b]): Case => ({
+  ...c,
+  x: c.x.map((v) => v * 2 ** a),
+  params: new Map([...c.params].map(([k, v]) => [k, v.map((w) => w * 2 ** b)])),
+}));
+
+describe('the bounds on the kernels (values in binary64, bound sums in binary32) and on the JS loops', () => {
+  it('up32(x) is a binary32 value ≥ x, at most two binary32 ulps above it', () => {
+    const bits = new Float64Array(1);
+    const raw = new BigUint64Array(bits.buffer);
+    const anyDouble = fc.bigInt({ min: 0n, max: 0x7fefffffffffffffn }).map((b) => ((raw[0] = b), bits[0]));
+    fc.assert(
+      fc.property(fc.oneof(anyDouble, fc.double({ min: 0, max: 4e38, noNaN: true }), fc.double({ min: 0, max: 2 ** -120, noNaN: true })), (x) => {
+        const y = up32(x);
+        expect(y >= x).toBe(true);
+        expect(Math.fround(y)).toBe(y);
+        if (x < 3e38) expect(y - x).toBeLessThanOrEqual(Math.max(2 ** -148, x * 2 ** -21));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(up32(0)).toBe(0);
+    expect(up32(1)).toBe(1);
+    expect(up32(Math.fround(0.1))).toBe(Math.fround(0.1));
+    expect(up32(Number.MIN_VALUE)).toBe(2 ** -149);
+    expect(up32(3.5e38)).toBe(Infinity);
+  });
+
+  it('rigorous and exact at extreme magnitudes (binary32 underflow and overflow of the bound sums)', () => {
+    const saved = process.env.ADZONE_KERNELS;
+    delete process.env.ADZONE_KERNELS; // the kernels' path, whatever the environment
+    try {
+      extremes.tiny = extremes.infinite = 0;
+      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: 150 });
+      expect(extremes.tiny).toBeGreaterThan(0);
+      // A bound sum beyond the binary32 range comes out +∞ (only the kernels sum in binary32).
+      if (kernelStatus().active) expect(extremes.infinite).toBeGreaterThan(0);
+    } finally {
+      if (saved !== undefined) process.env.ADZONE_KERNELS = saved;
+    }
+  });
+
+  describe('on the JS loops (ADZONE_KERNELS=js)', () => {
+    const saved = process.env.ADZONE_KERNELS;
+    beforeAll(() => {
+      process.env.ADZONE_KERNELS = 'js';
+    });
+    afterAll(() => {
+      if (saved === undefined) delete process.env.ADZONE_KERNELS;
+      else process.env.ADZONE_KERNELS = saved;
+    });
+
+    it('the filtered exact routing equals the brute force, and |â − a| ≤ e', () => {
+      fc.assert(fc.property(caseArb, checkAgainstBruteForce), { numRuns: 150 });
+      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: 60 });
+    });
   });
 });
 

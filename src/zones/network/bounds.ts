@@ -6,25 +6,51 @@
  * (the absolute error a product may add when it underflows; sums never do: a float sum that is
  * subnormal is exact).
  *
- * Dot product (conv, linear), summed in this order: s = b; s = fl(s + fl(w_k·x̂_k)) for k = 1..K.
- * Each product is rounded once and passes through at most K additions, the bias through K, so
- * (standard model fl(x∘y) = (x∘y)(1+δ), |δ| ≤ u):
- *     |ŝ − (b + Σ w_k x̂_k)| ≤ γ_{K+1}·(|b| + Σ|w_k|·|x̂_k|) + K·η·(1 + γ_K).
- * The weights and the bias are exact (they are the parameters, taken at their exact values), the
- * inputs are off by at most e_k, so |Σ w_k x̂_k − Σ w_k x_k| ≤ Σ|w_k|·e_k, and altogether
- *     e_out = Σ_k |w_k|·(e_k + γ_{K+1}|x̂_k|) + γ_{K+1}|b|  (+ the underflow term).
- * That bound is itself evaluated in floating point, but only with additions and products of
- * non-negative numbers, each of which returns at least (exact)·(1 − u) (minus η on underflow);
- * the longest chain is K + 4 operations, so the exact bound is at most computed·(1 − u)^−(K+4)
- * ≤ computed·(1 + 2(K+4)u). We return fl(fl(computed·c) + τ) with c = 1 + 2(K+10)·u (the extra 6u
- * cover the two final roundings) and τ = 2^−1000, which dominates every underflow term (≤ (2K+4)η)
- * and, when lost in the final addition (computed ≥ 2^−947), is covered by the slack of c.
+ * Dot product (conv, linear). The value is ŝ = fl(Σ_k fl(w_k·x̂_k) + b) with the K products
+ * summed in *some* order (exact.ts takes it from the engine's binary64 SIMD kernel, which sums
+ * from 0 in (c, i, j) order and adds the bias last; its JS fallback does the same): recursive
+ * summation of n = K + 1 terms, in any order, gives every term through at most K additions, each
+ * product rounded once (standard model fl(x∘y) = (x∘y)(1+δ), |δ| ≤ u), so
+ *     |ŝ − (b + Σ w_k x̂_k)| ≤ γ_{K+1}·(|b| + Σ|w_k|·|x̂_k|) + K·η·(1 + γ_K),
+ * whatever the order. The weights and the bias are exact (they are the parameters, taken at their
+ * exact values), the inputs are off by at most e_k, so |Σ w_k x̂_k − Σ w_k x_k| ≤ Σ|w_k|·e_k, and
+ *     e_out = Σ_k |w_k|·q_k + γ_{K+1}|b|,   q_k = e_k + γ_{K+1}|x̂_k|   (+ the underflow terms).
+ * That bound is itself evaluated in floating point, as a second dot product of the same shape, run
+ * on |w|, the q_k and the bias γ|b|: in binary32 on the kernels (below), in binary64 on exact.ts's
+ * JS loops (here), with additions and products of non-negative numbers only, each of which returns
+ * at least (exact)·(1 − u) minus η for a product that underflows, whatever the summation order.
+ * q_k = fl(e_k + fl(γ·|x̂_k|)) is computed by `qTerm` (in both cases), which adds 2^−1074 ≥ η to
+ * fl(γ·|x̂_k|) when that product may be subnormal (|x̂_k| < 2^−960): then
+ * fl(fl(γ|x̂|) + 2^−1074) ≥ (γ|x̂| + η)(1 − u) ≥ γ|x̂|(1 − u), so q_k ≥ (e_k + γ|x̂_k|)(1 − u)² with no
+ * absolute loss (a product |w_k|·q_k scaled by a large |w_k| would have magnified one). The
+ * products |w_k|·q_k and γ|b| add one factor (1 − u) and lose at most (K + 1)·η, and the sum of
+ * the K + 1 non-negative terms, in any order, passes each term through at most K additions: the
+ * longest chain is K + 3 ≤ K + 4 operations, so the exact bound is at most
+ * computed·(1 − u)^−(K+4) + (K + 1)η ≤ computed·(1 + 2(K+4)u) + (K + 1)η. We return
+ * fl(fl(computed·c) + τ) with c = 1 + 2(K+14)·u (inflation(K + 4); the extra 20u cover the two
+ * final roundings) and τ = 2^−1000, which dominates every underflow term (≤ (2K+4)η) and, when lost
+ * in the final addition (computed ≥ 2^−947), is covered by the slack of c.
+ *
+ * The bound in binary32 (exact.ts on the kernels: twice the SIMD lanes of binary64). Every
+ * operand of the bound's dot product is rounded *up* to a binary32 value by `up32` (q_k, |w_k|,
+ * fl(γ|b|)), which the kernel then reads exactly; up32(x) ≥ x always (see `up32`). The kernel
+ * computes S = fl32(Σ_k fl32(|w_k|↑·q_k↑) + (γ|b|)↑) in binary32 (u₃₂ = 2^−24, η₃₂ = 2^−150 the
+ * absolute loss of a product that underflows, none for sums), K products and K additions, so with
+ * A = Σ_k |w_k|↑·q_k↑ + (γ|b|)↑:  S ≥ A·(1 − u₃₂)^(K+1) − K·η₃₂ (each term through one product
+ * and at most K additions). And A ≥ (1 − u)²·(Σ_k |w_k|·(e_k + γ|x̂_k|)) + (1 − u)·γ|b| − η (q_k
+ * as above, fl(γ|b|) ≥ γ|b|(1 − u) − η), so the exact bound is at most
+ * (S + K·η₃₂)·(1 − u)^−2·(1 − u₃₂)^−(K+1) + 2η ≤ S·(1 + 2(K+2)u₃₂) + 2^−126 for K < 2^22 (then
+ * (K+1)u₃₂ ≤ 1/2; exact.ts uses the binary64 loops beyond; a binary32 overflow gives S = +∞,
+ * rigorous). We return fl(fl(S·c₃₂) + τ₃₂) ≥ S·c₃₂(1 − u)² + τ₃₂(1 − u) with c₃₂ = 1 + 2(K+4)u₃₂
+ * (`inflation32`: c₃₂(1 − u)² ≥ 1 + 2(K+3)u₃₂) and τ₃₂ = 2^−120, which dominates the absolute
+ * terms and the value's own underflow term K·η(1 + γ_K). Looser than the binary64 evaluation by a
+ * relative 2(K+4)u₃₂ (≈ 10^−5 at K = 150) and an absolute 2^−120: immaterial to decisions except
+ * on values below ~10^−36, which then go to the exact stage.
+ *
+ * A bound that comes out NaN (0·∞ when an activation overflowed) is replaced by +∞: still
+ * rigorous, and every decision on it goes to the exact stage.
  * When every input of the dot product is exactly zero (x̂_k = 0, e_k = 0), the result is the bias,
- * exactly: e_out = 0.
- * Cost: Σ_k |w_k|·q_k (q_k = e_k + γ_{K+1}|x̂_k|) is a second dot product per output. The forward
- * pass bounds it by Hölder instead, min(‖w‖∞·Σ_k q_k, ‖w‖₁·max_k q_k) (Σq and max q once per patch,
- * ‖w‖∞ exact and ‖w‖₁ summed and inflated once per filter), O(1) per output and still rigorous;
- * a ReLU unit that this bound leaves undecided first gets the sum itself (exact.ts `refine`).
+ * exactly (0 + Σ fl(w_k·0) = ±0, then + b): e_out = 0.
  *
  * Average of k values: s = fl(Σ x̂) (k − 1 additions), â = fl(s/k): e_out = (Σ e_k + γ_k Σ|x̂_k|)/k,
  * same treatment of the evaluation error.
@@ -55,12 +81,53 @@ export function inflation(n: number): number {
   return 1 + 2 * (n + 10) * U;
 }
 
-/** Upper bound from a computed non-negative bound `b` of a chain of depth n (see the header). */
+/** Upper bound from a computed non-negative bound `b` of a chain of depth n (see the header); NaN gives +∞. */
 export function finish(b: number, c: number): number {
-  return b * c + TINY;
+  const e = b * c + TINY;
+  return e === e ? e : Infinity;
 }
 
-const SLACK = 1 + 2 ** -40;
+/** u of binary32: the bound's dot product on the kernels runs in binary32 (see the header). */
+export const U32 = 2 ** -24;
+/** τ₃₂: absolute floor of a bound summed in binary32 (see the header). */
+export const TINY32 = 2 ** -120;
+
+/** c₃₂ = 1 + 2(K+4)u₃₂, the inflation of a binary32 bound sum of K products and a bias (see the header). */
+export function inflation32(K: number): number {
+  return 1 + 2 * (K + 4) * U32;
+}
+
+/** up32 scales by 1 + 2^−23 (more than one binary32 rounding) and adds 2^−149 (the smallest binary32). */
+export const UP32_SCALE = 1 + 2 ** -23;
+export const UP32_FLOOR = 2 ** -149;
+
+/**
+ * The binary32 value ≥ x nearest to it (or one ulp above it), for x ≥ 0; NaN stays NaN, and x
+ * beyond the binary32 range gives +∞. x itself when it is a binary32 value. Otherwise
+ * z = fl(fl(x·(1 + 2^−23)) + 2^−149) and fround(z): when z is in the binary32 normal range,
+ * fround(z) ≥ z(1 − 2^−24) ≥ x(1 + 2^−23)(1 − u)²(1 − 2^−24) > x; below it, fround loses at most
+ * 2^−150 absolutely and z ≥ (x − η + 2^−149)(1 − u), so fround(z) ≥ x + 2^−150 − 2^−1074 > x.
+ */
+export function up32(x: number): number {
+  const r = Math.fround(x);
+  return r >= x ? r : Math.fround(x * UP32_SCALE + UP32_FLOOR);
+}
+
+/** Below this |x̂|, fl(γ·|x̂|) may be subnormal (γ ≥ 2u), and lose up to η to underflow. */
+export const SUBNORMAL_RISK = 2 ** -960;
+
+/**
+ * q = e + γ|x̂| of a dot-product input, rounded so that q ≥ (e + γ|x̂|)(1 − u)² with no absolute
+ * loss to underflow (see the header). NaN when x̂ or e is.
+ */
+export function qTerm(e: number, x: number, G: number): number {
+  const a = Math.abs(x);
+  let g = G * a;
+  if (a < SUBNORMAL_RISK && a !== 0) g += Number.MIN_VALUE;
+  return e + g;
+}
+
+export const SLACK = 1 + 2 ** -40;
 
 /**
  * Rigorous test that a_i > a_j given |â_i − a_i| ≤ e_i, |â_j − a_j| ≤ e_j. With both exact it is

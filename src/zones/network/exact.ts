@@ -6,30 +6,35 @@
  * Deciding every unit in exact arithmetic would cost BigInt work per multiply-add of the whole
  * network. Instead one pass runs node by node, and each routing unit is decided by the first of
  * three filters that can:
- *  (a) float: a float64 forward carrying a rigorous error bound per activation (bounds.ts). A ReLU
- *      sign is certain when |â| > e (with the cheap Hölder bound of a dot product, else with its
- *      own sum); a window's maximum is certain when the top entry exceeds the others by more than
- *      their bounds; activations known exactly (e = 0: inputs, exact zeros after a decided ReLU,
- *      dot products of exact zeros) compare exactly;
+ *  (a) float: a float64 forward carrying a rigorous error bound per activation (bounds.ts). A
+ *      conv / linear layer is two dot products of the same shape on the engine's WebAssembly SIMD
+ *      kernels (kernels.ts): its values in binary64, and its bounds Σ|w|·(e + γ|x̂|) + γ|b| in
+ *      binary32 on operands rounded up (the JS loops compute both in binary64 when the kernels are
+ *      off or decline). A ReLU sign is certain when |â| > e; a window's maximum is certain when the
+ *      top entry exceeds the others by more than their bounds; activations known exactly (e = 0:
+ *      inputs, exact zeros after a decided ReLU, dot products of exact zeros) compare exactly;
  *  (b) structural: every activation gets a structural id (sid) from exact interning (interner.ts)
  *      of its computation: the input's exact value; a conv output's (filter, sids of its patch);
  *      a MaxPool output's [sid of the winner] when its exact tie set is one computation, else the
- *      sids of its window; a linear output's (row, sids of the whole input vector); a
+ *      sids of its window (encoded 2·d(sid) and 2·id + 1: see maxpool); a linear output's (row,
+ *      sids of the whole input vector); a
  *      residual add's pair of sids; a ReLU keeps its input's sid, except that every output of a
  *      negative pre-activation gets the constant-zero sid ZERO_SID. Within a tensor, equal sids mean
  *      identical computations on identical values: exactly equal, and the same function of θ.
  *      Equal-sid entries of a window are tied without arithmetic, and a unit whose sid was already
- *      decided exactly copies the decision. (Identical computations are also computed only once
- *      in the float pass: the background of an image costs one patch.)
+ *      decided exactly copies the decision. (On the JS loops, identical computations are also
+ *      computed only once in the float pass: the background of an image costs one patch; the
+ *      kernels compute every output, faster than the dedup would save.)
  *  (c) exact: what is left is recomputed in BigInt dyadic arithmetic (dyadic.ts), only over the
  *      receptive field it needs, recursively through earlier nodes, memoised per (tensor, sid);
  *      entries with e = 0 end the recursion.
  * Decisions are taken inline, so a ReLU decided non-positive feeds an exact 0 (e = 0) onward.
  */
-import { certainlyGreater, finish, gamma, inflation, twoSumError } from './bounds.ts';
+import { certainlyGreater, finish, gamma, inflation, inflation32, SLACK, SUBNORMAL_RISK, TINY, TINY32, twoSumError, up32, UP32_FLOOR, UP32_SCALE } from './bounds.ts';
 import { DY_ZERO, dyCmp, dyMul, dyOf, dyScale, dyShift, dySign, dySum, ratText, type Dy } from './dyadic.ts';
 import { compileNetwork, describe, type Graph, type GraphNode, type NetworkSpec, type Params } from './graph.ts';
-import { Interner } from './interner.ts';
+import { Interner, recycleInt32, takeInt32 } from './interner.ts';
+import { forwardPair, kernelsActive, scratchFor, type ForwardPair } from './kernels.ts';
 
 /**
  * Structural id of a ReLU output whose exact pre-activation is negative: the constant 0. Negative,
@@ -70,6 +75,16 @@ interface TState {
   memo: Map<number, Dy>;
 }
 
+/** The conv patches of one layer (NetworkRun.convPatches). */
+interface Patches {
+  /** Patch id of every (n, pos), n·P + pos. */
+  readonly id: Int32Array;
+  /** By patch id: 1 when every in-bounds entry is an exact zero (the output is the bias, exactly). */
+  readonly zero: Uint8Array;
+  /** By patch id: its first (n·P + pos). */
+  readonly rep: readonly number[];
+}
+
 interface Counter {
   float: number;
   structural: number;
@@ -83,6 +98,8 @@ class NetworkRun {
   readonly counters = new Map<number, Counter>();
   private readonly wDy = new Map<number, (Dy | undefined)[]>();
   exactEvaluations = 0;
+  /** Whether the engine's WebAssembly kernels compute the dot products (else the JS loops). */
+  private readonly kernels = kernelsActive();
 
   constructor(
     readonly g: Graph,
@@ -92,13 +109,23 @@ class NetworkRun {
     const val = Float64Array.from(x);
     const sid = new Int32Array(size);
     const ids = new Map<number, number>();
+    let last = NaN; // inputs are finite: never equal to the first value
+    let lastId = -1;
     for (let i = 0; i < size; i++) {
-      let id = ids.get(val[i]); // SameValueZero: +0 and −0 are one real value
+      const v = val[i];
+      if (v === last) {
+        // === like SameValueZero: +0 and −0 are one real value
+        sid[i] = lastId;
+        continue;
+      }
+      let id = ids.get(v); // SameValueZero
       if (id === undefined) {
         id = ids.size;
-        ids.set(val[i], id);
+        ids.set(v, id);
       }
       sid[i] = id;
+      last = v;
+      lastId = id;
     }
     this.t.push({ val, err: new Float64Array(size), sid, memo: new Map() });
   }
@@ -136,212 +163,258 @@ class NetworkRun {
   // ---------------------------------------------------------------- (a)+(b): bounded float forward
 
   /**
-   * Per-filter norms for the cheap Hölder bound: Σ_k |w_k| q_k ≤ min(‖w‖∞·Σ_k q_k, ‖w‖₁·max_k q_k).
-   * ‖w‖₁ is summed in float and inflated to an upper bound (K additions of non-negative numbers).
-   */
-  private norms(w: Float64Array, rows: number, K: number): { inf: Float64Array; one: Float64Array } {
-    const inf = new Float64Array(rows);
-    const one = new Float64Array(rows);
-    const c = inflation(K);
-    for (let r = 0; r < rows; r++) {
-      let m = 0;
-      let s = 0;
-      for (let k = 0; k < K; k++) {
-        const a = Math.abs(w[r * K + k]);
-        if (a > m) m = a;
-        s += a;
-      }
-      inf[r] = m;
-      one[r] = s * c;
-    }
-    return { inf, one };
-  }
-
-  /**
-   * A dot product's error bound from per-patch sums (see bounds.ts): q_k = e_k + γ·|x̂_k|,
-   * Σ|w_k| q_k bounded by Hölder (cheap: O(1) per output); `refine` computes the sum itself
-   * for the few units whose decision needs it.
+   * A conv layer: (b) the structural id of every output, from the exact interning of its patch of
+   * input sids (`convPatches`); (a) the values, and the bounds as a second dot product
+   * Σ_k |w_k|·q_k + γ|b| with q_k = e_k + γ|x̂_k| (bounds.ts), on the engine's SIMD kernels (every
+   * output summed on its own, the values in binary64, the bound sums in binary32 on operands
+   * rounded up; the bound holds for any summation order), or both in binary64 on the JS loops
+   * (`convJs`) when the kernels are off or decline, computed once per distinct patch.
    */
   private conv(nd: Extract<GraphNode, { kind: 'conv2d' }>, out: TState): void {
     const inp = this.t[nd.input];
     const [N, C, H, W] = this.g.tensors[nd.input].shape;
-    const { outH, outW, kk, map } = nd.win;
+    const { outH, outW, kk, kernel, stride, padding } = nd.win;
     const P = outH * outW;
-    const HW = H * W;
     const Co = nd.outC;
     const K = C * kk;
-    const w = nd.weight;
-    const b = nd.bias;
-    const { inf, one } = this.norms(w, Co, K);
     const G = gamma(K + 1);
     const c = inflation(K + 4);
-    const key = new Int32Array(K);
-    const pv = new Float64Array(K);
-    const interner = new Interner(K * 64);
-    const repN: number[] = [];
-    const repPos: number[] = [];
-    const { val, err, sid } = inp;
-    const oval = out.val;
-    const oerr = out.err;
+    const pt = this.convPatches(nd, inp);
     const osid = out.sid;
     for (let n = 0; n < N; n++) {
-      for (let pos = 0; pos < P; pos++) {
-        const mb = pos * kk;
-        for (let ci = 0; ci < C; ci++) {
-          const base = (n * C + ci) * HW;
-          const kb = ci * kk;
-          for (let j = 0; j < kk; j++) {
-            const off = map[mb + j];
-            key[kb + j] = off < 0 ? -1 : sid[base + off];
+      for (let co = 0; co < Co; co++) {
+        const ob = (n * Co + co) * P;
+        for (let pos = 0; pos < P; pos++) osid[ob + pos] = pt.id[n * P + pos] * Co + co;
+      }
+    }
+    const [KH, KW] = kernel;
+    const [sh, sw] = stride;
+    const [ph, pw] = padding;
+    const w = nd.weight;
+    const b = nd.bias;
+    const nb = b ? b.length : 0;
+    const pair =
+      this.kernels && K < KERNEL_MAX_TERMS
+      ? forwardPair(
+          inp.val.length,
+          w.length,
+          nb,
+          out.val.length,
+          scratchFor(N * C * (H + 2 * ph) * (W + 2 * pw) + K * (Co + 4)),
+          (v) => fillOperands(v, inp, w, b, G),
+          (k, kind, x, wp, bp, y, sc) => k.convFwd(kind, 0, N, C, H, W, Co, KH, KW, sh, sw, ph, pw, outH, outW, x, wp, bp, y, sc),
+        )
+      : null;
+    let bnd: Float64Array;
+    if (pair) {
+      out.val.set(pair.val);
+      bnd = pair.bnd;
+    } else {
+      bnd = new Float64Array(out.val.length);
+      convJs(nd, inp.val, qArray(inp, G), absArray(w), b ? scaledAbs(b, G) : null, C, H * W, pt, Co, P, K, out.val, bnd);
+    }
+    // The bound sums were computed in binary32 (kernel) or binary64 (JS loops): inflate accordingly.
+    if (pair) convErr(bnd, inflation32(K), TINY32, pt, out.err, N, Co, P);
+    else convErr(bnd, c, TINY, pt, out.err, N, Co, P);
+  }
+
+  /**
+   * Exact interning of the conv patches: id[n·P + pos] = the patch's id (equal ids ⇔ equal keys of
+   * input sids, −1 on padding, in (c, i, j) order; ids in order of first occurrence), rep[id] = its
+   * first occurrence, zero[id] = 1 when every in-bounds entry is an exact zero. Two levels, both
+   * exact: every (row of the padded input, output column)'s KW sids are interned first (a row of
+   * one repeated sid, the constant background, through a cache by that sid), then a patch is the
+   * key of its C·KH row ids (equal row-id keys ⇔ equal sid keys, row ids being exact themselves).
+   */
+  private convPatches(nd: Extract<GraphNode, { kind: 'conv2d' }>, inp: TState): Patches {
+    const [N, C, H, W] = this.g.tensors[nd.input].shape;
+    const { outH, outW, kernel, stride, padding } = nd.win;
+    const [KH, KW] = kernel;
+    const [sh, sw] = stride;
+    const [ph, pw] = padding;
+    const P = outH * outW;
+    const HW = H * W;
+    const R = (outH - 1) * sh + KH; // rows of the padded input that windows read
+    const { val, err, sid } = inp;
+    const nRows = Math.min(N * C * R * outW, 1 << 16);
+    const rowInt = new Interner(KW * nRows, 32, nRows);
+    let rowZero = new Uint8Array(nRows);
+    /** Row id of the row [s, s, …, s], by s − ZERO_SID (−1: not interned yet). */
+    const constRow = new SidCache(sid);
+    const rows = new Int32Array(C * R * outW);
+    const rowKey = new Int32Array(KW);
+    const L = C * KH;
+    const key = new Int32Array(L);
+    const nPatches = Math.min(N * P, 1 << 16);
+    const patchInt = new Interner(L * nPatches, 32, nPatches);
+    const id = new Int32Array(N * P);
+    let zero = new Uint8Array(nPatches);
+    /** Patch id of the patch whose C·KH rows are all row r, by r (−1: not interned yet). */
+    let constPatch = new Int32Array(1024).fill(-1);
+    const rep: number[] = [];
+    for (let n = 0; n < N; n++) {
+      for (let ci = 0; ci < C; ci++) {
+        const base = (n * C + ci) * HW;
+        for (let r = 0; r < R; r++) {
+          const ih = r - ph;
+          const inRow = ih >= 0 && ih < H;
+          const rb = base + ih * W;
+          for (let ow = 0; ow < outW; ow++) {
+            const iw0 = ow * sw - pw;
+            let rid: number;
+            if (inRow && iw0 >= 0 && iw0 + KW <= W) {
+              const s0 = sid[rb + iw0];
+              let same = true;
+              for (let j = 1; j < KW; j++) if (sid[rb + iw0 + j] !== s0) same = false;
+              rid = same ? constRow.get(s0) : -1;
+              if (rid < 0) {
+                let z = 1;
+                for (let j = 0; j < KW; j++) {
+                  const i = rb + iw0 + j;
+                  rowKey[j] = sid[i];
+                  if (val[i] !== 0 || err[i] !== 0) z = 0;
+                }
+                rid = rowInt.intern(rowKey, KW);
+                if (rowInt.fresh) {
+                  if (rid >= rowZero.length) rowZero = grown(rowZero);
+                  rowZero[rid] = z;
+                }
+                if (same) constRow.set(s0, rid);
+              }
+            } else {
+              let z = 1;
+              for (let j = 0; j < KW; j++) {
+                const iw = iw0 + j;
+                if (!inRow || iw < 0 || iw >= W) rowKey[j] = -1;
+                else {
+                  const i = rb + iw;
+                  rowKey[j] = sid[i];
+                  if (val[i] !== 0 || err[i] !== 0) z = 0;
+                }
+              }
+              rid = rowInt.intern(rowKey, KW);
+              if (rowInt.fresh) {
+                if (rid >= rowZero.length) rowZero = grown(rowZero);
+                rowZero[rid] = z;
+              }
+            }
+            rows[(ci * R + r) * outW + ow] = rid;
           }
         }
-        const id = interner.intern(key, K);
-        if (!interner.fresh) {
-          // (b) identical patch: identical outputs, computed once.
-          const rn = repN[id];
-          const rp = repPos[id];
-          for (let co = 0; co < Co; co++) {
-            const o = (n * Co + co) * P + pos;
-            const r = (rn * Co + co) * P + rp;
-            oval[o] = oval[r];
-            oerr[o] = oerr[r];
-            osid[o] = osid[r];
-          }
-          continue;
-        }
-        repN.push(n);
-        repPos.push(pos);
-        let qSum = 0;
-        let qMax = 0;
-        for (let ci = 0; ci < C; ci++) {
-          const base = (n * C + ci) * HW;
-          const kb = ci * kk;
-          for (let j = 0; j < kk; j++) {
-            const off = map[mb + j];
-            if (off < 0) pv[kb + j] = 0;
-            else {
-              const v = val[base + off];
-              pv[kb + j] = v;
-              const q = err[base + off] + G * Math.abs(v);
-              qSum += q;
-              if (q > qMax) qMax = q;
+      }
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++) {
+          let z = 1;
+          const r0 = rows[oh * sh * outW + ow];
+          let same = true;
+          for (let ci = 0; ci < C; ci++) {
+            for (let i = 0; i < KH; i++) {
+              const rid = rows[(ci * R + oh * sh + i) * outW + ow];
+              key[ci * KH + i] = rid;
+              z &= rowZero[rid];
+              if (rid !== r0) same = false;
             }
           }
-        }
-        const exactZero = qSum === 0 && qMax === 0 && allExactZero(pv, K, err, val, map, mb, kk, C, n, HW);
-        for (let co = 0; co < Co; co++) {
-          const wb = co * K;
-          let s = b ? b[co] : 0;
-          for (let k = 0; k < K; k++) s += w[wb + k] * pv[k];
-          const o = (n * Co + co) * P + pos;
-          oval[o] = s;
-          if (exactZero) oerr[o] = 0;
-          else {
-            const h1 = inf[co] * qSum;
-            const h2 = one[co] * qMax;
-            oerr[o] = finish((h1 < h2 ? h1 : h2) + (b ? G * Math.abs(b[co]) : 0), c);
+          const pos = oh * outW + ow;
+          // A patch of one repeated row (the constant background): its id through a cache by row id.
+          if (same && r0 >= constPatch.length) constPatch = grownFilled(constPatch, r0);
+          let pid = same ? constPatch[r0] : -1;
+          if (pid < 0) {
+            pid = patchInt.intern(key, L);
+            if (patchInt.fresh) {
+              if (pid >= zero.length) zero = grown(zero);
+              zero[pid] = z;
+              rep.push(n * P + pos);
+            }
+            if (same) constPatch[r0] = pid;
           }
-          osid[o] = id * Co + co;
+          id[n * P + pos] = pid;
         }
       }
     }
+    rowInt.release();
+    patchInt.release();
+    constRow.release();
+    return { id, zero, rep };
   }
 
+  /** A linear layer: as conv, with one patch per sample (its whole input vector). */
   private linear(nd: Extract<GraphNode, { kind: 'linear' }>, out: TState): void {
     const inp = this.t[nd.input];
     const N = this.g.batch;
     const F = nd.inF;
     const O = nd.outF;
-    const w = nd.weight;
-    const b = nd.bias;
-    const { inf, one } = this.norms(w, O, F);
     const G = gamma(F + 1);
     const c = inflation(F + 4);
     const interner = new Interner(F * 4);
+    const id = new Int32Array(N);
+    let zero = new Uint8Array(16);
     const rep: number[] = [];
     for (let n = 0; n < N; n++) {
-      const id = interner.intern(inp.sid.subarray(n * F, (n + 1) * F), F);
-      if (!interner.fresh) {
-        out.val.copyWithin(n * O, rep[id] * O, rep[id] * O + O);
-        out.err.copyWithin(n * O, rep[id] * O, rep[id] * O + O);
-        out.sid.copyWithin(n * O, rep[id] * O, rep[id] * O + O);
-        continue;
-      }
-      rep.push(n);
-      const pv = inp.val.subarray(n * F, (n + 1) * F);
-      let qSum = 0;
-      let qMax = 0;
-      let exactZero = true;
-      for (let k = 0; k < F; k++) {
-        const v = pv[k];
-        const e = inp.err[n * F + k];
-        const q = e + G * Math.abs(v);
-        qSum += q;
-        if (q > qMax) qMax = q;
-        if (v !== 0 || e !== 0) exactZero = false;
-      }
-      for (let o = 0; o < O; o++) {
-        const wb = o * F;
-        let s = b ? b[o] : 0;
-        for (let k = 0; k < F; k++) s += w[wb + k] * pv[k];
-        out.val[n * O + o] = s;
-        if (exactZero) out.err[n * O + o] = 0;
-        else {
-          const h1 = inf[o] * qSum;
-          const h2 = one[o] * qMax;
-          out.err[n * O + o] = finish((h1 < h2 ? h1 : h2) + (b ? G * Math.abs(b[o]) : 0), c);
+      const pid = interner.intern(inp.sid.subarray(n * F, (n + 1) * F), F);
+      id[n] = pid;
+      if (!interner.fresh) continue;
+      let z = 1;
+      for (let k = n * F; k < (n + 1) * F; k++) {
+        if (inp.val[k] !== 0 || inp.err[k] !== 0) {
+          z = 0;
+          break;
         }
-        out.sid[n * O + o] = id * O + o;
+      }
+      if (pid >= zero.length) zero = grown(zero);
+      zero[pid] = z;
+      rep.push(n);
+    }
+    interner.release();
+    for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out.sid[n * O + o] = id[n] * O + o;
+    const w = nd.weight;
+    const b = nd.bias;
+    const pair =
+      this.kernels && F < KERNEL_MAX_TERMS
+      ? forwardPair(inp.val.length, w.length, b ? b.length : 0, out.val.length, scratchFor(N * F + F * (O + 4)), (v) => fillOperands(v, inp, w, b, G), (k, kind, x, wp, bp, y, sc) => k.linFwd(kind, 0, N, F, O, x, wp, bp, y, sc))
+      : null;
+    let bnd: Float64Array;
+    if (pair) {
+      out.val.set(pair.val);
+      bnd = pair.bnd;
+    } else {
+      const val = out.val;
+      const q = qArray(inp, G);
+      const absW = absArray(w);
+      bnd = new Float64Array(out.val.length);
+      for (const n of rep) {
+        for (let o = 0; o < O; o++) {
+          const wb = o * F;
+          let s = 0;
+          let bs = 0;
+          for (let k = 0; k < F; k++) {
+            s += w[wb + k] * inp.val[n * F + k];
+            bs += absW[wb + k] * q[n * F + k];
+          }
+          val[n * O + o] = b ? s + b[o] : s;
+          bnd[n * O + o] = b ? bs + G * Math.abs(b[o]) : bs;
+        }
+      }
+      for (let n = 0; n < N; n++) {
+        const r = rep[id[n]];
+        if (r === n) continue;
+        val.copyWithin(n * O, r * O, r * O + O);
+        bnd.copyWithin(n * O, r * O, r * O + O);
       }
     }
-  }
-
-  /**
-   * Tighten the bound of unit i of tensor t when a conv / linear produced it: the dot product's
-   * own Σ_k |w_k|·(e_k + γ|x̂_k|) + γ|b| instead of its Hölder bound (both rigorous). Returns
-   * whether the bound got tighter.
-   */
-  private refine(t: number, i: number): boolean {
-    const info = this.g.tensors[t];
-    if (info.producer < 0 || info.alias !== null) return false;
-    const nd = this.g.nodes[info.producer];
-    const inp = this.t[nd.input];
-    let bs = 0;
-    let K: number;
-    if (nd.kind === 'conv2d') {
-      const [, C, H, W] = this.g.tensors[nd.input].shape;
-      const { outH, outW, kk, map } = nd.win;
-      const P = outH * outW;
-      const pos = i % P;
-      const co = Math.floor(i / P) % nd.outC;
-      const n = Math.floor(i / (P * nd.outC));
-      K = C * kk;
-      const G = gamma(K + 1);
-      if (nd.bias) bs = G * Math.abs(nd.bias[co]);
-      for (let ci = 0; ci < C; ci++) {
-        for (let j = 0; j < kk; j++) {
-          const off = map[pos * kk + j];
-          if (off < 0) continue;
-          const xi = (n * C + ci) * H * W + off;
-          bs += Math.abs(nd.weight[co * K + ci * kk + j]) * (inp.err[xi] + G * Math.abs(inp.val[xi]));
-        }
+    // The bound sums were computed in binary32 (kernel) or binary64 (JS loops): inflate accordingly.
+    const cc = pair ? inflation32(F) : c;
+    const tiny = pair ? TINY32 : TINY;
+    for (let n = 0; n < N; n++) {
+      const z = zero[id[n]];
+      for (let o = 0; o < O; o++) {
+        // finish(…, c), inlined (written so that no double is boxed); NaN (0·∞) → +∞
+        const e = bnd[n * O + o] * cc + tiny;
+        out.err[n * O + o] = e;
+        if (e !== e) out.err[n * O + o] = Infinity;
+        if (z !== 0) out.err[n * O + o] = 0;
       }
-    } else if (nd.kind === 'linear') {
-      const n = Math.floor(i / nd.outF);
-      const o = i % nd.outF;
-      K = nd.inF;
-      const G = gamma(K + 1);
-      if (nd.bias) bs = G * Math.abs(nd.bias[o]);
-      for (let f = 0; f < K; f++) {
-        const xi = n * K + f;
-        bs += Math.abs(nd.weight[o * K + f]) * (inp.err[xi] + G * Math.abs(inp.val[xi]));
-      }
-    } else return false;
-    const e = finish(bs, inflation(K + 4));
-    const st = this.t[t];
-    if (!(e < st.err[i])) return false;
-    st.err[i] = e;
-    return true;
+    }
   }
 
   private pooled(inp: TState, out: TState, o: number, idx: ArrayLike<number>, len: number, keyLen: number, key: Int32Array, interner: Interner, k: number, G: number, c: number): void {
@@ -381,6 +454,7 @@ class NetworkRun {
         this.pooled(inp, out, plane * P + pos, idx, len, kk, key, interner, kk, G, c);
       }
     }
+    interner.release();
   }
 
   private globalavgpool(nd: Extract<GraphNode, { kind: 'globalavgpool' }>, out: TState): void {
@@ -395,6 +469,7 @@ class NetworkRun {
       for (let j = 0; j < HW; j++) idx[j] = plane * HW + j;
       this.pooled(inp, out, plane, idx, HW, HW, inp.sid.subarray(plane * HW, plane * HW + HW), interner, HW, G, c);
     }
+    interner.release();
   }
 
   private add(nd: Extract<GraphNode, { kind: 'add' }>, out: TState): void {
@@ -415,6 +490,7 @@ class NetworkRun {
       key[1] = b.sid[i];
       out.sid[i] = interner.intern(key, 2);
     }
+    interner.release();
   }
 
   private relu(nd: Extract<GraphNode, { kind: 'relu' }>, k: number, out: TState): void {
@@ -436,10 +512,6 @@ class NetworkRun {
         cnt.float++;
       } else if (v < -e) {
         s = -1;
-        cnt.float++;
-      } else if (this.refine(nd.input, i) && (v > err[i] || v < -err[i])) {
-        // (a) again, with the dot product's own bound instead of its Hölder bound.
-        s = v > 0 ? 1 : -1;
         cnt.float++;
       } else {
         const known = decided.get(sid[i]);
@@ -474,26 +546,69 @@ class NetworkRun {
     const P = outH * outW;
     const HW = H * W;
     const key = new Int32Array(kk);
-    const interner = new Interner(kk * 256);
+    const interner = new Interner(kk * 64);
     const cnt: Counter = { float: 0, structural: 0, exact: 0 };
-    const ties: number[][] = new Array(N * C * P);
+    // One list per window o = plane·P + pos (the placeholder keeps the array of lists packed).
+    const ties: number[][] = new Array<number[]>(N * C * P).fill(NO_TIES);
     /** Window sid → tie pattern (positions inside the window) of windows decided exactly. */
     const patterns = new Map<number, number[]>();
-    const idx: number[] = [];
+    const win = new Int32Array(kk);
     const cand = new Int32Array(kk);
     const { val, err, sid } = inp;
+    // Output sids: 2·d(s) for a window won by the one computation s (d: a dense numbering of the
+    // input sids), 2·(interned window key) + 1 otherwise: disjoint, and each injective.
+    const single = new SidCache(sid);
     for (let plane = 0; plane < N * C; plane++) {
       const base = plane * HW;
       for (let pos = 0; pos < P; pos++) {
         const o = plane * P + pos;
-        idx.length = 0;
+        let len = 0;
+        for (let j = 0; j < kk; j++) {
+          const off = map[pos * kk + j];
+          if (off >= 0) win[len++] = base + off;
+        }
+        // (a): the candidates, every entry not certainly below the top one.
+        const nc = candidates(win, len, val, err, cand);
+        if (nc === 1) {
+          // The common case: one entry certainly above all others (or alone in its window).
+          const top = cand[0];
+          cnt.float++;
+          ties[o] = [top];
+          // One winner: the output is that computation (see below).
+          out.sid[o] = 2 * single.dense(sid[top]);
+          out.val[o] = val[top];
+          out.err[o] = err[top];
+          continue;
+        }
+        // (a)/(b), the next most common case: the candidates are all exact and equal, or all the
+        // same computation (constant background).
+        const c0 = cand[0];
+        const cs0 = sid[c0];
+        let sameSid = true;
+        let sameExact = err[c0] === 0;
+        let cbest = c0;
+        for (let j = 1; j < nc; j++) {
+          const i = cand[j];
+          if (sid[i] !== cs0) sameSid = false;
+          if (err[i] !== 0 || val[i] !== val[c0]) sameExact = false;
+          if (err[i] < err[cbest]) cbest = i;
+        }
+        if (sameSid || sameExact) {
+          if (sameExact) cnt.float++;
+          else cnt.structural++;
+          ties[o] = listOf(cand, nc);
+          out.sid[o] = sameSid ? 2 * single.dense(cs0) : 2 * this.windowSid(interner, key, map, pos, kk, sid, base) + 1;
+          out.val[o] = val[cbest];
+          out.err[o] = err[cbest];
+          continue;
+        }
+        const idx: number[] = [];
         for (let j = 0; j < kk; j++) {
           const off = map[pos * kk + j];
           key[j] = off < 0 ? -1 : sid[base + off];
           if (off >= 0) idx.push(base + off);
         }
         const wsid = interner.intern(key, kk);
-        out.sid[o] = wsid;
         let T = this.decideFloat(idx, val, err, sid, cnt, cand);
         if (!T) {
           const pattern = patterns.get(wsid);
@@ -508,15 +623,14 @@ class NetworkRun {
         }
         ties[o] = T;
         // Structure of the output: when every exactly tied entry is the same computation s, the
-        // output *is* s (same value, same function of θ whichever entry is routed), so it gets the
-        // id of the length-1 key [s] whatever the losing entries were; the window key (used above
+        // output *is* s (same value, same function of θ whichever entry is routed), so its id
+        // depends on s alone (2·d(s)) whatever the losing entries were; the window key (used above
         // to reuse tie patterns) would needlessly tell apart [A,B,B,B] and [B,A,B,B] with A the max.
-        // Different computations tied exactly keep the window-specific id (conservative).
+        // Different computations tied exactly keep the window-specific id 2·wsid + 1 (conservative).
         const s0 = sid[T[0]];
-        if (T.every((i) => sid[i] === s0)) {
-          key[0] = s0;
-          out.sid[o] = interner.intern(key, 1);
-        }
+        let same = true;
+        for (let j = 1; j < T.length; j++) if (sid[T[j]] !== s0) same = false;
+        out.sid[o] = same ? 2 * single.dense(s0) : 2 * wsid + 1;
         // Output: the tied entry with the smallest bound.
         let best = T[0];
         for (const i of T) if (err[i] < err[best]) best = i;
@@ -524,8 +638,19 @@ class NetworkRun {
         out.err[o] = err[best];
       }
     }
+    interner.release();
+    single.release();
     this.ties.set(k, ties);
     this.counters.set(k, cnt);
+  }
+
+  /** Interned id of a window's key of input sids (−1 on padding). */
+  private windowSid(interner: Interner, key: Int32Array, map: Int32Array, pos: number, kk: number, sid: Int32Array, base: number): number {
+    for (let j = 0; j < kk; j++) {
+      const off = map[pos * kk + j];
+      key[j] = off < 0 ? -1 : sid[base + off];
+    }
+    return interner.intern(key, kk);
   }
 
   /** Stages (a) and (b) for one window: the tie set, or null when only exact values can tell. */
@@ -812,15 +937,236 @@ export function exactRouting(spec: NetworkSpec, params: Params, x: ArrayLike<num
   };
 }
 
-/** Every in-bounds entry of a conv patch is an exact zero (then the output is the bias, exactly). */
-function allExactZero(pv: Float64Array, K: number, err: Float64Array, val: Float64Array, map: Int32Array, mb: number, kk: number, C: number, n: number, HW: number): boolean {
-  for (let k = 0; k < K; k++) if (pv[k] !== 0) return false;
-  for (let ci = 0; ci < C; ci++) {
-    const base = (n * C + ci) * HW;
-    for (let j = 0; j < kk; j++) {
-      const off = map[mb + j];
-      if (off >= 0 && (err[base + off] !== 0 || val[base + off] !== 0)) return false;
+/** Dot products this long or longer are bounded in binary64 (the binary32 bound needs (K+1)u₃₂ ≤ 1/2: bounds.ts). */
+const KERNEL_MAX_TERMS = 2 ** 22;
+
+/** Placeholder of a MaxPool's tie list before its window is decided (keeps the list packed). */
+const NO_TIES: number[] = [];
+
+/** cand[0..n) as a number[] of exactly n elements (no spare capacity: thousands of them are kept). */
+function listOf(cand: Int32Array, n: number): number[] {
+  switch (n) {
+    case 1:
+      return [cand[0]];
+    case 2:
+      return [cand[0], cand[1]];
+    case 3:
+      return [cand[0], cand[1], cand[2]];
+    case 4:
+      return [cand[0], cand[1], cand[2], cand[3]];
+    default:
+      return Array.from(cand.subarray(0, n));
+  }
+}
+
+/**
+ * Stage (a) for one MaxPool window (flat input indices win[0..len), in window order): writes to
+ * `cand` every entry not certainly below i* (the largest lower bound â − e, a heuristic choice:
+ * rigour comes from the test, bounds.ts `certainlyGreater`, inlined here), in window order, and
+ * returns how many. One candidate: it is the exact maximum, alone.
+ */
+function candidates(win: Int32Array, len: number, val: Float64Array, err: Float64Array, cand: Int32Array): number {
+  let top = win[0];
+  let topLo = val[top] - err[top];
+  for (let j = 1; j < len; j++) {
+    const i = win[j];
+    const lo = val[i] - err[i];
+    if (lo > topLo || topLo !== topLo) {
+      top = i;
+      topLo = lo;
     }
   }
-  return true;
+  const tv = val[top];
+  const te = err[top];
+  let nc = 0;
+  for (let j = 0; j < len; j++) {
+    const i = win[j];
+    const ei = err[i];
+    // certainlyGreater(tv, te, val[i], ei)
+    const greater = te === 0 && ei === 0 ? tv > val[i] : tv - val[i] > (te + ei) * SLACK + TINY;
+    if (i === top || !greater) cand[nc++] = i;
+  }
+  return nc;
+}
+
+/**
+ * A map from the sids of one tensor (ZERO_SID or non-negative) to non-negative numbers, in a typed
+ * array indexed by s − ZERO_SID; −1 for absent.
+ */
+class SidCache {
+  private map: Int32Array;
+
+  constructor(sid: Int32Array) {
+    let max = 0;
+    for (let i = 0; i < sid.length; i++) if (sid[i] > max) max = sid[i];
+    const n = max + 1 - ZERO_SID;
+    this.map = takeInt32(n, false);
+    this.map.fill(-1, 0, n);
+  }
+
+  /** Give the map back to the pool: the cache must not be used afterwards. */
+  release(): void {
+    recycleInt32(this.map);
+  }
+
+  get(s: number): number {
+    return this.map[s - ZERO_SID];
+  }
+
+  set(s: number, v: number): void {
+    this.map[s - ZERO_SID] = v;
+  }
+
+  private count = 0;
+
+  /** A dense numbering of the sids asked for: 0, 1, 2, … in order of first request. */
+  dense(s: number): number {
+    let d = this.map[s - ZERO_SID];
+    if (d < 0) {
+      d = this.count++;
+      this.map[s - ZERO_SID] = d;
+    }
+    return d;
+  }
+}
+
+/**
+ * A conv layer's error bounds from the computed bound sums (bounds.ts `finish`, inlined: no boxed
+ * double per element): 0 for the outputs of all-exact-zero patches (the bias, exactly).
+ */
+function convErr(bnd: Float64Array, c: number, tiny: number, pt: Patches, err: Float64Array, N: number, Co: number, P: number): void {
+  const { id, zero } = pt;
+  for (let n = 0; n < N; n++) {
+    for (let co = 0; co < Co; co++) {
+      const ob = (n * Co + co) * P;
+      for (let pos = 0; pos < P; pos++) {
+        const o = ob + pos;
+        const e = bnd[o] * c + tiny; // written so that no double is boxed
+        err[o] = e;
+        if (e !== e) err[o] = Infinity; // NaN (0·∞) → +∞
+        if (zero[id[n * P + pos]] !== 0) err[o] = 0;
+      }
+    }
+  }
+}
+
+/**
+ * The kernels' operands of a dot-product layer: x̂, w, b for the values; q = e + γ|x̂|, |w|, γ|b|,
+ * each rounded up to binary32 (bounds.ts `up32`), for the bounds.
+ */
+function fillOperands(v: ForwardPair, inp: TState, w: Float64Array, b: Float64Array | null, G: number): void {
+  v.x.set(inp.val);
+  v.w.set(w);
+  const { val, err } = inp;
+  const q = v.q;
+  for (let i = 0; i < q.length; i++) {
+    // up32(qTerm(err[i], val[i], G)), inlined (no boxed double)
+    const a = Math.abs(val[i]);
+    let g = G * a;
+    if (a < SUBNORMAL_RISK && a !== 0) g += Number.MIN_VALUE;
+    const qi = err[i] + g;
+    const r = Math.fround(qi);
+    q[i] = r >= qi ? r : Math.fround(qi * UP32_SCALE + UP32_FLOOR);
+  }
+  for (let i = 0; i < w.length; i++) v.absW[i] = up32(Math.abs(w[i]));
+  if (b) {
+    v.b.set(b);
+    for (let i = 0; i < b.length; i++) v.gb[i] = up32(G * Math.abs(b[i]));
+  }
+}
+
+/** q_k = e_k + γ|x̂_k| for every entry of a tensor (bounds.ts `qTerm`). */
+function qArray(t: TState, G: number): Float64Array {
+  return qInto(t, G, new Float64Array(t.val.length));
+}
+
+function qInto(t: TState, G: number, q: Float64Array): Float64Array {
+  const { val, err } = t;
+  for (let i = 0; i < q.length; i++) {
+    // qTerm(err[i], val[i], G), inlined (no boxed double)
+    const a = Math.abs(val[i]);
+    let g = G * a;
+    if (a < SUBNORMAL_RISK && a !== 0) g += Number.MIN_VALUE;
+    q[i] = err[i] + g;
+  }
+  return q;
+  return q;
+}
+
+function absArray(a: Float64Array): Float64Array {
+  const r = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) r[i] = Math.abs(a[i]);
+  return r;
+}
+
+/** fl(G·|b|) for every entry (a bias's term of the bound). */
+function scaledAbs(b: Float64Array, G: number): Float64Array {
+  const r = new Float64Array(b.length);
+  for (let i = 0; i < b.length; i++) r[i] = G * Math.abs(b[i]);
+  return r;
+}
+
+/** a, grown past index i, the new entries −1. */
+function grownFilled(a: Int32Array, i: number): Int32Array<ArrayBuffer> {
+  let n = a.length * 2;
+  while (n <= i) n *= 2;
+  const r = new Int32Array(n).fill(-1);
+  r.set(a);
+  return r;
+}
+
+function grown(a: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const r = new Uint8Array(a.length * 2);
+  r.set(a);
+  return r;
+}
+
+/**
+ * The JS path of a conv layer's values and bounds (kernels off or declined): the same two dot
+ * products as the kernel (summed from 0 in (c, i, j) order, bias last), once per distinct patch,
+ * copied to its repeats (identical patches: identical outputs).
+ */
+function convJs(nd: Extract<GraphNode, { kind: 'conv2d' }>, x: Float64Array, q: Float64Array, absW: Float64Array, gb: Float64Array | null, C: number, HW: number, pt: Patches, Co: number, P: number, K: number, val: Float64Array, bnd: Float64Array): void {
+  const { kk, map } = nd.win;
+  const w = nd.weight;
+  const b = nd.bias;
+  const pv = new Float64Array(K);
+  const pq = new Float64Array(K);
+  for (const r of pt.rep) {
+    const n = Math.floor(r / P);
+    const pos = r - n * P;
+    for (let ci = 0; ci < C; ci++) {
+      const base = (n * C + ci) * HW;
+      for (let j = 0; j < kk; j++) {
+        const off = map[pos * kk + j];
+        pv[ci * kk + j] = off < 0 ? 0 : x[base + off];
+        pq[ci * kk + j] = off < 0 ? 0 : q[base + off];
+      }
+    }
+    for (let co = 0; co < Co; co++) {
+      const wb = co * K;
+      let s = 0;
+      let bs = 0;
+      for (let k = 0; k < K; k++) {
+        s += w[wb + k] * pv[k];
+        bs += absW[wb + k] * pq[k];
+      }
+      const o = (n * Co + co) * P + pos;
+      val[o] = b ? s + b[co] : s;
+      bnd[o] = gb ? bs + gb[co] : bs;
+    }
+  }
+  const N = pt.id.length / P;
+  for (let n = 0; n < N; n++) {
+    for (let pos = 0; pos < P; pos++) {
+      const r = pt.rep[pt.id[n * P + pos]];
+      if (r === n * P + pos) continue;
+      const rn = Math.floor(r / P);
+      const rp = r - rn * P;
+      for (let co = 0; co < Co; co++) {
+        val[(n * Co + co) * P + pos] = val[(rn * Co + co) * P + rp];
+        bnd[(n * Co + co) * P + pos] = bnd[(rn * Co + co) * P + rp];
+      }
+    }
+  }
 }
