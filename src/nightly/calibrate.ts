@@ -1,0 +1,255 @@
+/**
+ * The nightly's calibration: short timed samples of each requested stage's work, turned into
+ * per-unit costs (plan.ts Costs). Everything runs with a fixed seed into a temporary folder that is
+ * removed afterwards; none of it reaches the report.
+ *
+ *   verify  load the backends and measure their tie rules (the stage's fixed cost), draw one
+ *           untimed case of every generator (warm-up), then time 2 more (28 draws, every backend and
+ *           precision); shrink 2 counterexamples
+ *   suites  no run: the reference seconds per file below, scaled by how much slower this machine
+ *           drew the verify cases than the reference machine did
+ *   zones   two LeNet-5 batches of 128 at 16, 32 and 64 bits (the second, warm one times a batch);
+ *           VGG11 (width 1/4) per batch is taken as
+ *           VGG_OVER_LENET LeNet batches (measured on the reference machine) rather than timed
+ *   train   LeNet-5 on MNIST at 16 and 32 bits: 3 steps of 128 (the first, warming up, not counted)
+ *           and 128 test images each
+ *
+ * Timings depend on the machine and its load, so two calibrations rarely agree exactly: the counts
+ * they lead to can differ between runs and machines. `--plan plan.json` skips the calibration and
+ * reuses a plan's counts.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatorById } from '../generators/index.ts';
+import { readResult } from '../schema/index.ts';
+import { runVerify, shrinkCounterexample, type TableRow } from '../zones/verify.ts';
+import { ablationConfig, trainOnce } from './ablation.ts';
+import { LIMITS, type Costs, type Stage, type TrainPrecision } from './plan.ts';
+import { propertySuites, REPO_ROOT } from './suites.ts';
+import { cappedShrink, loadVerifyBackends, shrinkTargets, verifyOptions, VERIFY_DEFAULTS, type LoadedBackends } from './verify.ts';
+import { zonesArgv } from './zones.ts';
+
+/** Seed of the calibration's own draws, batches and runs (never the night's). */
+export const CALIBRATION_SEED = 7;
+const CAL_SAMPLES = 2;
+const CAL_SHRINKS = 2;
+
+/**
+ * The reference machine (2 shared cores, where these constants were measured together, under one
+ * load): REF_CALIBRATION_SECONDS is what the verify calibration below (14 warm-up draws and 28 timed
+ * draws of seed CALIBRATION_SEED, in a fresh process) took there. Its ratio to the same work here is
+ * the machine's `speed`, and every reference cost is multiplied by it. Per-generator draw costs come
+ * from REF_DRAW_SECONDS (60 draws each, in a warm process) rather than from the calibration's own
+ * two draws: a generator's cost varies a lot from draw to draw (argmax-flip-64: 330 ms for its
+ * first draws, 26 ms on average), so two draws say little about a generator but the whole fixed
+ * set says how fast the machine is.
+ */
+export const REF_CALIBRATION_SECONDS = 1.83;
+export const REF_DRAW_SECONDS: Readonly<Record<string, number>> = {
+  'exact-tie': 0.025,
+  'ulp-neighbour-16': 0.006,
+  'ulp-neighbour-32': 0.006,
+  'ulp-neighbour-64': 0.01,
+  'round-tie-16': 0.006,
+  'round-tie-32': 0.01,
+  'near-tie': 0.008,
+  'near-tie-chain': 0.033,
+  'argmax-flip-16': 0.012,
+  'argmax-flip-32': 0.023,
+  'argmax-flip-64': 0.026,
+  'relu-zero': 0.019,
+  'special-values': 0.005,
+  'generic-chain': 0.012,
+};
+/** Seconds per property suite at multiplier 1, two files at a time, without the vitest start-up (REF_SPAWN_SECONDS). */
+export const REF_SUITE_SECONDS: Readonly<Record<string, number>> = {
+  'properties/engine-net.test.ts': 3.5,
+  'properties/engine.test.ts': 4.5,
+  'properties/f16fast.test.ts': 1,
+  'properties/generators.test.ts': 2.5,
+  'properties/kernels.test.ts': 12.5,
+  'properties/models.test.ts': 2.5,
+  'properties/network-zones.test.ts': 5.5,
+  'properties/oracle.test.ts': 19.5,
+  'properties/precision.test.ts': 1.5,
+  'properties/tfjs-net.test.ts': 24.5,
+  'properties/tfjs.test.ts': 8.5,
+  'properties/train.test.ts': 27.5,
+  'properties/zones.test.ts': 13.5,
+};
+export const DEFAULT_SUITE_SECONDS = 20;
+/** A generator missing from REF_DRAW_SECONDS (a new one) is planned with its calibration draws, and at least this. */
+export const DEFAULT_DRAW_SECONDS = 0.03;
+export const REF_SPAWN_SECONDS = 1.5;
+/**
+ * A shrunk counterexample (capped at LIMITS.shrinkCap steps) costs about this many draws of its
+ * generator: the baseline run shrank 77 in ≈ 150 s at ≈ 40 ms a draw (≈ 50); cheap classes take a
+ * few, chain generators up to ≈ 80. The calibration can raise it (to twice this at most), never lower it.
+ */
+export const REF_SHRINK_DRAWS = 40;
+/** VGG11 at width 1/4 on a CIFAR-10 batch of 128 against LeNet-5 on an MNIST batch of 128 (45 s against 4 s here). */
+export const VGG_OVER_LENET = 11;
+/** Counterexamples of a full verify run when the baseline does not say. */
+export const DEFAULT_EXPECTED_SHRINKS = 80;
+
+/** Reference costs scaled by `speed`: what a stage that was not calibrated is planned with. */
+export function referenceCosts(speed = 1, generators: readonly string[] = VERIFY_DEFAULTS.generators): Costs {
+  return {
+    speed,
+    suites: {
+      files: propertySuites().map((f) => ({ ...f, seconds: (REF_SUITE_SECONDS[f.file] ?? DEFAULT_SUITE_SECONDS) * speed })),
+      spawn: REF_SPAWN_SECONDS * speed,
+      lanes: Math.max(1, Math.min(2, availableParallelism())),
+    },
+    verify: {
+      fixed: 6 * speed,
+      perDraw: Object.fromEntries(generators.map((g) => [g, (REF_DRAW_SECONDS[g] ?? DEFAULT_DRAW_SECONDS) * speed])),
+      shrinkDraws: REF_SHRINK_DRAWS,
+      expectedShrinks: expectedShrinks(),
+    },
+    zones: { fixed: 4 * speed, lenetBatch: 5 * speed, vggBatch: 5 * VGG_OVER_LENET * speed },
+    train: { fixed: 3 * speed, step: { '16': 2.5 * speed, '32': 0.75 * speed }, evalPerImage: { '16': 0.017 * speed, '32': 0.004 * speed } },
+  };
+}
+
+/** How many counterexamples the committed baseline run shrank (fixtures/baseline/verify.json). */
+export function expectedShrinks(): number {
+  try {
+    const j = JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'baseline', 'verify.json'), 'utf8')) as { counterexamples?: unknown[] };
+    return Array.isArray(j.counterexamples) && j.counterexamples.length > 0 ? j.counterexamples.length : DEFAULT_EXPECTED_SHRINKS;
+  } catch {
+    return DEFAULT_EXPECTED_SHRINKS;
+  }
+}
+
+export interface Calibration {
+  readonly costs: Costs;
+  readonly seconds: number;
+  /** The verify backends, loaded (reused by the verify stage). */
+  readonly loaded: LoadedBackends | null;
+  readonly lines: readonly string[];
+  /** Parts that failed (their stage is planned with the reference costs scaled by the speed; it will likely fail too and say why). */
+  readonly failures: readonly string[];
+}
+
+export async function calibrate(o: { readonly stages: readonly Stage[]; readonly version: string; readonly log: (s: string) => void }): Promise<Calibration> {
+  const t0 = performance.now();
+  const since = (t: number) => (performance.now() - t) / 1000;
+  const ref = referenceCosts();
+  const lines: string[] = [];
+  const say = (s: string) => {
+    lines.push(s);
+    o.log(`nightly ▸ calibrate: ${s}`);
+  };
+  const tmp = mkdtempSync(join(tmpdir(), 'adzone-nightly-cal-'));
+  const failures: string[] = [];
+  const part = async (name: string, body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
+      say(`${name}: failed (${(e as Error).message}); planned with the reference machine's costs`);
+    }
+  };
+  try {
+    let speed = 1;
+    let verify = ref.verify;
+    let loaded: LoadedBackends | null = null;
+    if (o.stages.includes('verify') || o.stages.includes('suites')) await part('verify', async () => {
+      loaded = await loadVerifyBackends(VERIFY_DEFAULTS.backends, o.log);
+      const base = verifyOptions({ ...VERIFY_DEFAULTS, samples: CAL_SAMPLES }, CALIBRATION_SEED, loaded);
+      const measuredDraw: Record<string, number> = {};
+      const table: TableRow[] = [];
+      const tc = performance.now();
+      for (const id of VERIFY_DEFAULTS.generators) {
+        // an untimed draw of another seed first (it is part of the reference work all the same)
+        await runVerify({ ...base, seed: CALIBRATION_SEED + 1, samples: 1, generators: [generatorById(id)] });
+        const t = performance.now();
+        const r = await runVerify({ ...base, generators: [generatorById(id)] });
+        measuredDraw[id] = since(t) / CAL_SAMPLES;
+        table.push(...r.table);
+      }
+      const calSeconds = since(tc);
+      speed = calSeconds / REF_CALIBRATION_SECONDS;
+      const perDraw: Record<string, number> = Object.fromEntries(
+        VERIFY_DEFAULTS.generators.map((g) => [g, REF_DRAW_SECONDS[g] !== undefined ? REF_DRAW_SECONDS[g] * speed : Math.max(DEFAULT_DRAW_SECONDS * speed, measuredDraw[g])]),
+      );
+      const mean = Object.values(perDraw).reduce((a, b) => a + b, 0) / VERIFY_DEFAULTS.generators.length;
+      let shrinkDraws = REF_SHRINK_DRAWS;
+      let measured = NaN;
+      const all = shrinkTargets(table);
+      // the first and one from the middle of the round-robin order: a cheap class and a later, usually dearer one
+      const targets = [...new Set([0, Math.floor(all.length / 2)])].filter((i) => i < all.length).slice(0, CAL_SHRINKS).map((i) => all[i]);
+      if (targets.length) {
+        const ratios: number[] = [];
+        for (const s of targets) {
+          const t = performance.now();
+          await shrinkCounterexample({ ...base, generators: [] }, cappedShrink(generatorById(s.generator), LIMITS.shrinkCap), loaded.backends.find((b) => b.id === s.backend)!, s.precision, s.cls);
+          ratios.push(since(t) / perDraw[s.generator]);
+        }
+        measured = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+        shrinkDraws = Math.min(2 * REF_SHRINK_DRAWS, Math.max(REF_SHRINK_DRAWS, measured));
+      }
+      verify = { fixed: loaded.seconds, perDraw, shrinkDraws, expectedShrinks: expectedShrinks() };
+      say(
+        `verify: backends ${loaded.seconds.toFixed(1)} s; the reference draws in ${calSeconds.toFixed(2)} s: ×${speed.toFixed(2)} the reference machine's time, so ${(1000 * mean).toFixed(0)} ms per draw on average; ` +
+          `${targets.length} shrinks at ${Number.isNaN(measured) ? '?' : measured.toFixed(0)} draws' time each (planned with ${shrinkDraws.toFixed(0)})`,
+      );
+    });
+    const scaled = referenceCosts(speed);
+    let zones = scaled.zones;
+    if (o.stages.includes('zones')) await part('zones', async () => {
+      const { zones: zonesCommand } = await import('../cli/zones.ts');
+      const dir = join(tmp, 'zones');
+      const t = performance.now();
+      const code = await zonesCommand(zonesArgv({ model: 'lenet5', dataset: 'mnist', batches: 2, dir }, CALIBRATION_SEED, LIMITS.batchSize, dir, true), { help: '', version: o.version });
+      const wall = since(t);
+      if (code !== 0) throw new Error(`calibration: adzone zones exited with code ${code}`);
+      const r = readResult(join(dir, 'zones.json'), 'zones').data;
+      // the second batch's work over every precision, spread over the jobs
+      const work = r.precisions.reduce((a, p) => {
+        const ms = p.batches[p.batches.length - 1].ms;
+        return a + ms.engine + ms.exact + ms.classify;
+      }, 0) / 1000;
+      const jobs = Math.max(1, Math.min(r.config.precisions.length, (r.timing as { jobs?: number }).jobs ?? 1));
+      const lenetBatch = Math.max(0.05, work / jobs);
+      zones = { fixed: Math.max(1, wall - 2 * lenetBatch), lenetBatch, vggBatch: lenetBatch * VGG_OVER_LENET };
+      say(`zones: two LeNet-5 batches in ${wall.toFixed(1)} s (${lenetBatch.toFixed(1)} s per warm batch on ${jobs} job${jobs > 1 ? 's' : ''} + ${zones.fixed.toFixed(1)} s start-up; VGG11/4 taken as ${VGG_OVER_LENET}× per batch)`);
+    });
+    let train = scaled.train;
+    if (o.stages.includes('train')) await part('train', async () => {
+      const step = { ...train.step };
+      const evalPerImage = { ...train.evalPerImage };
+      let fixed = 0;
+      for (const p of ['16', '32'] as TrainPrecision[]) {
+        const limitTest = 128;
+        const config = { ...ablationConfig({ precision: p, beta: 0 }, { batchSize: LIMITS.batchSize, limitTrain: 3 * LIMITS.batchSize, limitTest }, CALIBRATION_SEED), logEvery: 1 };
+        const dir = join(tmp, `train-${p}`);
+        const t = performance.now();
+        const r = await trainOnce(config, dir, { version: o.version, command: 'adzone nightly (calibration)', quiet: true });
+        const wall = since(t);
+        // metrics.jsonl has a line after every step with the seconds since the start: steps 2 and 3 are warm
+        const at = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l) as { kind: string; seconds: number })
+          .filter((m) => m.kind === 'step')
+          .map((m) => m.seconds);
+        step[p] = at.length >= 3 ? (at[2] - at[0]) / 2 : r.timings.trainSeconds / Math.max(1, r.timings.steps);
+        evalPerImage[p] = r.timings.evalSeconds / limitTest;
+        fixed = Math.max(fixed, wall - r.timings.trainSeconds - r.timings.evalSeconds);
+      }
+      train = { fixed: Math.max(0.5, fixed), step, evalPerImage };
+      say(`train: ${step['16'].toFixed(2)} s per 16-bit step, ${step['32'].toFixed(2)} s per 32-bit step; evaluation ${(1000 * evalPerImage['16']).toFixed(1)} / ${(1000 * evalPerImage['32']).toFixed(1)} ms per test image`);
+    });
+    const costs: Costs = { speed, suites: scaled.suites, verify, zones, train };
+    if (o.stages.includes('suites')) {
+      const reads = costs.suites.files.filter((f) => f.readsMultiplier).length;
+      say(`suites: ${costs.suites.files.length} property files with fast-check, ${costs.suites.files.reduce((a, f) => a + f.seconds, 0).toFixed(0)} s at ×1 by the reference table scaled ×${speed.toFixed(2)}; ${reads} read the run multiplier`);
+    }
+    return { costs, seconds: since(t0), loaded, lines, failures };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
