@@ -37,6 +37,7 @@ import { createEngineNet, gradients, trainStep, type Batch, type EngineNet, type
 import { buffersOf, paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import { F16, F32, F64, isRepresentable, type Format } from '../src/precision/index.ts';
 import { mulberry32 as prng } from '../src/util/rng.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -182,7 +183,7 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
           c,
         );
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -197,7 +198,7 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
           c,
         );
       }),
-      { numRuns: 40 },
+      { numRuns: runs(40) },
     );
   });
 
@@ -216,7 +217,7 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
         expectGradientsMatchFiniteDifferences([{ values: x, shape }], ([t]) => avgpool2d(t, { kernel: s.kernel, stride: s.stride }), c);
         expectGradientsMatchFiniteDifferences([{ values: x, shape }], ([t]) => globalAvgPool(t), cg);
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -239,7 +240,7 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
           cl,
         );
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -269,7 +270,7 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
         }
         expect(Math.abs(loss.data[0] - expectedLoss)).toBeLessThanOrEqual(1e-13 * (1 + expectedLoss));
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });
@@ -395,7 +396,7 @@ describe('optimizers at 64 bits match their closed forms', () => {
           for (let i = 0; i < ref.length; i++) expect(Math.abs(w[i] - ref[i])).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(ref[i])));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -422,7 +423,7 @@ describe('optimizers at 64 bits match their closed forms', () => {
           for (let i = 0; i < ref.length; i++) expect(Math.abs(w[i] - ref[i])).toBeLessThanOrEqual(1e-10 * (1 + Math.abs(ref[i])));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 

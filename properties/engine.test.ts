@@ -10,6 +10,7 @@ import { beta, choice, FIRST, LAST, MINNORM, tieWeights, type BetaMode, type Max
 import { F16, F64, FORMATS, BF16, formatByName, isRepresentable, round, type Format } from '../src/precision/index.ts';
 import { decimalOracle } from '../src/oracle/index.ts';
 import { activationShapes, size, type Conv2dSpec, type LayerSpec, type MaxPoolSpec, type Problem, type Shape } from '../src/problem/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
@@ -258,7 +259,7 @@ describe('engine at 64 bits against a hand-written reference (exact small-intege
         expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
         expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -271,7 +272,7 @@ describe('engine at 64 bits against a hand-written reference (exact small-intege
         expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
         expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -283,7 +284,7 @@ describe('engine at 64 bits against a hand-written reference (exact small-intege
         const r = runChain(problem, { format: formatByName(precision), accumulate, jacobian });
         expect(b).toEqual({ output: r.output, grads: r.grads, routing: r.routing, activations: r.activations });
       }),
-      { numRuns: 50 },
+      { numRuns: runs(50) },
     );
     expect(engineBackend.id).toBe('engine');
     expect(engineBackend.fixedJacobian).toBe(false);
@@ -314,7 +315,7 @@ describe('IEEE underflow flag (checkUnderflow)', () => {
         const b = runChain(problem, { ...opts, checkUnderflow: true });
         expect({ ...b, underflow: undefined }).toEqual({ ...a, underflow: undefined });
       }),
-      { numRuns: 50 },
+      { numRuns: runs(50) },
     );
   });
 });
@@ -334,7 +335,7 @@ describe('Jacobian members', () => {
           expect(flatGrads(r.grads)).toEqual(flatGrads(base.grads));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -365,7 +366,7 @@ describe('Jacobian members', () => {
         if (member.kind === 'last') expect(r.grads.input.findIndex((v) => v !== 0)).toBe(ties[ties.length - 1]);
         if (member.kind === 'minnorm') expect(r.grads.input.filter((v) => v !== 0)).toEqual(ties.map(() => round(format, round(format, 1 / ties.length) * gP)));
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -378,7 +379,7 @@ describe('Jacobian members', () => {
         const sum = (a: readonly number[]) => a.reduce((s, v) => s + v, 0);
         expect(sum(r.grads.input)).toBe(sum(problem.cotangent));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 });
@@ -413,7 +414,7 @@ describe('precision', () => {
         const b = runChain(problem, opts(F64, 'wide', member, 0.5));
         expect(allNumbers(b)).toEqual(allNumbers(a));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -432,7 +433,7 @@ describe('precision', () => {
           for (const v of allNumbers(r)) if (!isRepresentable(format, v)) throw new Error(`${v} is not a value of ${format.label}`);
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -527,7 +528,7 @@ describe('NaN', () => {
         // Weights ≤ 1 and |g| ≤ 3: no overflow, so the gradient is finite even where the input is NaN.
         if (member.kind !== 'beta') expect(r.grads.input.every(Number.isFinite)).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -591,7 +592,7 @@ describe("betaMode 'mixed-forward' (the paper's code)", () => {
         const mixed = runChain(problem, opts(F64, mode, member.kind === 'beta' && member.beta <= 1000 ? member : beta(10), 0, 'mixed-forward'));
         expect(mixed.output.map((v) => (v === 0 ? 0 : v))).toEqual(reference(problem, 'first', 0).output.map((v) => (v === 0 ? 0 : v)));
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });
@@ -617,7 +618,7 @@ describe('linear, reshape and the tape', () => {
         expect(z(wt.gradValues())).toEqual(z(range(O * I).map((k) => sum(range(N).map((n) => g[n * O + Math.floor(k / I)] * x[n * I + (k % I)])))));
         expect(z(bt.gradValues())).toEqual(z(range(O).map((o) => sum(range(N).map((n) => g[n * O + o])))));
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -630,7 +631,7 @@ describe('linear, reshape and the tape', () => {
         tape.backward(y, [1]);
         expect(at.gradValues()).toEqual(a.map((v) => round(format, 2 * v)));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });
@@ -655,7 +656,7 @@ describe('engine at 64 bits against the exact oracle (src/oracle, decimal.js)', 
           expect(flatGrads(r.grads)).toEqual(flatGrads({ output: [], input: ad.input.map((v) => v.toNumber()), params: ad.params.map((p) => p && { weight: p.weight.map((v) => v.toNumber()), bias: p.bias?.map((v) => v.toNumber()) }) }));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { addInPlace, makeArith, roundArrayBy, roundBy, roundInPlace, roundKindOf, rounder } from '../src/engine/arith.ts';
 import { f16roundFast, roundArrayF16 } from '../src/precision/f16fast.ts';
 import { BF16, E4M3, E5M2, F16, F32, F64, type Format } from '../src/precision/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and neighbours.
@@ -152,22 +153,22 @@ describe('f16roundFast = f16round on arbitrary doubles (fast-check)', () => {
     });
 
   it('arbitrary doubles: fc.double (NaN, ±∞, ±0, subnormals) and every bit pattern', () => {
-    fc.assert(fc.property(fc.oneof(fc.double(), anyBits), check), { numRuns: 50_000 });
+    fc.assert(fc.property(fc.oneof(fc.double(), anyBits), check), { numRuns: runs(50_000) });
   });
 
   it('doubles float32 cannot hold, in and around the binary16 range', () => {
     const notF32 = fc.oneof(fc.double({ min: -70000, max: 70000, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })).filter((x) => Math.fround(x) !== x);
-    fc.assert(fc.property(notF32, check), { numRuns: 50_000 });
+    fc.assert(fc.property(notF32, check), { numRuns: runs(50_000) });
   });
 
   it('near every rounding boundary: binary16 values and midpoints moved by a few double ulps', () => {
-    fc.assert(fc.property(nearGrid, check), { numRuns: 100_000 });
+    fc.assert(fc.property(nearGrid, check), { numRuns: runs(100_000) });
   });
 
   it('subnormals (of binary16, and of binary32 and binary64) and huge values', () => {
     const tiny = fc.oneof(fc.double({ min: -(2 ** -13), max: 2 ** -13 }), fc.double({ min: -(2 ** -126), max: 2 ** -126 }), fc.double({ min: -(2 ** -1021), max: 2 ** -1021 }));
     const huge = fc.oneof(fc.double({ min: 65000, max: 66000 }), fc.double({ min: -66000, max: -65000 }), fc.double({ min: 1e300 }), fc.double({ max: -1e300 }), fc.double({ min: 3e38, max: 4e38 }));
-    fc.assert(fc.property(fc.oneof(tiny, huge), check), { numRuns: 50_000 });
+    fc.assert(fc.property(fc.oneof(tiny, huge), check), { numRuns: runs(50_000) });
   });
 });
 
@@ -213,7 +214,7 @@ describe('the engine rounds with it at 16 bits, values unchanged', () => {
           expect(same(s[i], ar.addP(a[i], b[i]))).toBe(true);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -235,7 +236,7 @@ describe('the engine rounds with it at 16 bits, values unchanged', () => {
         a.forEach((x) => viaCalls2.addP(0, x));
         expect(ar2.flags.underflow).toBe(viaCalls2.flags.underflow);
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 });

@@ -16,6 +16,7 @@ import { createEngineNet, gradients } from '../src/models/engine.ts';
 import { initParams } from '../src/models/init.ts';
 import { modelSpec } from '../src/models/registry.ts';
 import { BF16, E4M3, F16, F32, F64, type Format } from '../src/precision/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 const savedEnv = process.env.ADZONE_KERNELS;
 afterAll(() => {
@@ -216,7 +217,7 @@ describe('kernels give the JS path bit for bit', () => {
         const d = compare({ op: 'conv', s }, f, acc, profile, seed);
         if (d) throw new Error(d);
       }),
-      { numRuns: 1500 },
+      { numRuns: runs(1500) },
     );
   });
 
@@ -227,7 +228,7 @@ describe('kernels give the JS path bit for bit', () => {
         const d = compare({ op: 'linear', s }, f, acc, profile, seed);
         if (d) throw new Error(d);
       }),
-      { numRuns: 1500 },
+      { numRuns: runs(1500) },
     );
   });
 

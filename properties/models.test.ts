@@ -28,6 +28,7 @@ import {
   buffersOf, countParams, initBuffers, initParams, isModelName, MODEL_NAMES, modelSpec, paramsOf, specShapes, uniformStream, streamSeed,
   type ModelSpec, type NetLayer,
 } from '../src/models/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 function layersOf(spec: Pick<ModelSpec, 'layers'>): Exclude<NetLayer, { kind: 'residual' }>[] {
   const out: Exclude<NetLayer, { kind: 'residual' }>[] = [];
@@ -125,7 +126,7 @@ describe('PyTorch names and structure', () => {
         convs(v).forEach((c, i) => expect(c.outChannels).toBe(Math.max(1, Math.round(convs(modelSpec('vgg11'))[i].outChannels * width))));
         expect(specShapes(v).at(-1)).toEqual([10]);
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
@@ -180,7 +181,7 @@ describe('initialisation', () => {
         const other = initParams(modelSpec('lenet5'), seed + 1);
         expect(same(other.get('conv1.weight'), a.get('conv1.weight'))).toBe(false);
       }),
-      { numRuns: 20 },
+      { numRuns: runs(20) },
     );
   });
 
@@ -198,7 +199,7 @@ describe('initialisation', () => {
         expect(Math.abs(m.mean - 0.5)).toBeLessThan(0.023);
         expect(Math.abs(m.variance - 1 / 12)).toBeLessThan(0.006);
       }),
-      { numRuns: 20 },
+      { numRuns: runs(20) },
     );
   });
 

@@ -30,6 +30,7 @@ import { Interner } from '../src/zones/network/interner.ts';
 import { up32 } from '../src/zones/network/bounds.ts';
 import { kernelStatus } from '../src/engine/kernels/index.ts';
 import { F16, round } from '../src/precision/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 type Spec = Pick<ModelSpec, 'layers'>;
 interface Case {
@@ -209,7 +210,7 @@ describe('exact routing of whole networks', () => {
         coverage.exact += filtered.totals.exact;
         expect(filtered.totals.units).toBe(filtered.totals.float + filtered.totals.structural + filtered.totals.exact);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
     // Every filter stage was exercised.
     expect(coverage.float).toBeGreaterThan(0);
@@ -231,7 +232,7 @@ describe('exact routing of whole networks', () => {
           });
         }
       }),
-      { numRuns: 250 },
+      { numRuns: runs(250) },
     );
   });
 
@@ -250,7 +251,7 @@ describe('exact routing of whole networks', () => {
           });
         }
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -278,7 +279,7 @@ describe('exact routing of whole networks', () => {
         const ids = keys.map((k) => it.intern(k));
         keys.forEach((k, i) => keys.forEach((l, j) => expect(ids[i] === ids[j]).toBe(k.join() === l.join())));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -361,7 +362,7 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
         expect(Math.fround(y)).toBe(y);
         if (x < 3e38) expect(y - x).toBeLessThanOrEqual(Math.max(2 ** -148, x * 2 ** -21));
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
     expect(up32(0)).toBe(0);
     expect(up32(1)).toBe(1);
@@ -375,7 +376,7 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
     delete process.env.ADZONE_KERNELS; // the kernels' path, whatever the environment
     try {
       extremes.tiny = extremes.infinite = 0;
-      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: 150 });
+      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: runs(150) });
       expect(extremes.tiny).toBeGreaterThan(0);
       // A bound sum beyond the binary32 range comes out +∞ (only the kernels sum in binary32).
       if (kernelStatus().active) expect(extremes.infinite).toBeGreaterThan(0);
@@ -395,8 +396,8 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
     });
 
     it('the filtered exact routing equals the brute force, and |â − a| ≤ e', () => {
-      fc.assert(fc.property(caseArb, checkAgainstBruteForce), { numRuns: 150 });
-      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: 60 });
+      fc.assert(fc.property(caseArb, checkAgainstBruteForce), { numRuns: runs(150) });
+      fc.assert(fc.property(scaledCaseArb, checkAgainstBruteForce), { numRuns: runs(60) });
     });
   });
 });
@@ -558,7 +559,7 @@ describe('classification of network units', () => {
           }
         }
       }),
-      { numRuns: 120 },
+      { numRuns: runs(120) },
     );
   });
 });
@@ -593,7 +594,7 @@ describe("the paper's estimator", () => {
         expect(estimatorDistance(b, a).distance).toBe(d);
         expect(d === 0).toBe([...a].every(([k, x]) => x.every((v, j) => v === b.get(k)![j])));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 

@@ -24,6 +24,7 @@ import {
 import { beta, choice, FIRST, LAST, MINNORM, type JacobianChoice, type MaxPoolJacobian } from '../src/jacobians/index.ts';
 import { exactDecimal } from '../src/precision/index.ts';
 import { activationShapes, size, type Conv2dSpec, type LayerSpec, type MaxPoolSpec, type Problem, type Routing, type Shape } from '../src/problem/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // BigInt rationals, independent of src/ (the ground truth of these properties).
@@ -139,7 +140,7 @@ const anyProblem = (v: Arbitrary<number>) => fc.oneof(lonePool(v), chain(v));
 const MEMBERS: MaxPoolJacobian[] = [FIRST, LAST, MINNORM, beta(10)];
 const jacobianArb: Arbitrary<JacobianChoice> = fc.tuple(fc.constantFrom(...MEMBERS, beta(0), beta(1), beta(1000)), fc.constantFrom(0, 1, 0.5, 0.1)).map(([m, a]) => choice(m, a));
 
-const RUNS = { numRuns: 100 };
+const RUNS = { numRuns: runs(100) };
 const texts = (xs: readonly ExactNumber[]) => xs.map(String);
 
 function gradTexts(b: ExactBackward['grads']) {
@@ -190,7 +191,7 @@ describe('exact oracle: the two implementations agree exactly', () => {
         expect(qeq(q(d), { n: r.num, d: r.den })).toBe(true);
         expect(nearestDouble({ num: t.n, den: t.d })).toBe(correctlyRounded(t));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -210,7 +211,7 @@ describe('exact oracle: the two implementations agree exactly', () => {
           return s !== 1n;
         })(back.den));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -231,7 +232,7 @@ describe('exact oracle: the two implementations agree exactly', () => {
         // across implementations, through canonical values
         expect(decimalExact(x).cmp(bigExact(y))).toBe(qcmp(qOfDouble(x), qOfDouble(y)));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 });
@@ -334,7 +335,7 @@ describe('exact oracle: mathematics of the forward pass', () => {
               expect(sign).toBe(truth.n > 0n ? 1 : truth.n < 0n ? -1 : 0);
             }
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
@@ -394,7 +395,7 @@ describe('exact oracle: mathematics of the backward pass', () => {
         g12.forEach((x, i) => expect(qeq(x, qadd(g1[i], g2[i]))).toBe(true));
         gneg.forEach((x, i) => expect(qeq(x, { n: -g1[i].n, d: g1[i].d })).toBe(true));
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -421,7 +422,7 @@ describe('exact oracle: mathematics of the backward pass', () => {
         // With a single MaxPool layer the gradient is affine in β: g(10) = g(0) + 10·(g(1) − g(0)).
         b10.forEach((x, i) => expect(qeq(x, qadd(b0[i], qmul({ n: 10n, d: 1n }, qadd(b1[i], { n: -b0[i].n, d: b0[i].d }))))).toBe(true));
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -550,7 +551,7 @@ describe('exact oracle: the working precision is proven, not guessed', () => {
         // and it is tight: at most 2 more than the length of K (K ≥ 2^(m−1−min(l,0))·5^max(0,−l))
         expect(requiredDigits(l, m)).toBeLessThanOrEqual(K.toString().length + 2);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 

@@ -7,6 +7,7 @@ import fc, { type Arbitrary } from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { BF16, E4M3, E5M2, F16, F32, F64, FORMATS, exactDecimal, isRepresentable, nextDown, nextUp, round, roundGeneric, type Format } from '../src/precision/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and generators.
@@ -121,7 +122,7 @@ describe('precision: round agrees with the generic algorithm', () => {
       fc.property(fc.oneof(anyDouble, nearBoundaries(f16FromBits, 0xffff)), (x) => {
         expect(Object.is(round(F16, x), roundGeneric(F16, x))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 
@@ -130,7 +131,7 @@ describe('precision: round agrees with the generic algorithm', () => {
       fc.property(fc.oneof(anyDouble, nearBoundaries(f32FromBits, 0xffffffff)), (x) => {
         expect(Object.is(round(F32, x), roundGeneric(F32, x))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 
@@ -142,7 +143,7 @@ describe('precision: round agrees with the generic algorithm', () => {
           expect(Object.is(roundGeneric(f, 0), 0) && Object.is(roundGeneric(f, -0), -0) && Number.isNaN(roundGeneric(f, NaN))).toBe(true);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -166,7 +167,7 @@ describe('precision: round agrees with the generic algorithm', () => {
           if (c === 0) expect(evenSignificand(f, r)).toBe(true); // a tie goes to the even one
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 });
@@ -199,7 +200,7 @@ describe('precision: nextUp / nextDown', () => {
           }
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
@@ -210,7 +211,7 @@ describe('precision: nextUp / nextDown', () => {
         expect(nextUp(F32, f32FromBits(s))).toBe(f32FromBits(s + 1));
         expect(nextDown(F16, -f16FromBits(h))).toBe(-f16FromBits(h + 1));
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -230,7 +231,7 @@ describe('precision: exactDecimal is the exact value', () => {
         expect(A * d === n * 10n ** k).toBe(true);
         if (Object.is(x, -0)) expect(s).toBe('-0');
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -249,7 +250,7 @@ describe('precision: the small formats', () => {
         expect(Object.is(roundGeneric(BF16, x), expected)).toBe(true);
         expect(isRepresentable(BF16, x)).toBe(lower === 0);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 
@@ -290,7 +291,7 @@ describe('precision: the small formats', () => {
           expect(isRepresentable(f, (Math.abs(x) + up) / 2)).toBe(false);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });

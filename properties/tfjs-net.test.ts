@@ -21,6 +21,7 @@ import { initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '
 import { adam, sgd } from '../src/engine/optim/index.ts';
 import { F16, F32, F64 } from '../src/precision/index.ts';
 import { mulberry32 as rng } from '../src/util/rng.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 type B = 'cpu' | 'wasm';
 const BACKENDS: B[] = ['cpu', 'wasm'];
@@ -83,7 +84,7 @@ describe('roundF16: binary16 rounding from tf ops (ties to even, subnormals, ove
           const inputs = Float32Array.from(xs);
           expect(compareRounding(inputs, await roundOn(b, inputs))).toBeNull();
         }),
-        { numRuns: 60 },
+        { numRuns: runs(60) },
       );
     });
   }
@@ -200,7 +201,7 @@ describe('maxPoolBeta: the family member exactly, in tf ops', () => {
           // first/last/β=0 weights are 0 or 1 with integer dy: exact.
           if (member.kind === 'first' || member.kind === 'last' || (member.kind === 'beta' && member.beta === 0)) expect(got.dx).toEqual(ref.dx);
         }),
-        { numRuns: 60 },
+        { numRuns: runs(60) },
       );
     });
   }
@@ -211,7 +212,7 @@ describe('maxPoolBeta: the family member exactly, in tf ops', () => {
         expect((await runPool('cpu', anySign, member)).dx).toEqual((await runPool('cpu', anySign, 'native')).dx);
         expect((await runPool('wasm', positive, member)).dx).toEqual((await runPool('wasm', positive, 'native')).dx);
       }),
-      { numRuns: 40 },
+      { numRuns: runs(40) },
     );
   });
 
@@ -410,7 +411,7 @@ describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
           }
         }
       }),
-      { numRuns: 3 },
+      { numRuns: runs(3) },
     );
   });
 

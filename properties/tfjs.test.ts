@@ -25,6 +25,7 @@ import type { AdBackend } from '../src/backends/types.ts';
 import type { LayerSpec, Problem } from '../src/problem/index.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
 import type { Tensor4D } from '@tensorflow/tfjs';
+import { runs } from '../src/nightly/runs.ts';
 
 const U = 2 ** -24 * (1 + 2 ** -20);
 const gamma = (k: number) => (k * U) / (1 - k * U);
@@ -162,7 +163,7 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
       const r = await cpu.run(pc.problem, OPTS);
       expect(sameNumbers(r.grads.input, poolGrad(pc, 'first'))).toBeNull();
       expect(sameNumbers(r.output, windowMaxima(pc))).toBeNull();
-    }), { numRuns: 150 });
+    }), { numRuns: runs(150) });
   });
 
   it('wasm is `last` at exact ties when every window maximum is ≥ 2^-126', async () => {
@@ -170,7 +171,7 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
       const r = await wasm.run(pc.problem, OPTS);
       expect(sameNumbers(r.grads.input, poolGrad(pc, 'last'))).toBeNull();
       expect(sameNumbers(r.output, windowMaxima(pc))).toBeNull();
-    }), { numRuns: 150 });
+    }), { numRuns: runs(150) });
   });
 
   it('wasm drops the gradient of windows whose maximum is below 2^-126 (tfjs-backend-wasm 4.22 defect, modelled exactly)', async () => {
@@ -181,7 +182,7 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
       // The forward max is right even there: XNNPACK's pooling is not affected.
       expect(sameNumbers(r.output, windowMaxima(pc))).toBeNull();
       if (sameNumbers(poolGrad(pc, 'wasm-4.22'), poolGrad(pc, 'last'))) dropped++;
-    }), { numRuns: 150 });
+    }), { numRuns: runs(150) });
     expect(dropped).toBeGreaterThan(10); // the property did exercise the defect
   });
 
@@ -190,7 +191,7 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
       expect(sameNumbers((await cpu.run(anySign.problem, OPTS)).grads.input, poolGrad(anySign, 'argmax'))).toBeNull();
       expect(sameNumbers((await wasm.run(positive.problem, OPTS)).grads.input, poolGrad(positive, 'argmax'))).toBeNull();
       expect(sameNumbers((await cpu.run(positive.problem, OPTS)).grads.input, poolGrad(positive, 'argmax'))).toBeNull();
-    }), { numRuns: 100 });
+    }), { numRuns: runs(100) });
   });
 
   it('explicit padding and manual −∞ padding give identical results (cpu always; wasm where maxima ≥ 2^-126)', async () => {
@@ -202,7 +203,7 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
     await fc.assert(fc.asyncProperty(poolCase(tieValues), poolCase(fc.integer({ min: 1, max: 3 })), async (a, b) => {
       expect(await same('cpu', a.problem)).toBeNull();
       expect(await same('wasm', b.problem)).toBeNull();
-    }), { numRuns: 60 });
+    }), { numRuns: runs(60) });
   });
 
   it('measureTieRule: cpu → first, wasm → last with the sub-2^-126 defect reported', async () => {
@@ -300,7 +301,7 @@ describe('wasm Conv2DBackpropFilter (conv2d of transposed tensors)', () => {
         expect(Math.abs(gw[k] - gc[k])).toBeLessThanOrEqual(2 * g * abs[k]);
         if (abs[k] > 0) worst = Math.max(worst, Math.abs(gw[k] - exact[k]) / (U * abs[k]));
       }
-    }), { numRuns: 300 });
+    }), { numRuns: runs(300) });
     console.log(`wasm filter gradient: worst error ${worst.toFixed(3)}·u·Σ|x·dy| (bound γ_n·Σ|x·dy| ≈ n·u·Σ|x·dy|, n up to ${maxN})`);
   });
 });
@@ -534,7 +535,7 @@ describe('conv2d → relu → maxpool chains against a float64 reference (no tie
             if (q.bias) worst = Math.max(worst, expectWithin(r.grads.params[li]!.bias!, q.bias, q.biasAbs!, g, `layer ${li} bias gradient`));
           });
         }
-      }), { numRuns: 150 });
+      }), { numRuns: runs(150) });
       console.log(`${b.id} chains: ${used} checked (${tried - used} skipped for a tie or sign within rounding), worst gradient error ${worst.toFixed(3)}·u·ABS`);
     });
   }

@@ -38,6 +38,7 @@ import {
   type TrainConfig,
   type TrainResult,
 } from '../src/train/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 const bin = fileURLToPath(new URL('../bin/adzone.js', import.meta.url));
 
@@ -166,7 +167,7 @@ describe('checkpointable optimizers', () => {
           for (const k of ['w', 'b']) expect(Array.from(b.get(k)!)).toEqual(Array.from(a.get(k)!));
         },
       ),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
@@ -195,7 +196,7 @@ describe('checkpoint files', () => {
         bad[at] ^= x;
         expect(() => decodeCheckpoint('/some/run/checkpoint.bin', bad)).toThrow(/\/some\/run\/checkpoint\.bin/);
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });

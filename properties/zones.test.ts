@@ -11,6 +11,7 @@ import { zoneClass } from '../src/zones/verify.ts';
 import { FIRST, LAST, MINNORM, beta } from '../src/jacobians/index.ts';
 import { F16, F32, round } from '../src/precision/index.ts';
 import type { Problem } from '../src/problem/index.ts';
+import { runs } from '../src/nightly/runs.ts';
 
 const config = (precisions: string[], over: Partial<ClassifyConfig> = {}): ClassifyConfig => ({
   precisions,
@@ -96,7 +97,7 @@ describe('generated points', () => {
         const z = await zonesOf(c.problem);
         return ['16', '32', '64'].every((p) => z[p].zone === 'bifurcation');
       }),
-      { numRuns: 60, seed: 20261127 },
+      { numRuns: runs(60), seed: 20261127 },
     );
   });
 
@@ -107,7 +108,7 @@ describe('generated points', () => {
         const z = await zonesOf(c.problem);
         return z['16'].zone === 'compensation' && z['32'].zone === 'regular' && z['64'].zone === 'regular';
       }),
-      { numRuns: 60, seed: 20261127 },
+      { numRuns: runs(60), seed: 20261127 },
     );
   });
 
@@ -119,7 +120,7 @@ describe('generated points', () => {
           const pc = await classifyPoint(c.problem, config(['16', '32', '64'], { accumulate }));
           return pc.results.every((r) => r.zone !== 'regular' || r.valueChecks.every((v) => v.within));
         }),
-        { numRuns: 40, seed: 7 },
+        { numRuns: runs(40), seed: 7 },
       );
     }
   });
