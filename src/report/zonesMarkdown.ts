@@ -7,7 +7,7 @@
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
  * comparing the shape of the result with DESIGN §4's PyTorch reference.
  */
-import type { BatchZone, BifurcationCause, CompensationCause, EntryExplanation, HarmlessKind, UnitZone } from '../zones/network/index.ts';
+import type { BatchZone, BifurcationCause, CompensationCause, EntryExplanation, HarmlessKind, UnitFinding, UnitZone } from '../zones/network/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // zones.json
@@ -87,24 +87,12 @@ export interface ZonesBatchRecord {
   readonly ms: { readonly engine: number; readonly exact: number; readonly classify: number };
 }
 
-export interface ZonesFinding {
+export interface ZonesFinding extends UnitFinding {
   readonly batch: number;
   /** Data-set index of the sample. */
   readonly datasetIndex: number;
-  /** Sample within the batch. */
-  readonly sample: number;
-  readonly node: string;
+  /** Human-readable layer label, e.g. '5 maxpool 2×2 after conv2'. */
   readonly label: string;
-  readonly kind: 'maxpool' | 'relu';
-  readonly unit: number;
-  readonly zone: Exclude<UnitZone, 'regular'>;
-  readonly cause?: BifurcationCause | CompensationCause;
-  readonly harmless?: HarmlessKind;
-  /** Exact tie set (maxpool) or [exact sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p. */
-  readonly rounded: readonly number[];
-  readonly entries: readonly EntryExplanation[];
 }
 
 export interface ZonesSummary {
