@@ -5,38 +5,13 @@
  * exit 2 on unusable input (schema mismatch, missing files, runs with other options); --update
  * rewrites the baseline and says what changed.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { root, run, tempDirs } from './support/cli.ts';
 
-/** Temporary directories made here, removed when the file's tests end. */
-const made: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/adzone.js');
+const tempDir = tempDirs();
 const baseline = join(root, 'fixtures/baseline');
-
-function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
 
 type Row = { generator: string; backend: string; precision: string; n: number; counts: Record<string, number>; nonRegularShare: number; inconsistent: number };
 type Verify = { table: Row[]; tieRules: { backend: string; rule: string; evidence: string }[]; backends: { id: string }[]; unavailable: { id: string; unavailable: string }[]; jacobians: string[]; schemaVersion: number };

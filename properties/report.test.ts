@@ -8,12 +8,10 @@
  * tiny real `adzone zones` run made here, and a synthetic training grid (clearly marked as such:
  * the train command is not part of this suite).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { root, run, tempDirs } from './support/cli.ts';
 import { migrateWith, parseResult, readResult, SCHEMAS, SchemaError, validate, writeResult } from '../src/schema/index.ts';
 import { discover } from '../src/schema/discover.ts';
 import { renderHtml } from '../src/report/html/index.ts';
@@ -23,31 +21,8 @@ import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
 import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
 
-/** Temporary directories made here, removed when the file's tests end. */
-const made: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/adzone.js');
+const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
-
-function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
 
 /** A synthetic β sweep (NOT measured: a fixture with the shape of DESIGN §4) as one ablate.json. */
 function writeSyntheticAblate(dir: string): void {

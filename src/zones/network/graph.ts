@@ -4,6 +4,7 @@
  * parameters checked against paramsOf (PyTorch names). Node paths: see types.ts.
  */
 import { windowOutSize, type Pair } from '../../problem/index.ts';
+import { windowMap } from '../../engine/windows.ts';
 import { paramsOf, type ModelSpec, type NetLayer } from '../../models/spec.ts';
 import { lcm, splitOdd } from './dyadic.ts';
 import type { NodeDescription, Shape4 } from './types.ts';
@@ -84,20 +85,8 @@ export function windows(inH: number, inW: number, kernel: Pair, stride: Pair, pa
   const outH = windowOutSize(inH, kh, sh, ph);
   const outW = windowOutSize(inW, kw, sw, pw);
   if (outH < 1 || outW < 1) throw new NetworkSpecError(`${what}: input ${inH}×${inW} with kernel ${kh}×${kw}, padding ${ph}×${pw} gives an empty output`);
-  const kk = kh * kw;
-  const map = new Int32Array(outH * outW * kk);
-  let m = 0;
-  for (let oh = 0; oh < outH; oh++) {
-    for (let ow = 0; ow < outW; ow++) {
-      for (let i = 0; i < kh; i++) {
-        const ih = oh * sh - ph + i;
-        for (let j = 0; j < kw; j++) {
-          const iw = ow * sw - pw + j;
-          map[m++] = ih >= 0 && ih < inH && iw >= 0 && iw < inW ? ih * inW + iw : -1;
-        }
-      }
-    }
-  }
+  // Validated above (with this module's error type); the index map itself is the engine's.
+  const { k: kk, map } = windowMap(inH, inW, kernel, stride, padding);
   return { kernel, stride, padding, inH, inW, outH, outW, kk, map };
 }
 
