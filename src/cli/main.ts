@@ -35,6 +35,8 @@ Commands:
   report    one self-contained HTML report (plus optional Markdown summary and JUnit XML) from result files
   gate      compare a report with a committed baseline under thresholds; exit 1 on a regression
   train     train LeNet-5 / VGG11 / ResNet18 with MaxPool Jacobian β at 16, 32 or 64 bits: test accuracy per epoch, checkpoints, resume
+  ablate    run a grid of training runs (model × data × β × precision × optimizer × batch norm × seed), resumable, sharded; merge shards into one table
+  data      fetch a data set (SVHN, CIFAR-10, …) from its official source with checksums and resume
   nightly   the whole check in one time-budgeted job (property suites ×N, verify, zones, ablation, reports, gate); exit 0 unless something crashed
   help      this text, or 'adzone help <command>'
 
@@ -317,6 +319,8 @@ export async function main(argv: string[]): Promise<number> {
         if (rest[0] === 'report') return await (await import('../report/html/command.ts')).reportCommand(['--help']);
         if (rest[0] === 'gate') return await (await import('../gate/command.ts')).gateCommand(['--help']);
         if (rest[0] === 'train') return await (await import('../train/command.ts')).trainCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'ablate') return await (await import('../train/ablate/command.ts')).ablateCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'data') return await (await import('../data/command.ts')).dataCommand(['--help']);
         if (rest[0] === 'nightly') return await (await import('../nightly/command.ts')).nightlyCommand(['--help'], { version: VERSION });
         console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : rest[0] === 'zones' ? ZONES_HELP : HELP);
         return 0;
@@ -341,6 +345,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../train/command.ts')).trainCommand(rest, { version: VERSION });
       case 'nightly':
         return await (await import('../nightly/command.ts')).nightlyCommand(rest, { version: VERSION });
+      case 'ablate':
+        return await (await import('../train/ablate/command.ts')).ablateCommand(rest, { version: VERSION });
+      case 'data':
+        return await (await import('../data/command.ts')).dataCommand(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }

@@ -486,7 +486,9 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
     let testAcc: number | null = null;
     let testLoss: number | null = null;
     let evalSeconds = 0;
-    if (!stopped) {
+    // A run stopped by a non-finite loss is still evaluated: its final accuracy is that of the
+    // model it ended with (the paper's collapsed runs report 9.8%: every image called a 0).
+    {
       progress.status(`epoch ${epoch + 1}/${config.epochs}: evaluating on ${test.n} test images…`);
       const t0 = performance.now();
       let correct = 0;

@@ -1,0 +1,221 @@
+/**
+ * An ablation grid: a file (JSON or YAML) naming the train options every run shares (`base`) and the
+ * axes whose product gives the runs (`grid`), in the order the runs are made (the last axis varies
+ * fastest). Each cell is an `adzone train` command line, checked by the same parser as the command,
+ * so a grid can say nothing a command line could not.
+ *
+ *   name: lenet5-mnist-sgd
+ *   base: { model: lenet5, dataset: mnist, epochs: 3, optimizer: sgd, lr: 0.01 }
+ *   grid:
+ *     precision:                        # an axis value is an option value ...
+ *       - { precision: 16, mode: strict, backend: engine, label: p16-strict }   # ... or a bundle of options
+ *       - { precision: 32, mode: strict, backend: engine, label: p32-strict }
+ *     beta: [0, 1, 10, 100, 1000, 10000]
+ *     seed: [1, 2]
+ *
+ * Option names are the train command's (`batch-size`, `batch-norm`, …); camelCase (`batchSize`) is
+ * read too. Booleans: `batch-norm: true` adds --batch-norm, `augment: false` adds --no-augment.
+ * Options about a run's folder and output (`out`, `resume`, `quiet`, `help`) cannot appear: ablate
+ * owns those. The cell's identity is its full TrainConfig (defaults filled in); its folder is
+ * `runs/<axis>-<label>_…`.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../../cli/args.ts';
+import { stringifyExact } from '../checkpoint.ts';
+import { freshConfig, parseTrainArgv } from '../command.ts';
+import type { TrainConfig } from '../config.ts';
+
+export class GridError extends Error {
+  override name = 'GridError';
+}
+
+type Scalar = string | number | boolean;
+export type OptionBundle = Readonly<Record<string, Scalar>>;
+
+export interface Grid {
+  readonly name: string;
+  readonly description: string;
+  readonly base: OptionBundle;
+  readonly axes: readonly { readonly name: string; readonly values: readonly { readonly label: string; readonly options: OptionBundle }[] }[];
+}
+
+export interface Cell {
+  /** 0-based position in grid order. */
+  readonly index: number;
+  /** The folder name under runs/, from the axis labels. */
+  readonly id: string;
+  /** Axis name → label of this cell's value. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The train command line of the cell (without --out). */
+  readonly argv: readonly string[];
+  readonly config: TrainConfig;
+}
+
+/** Options ablate sets itself; a grid that names one is refused. */
+const OWNED = new Set(['out', 'resume', 'quiet', 'help', 'checkpoint-every', 'continue-on-divergence']);
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function isScalar(v: unknown): v is Scalar {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+}
+
+function bundle(where: string, v: unknown): OptionBundle {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GridError(`${where} must be a mapping of train options (e.g. { precision: 16, mode: strict }), got ${JSON.stringify(v)}`);
+  const out: Record<string, Scalar> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === 'label') continue;
+    const name = kebab(k);
+    if (OWNED.has(name)) throw new GridError(`${where}: '${k}' is set by adzone ablate itself (each cell runs in <out>/runs/<cell>); remove it from the grid`);
+    if (!isScalar(x)) throw new GridError(`${where}.${k} must be a number, string or boolean, got ${JSON.stringify(x)}`);
+    if (name in out) throw new GridError(`${where}: option '${name}' is given twice`);
+    out[name] = x;
+  }
+  return out;
+}
+
+const safeLabel = (s: string) => s.replace(/[^A-Za-z0-9.+-]/g, '_');
+
+/** Parse grid text (JSON or YAML; `file` names it in messages). */
+export function parseGrid(text: string, file: string): Grid {
+  let raw: unknown;
+  try {
+    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new GridError(`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GridError(`${file}: a grid is a mapping with 'base' (options every run shares) and 'grid' (axis → list of values)`);
+  const r = raw as Record<string, unknown>;
+  const unknown = Object.keys(r).filter((k) => !['name', 'description', 'base', 'grid'].includes(k));
+  if (unknown.length) throw new GridError(`${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; a grid has name, description, base and grid`);
+  const name = r.name === undefined ? file.replace(/^.*[\\/]/, '').replace(/\.(json|ya?ml)$/i, '') : r.name;
+  if (typeof name !== 'string' || !name) throw new GridError(`${file}: 'name' must be a non-empty string`);
+  if (r.description !== undefined && typeof r.description !== 'string') throw new GridError(`${file}: 'description' must be a string`);
+  const base = r.base === undefined ? {} : bundle(`${file}: base`, r.base);
+  if (r.grid === undefined || r.grid === null || typeof r.grid !== 'object' || Array.isArray(r.grid)) {
+    throw new GridError(`${file}: 'grid' must map each axis to a list of values (e.g. beta: [0, 1, 10])`);
+  }
+  const axes: Grid['axes'][number][] = [];
+  for (const [axis, vals] of Object.entries(r.grid as Record<string, unknown>)) {
+    const where = `${file}: grid.${axis}`;
+    if (!Array.isArray(vals) || vals.length === 0) throw new GridError(`${where} must be a non-empty list of values`);
+    const values = vals.map((v, i) => {
+      if (isScalar(v)) {
+        const opt = kebab(axis);
+        if (OWNED.has(opt)) throw new GridError(`${where}: '${axis}' is set by adzone ablate itself; remove the axis`);
+        if (opt in base) throw new GridError(`${where}: '${opt}' is both in base and an axis; keep one`);
+        return { label: safeLabel(String(v)), options: { [opt]: v } };
+      }
+      const b = bundle(`${where}[${i}]`, v);
+      const lab = (v as Record<string, unknown>).label;
+      if (lab !== undefined && (typeof lab !== 'string' || !lab)) throw new GridError(`${where}[${i}].label must be a non-empty string`);
+      const clash = Object.keys(b).filter((k) => k in base);
+      if (clash.length) throw new GridError(`${where}[${i}]: ${clash.join(', ')} also in base; keep one`);
+      return { label: safeLabel(lab ?? Object.values(b).map(String).join('-')), options: b };
+    });
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v.label)) throw new GridError(`${where}: two values have the label '${v.label}'; give each a distinct 'label'`);
+      seen.add(v.label);
+    }
+    axes.push({ name: axis, values });
+  }
+  // an option set by two axes is ambiguous
+  const owner = new Map<string, string>();
+  for (const a of axes) {
+    for (const v of a.values) {
+      for (const k of Object.keys(v.options)) {
+        const o = owner.get(k);
+        if (o !== undefined && o !== a.name) throw new GridError(`${file}: option '${k}' is set by both axes '${o}' and '${a.name}'; keep it in one`);
+        owner.set(k, a.name);
+      }
+    }
+  }
+  return { name, description: (r.description as string | undefined) ?? '', base, axes };
+}
+
+export function readGrid(file: string): { grid: Grid; text: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new GridError(`cannot read the grid file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+  }
+  return { grid: parseGrid(text, file), text };
+}
+
+function toArgv(opts: OptionBundle): string[] {
+  const argv: string[] = [];
+  for (const [k, v] of Object.entries(opts)) {
+    if (typeof v === 'boolean') {
+      if (k === 'augment' || k === 'no-augment') argv.push(v === (k === 'augment') ? '--augment' : '--no-augment');
+      else if (v) argv.push(`--${k}`);
+    } else if (String(v).startsWith('-')) argv.push(`--${k}=${String(v)}`);
+    else argv.push(`--${k}`, String(v));
+  }
+  return argv;
+}
+
+/** Every cell of the grid in order, each checked as the train command would (GridError naming the cell). */
+export function expandGrid(grid: Grid): Cell[] {
+  const cells: Cell[] = [];
+  const total = grid.axes.reduce((n, a) => n * a.values.length, 1);
+  const ids = new Map<string, number>();
+  for (let index = 0; index < total; index++) {
+    let rest = index;
+    const picks: { axis: string; label: string; options: OptionBundle }[] = new Array(grid.axes.length);
+    for (let a = grid.axes.length - 1; a >= 0; a--) {
+      const ax = grid.axes[a];
+      const v = ax.values[rest % ax.values.length];
+      rest = Math.floor(rest / ax.values.length);
+      picks[a] = { axis: ax.name, label: v.label, options: v.options };
+    }
+    const opts: Record<string, Scalar> = { ...grid.base };
+    for (const p of picks) Object.assign(opts, p.options);
+    const argv = toArgv(opts);
+    const id = picks.map((p) => `${safeLabel(p.axis)}-${p.label}`).join('_') || 'run';
+    let config: TrainConfig;
+    try {
+      const parsed = parseTrainArgv(argv);
+      config = freshConfig(parsed.given, parsed.optimizer);
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof TypeError) {
+        throw new GridError(`grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${(e as Error).message.replace(/^Unknown option '--/, "unknown train option '")}`);
+      }
+      throw e;
+    }
+    const dup = ids.get(stringifyExact(config));
+    if (dup !== undefined) throw new GridError(`grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`);
+    ids.set(stringifyExact(config), index);
+    cells.push({ index, id, labels: Object.fromEntries(picks.map((p) => [p.axis, p.label])), argv, config });
+  }
+  return cells;
+}
+
+/** A fingerprint of what a grid runs (the cells' configs in order), to tell whether shards belong together. */
+export function gridHash(cells: readonly Cell[]): string {
+  return createHash('sha256')
+    .update(stringifyExact(cells.map((c) => [c.id, c.config])))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+export function parseShard(s: string): Shard {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(s);
+  const i = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!(n >= 1 && i >= 1 && i <= n)) throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4: the second of four slices), got '${s}'`);
+  return { index: i, count: n };
+}
+
+/** The cells of shard i/n: every n-th cell starting at the i-th, so slices get a similar mix. */
+export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] {
+  return shard ? cells.filter((c) => c.index % shard.count === shard.index - 1) : [...cells];
+}
