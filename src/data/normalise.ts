@@ -21,10 +21,15 @@ export const MNIST_NORMALISATION: Normalisation = { mean: [0.1307], std: [0.3081
 export const CIFAR10_NORMALISATION: Normalisation = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] };
 /** ImageNet: the usual torchvision values, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225). */
 export const IMAGENET_NORMALISATION: Normalisation = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+/**
+ * SVHN: mean 0.5, std 0.5 for every channel, mapping pixels to [−1, 1] (the common torchvision
+ * recipe for SVHN; a convention, not statistics measured on the data).
+ */
+export const SVHN_NORMALISATION: Normalisation = { mean: [0.5], std: [0.5] };
 /** pixel/255 only. */
 export const UNIT_NORMALISATION: Normalisation = { mean: [0], std: [1] };
 
-/** The usual normalisation for a registry name ('mnist', 'cifar10', 'imagenet'); pixel/255 otherwise. */
+/** The usual normalisation for a registry name ('mnist', 'cifar10', 'imagenet', 'svhn'); pixel/255 otherwise. */
 export function defaultNormalisation(name: string): Normalisation {
   switch (name) {
     case 'mnist':
@@ -33,6 +38,8 @@ export function defaultNormalisation(name: string): Normalisation {
       return CIFAR10_NORMALISATION;
     case 'imagenet':
       return IMAGENET_NORMALISATION;
+    case 'svhn':
+      return SVHN_NORMALISATION;
     default:
       return UNIT_NORMALISATION;
   }

@@ -1,15 +1,17 @@
 /** Data sets by name, for the CLI and the trainers. */
+import { join } from 'node:path';
 import { DataError } from './errors.ts';
 import { loadCifar10, type Cifar10Options } from './cifar10.ts';
 import { loadImagenetSample, type ImagenetOptions, type ImagenetSize } from './imagenet.ts';
 import { loadMnist, type MnistOptions } from './mnist.ts';
 import { defaultNormalisation, type Normalisation } from './normalise.ts';
+import { loadSvhn, SVHN_FILES, svhnDir, svhnHowToGet, svhnPresent, type SvhnOptions } from './svhn.ts';
 import type { Dataset, Split } from './types.ts';
 
 export const DATASET_NAMES = ['mnist', 'cifar10', 'imagenet', 'svhn'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
-export type RegistryLoadOptions = MnistOptions & Cifar10Options & ImagenetOptions & { readonly size?: ImagenetSize };
+export type RegistryLoadOptions = MnistOptions & Cifar10Options & ImagenetOptions & SvhnOptions & { readonly size?: ImagenetSize };
 
 export interface DatasetInfo {
   readonly name: DatasetName;
@@ -66,17 +68,24 @@ const INFO: Record<DatasetName, DatasetInfo> = {
   },
   svhn: {
     name: 'svhn',
-    available: false,
-    description: 'SVHN (cropped digits, 32×32): no offline source',
+    /** True when train_32x32.mat and test_32x32.mat are in the default folder (see src/data/svhn.ts). */
+    get available() {
+      return svhnPresent('train') && svhnPresent('test');
+    },
+    description:
+      'SVHN cropped digits, 73,257 train / 26,032 test, 32×32 RGB, from the official .mat files in $ADZONE_SVHN_DIR or $ADZONE_DATA_DIR/svhn ' +
+      '(get them with `adzone data fetch svhn --to DIR`)',
     shape: [3, 32, 32],
     classes: 10,
     splits: ['train', 'test'],
-    normalisation: { mean: [0.5], std: [0.5] },
-    load: () => {
-      throw new DataError(
-        'unavailable',
-        'SVHN: no offline source (see ../shared/data/README.md: no real 32×32 cropped-digit files could be had offline); use `adzone data fetch svhn`.',
-      );
+    normalisation: defaultNormalisation('svhn'),
+    load: (split, opts = {}) => {
+      if (opts.dir === undefined && opts.files === undefined && !svhnPresent(split)) {
+        const dir = svhnDir();
+        const file = join(dir, split === 'train' ? SVHN_FILES.train : SVHN_FILES.test);
+        throw new DataError('unavailable', `SVHN: no offline source: ${file} is not there. ${svhnHowToGet(dir)}`, { file });
+      }
+      return loadSvhn(split, opts);
     },
   },
 };
