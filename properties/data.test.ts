@@ -386,16 +386,23 @@ describe('loader errors (DataError names the file and what is wrong)', () => {
 });
 
 describe('registry', () => {
-  it('knows mnist, cifar10, imagenet; svhn has no offline source', () => {
+  it('knows mnist, cifar10, imagenet, imagenet-sample; svhn has no offline source', () => {
     expect(datasetByName('mnist').load('test', { limit: 10 }).n).toBe(10);
     expect(datasetByName('CIFAR-10').name).toBe('cifar10');
     expect(datasetByName('cifar10').normalisation).toEqual(CIFAR10_NORMALISATION);
     expect(datasetByName('imagenet').load('test', { size: 32, limit: 3 }).shape).toEqual([3, 32, 32]);
-    expectDataError(() => datasetByName('imagenet').load('train'), 'unavailable', "only a 'test' split");
+    expectDataError(() => datasetByName('imagenet').load('train'), 'unavailable', "only a 'test' split", "'imagenet-sample'");
+    // the smoke-run data set: the same sample as both splits, under its own name
+    const fit = datasetByName('ImageNet_Sample');
+    expect(fit.splits).toEqual(['train', 'test']);
+    const [tr, te] = [fit.load('train', { size: 32, limit: 4 }), fit.load('test', { size: 32, limit: 4 })];
+    expect(tr).toMatchObject({ name: 'imagenet-sample', split: 'train', n: 4 });
+    expect(te.split).toBe('test');
+    expect(tr.images).toEqual(te.images);
     const svhn = datasetByName('svhn');
     expect(svhn.available).toBe(false);
     expectDataError(() => svhn.load('train'), 'unavailable', 'no offline source', 'adzone data fetch svhn');
-    expectDataError(() => datasetByName('fashion'), 'option', 'unknown data set', 'mnist, cifar10, imagenet, svhn');
+    expectDataError(() => datasetByName('fashion'), 'option', 'unknown data set', 'mnist, cifar10, imagenet, imagenet-sample, svhn');
   });
 });
 

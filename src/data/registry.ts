@@ -8,7 +8,7 @@ import { defaultNormalisation, type Normalisation } from './normalise.ts';
 import { loadSvhn, SVHN_FILES, svhnDir, svhnHowToGet, svhnPresent, type SvhnOptions } from './svhn.ts';
 import type { Dataset, Split } from './types.ts';
 
-export const DATASET_NAMES = ['mnist', 'cifar10', 'imagenet', 'svhn'] as const;
+export const DATASET_NAMES = ['mnist', 'cifar10', 'imagenet', 'imagenet-sample', 'svhn'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export type RegistryLoadOptions = MnistOptions & Cifar10Options & ImagenetOptions & SvhnOptions & { readonly size?: ImagenetSize };
@@ -60,11 +60,23 @@ const INFO: Record<DatasetName, DatasetInfo> = {
         throw new DataError(
           'unavailable',
           `The ImageNet sample has only a 'test' split (one image per class, for smoke tests and evaluation); there is no ImageNet train split offline. ` +
-            `Load split 'test' (or call loadImagenetSample) if you mean to fit it for a smoke test.`,
+            `To fit the sample itself in a smoke run of the training pipeline, use the data set 'imagenet-sample' (its train and test splits are both the sample).`,
         );
       }
       return loadImagenetSample(opts.size ?? 64, opts);
     },
+  },
+  'imagenet-sample': {
+    name: 'imagenet-sample',
+    available: true,
+    description:
+      'The same 1,000-image ImageNet sample as both train and test split, 64×64 RGB: for smoke runs of the training pipeline ' +
+      '(its test accuracy measures fitting the images trained on, not generalisation)',
+    shape: [3, 64, 64],
+    classes: 1000,
+    splits: ['train', 'test'],
+    normalisation: defaultNormalisation('imagenet'),
+    load: (split, opts = {}) => ({ ...loadImagenetSample(opts.size ?? 64, opts), name: 'imagenet-sample', split }),
   },
   svhn: {
     name: 'svhn',
@@ -90,10 +102,10 @@ const INFO: Record<DatasetName, DatasetInfo> = {
   },
 };
 
-/** The registry entry for 'mnist' | 'cifar10' | 'imagenet' | 'svhn' (case-insensitive; 'cifar-10' accepted). */
+/** The registry entry for 'mnist' | 'cifar10' | 'imagenet' | 'imagenet-sample' | 'svhn' (case-insensitive; '-' and '_' ignored: 'cifar-10' accepted). */
 export function datasetByName(name: string): DatasetInfo {
-  const key = name.toLowerCase().replace(/[-_]/g, '');
-  const hit = (INFO as Record<string, DatasetInfo>)[key];
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const hit = Object.values(INFO).find((i) => norm(i.name) === norm(name));
   if (!hit) throw new DataError('option', `unknown data set '${name}'; known: ${DATASET_NAMES.join(', ')}`);
   return hit;
 }

@@ -32,7 +32,8 @@ export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobia
 
 Required:
   --model NAME          ${MODEL_NAMES.join(', ')}
-  --dataset NAME        mnist, cifar10 (imagenet has no train split offline)
+  --dataset NAME        mnist, cifar10, svhn (once fetched: adzone data fetch svhn), imagenet-sample (the 1,000-image
+                        ImageNet sample as train and test split: smoke runs only; resnet18 takes the ImageNet stem on it)
   --beta B              MaxPool Jacobian β(B) = B·minnorm + (1 − B)·first, an integer (0 = first; the paper: 0, 1, 10, 100, 1000, 10000)
   --precision P         16, 32 or 64
   --epochs E
@@ -55,7 +56,7 @@ Optimisation:
   --lr-schedule S       none (default), step:EPOCHS:GAMMA or cosine, per epoch
   --batch-size N        default 64 for lenet5, 128 for vgg11 and resnet18
   --seed S              initialisation, batch order and augmentation (default 1); nothing else is random
-  --batch-norm          insert batch norm (lenet5, vgg11; resnet18 always has it)
+  --batch-norm          insert batch norm (after every conv of lenet5 / vgg11 / resnet18; resnet18 without it has none)
   --width W             channel multiplier for vgg11 / resnet18, e.g. 0.25 or 1/4
   --augment / --no-augment  random crop 4 + flip on the train split (default: on for cifar10, off otherwise)
   --limit-train N       use the first N train images (default all)

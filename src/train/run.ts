@@ -264,6 +264,8 @@ export function prepare(config: TrainConfig): Prepared {
   }
   const opts: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { classes: info.classes, input: info.shape };
   if (config.width !== null) opts.width = config.width;
+  // ResNet18 takes torchvision's ImageNet stem (7×7/2 conv + 3×3/2 MaxPool) on ImageNet images, the CIFAR stem otherwise
+  if (config.model === 'resnet18' && info.name.startsWith('imagenet')) opts.stem = 'imagenet';
   if (config.batchNorm) opts.batchNorm = true;
   else if (config.model === 'resnet18') opts.batchNorm = false;
   let spec: ModelSpec;
