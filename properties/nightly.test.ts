@@ -15,16 +15,22 @@ import { runs, runsMultiplier } from '../src/nightly/runs.ts';
 import {
   LIMITS,
   MARGIN,
+  estimate,
   STAGES,
+  fitTrain,
   fitVerify,
   planNightly,
+  trainCost,
+  trainPlan,
   reserveFor,
   suitesCost,
   verifyCost,
   type Costs,
   type Stage,
 } from '../src/nightly/plan.ts';
-import { readPlan } from '../src/nightly/schema.ts';
+import { countsShape, readPlan } from '../src/nightly/schema.ts';
+import { ablationConfig } from '../src/nightly/ablation.ts';
+import { check } from '../src/schema/shape.ts';
 import { readResult } from '../src/schema/index.ts';
 
 const bin = fileURLToPath(new URL('../bin/adzone.js', import.meta.url));
@@ -48,7 +54,8 @@ function costs(speed: number, reads = false): Costs {
     },
     verify: { fixed: 5 * speed, perDraw: Object.fromEntries(GENS.map((g, i) => [g, (0.02 + 0.01 * i) * speed])), shrinkDraws: 40, expectedShrinks: 80 },
     zones: { fixed: 3 * speed, lenetBatch: 4 * speed, vggBatch: 44 * speed },
-    train: { fixed: 2 * speed, step: { '16': 2.5 * speed, '32': 0.7 * speed }, evalPerImage: { '16': 0.017 * speed, '32': 0.004 * speed } },
+    // the engine in strict mode, LeNet-5 batch 64 (the ablation slice's setup)
+    train: { fixed: 2 * speed, step: { '16': 0.04 * speed, '32': 0.023 * speed }, evalPerImage: { '16': 0.0006 * speed, '32': 0.0004 * speed } },
   };
 }
 
@@ -133,9 +140,13 @@ describe('planning arithmetic', () => {
         }
         const t = p.counts.train;
         if (t) {
-          expect(t.limitTrain % LIMITS.batchSize).toBe(0);
+          expect(t).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: LIMITS.trainBatchSize });
+          // whole batches, or the whole epoch (its last batch is short)
+          expect(t.limitTrain % t.batchSize === 0 || t.limitTrain === LIMITS.maxTrainImages).toBe(true);
+          expect(t.limitTrain).toBeGreaterThanOrEqual(LIMITS.minTrainImages);
           expect(t.limitTrain).toBeLessThanOrEqual(LIMITS.maxTrainImages);
           expect(t.limitTest).toBeGreaterThanOrEqual(LIMITS.minTestImages);
+          expect(t.limitTest).toBeLessThanOrEqual(LIMITS.maxTestImages);
         }
         // planning is pure: the same input gives the same counts
         expect(planNightly({ budgetSeconds: budget, spentSeconds: spent, stages, costs: costs(speed, reads), verify: VERIFY }).counts).toEqual(p.counts);
@@ -156,7 +167,7 @@ describe('planning arithmetic', () => {
     const day = planNightly({ budgetSeconds: 4 * 3600, spentSeconds: 30, stages: all, costs: costs(1), verify: VERIFY });
     expect(day.counts.zones!.vggBatches).toBeGreaterThan(0);
     expect(day.counts.verify!.samples).toBeGreaterThan(ten.counts.verify!.samples);
-    expect(day.counts.train!.limitTrain).toBeGreaterThan(ten.counts.train!.limitTrain);
+    expect(day.counts.train!.limitTrain).toBeGreaterThanOrEqual(ten.counts.train!.limitTrain);
 
     // suites that read the multiplier get more runs with more time; others keep ×max (it costs nothing)
     const m = (b: number) => planNightly({ budgetSeconds: b, spentSeconds: 30, stages: all, costs: costs(1, true), verify: VERIFY }).counts.suites!.multiplier;
@@ -164,6 +175,120 @@ describe('planning arithmetic', () => {
     expect(ten.counts.suites!.multiplier).toBe(LIMITS.maxMultiplier);
     expect(ten.notes.join(' ')).toMatch(/no property suite reads ADZONE_FC_RUNS_MULTIPLIER/);
   });
+});
+
+describe('the ablation slice', () => {
+  const all = [...STAGES];
+  const plan = (budget: number, speed: number, reads = true) => planNightly({ budgetSeconds: budget, spentSeconds: 30, stages: all, costs: costs(speed, reads), verify: VERIFY });
+
+  it('trains a full epoch per run with the whole test set at 45 m when it fits, a fraction at 10 m, always within the budget', () => {
+    for (const speed of [1, 2, 3]) {
+      const t = plan(45 * 60, speed).counts.train!;
+      expect(t, `speed ${speed}`).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: 64, limitTrain: LIMITS.maxTrainImages, limitTest: LIMITS.maxTestImages });
+    }
+    // a machine 3× slower than the reference: its weighted share (≈ 330 s) is short of the epoch (≈ 440 s),
+    // which is granted because it costs less than half of what is left
+    const slow = plan(45 * 60, 3);
+    expect(slow.estimates.train).toBeGreaterThan(0.18 * slow.usable);
+    expect(slow.counts.verify!.samples).toBeGreaterThan(100);
+    for (const speed of [2, 3]) {
+      const p = plan(10 * 60, speed);
+      const t = p.counts.train!;
+      expect(t.limitTrain, `speed ${speed}`).toBeGreaterThan(20 * LIMITS.minTrainImages);
+      expect(t.limitTrain).toBeLessThan(LIMITS.maxTrainImages);
+      expect(t.limitTest).toBeLessThan(t.limitTrain);
+      expect(trainCost(costs(speed, true).train, t)).toBeCloseTo(p.estimates.train, 9);
+    }
+    expect(plan(10 * 60, 2).counts.train!.limitTrain).toBeGreaterThan(plan(10 * 60, 3).counts.train!.limitTrain);
+  });
+
+  it('fitTrain given the exact cost of a full epoch and test set plans exactly that (the epoch grant relies on it)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.1, max: 20, noNaN: true }), (speed) => {
+        const c = costs(speed).train;
+        const full = trainPlan(LIMITS.maxTrainImages, LIMITS.maxTestImages);
+        expect(fitTrain(c, trainCost(c, full))).toEqual({ limitTrain: full.limitTrain, limitTest: full.limitTest });
+        expect(fitTrain(c, trainCost(c, full) * 0.99).limitTrain).toBeLessThan(LIMITS.maxTrainImages);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('runs on the engine in strict mode at both precisions, with the full experiment\'s optimizer; plans from before still run on tfjs', () => {
+    const p = trainPlan(6400, 1024);
+    for (const precision of ['16', '32'] as const) {
+      const c = ablationConfig({ precision, beta: 10000 }, p, 3);
+      expect(c).toMatchObject({ model: 'lenet5', dataset: 'mnist', backend: 'engine', mode: 'strict', precision, beta: 10000, optimizer: 'sgd', lr: 0.01, momentum: 0.9, batchSize: 64, epochs: 1, limitTrain: 6400, limitTest: 1024, seed: 3 });
+    }
+    const legacy = { batchSize: 128, limitTrain: 3712, limitTest: 1472 };
+    expect(ablationConfig({ precision: '16', beta: 0 }, legacy, 3)).toMatchObject({ backend: 'tfjs-wasm', mode: 'wide' });
+    expect(ablationConfig({ precision: '32', beta: 0 }, legacy, 3)).toMatchObject({ backend: 'tfjs-wasm', mode: 'framework' });
+    // plan.json: the new fields are optional (old plans still read), and nothing but the engine in strict mode is accepted
+    const counts = (train: object) => ({ suites: null, verify: null, zones: null, train });
+    const shape = (train: object) => () => check(countsShape, counts(train), 'plan.json');
+    expect(shape(p)).not.toThrow();
+    expect(shape({ runs: p.runs, ...legacy })).not.toThrow();
+    expect(shape({ ...p, backend: 'tfjs-wasm' })).toThrow(/backend/);
+  });
+});
+
+describe('a pinned run of VGG11 zones and the ablation slice', () => {
+  it('writes a valid zones.json for VGG11 (width 1/4) on CIFAR-10 and engine-strict training results; the same plan and seed give the same training numbers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adzone-nightly-vgg-'));
+    try {
+      // One VGG11 batch of 8 (no LeNet) keeps the zones stage at ≈ 10 s on a loaded 2-core machine
+      // (a batch of 128, the nightly's, takes ≈ 45 s); 4 steps of 64 and 256 test images per run.
+      const c = costs(1);
+      const counts = { suites: null, verify: null, zones: { batchSize: 8, lenetBatches: 0, vggBatches: 1 }, train: trainPlan(LIMITS.minTrainImages, LIMITS.minTestImages) };
+      const e = estimate(c, counts);
+      const planFile = join(dir, 'plan.json');
+      const plan = {
+        schema: 'adzone/nightly-plan', schemaVersion: 1, createdAt: new Date().toISOString(), command: 'pinned by properties/nightly.test.ts', seed: 5, budgetSeconds: 300,
+        source: 'calibrated', stages: ['zones', 'train'], dropped: [], notes: [], calibrationSeconds: 0, counts, costs: c,
+        estimates: { ...e, reserve: reserveFor(300), total: e.suites + e.verify + e.zones + e.train + reserveFor(300) }, pin: '',
+      };
+      writeFileSync(planFile, JSON.stringify(plan));
+      const a = join(dir, 'a');
+      const r = run(['nightly', '--budget', '5m', '--plan', planFile, '--quiet', '--out', a], 150_000);
+      expect(r.status, r.stderr).toBe(0);
+      const n = JSON.parse(readFileSync(join(a, 'nightly.json'), 'utf8'));
+      expect(n.crashed).toBe(false);
+      for (const st of ['zones', 'train']) expect(n.stages.find((x: { stage: string }) => x.stage === st).status, st).toBe('done');
+
+      const vggFile = join(a, 'zones', 'vgg11-w0.25-cifar10', 'zones.json');
+      expect(existsSync(join(a, 'zones', 'lenet5-mnist'))).toBe(false);
+      const z = readResult(vggFile, 'zones').data; // validated against adzone/zones
+      expect(z.config).toMatchObject({ model: 'vgg11', dataset: 'cifar10', batchSize: 8, batches: 1, seed: 5, precisions: ['16', '32', '64'] });
+      expect(z.config.modelOptions).toMatchObject({ width: 0.25 });
+      expect(z.precisions.map((p) => p.batches.length)).toEqual([1, 1, 1]);
+      expect(existsSync(join(a, 'zones', 'vgg11-w0.25-cifar10', 'zones.md'))).toBe(true);
+      expect(n.zones.networks).toHaveLength(1);
+      expect(n.zones.networks[0]).toMatchObject({ model: 'vgg11', dataset: 'cifar10', batches: 1 });
+      expect(Object.keys(n.zones.networks[0].exactShare).sort()).toEqual(['16', '32', '64']);
+      expect(n.files.json).toContain(vggFile);
+      expect(readFileSync(join(a, 'summary.md'), 'utf8')).toMatch(/VGG11 \(width 1\/4\)\/CIFAR-10 1 batches/);
+
+      const ablate = readResult(join(a, 'ablation', 'ablate.json'), 'ablate').data;
+      expect(ablate.runs.map((x) => `${x.precision}/${x.beta}/${x.mode}`)).toEqual(['16/0/strict', '16/10000/strict', '32/0/strict', '32/10000/strict']);
+      const results = ablate.runs.map((x) => readResult(join(a, 'ablation', x.dir!, 'result.json'), 'train').data);
+      for (const res of results) {
+        expect(res.config).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: 64, limitTrain: 256, limitTest: 256, seed: 5 });
+        expect(res.timings.steps).toBe(4);
+      }
+      expect(readFileSync(join(a, 'summary.md'), 'utf8')).toMatch(/on engine strict, SGD batch 64, 256 training images/);
+
+      // the training numbers again from the plan file and seed (training only: the zones numbers' determinism is adzone zones's own)
+      const b = join(dir, 'b');
+      const r2 = run(['nightly', '--budget', '5m', '--plan', join(a, 'plan.json'), '--stages', 'train', '--quiet', '--out', b], 120_000);
+      expect(r2.status, r2.stderr).toBe(0);
+      const again = readResult(join(b, 'ablation', 'ablate.json'), 'ablate').data;
+      expect(again.runs.map((x) => x.testAccuracy)).toEqual(ablate.runs.map((x) => x.testAccuracy));
+      const losses = (root: string, d: string) => readFileSync(join(root, 'ablation', d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).loss);
+      for (const x of ablate.runs) expect(losses(b, x.dir!)).toEqual(losses(a, x.dir!));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 280_000);
 });
 
 describe('a tiny budgeted run', () => {

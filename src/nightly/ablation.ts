@@ -1,8 +1,12 @@
 /**
  * The nightly's ablation slice (DESIGN §4): LeNet-5 on MNIST, β ∈ {0, 10000} × precision 16 and 32,
- * SGD, one pass over the first `limitTrain` training images (a fraction of an epoch), evaluated on
- * the first `limitTest` test images, through src/train's library entry point (runTrain) with the
- * defaults of `adzone train`: tfjs-wasm, 16 bits emulated `wide`, tfjs's own float32 at 32 bits.
+ * SGD lr 0.01 momentum 0.9, batch 64, one pass over the first `limitTrain` training images (up to a
+ * full epoch), evaluated on the first `limitTest` test images, through src/train's library entry
+ * point (runTrain). The runs compute on the engine in strict mode (every product and sum rounded to
+ * the precision) at both precisions, so 16 and 32 bits differ in nothing else: the setup of the
+ * committed full experiment (reports/ablate/grids/lenet5-mnist-sgd.yaml), of which the slice is the
+ * first epoch (init and batch order come from the seed alone). A plan written before this (no
+ * `backend` in its train counts) runs as it did then: tfjs-wasm, 16 bits `wide`, tfjs's float32 at 32.
  * Each run writes ablation/<run>/result.json (validated) and metrics.jsonl; ablation/ablate.json
  * lists them (schema adzone/ablate 1).
  */
@@ -12,8 +16,10 @@ import { readResult, writeResult, type AblateRun } from '../schema/index.ts';
 import { trainRunCost, type Costs, type TrainPlan, type TrainPrecision } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
 
-export function ablationConfig(run: { precision: TrainPrecision; beta: number }, plan: Pick<TrainPlan, 'batchSize' | 'limitTrain' | 'limitTest'>, seed: number): TrainConfig {
-  const backend = defaultBackend(run.precision, undefined);
+export function ablationConfig(run: { precision: TrainPrecision; beta: number }, plan: Pick<TrainPlan, 'backend' | 'mode' | 'batchSize' | 'limitTrain' | 'limitTest'>, seed: number): TrainConfig {
+  // plan.mode without plan.backend (not written by any plan) is ignored rather than sent to tfjs
+  const backend = plan.backend ?? defaultBackend(run.precision, undefined);
+  const mode = plan.backend ? (plan.mode ?? defaultMode(run.precision, backend)) : defaultMode(run.precision, backend);
   const c: TrainConfig = {
     model: 'lenet5',
     dataset: 'mnist',
@@ -21,7 +27,7 @@ export function ablationConfig(run: { precision: TrainPrecision; beta: number },
     betaMode: 'backward',
     reluAlpha: 0,
     precision: run.precision,
-    mode: defaultMode(run.precision, backend),
+    mode,
     backend,
     epochs: 1,
     batchSize: plan.batchSize,

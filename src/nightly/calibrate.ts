@@ -11,8 +11,9 @@
  *   zones   two LeNet-5 batches of 128 at 16, 32 and 64 bits (the second, warm one times a batch);
  *           VGG11 (width 1/4) per batch is taken as
  *           VGG_OVER_LENET LeNet batches (measured on the reference machine) rather than timed
- *   train   LeNet-5 on MNIST at 16 and 32 bits: 3 steps of 128 (the first, warming up, not counted)
- *           and 128 test images each
+ *   train   LeNet-5 on MNIST at 16 and 32 bits on the slice's setup (engine, strict, batch 64):
+ *           CAL_TRAIN_STEPS steps (the first CAL_TRAIN_WARM, warming up, not counted) and
+ *           CAL_TEST_IMAGES test images each
  *
  * Timings depend on the machine and its load, so two calibrations rarely agree exactly: the counts
  * they lead to can differ between runs and machines. `--plan plan.json` skips the calibration and
@@ -25,7 +26,7 @@ import { generatorById } from '../generators/index.ts';
 import { readResult } from '../schema/index.ts';
 import { runVerify, shrinkCounterexample, type TableRow } from '../zones/verify.ts';
 import { ablationConfig, trainOnce } from './ablation.ts';
-import { LIMITS, type Costs, type Stage, type TrainPrecision } from './plan.ts';
+import { LIMITS, trainPlan, type Costs, type Stage, type TrainPrecision } from './plan.ts';
 import { propertySuites, REPO_ROOT } from './suites.ts';
 import { cappedShrink, loadVerifyBackends, shrinkTargets, verifyOptions, VERIFY_DEFAULTS, type LoadedBackends } from './verify.ts';
 import { zonesArgv } from './zones.ts';
@@ -34,6 +35,13 @@ import { zonesArgv } from './zones.ts';
 export const CALIBRATION_SEED = 7;
 const CAL_SAMPLES = 2;
 const CAL_SHRINKS = 2;
+/**
+ * Training steps timed per precision after CAL_TRAIN_WARM untimed ones (the engine's steps take
+ * 3–8× longer for the first ≈ 15 while the JIT warms up), and test images evaluated.
+ */
+const CAL_TRAIN_STEPS = 20;
+const CAL_TRAIN_WARM = 20;
+const CAL_TEST_IMAGES = 512;
 
 /**
  * The reference machine (2 shared cores, where these constants were measured together, under one
@@ -90,6 +98,13 @@ export const REF_SPAWN_SECONDS = 1.5;
 export const REF_SHRINK_DRAWS = 40;
 /** VGG11 at width 1/4 on a CIFAR-10 batch of 128 against LeNet-5 on an MNIST batch of 128 (45 s against 4 s here). */
 export const VGG_OVER_LENET = 11;
+/**
+ * The ablation slice on the reference machine (LeNet-5/MNIST, engine strict, batch 64, under the
+ * load of two training jobs): ≈ 35–42 ms a 16-bit step, ≈ 23 ms a 32-bit step (tfjs-wasm, the slice's
+ * earlier backend: ≈ 115 ms at 32 bits, ≈ 1.7 s at 16 bits wide); evaluating a test image costs about
+ * 0.7–0.85 of what training on one does.
+ */
+export const REF_TRAIN = { fixed: 2, step: { '16': 0.04, '32': 0.023 }, evalPerImage: { '16': 0.0006, '32': 0.0004 } } as const;
 /** Counterexamples of a full verify run when the baseline does not say. */
 export const DEFAULT_EXPECTED_SHRINKS = 80;
 
@@ -109,7 +124,11 @@ export function referenceCosts(speed = 1, generators: readonly string[] = VERIFY
       expectedShrinks: expectedShrinks(),
     },
     zones: { fixed: 4 * speed, lenetBatch: 5 * speed, vggBatch: 5 * VGG_OVER_LENET * speed },
-    train: { fixed: 3 * speed, step: { '16': 2.5 * speed, '32': 0.75 * speed }, evalPerImage: { '16': 0.017 * speed, '32': 0.004 * speed } },
+    train: {
+      fixed: REF_TRAIN.fixed * speed,
+      step: { '16': REF_TRAIN.step['16'] * speed, '32': REF_TRAIN.step['32'] * speed },
+      evalPerImage: { '16': REF_TRAIN.evalPerImage['16'] * speed, '32': REF_TRAIN.evalPerImage['32'] * speed },
+    },
   };
 }
 
@@ -222,26 +241,32 @@ export async function calibrate(o: { readonly stages: readonly Stage[]; readonly
       const step = { ...train.step };
       const evalPerImage = { ...train.evalPerImage };
       let fixed = 0;
+      const steps = CAL_TRAIN_WARM + CAL_TRAIN_STEPS;
       for (const p of ['16', '32'] as TrainPrecision[]) {
-        const limitTest = 128;
-        const config = { ...ablationConfig({ precision: p, beta: 0 }, { batchSize: LIMITS.batchSize, limitTrain: 3 * LIMITS.batchSize, limitTest }, CALIBRATION_SEED), logEvery: 1 };
+        const limitTest = CAL_TEST_IMAGES;
+        const plan = trainPlan(steps * LIMITS.trainBatchSize, limitTest);
+        const config = { ...ablationConfig({ precision: p, beta: 0 }, plan, CALIBRATION_SEED), logEvery: 1 };
         const dir = join(tmp, `train-${p}`);
         const t = performance.now();
         const r = await trainOnce(config, dir, { version: o.version, command: 'adzone nightly (calibration)', quiet: true });
         const wall = since(t);
-        // metrics.jsonl has a line after every step with the seconds since the start: steps 2 and 3 are warm
+        // metrics.jsonl has a line after every step with the seconds since the start: after the warm-up ones, the steps are warm
         const at = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
           .split('\n')
           .filter((l) => l.trim())
           .map((l) => JSON.parse(l) as { kind: string; seconds: number })
           .filter((m) => m.kind === 'step')
           .map((m) => m.seconds);
-        step[p] = at.length >= 3 ? (at[2] - at[0]) / 2 : r.timings.trainSeconds / Math.max(1, r.timings.steps);
+        step[p] = at.length >= steps ? (at[steps - 1] - at[CAL_TRAIN_WARM - 1]) / CAL_TRAIN_STEPS : r.timings.trainSeconds / Math.max(1, r.timings.steps);
         evalPerImage[p] = r.timings.evalSeconds / limitTest;
-        fixed = Math.max(fixed, wall - r.timings.trainSeconds - r.timings.evalSeconds);
+        // start-up, data, results, and the warm-up steps' extra time: the part of a run that does not grow with its steps
+        fixed = Math.max(fixed, wall - steps * step[p] - r.timings.evalSeconds);
       }
       train = { fixed: Math.max(0.5, fixed), step, evalPerImage };
-      say(`train: ${step['16'].toFixed(2)} s per 16-bit step, ${step['32'].toFixed(2)} s per 32-bit step; evaluation ${(1000 * evalPerImage['16']).toFixed(1)} / ${(1000 * evalPerImage['32']).toFixed(1)} ms per test image`);
+      say(
+        `train (engine strict, batch ${LIMITS.trainBatchSize}): ${(1000 * step['16']).toFixed(0)} ms per 16-bit step, ${(1000 * step['32']).toFixed(0)} ms per 32-bit step; ` +
+          `evaluation ${(1000 * evalPerImage['16']).toFixed(2)} / ${(1000 * evalPerImage['32']).toFixed(2)} ms per test image; ${train.fixed.toFixed(1)} s start-up per run`,
+      );
     });
     const costs: Costs = { speed, suites: scaled.suites, verify, zones, train };
     if (o.stages.includes('suites')) {

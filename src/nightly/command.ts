@@ -15,10 +15,10 @@ import { shown } from '../schema/discover.ts';
 import { check } from '../schema/shape.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from './budget.ts';
-import { estimate, planNightly, reserveFor, STAGES, type Costs, type Counts, type Estimates, type Stage } from './plan.ts';
+import { estimate, MNIST_TRAIN_IMAGES, planNightly, reserveFor, STAGES, trainRunCost, type Costs, type Counts, type Estimates, type Stage } from './plan.ts';
 import { NIGHTLY_SCHEMA, PLAN_SCHEMA, nightlyShape, planShape, readPlan, type PlanFile } from './schema.ts';
 import { clock as makeClock, stageTicker, type Clock } from './progress.ts';
-import { runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from './report.ts';
+import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from './report.ts';
 import type { SuitesSummary } from './suites.ts';
 import type { LoadedBackends, VerifySummary } from './verify.ts';
 import type { ZonesSummary } from './zones.ts';
@@ -27,7 +27,7 @@ import type { AblationSummary } from './ablation.ts';
 export const NIGHTLY_HELP = `adzone nightly — the whole check in one time-budgeted job: property suites with many more
 fast-check runs, the verify sweep, network zones, a short ablation slice, the reports and the gate
 
-Usage: adzone nightly --budget 45m [--out DIR] [--seed S] [--plan FILE] [--stages LIST]
+Usage: adzone nightly --budget 45m [--out DIR] [--seed S] [--plan FILE] [--stages LIST] [--dry-run]
 
 Stages, in this order, each fitted to the budget:
   suites   every properties/*.test.ts using fast-check, in 'vitest run --reporter=json' with
@@ -36,8 +36,9 @@ Stages, in this order, each fitted to the budget:
   verify   every generator on engine, tfjs-cpu, tfjs-wasm at 16/32/64 bits (the baseline's options),
            N draws per generator, then minimal counterexamples
   zones    LeNet-5 on MNIST, N batches of 128; VGG11 (width 1/4) on CIFAR-10 when the budget allows
-  train    LeNet-5 on MNIST, β ∈ {0, 10000} × 16 and 32 bits, SGD over the first N training images
-           (a fraction of an epoch), evaluated on the first M test images
+  train    LeNet-5 on MNIST, β ∈ {0, 10000} × 16 and 32 bits on the engine in strict mode, SGD lr 0.01
+           momentum 0.9, batch 64, over the first N training images (up to one epoch: a full epoch
+           per run when the budget affords it), evaluated on the first M test images
 Then: the gate against --baseline (its verdict is recorded, a regression does not fail the run),
 and report.html, summary.md, junit.xml of everything, nightly.json and plan.json (all validated).
 
@@ -50,9 +51,11 @@ Options:
   --stages LIST    run only these of suites,verify,zones,train (default all; with --plan, the plan's)
   --baseline DIR   the gate's baseline (default fixtures/baseline)
   --quiet          no inner progress bars (the nightly's own stage lines stay)
+  --dry-run        calibrate (or read --plan), print the plan and stop: nothing runs; with --out,
+                   plan.json is written there (pin it later with --plan)
 
-Planning. Without --plan a short calibration (≈ 20–40 s: 28 verify draws and 2 shrinks, one
-LeNet-5 zones batch, 2 training steps at 16 and 32 bits) measures per-unit costs here; the counts
+Planning. Without --plan a short calibration (≈ 20–40 s: 28 verify draws and 2 shrinks, two
+LeNet-5 zones batches, 40 training steps at 16 and 32 bits) measures per-unit costs here; the counts
 are fitted so that calibration + stages + the report stay within ${100 - 15}% of the budget left after a
 reserve for the report and gate. Before each unit (a generator, a shrink, a network, a training run,
 a suite file) the nightly checks that its estimate still fits; if not it stops that stage cleanly,
@@ -92,6 +95,9 @@ interface Options {
   readonly stages: Stage[];
   readonly baseline: string;
   readonly quiet: boolean;
+  readonly dryRun: boolean;
+  /** --out was given (a dry run writes plan.json only then). */
+  readonly outGiven: boolean;
 }
 
 function parseOptions(argv: string[]): Options | 'help' {
@@ -105,6 +111,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       stages: { type: 'string' },
       baseline: { type: 'string' },
       quiet: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -136,11 +143,12 @@ function parseOptions(argv: string[]): Options | 'help' {
   const today = utcDate();
   const seed = values.seed !== undefined ? parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1) : plan ? plan.seed : Number(today.replace(/-/g, ''));
   const out = resolve(values.out ?? join('reports', 'nightly', today));
-  if (existsSync(out)) {
+  const dryRun = values['dry-run'] === true;
+  if (existsSync(out) && (!dryRun || values.out !== undefined)) {
     if (!statSync(out).isDirectory()) throw new UsageError(`--out ${values.out ?? out} is a file, not a directory`);
     if (readdirSync(out).length) throw new UsageError(`--out ${shown(out)} is not empty (it may hold an earlier nightly); choose a new folder, e.g. --out ${shown(out)}-2`);
   }
-  return { budgetSeconds, out, seed, plan, planPath, stages, baseline: resolve(values.baseline ?? 'fixtures/baseline'), quiet: values.quiet === true };
+  return { budgetSeconds, out, seed, plan, planPath, stages, baseline: resolve(values.baseline ?? 'fixtures/baseline'), quiet: values.quiet === true, dryRun, outGiven: values.out !== undefined };
 }
 
 const errorText = (e: unknown) => ((e as Error)?.stack ?? String(e)).split('\n').slice(0, 6).join('\n');
@@ -157,8 +165,8 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const reserve = reserveFor(o.budgetSeconds);
   const c: Clock = makeClock(o.budgetSeconds, reserve);
-  mkdirSync(o.out, { recursive: true });
-  log(`nightly ▸ budget ${fmtSeconds(o.budgetSeconds)} (reserve ${fmtSeconds(reserve)} for report and gate), seed ${o.seed}, stages ${o.stages.join(', ') || 'none'}, out ${shown(o.out)}`);
+  if (!o.dryRun || o.outGiven) mkdirSync(o.out, { recursive: true });
+  log(`nightly ▸ ${o.dryRun ? 'dry run, ' : ''}budget ${fmtSeconds(o.budgetSeconds)} (reserve ${fmtSeconds(reserve)} for report and gate), seed ${o.seed}, stages ${o.stages.join(', ') || 'none'}, out ${o.dryRun && !o.outGiven ? 'none (dry run)' : shown(o.out)}`);
 
   const stages: StageRecord[] = [];
   const notes: string[] = [];
@@ -247,6 +255,11 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     for (const d of p.dropped) stages.push({ stage: d.stage, status: 'skipped', plannedSeconds: 0, seconds: 0, note: `dropped by the plan: ${d.reason}` });
   }
   check(planShape, planFile, join(o.out, 'plan.json'));
+  if (o.dryRun) {
+    if (o.outGiven) writeFileAtomic(join(o.out, 'plan.json'), toJson(planFile));
+    console.log(planText(planFile, o.outGiven ? join(o.out, 'plan.json') : null));
+    return crashed ? 1 : 0;
+  }
   writeFileAtomic(join(o.out, 'plan.json'), toJson(planFile));
   const planned = estimate(costs, counts);
   const order: Stage[] = ['suites', 'verify', 'zones', 'train'];
@@ -301,7 +314,8 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   if (pc.train) {
     const plan = pc.train;
     const { ablationStage } = await import('./ablation.ts');
-    ablation = await runStage('train', plan.runs.length, `${plan.runs.length} runs, ${plan.limitTrain} training and ${plan.limitTest} test images each`, (tick) =>
+    const setup = plan.backend ? `${plan.backend} ${plan.mode ?? 'strict'}` : 'tfjs-wasm (a plan from before the engine)';
+    ablation = await runStage('train', plan.runs.length, `${plan.runs.length} runs on ${setup}, batch ${plan.batchSize}, ${plan.limitTrain} training (${(plan.limitTrain / MNIST_TRAIN_IMAGES).toFixed(2)} epoch) and ${plan.limitTest} test images each`, (tick) =>
       ablationStage({ out: o.out, seed: o.seed, version: meta.version, command, plan, costs: costs.train, quiet: o.quiet, clock: c, tick }),
     );
   }
@@ -395,6 +409,23 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   console.log(`  gate: ${gate.verdict}${gate.regressions.length ? ` — ${gate.regressions.length} regression(s), see summary.md` : ''}${gate.message ? ` — ${gate.message}` : ''}`);
   console.log(`  files: ${[files.html, files.markdown, files.junit].filter(Boolean).join(', ')}, ${files.json.join(', ')}`);
   return crashed ? 1 : 0;
+}
+
+/** What a dry run prints: the counts of every stage, their estimates, what was dropped and why. */
+export function planText(p: PlanFile, file: string | null): string {
+  const L = [`nightly plan (${p.source === 'calibrated' ? `calibrated here in ${fmtSeconds(p.calibrationSeconds)}, machine ×${p.costs.speed.toFixed(2)} the reference's time` : `counts from ${p.from ?? 'a plan file'}`}), budget ${fmtSeconds(p.budgetSeconds)}, seed ${p.seed}:`];
+  for (const l of countsLine(p.counts, null)) L.push(`  ${l}`);
+  const e = p.estimates;
+  L.push(`  estimates: ${STAGES.filter((s) => p.counts[s]).map((s) => `${s} ${fmtSeconds(e[s])}`).join(', ')}, reserve ${fmtSeconds(e.reserve)}; end ${fmtSeconds(e.total)} of ${fmtSeconds(p.budgetSeconds)}`);
+  const t = p.counts.train;
+  if (t) {
+    const c = p.costs.train;
+    L.push(`  ablation costs: ${t.runs.map((r) => `${r.precision}-bit β = ${r.beta} ${fmtSeconds(trainRunCost(c, r.precision, t.limitTrain, t.limitTest, t.batchSize))}`).join(', ')} (${(1000 * c.step['16']).toFixed(0)} / ${(1000 * c.step['32']).toFixed(0)} ms per 16 / 32-bit step)`);
+  }
+  for (const d of p.dropped) L.push(`  dropped ${d.stage}: ${d.reason}`);
+  for (const n of p.notes ?? []) L.push(`  note: ${n}`);
+  L.push(file ? `plan written to ${shown(file)}; run it with --plan ${shown(file)} --seed ${p.seed}` : 'nothing written (give --out DIR to keep plan.json)');
+  return L.join('\n');
 }
 
 function pinText(out: string, seed: number): string {

@@ -10,10 +10,12 @@
  * How the budget is spent (planNightly):
  *   usable = (budget − calibration − reserve for report and gate) × (1 − MARGIN)
  *   1. every requested stage gets its minimum (suites ×1, 2 draws per generator, 1 LeNet batch,
- *      2 training steps and 256 test images per run); when the minimums do not fit, stages are
+ *      4 training steps of 64 and 256 test images per run); when the minimums do not fit, stages are
  *      dropped in DROP_ORDER (suites, then training, then zones; verify always runs: the gate needs it);
  *   2. what is left is shared by WEIGHTS, stage by stage in FILL_ORDER; whatever a stage cannot use
  *      (a cap, a cost that does not grow) flows on to the next, and verify, last, takes the rest.
+ *      The ablation slice is the exception: when its share falls short of one full epoch per run (with
+ *      the whole test set) but that costs at most TRAIN_EPOCH_SHARE of what is left, it gets the epoch.
  */
 
 export const STAGES = ['suites', 'verify', 'zones', 'train'] as const;
@@ -27,6 +29,15 @@ export const RESERVE_SHARE = 0.02;
 export const WEIGHTS: Readonly<Record<Stage, number>> = { suites: 0.25, verify: 0.35, zones: 0.22, train: 0.18 };
 export const DROP_ORDER: readonly Stage[] = ['suites', 'train', 'zones'];
 export const FILL_ORDER: readonly Stage[] = ['suites', 'zones', 'train', 'verify'];
+/**
+ * The ablation slice takes a full epoch per run (and the whole test set) beyond its weighted share
+ * when that costs at most this share of what is left to plan at its turn (verify keeps the rest):
+ * a fraction of an epoch says little about β (16-bit β = 10⁴ and β = 0 look alike after a few
+ * hundred steps), one epoch separates them.
+ */
+export const TRAIN_EPOCH_SHARE = 0.5;
+
+export const MNIST_TRAIN_IMAGES = 60_000;
 
 export const LIMITS = {
   /** Property-suite run multiplier. */
@@ -48,14 +59,21 @@ export const LIMITS = {
   /** VGG11 runs when the zones stage could pay for this many times (fixed + VGG_MIN_BATCHES batches). */
   vggMinBatches: 2,
   vggAffordFactor: 3,
+  /** Zones mini-batch. */
   batchSize: 128,
+  /** Training mini-batch: as the committed full experiments (reports/ablate/grids/lenet5-mnist-sgd.yaml). */
+  trainBatchSize: 64,
   minTrainImages: 256,
-  /** A fraction of an epoch: at most half of MNIST's 60,000 training images. */
-  maxTrainImages: 30_720,
+  /** One epoch at most: MNIST's 60,000 training images (937 batches of 64 and one of 32). */
+  maxTrainImages: MNIST_TRAIN_IMAGES,
   minTestImages: 256,
   maxTestImages: 10_000,
-  /** Share of the training stage spent on steps (the rest evaluates). */
-  trainStepShare: 0.7,
+  /**
+   * Share of the training stage spent on steps at least (evaluation gets the rest, up to the whole
+   * test set): an evaluated image costs about as much as a trained one, so evaluation sees about a
+   * sixth as many images as training, enough to tell a trained network from one at chance.
+   */
+  trainStepShare: 0.85,
 } as const;
 
 /** Share of a property suite's time that does not grow with the run multiplier (imports, set-up, fixed samples). */
@@ -86,8 +104,11 @@ export interface Costs {
     readonly expectedShrinks: number;
   };
   readonly zones: { readonly fixed: number; readonly lenetBatch: number; readonly vggBatch: number };
+  /** The ablation slice on the backend and mode of TrainPlan (the engine, strict: TRAIN_SETUP), at its batch size. */
   readonly train: {
+    /** Per run: start-up, loading the data, writing the results. */
     readonly fixed: number;
+    /** Seconds per training step (one mini-batch of TrainPlan.batchSize). */
     readonly step: Readonly<Record<TrainPrecision, number>>;
     readonly evalPerImage: Readonly<Record<TrainPrecision, number>>;
   };
@@ -118,10 +139,21 @@ export interface ZonesPlan {
 }
 export interface TrainPlan {
   readonly runs: readonly { readonly precision: TrainPrecision; readonly beta: number }[];
+  /**
+   * Where the runs compute: the engine in strict mode (every product and sum rounded to the
+   * precision, at 16 and 32 bits alike). Absent in plans written before the slice moved to the
+   * engine; those run as they did then, on tfjs-wasm (16 bits `wide`, tfjs's float32 at 32).
+   */
+  readonly backend?: 'engine';
+  readonly mode?: 'strict';
   readonly batchSize: number;
+  /** The first limitTrain training images, one pass (60,000: a full epoch). */
   readonly limitTrain: number;
   readonly limitTest: number;
 }
+
+/** Backend and mode of the slice's runs (as reports/ablate/grids/lenet5-mnist-sgd.yaml). */
+export const TRAIN_SETUP = { backend: 'engine', mode: 'strict' } as const;
 
 export interface Counts {
   readonly suites: SuitesPlan | null;
@@ -271,20 +303,32 @@ export function fitZones(c: Costs['zones'], seconds: number): { lenetBatches: nu
   return { lenetBatches: lenet, vggBatches: vgg };
 }
 
-export function fitTrain(c: Costs['train'], seconds: number, runs: TrainPlan['runs'] = TRAIN_RUNS): { limitTrain: number; limitTest: number } {
-  const bs = LIMITS.batchSize;
+/** Training images of `steps` steps: whole batches, at most one epoch. */
+const trainImages = (steps: number, bs: number) => Math.min(LIMITS.maxTrainImages, steps * bs);
+
+/**
+ * Training and test images for the runs that fit `seconds`: evaluation gets at most
+ * 1 − LIMITS.trainStepShare of the time (never less than its minimum, never more than the whole
+ * test set needs), steps the rest up to one epoch; what one epoch leaves goes back to evaluation.
+ */
+export function fitTrain(c: Costs['train'], seconds: number, runs: TrainPlan['runs'] = TRAIN_RUNS, bs: number = LIMITS.trainBatchSize): { limitTrain: number; limitTest: number } {
   const fixed = runs.length * c.fixed;
   const t = Math.max(0, seconds - fixed);
-  const perStep = runs.reduce((a, r) => a + c.step[r.precision], 0);
-  const perTest = runs.reduce((a, r) => a + c.evalPerImage[r.precision], 0);
-  const minSteps = LIMITS.minTrainImages / bs;
-  // steps get their share, but never the time the smallest evaluation needs
-  const stepBudget = Math.max(minSteps * perStep, Math.min(LIMITS.trainStepShare * t, t - LIMITS.minTestImages * perTest));
-  const steps = Math.max(minSteps, Math.min(LIMITS.maxTrainImages / bs, Math.floor(stepBudget / Math.max(perStep, 1e-9))));
-  const limitTrain = steps * bs;
-  const tests = Math.floor(Math.max(0, t - steps * perStep) / Math.max(perTest, 1e-9));
-  const limitTest = Math.max(LIMITS.minTestImages, Math.min(LIMITS.maxTestImages, Math.floor(tests / 64) * 64));
-  return { limitTrain, limitTest };
+  const perStep = Math.max(runs.reduce((a, r) => a + c.step[r.precision], 0), 1e-9);
+  const perTest = Math.max(runs.reduce((a, r) => a + c.evalPerImage[r.precision], 0), 1e-9);
+  const minSteps = Math.ceil(LIMITS.minTrainImages / bs);
+  const maxSteps = Math.ceil(LIMITS.maxTrainImages / bs);
+  const testBudget = Math.max(LIMITS.minTestImages * perTest, Math.min((1 - LIMITS.trainStepShare) * t, LIMITS.maxTestImages * perTest));
+  // (1e-9: a budget computed as the cost of whole counts must give back those counts)
+  const steps = Math.max(minSteps, Math.min(maxSteps, Math.floor((t - testBudget) / perStep + 1e-9)));
+  const tests = Math.floor(Math.max(0, t - steps * perStep) / perTest + 1e-9);
+  const limitTest = Math.max(LIMITS.minTestImages, tests >= LIMITS.maxTestImages ? LIMITS.maxTestImages : Math.floor(tests / 64) * 64);
+  return { limitTrain: trainImages(steps, bs), limitTest };
+}
+
+/** The slice's counts for given images. */
+export function trainPlan(limitTrain: number, limitTest: number, runs: TrainPlan['runs'] = TRAIN_RUNS): TrainPlan {
+  return { runs, ...TRAIN_SETUP, batchSize: LIMITS.trainBatchSize, limitTrain, limitTest };
 }
 
 export function planNightly(inp: PlanInput): PlanResult {
@@ -300,7 +344,7 @@ export function planNightly(inp: PlanInput): PlanResult {
     suites: suitesCost(costs.suites, 1, order),
     verify: verifyCost(costs.verify, gens, LIMITS.minSamples, 0),
     zones: zonesCost(costs.zones, 1, 0),
-    train: trainCost(costs.train, { runs: TRAIN_RUNS, limitTrain: LIMITS.minTrainImages, limitTest: LIMITS.minTestImages, batchSize: LIMITS.batchSize }),
+    train: trainCost(costs.train, trainPlan(LIMITS.minTrainImages, LIMITS.minTestImages)),
   };
   let kept = STAGES.filter((s) => inp.stages.includes(s));
   const sumMin = () => kept.reduce((a, s) => a + minCost[s], 0);
@@ -331,8 +375,11 @@ export function planNightly(inp: PlanInput): PlanResult {
       counts.zones = { batchSize: LIMITS.batchSize, ...z };
       extra -= zonesCost(costs.zones, z.lenetBatches, z.vggBatches) - minCost.zones;
     } else if (s === 'train') {
-      const t = fitTrain(costs.train, minCost.train + a);
-      counts.train = { runs: TRAIN_RUNS, batchSize: LIMITS.batchSize, ...t };
+      // a full epoch per run (and the whole test set) when the share falls short of it but what is left affords it
+      const epoch = trainCost(costs.train, trainPlan(LIMITS.maxTrainImages, LIMITS.maxTestImages)) - minCost.train;
+      const grant = a < epoch && epoch <= TRAIN_EPOCH_SHARE * extra ? epoch : a;
+      const t = fitTrain(costs.train, minCost.train + grant);
+      counts.train = trainPlan(t.limitTrain, t.limitTest);
       extra -= trainCost(costs.train, counts.train) - minCost.train;
     } else {
       const v = fitVerify(costs.verify, gens, minCost.verify + a);

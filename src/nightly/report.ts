@@ -17,7 +17,7 @@ import { summaryMarkdown } from '../report/summary.ts';
 import { junitXml } from '../report/junit.ts';
 import { writeFileAtomic } from '../report/atomic.ts';
 import { fmtSeconds } from './budget.ts';
-import type { Counts } from './plan.ts';
+import { MNIST_TRAIN_IMAGES, type Counts } from './plan.ts';
 import type { SuitesSummary } from './suites.ts';
 
 export interface GateVerdict {
@@ -75,7 +75,7 @@ export interface NightlyView {
   readonly notes: readonly string[];
 }
 
-function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
+export function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
   const l: string[] = [];
   if (c.suites) {
     const reading = suites ? suites.files.filter((f) => f.readsMultiplier).length : null;
@@ -83,7 +83,14 @@ function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
   }
   if (c.verify) l.push(`verify: ${c.verify.generators.length} generators × ${c.verify.samples} draws on ${c.verify.backends.join(', ')} at ${c.verify.precisions.join('/')} bits, ≤ ${c.verify.maxShrinks} shrunk counterexamples`);
   if (c.zones) l.push(`zones: LeNet-5/MNIST ${c.zones.lenetBatches} batches of ${c.zones.batchSize}${c.zones.vggBatches ? `, VGG11 (width 1/4)/CIFAR-10 ${c.zones.vggBatches} batches` : ', no VGG11 (budget)'}`);
-  if (c.train) l.push(`ablation: LeNet-5/MNIST β ∈ {${[...new Set(c.train.runs.map((r) => r.beta))].join(', ')}} × ${[...new Set(c.train.runs.map((r) => r.precision))].join('/')} bits, ${c.train.limitTrain} training images (${(c.train.limitTrain / 60000).toFixed(3)} epoch), ${c.train.limitTest} test images`);
+  if (c.train) {
+    const t = c.train;
+    const setup = t.backend ? `${t.backend} ${t.mode ?? 'strict'}` : 'tfjs-wasm (16 bits wide)';
+    l.push(
+      `ablation: LeNet-5/MNIST β ∈ {${[...new Set(t.runs.map((r) => r.beta))].join(', ')}} × ${[...new Set(t.runs.map((r) => r.precision))].join('/')} bits on ${setup}, SGD batch ${t.batchSize}, ` +
+        `${t.limitTrain} training images (${t.limitTrain >= MNIST_TRAIN_IMAGES ? 'one full epoch' : `${(t.limitTrain / MNIST_TRAIN_IMAGES).toFixed(3)} epoch`}), ${t.limitTest} test images`,
+    );
+  }
   return l;
 }
 

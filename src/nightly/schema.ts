@@ -46,17 +46,21 @@ const costsShape = obj({
   train: obj({ fixed: pos(), step: obj({ '16': pos(), '32': pos() }), evalPerImage: obj({ '16': pos(), '32': pos() }) }),
 });
 
-const countsShape = obj({
+export const countsShape = obj({
   suites: nullable(obj({ multiplier: num({ min: 1 }), files: arr(str()) })),
   verify: nullable(obj({ samples: num({ int: true, min: 1 }), maxShrinks: count(), shrinkCap: num({ int: true, min: 1 }), generators: arr(str(), 1), backends: arr(str(), 1), precisions: arr(str(), 1), jacobians: arr(str(), 2) })),
   zones: nullable(obj({ batchSize: num({ int: true, min: 1 }), lenetBatches: count(), vggBatches: count() })),
   train: nullable(
-    obj({
-      runs: arr(obj({ precision: oneOf('16', '32'), beta: pos() }), 1),
-      batchSize: num({ int: true, min: 1 }),
-      limitTrain: num({ int: true, min: 1 }),
-      limitTest: num({ int: true, min: 1 }),
-    }),
+    obj(
+      {
+        runs: arr(obj({ precision: oneOf('16', '32'), beta: pos() }), 1),
+        batchSize: num({ int: true, min: 1 }),
+        limitTrain: num({ int: true, min: 1 }),
+        limitTest: num({ int: true, min: 1 }),
+      },
+      // absent in plans written before the slice moved to the engine (those run on tfjs-wasm, as then)
+      { backend: lit('engine'), mode: lit('strict') },
+    ),
   ),
 });
 
