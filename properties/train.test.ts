@@ -1,6 +1,8 @@
 /**
  * `adzone train` on tiny runs (LeNet-5, a few hundred MNIST images, a handful of steps):
- *  - the checkpointable optimizers equal the engine's sgd/adam bit for bit;
+ *  - an optimizer (the engine's sgd/adam, as trainOptimizer builds them) restored mid-run from its
+ *    exported state continues bit for bit, in the checkpoint format; a learning rate set between
+ *    steps is the next step's;
  *  - the checkpoint format reads back what it wrote, and refuses truncated or corrupt files;
  *  - the same seed gives identical parameters and metrics (engine and tfjs-wasm);
  *  - a run stopped after k steps (by the test hook, and by a real SIGKILL of the process) and
@@ -130,44 +132,139 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   }
 }
 
-describe('checkpointable optimizers', () => {
+describe('optimizer state and learning rate (what checkpoints and schedules rely on)', () => {
   const formats: [string, Format][] = [
     ['16', F16],
     ['32', F32],
     ['64', F64],
   ];
-  it.each(formats)('equal the engine sgd and adam bit for bit at %s bits, through an export/import', (_n, format) => {
+  const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+
+  it.each(formats)(
+    'at %s bits, an optimizer restored mid-run from an export (through JSON) continues bit for bit as the uninterrupted one, lr changing between steps',
+    (_n, format) => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('sgd' as const, 'adam' as const),
+          fc.constantFrom('p' as const, '32' as const),
+          fc.constantFrom(0, 0.9),
+          fc.array(fc.double({ min: 1e-4, max: 0.5, noNaN: true }), { minLength: 6, maxLength: 6 }),
+          fc.constantFrom(0, 1e-3),
+          fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: 5, maxLength: 5 }),
+          fc.integer({ min: 1, max: 5 }),
+          (kind, masterWeights, momentum, lrs, weightDecay, raw, cut) => {
+            const r = rounder(format);
+            const w0 = new Float64Array(raw.map(r));
+            const mk = () => new Map([['w', w0.slice()], ['b', w0.slice(0, 2)]]);
+            const gradsAt = (t: number) => new Map([['w', w0.map((v, i) => r(Math.sin(t + i) * v))], ['b', new Float64Array([r(0.25 * t), 0])]]);
+            const make = (lr: number) => trainOptimizer({ kind, lr, momentum: kind === 'sgd' ? momentum : 0, weightDecay, masterWeights });
+            const ref = make(lrs[0]);
+            let mine = make(lrs[0]);
+            const a = mk();
+            const b = mk();
+            for (let t = 1; t <= 6; t++) {
+              ref.lr = lrs[t - 1];
+              mine.lr = lrs[t - 1];
+              ref.step(a, gradsAt(t), format);
+              mine.step(b, gradsAt(t), format);
+              if (t === cut) {
+                const s = mine.exportState();
+                const state = JSON.parse(JSON.stringify(s.state)) as typeof s.state;
+                const arrays = s.arrays;
+                mine.step(mk(), gradsAt(99), format); // the export is a copy: the old optimizer moving on changes nothing
+                mine = make(1); // another lr: the import restores the exported one
+                mine.importState(state, arrays);
+                expect(mine.lr).toBe(lrs[t - 1]);
+                for (const v of arrays.values()) v.fill(NaN); // the import copied the arrays
+              }
+            }
+            for (const k of ['w', 'b']) expect(bits(b.get(k)!)).toBe(bits(a.get(k)!));
+            // and the whole state, exported again, is the uninterrupted one's
+            const [x, y] = [ref.exportState(), mine.exportState()];
+            expect(y.state).toEqual(x.state);
+            expect([...y.arrays.keys()]).toEqual([...x.arrays.keys()]);
+            for (const [k, v] of x.arrays) expect(bits(y.arrays.get(k)!)).toBe(bits(v));
+          },
+        ),
+        { numRuns: runs(60) },
+      );
+    },
+  );
+
+  it('exports the checkpoint format: { kind, lr, params: [{ name, step, master, buffers }] } and arrays `${param}/${buffer}`', () => {
+    const p = () => new Map([['w', Float64Array.of(1, -2)], ['b', Float64Array.of(0.5)]]);
+    const g = new Map([['w', Float64Array.of(0.25, 0.5)], ['b', Float64Array.of(-1)]]);
+    const s16 = sgd({ lr: 0.1, momentum: 0.9, masterWeights: '32' });
+    const a16 = adam({ lr: 0.01, masterWeights: '32' });
+    const plain = sgd({ lr: 0.1 });
+    for (const o of [s16, a16, plain]) for (let i = 0; i < 3; i++) o.step(p(), g, F16);
+    const shape = (o: typeof s16) => {
+      const { state, arrays } = o.exportState();
+      return { json: JSON.stringify(state), keys: [...arrays.keys()], lengths: [...arrays.values()].map((v) => v.length) };
+    };
+    expect(shape(s16)).toEqual({
+      json: '{"kind":"sgd","lr":0.1,"params":[{"name":"w","step":0,"master":true,"buffers":["momentum"]},{"name":"b","step":0,"master":true,"buffers":["momentum"]}]}',
+      keys: ['w/master', 'w/momentum', 'b/master', 'b/momentum'],
+      lengths: [2, 2, 1, 1],
+    });
+    expect(shape(a16)).toEqual({
+      json: '{"kind":"adam","lr":0.01,"params":[{"name":"w","step":3,"master":true,"buffers":["exp_avg","exp_avg_sq"]},{"name":"b","step":3,"master":true,"buffers":["exp_avg","exp_avg_sq"]}]}',
+      keys: ['w/master', 'w/exp_avg', 'w/exp_avg_sq', 'b/master', 'b/exp_avg', 'b/exp_avg_sq'],
+      lengths: [2, 2, 2, 1, 1, 1],
+    });
+    expect(shape(plain)).toEqual({
+      json: '{"kind":"sgd","lr":0.1,"params":[{"name":"w","step":0,"master":false,"buffers":[]},{"name":"b","step":0,"master":false,"buffers":[]}]}',
+      keys: [],
+      lengths: [],
+    });
+    // refusals, leaving the optimizer as it was
+    const before = JSON.stringify(a16.exportState().state);
+    expect(() => a16.importState(s16.exportState().state, s16.exportState().arrays)).toThrow(/sgd's, this optimizer is adam/);
+    const { state, arrays } = a16.exportState();
+    arrays.delete('b/exp_avg_sq');
+    expect(() => a16.importState(state, arrays)).toThrow(/'b\/exp_avg_sq' is missing/);
+    expect(JSON.stringify(a16.exportState().state)).toBe(before);
+    expect(() => (a16.lr = -1)).toThrow(/lr must be ≥ 0/);
+    expect(a16.lr).toBe(0.01);
+  });
+
+  it('a learning rate set between steps is the one the next step uses (64 bits, against the closed forms with lr_t per step), and names the optimizer', () => {
+    const vec = fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: 3, maxLength: 3 });
     fc.assert(
       fc.property(
         fc.constantFrom('sgd' as const, 'adam' as const),
-        fc.constantFrom('p' as const, '32' as const),
-        fc.double({ min: 1e-4, max: 0.5, noNaN: true }),
-        fc.constantFrom(0, 1e-3),
-        fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: 5, maxLength: 5 }),
-        fc.integer({ min: 1, max: 4 }),
-        (kind, masterWeights, lr, weightDecay, raw, cut) => {
-          const r = rounder(format);
-          const w0 = new Float64Array(raw.map(r));
-          const mk = () => new Map([['w', w0.slice()], ['b', w0.slice(0, 2)]]);
-          const gradsAt = (t: number) => new Map([['w', w0.map((v, i) => r(Math.sin(t + i) * v))], ['b', new Float64Array([r(0.25 * t), 0])]]);
-          const ref = kind === 'sgd' ? sgd({ lr, momentum: 0.9, weightDecay, masterWeights }) : adam({ lr, weightDecay, masterWeights });
-          const opts = { kind, lr, momentum: kind === 'sgd' ? 0.9 : 0, weightDecay, masterWeights };
-          let mine = trainOptimizer(opts);
-          const a = mk();
-          const b = mk();
-          for (let t = 1; t <= 5; t++) {
-            ref.step(a, gradsAt(t), format);
-            mine.step(b, gradsAt(t), format);
-            if (t === cut) {
-              const s = mine.exportState();
-              mine = trainOptimizer(opts);
-              mine.importState(s.state, s.arrays);
+        vec,
+        fc.array(fc.tuple(vec, fc.double({ min: 1e-3, max: 0.5, noNaN: true })), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom(0, 0.9),
+        fc.constantFrom(0, 0.1),
+        (kind, w0, steps, momentum, weightDecay) => {
+          const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
+          const opt = kind === 'sgd' ? sgd({ lr: 7, momentum, weightDecay }) : adam({ lr: 7, beta1, beta2, eps, weightDecay });
+          const w = Float64Array.from(w0);
+          const ref = [...w0];
+          const buf = w0.map(() => 0);
+          const m = w0.map(() => 0);
+          const v = w0.map(() => 0);
+          for (const [t, [g, lr]] of steps.entries()) {
+            opt.lr = lr;
+            expect(opt.name).toContain(`(lr=${lr},`);
+            opt.step(new Map([['w', w]]), new Map([['w', Float64Array.from(g)]]), F64);
+            for (let i = 0; i < ref.length; i++) {
+              const gt = g[i] + weightDecay * ref[i];
+              if (kind === 'sgd') {
+                buf[i] = t === 0 ? gt : momentum * buf[i] + gt;
+                ref[i] -= lr * (momentum === 0 ? gt : buf[i]);
+              } else {
+                m[i] = beta1 * m[i] + (1 - beta1) * gt;
+                v[i] = beta2 * v[i] + (1 - beta2) * gt * gt;
+                ref[i] -= (lr / (1 - beta1 ** (t + 1))) * (m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - beta2 ** (t + 1)) + eps));
+              }
             }
+            for (let i = 0; i < ref.length; i++) expect(Math.abs(w[i] - ref[i])).toBeLessThanOrEqual(1e-10 * (1 + Math.abs(ref[i])));
           }
-          for (const k of ['w', 'b']) expect(Array.from(b.get(k)!)).toEqual(Array.from(a.get(k)!));
         },
       ),
-      { numRuns: runs(60) },
+      { numRuns: runs(200) },
     );
   });
 });

@@ -2,7 +2,8 @@
  * One interface over the two ways a network trains here: the engine (src/models/engine.ts, any
  * precision, strict or wide) and the tfjs twins (src/backends/tfjs/models.ts: float32, or binary16
  * `wide` emulated). Both step the same parameters (by PyTorch name, values of p held in doubles)
- * with the same optimizer code (./optim.ts), so a trainer saves and restores them alike.
+ * with the same optimizer code (the engine's sgd / adam, src/engine/optim), so a trainer saves and
+ * restores them alike.
  */
 import { createEngineNet, gradients, trainStep, type Batch, type ModelSpec } from '../models/index.ts';
 import type { EngineOptions } from '../engine/types.ts';
@@ -11,7 +12,7 @@ import { rounder } from '../engine/arith.ts';
 import { formatByName } from '../precision/index.ts';
 import type { JacobianChoice } from '../jacobians/index.ts';
 import type { RunBackend, TrainMode, TrainPrecision } from './config.ts';
-import type { TrainOptimizer } from './optim.ts';
+import type { Optimizer } from '../engine/optim/index.ts';
 
 export interface StepOutcome {
   /** Mean cross-entropy of the batch before the step (unscaled). */
@@ -33,7 +34,7 @@ export interface NetTrainer {
   readonly params: Map<string, Float64Array>;
   /** Live BN running statistics by PyTorch name. */
   buffers(): Map<string, Float64Array>;
-  step(batch: Batch, optimizer: TrainOptimizer, lossScale: LossScaler | null): Promise<StepOutcome>;
+  step(batch: Batch, optimizer: Optimizer, lossScale: LossScaler | null): Promise<StepOutcome>;
   /** Inference mode: BN running statistics, nothing updated. */
   evaluate(batch: Batch): Promise<EvalOutcome>;
   /** Package and runtime versions that decide the numbers. */

@@ -26,7 +26,8 @@ import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { createTrainer, type NetTrainer } from './backend.ts';
 import { readCheckpoint, stringifyExact, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { TrainConfigError, chanceThreshold, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';
-import { trainOptimizer, type OptimizerState, type TrainOptimizer } from './optim.ts';
+import type { Optimizer, OptimizerState } from '../engine/optim/index.ts';
+import { trainOptimizer } from './optim.ts';
 import { fmtDuration, type TrainProgress } from './progress.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -334,7 +335,7 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
   const params = saved ? pick('param', saved.params) : initParams(spec, config.seed);
   const buffers = saved ? pick('buffer', saved.buffers) : initBuffers(spec);
   const trainer: NetTrainer = await createTrainer({ backend: config.backend, precision: config.precision, mode: config.mode, jacobian, spec, params, buffers });
-  const optimizer: TrainOptimizer = trainOptimizer({
+  const optimizer: Optimizer = trainOptimizer({
     kind: config.optimizer,
     lr: config.lr,
     momentum: config.optimizer === 'sgd' ? config.momentum : 0,

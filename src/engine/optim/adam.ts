@@ -13,10 +13,11 @@
  * The constants 1 − β1, 1 − β2 are taken in double and rounded to q. Note that in pure binary16
  * (q = p = 16) the default ε = 1e−8 rounds to 0, so a parameter whose gradient has always been 0
  * gets 0/0 = NaN, as it does in PyTorch with fp16 parameters and Adam; use masterWeights '32'.
+ * lr is the optimizer's current learning rate (settable between steps); state (the moments
+ * 'exp_avg', 'exp_avg_sq' and t) exports and imports as optimizer.ts describes.
  */
-import type { Format } from '../../precision/index.ts';
 import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
-import { masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
+import { defineOptimizer, masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer } from './optimizer.ts';
 
 export interface AdamOptions {
   readonly lr: number;
@@ -33,35 +34,32 @@ export function adam({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay =
   if (!(eps >= 0)) throw new Error(`adam: eps must be ≥ 0, got ${eps}`);
   if (!(weightDecay >= 0)) throw new Error(`adam: weightDecay must be ≥ 0, got ${weightDecay}`);
   const state = new ParamState();
-  return {
-    name: `adam(lr=${lr}, betas=(${beta1}, ${beta2}), eps=${eps}, weightDecay=${weightDecay}${masterWeights === '32' ? ', fp32 masters' : ''})`,
-    reset: () => state.clear(),
-    step(params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, { gradScale = 1 }: StepOptions = {}) {
-      const q = masterFormat(format, masterWeights);
-      const R = rounder(q);
-      const kq = roundKindOf(q);
-      const wdQ = R(weightDecay);
-      const c1Q = R(1 - beta1);
-      const b2Q = R(beta2);
-      const c2Q = R(1 - beta2);
-      const epsQ = R(eps);
-      for (const [name, param] of params) {
-        const grad = grads.get(name);
-        if (!grad) continue;
-        if (grad.length !== param.length) throw new Error(`adam: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
-        const s = state.get(name, param, format, q);
-        const w = s.weights;
-        const g0 = unscaled(grad, q, gradScale);
-        const m = s.buffer('exp_avg', 'zeros').values;
-        const v = s.buffer('exp_avg_sq', 'zeros').values;
-        const t = s.nextStep();
-        const stepSize = R(lr / (1 - beta1 ** t));
-        const c2s = R(Math.sqrt(1 - beta2 ** t));
-        update(kq, R, w, g0, m, v, { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s }, weightDecay !== 0);
-        s.writeBack();
-      }
-    },
-  };
+  const describe = (lr: number) => `adam(lr=${lr}, betas=(${beta1}, ${beta2}), eps=${eps}, weightDecay=${weightDecay}${masterWeights === '32' ? ', fp32 masters' : ''})`;
+  return defineOptimizer('adam', lr, describe, state, (lr, params, grads, format, { gradScale = 1 }) => {
+    const q = masterFormat(format, masterWeights);
+    const R = rounder(q);
+    const kq = roundKindOf(q);
+    const wdQ = R(weightDecay);
+    const c1Q = R(1 - beta1);
+    const b2Q = R(beta2);
+    const c2Q = R(1 - beta2);
+    const epsQ = R(eps);
+    for (const [name, param] of params) {
+      const grad = grads.get(name);
+      if (!grad) continue;
+      if (grad.length !== param.length) throw new Error(`adam: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
+      const s = state.get(name, param, format, q);
+      const w = s.weights;
+      const g0 = unscaled(grad, q, gradScale);
+      const m = s.buffer('exp_avg', 'zeros').values;
+      const v = s.buffer('exp_avg_sq', 'zeros').values;
+      const t = s.nextStep();
+      const stepSize = R(lr / (1 - beta1 ** t));
+      const c2s = R(Math.sqrt(1 - beta2 ** t));
+      update(kq, R, w, g0, m, v, { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s }, weightDecay !== 0);
+      s.writeBack();
+    }
+  });
 }
 
 interface AdamConstants {

@@ -1,7 +1,8 @@
 /**
  * Optimizers stepping the engine's parameters in precision p (master weights in p by default, fp32
- * masters on request; see optimizer.ts).
+ * masters on request), with a learning rate settable between steps and state that exports and
+ * imports exactly, for checkpoints (see optimizer.ts).
  */
-export { masterFormat, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
+export { masterFormat, type MasterWeights, type Optimizer, type OptimizerKind, type OptimizerState, type StepOptions } from './optimizer.ts';
 export { sgd, type SgdOptions } from './sgd.ts';
 export { adam, type AdamOptions } from './adam.ts';

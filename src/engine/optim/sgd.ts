@@ -7,10 +7,11 @@
  *   buf ← g (first step),  R(R(μ · buf) + g)   if momentum μ ≠ 0
  *   g ← R(g + R(μ · buf)) (nesterov)  or  buf
  *   w ← R(w − R(lr · g))
+ * lr is the optimizer's current learning rate (settable between steps); state (the momentum buffer
+ * 'momentum') exports and imports as optimizer.ts describes.
  */
-import type { Format } from '../../precision/index.ts';
 import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
-import { masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer, type StepOptions } from './optimizer.ts';
+import { defineOptimizer, masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer } from './optimizer.ts';
 
 export interface SgdOptions {
   readonly lr: number;
@@ -26,29 +27,26 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
   if (!(weightDecay >= 0)) throw new Error(`sgd: weightDecay must be ≥ 0, got ${weightDecay}`);
   if (nesterov && momentum === 0) throw new Error('sgd: Nesterov momentum needs momentum > 0');
   const state = new ParamState();
-  return {
-    name: `sgd(lr=${lr}, momentum=${momentum}, weightDecay=${weightDecay}${nesterov ? ', nesterov' : ''}${masterWeights === '32' ? ', fp32 masters' : ''})`,
-    reset: () => state.clear(),
-    step(params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, { gradScale = 1 }: StepOptions = {}) {
-      const q = masterFormat(format, masterWeights);
-      const R = rounder(q);
-      const kq = roundKindOf(q);
-      const lrQ = R(lr);
-      const muQ = R(momentum);
-      const wdQ = R(weightDecay);
-      for (const [name, param] of params) {
-        const grad = grads.get(name);
-        if (!grad) continue;
-        if (grad.length !== param.length) throw new Error(`sgd: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
-        const s = state.get(name, param, format, q);
-        const w = s.weights;
-        const g0 = unscaled(grad, q, gradScale);
-        const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
-        update(kq, R, w, g0, buf ? buf.values : null, buf !== null && buf.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
-        s.writeBack();
-      }
-    },
-  };
+  const describe = (lr: number) => `sgd(lr=${lr}, momentum=${momentum}, weightDecay=${weightDecay}${nesterov ? ', nesterov' : ''}${masterWeights === '32' ? ', fp32 masters' : ''})`;
+  return defineOptimizer('sgd', lr, describe, state, (lr, params, grads, format, { gradScale = 1 }) => {
+    const q = masterFormat(format, masterWeights);
+    const R = rounder(q);
+    const kq = roundKindOf(q);
+    const lrQ = R(lr);
+    const muQ = R(momentum);
+    const wdQ = R(weightDecay);
+    for (const [name, param] of params) {
+      const grad = grads.get(name);
+      if (!grad) continue;
+      if (grad.length !== param.length) throw new Error(`sgd: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
+      const s = state.get(name, param, format, q);
+      const w = s.weights;
+      const g0 = unscaled(grad, q, gradScale);
+      const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
+      update(kq, R, w, g0, buf ? buf.values : null, buf !== null && buf.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
+      s.writeBack();
+    }
+  });
 }
 
 /**
