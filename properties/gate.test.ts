@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, tempDirs } from './support/cli.ts';
+import { readResult } from '../src/schema/index.ts';
+import { trainRuns } from '../src/schema/runs.ts';
 
 const tempDir = tempDirs();
 const baseline = join(root, 'fixtures/baseline');
@@ -39,6 +41,60 @@ function trainDir(acc16: number): string {
       for (const seed of [1, 2]) runs.push({ model: 'lenet5', dataset: 'mnist', precision, optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: beta === 0 && precision === '16' ? acc16 : 0.99 });
   writeFileSync(join(d, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
   return d;
+}
+
+/** How a synthetic run was trained: the full experiment (4 epochs) or the nightly's slice (one pass over 10,368 images). */
+type How = { epochs: number; limitTrain: number | null };
+const FULL: How = { epochs: 4, limitTrain: null };
+const SLICE: How = { epochs: 1, limitTrain: 10368 };
+
+/** A config as `adzone train` records it in result.json (fixture values). */
+const trainConfig = (precision: string, beta: number, seed: number, how: How) => ({
+  model: 'lenet5', dataset: 'mnist', beta, betaMode: 'backward', reluAlpha: 0, precision, mode: 'strict', backend: 'engine', epochs: how.epochs, batchSize: 64, optimizer: 'sgd',
+  lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width: null, augment: false, seed, limitTrain: how.limitTrain, limitTest: null, logEvery: 50,
+});
+
+/** A valid result.json of one synthetic run. */
+const resultJson = (config: ReturnType<typeof trainConfig>, acc: number) => ({
+  schema: 'adzone/train', schemaVersion: 1, command: 'synthetic test fixture', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:01:00Z',
+  config, status: 'completed', finalTestAcc: acc, bestTestAcc: { testAcc: acc, epoch: config.epochs }, epochs: [{ epoch: config.epochs, step: 100, loss: 0.1, testAcc: acc }],
+});
+
+/**
+ * Synthetic strict-mode train runs (a fixture, not measured) trained `how`, accuracy at β = 0 at 16 bits `acc16`,
+ * as one ablate.json in `dir`. `config`: each entry carries its config (as adzone ablate writes now); 'dir': entries
+ * carry none but point at a run folder holding result.json (older ablate.json files, the nightly's); 'none': neither.
+ */
+function recipeTrainDir(dir: string, how: How, acc16: number, config: 'entry' | 'dir' | 'none'): string {
+  const runs = [];
+  for (const precision of ['16', '32'])
+    for (const beta of [0, 1000])
+      for (const seed of [1, 2]) {
+        const testAccuracy = beta === 0 && precision === '16' ? acc16 : 0.99;
+        const c = trainConfig(precision, beta, seed, how);
+        const entry: Record<string, unknown> = { model: 'lenet5', dataset: 'mnist', precision, mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy };
+        if (config === 'entry') entry.config = c;
+        if (config === 'dir') {
+          entry.dir = `runs/p${precision}-beta${beta}-seed${seed}`;
+          mkdirSync(join(dir, entry.dir as string), { recursive: true });
+          writeFileSync(join(dir, entry.dir as string, 'result.json'), JSON.stringify(resultJson(c, testAccuracy)));
+        }
+        runs.push(entry);
+      }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+  return dir;
+}
+
+/** A baseline (the committed one plus `train`) and a report (its verify.json plus `train`), each filled by a callback given its train folder. */
+function sides(base: (dir: string) => void, rep: (dir: string) => void): { base: string; rep: string } {
+  const b = tempDir('adzone-gate-base-');
+  cpSync(baseline, b, { recursive: true });
+  base(join(b, 'train'));
+  const r = tempDir('adzone-gate-rep-');
+  cpSync(join(baseline, 'verify.json'), join(r, 'verify.json'));
+  rep(join(r, 'train'));
+  return { base: b, rep: r };
 }
 
 describe('adzone gate', () => {
@@ -113,6 +169,92 @@ describe('adzone gate', () => {
     expect(r.stdout.trim()).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/);
     cpSync(trainDir(0.99), join(rep, 'train'), { recursive: true });
     expect((await run('gate', '--baseline', base, rep)).status).toBe(0);
+  });
+
+  it('exits 0 when the β = 0 runs were trained differently (fewer epochs, lower accuracy), with a note naming the fields that differ', async () => {
+    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'entry'));
+    const r = await run('gate', '--baseline', d.base, d.rep);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/REGRESSION/);
+    expect(r.stderr).toMatch(/^gate: train: lenet5 on mnist, 16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 \(baseline vs report; 99\.20% vs 95\.00%; look at .*ablate\.json/m);
+    expect(r.stderr).toMatch(/^gate: train: lenet5 on mnist, 32-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 /m);
+    expect(r.stderr).toMatch(/compared for 0 group\(s\), 2 not compared \(trained differently\)/);
+  });
+
+  it('exits 1 with one line naming the drop when runs trained alike lose accuracy at β = 0', async () => {
+    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, FULL, 0.975, 'entry'));
+    const r = await run('gate', '--baseline', d.base, d.rep);
+    expect(r.status, r.stderr).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/);
+    expect(r.stderr).not.toMatch(/trained differently|recipe unknown/);
+  });
+
+  it('a report holding the full runs and the slice compares the full runs only; the slice is noted', async () => {
+    const both = (acc16: number) => sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => {
+      recipeTrainDir(join(r, 'full'), FULL, acc16, 'entry');
+      recipeTrainDir(join(r, 'slice'), SLICE, 0.95, 'entry');
+    });
+    const same = both(0.99);
+    const ok = await run('gate', '--baseline', same.base, same.rep);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
+    const d = both(0.975);
+    const bad = await run('gate', '--baseline', d.base, d.rep);
+    expect(bad.status, bad.stderr).toBe(1);
+    const lines = bad.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd \(epochs 4, limitTrain all\) moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\).*full\/ablate\.json$/);
+  });
+
+  it('an ablate.json entry without config takes its recipe from the result.json in its dir (when it exists, validates and is that run)', async () => {
+    const dir = recipeTrainDir(tempDir('adzone-gate-fallback-'), SLICE, 0.95, 'dir');
+    const raw = JSON.parse(readFileSync(join(dir, 'ablate.json'), 'utf8'));
+    const at = (precision: string, beta: number, seed: number) => raw.runs.find((x: { precision: string; beta: number; seed: number }) => x.precision === precision && x.beta === beta && x.seed === seed);
+    at('32', 1000, 1).dir = 'runs/nowhere'; // no result.json there
+    writeFileSync(join(dir, at('32', 1000, 2).dir, 'result.json'), '{"schema": "adzone/train", "schemaVersion": 1}'); // fails its schema
+    at('32', 0, 2).dir = at('32', 0, 1).dir; // another run's result.json (seed 1)
+    at('16', 1000, 2).config = trainConfig('16', 1000, 2, FULL); // its own config wins over its dir's
+    writeFileSync(join(dir, 'ablate.json'), JSON.stringify(raw));
+    const rows = trainRuns([readResult(join(dir, 'ablate.json'))]);
+    expect(rows).toHaveLength(8);
+    const row = (precision: string, beta: number, seed: number) => rows.find((x) => x.precision === precision && x.beta === beta && x.seed === seed)!;
+    expect(row('16', 0, 1).recipe).toMatchObject({ epochs: 1, limitTrain: 10368, batchSize: 64, backend: 'engine' });
+    expect(row('16', 0, 1).recipe).not.toHaveProperty('beta');
+    expect(row('16', 0, 1).recipe).not.toHaveProperty('seed');
+    expect(row('16', 0, 1).recipe).not.toHaveProperty('logEvery');
+    expect(row('32', 1000, 1).recipe).toBeUndefined();
+    expect(row('32', 1000, 2).recipe).toBeUndefined();
+    expect(row('32', 0, 2).recipe).toBeUndefined();
+    expect(row('16', 1000, 2).recipe).toMatchObject({ epochs: 4, limitTrain: null });
+
+    // End to end: the slice, recorded the old way, is told apart from the full baseline …
+    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'dir'));
+    const r = await run('gate', '--baseline', d.base, d.rep);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
+    // … and without its run folders its recipe is unknown: compared as before, with a note saying so.
+    const u = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'none'));
+    const ru = await run('gate', '--baseline', u.base, u.rep);
+    expect(ru.status, ru.stderr).toBe(1);
+    expect(ru.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 95\.00%/)]);
+    expect(ru.stderr).toMatch(/16-bit strict sgd at β = 0: recipe unknown in the report \(no config recorded, no readable result\.json beside it\); compared by configuration only/);
+  });
+
+  it('--update keeps each run\'s config, so the new baseline still tells recipes apart', async () => {
+    const d = sides(() => undefined, (r) => recipeTrainDir(r, FULL, 0.992, 'dir'));
+    const u = await run('gate', '--baseline', d.base, d.rep, '--update');
+    expect(u.status, u.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(join(d.base, 'train', 'ablate.json'), 'utf8'));
+    expect(written.runs).toHaveLength(8);
+    for (const x of written.runs) expect(x.config).toMatchObject({ epochs: 4, limitTrain: null, beta: x.beta, seed: x.seed });
+    const slice = tempDir('adzone-gate-rep-');
+    cpSync(join(baseline, 'verify.json'), join(slice, 'verify.json'));
+    recipeTrainDir(join(slice, 'train'), SLICE, 0.95, 'entry');
+    const r = await run('gate', '--baseline', d.base, slice);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
   });
 
   it.each([

@@ -20,6 +20,7 @@ import { summaryMarkdown } from '../src/report/summary.ts';
 import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
 import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
+import { accuracyByBeta, trainRuns } from '../src/schema/runs.ts';
 
 const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
@@ -320,5 +321,58 @@ describe('adzone report', () => {
     const r = await run('report', d, '--out', join(d, 'r.html'));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/verify\.json: \$\.table\[0\]\.n: expected a whole number ≥ 0, got -1/);
+  });
+});
+
+describe('accuracy rows per recipe', () => {
+  /** Synthetic strict 16-bit SGD runs (a fixture, not measured) of one configuration, trained for `epochs` over `limitTrain` images, as ablate.json in `dir`. */
+  function recipeAblate(dir: string, epochs: number, limitTrain: number | null, acc: number, withConfig = true, seeds = [1, 2]): void {
+    const runs = [];
+    for (const beta of [0, 1000])
+      for (const seed of seeds) {
+        const config = {
+          model: 'lenet5', dataset: 'mnist', beta, betaMode: 'backward', reluAlpha: 0, precision: '16', mode: 'strict', backend: 'engine', epochs, batchSize: 64, optimizer: 'sgd',
+          lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width: null, augment: false, seed, limitTrain, limitTest: null, logEvery: 50,
+        };
+        runs.push({ model: 'lenet5', dataset: 'mnist', precision: '16', mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: acc, ...(withConfig ? { config } : {}) });
+      }
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+  }
+
+  it('runs of one configuration trained differently are never averaged together; each recipe is a row and a series of its own, labelled by what differs', async () => {
+    const d = tempDir('adzone-recipes-');
+    recipeAblate(join(d, 'full'), 4, null, 0.99);
+    recipeAblate(join(d, 'slice'), 1, 10368, 0.95);
+    const disc = discover([d]);
+    const acc = accuracyByBeta(trainRuns(disc.results)).filter((a) => a.beta === 0).sort((a, b) => a.mean - b.mean);
+    expect(acc.map((a) => [a.label, a.seeds, a.mean])).toEqual([
+      ['16-bit strict sgd (epochs 1, limitTrain 10368)', 2, 0.95],
+      ['16-bit strict sgd (epochs 4, limitTrain all)', 2, 0.99],
+    ]);
+    const md = await summaryMarkdown(disc);
+    checkMarkdown(md);
+    expect(md).toMatch(/^\| lenet5 \| mnist \| 16-bit strict sgd \(epochs 4, limitTrain all\) \| 99\.00% \(99\.0–99\.0\) \| 99\.00% \(99\.0–99\.0\) \|$/m);
+    expect(md).toMatch(/^\| lenet5 \| mnist \| 16-bit strict sgd \(epochs 1, limitTrain 10368\) \| 95\.00% /m);
+    const html = await renderHtml(disc, { generatedAt: 'T' });
+    const p = plots(html).find((x) => x.id === 'accuracy-lenet5-mnist')!;
+    expect(p.legend).toEqual(['lenet5|mnist|16|strict|sgd|nobn|epochs 1, limitTrain 10368', 'lenet5|mnist|16|strict|sgd|nobn|epochs 4, limitTrain all']);
+    expect(p.series.map((s) => s.points)).toEqual([2, 2]);
+    expect(html).toContain('<td>16-bit strict sgd (epochs 1, limitTrain 10368)</td><td>0</td><td>2</td><td>95.00%</td>');
+
+    // one recipe (or none recorded): the plain configuration, as before
+    const one = tempDir('adzone-recipes-');
+    recipeAblate(one, 4, null, 0.99);
+    expect(accuracyByBeta(trainRuns(discover([one]).results)).map((a) => [a.group, a.label])).toEqual([
+      ['lenet5|mnist|16|strict|sgd|nobn', '16-bit strict sgd'],
+      ['lenet5|mnist|16|strict|sgd|nobn', '16-bit strict sgd'],
+    ]);
+    // the same runs (β, seed) found again without a recipe (an older ablate.json): counted once
+    recipeAblate(join(one, 'old'), 4, null, 0.99, false);
+    expect(accuracyByBeta(trainRuns(discover([one]).results)).map((a) => a.seeds)).toEqual([2, 2]);
+    // other runs of the configuration whose recipe is unknown: apart too
+    recipeAblate(join(one, 'old'), 1, 10368, 0.95, false, [3, 4]);
+    const labels = accuracyByBeta(trainRuns(discover([one]).results)).filter((a) => a.beta === 0).map((a) => a.label).sort();
+    expect(labels).toEqual(['16-bit strict sgd (epochs 4, batchSize 64, lr 0.01, limitTrain all)', '16-bit strict sgd (recipe unknown)']);
   });
 });

@@ -22,7 +22,9 @@ any); --baseline DIR the committed ones and thresholds.json (what may move, and 
     precision's margin; its defect share by at most its margin;
   - every framework backend's measured tie rule must stay the same; every baseline row must exist;
   - per network, the exact share of batches in a zone may grow by at most a margin;
-  - per training configuration, the mean test accuracy at β = 0 may drop by at most a margin.
+  - per training configuration, the mean test accuracy at β = 0 may drop by at most a margin,
+    between runs trained alike only (same epochs, lr, batch size, limits, …: the run's config
+    but β, seed and logEvery); runs trained differently are noted, not compared.
 
 Options:
   --baseline DIR      the committed baseline (e.g. fixtures/baseline/) (required)

@@ -1,12 +1,13 @@
 /**
  * The gate's comparison of a report with its baseline: pure functions from two loaded sides and the
  * thresholds to a list of regressions, each one line saying what moved, by how much, and where to
- * look (file and generator / backend / precision, network, or training configuration).
+ * look (file and generator / backend / precision, network, or training configuration). Training
+ * accuracy is compared only between runs trained alike (same configuration and recipe).
  */
 import { basename, dirname, join } from 'node:path';
 import { discover, ofKind, shown } from '../schema/discover.ts';
 import type { ReadResult, VerifyJson } from '../schema/index.ts';
-import { accuracyByBeta, configKey, configLabel, trainRuns, type AccuracySummary, type RunRow } from '../schema/runs.ts';
+import { accuracyByBeta, configKey, configLabel, recipeDiff, recipeKey, recipeTag, trainRuns, varyingKeys, type AccuracySummary, type Recipe, type RunRow } from '../schema/runs.ts';
 import { compensation, countOf } from '../report/html/format.ts';
 import type { Thresholds } from './thresholds.ts';
 
@@ -200,25 +201,100 @@ export function compareZones(base: readonly ReadResult<'zones'>[], rep: readonly
   return out;
 }
 
-export function compareTrain(base: readonly RunRow[], rep: readonly RunRow[], t: Thresholds['train']): Regression[] {
-  const out: Regression[] = [];
-  const at0 = (runs: readonly RunRow[]) => new Map(accuracyByBeta(runs.filter((r) => r.beta === 0)).map((a) => [configKey(a.config), a] as [string, AccuracySummary]));
-  const b0 = at0(base);
-  const r0 = at0(rep);
-  for (const [k, a] of b0) {
-    const b = r0.get(k);
-    if (!b) continue;
-    const drop = a.mean - b.mean;
-    if (drop > t.accuracyAtBeta0MaxDrop + 1e-12) {
-      out.push({
-        check: 'accuracy-beta0',
-        line:
-          `test accuracy at β = 0 dropped: ${a.config.model} on ${a.config.dataset}, ${configLabel(a.config)} moved from ${(100 * a.mean).toFixed(2)}% to ${(100 * b.mean).toFixed(2)}% ` +
-          `(−${(100 * drop).toFixed(2)} pp, mean over ${b.seeds} seed${b.seeds > 1 ? 's' : ''}), allowed −${(100 * t.accuracyAtBeta0MaxDrop).toFixed(2)} pp; look at ${b.files.map(shown).join(', ')}`,
-      });
+/** A few files for a note. */
+function someFiles(files: readonly string[], max = 3): string {
+  const u = [...new Set(files)];
+  return `${u.slice(0, max).map(shown).join(', ')}${u.length > max ? ` and ${u.length - max} more` : ''}`;
+}
+
+interface TrainGroup {
+  readonly recipe: Recipe | undefined;
+  readonly acc: AccuracySummary;
+}
+
+/** β = 0 runs per configuration, then per recipe ('?' when unknown). */
+function beta0Groups(runs: readonly RunRow[]): Map<string, Map<string, TrainGroup>> {
+  const by = new Map<string, Map<string, RunRow[]>>();
+  for (const r of runs) {
+    if (r.beta !== 0) continue;
+    const m = by.get(configKey(r)) ?? new Map<string, RunRow[]>();
+    m.set(recipeKey(r.recipe), [...(m.get(recipeKey(r.recipe)) ?? []), r]);
+    by.set(configKey(r), m);
+  }
+  return new Map(
+    [...by].map(([ck, m]) => [ck, new Map([...m].map(([rk, rs]) => [rk, { recipe: rs[0].recipe, acc: accuracyByBeta(rs)[0] }]))] as [string, Map<string, TrainGroup>]),
+  );
+}
+
+export interface TrainOutcome {
+  readonly regressions: Regression[];
+  readonly notes: string[];
+  /** (baseline, report) pairs of groups compared, and report groups left uncompared because every baseline group of their configuration was trained differently. */
+  readonly compared: number;
+  readonly notCompared: number;
+}
+
+/**
+ * Mean test accuracy at β = 0, baseline against report, per configuration — between runs trained
+ * alike only. A report group is compared with the baseline group of the same configuration and the
+ * same recipe; when there is none, with the baseline groups whose recipe is unknown (or, when the
+ * report's recipe is unknown, with every baseline group of the configuration), as before recipes
+ * were recorded, and a note says so. Groups whose recipes are both known and differ are not
+ * compared; a note names the fields that differ.
+ */
+export function compareTrain(base: readonly RunRow[], rep: readonly RunRow[], t: Thresholds['train']): TrainOutcome {
+  const regressions: Regression[] = [];
+  const notes: string[] = [];
+  let compared = 0;
+  let notCompared = 0;
+  const b0 = beta0Groups(base);
+  const r0 = beta0Groups(rep);
+  for (const [ck, rGroups] of r0) {
+    const bGroups = b0.get(ck);
+    if (!bGroups) continue;
+    const cfg = [...rGroups.values()][0].acc.config;
+    const name = `${cfg.model} on ${cfg.dataset}, ${configLabel(cfg)}`;
+    const split = bGroups.size > 1 || rGroups.size > 1;
+    const keys = varyingKeys([...bGroups.values(), ...rGroups.values()].map((g) => g.recipe));
+    for (const [rk, r] of rGroups) {
+      const exact = r.recipe ? bGroups.get(rk) : undefined;
+      const targets = exact ? [exact] : [...bGroups.values()].filter((b) => !b.recipe || !r.recipe);
+      const differing = exact ? [] : [...bGroups.values()].filter((b) => b.recipe && r.recipe);
+      for (const b of targets) {
+        compared++;
+        const label = !split
+          ? name
+          : r.recipe
+            ? `${name} (${recipeTag(r.recipe, keys)})`
+            : b.recipe
+              ? `${name} (recipe unknown in the report; baseline ${recipeTag(b.recipe, keys)})`
+              : `${name} (recipe unknown)`;
+        if (!b.recipe || !r.recipe) {
+          const side = !b.recipe && !r.recipe ? 'the baseline and the report' : !b.recipe ? 'the baseline' : 'the report';
+          notes.push(
+            `train: ${label} at β = 0: recipe unknown in ${side} (no config recorded, no readable result.json beside it); compared by configuration only, so the runs may have been trained differently (look at ${someFiles([...b.acc.files, ...r.acc.files])})`,
+          );
+        }
+        const drop = b.acc.mean - r.acc.mean;
+        if (drop > t.accuracyAtBeta0MaxDrop + 1e-12) {
+          regressions.push({
+            check: 'accuracy-beta0',
+            line:
+              `test accuracy at β = 0 dropped: ${label} moved from ${(100 * b.acc.mean).toFixed(2)}% to ${(100 * r.acc.mean).toFixed(2)}% ` +
+              `(−${(100 * drop).toFixed(2)} pp, mean over ${r.acc.seeds} seed${r.acc.seeds > 1 ? 's' : ''}), allowed −${(100 * t.accuracyAtBeta0MaxDrop).toFixed(2)} pp; look at ${r.acc.files.map(shown).join(', ')}`,
+          });
+        }
+      }
+      if (!targets.length) notCompared++;
+      for (const b of differing) {
+        notes.push(
+          `train: ${name} at β = 0: not compared, trained differently: ${recipeDiff(b.recipe!, r.recipe!)} (baseline vs report; ` +
+            `${(100 * b.acc.mean).toFixed(2)}% vs ${(100 * r.acc.mean).toFixed(2)}%; look at ${someFiles([...b.acc.files, ...r.acc.files])})`,
+        );
+      }
     }
   }
-  return out;
+  return { regressions, notes, compared, notCompared };
 }
 
 export interface GateOutcome {
@@ -244,8 +320,14 @@ export function compareSides(base: Side, rep: Side, t: Thresholds, lone: readonl
     notes.push(`zones: ${paired} network(s) compared${base.zones.length - paired ? `, ${base.zones.length - paired} baseline network(s) absent from the report` : ''}`);
   }
   if (base.runs.length || rep.runs.length) {
-    regressions.push(...compareTrain(base.runs, rep.runs, t.train));
-    notes.push(`train: ${rep.runs.length} run(s) in the report, ${base.runs.length} in the baseline${!base.runs.length || !rep.runs.length ? ' (not compared: one side has none)' : ''}`);
+    const tr = compareTrain(base.runs, rep.runs, t.train);
+    regressions.push(...tr.regressions);
+    notes.push(
+      `train: ${rep.runs.length} run(s) in the report, ${base.runs.length} in the baseline${
+        !base.runs.length || !rep.runs.length ? ' (not compared: one side has none)' : `; accuracy at β = 0 compared for ${tr.compared} group(s)${tr.notCompared ? `, ${tr.notCompared} not compared (trained differently)` : ''}`
+      }`,
+    );
+    notes.push(...tr.notes);
   }
   return { regressions, notes };
 }

@@ -38,7 +38,7 @@ export interface Thresholds {
     readonly exactShareMaxIncrease: number;
   };
   readonly train: {
-    /** Largest allowed drop of the mean test accuracy at β = 0 (fraction: 0.005 = 0.5 pp), per configuration. */
+    /** Largest allowed drop of the mean test accuracy at β = 0 (fraction: 0.005 = 0.5 pp), per configuration, between runs trained alike (same recipe). */
     readonly accuracyAtBeta0MaxDrop: number;
   };
   readonly notes?: readonly string[];
@@ -93,7 +93,7 @@ export function defaultThresholds(loneMaxPoolGenerators: readonly string[]): Thr
       'verify.samplingSigmas: extra allowance in binomial standard errors when the report drew other points than the baseline (other --seed or --samples); none when seed and samples match.',
       'verify.tieRulesMustMatch: a framework backend\'s measured MaxPool tie rule (first / last / minnorm) must not change.',
       'zones.exactShareMaxIncrease: how much the exact share of mini-batches in a zone may grow, per network and precision (compared when both sides have that zones.json).',
-      'train.accuracyAtBeta0MaxDrop: how much the mean test accuracy at beta = 0 may drop, per (model, dataset, precision, optimizer, batch norm), when both sides have train results.',
+      'train.accuracyAtBeta0MaxDrop: how much the mean test accuracy at beta = 0 may drop, per (model, dataset, precision, mode, optimizer, batch norm), when both sides have train results. Runs are compared only when trained alike: same recipe (every training option but beta, seed and logEvery: epochs, batch size, lr and schedule, momentum, weight decay, width, augmentation, beta mode, backend, limitTrain, limitTest, ...); runs trained differently are not compared (a note names the fields that differ), and runs whose recipe is unknown (no config recorded) are compared by configuration only, with a note.',
     ],
   };
 }

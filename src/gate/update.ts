@@ -8,7 +8,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { shown } from '../schema/discover.ts';
 import { writeResult, type AblateJson } from '../schema/index.ts';
-import { accuracyByBeta, configKey, configLabel, type RunRow } from '../schema/runs.ts';
+import { accuracyByBeta, configKey, recipeKey, type RunRow } from '../schema/runs.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { compactCounts } from '../report/html/format.ts';
 import type { Side } from './compare.ts';
@@ -47,10 +47,10 @@ function trainChanges(old: readonly RunRow[], runs: readonly RunRow[]): string[]
   const a = new Map(accuracyByBeta(old).map((x) => [x.key, x]));
   for (const x of accuracyByBeta(runs)) {
     const p = a.get(x.key);
-    if (!p) out.push(`train: added ${x.config.model}/${x.config.dataset} ${configLabel(x.config)} β=${x.beta}: ${(100 * x.mean).toFixed(2)}%`);
-    else if (Math.abs(p.mean - x.mean) > 1e-9) out.push(`train: ${x.config.model}/${x.config.dataset} ${configLabel(x.config)} β=${x.beta}: ${(100 * p.mean).toFixed(2)}% → ${(100 * x.mean).toFixed(2)}%`);
+    if (!p) out.push(`train: added ${x.config.model}/${x.config.dataset} ${x.label} β=${x.beta}: ${(100 * x.mean).toFixed(2)}%`);
+    else if (Math.abs(p.mean - x.mean) > 1e-9) out.push(`train: ${x.config.model}/${x.config.dataset} ${x.label} β=${x.beta}: ${(100 * p.mean).toFixed(2)}% → ${(100 * x.mean).toFixed(2)}%`);
   }
-  for (const [k, p] of a) if (!accuracyByBeta(runs).some((x) => x.key === k)) out.push(`train: removed ${p.config.model}/${p.config.dataset} ${configLabel(p.config)} β=${p.beta}`);
+  for (const [k, p] of a) if (!accuracyByBeta(runs).some((x) => x.key === k)) out.push(`train: removed ${p.config.model}/${p.config.dataset} ${p.label} β=${p.beta}`);
   return out;
 }
 
@@ -82,8 +82,20 @@ export async function updateBaseline(baselineDir: string, old: Side | undefined,
       command: `adzone gate --update (collected from ${shown(rep.dir)})`,
       createdAt: new Date().toISOString(),
       runs: [...rep.runs]
-        .sort((a, b) => configKey(a).localeCompare(configKey(b)) || a.beta - b.beta || a.seed - b.seed)
-        .map((r) => ({ model: r.model, dataset: r.dataset, precision: r.precision, ...(r.mode ? { mode: r.mode } : {}), optimizer: r.optimizer, batchNorm: r.batchNorm, beta: r.beta, seed: r.seed, testAccuracy: r.testAccuracy })),
+        .sort((a, b) => configKey(a).localeCompare(configKey(b)) || recipeKey(a.recipe).localeCompare(recipeKey(b.recipe)) || a.beta - b.beta || a.seed - b.seed)
+        // the config goes along, so the baseline keeps each run's recipe (runs are compared only when trained alike)
+        .map((r) => ({
+          model: r.model,
+          dataset: r.dataset,
+          precision: r.precision,
+          ...(r.mode ? { mode: r.mode } : {}),
+          optimizer: r.optimizer,
+          batchNorm: r.batchNorm,
+          beta: r.beta,
+          seed: r.seed,
+          testAccuracy: r.testAccuracy,
+          ...(r.config ? { config: r.config } : {}),
+        })),
     };
     writeResult(f, 'ablate', ablate);
     written.add(f);

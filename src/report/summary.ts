@@ -4,7 +4,7 @@
  * and the bench targets. Kept well under GitHub's 65,536-character comment limit.
  */
 import { ofKind, shown, type Discovered } from '../schema/discover.ts';
-import { accuracyByBeta, configKey, configLabel, trainRuns } from '../schema/runs.ts';
+import { accuracyByBeta, trainRuns } from '../schema/runs.ts';
 import { loneMaxPoolGenerators } from '../gate/lone.ts';
 import { columns, compactCounts, compensation, countOf, generatorsOf, rowOf } from './html/format.ts';
 
@@ -57,12 +57,13 @@ export async function summaryMarkdown(d: Discovered, o: { title?: string; htmlPa
   if (runs.length) {
     const acc = accuracyByBeta(runs);
     const betas = [...new Set(acc.map((a) => a.beta))].sort((a, b) => a - b);
-    const cfgs = [...new Map(acc.map((a) => [configKey(a.config), a.config])).values()];
+    // one row per configuration, or per (configuration, recipe) when one was trained several ways
+    const cfgs = [...new Map(acc.map((a) => [a.group, a])).values()];
     L.push('### Test accuracy against β (mean over seeds, min–max)', '');
     L.push(`| model | data | configuration | ${betas.map((b) => `β=${b}`).join(' | ')} |`, `| --- | --- | --- |${' ---: |'.repeat(betas.length)}`);
     for (const c of cfgs) {
-      L.push(`| ${c.model} | ${c.dataset} | ${configLabel(c)} | ${betas.map((b) => {
-        const a = acc.find((x) => x.beta === b && configKey(x.config) === configKey(c));
+      L.push(`| ${c.config.model} | ${c.config.dataset} | ${cell(c.label)} | ${betas.map((b) => {
+        const a = acc.find((x) => x.beta === b && x.group === c.group);
         return a ? `${(100 * a.mean).toFixed(2)}%${a.seeds > 1 ? ` (${(100 * a.min).toFixed(1)}–${(100 * a.max).toFixed(1)})` : ''}` : '—';
       }).join(' | ')} |`);
     }

@@ -5,7 +5,8 @@
  *   (src/train/run.ts, type TrainResult), with metrics.jsonl beside it (MetricLine: 'step' lines
  *   with loss, 'epoch' lines with loss, testLoss, testAcc).
  * - ablate.json, schema 'adzone/ablate' version 1: a grid of runs summarised in one file, one
- *   entry per (model, dataset, precision, mode, optimizer, batch norm, β, seed).
+ *   entry per (model, dataset, precision, mode, optimizer, batch norm, β, seed), each with the
+ *   run's full `config` when the writer recorded it (optional: older files lack it).
  *
  * Only the fields below are checked; anything else a run records is kept and ignored here.
  * Accuracies are fractions in [0, 1]; null when the run never reached an evaluation.
@@ -32,6 +33,8 @@ export interface AblateRun extends TrainRunKey {
   readonly testAccuracy: number | null;
   /** Directory of the run's result.json / metrics.jsonl, relative to ablate.json. */
   readonly dir?: string;
+  /** The run's config as in its result.json (written by adzone ablate; older files and the nightly's lack it). */
+  readonly config?: TrainResult['config'];
 }
 
 export interface AblateJson {
@@ -54,13 +57,16 @@ const key = {
 
 const acc = nullable(share());
 
+/** The checked part of a run's config (result.json's, and an ablate.json entry's when it carries one). */
+const configShape = obj({ ...key, mode: str(), backend: str(), epochs: count(), batchSize: count() });
+
 export const trainShape = obj({
   schema: lit('adzone/train'),
   schemaVersion: lit(1),
   command: str(),
   startedAt: str(),
   finishedAt: str(),
-  config: obj({ ...key, mode: str(), backend: str(), epochs: count(), batchSize: count() }),
+  config: configShape,
   status: oneOf('completed', 'diverged'),
   finalTestAcc: acc,
   bestTestAcc: nullable(obj({ testAcc: share(), epoch: count() })),
@@ -72,7 +78,7 @@ export const ablateShape = obj({
   schemaVersion: lit(1),
   command: str(),
   createdAt: str(),
-  runs: arr(obj({ ...key, testAccuracy: acc }, { mode: str(), dir: str() })),
+  runs: arr(obj({ ...key, testAccuracy: acc }, { mode: str(), dir: str(), config: configShape })),
 });
 
 /** One line of metrics.jsonl: numbers by name (epoch / step among them). */

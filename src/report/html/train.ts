@@ -1,10 +1,11 @@
 /**
- * Training sections: test accuracy against β per (precision, optimizer, batch norm), mean over
- * seeds with the min–max spread as error bars, one chart per (model, data set); and training
- * curves from metrics.jsonl.
+ * Training sections: test accuracy against β per (precision, optimizer, batch norm) — and per
+ * recipe when one configuration was trained several ways (other epochs, lr, limits, …: never
+ * averaged together, labelled apart by the fields that differ) — mean over seeds with the min–max
+ * spread as error bars, one chart per (model, data set); and training curves from metrics.jsonl.
  */
 import type { MetricsFile } from '../../schema/discover.ts';
-import { accuracyByBeta, configKey, configLabel, type RunRow } from '../../schema/runs.ts';
+import { accuracyByBeta, configLabel, type RunRow } from '../../schema/runs.ts';
 import { PALETTE, precisionColour } from './colours.ts';
 import { chooseScale, esc, fmtPow, lineChart, type Series } from './svg.ts';
 
@@ -22,26 +23,31 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
     const [model, dataset] = g.split('|');
     const betas = [...new Set(rs.map((r) => r.beta))].sort((a, b) => a - b);
     const xOf = (b: number) => betas.indexOf(b);
+    // One series per configuration, or per (configuration, recipe) when one was trained several ways (see accuracyByBeta).
     const acc = accuracyByBeta(rs);
-    const configs = [...new Map(rs.map((r) => [configKey(r), r])).values()].sort(
-      (a, b) => Number(a.precision) - Number(b.precision) || a.optimizer.localeCompare(b.optimizer) || Number(a.batchNorm) - Number(b.batchNorm),
+    const configs = [...new Map(acc.map((a) => [a.group, a])).values()].sort(
+      (a, b) =>
+        Number(a.config.precision) - Number(b.config.precision) ||
+        a.config.optimizer.localeCompare(b.config.optimizer) ||
+        Number(a.config.batchNorm) - Number(b.config.batchNorm) ||
+        a.group.localeCompare(b.group),
     );
     // Dodge: shift each configuration a little along x so overlapping error bars stay apart.
     const dodge = (i: number) => (configs.length > 1 ? (i - (configs.length - 1) / 2) * Math.min(0.08, 0.5 / configs.length) : 0);
-    const series = configs.map((cfg, ci) => {
+    const series = configs.map(({ group, label, config: cfg }, ci) => {
       const pts = acc
-        .filter((a) => configKey(a.config) === configKey(cfg))
+        .filter((a) => a.group === group)
         .sort((a, b) => a.beta - b.beta)
         .map((a) => ({
           x: xOf(a.beta) + dodge(ci),
           y: 100 * a.mean,
           lo: 100 * a.min,
           hi: 100 * a.max,
-          title: `${configLabel(cfg)}, β = ${a.beta}: ${(100 * a.mean).toFixed(2)}% (${a.seeds} seed${a.seeds > 1 ? 's' : ''}, ${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%)`,
+          title: `${label}, β = ${a.beta}: ${(100 * a.mean).toFixed(2)}% (${a.seeds} seed${a.seeds > 1 ? 's' : ''}, ${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%)`,
         }));
       return {
-        key: configKey(cfg),
-        label: configLabel(cfg),
+        key: group,
+        label,
         colour: precisionColour(cfg.precision),
         dash: DASHES[optimizers.indexOf(cfg.optimizer) % DASHES.length],
         marker: cfg.batchNorm ? ('square' as const) : ('circle' as const),
@@ -66,7 +72,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
   // The numbers behind the charts.
   out.push('<details><summary>Accuracy table</summary><table class="small"><thead><tr><th>model</th><th>data set</th><th>configuration</th><th>β</th><th>seeds</th><th>mean</th><th>min–max</th></tr></thead><tbody>');
   for (const a of accuracyByBeta(runs).sort((x, y) => x.key.localeCompare(y.key) || x.beta - y.beta)) {
-    out.push(`<tr><td>${esc(a.config.model)}</td><td>${esc(a.config.dataset)}</td><td>${esc(configLabel(a.config))}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`);
+    out.push(`<tr><td>${esc(a.config.model)}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`);
   }
   out.push('</tbody></table></details></section>');
   return out.join('\n');

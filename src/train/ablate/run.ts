@@ -108,6 +108,7 @@ export function writeAblate(o: { out: string; record: GridRecord; cells: readonl
     epochs: r.result.config.epochs,
     bestTestAcc: r.result.bestTestAcc,
     totalSeconds: r.result.timings.totalSeconds,
+    config: r.result.config,
   }));
   const json = join(o.out, ABLATE_FILE);
   const md = join(o.out, ABLATE_MD);
