@@ -9,17 +9,16 @@
  * through the command's source table; the CLI uses the official one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dataCommand, type DataCommandIO } from '../src/data/command.ts';
 import { CIFAR10_RECORD_BYTES, FETCH_SOURCES, loadCifar10, loadSvhn, readTar, type FetchSource } from '../src/data/index.ts';
 import { gunzipSync } from 'node:zlib';
-import { FixtureServer, md5, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';
+import { FixtureServer, md5, scratchDirs, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';
 import { run } from './support/cli.ts';
 
-let tmp: string;
+const { root, fresh: freshDir } = scratchDirs('adzone-fetch-test-');
 const server = new FixtureServer();
 let base: string;
 
@@ -78,7 +77,6 @@ const SOURCES: Record<string, FetchSource> = {
 };
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'adzone-fetch-test-'));
   server.files.set('train_32x32.mat', trainMat);
   server.files.set('test_32x32.mat', testMat);
   server.files.set('extra_32x32.mat', extraMat);
@@ -88,15 +86,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
-  rmSync(tmp, { recursive: true, force: true });
 });
-
-let dirs = 0;
-function freshDir(): string {
-  const d = join(tmp, `d${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
 
 /** Runs `adzone data ARGS` in-process with the test's source table; collects the output. */
 async function data(args: string[], io: Partial<DataCommandIO> = {}): Promise<{ code: number; out: string; err: string }> {
@@ -340,11 +330,11 @@ describe('adzone data fetch', () => {
   });
 
   it('the real CLI: `adzone data fetch imagenet` exits 2, `adzone help data` prints the help', async () => {
-    const [im, help] = await Promise.all([run('data', 'fetch', 'imagenet', '--to', join(tmp, 'im')), run('help', 'data')]);
+    const [im, help] = await Promise.all([run('data', 'fetch', 'imagenet', '--to', join(root(), 'im')), run('help', 'data')]);
     expect(im.status).toBe(2);
     expect(im.stderr).toMatch(/ImageNet cannot be fetched/);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/adzone data fetch NAME --to DIR/);
-    expect(existsSync(join(tmp, 'im'))).toBe(false);
+    expect(existsSync(join(root(), 'im'))).toBe(false);
   });
 });

@@ -3,9 +3,9 @@
  * the loaders' error checks on corrupted copies written to a temp folder, and the determinism of
  * batching and augmentation.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { expectDataError, scratchDirs } from './support/datafiles.ts';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -33,35 +33,7 @@ import {
   type Dataset,
 } from '../src/data/index.ts';
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'adzone-data-test-'));
-});
-afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-/** A fresh sub-folder of the temp folder. */
-let dirs = 0;
-function freshDir(): string {
-  const d = join(tmp, `d${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
-
-function expectDataError(f: () => unknown, kind: DataError['kind'], ...inMessage: (string | RegExp)[]): DataError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DataError);
-  const e = caught as DataError;
-  expect(e.kind).toBe(kind);
-  for (const s of inMessage) expect(e.message).toMatch(s);
-  return e;
-}
+const { root, fresh: freshDir } = scratchDirs('adzone-data-test-');
 
 /** Element-wise equality of two array-likes (vitest's toEqual is slow on large typed arrays). */
 function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -265,7 +237,7 @@ describe('ImageNet sample', () => {
 
 describe('loader errors (DataError names the file and what is wrong)', () => {
   it('missing file: names the path and how to get it', () => {
-    const dir = join(tmp, 'no-such-folder');
+    const dir = join(root(), 'no-such-folder');
     const e = expectDataError(() => loadCifar10('train', { dir }), 'missing', join(dir, 'train_subset.bin'), /ADZONE_DATA_DIR/, /cifar-10-binary/);
     expect(e.file).toBe(join(dir, 'train_subset.bin'));
     expectDataError(() => loadMnist('train', { dir }), 'missing', join(dir, 'train-images-idx3-ubyte'), /npm ci/);

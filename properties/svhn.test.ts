@@ -6,28 +6,14 @@
  * and names the file; the registry entry; and, where python3 has scipy, a cross-check both ways
  * with scipy.io (loadmat reads our writer's file, our reader reads savemat's file).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, datasetByName, defaultNormalisation, loadSvhn, readMat5, SVHN_NORMALISATION, type Dataset } from '../src/data/index.ts';
-import { miDOUBLE, miUINT8, mxCHAR, mxUINT8, sha256, svhnFixture, svhnLabel, svhnMat, svhnPixel, writeMat5 } from './support/datafiles.ts';
+import { expectDataError, miDOUBLE, miUINT8, mxCHAR, mxUINT8, scratchDirs, sha256, svhnFixture, svhnLabel, svhnMat, svhnPixel, writeMat5 } from './support/datafiles.ts';
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'adzone-svhn-test-'));
-});
-afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-let dirs = 0;
-function freshDir(): string {
-  const d = join(tmp, `d${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
+const { fresh: freshDir } = scratchDirs('adzone-svhn-test-');
 
 /** A folder holding train_32x32.mat / test_32x32.mat with the given bytes. */
 function folderWith(files: Record<string, Uint8Array>): string {
@@ -36,19 +22,6 @@ function folderWith(files: Record<string, Uint8Array>): string {
   return d;
 }
 
-function expectDataError(f: () => unknown, kind: DataError['kind'], ...inMessage: (string | RegExp)[]): DataError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DataError);
-  const e = caught as DataError;
-  expect(e.kind, e.message).toBe(kind);
-  for (const s of inMessage) expect(e.message).toMatch(s);
-  return e;
-}
 
 function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

@@ -4,6 +4,11 @@
  * compactly as miUINT8; either byte order), SVHN-layout fixtures, a ustar tar writer, and a local
  * HTTP server with Range support and hooks to cut, corrupt, ignore the Range, or redirect.
  */
+import { afterAll, beforeAll, expect } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataError } from '../../src/data/index.ts';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -354,4 +359,42 @@ export class FixtureServer {
     }
     res.end(body);
   }
+}
+
+/**
+ * A temporary folder for a test file (made before its tests, removed after them) and fresh
+ * sub-folders of it: `const { root, fresh } = scratchDirs('adzone-data-test-')`.
+ */
+export function scratchDirs(prefix: string): { root: () => string; fresh: () => string } {
+  let tmp = '';
+  let n = 0;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  return {
+    root: () => tmp,
+    fresh: () => {
+      const d = join(tmp, `d${n++}`);
+      mkdirSync(d);
+      return d;
+    },
+  };
+}
+
+/** `f` throws a DataError of `kind` whose message matches every one of `inMessage`; returns it. */
+export function expectDataError(f: () => unknown, kind: DataError['kind'], ...inMessage: (string | RegExp)[]): DataError {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(DataError);
+  const e = caught as DataError;
+  expect(e.kind, e.message).toBe(kind);
+  for (const x of inMessage) expect(e.message).toMatch(x);
+  return e;
 }
