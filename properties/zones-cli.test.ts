@@ -129,7 +129,7 @@ describe('adzone zones', () => {
     const base = ['zones', '--out', join(tmpdir(), 'adzone-zones-never-written')];
     const cases: [string[], RegExp][] = [
       [['--model', 'alexnet', '--dataset', 'mnist', '--batches', '1'], /--model: unknown model 'alexnet'; expected one of lenet5, lenet5-padded, vgg11, resnet18/],
-      [['--model', 'lenet5', '--dataset', 'fashion', '--batches', '1'], /--dataset: unknown data set 'fashion'; expected one of mnist, cifar10, imagenet, svhn/],
+      [['--model', 'lenet5', '--dataset', 'fashion', '--batches', '1'], /--dataset: unknown data set 'fashion'; expected one of mnist, cifar10, imagenet, imagenet-sample, svhn/],
       [['--model', 'lenet5', '--dataset', 'cifar10', '--batches', '1'], /--model lenet5 expects inputs of shape 1×28×28 .* but --dataset cifar10 gives 3×32×32; use --dataset mnist/],
       [['--model', 'vgg11', '--dataset', 'mnist', '--batches', '1'], /--model vgg11 expects inputs of shape 3×32×32/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '0'], /--batches must be a positive integer .* got '0'/],
