@@ -101,6 +101,12 @@ export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<
   const title = o.title ?? 'adzone report';
   const when = o.generatedAt ?? new Date().toISOString();
   const files = d.results.map((r) => `${shown(r.file)} (${r.kind}${r.migratedFrom !== undefined ? `, migrated from version ${r.migratedFrom}` : ''})`);
+  // a long list of files read goes behind a disclosure, so the plots stay at the top of the page
+  const sourcesLine = `Automatic differentiation through MaxPool against an exact oracle. Generated ${esc(when)} from ${d.results.length} result file${d.results.length === 1 ? '' : 's'}${d.metrics.length ? ` and ${d.metrics.length} metrics.jsonl` : ''}`;
+  const sourcesHtml =
+    files.length <= 4
+      ? `<p>${sourcesLine}: ${files.map(esc).join('; ')}.</p>`
+      : `<p>${sourcesLine}.</p><details class="files"><summary>the ${files.length} result files</summary><p>${files.map(esc).join('<br>')}</p></details>`;
   const key = (['bifurcation', 'compensation:tie', 'compensation:flip', 'harmless', 'defect', 'nonfinite'] as const)
     .map((k) => `<span class="key"><i style="background:${ZONE_COLOUR[k]}"></i>${esc(ZONE_LABEL[k])}</span>`)
     .join('');
@@ -108,7 +114,7 @@ export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><header><h1>${esc(title)}</h1>
-<p>Automatic differentiation through MaxPool against an exact oracle. Generated ${esc(when)} from ${d.results.length} result file${d.results.length === 1 ? '' : 's'}${d.metrics.length ? ` and ${d.metrics.length} metrics.jsonl` : ''}: ${files.map(esc).join('; ')}.</p>
+${sourcesHtml}
 <p><b>bifurcation</b>: over the reals a tie is hit and the Jacobian choice changes the gradient · <b>compensation</b>: right over the reals, wrong in precision p because rounding made a tie or flipped an argmax · <b>regular</b>: equal to the exact gradient up to rounding · <b>defect</b>: a framework result no admissible Jacobian explains.</p>
 <p>${key}</p></header>
 <nav>${sections.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>
