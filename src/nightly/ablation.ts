@@ -46,7 +46,7 @@ export function ablationConfig(run: { precision: TrainPrecision; beta: number },
     limitTest: plan.limitTest,
     logEvery: Math.max(1, Math.floor(plan.limitTrain / plan.batchSize / 10)),
   };
-  return Object.fromEntries(CONFIG_KEYS.map((k) => [k, c[k]])) as unknown as TrainConfig;
+  return Object.fromEntries(CONFIG_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as unknown as TrainConfig;
 }
 
 export const runDir = (r: { precision: string; beta: number }) => `lenet5-mnist-p${r.precision}-beta${r.beta}`;

@@ -43,6 +43,7 @@ const RECIPE_FIELDS: Record<RecipeKey, true> = {
   lossScale: true,
   batchNorm: true,
   width: true,
+  stem: true,
   augment: true,
   limitTrain: true,
   limitTest: true,

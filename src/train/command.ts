@@ -58,6 +58,8 @@ Optimisation:
   --seed S              initialisation, batch order and augmentation (default 1); nothing else is random
   --batch-norm          insert batch norm (after every conv of lenet5 / vgg11 / resnet18; resnet18 without it has none)
   --width W             channel multiplier for vgg11 / resnet18, e.g. 0.25 or 1/4
+  --stem S              resnet18: imagenet (7×7/2 conv + 3×3/2 MaxPool, torchvision's) or cifar (3×3 conv, no MaxPool);
+                        default imagenet on ImageNet images, cifar otherwise (so β does nothing in resnet18 on CIFAR unless --stem imagenet)
   --augment / --no-augment  random crop 4 + flip on the train split (default: on for cifar10, off otherwise)
   --limit-train N       use the first N train images (default all)
   --limit-test N        use the first N test images (default all)
@@ -157,6 +159,7 @@ function parseTrainValues(argv: string[]) {
       'weight-decay': { type: 'string' },
       'batch-norm': { type: 'boolean' },
       width: { type: 'string' },
+      stem: { type: 'string' },
       'lr-schedule': { type: 'string' },
       seed: { type: 'string' },
       'beta-mode': { type: 'string' },
@@ -209,6 +212,7 @@ export function parseTrainArgv(argv: string[]): ParsedTrainArgv {
   if (values['weight-decay'] !== undefined) g.weightDecay = num('weight-decay', values['weight-decay'], { min: 0 });
   if (values['batch-norm']) g.batchNorm = true;
   if (values.width !== undefined) g.width = parseWidth(values.width);
+  if (values.stem !== undefined) g.stem = choiceOf('stem', values.stem, ['cifar', 'imagenet'] as const);
   if (values['lr-schedule'] !== undefined) {
     try {
       g.lrSchedule = scheduleName(parseLrSchedule(values['lr-schedule']));
@@ -288,6 +292,7 @@ export function freshConfig(g: Given, optimizer: 'sgd' | 'adam'): TrainConfig {
     lossScale: g.lossScale ?? 'none',
     batchNorm: g.batchNorm ?? false,
     width: g.width ?? null,
+    ...(g.stem !== undefined ? { stem: g.stem } : {}),
     augment: g.augment ?? g.dataset === 'cifar10',
     seed: g.seed ?? 1,
     limitTrain: g.limitTrain ?? null,
@@ -295,7 +300,7 @@ export function freshConfig(g: Given, optimizer: 'sgd' | 'adam'): TrainConfig {
     logEvery: g.logEvery ?? 50,
   };
   // the order of CONFIG_KEYS, so result.json reads in a fixed order
-  return Object.fromEntries(CONFIG_KEYS.map((k) => [k, config[k]])) as unknown as TrainConfig;
+  return Object.fromEntries(CONFIG_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]])) as unknown as TrainConfig;
 }
 
 export async function trainCommand(argv: string[], { version, afterStep }: TrainCommandOptions): Promise<number> {

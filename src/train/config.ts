@@ -47,6 +47,12 @@ export interface TrainConfig {
   readonly batchNorm: boolean;
   /** Channel multiplier (vgg11, resnet18), null for the model's default. */
   readonly width: number | null;
+  /**
+   * resnet18 only: 'imagenet' (torchvision's 7×7/2 conv + 3×3/2 MaxPool) or 'cifar' (3×3 conv, no
+   * MaxPool). Absent: the ImageNet stem on ImageNet images, the CIFAR stem otherwise. Recorded only
+   * when given, so configs written before the option existed stay equal.
+   */
+  readonly stem?: 'cifar' | 'imagenet';
   /** CIFAR recipe (random crop 4 + flip) on the train split. */
   readonly augment: boolean;
   readonly seed: number;
@@ -169,6 +175,7 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'lossScale',
   'batchNorm',
   'width',
+  'stem',
   'augment',
   'seed',
   'limitTrain',

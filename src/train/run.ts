@@ -266,7 +266,10 @@ export function prepare(config: TrainConfig): Prepared {
   const opts: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { classes: info.classes, input: info.shape };
   if (config.width !== null) opts.width = config.width;
   // ResNet18 takes torchvision's ImageNet stem (7×7/2 conv + 3×3/2 MaxPool) on ImageNet images, the CIFAR stem otherwise
-  if (config.model === 'resnet18' && info.name.startsWith('imagenet')) opts.stem = 'imagenet';
+  if (config.stem !== undefined) {
+    if (config.model !== 'resnet18') throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
+    opts.stem = config.stem;
+  } else if (config.model === 'resnet18' && info.name.startsWith('imagenet')) opts.stem = 'imagenet';
   if (config.batchNorm) opts.batchNorm = true;
   else if (config.model === 'resnet18') opts.batchNorm = false;
   let spec: ModelSpec;
