@@ -7,6 +7,7 @@
  */
 import type { AdBackend, UnavailableBackend } from './types.ts';
 import type { TieRuleReport } from './tfjs/tie_rule.ts';
+import type { MaxPoolJacobian } from '../jacobians/index.ts';
 
 export const BACKEND_IDS = ['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const;
 export type BackendId = (typeof BACKEND_IDS)[number];
@@ -46,4 +47,33 @@ export async function measureTieRule(backendId: string): Promise<TieRuleReport> 
   if (isUnavailable(b)) throw new Error(`cannot measure the tie rule of ${backendId}: ${b.unavailable}`);
   const { measureTieRuleOf } = await import('./tfjs/tie_rule.ts');
   return measureTieRuleOf(b);
+}
+
+/** The backends a run asked for: those that load, those that cannot (with why), and the measured tie rule of each fixed-Jacobian one. */
+export interface LoadedBackends {
+  readonly backends: AdBackend[];
+  readonly unavailable: UnavailableBackend[];
+  /** Backend id → the family member its MaxPool gradient was measured to follow (first / last / minnorm). */
+  readonly tieRules: Record<string, MaxPoolJacobian>;
+  readonly tieEvidence: { backend: string; rule: string; evidence: string }[];
+}
+
+/** Load `ids` in order, logging one line for each that cannot run here, and measure the tie rule of every framework backend. */
+export async function loadBackends(ids: readonly string[], log: (line: string) => void): Promise<LoadedBackends> {
+  const out: LoadedBackends = { backends: [], unavailable: [], tieRules: {}, tieEvidence: [] };
+  for (const id of ids) {
+    const b = await loadBackend(id);
+    if (isUnavailable(b)) {
+      log(`skipping ${b.id}: ${b.unavailable}`);
+      out.unavailable.push(b);
+      continue;
+    }
+    out.backends.push(b);
+    if (b.fixedJacobian) {
+      const m = await measureTieRule(b.id);
+      out.tieEvidence.push({ backend: b.id, rule: m.rule, evidence: m.evidence });
+      if (m.rule === 'first' || m.rule === 'last' || m.rule === 'minnorm') out.tieRules[b.id] = { kind: m.rule };
+    }
+  }
+  return out;
 }

@@ -10,8 +10,7 @@ import { progress } from './progress.ts';
 import { parseJacobian, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
 import { FORMATS } from '../precision/index.ts';
 import { GENERATORS, generatorById } from '../generators/index.ts';
-import { BACKEND_IDS, loadBackend, measureTieRule } from '../backends/registry.ts';
-import type { AdBackend, UnavailableBackend } from '../backends/types.ts';
+import { BACKEND_IDS, loadBackends } from '../backends/registry.ts';
 import { decimalOracle } from '../oracle/index.ts';
 import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
@@ -97,31 +96,6 @@ Options:
 
 Example: adzone zones --model lenet5 --dataset mnist --precision 16,32,64 --batches 50 --seed 1 --out /tmp/zones-lenet`;
 
-interface Loaded {
-  backends: AdBackend[];
-  unavailable: UnavailableBackend[];
-  tieRules: Record<string, MaxPoolJacobian>;
-  tieEvidence: { backend: string; rule: string; evidence: string }[];
-}
-
-async function loadBackends(ids: readonly string[], log: (s: string) => void): Promise<Loaded> {
-  const out: Loaded = { backends: [], unavailable: [], tieRules: {}, tieEvidence: [] };
-  for (const id of ids) {
-    const b = await loadBackend(id);
-    if ('unavailable' in b) {
-      log(`skipping ${b.id}: ${b.unavailable}`);
-      out.unavailable.push(b);
-      continue;
-    }
-    out.backends.push(b);
-    if (b.fixedJacobian) {
-      const m = await measureTieRule(b.id);
-      out.tieEvidence.push({ backend: b.id, rule: m.rule, evidence: m.evidence });
-      if (m.rule === 'first' || m.rule === 'last' || m.rule === 'minnorm') out.tieRules[b.id] = { kind: m.rule };
-    }
-  }
-  return out;
-}
 
 function familyFrom(value: string | undefined): MaxPoolJacobian[] {
   const names = parseList('jacobians', value, ['first', 'minnorm', 'beta:10']);

@@ -8,9 +8,8 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { GENERATORS, generatorById, type Generator } from '../generators/index.ts';
-import { loadBackend, measureTieRule } from '../backends/registry.ts';
-import type { AdBackend, UnavailableBackend } from '../backends/types.ts';
-import { jacobianName, parseJacobian, type MaxPoolJacobian } from '../jacobians/index.ts';
+import { loadBackends, type LoadedBackends as Loaded } from '../backends/registry.ts';
+import { jacobianName, parseJacobian } from '../jacobians/index.ts';
 import { decimalOracle } from '../oracle/index.ts';
 import { ZONE_CLASSES, runVerify, shrinkCounterexample, type Counterexample, type RealTieTotals, type TableRow, type VerifyOptions, type ZoneClass } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
@@ -27,32 +26,12 @@ export const VERIFY_DEFAULTS = {
   jacobians: ['first', 'minnorm', 'beta:10'],
 } as const;
 
-export interface LoadedBackends {
-  readonly backends: AdBackend[];
-  readonly unavailable: UnavailableBackend[];
-  readonly tieRules: Record<string, MaxPoolJacobian>;
-  readonly tieEvidence: { backend: string; rule: string; evidence: string }[];
-  /** Seconds spent loading and measuring tie rules. */
-  readonly seconds: number;
-}
+/** The backends of the verify stage (src/backends/registry.ts loadBackends), with the seconds spent loading them and measuring tie rules. */
+export type LoadedBackends = Loaded & { readonly seconds: number };
 
 export async function loadVerifyBackends(ids: readonly string[], log: (s: string) => void): Promise<LoadedBackends> {
   const t0 = performance.now();
-  const out: Omit<LoadedBackends, 'seconds'> = { backends: [], unavailable: [], tieRules: {}, tieEvidence: [] };
-  for (const id of ids) {
-    const b = await loadBackend(id);
-    if ('unavailable' in b) {
-      log(`nightly ▸ skipping backend ${b.id}: ${b.unavailable}`);
-      out.unavailable.push(b);
-      continue;
-    }
-    out.backends.push(b);
-    if (b.fixedJacobian) {
-      const m = await measureTieRule(b.id);
-      out.tieEvidence.push({ backend: b.id, rule: m.rule, evidence: m.evidence });
-      if (m.rule === 'first' || m.rule === 'last' || m.rule === 'minnorm') out.tieRules[b.id] = { kind: m.rule };
-    }
-  }
+  const out = await loadBackends(ids, (line) => log(`nightly ▸ ${line}`));
   return { ...out, seconds: (performance.now() - t0) / 1000 };
 }
 
