@@ -13,19 +13,11 @@ import { addInPlace, makeArith, roundArrayBy, roundBy, roundInPlace, roundKindOf
 import { f16roundFast, roundArrayF16 } from '../src/precision/f16fast.ts';
 import { BF16, E4M3, E5M2, F16, F32, F64, type Format } from '../src/precision/index.ts';
 import { runs } from '../src/nightly/runs.ts';
+import { f16FromBits } from './support/f16.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and neighbours.
 
-/** The double with binary16 bit pattern `bits` (decoded here, not by the library under comparison). */
-function f16FromBits(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  if (e === 0) return sign * m * 2 ** -24;
-  return sign * (1024 + m) * 2 ** (e - 25);
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

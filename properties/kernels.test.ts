@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conv2d, linear, makeArith, Tape, type Accumulate } from '../src/engine/index.ts';
 import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
+import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
 import { createEngineNet, gradients } from '../src/models/engine.ts';
 import { initParams } from '../src/models/init.ts';
@@ -97,18 +98,8 @@ function values(f: Format, profile: Profile, seed: number): (n: number) => numbe
 // ---------------------------------------------------------------------------------------------
 // One op, both paths
 
-interface ConvCase {
-  readonly N: number;
-  readonly C: number;
-  readonly H: number;
-  readonly W: number;
-  readonly O: number;
-  readonly KH: number;
-  readonly KW: number;
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly bias: boolean;
-}
+/** A conv2d case: the kernel's shape without its derived output size, and whether it has a bias. */
+type ConvCase = Omit<ConvShape, 'outH' | 'outW'> & { readonly bias: boolean };
 interface LinearCase {
   readonly N: number;
   readonly I: number;

@@ -8,19 +8,11 @@ import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { BF16, E4M3, E5M2, F16, F32, F64, FORMATS, exactDecimal, isRepresentable, nextDown, nextUp, round, roundGeneric, type Format } from '../src/precision/index.ts';
 import { runs } from '../src/nightly/runs.ts';
+import { f16FromBits } from './support/f16.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and generators.
 
-/** The double with binary16 bit pattern `bits`. */
-function f16FromBits(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  if (e === 0) return sign * m * 2 ** -24;
-  return sign * (1024 + m) * 2 ** (e - 25);
-}
 
 function f32FromBits(bits: number): number {
   const b = new Uint32Array([bits >>> 0]);
