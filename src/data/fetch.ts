@@ -233,7 +233,8 @@ function fmtDuration(s: number): string {
 
 /** The progress line: bytes, %, rate, ETA; rewritten in place on a terminal, a line every 10 s otherwise. */
 class Progress {
-  private readonly t0 = Date.now();
+  /** performance.now(), not Date.now(): a small file on a fast link can finish within the same millisecond. */
+  private readonly t0 = performance.now();
   /** When the line was last written (the first after 250 ms on a terminal, 10 s otherwise; `done` always writes). */
   private last = this.t0;
   private shown = false;
@@ -246,18 +247,19 @@ class Progress {
   ) {}
 
   private line(bytes: number): string {
-    const dt = (Date.now() - this.t0) / 1000;
+    const dt = (performance.now() - this.t0) / 1000;
     const rate = dt > 0 ? (bytes - this.start) / dt : 0;
+    const left = this.total !== undefined ? Math.max(0, this.total - bytes) : undefined;
     const parts = [this.label, this.total ? `${fmtBytes(bytes)} of ${fmtBytes(this.total)}` : fmtBytes(bytes)];
     if (this.total) parts.push(`${((100 * bytes) / this.total).toFixed(1)}%`);
     parts.push(`${fmtBytes(rate)}/s`);
-    if (this.total) parts.push(`ETA ${rate > 0 ? fmtDuration((this.total - bytes) / rate) : '?'}`);
+    if (this.total) parts.push(`ETA ${left === 0 ? '0:00' : rate > 0 ? fmtDuration(left! / rate) : '?'}`);
     return parts.join('  ');
   }
 
   update(bytes: number): void {
     if (!this.out) return;
-    const now = Date.now();
+    const now = performance.now();
     const tty = this.out.isTTY === true;
     if (now - this.last < (tty ? 250 : 10_000)) return;
     this.last = now;

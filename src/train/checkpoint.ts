@@ -146,7 +146,7 @@ export function readCheckpoint<H>(file: string): Checkpoint<H> {
 export function writeBytesAtomic(path: string, data: Buffer): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
     let off = 0;
