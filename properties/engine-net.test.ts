@@ -33,7 +33,7 @@ import {
   type Tensor,
 } from '../src/engine/index.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
-import { createEngineNet, gradients, trainStep, type Batch, type EngineNet, type NetDecision } from '../src/models/engine.ts';
+import { createEngineNet, evaluateBatch, gradients, trainStep, type Batch, type EngineNet, type NetDecision } from '../src/models/engine.ts';
 import { buffersOf, paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import { F16, F32, F64, isRepresentable, type Format } from '../src/precision/index.ts';
 import { mulberry32 as prng } from '../src/util/rng.ts';
@@ -360,6 +360,29 @@ describe('networks from a ModelSpec', () => {
           const bad = seen.find((v) => !isRepresentable(format, v));
           expect(bad, `${format.name} ${mode} ${c.name}`).toBeUndefined();
         }
+      }
+    }
+  });
+});
+
+describe('evaluation without the backward', () => {
+  it('evaluateBatch gives the loss and logits of gradients(training: false) bit for bit and changes nothing (16/32/64, strict and wide, BN with trained running statistics)', () => {
+    for (const format of [F16, F32, F64]) {
+      for (const mode of ['strict', 'wide'] as const) {
+        const o = opts(format, mode);
+        const net = randomNet(RESNET, 11);
+        const optimizer = sgd({ lr: 0.05, momentum: 0.9, weightDecay: 0 });
+        for (let step = 0; step < 2; step++) trainStep(net, randomBatch(RESNET, 3, 30 + step), o, optimizer); // running statistics away from 0 / 1
+        const snapshot = (m: Map<string, Float64Array>) => [...m].map(([k, v]) => [k, Array.from(v)] as const);
+        const before = { params: snapshot(net.params), buffers: snapshot(net.buffers) };
+        const batch = randomBatch(RESNET, 3, 40);
+        const e = evaluateBatch(net, batch, o);
+        const g = gradients(net, batch, o, { training: false });
+        const label = `${format.name} ${mode}`;
+        expect(Object.is(e.loss, g.loss), `${label}: loss ${e.loss} vs ${g.loss}`).toBe(true);
+        expect(Array.from(e.logits), label).toEqual(Array.from(g.logits));
+        expect(snapshot(net.params), label).toEqual(before.params);
+        expect(snapshot(net.buffers), label).toEqual(before.buffers);
       }
     }
   });

@@ -14,10 +14,10 @@ import { describe, expect, it } from 'vitest';
 import { activate, exclusive, tf } from '../src/backends/tfjs.ts';
 import { roundF16 } from '../src/backends/tfjs/f16.ts';
 import { maxPoolBeta } from '../src/backends/tfjs/maxpool_beta.ts';
-import { tfjsGradients, tfjsTrainStep, type TfjsBatch, type TfjsNetOptions, type TfjsNetResult } from '../src/backends/tfjs/models.ts';
+import { tfjsEvaluate, tfjsGradients, tfjsTrainStep, type TfjsBatch, type TfjsNetOptions, type TfjsNetResult } from '../src/backends/tfjs/models.ts';
 import { beta, choice, FIRST, LAST, MINNORM, tieWeights, type JacobianChoice, type MaxPoolJacobian } from '../src/jacobians/index.ts';
 import { createEngineNet, gradients, trainStep } from '../src/models/engine.ts';
-import { initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '../src/models/index.ts';
+import { initBuffers, initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '../src/models/index.ts';
 import { adam, sgd } from '../src/engine/optim/index.ts';
 import { F16, F32, F64 } from '../src/precision/index.ts';
 import { mulberry32 as rng } from '../src/util/rng.ts';
@@ -559,6 +559,25 @@ describe('tfjs twins: 16-bit emulation, training, hygiene', () => {
       expect(dist(t16.cpu.grads, t16.wasm.grads, name), `tfjs cpu vs wasm, ${name}`).toBeLessThanOrEqual(2 * noiseW);
     }
     expect(Math.abs(t16.cpu.loss - e16.loss)).toBeLessThanOrEqual(2 * (Math.abs(e16.loss - e32.loss) + Math.abs(t16.cpu.loss - t32.cpu.loss)) + 2 ** -10);
+  });
+
+  it('tfjsEvaluate: the loss and logits of tfjsGradients in inference mode, bit for bit, without the backward (cpu and wasm, 16 and 32 bits, β = 1000 mixed forward)', async () => {
+    const spec = modelSpec('resnet18', { width: 1 / 16, stem: 'imagenet', input: [3, 32, 32] });
+    const p = initParams(spec, 3);
+    const rr = rng(3);
+    const b = makeBatch(spec, 3, () => rr() * 2 - 1, (i) => i % spec.classes);
+    const buffers = new Map([...initBuffers(spec)].map(([k, v]) => [k, v.map((_, i) => (k.endsWith('running_var') ? 0.5 + (i % 3) : 0.1 * (i % 5)))] as const));
+    for (const backend of BACKENDS) {
+      for (const precision of ['16', '32'] as const) {
+        for (const jacobian of [choice(FIRST), choice(beta(1000), 0, 'mixed-forward')]) {
+          const label = `${backend} ${precision} ${JSON.stringify(jacobian)}`;
+          const e = await tfjsEvaluate(spec, p, b, { backend, precision, jacobian, buffers });
+          const g = await tfjs(spec, p, b, { backend, precision, jacobian, training: false, buffers });
+          expect(Object.is(e.loss, g.loss), `${label}: loss ${e.loss} vs ${g.loss}`).toBe(true);
+          expect(Array.from(e.logits), label).toEqual(Array.from(g.logits));
+        }
+      }
+    }
   });
 
   it('tfjsTrainStep: SGD lowers the loss of a batch at 32 and 16 bits, leaves binary16 weights at 16, and follows the engine\'s trainStep at 32; Adam lowers it too', async () => {

@@ -67,6 +67,11 @@ export interface PassOptions {
   readonly updateRunningStats?: boolean;
   /** Also compute ∂loss/∂input. Default false. */
   readonly inputGrad?: boolean;
+  /**
+   * Record the tape and run the backward (default true). False: the forward alone, for evaluation;
+   * loss, logits and decisions are the same values, and grads come back empty.
+   */
+  readonly gradients?: boolean;
 }
 
 export interface NetGradients {
@@ -284,7 +289,8 @@ function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions,
 
   const tape = new Tape(opts);
   const params = new Map<string, Tensor>();
-  for (const p of net.paramSpecs) params.set(p.name, tape.tensor(net.params.get(p.name)!, p.shape, true, p.name));
+  const withGrads = o.gradients !== false;
+  for (const p of net.paramSpecs) params.set(p.name, tape.tensor(net.params.get(p.name)!, p.shape, withGrads, p.name));
   // Working copies of the running statistics, rounded to p; written back only when updating.
   const running = new Map<string, RunningStats>();
   const r = tape.arith.round;
@@ -293,11 +299,11 @@ function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions,
     const layer = b.name.slice(0, -'.running_mean'.length);
     running.set(layer, { mean: net.buffers.get(b.name)!.map(r), var: net.buffers.get(`${layer}.running_var`)!.map(r) });
   }
-  const x = tape.tensor(batch.x, batch.shape, o.inputGrad === true, 'input');
+  const x = tape.tensor(batch.x, batch.shape, withGrads && o.inputGrad === true, 'input');
   const ctx: Ctx = { tape, params, running, training: o.training, decisions: [] };
   const logits = forward(net.nodes, x, ctx);
   const loss = softmaxCrossEntropy(logits, batch.labels);
-  tape.backward(loss, [seed]);
+  if (withGrads) tape.backward(loss, [seed]);
 
   if (o.training && (o.updateRunningStats ?? true)) {
     for (const [layer, stats] of running) {
@@ -323,6 +329,16 @@ function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions,
  */
 export function gradients(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions): NetGradients {
   return pass(net, batch, opts, o, 1);
+}
+
+/**
+ * Loss and logits of one batch without the backward (evaluation: batch norm on the running
+ * statistics). The same values as gradients(net, batch, opts, { training: false }) at the cost of a
+ * forward only.
+ */
+export function evaluateBatch(net: EngineNet, batch: Batch, opts: EngineOptions): { loss: number; logits: Float64Array } {
+  const r = pass(net, batch, opts, { training: false, gradients: false }, 1);
+  return { loss: r.loss, logits: r.logits };
 }
 
 /**

@@ -5,7 +5,7 @@
  * with the same optimizer code (the engine's sgd / adam, src/engine/optim), so a trainer saves and
  * restores them alike.
  */
-import { createEngineNet, gradients, trainStep, type Batch, type ModelSpec } from '../models/index.ts';
+import { createEngineNet, evaluateBatch, gradients, trainStep, type Batch, type ModelSpec } from '../models/index.ts';
 import type { EngineOptions } from '../engine/types.ts';
 import type { LossScaler } from '../engine/lossScale.ts';
 import { rounder } from '../engine/arith.ts';
@@ -101,7 +101,7 @@ async function engineTrainer(o: TrainerOptions): Promise<NetTrainer> {
       return { loss: r.loss, correct: countCorrect(r.logits, batch.labels, classes), skipped: false };
     },
     async evaluate(batch) {
-      const r = gradients(net, batch, opts, { training: false });
+      const r = evaluateBatch(net, batch, opts);
       return { loss: r.loss, correct: countCorrect(r.logits, batch.labels, classes) };
     },
     versions: { engine: `adzone engine (${o.precision} bits, ${opts.accumulate})`, engineKernels: kernelStatus() },
@@ -109,7 +109,7 @@ async function engineTrainer(o: TrainerOptions): Promise<NetTrainer> {
 }
 
 async function tfjsTrainer(o: TrainerOptions): Promise<NetTrainer> {
-  const { tfjsTrainStep, tfjsGradients } = await import('../backends/tfjs/models.ts');
+  const { tfjsTrainStep, tfjsEvaluate } = await import('../backends/tfjs/models.ts');
   const { activate, exclusive, tf, packageVersion, BACKEND_PACKAGE } = await import('../backends/tfjs/runtime.ts');
   const name = o.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
   if (o.precision === '64') throw new Error('tfjs has no 64-bit tensors');
@@ -138,7 +138,7 @@ async function tfjsTrainer(o: TrainerOptions): Promise<NetTrainer> {
       return { loss: r.loss, correct: countCorrect(r.logits, batch.labels, classes), skipped: false };
     },
     async evaluate(batch) {
-      const r = await tfjsGradients(o.spec, state.params, batch, { backend: name, precision, jacobian: o.jacobian, training: false, buffers: state.buffers });
+      const r = await tfjsEvaluate(o.spec, state.params, batch, { backend: name, precision, jacobian: o.jacobian, buffers: state.buffers });
       return { loss: r.loss, correct: countCorrect(r.logits, batch.labels, classes) };
     },
     versions: {

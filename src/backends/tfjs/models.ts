@@ -221,7 +221,7 @@ function validate(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>
 }
 
 /** The pass itself; call inside `exclusive` after `activate`. */
-function pass(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, batch: TfjsBatch, opts: TfjsNetOptions): TfjsNetResult {
+function pass(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, batch: TfjsBatch, opts: TfjsNetOptions, withGrads = true): TfjsNetResult {
   validate(spec, params, batch);
   const p16 = opts.precision === '16';
   const round = p16 ? f16round : Math.fround;
@@ -256,9 +256,10 @@ function pass(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, b
         logits = tf.keep(z);
         return crossEntropy(z, onehot, ctx);
       };
-      const { value, grads } = tf.valueAndGrads(forward)(tensors);
+      // Evaluation needs no backward: the same forward, called directly.
+      const { value, grads } = withGrads ? tf.valueAndGrads(forward)(tensors) : { value: forward(...tensors), grads: [] as Tensor[] };
       const out = new Map<string, Float64Array>();
-      specs.forEach((p, i) => out.set(p.name, Float64Array.from(grads[i].dataSync())));
+      if (withGrads) specs.forEach((p, i) => out.set(p.name, Float64Array.from(grads[i].dataSync())));
       const z = Float64Array.from(logits!.dataSync());
       const newBuffers = new Map<string, Float64Array>();
       for (const [name, v] of buffers) newBuffers.set(name, Float64Array.from(v));
@@ -306,6 +307,23 @@ export function tfjsGradients(spec: ModelSpec, params: ReadonlyMap<string, Array
   return exclusive(async () => {
     await activate(opts.backend);
     return pass(spec, params, batch, opts);
+  });
+}
+
+/**
+ * Loss and logits of one batch in evaluation mode (batch norm on the running statistics), the
+ * forward of tfjsGradients without its backward: the same values, at the cost of a forward only.
+ */
+export function tfjsEvaluate(
+  spec: ModelSpec,
+  params: ReadonlyMap<string, ArrayLike<number>>,
+  batch: TfjsBatch,
+  opts: Omit<TfjsNetOptions, 'training'>,
+): Promise<{ loss: number; logits: Float64Array }> {
+  return exclusive(async () => {
+    await activate(opts.backend);
+    const r = pass(spec, params, batch, { ...opts, training: false }, false);
+    return { loss: r.loss, logits: r.logits };
   });
 }
 
