@@ -20,7 +20,7 @@ import { summaryMarkdown } from '../src/report/summary.ts';
 import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
 import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
-import { accuracyByBeta, trainRuns } from '../src/schema/runs.ts';
+import { accuracyByBeta, modelLabel, trainRuns } from '../src/schema/runs.ts';
 
 const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
@@ -374,5 +374,39 @@ describe('accuracy rows per recipe', () => {
     recipeAblate(join(one, 'old'), 1, 10368, 0.95, false, [3, 4]);
     const labels = accuracyByBeta(trainRuns(discover([one]).results)).filter((a) => a.beta === 0).map((a) => a.label).sort();
     expect(labels).toEqual(['16-bit strict sgd (epochs 4, batchSize 64, lr 0.01, limitTrain all)', '16-bit strict sgd (recipe unknown)']);
+  });
+
+  it('architectures are named: width and ResNet18 stem (recorded, or the default for the data set) in the model column, one chart each', async () => {
+    expect(modelLabel({ model: 'lenet5', dataset: 'mnist', recipe: { width: null } })).toBe('lenet5');
+    expect(modelLabel({ model: 'lenet5', dataset: 'mnist' })).toBe('lenet5');
+    expect(modelLabel({ model: 'vgg11', dataset: 'cifar10', recipe: { width: 0.125 } })).toBe('vgg11 ×1/8');
+    expect(modelLabel({ model: 'vgg11', dataset: 'cifar10', recipe: { width: 0.3 } })).toBe('vgg11 ×0.3');
+    expect(modelLabel({ model: 'resnet18', dataset: 'cifar10', recipe: { width: 1 } })).toBe('resnet18 cifar stem');
+    expect(modelLabel({ model: 'resnet18', dataset: 'imagenet-sample', recipe: { width: 0.125 } })).toBe('resnet18 ×1/8, imagenet stem');
+    expect(modelLabel({ model: 'resnet18', dataset: 'cifar10', recipe: { width: 0.25, stem: 'imagenet' } })).toBe('resnet18 ×1/4, imagenet stem');
+
+    // Synthetic ResNet18 runs (a fixture, not measured): the same configuration key, two architectures.
+    const d = tempDir('adzone-arch-');
+    const write = (dir: string, width: number, stem: string | undefined, acc: number) => {
+      const runs = [0, 10000].map((beta) => ({
+        model: 'resnet18', dataset: 'cifar10', precision: '32', mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed: 1, testAccuracy: acc,
+        config: {
+          model: 'resnet18', dataset: 'cifar10', beta, betaMode: 'backward', reluAlpha: 0, precision: '32', mode: 'strict', backend: 'engine', epochs: 2, batchSize: 128, optimizer: 'sgd',
+          lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width, ...(stem ? { stem } : {}), augment: true, seed: 1, limitTrain: null, limitTest: null, logEvery: 50,
+        },
+      }));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+    };
+    write(join(d, 'a'), 0.25, 'imagenet', 0.4);
+    write(join(d, 'b'), 0.0625, undefined, 0.38);
+    const disc = discover([d]);
+    const md = await summaryMarkdown(disc);
+    expect(md).toMatch(/^\| resnet18 ×1\/4, imagenet stem \| cifar10 \| 32-bit strict sgd \(width 0\.25, stem imagenet\) \| 40\.00% \| 40\.00% \|$/m);
+    expect(md).toMatch(/^\| resnet18 ×1\/16, cifar stem \| cifar10 \| 32-bit strict sgd \(width 0\.0625, stem unset\) \| 38\.00% /m);
+    const html = await renderHtml(disc, { generatedAt: 'T' });
+    const ids = plots(html).map((p) => p.id).filter((id) => id.startsWith('accuracy-'));
+    expect(ids.sort()).toEqual(['accuracy-resnet18-1-16-cifar-stem-cifar10', 'accuracy-resnet18-1-4-imagenet-stem-cifar10']);
+    expect(html).toContain('resnet18 ×1/4, imagenet stem on cifar10');
   });
 });

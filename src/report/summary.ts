@@ -4,7 +4,7 @@
  * and the bench targets. Kept well under GitHub's 65,536-character comment limit.
  */
 import { ofKind, shown, type Discovered } from '../schema/discover.ts';
-import { accuracyByBeta, trainRuns } from '../schema/runs.ts';
+import { accuracyByBeta, modelLabel, trainRuns } from '../schema/runs.ts';
 import { loneMaxPoolGenerators } from '../gate/lone.ts';
 import { columns, compactCounts, compensation, countOf, generatorsOf, rowOf } from './html/format.ts';
 
@@ -62,7 +62,7 @@ export async function summaryMarkdown(d: Discovered, o: { title?: string; htmlPa
     L.push('### Test accuracy against β (mean over seeds, min–max)', '');
     L.push(`| model | data | configuration | ${betas.map((b) => `β=${b}`).join(' | ')} |`, `| --- | --- | --- |${' ---: |'.repeat(betas.length)}`);
     for (const c of cfgs) {
-      L.push(`| ${c.config.model} | ${c.config.dataset} | ${cell(c.label)} | ${betas.map((b) => {
+      L.push(`| ${cell(modelLabel(c.config))} | ${c.config.dataset} | ${cell(c.label)} | ${betas.map((b) => {
         const a = acc.find((x) => x.beta === b && x.group === c.group);
         return a ? `${(100 * a.mean).toFixed(2)}%${a.seeds > 1 ? ` (${(100 * a.min).toFixed(1)}–${(100 * a.max).toFixed(1)})` : ''}` : '—';
       }).join(' | ')} |`);

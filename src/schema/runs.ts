@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import { readResult, type ReadResult } from './index.ts';
 import type { TrainJson, TrainRunKey } from './train.ts';
+import { effectiveStem } from '../train/config.ts';
 
 type ConfigField = keyof TrainJson['config'];
 /** The config fields of a recipe: all but β, seed and logEvery. */
@@ -67,6 +68,19 @@ export const configKey = (r: TrainRunKey) => `${r.model}|${r.dataset}|${r.precis
 export const runKey = (r: TrainRunKey) => `${configKey(r)}|${r.beta}|${r.seed}`;
 /** "16-bit wide sgd + BN"; tfjs's own float32 ('framework') is the plain 32-bit case and is not named. */
 export const configLabel = (r: TrainRunKey) => `${r.precision}-bit ${r.mode && r.mode !== 'framework' ? `${r.mode} ` : ''}${r.optimizer}${r.batchNorm ? ' + BN' : ''}`;
+
+/**
+ * The model with its architecture: "resnet18 ×1/4, imagenet stem" (the width when recorded and not
+ * 1; ResNet18's stem, recorded or its default for the data set); just the name otherwise ("lenet5").
+ */
+export function modelLabel(r: Pick<RunRow, 'model' | 'dataset' | 'recipe'>): string {
+  const w = r.recipe?.width;
+  const stem = effectiveStem({ model: r.model, dataset: r.dataset, stem: r.recipe?.stem });
+  const parts: string[] = [];
+  if (typeof w === 'number' && w !== 1) parts.push(`×${Number.isInteger(1 / w) ? `1/${1 / w}` : String(w)}`);
+  if (typeof stem === 'string') parts.push(`${stem} stem`);
+  return parts.length ? `${r.model} ${parts.join(', ')}` : r.model;
+}
 
 /** The recipe of a recorded config, or undefined when it is not an object. */
 export function recipeOf(config: unknown): Recipe | undefined {

@@ -182,3 +182,10 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'limitTest',
   'logEvery',
 ];
+
+/** The stem a run uses: the recorded one, else ResNet18's default for the data set (ImageNet stem on ImageNet images, CIFAR otherwise); undefined for models without one. */
+export function effectiveStem(c: { readonly model: string; readonly dataset: string; readonly stem?: unknown }): 'cifar' | 'imagenet' | undefined {
+  if (c.stem === 'cifar' || c.stem === 'imagenet') return c.stem;
+  if (c.model !== 'resnet18') return undefined;
+  return c.dataset.toLowerCase().startsWith('imagenet') ? 'imagenet' : 'cifar';
+}

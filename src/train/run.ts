@@ -25,7 +25,7 @@ import { beta as betaJacobian, choice } from '../jacobians/index.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { createTrainer, type NetTrainer } from './backend.ts';
 import { readCheckpoint, stringifyExact, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { TrainConfigError, chanceThreshold, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';
+import { TrainConfigError, chanceThreshold, effectiveStem, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';
 import type { Optimizer, OptimizerState } from '../engine/optim/index.ts';
 import { trainOptimizer } from './optim.ts';
 import { fmtDuration, type TrainProgress } from './progress.ts';
@@ -266,10 +266,9 @@ export function prepare(config: TrainConfig): Prepared {
   const opts: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { classes: info.classes, input: info.shape };
   if (config.width !== null) opts.width = config.width;
   // ResNet18 takes torchvision's ImageNet stem (7×7/2 conv + 3×3/2 MaxPool) on ImageNet images, the CIFAR stem otherwise
-  if (config.stem !== undefined) {
-    if (config.model !== 'resnet18') throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
-    opts.stem = config.stem;
-  } else if (config.model === 'resnet18' && info.name.startsWith('imagenet')) opts.stem = 'imagenet';
+  if (config.stem !== undefined && config.model !== 'resnet18') throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
+  const stem = effectiveStem({ model: config.model, dataset: info.name, stem: config.stem });
+  if (config.stem !== undefined || stem === 'imagenet') opts.stem = stem;
   if (config.batchNorm) opts.batchNorm = true;
   else if (config.model === 'resnet18') opts.batchNorm = false;
   let spec: ModelSpec;

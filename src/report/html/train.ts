@@ -5,7 +5,7 @@
  * spread as error bars, one chart per (model, data set); and training curves from metrics.jsonl.
  */
 import type { MetricsFile } from '../../schema/discover.ts';
-import { accuracyByBeta, configLabel, type RunRow } from '../../schema/runs.ts';
+import { accuracyByBeta, configLabel, modelLabel, type RunRow } from '../../schema/runs.ts';
 import { PALETTE, precisionColour } from './colours.ts';
 import { chooseScale, esc, fmtPow, lineChart, type Series } from './svg.ts';
 
@@ -17,7 +17,8 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
   const out: string[] = [`<section id="${id}"><h2>Test accuracy against β</h2>`];
   out.push('<p class="note">Final test accuracy per configuration: the line joins the mean over seeds, the error bar spans the lowest and highest seed. Colour: precision; line style: optimizer; square markers: with batch norm. β is on an ordinal axis (0, 1, 10, …).</p><div class="grid">');
   const groups = new Map<string, RunRow[]>();
-  for (const r of runs) groups.set(`${r.model}|${r.dataset}`, [...(groups.get(`${r.model}|${r.dataset}`) ?? []), r]);
+  // One chart per architecture (model, width, stem) and data set.
+  for (const r of runs) groups.set(`${modelLabel(r)}|${r.dataset}`, [...(groups.get(`${modelLabel(r)}|${r.dataset}`) ?? []), r]);
   const optimizers = [...new Set(runs.map((r) => r.optimizer))].sort();
   for (const [g, rs] of groups) {
     const [model, dataset] = g.split('|');
@@ -58,7 +59,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
     const lo = Math.max(0, Math.floor(Math.min(...ys) / 10) * 10);
     out.push(
       `<figure>${lineChart({
-        id: `${id}-${model}-${dataset}`,
+        id: `${id}-${model.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}-${dataset}`,
         title: `${model} on ${dataset}`,
         series,
         x: { label: 'β (backward-pass mixing of minnorm into first)', scale: 'linear', min: -0.3, max: Math.max(0.3, betas.length - 0.7), ticks: betas.map((b, i) => ({ at: i, label: betaLabel(b) })) },
@@ -72,7 +73,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
   // The numbers behind the charts.
   out.push('<details><summary>Accuracy table</summary><table class="small"><thead><tr><th>model</th><th>data set</th><th>configuration</th><th>β</th><th>seeds</th><th>mean</th><th>min–max</th></tr></thead><tbody>');
   for (const a of accuracyByBeta(runs).sort((x, y) => x.key.localeCompare(y.key) || x.beta - y.beta)) {
-    out.push(`<tr><td>${esc(a.config.model)}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`);
+    out.push(`<tr><td>${esc(modelLabel(a.config))}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`);
   }
   out.push('</tbody></table></details></section>');
   return out.join('\n');
