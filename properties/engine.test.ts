@@ -339,6 +339,31 @@ describe('Jacobian members', () => {
     );
   });
 
+  it('special values in one window: −0 and +0 tie (the output is the first), ±∞ compare as numbers, a NaN wins alone (the first NaN)', () => {
+    const special = fc.constantFrom(-Infinity, -1, -0, 0, 1, Infinity, NaN);
+    const oneWindow = fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }))
+      .chain(([h, w]) => fc.array(special, { minLength: h * w, maxLength: h * w }).map((data) => ({ h, w, data })));
+    fc.assert(
+      fc.property(oneWindow, formatArb, ({ h, w, data }, format) => {
+        const problem: Problem = {
+          input: { shape: [1, 1, h, w], data },
+          layers: [{ kind: 'maxpool', kernel: [h, w], stride: [1, 1], padding: [0, 0] }],
+          params: [null],
+          cotangent: [1],
+        };
+        const r = runChain(problem, opts(format, 'strict', FIRST));
+        const x = r.activations[0]; // the input rounded to the format (E4M3 has no ∞: they become NaN)
+        const firstNaN = x.findIndex((v) => Number.isNaN(v));
+        const max = Math.max(...x.filter((v) => !Number.isNaN(v)));
+        const ties = firstNaN >= 0 ? [firstNaN] : x.flatMap((v, i) => (v === max ? [i] : []));
+        expect(r.routing).toEqual([{ kind: 'maxpool', layer: 0, ties: [ties] }]);
+        expect(Object.is(r.output[0], x[ties[0]]), `output ${r.output[0]}, expected ${x[ties[0]]}`).toBe(true);
+      }),
+      { numRuns: runs(1000) },
+    );
+  });
+
   it('at a tie in one window: first → lowest index, last → highest, every member sends round_p(round_p(weight)·g) to each tied entry, in every format', () => {
     const oneWindow = fc
       .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }))

@@ -92,6 +92,23 @@ export function plan(p: PlanInput): Measurement[] {
     step('lenet', 'lenet5', b, r('fast'), 'engine', '64', 'strict', [{ to: 'lenet/engine/32/strict' }]);
     step('lenet', 'lenet5', b, r('fast'), 'tfjs-wasm', '32', 'framework', [{ to: wasm }], 'first');
     step('lenet', 'lenet5', b, r('slow'), 'tfjs-cpu', '32', 'framework', [{ to: wasm }], 'native');
+    // Evaluation (the forward alone), against the training step of the same backend, precision and mode.
+    for (const [backend, precision, accumulate] of [['engine', '32', 'strict'], ['engine', '16', 'strict'], ['tfjs-wasm', '32', 'framework']] as const) {
+      const train = `lenet/${backend}/${precision}/${accumulate}`;
+      out.push({
+        id: `${train}/eval`,
+        group: 'lenet',
+        measurement: 'LeNet-5 evaluation of a batch (forward only)',
+        model: 'lenet5',
+        backend,
+        precision,
+        accumulate,
+        batchSize: b.shape[0],
+        reps: r('fast'),
+        ratios: [{ to: train, target: 'eval-vs-train' }],
+        task: { kind: 'eval-step', model: 'lenet5', backend, precision, accumulate, batch: b, reps: r('fast') },
+      });
+    }
     if (p.torch) {
       for (const [dtype, bits] of [['float32', '32'], ['float64', '64']] as const) {
         out.push({

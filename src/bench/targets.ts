@@ -20,6 +20,11 @@ export const TARGETS: Readonly<Record<string, Target>> = {
     max: 1.5,
     description: 'LeNet-5 training step, batch 32: the engine at 16 bits at most 1.5× its 32-bit step (same accumulation mode)',
   },
+  'eval-vs-train': {
+    id: 'eval-vs-train',
+    max: 0.5,
+    description: 'LeNet-5, batch 32: evaluating a batch (forward only) at most half a training step on the same backend, precision and mode',
+  },
   'exact-vs-backward': {
     id: 'exact-vs-backward',
     max: 3,

@@ -27,7 +27,42 @@ export async function benchSpec(model: BenchModel): Promise<ModelSpec> {
 
 /** Run one task; `ready` is called once imports and data are in place, just before the model is built. */
 export async function runTask(task: Task, ready: () => void): Promise<TaskResult> {
-  return task.kind === 'train-step' ? trainStepTask(task, ready) : exactTask(task, ready);
+  if (task.kind === 'train-step') return trainStepTask(task, ready);
+  if (task.kind === 'eval-step') return evalStepTask(task, ready);
+  return exactTask(task, ready);
+}
+
+async function evalStepTask(task: Extract<Task, { kind: 'eval-step' }>, ready: () => void): Promise<TaskResult> {
+  const { initParams, initBuffers } = await import('../models/init.ts');
+  const { choice, FIRST } = await import('../jacobians/index.ts');
+  const spec = await benchSpec(task.model);
+  if (task.backend === 'engine') {
+    const { createEngineNet, evaluateBatch } = await import('../models/engine.ts');
+    const { formatByName } = await import('../precision/index.ts');
+    if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
+    const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
+    ready();
+    const net = createEngineNet(spec, initParams(spec, INIT_SEED));
+    let lastLoss = NaN;
+    const timing = await timeSteps(() => {
+      lastLoss = evaluateBatch(net, task.batch, opts).loss;
+    }, task.reps);
+    return { timing, detail: { lastLoss, kernels: await engineKernels() } };
+  }
+  const { tfjsEvaluate } = await import('../backends/tfjs/models.ts');
+  const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');
+  const backend = task.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
+  if (task.precision !== '32') throw new Error('tfjs is timed at 32 bits only');
+  await exclusive(() => activate(backend));
+  ready();
+  const params = initParams(spec, INIT_SEED);
+  const buffers = initBuffers(spec);
+  let lastLoss = NaN;
+  const timing = await timeSteps(async () => {
+    lastLoss = (await tfjsEvaluate(spec, params, task.batch, { backend, precision: '32', jacobian: 'native', buffers })).loss;
+  }, task.reps);
+  const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
+  return { timing, detail: { lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) } };
 }
 
 async function trainStepTask(task: Extract<Task, { kind: 'train-step' }>, ready: () => void): Promise<TaskResult> {

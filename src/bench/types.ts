@@ -41,6 +41,16 @@ export type Task =
       readonly reps: Reps;
     }
   | {
+      /** Evaluating one batch: loss and logits, batch norm on running statistics, no backward. */
+      readonly kind: 'eval-step';
+      readonly model: BenchModel;
+      readonly backend: Exclude<BenchBackend, 'torch'>;
+      readonly precision: BenchPrecision;
+      readonly accumulate: 'strict' | 'wide' | 'framework';
+      readonly batch: WireBatch;
+      readonly reps: Reps;
+    }
+  | {
       readonly kind: 'exact';
       /** exactRouting, engine gradients at 32 bits (strict), or the plain float64 forward, all at the 32-bit point. */
       readonly what: 'exact-routing' | 'gradients-32' | 'plain-forward-64';

@@ -61,28 +61,30 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
     for (let pos = 0; pos < P; pos++) {
       const o = plane * P + pos;
       offsets[o] = count;
+      // One pass: a larger value restarts the tie set, an equal one joins it (ascending index).
+      const start = count;
       let m = -Infinity;
-      let nan = -1;
+      let seen = false;
       for (let t = 0; t < K; t++) {
         const idx = map[pos * K + t];
         if (idx < 0) continue;
         const v = xd[base + idx];
         if (v !== v) {
-          nan = base + idx;
+          count = start;
+          indices[count++] = base + idx;
+          seen = true;
+          m = NaN;
           break;
         }
-        if (v > m) m = v;
+        if (v > m || !seen) {
+          m = v;
+          seen = true;
+          count = start;
+          indices[count++] = base + idx;
+        } else if (v === m) indices[count++] = base + idx;
       }
-      if (nan >= 0) {
-        indices[count++] = nan;
-      } else {
-        for (let t = 0; t < K; t++) {
-          const idx = map[pos * K + t];
-          if (idx >= 0 && xd[base + idx] === m) indices[count++] = base + idx;
-        }
-        if (count === offsets[o]) throw new Error(`maxpool2d: output ${o} has a window made only of padding`);
-      }
-      y[o] = xd[indices[offsets[o]]];
+      if (!seen) throw new Error(`maxpool2d: output ${o} has a window made only of padding`);
+      y[o] = xd[indices[start]];
     }
   }
   offsets[nOut] = count;
