@@ -6,7 +6,7 @@
  */
 import type { ModelSpec } from '../models/spec.ts';
 import { timeSteps } from './stats.ts';
-import { INIT_SEED, SGD, type BenchModel, type Task, type Timing } from './types.ts';
+import { INIT_SEED, SGD, type BenchModel, type StepTask, type Task, type Timing } from './types.ts';
 
 export interface TaskResult {
   readonly timing: Timing;
@@ -27,52 +27,20 @@ export async function benchSpec(model: BenchModel): Promise<ModelSpec> {
 
 /** Run one task; `ready` is called once imports and data are in place, just before the model is built. */
 export async function runTask(task: Task, ready: () => void): Promise<TaskResult> {
-  if (task.kind === 'train-step') return trainStepTask(task, ready);
-  if (task.kind === 'eval-step') return evalStepTask(task, ready);
-  return exactTask(task, ready);
+  return task.kind === 'exact' ? exactTask(task, ready) : stepTask(task, ready);
 }
 
-async function evalStepTask(task: Extract<Task, { kind: 'eval-step' }>, ready: () => void): Promise<TaskResult> {
+/** A training step (SGD) or the evaluation of a batch (forward only), as the task's kind says. */
+async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> {
   const { initParams, initBuffers } = await import('../models/init.ts');
-  const { choice, FIRST } = await import('../jacobians/index.ts');
-  const spec = await benchSpec(task.model);
-  if (task.backend === 'engine') {
-    const { createEngineNet, evaluateBatch } = await import('../models/engine.ts');
-    const { formatByName } = await import('../precision/index.ts');
-    if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
-    const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
-    ready();
-    const net = createEngineNet(spec, initParams(spec, INIT_SEED));
-    let lastLoss = NaN;
-    const timing = await timeSteps(() => {
-      lastLoss = evaluateBatch(net, task.batch, opts).loss;
-    }, task.reps);
-    return { timing, detail: { lastLoss, kernels: await engineKernels() } };
-  }
-  const { tfjsEvaluate } = await import('../backends/tfjs/models.ts');
-  const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');
-  const backend = task.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
-  if (task.precision !== '32') throw new Error('tfjs is timed at 32 bits only');
-  await exclusive(() => activate(backend));
-  ready();
-  const params = initParams(spec, INIT_SEED);
-  const buffers = initBuffers(spec);
-  let lastLoss = NaN;
-  const timing = await timeSteps(async () => {
-    lastLoss = (await tfjsEvaluate(spec, params, task.batch, { backend, precision: '32', jacobian: 'native', buffers })).loss;
-  }, task.reps);
-  const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
-  return { timing, detail: { lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) } };
-}
-
-async function trainStepTask(task: Extract<Task, { kind: 'train-step' }>, ready: () => void): Promise<TaskResult> {
-  const { initParams } = await import('../models/init.ts');
   const { sgd } = await import('../engine/optim/index.ts');
   const { choice, FIRST } = await import('../jacobians/index.ts');
   const spec = await benchSpec(task.model);
   const optimizer = sgd(SGD);
+  const training = task.kind === 'train-step';
+  const trainingDetail = (jacobian: string, optimizerName: string) => (training ? { jacobian, optimizer: optimizerName } : {});
   if (task.backend === 'engine') {
-    const { createEngineNet, trainStep } = await import('../models/engine.ts');
+    const { createEngineNet, evaluateBatch, trainStep } = await import('../models/engine.ts');
     const { formatByName } = await import('../precision/index.ts');
     if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
     const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
@@ -80,24 +48,29 @@ async function trainStepTask(task: Extract<Task, { kind: 'train-step' }>, ready:
     const net = createEngineNet(spec, initParams(spec, INIT_SEED));
     let lastLoss = NaN;
     const timing = await timeSteps(() => {
-      lastLoss = trainStep(net, task.batch, opts, optimizer).loss;
+      lastLoss = training ? trainStep(net, task.batch, opts, optimizer).loss : evaluateBatch(net, task.batch, opts).loss;
     }, task.reps);
-    return { timing, detail: { jacobian: 'first', optimizer: optimizer.name, lastLoss, kernels: await engineKernels() } };
+    return { timing, detail: { ...trainingDetail('first', optimizer.name), lastLoss, kernels: await engineKernels() } };
   }
-  const { tfjsTrainStep } = await import('../backends/tfjs/models.ts');
+  const { tfjsEvaluate, tfjsTrainStep } = await import('../backends/tfjs/models.ts');
   const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');
   const backend = task.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
   if (task.precision !== '32') throw new Error('tfjs is timed at 32 bits only');
   await exclusive(() => activate(backend)); // load the backend (and its wasm binary) before timing
   ready();
-  const state = { spec, params: initParams(spec, INIT_SEED), buffers: new Map<string, Float64Array>() };
+  const state = { spec, params: initParams(spec, INIT_SEED), buffers: training ? new Map<string, Float64Array>() : initBuffers(spec) };
   const jacobian = task.tfjsJacobian === 'first' ? choice(FIRST) : 'native';
   let lastLoss = NaN;
   const timing = await timeSteps(async () => {
-    lastLoss = (await tfjsTrainStep(state, task.batch, { backend, precision: '32', jacobian }, optimizer)).loss;
+    lastLoss = training
+      ? (await tfjsTrainStep(state, task.batch, { backend, precision: '32', jacobian }, optimizer)).loss
+      : (await tfjsEvaluate(spec, state.params, task.batch, { backend, precision: '32', jacobian, buffers: state.buffers })).loss;
   }, task.reps);
   const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
-  return { timing, detail: { jacobian: task.tfjsJacobian ?? 'native', optimizer: `${optimizer.name} (adzone's, on float32 values)`, lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) } };
+  return {
+    timing,
+    detail: { ...trainingDetail(task.tfjsJacobian ?? 'native', `${optimizer.name} (adzone's, on float32 values)`), lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) },
+  };
 }
 
 /** Whether the engine's conv2d/linear ran on its WebAssembly kernels, and calls per kernel kind. */

@@ -27,29 +27,22 @@ export interface Reps {
   readonly budgetMs: number;
 }
 
+/** A timed step of a network: a training step (SGD) or the evaluation of a batch (forward only, BN on running statistics). */
+export interface StepTask {
+  readonly kind: 'train-step' | 'eval-step';
+  readonly model: BenchModel;
+  readonly backend: Exclude<BenchBackend, 'torch'>;
+  readonly precision: BenchPrecision;
+  /** engine: 'strict' | 'wide'; tfjs: 'framework'. */
+  readonly accumulate: 'strict' | 'wide' | 'framework';
+  /** tfjs training only: 'native' (tfjs's own MaxPool gradient) or 'first' (adzone's maxPoolBeta twin). */
+  readonly tfjsJacobian?: 'native' | 'first';
+  readonly batch: WireBatch;
+  readonly reps: Reps;
+}
+
 export type Task =
-  | {
-      readonly kind: 'train-step';
-      readonly model: BenchModel;
-      readonly backend: Exclude<BenchBackend, 'torch'>;
-      readonly precision: BenchPrecision;
-      /** engine: 'strict' | 'wide'; tfjs: 'framework'. */
-      readonly accumulate: 'strict' | 'wide' | 'framework';
-      /** tfjs only: 'native' (tfjs's own MaxPool gradient) or 'first' (adzone's maxPoolBeta twin). */
-      readonly tfjsJacobian?: 'native' | 'first';
-      readonly batch: WireBatch;
-      readonly reps: Reps;
-    }
-  | {
-      /** Evaluating one batch: loss and logits, batch norm on running statistics, no backward. */
-      readonly kind: 'eval-step';
-      readonly model: BenchModel;
-      readonly backend: Exclude<BenchBackend, 'torch'>;
-      readonly precision: BenchPrecision;
-      readonly accumulate: 'strict' | 'wide' | 'framework';
-      readonly batch: WireBatch;
-      readonly reps: Reps;
-    }
+  | StepTask
   | {
       readonly kind: 'exact';
       /** exactRouting, engine gradients at 32 bits (strict), or the plain float64 forward, all at the 32-bit point. */
