@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shard=${1:-1/1}
-grids=${GRIDS:-lenet5-mnist-sgd lenet5-mnist-adam-bn cifar10-vgg11-resnet18 imagenet-resnet18-smoke cifar10-bn-wide cifar10-vgg11-bn-seed2 cifar10-resnet18-stem-nobn cifar10-resnet18-stem-bn8}
+grids=${GRIDS:-lenet5-mnist-sgd lenet5-mnist-adam-bn cifar10-vgg11-resnet18 imagenet-resnet18-smoke cifar10-bn-wide cifar10-vgg11-bn-seed2 cifar10-resnet18-stem-nobn cifar10-resnet18-stem-bn8 cifar10-resnet18-stem-seed2}
 for g in $grids; do
   node bin/adzone.js ablate "reports/ablate/grids/$g.yaml" --out "reports/ablate/$g" --shard "$shard" --quiet
 done
