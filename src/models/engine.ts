@@ -312,7 +312,7 @@ function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions,
     }
   }
   const grads = new Map<string, Float64Array>();
-  for (const [name, t] of params) grads.set(name, t.grad ?? new Float64Array(t.size));
+  if (withGrads) for (const [name, t] of params) grads.set(name, t.grad ?? new Float64Array(t.size));
   return {
     loss: loss.data[0],
     logits: logits.data,

@@ -60,9 +60,9 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
     const base = plane * HW;
     for (let pos = 0; pos < P; pos++) {
       const o = plane * P + pos;
-      offsets[o] = count;
       // One pass: a larger value restarts the tie set, an equal one joins it (ascending index).
       const start = count;
+      offsets[o] = start;
       let m = -Infinity;
       let seen = false;
       for (let t = 0; t < K; t++) {
@@ -73,7 +73,6 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
           count = start;
           indices[count++] = base + idx;
           seen = true;
-          m = NaN;
           break;
         }
         if (v > m || !seen) {

@@ -18,7 +18,10 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
   out.push('<p class="note">Final test accuracy per configuration: the line joins the mean over seeds, the error bar spans the lowest and highest seed. Colour: precision; line style: optimizer; square markers: with batch norm. β is on an ordinal axis (0, 1, 10, …).</p><div class="grid">');
   const groups = new Map<string, RunRow[]>();
   // One chart per architecture (model, width, stem) and data set.
-  for (const r of runs) groups.set(`${modelLabel(r)}|${r.dataset}`, [...(groups.get(`${modelLabel(r)}|${r.dataset}`) ?? []), r]);
+  for (const r of runs) {
+    const g = `${modelLabel(r)}|${r.dataset}`;
+    groups.set(g, [...(groups.get(g) ?? []), r]);
+  }
   const optimizers = [...new Set(runs.map((r) => r.optimizer))].sort();
   for (const [g, rs] of groups) {
     const [model, dataset] = g.split('|');
