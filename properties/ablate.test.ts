@@ -65,10 +65,25 @@ grid:
     ]);
     expect(cells[3].config).toMatchObject({ precision: '16', mode: 'strict', backend: 'engine', batchNorm: true, beta: 1000 });
     // the defaults of adzone train: 32 bits without --mode is tfjs's own float32 on tfjs-wasm
-    expect(cells[4].config).toMatchObject({ precision: '32', mode: 'framework', backend: 'tfjs-wasm', batchNorm: false, beta: 0, batchSize: 64 });
+    expect(cells[4].config).toMatchObject({
+      precision: '32',
+      mode: 'framework',
+      backend: 'tfjs-wasm',
+      batchNorm: false,
+      beta: 0,
+      batchSize: 64,
+    });
     expect(cells[2].argv).toContain('--batch-norm');
     expect(cells[0].argv).not.toContain('--batch-norm');
-    const j = expandGrid(parseGrid(JSON.stringify({ base: { model: 'vgg11', dataset: 'cifar10', epochs: 2, precision: 32, beta: 0 }, grid: { augment: [true, false] } }), 'x.json'));
+    const j = expandGrid(
+      parseGrid(
+        JSON.stringify({
+          base: { model: 'vgg11', dataset: 'cifar10', epochs: 2, precision: 32, beta: 0 },
+          grid: { augment: [true, false] },
+        }),
+        'x.json',
+      ),
+    );
     expect(j.map((c) => c.config.augment)).toEqual([true, false]);
     expect(j[1].argv).toContain('--no-augment');
   });
@@ -82,8 +97,14 @@ grid:
       ['base: { model: lenet5 }\ngrid:\n  a: [{ lr: 0.1 }]\n  b: [{ lr: 0.2 }]\n', /option 'lr' is set by both axes 'a' and 'b'/],
       ['base: { model: lenet5 }\ngrid:\n  a: [{ lr: 0.1, label: x }, { lr: 0.2, label: x }]\n', /two values have the label 'x'/],
       ['grid: [1, 2\n', /g\.yaml: not valid YAML/],
-      ['base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { beta: [0, -1] }\n', /cell beta--1 .*--beta must be an integer ≥ 0/],
-      ['base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { colour: [red] }\n', /cell colour-red .*unknown train option 'colour'/],
+      [
+        'base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { beta: [0, -1] }\n',
+        /cell beta--1 .*--beta must be an integer ≥ 0/,
+      ],
+      [
+        'base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { colour: [red] }\n',
+        /cell colour-red .*unknown train option 'colour'/,
+      ],
       ['base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32, beta: 0 }\ngrid: { lr: [0.1, "0.10"] }\n', /are the same run/],
     ];
     for (const [text, re] of bad) {
@@ -124,11 +145,15 @@ grid:
       dir: c.id,
       result: { finalTestAcc: acc, status, timings: { epochSeconds: [10] } } as unknown as TrainResult,
     });
-    const rows = summarise(cells, [fake(cells[0], 0.9, 'completed'), fake(cells[1], 0.96, 'completed'), fake(cells[2], 0.1, 'diverged')]).rows;
+    const rows = summarise(cells, [
+      fake(cells[0], 0.9, 'completed'),
+      fake(cells[1], 0.96, 'completed'),
+      fake(cells[2], 0.1, 'diverged'),
+    ]).rows;
     expect(rows).toHaveLength(2);
     expect(rows[0].labels).toEqual({ beta: '0' });
     expect(rows[0].mean).toBeCloseTo(0.93, 12);
-    expect(rows[0].std).toBeCloseTo(Math.sqrt(((0.03 ** 2) * 2) / 1), 12);
+    expect(rows[0].std).toBeCloseTo(Math.sqrt((0.03 ** 2 * 2) / 1), 12);
     expect(rows[1]).toMatchObject({ planned: 2, finished: 1, diverged: 1, mean: 0.1, std: null });
   });
 });
@@ -150,7 +175,10 @@ describe('adzone ablate end to end (tiny LeNet-5 runs)', () => {
     const m = await run('ablate', '--merge', join(d, 'a'), join(d, 'b'), '--out', join(d, 'merged'));
     expect(m.status, m.stderr).toBe(0);
     expect(m.stdout).toMatch(/merged 4 finished runs into/);
-    type Abl = { runs: { cell: string; testAccuracy: number; dir: string }[]; table: { labels: Record<string, string>; mean: number; std: number; finished: number }[] };
+    type Abl = {
+      runs: { cell: string; testAccuracy: number; dir: string }[];
+      table: { labels: Record<string, string>; mean: number; std: number; finished: number }[];
+    };
     const merged = JSON.parse(readFileSync(join(d, 'merged', 'ablate.json'), 'utf8')) as Abl;
     const whole = JSON.parse(readFileSync(join(d, 'all', 'ablate.json'), 'utf8')) as Abl;
     const acc = (x: Abl) => Object.fromEntries(x.runs.map((r) => [r.cell, r.testAccuracy]));
@@ -186,7 +214,16 @@ describe('adzone ablate end to end (tiny LeNet-5 runs)', () => {
     const text = `name: r\n${tinyBase.replace('limit-train: 128', 'limit-train: 192')}grid:\n  beta: [0]\n  seed: [3]\n`;
     const cells = expandGrid(parseGrid(text, 'r.yaml'));
     const g = parseGrid(text, 'r.yaml');
-    const base = { grid: g, cells, source: { file: 'r.yaml', text }, shard: null, version: 'test', command: 'test', quiet: true, log: () => {} };
+    const base = {
+      grid: g,
+      cells,
+      source: { file: 'r.yaml', text },
+      shard: null,
+      version: 'test',
+      command: 'test',
+      quiet: true,
+      log: () => {},
+    };
     // checkpoints are written every 120 s and at epoch ends: with 2 epochs the stop after step 8
     // (epoch 2 of 6 steps each) resumes from the end of epoch 1
     const two = { ...g, base: { ...g.base, epochs: 2 } };

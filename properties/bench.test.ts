@@ -15,7 +15,10 @@ describe('adzone bench', () => {
   it('--quick --only lenet writes results.json with the documented fields', () => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-bench-'));
     try {
-      const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--only', 'lenet', '--out', out, '--quiet'], { encoding: 'utf8', timeout: 540_000 });
+      const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--only', 'lenet', '--out', out, '--quiet'], {
+        encoding: 'utf8',
+        timeout: 540_000,
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/\| measurement \|/);
       const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
@@ -35,16 +38,42 @@ describe('adzone bench', () => {
       expect(json.runSeconds).toBeGreaterThan(0);
       expect(json.data.mnist.batchSize).toBe(32);
       expect(Array.isArray(json.notes)).toBe(true);
-      expect(json.targets.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(['engine-vs-tfjs-wasm', 'engine16-vs-engine32']));
+      expect(json.targets.map((t: { id: string }) => t.id)).toEqual(
+        expect.arrayContaining(['engine-vs-tfjs-wasm', 'engine16-vs-engine32']),
+      );
 
       const ids = json.rows.map((row: { id: string }) => row.id);
-      for (const id of ['lenet/tfjs-wasm/32/framework', 'lenet/tfjs-cpu/32/framework', 'lenet/engine/32/strict', 'lenet/engine/32/wide', 'lenet/engine/16/strict', 'lenet/engine/16/wide', 'lenet/engine/64/strict']) {
+      for (const id of [
+        'lenet/tfjs-wasm/32/framework',
+        'lenet/tfjs-cpu/32/framework',
+        'lenet/engine/32/strict',
+        'lenet/engine/32/wide',
+        'lenet/engine/16/strict',
+        'lenet/engine/16/wide',
+        'lenet/engine/64/strict',
+      ]) {
         expect(ids).toContain(id);
       }
       expect(ids.every((id: string) => id.startsWith('lenet/'))).toBe(true);
       if (json.tool.torch === null) expect(json.notes.join(' ')).toMatch(/PyTorch peer skipped/);
       for (const row of json.rows) {
-        for (const key of ['id', 'group', 'measurement', 'model', 'backend', 'precision', 'accumulate', 'batchSize', 'warmup', 'reps', 'msPerStep', 'spreadMs', 'samplesMs', 'peakRssMB', 'ratios']) {
+        for (const key of [
+          'id',
+          'group',
+          'measurement',
+          'model',
+          'backend',
+          'precision',
+          'accumulate',
+          'batchSize',
+          'warmup',
+          'reps',
+          'msPerStep',
+          'spreadMs',
+          'samplesMs',
+          'peakRssMB',
+          'ratios',
+        ]) {
           expect(row, `${row.id} lacks ${key}`).toHaveProperty(key);
         }
         expect(row.error, row.id).toBeUndefined();

@@ -73,9 +73,31 @@ function writeSyntheticTrain(dir: string): void {
   const runs = [];
   for (const precision of ['16', '32'])
     for (const beta of [0, 1, 10, 100, 1000, 10000])
-      for (const seed of [1, 2, 3]) runs.push({ model: 'lenet5', dataset: 'mnist', precision, optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: precision === '16' && beta >= 1000 ? 0.098 : 0.992 + 0.001 * (seed % 3) });
-  writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
-  writeFileSync(join(dir, 'metrics.jsonl'), [1, 2, 3, 4, 5].map((e) => JSON.stringify({ epoch: e, trainLoss: 2.3 / e ** 2.5, testAccuracy: 1 - 0.9 / e ** 2 })).join('\n') + '\n');
+      for (const seed of [1, 2, 3])
+        runs.push({
+          model: 'lenet5',
+          dataset: 'mnist',
+          precision,
+          optimizer: 'sgd',
+          batchNorm: false,
+          beta,
+          seed,
+          testAccuracy: precision === '16' && beta >= 1000 ? 0.098 : 0.992 + 0.001 * (seed % 3),
+        });
+  writeFileSync(
+    join(dir, 'ablate.json'),
+    JSON.stringify({
+      schema: 'adzone/ablate',
+      schemaVersion: 1,
+      command: 'synthetic test fixture',
+      createdAt: '2026-01-01T00:00:00Z',
+      runs,
+    }),
+  );
+  writeFileSync(
+    join(dir, 'metrics.jsonl'),
+    `${[1, 2, 3, 4, 5].map((e) => JSON.stringify({ epoch: e, trainLoss: 2.3 / e ** 2.5, testAccuracy: 1 - 0.9 / e ** 2 })).join('\n')}\n`,
+  );
 }
 
 describe('the HTML report in headless chromium', () => {
@@ -85,17 +107,46 @@ describe('the HTML report in headless chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) return;
     const dir = tempDir('adzone-browser-');
-    const z = await exec(process.execPath, [bin, 'zones', '--model', 'lenet5', '--dataset', 'mnist', '--batches', '2', '--batch-size', '8', '--jobs', '1', '--out', join(dir, 'zones'), '--quiet']);
+    const z = await exec(process.execPath, [
+      bin,
+      'zones',
+      '--model',
+      'lenet5',
+      '--dataset',
+      'mnist',
+      '--batches',
+      '2',
+      '--batch-size',
+      '8',
+      '--jobs',
+      '1',
+      '--out',
+      join(dir, 'zones'),
+      '--quiet',
+    ]);
     expect(z.status, z.stderr).toBe(0);
     writeSyntheticTrain(join(dir, 'train'));
     page = join(dir, 'report.html');
-    const r = await exec(process.execPath, [bin, 'report', 'fixtures/baseline', join(dir, 'zones'), join(dir, 'train'), '--out', page, '--title', 'adzone report (browser test; the training results are synthetic fixtures)']);
+    const r = await exec(process.execPath, [
+      bin,
+      'report',
+      'fixtures/baseline',
+      join(dir, 'zones'),
+      join(dir, 'train'),
+      '--out',
+      page,
+      '--title',
+      'adzone report (browser test; the training results are synthetic fixtures)',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     html = readFileSync(page, 'utf8');
   }, 120_000);
 
   it('chromium is installed (CI: bash scripts/install-chromium.sh)', () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/install-chromium.sh (apt-get install chromium; needs root) before npm test`).toBe(true);
+    expect(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} not found: run scripts/install-chromium.sh (apt-get install chromium; needs root) before npm test`,
+    ).toBe(true);
   });
 
   it('renders every plot with its series and legend labels (--dump-dom)', async () => {
@@ -108,7 +159,17 @@ describe('the HTML report in headless chromium', () => {
     const srcPlots = [...html.matchAll(/<svg class="plot" data-plot="([^"]+)"/g)].map((m) => m[1]);
     const domPlots = [...dom.matchAll(/<svg class="plot" data-plot="([^"]+)"[\s\S]*?<\/svg>/g)];
     expect(domPlots.map((m) => m[1])).toEqual(srcPlots);
-    expect(srcPlots).toEqual(expect.arrayContaining(['verify-zones-exact-tie', 'verify-zones-near-tie-chain', 'tie-rules-defects', 'zones-1-estimator', 'zones-1-layers-16', 'accuracy-lenet5-mnist', 'curves-trainLoss']));
+    expect(srcPlots).toEqual(
+      expect.arrayContaining([
+        'verify-zones-exact-tie',
+        'verify-zones-near-tie-chain',
+        'tie-rules-defects',
+        'zones-1-estimator',
+        'zones-1-layers-16',
+        'accuracy-lenet5-mnist',
+        'curves-trainLoss',
+      ]),
+    );
     for (const [svg, id] of domPlots) {
       const labels = [...svg.matchAll(/<text class="legend-label"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
       const series = [...svg.matchAll(/<g class="series" data-series="[^"]+" data-points="(\d+)">([\s\S]*?)<\/g>/g)];

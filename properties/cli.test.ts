@@ -39,7 +39,20 @@ describe('adzone CLI', () => {
 
   it('a small verify run writes verify.json and verify.md, counts adding up to the draws', () => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-verify-'));
-    const r = run('verify', '--samples', '6', '--seed', '3', '--generators', 'exact-tie,round-tie-16', '--backends', 'engine', '--out', out, '--quiet');
+    const r = run(
+      'verify',
+      '--samples',
+      '6',
+      '--seed',
+      '3',
+      '--generators',
+      'exact-tie,round-tie-16',
+      '--backends',
+      'engine',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'verify.json'), 'utf8'));
     expect(json.schema).toBe('adzone/verify');
@@ -51,9 +64,16 @@ describe('adzone CLI', () => {
     const exact = json.table.filter((t: { generator: string }) => t.generator === 'exact-tie');
     expect(exact.every((t: { counts: { bifurcation: number } }) => t.counts.bifurcation === 6)).toBe(true);
     // every non-regular class found has a shrunk counterexample
-    const classes = new Set(json.table.flatMap((t: { generator: string; precision: string; counts: Record<string, number> }) =>
-      Object.entries(t.counts).filter(([k, v]) => k !== 'regular' && v > 0).map(([k]) => `${t.generator}|${t.precision}|${k}`)));
-    const shrunk = new Set(json.counterexamples.map((c: { generator: string; precision: string; class: string }) => `${c.generator}|${c.precision}|${c.class}`));
+    const classes = new Set(
+      json.table.flatMap((t: { generator: string; precision: string; counts: Record<string, number> }) =>
+        Object.entries(t.counts)
+          .filter(([k, v]) => k !== 'regular' && v > 0)
+          .map(([k]) => `${t.generator}|${t.precision}|${k}`),
+      ),
+    );
+    const shrunk = new Set(
+      json.counterexamples.map((c: { generator: string; precision: string; class: string }) => `${c.generator}|${c.precision}|${c.class}`),
+    );
     expect(shrunk).toEqual(classes);
     const md = readFileSync(join(out, 'verify.md'), 'utf8');
     expect(md).toMatch(/## Minimal counterexamples/);

@@ -44,7 +44,7 @@ const BATCH_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin',
 const cifarTar = tarGz([
   { name: 'cifar-10-batches-bin/' },
   ...BATCH_FILES.map((f, k) => ({ name: `cifar-10-batches-bin/${f}`, data: batch(k) })),
-  { name: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from(CIFAR_NAMES.join('\n') + '\n\n') },
+  { name: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from(`${CIFAR_NAMES.join('\n')}\n\n`) },
   { name: 'cifar-10-batches-bin/readme.html', data: Buffer.from('<html></html>\n') },
 ]);
 const evilTar = tarGz([{ name: 'cifar-10-batches-bin/' }, { name: '../evil.txt', data: Buffer.from('no') }]);
@@ -64,7 +64,10 @@ const SOURCES: Record<string, FetchSource> = {
     files: [{ file: 'cifar-10-binary.tar.gz', md5: md5(cifarTar), bytes: cifarTar.length }],
     extract: {
       ...FETCH_SOURCES.cifar10.extract!,
-      expect: [...BATCH_FILES.map((f) => ({ path: `cifar-10-batches-bin/${f}`, bytes: 3 * CIFAR10_RECORD_BYTES })), { path: 'cifar-10-batches-bin/batches.meta.txt' }],
+      expect: [
+        ...BATCH_FILES.map((f) => ({ path: `cifar-10-batches-bin/${f}`, bytes: 3 * CIFAR10_RECORD_BYTES })),
+        { path: 'cifar-10-batches-bin/batches.meta.txt' },
+      ],
     },
   },
   evil: {

@@ -11,7 +11,6 @@ import { gzipSync } from 'node:zlib';
 import {
   CIFAR10_KNOWN,
   CIFAR10_NORMALISATION,
-  DataError,
   IMAGENET_KNOWN,
   MNIST_CLASS_COUNTS,
   MNIST_NORMALISATION,
@@ -52,12 +51,13 @@ function channelMeans(d: Dataset): number[] {
   const [C, H, W] = d.shape;
   const plane = H * W;
   const sums = new Array<number>(C).fill(0);
-  for (let i = 0; i < d.n; i++) for (let c = 0; c < C; c++) {
-    const o = (i * C + c) * plane;
-    let s = 0;
-    for (let p = 0; p < plane; p++) s += d.images[o + p];
-    sums[c] += s;
-  }
+  for (let i = 0; i < d.n; i++)
+    for (let c = 0; c < C; c++) {
+      const o = (i * C + c) * plane;
+      let s = 0;
+      for (let p = 0; p < plane; p++) s += d.images[o + p];
+      sums[c] += s;
+    }
   return sums.map((s) => s / d.n / plane);
 }
 
@@ -197,7 +197,13 @@ describe('CIFAR-10 shared subset', () => {
     expectDataError(() => loadCifar10('train', { dir }), 'size', 'data_batch_1.bin', '30,730,000', '61,460');
     const d = loadCifar10('train', { dir, verify: false });
     expect(d.n).toBe(100);
-    expect(d.source.files.map((f) => f.split('/').pop())).toEqual(['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin']);
+    expect(d.source.files.map((f) => f.split('/').pop())).toEqual([
+      'data_batch_1.bin',
+      'data_batch_2.bin',
+      'data_batch_3.bin',
+      'data_batch_4.bin',
+      'data_batch_5.bin',
+    ]);
     const ref = loadCifar10('test', { limit: 100 });
     expect(same(d.images, ref.images)).toBe(true);
     expect(same(d.labels, ref.labels)).toBe(true);
@@ -238,7 +244,13 @@ describe('ImageNet sample', () => {
 describe('loader errors (DataError names the file and what is wrong)', () => {
   it('missing file: names the path and how to get it', () => {
     const dir = join(root(), 'no-such-folder');
-    const e = expectDataError(() => loadCifar10('train', { dir }), 'missing', join(dir, 'train_subset.bin'), /ADZONE_DATA_DIR/, /cifar-10-binary/);
+    const e = expectDataError(
+      () => loadCifar10('train', { dir }),
+      'missing',
+      join(dir, 'train_subset.bin'),
+      /ADZONE_DATA_DIR/,
+      /cifar-10-binary/,
+    );
     expect(e.file).toBe(join(dir, 'train_subset.bin'));
     expectDataError(() => loadMnist('train', { dir }), 'missing', join(dir, 'train-images-idx3-ubyte'), /npm ci/);
     expectDataError(() => loadImagenetSample(64, { dir }), 'missing', join(dir, 'classes.txt'));
@@ -280,7 +292,13 @@ describe('loader errors (DataError names the file and what is wrong)', () => {
     bytes[3] = 0x01; // 2051 → 2049, a label file's magic
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), bytes);
     copyFileSync(join(src, 't10k-labels-idx1-ubyte'), join(dir, 't10k-labels-idx1-ubyte'));
-    const e = expectDataError(() => loadMnist('test', { dir }), 'magic', join(dir, 't10k-images-idx3-ubyte'), 'expected 2051', 'found 2049');
+    const e = expectDataError(
+      () => loadMnist('test', { dir }),
+      'magic',
+      join(dir, 't10k-images-idx3-ubyte'),
+      'expected 2051',
+      'found 2049',
+    );
     expect([e.expected, e.found]).toEqual([2051, 2049]);
     // labels and images swapped
     copyFileSync(join(src, 't10k-images-idx3-ubyte'), join(dir, 't10k-labels-idx1-ubyte'));
@@ -315,7 +333,14 @@ describe('loader errors (DataError names the file and what is wrong)', () => {
     im[3074 * 5] = 1000 & 0xff;
     im[3074 * 5 + 1] = 1000 >> 8;
     writeFileSync(join(idir, 'sample_32x32.bin'), im);
-    expectDataError(() => loadImagenetSample(32, { dir: idir }), 'label', join(idir, 'sample_32x32.bin'), 'record 5', 'label 1000', '1000 classes');
+    expectDataError(
+      () => loadImagenetSample(32, { dir: idir }),
+      'label',
+      join(idir, 'sample_32x32.bin'),
+      'record 5',
+      'label 1000',
+      '1000 classes',
+    );
   });
 
   it('sha256 mismatch: names file, both hashes and how to skip; verify: false loads it', () => {
@@ -385,7 +410,11 @@ describe('normalisation and batching', () => {
     const d = cifar();
     const v = normalise(d);
     const x = v.batch([5]);
-    for (const [c, p] of [[0, 0], [1, 77], [2, 1023]]) {
+    for (const [c, p] of [
+      [0, 0],
+      [1, 77],
+      [2, 1023],
+    ]) {
       const px = d.images[5 * 3072 + c * 1024 + p];
       expect(x[c * 1024 + p]).toBe((px / 255 - CIFAR10_NORMALISATION.mean[c]) / CIFAR10_NORMALISATION.std[c]);
     }
@@ -425,7 +454,12 @@ describe('normalisation and batching', () => {
     expect(same(flat(run(7, 1)), flat(a))).toBe(false);
     for (const bs of [a, c, run(7, 1)]) {
       const seen = flat(bs).sort((x, y) => x - y);
-      expect(same(seen, Array.from({ length: 2000 }, (_, i) => i))).toBe(true);
+      expect(
+        same(
+          seen,
+          Array.from({ length: 2000 }, (_, i) => i),
+        ),
+      ).toBe(true);
     }
     for (const bt of a) {
       expect(bt.shape).toEqual([bt.indices.length, 3, 32, 32]);
@@ -441,7 +475,12 @@ describe('normalisation and batching', () => {
     expect(dl.length).toBe(15);
     expect(dl.every((b) => b.shape[0] === 128)).toBe(true);
     const ordered = [...batches(d, { batchSize: 500, shuffle: false })];
-    expect(same(ordered.flatMap((b) => Array.from(b.indices)), Array.from({ length: 2000 }, (_, i) => i))).toBe(true);
+    expect(
+      same(
+        ordered.flatMap((b) => Array.from(b.indices)),
+        Array.from({ length: 2000 }, (_, i) => i),
+      ),
+    ).toBe(true);
     expect(Array.from(ordered[0].labels.slice(0, 12))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
     expectDataError(() => [...batches(d, { batchSize: 0 })], 'option', 'batchSize');
     expectDataError(() => [...batches(d, { batchSize: 4, seed: 0.5 })], 'option', 'seed');
@@ -456,7 +495,12 @@ describe('normalisation and batching', () => {
     for (let i = 0; i < 10_000; i++) counts[h.int(10)]++;
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(150);
     const o = epochOrder(1000, 3, 0, true);
-    expect(same(Array.from(o).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i))).toBe(true);
+    expect(
+      same(
+        Array.from(o).sort((x, y) => x - y),
+        Array.from({ length: 1000 }, (_, i) => i),
+      ),
+    ).toBe(true);
     expect(same(o, epochOrder(1000, 3, 0, false))).toBe(false);
     expect(same(epochOrder(1000, 3, 0, true), o)).toBe(true);
   });
@@ -498,12 +542,14 @@ describe('normalisation and batching', () => {
       draws.shifts.add(`${dy},${dx}`);
       if (k % 30 !== 0) continue;
       const x = byIndex(a, k);
-      for (let ch = 0; ch < 3; ch++) for (let y = 0; y < 32; y++) for (let xo = 0; xo < 32; xo++) {
-        const sx = (flip ? 31 - xo : xo) + dx - 4;
-        const sy = y + dy - 4;
-        const px = sx < 0 || sx >= 32 || sy < 0 || sy >= 32 ? 0 : d.images[k * 3072 + ch * 1024 + sy * 32 + sx];
-        if (x[ch * 1024 + y * 32 + xo] !== t[ch][px]) throw new Error(`index ${k} channel ${ch} (${y},${xo}) differs`);
-      }
+      for (let ch = 0; ch < 3; ch++)
+        for (let y = 0; y < 32; y++)
+          for (let xo = 0; xo < 32; xo++) {
+            const sx = (flip ? 31 - xo : xo) + dx - 4;
+            const sy = y + dy - 4;
+            const px = sx < 0 || sx >= 32 || sy < 0 || sy >= 32 ? 0 : d.images[k * 3072 + ch * 1024 + sy * 32 + sx];
+            if (x[ch * 1024 + y * 32 + xo] !== t[ch][px]) throw new Error(`index ${k} channel ${ch} (${y},${xo}) differs`);
+          }
     }
     expect(draws.flips).toBeGreaterThan(100);
     expect(draws.flips).toBeLessThan(200);

@@ -33,7 +33,15 @@ import {
   type Tensor,
 } from '../src/engine/index.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
-import { createEngineNet, evaluateBatch, gradients, trainStep, type Batch, type EngineNet, type NetDecision } from '../src/models/engine.ts';
+import {
+  createEngineNet,
+  evaluateBatch,
+  gradients,
+  trainStep,
+  type Batch,
+  type EngineNet,
+  type NetDecision,
+} from '../src/models/engine.ts';
 import { buffersOf, paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import { F16, F32, F64, isRepresentable, type Format } from '../src/precision/index.ts';
 import { mulberry32 as prng } from '../src/util/rng.ts';
@@ -46,7 +54,6 @@ const opts = (format: Format, accumulate: Accumulate = 'strict'): EngineOptions 
 const O64 = opts(F64);
 const H = 2 ** -17;
 const close = (num: number, ana: number) => Math.abs(num - ana) <= 1e-6 * (1 + Math.abs(ana));
-
 
 const value = fc.double({ min: -2, max: 2, noNaN: true, noDefaultInfinity: true });
 const vec = (n: number, v: Arbitrary<number> = value) => fc.array(v, { minLength: n, maxLength: n });
@@ -166,7 +173,11 @@ function randomBatch(spec: ModelSpec, N: number, seed: number): Batch {
 }
 
 function routingKey(ds: readonly NetDecision[]): string {
-  return ds.map((d) => (d.kind === 'relu' ? `r${d.path}:${d.sign.join('')}` : `m${d.path}:${d.ties.offsets.join(',')}/${d.ties.indices.join(',')}`)).join('|');
+  return ds
+    .map((d) =>
+      d.kind === 'relu' ? `r${d.path}:${d.sign.join('')}` : `m${d.path}:${d.ties.offsets.join(',')}/${d.ties.indices.join(',')}`,
+    )
+    .join('|');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +189,11 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
         const C = shape[1];
         const running = () => ({ mean: new Float64Array(C), var: new Float64Array(C).fill(1) });
         expectGradientsMatchFiniteDifferences(
-          [{ values: x, shape }, { values: gamma, shape: [C] }, { values: beta, shape: [C] }],
+          [
+            { values: x, shape },
+            { values: gamma, shape: [C] },
+            { values: beta, shape: [C] },
+          ],
           ([xt, g, b]) => batchnorm2d(xt, g, b, running(), { training: true, eps: 1e-5, momentum: 0.1 }),
           c,
         );
@@ -193,7 +208,11 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
         const C = shape[1];
         const running = () => ({ mean: new Float64Array(C).fill(m - 1), var: new Float64Array(C).fill(v) });
         expectGradientsMatchFiniteDifferences(
-          [{ values: x, shape }, { values: gamma, shape: [C] }, { values: beta, shape: [C] }],
+          [
+            { values: x, shape },
+            { values: gamma, shape: [C] },
+            { values: beta, shape: [C] },
+          ],
           ([xt, g, b]) => batchnorm2d(xt, g, b, running(), { training: false, eps: 1e-5, momentum: 0.1 }),
           c,
         );
@@ -204,7 +223,14 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
 
   it('avgpool2d (overlapping and disjoint windows) and globalAvgPool', () => {
     const arb = fc
-      .record({ N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 2 }), h: fc.integer({ min: 1, max: 5 }), w: fc.integer({ min: 1, max: 5 }), kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })), stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })) })
+      .record({
+        N: fc.integer({ min: 1, max: 2 }),
+        C: fc.integer({ min: 1, max: 2 }),
+        h: fc.integer({ min: 1, max: 5 }),
+        w: fc.integer({ min: 1, max: 5 }),
+        kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+        stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      })
       .filter(({ h, w, kernel }) => kernel[0] <= h && kernel[1] <= w)
       .chain((s) => {
         const outH = Math.floor((s.h - s.kernel[0]) / s.stride[0]) + 1;
@@ -222,16 +248,33 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
   });
 
   it('add (both operands) and flatten → linear on [N, F]', () => {
-    const arb = fc.record({ N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 2 }), h: fc.integer({ min: 1, max: 3 }), O: fc.integer({ min: 1, max: 3 }) }).chain((s) => {
-      const n = s.N * s.C * s.h * s.h;
-      return fc.record({ s: fc.constant(s), a: vec(n), b: vec(n), c: vec(n), w: vec(s.O * s.C * s.h * s.h), cl: vec(s.N * s.O) });
-    });
+    const arb = fc
+      .record({
+        N: fc.integer({ min: 1, max: 2 }),
+        C: fc.integer({ min: 1, max: 2 }),
+        h: fc.integer({ min: 1, max: 3 }),
+        O: fc.integer({ min: 1, max: 3 }),
+      })
+      .chain((s) => {
+        const n = s.N * s.C * s.h * s.h;
+        return fc.record({ s: fc.constant(s), a: vec(n), b: vec(n), c: vec(n), w: vec(s.O * s.C * s.h * s.h), cl: vec(s.N * s.O) });
+      });
     fc.assert(
       fc.property(arb, ({ s, a, b, c, w, cl }) => {
         const shape = [s.N, s.C, s.h, s.h];
-        expectGradientsMatchFiniteDifferences([{ values: a, shape }, { values: b, shape }], ([x, y]) => add(x, y), c);
         expectGradientsMatchFiniteDifferences(
-          [{ values: a, shape }, { values: w, shape: [s.O, s.C * s.h * s.h] }],
+          [
+            { values: a, shape },
+            { values: b, shape },
+          ],
+          ([x, y]) => add(x, y),
+          c,
+        );
+        expectGradientsMatchFiniteDifferences(
+          [
+            { values: a, shape },
+            { values: w, shape: [s.O, s.C * s.h * s.h] },
+          ],
           ([x, wt]) => {
             const f = flatten(x);
             expect(f.shape).toEqual([s.N, s.C * s.h * s.h]);
@@ -245,9 +288,16 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
   });
 
   it('softmaxCrossEntropy: finite differences, and the gradient equals (softmax − onehot)/N', () => {
-    const arb = fc.record({ N: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 2, max: 5 }) }).chain(({ N, K }) =>
-      fc.record({ N: fc.constant(N), K: fc.constant(K), z: vec(N * K, fc.double({ min: -8, max: 8, noNaN: true })), labels: vec(N, fc.integer({ min: 0, max: K - 1 })) }),
-    );
+    const arb = fc
+      .record({ N: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 2, max: 5 }) })
+      .chain(({ N, K }) =>
+        fc.record({
+          N: fc.constant(N),
+          K: fc.constant(K),
+          z: vec(N * K, fc.double({ min: -8, max: 8, noNaN: true })),
+          labels: vec(N, fc.integer({ min: 0, max: K - 1 })),
+        }),
+      );
     fc.assert(
       fc.property(arb, ({ N, K, z, labels }) => {
         const lab = Int32Array.from(labels);
@@ -327,7 +377,13 @@ describe('networks from a ModelSpec', () => {
       ],
     };
     const r = gradients(randomNet(vgg, 5), randomBatch(vgg, 2, 6), O64, { training: true });
-    expect(r.decisions.map((d) => `${d.kind} ${d.path}`)).toEqual(['relu features.2', 'maxpool features.3', 'relu features.5', 'maxpool features.6', 'relu classifier.1']);
+    expect(r.decisions.map((d) => `${d.kind} ${d.path}`)).toEqual([
+      'relu features.2',
+      'maxpool features.3',
+      'relu features.5',
+      'maxpool features.6',
+      'relu classifier.1',
+    ]);
     const rr = gradients(randomNet(RESNET, 5), randomBatch(RESNET, 2, 6), O64, { training: true });
     expect(rr.decisions.map((d) => `${d.kind} ${d.path}`)).toEqual(['relu stem.2', 'relu block.body.2', 'relu 4', 'maxpool 5']);
     // Each decision covers its layer's whole output.
@@ -338,7 +394,11 @@ describe('networks from a ModelSpec', () => {
     const cases = [
       { name: 'sgd', make: () => sgd({ lr: 0.1, momentum: 0.9, weightDecay: 1e-3, nesterov: true }), scaler: false },
       { name: 'adam', make: () => adam({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 }), scaler: false },
-      { name: 'adam fp32 masters', make: () => adam({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, masterWeights: '32' }), scaler: false },
+      {
+        name: 'adam fp32 masters',
+        make: () => adam({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, masterWeights: '32' }),
+        scaler: false,
+      },
       { name: 'sgd dynamic scaling', make: () => sgd({ lr: 0.1, momentum: 0.5, weightDecay: 0, masterWeights: '32' }), scaler: true },
     ];
     for (const format of [F16, F32, F64]) {
@@ -349,7 +409,8 @@ describe('networks from a ModelSpec', () => {
           const optimizer = c.make();
           const lossScale = c.scaler ? dynamicLossScale() : undefined;
           const seen: number[] = [];
-          for (let step = 0; step < 3; step++) seen.push(trainStep(net, randomBatch(RESNET, 2, 10 + step), o, optimizer, { lossScale }).loss);
+          for (let step = 0; step < 3; step++)
+            seen.push(trainStep(net, randomBatch(RESNET, 2, 10 + step), o, optimizer, { lossScale }).loss);
           for (const training of [true, false]) {
             const r = gradients(net, randomBatch(RESNET, 2, 20), o, { training, inputGrad: true });
             seen.push(r.loss, ...r.logits, ...r.inputGrad!);
@@ -425,27 +486,33 @@ describe('optimizers at 64 bits match their closed forms', () => {
 
   it('Adam: m_t = Σ_s (1−β1)β1^{t−s} g̃_s, v_t = Σ_s (1−β2)β2^{t−s} g̃_s², w_t = w_{t−1} − lr/(1−β1^t) · m_t / (√v_t/√(1−β2^t) + ε)', () => {
     fc.assert(
-      fc.property(sequenceArb, fc.constantFrom(0.8, 0.9), fc.constantFrom(0.99, 0.999), fc.constantFrom(1e-8, 1e-3), ({ w0, grads, lr, weightDecay }, beta1, beta2, eps) => {
-        const opt = adam({ lr, beta1, beta2, eps, weightDecay });
-        const w = Float64Array.from(w0);
-        const ref = [...w0];
-        const history: number[][] = [];
-        for (const g of grads) {
-          opt.step(new Map([['w', w]]), new Map([['w', Float64Array.from(g)]]), F64);
-          history.push(g.map((v, i) => v + weightDecay * ref[i]));
-          const t = history.length;
-          for (let i = 0; i < ref.length; i++) {
-            let m = 0;
-            let v = 0;
-            for (let s = 1; s <= t; s++) {
-              m += (1 - beta1) * beta1 ** (t - s) * history[s - 1][i];
-              v += (1 - beta2) * beta2 ** (t - s) * history[s - 1][i] ** 2;
+      fc.property(
+        sequenceArb,
+        fc.constantFrom(0.8, 0.9),
+        fc.constantFrom(0.99, 0.999),
+        fc.constantFrom(1e-8, 1e-3),
+        ({ w0, grads, lr, weightDecay }, beta1, beta2, eps) => {
+          const opt = adam({ lr, beta1, beta2, eps, weightDecay });
+          const w = Float64Array.from(w0);
+          const ref = [...w0];
+          const history: number[][] = [];
+          for (const g of grads) {
+            opt.step(new Map([['w', w]]), new Map([['w', Float64Array.from(g)]]), F64);
+            history.push(g.map((v, i) => v + weightDecay * ref[i]));
+            const t = history.length;
+            for (let i = 0; i < ref.length; i++) {
+              let m = 0;
+              let v = 0;
+              for (let s = 1; s <= t; s++) {
+                m += (1 - beta1) * beta1 ** (t - s) * history[s - 1][i];
+                v += (1 - beta2) * beta2 ** (t - s) * history[s - 1][i] ** 2;
+              }
+              ref[i] -= (lr / (1 - beta1 ** t)) * (m / (Math.sqrt(v) / Math.sqrt(1 - beta2 ** t) + eps));
             }
-            ref[i] -= (lr / (1 - beta1 ** t)) * (m / (Math.sqrt(v) / Math.sqrt(1 - beta2 ** t) + eps));
+            for (let i = 0; i < ref.length; i++) expect(Math.abs(w[i] - ref[i])).toBeLessThanOrEqual(1e-10 * (1 + Math.abs(ref[i])));
           }
-          for (let i = 0; i < ref.length; i++) expect(Math.abs(w[i] - ref[i])).toBeLessThanOrEqual(1e-10 * (1 + Math.abs(ref[i])));
-        }
-      }),
+        },
+      ),
       { numRuns: runs(200) },
     );
   });
@@ -553,8 +620,17 @@ describe('batch-norm running statistics', () => {
       classes: 2,
       layers: [bn('bn', 2), { kind: 'globalavgpool' }, { kind: 'flatten' }],
     };
-    const net = createEngineNet(spec, new Map([['bn.weight', Float64Array.of(1, 2)], ['bn.bias', Float64Array.of(0, 1)]]));
-    expect(buffersOf(spec).map((b) => Array.from(net.buffers.get(b.name)!))).toEqual([[0, 0], [1, 1]]);
+    const net = createEngineNet(
+      spec,
+      new Map([
+        ['bn.weight', Float64Array.of(1, 2)],
+        ['bn.bias', Float64Array.of(0, 1)],
+      ]),
+    );
+    expect(buffersOf(spec).map((b) => Array.from(net.buffers.get(b.name)!))).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     const expected = { mean: [0, 0], var: [1, 1] };
     for (const seed of [1, 2, 3]) {
       const batch = randomBatch(spec, 3, seed);

@@ -9,7 +9,15 @@ import { linear, reshape, runChain, Tape, type Accumulate, type EngineOptions, t
 import { beta, choice, FIRST, LAST, MINNORM, tieWeights, type BetaMode, type MaxPoolJacobian } from '../src/jacobians/index.ts';
 import { F16, F64, FORMATS, BF16, formatByName, isRepresentable, round, type Format } from '../src/precision/index.ts';
 import { decimalOracle } from '../src/oracle/index.ts';
-import { activationShapes, size, type Conv2dSpec, type LayerSpec, type MaxPoolSpec, type Problem, type Shape } from '../src/problem/index.ts';
+import {
+  activationShapes,
+  size,
+  type Conv2dSpec,
+  type LayerSpec,
+  type MaxPoolSpec,
+  type Problem,
+  type Shape,
+} from '../src/problem/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -41,7 +49,8 @@ const poolArb: Arbitrary<MaxPoolSpec> = fc
       .tuple(fc.integer({ min: 0, max: kernel[0] >> 1 }), fc.integer({ min: 0, max: kernel[1] >> 1 }))
       .map((padding) => ({ kind: 'maxpool' as const, kernel, stride, padding })),
   );
-const layerArb = (k: Kind): Arbitrary<LayerSpec> => (k === 'conv' ? convArb : k === 'pool' ? poolArb : fc.constant({ kind: 'relu' as const }));
+const layerArb = (k: Kind): Arbitrary<LayerSpec> =>
+  k === 'conv' ? convArb : k === 'pool' ? poolArb : fc.constant({ kind: 'relu' as const });
 
 function shapesOf(shape: Shape, layers: readonly LayerSpec[]): Shape[] | null {
   try {
@@ -55,7 +64,12 @@ function shapesOf(shape: Shape, layers: readonly LayerSpec[]): Shape[] | null {
 function problemArb(value: Arbitrary<number>, archs: Kind[][] = ARCHITECTURES, maxSide = 6): Arbitrary<Problem> {
   const skeleton = fc
     .record({
-      shape: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: maxSide }), fc.integer({ min: 1, max: maxSide })),
+      shape: fc.tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: maxSide }),
+        fc.integer({ min: 1, max: maxSide }),
+      ),
       layers: fc.constantFrom(...archs).chain((a) => fc.tuple(...a.map(layerArb))),
     })
     .filter(({ shape, layers }) => shapesOf(shape, layers) !== null);
@@ -91,7 +105,13 @@ const memberArb = fc.constantFrom(...MEMBERS);
 const formatArb: Arbitrary<Format> = fc.constantFrom(...Object.values(FORMATS));
 const modeArb: Arbitrary<Accumulate> = fc.constantFrom('strict', 'wide');
 
-const opts = (format: Format, accumulate: Accumulate, maxpool: MaxPoolJacobian, alpha = 0, betaMode: BetaMode = 'backward'): EngineOptions => ({
+const opts = (
+  format: Format,
+  accumulate: Accumulate,
+  maxpool: MaxPoolJacobian,
+  alpha = 0,
+  betaMode: BetaMode = 'backward',
+): EngineOptions => ({
   format,
   accumulate,
   jacobian: choice(maxpool, alpha, betaMode),
@@ -166,7 +186,8 @@ function reference(problem: Problem, pick: 'first' | 'last', alpha: number, { ac
                   for (let b = 0; b < KW; b++) {
                     const ih = oh * sh - ph + a;
                     const iw = ow * sw - pw + b;
-                    if (ih >= 0 && ih < H && iw >= 0 && iw < W) s = acc(s + acc(p.weight[((o * C + c) * KH + a) * KW + b] * x[((n * C + c) * H + ih) * W + iw]));
+                    if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                      s = acc(s + acc(p.weight[((o * C + c) * KH + a) * KW + b] * x[((n * C + c) * H + ih) * W + iw]));
                   }
               y.push(out(p.bias ? acc(s + p.bias[o]) : s));
             } else {
@@ -218,7 +239,8 @@ function reference(problem: Problem, pick: 'first' | 'last', alpha: number, { ac
                   for (let ow = 0; ow < OW; ow++) {
                     const a = ih + ph - oh * sh;
                     const b = iw + pw - ow * sw;
-                    if (a >= 0 && a < KH && b >= 0 && b < KW) s = acc(s + acc(p.weight[((o * C + c) * KH + a) * KW + b] * gAt(n, o, oh, ow)));
+                    if (a >= 0 && a < KH && b >= 0 && b < KW)
+                      s = acc(s + acc(p.weight[((o * C + c) * KH + a) * KW + b] * gAt(n, o, oh, ow)));
                   }
               dx[((n * C + c) * H + ih) * W + iw] = out(s);
             }
@@ -253,12 +275,18 @@ function reference(problem: Problem, pick: 'first' | 'last', alpha: number, { ac
 describe('engine at 64 bits against a hand-written reference (exact small-integer chains)', () => {
   it('conv / relu / maxpool output and every gradient equal the reference formulas, first and last, strict and wide', () => {
     fc.assert(
-      fc.property(problemArb(smallInt), fc.constantFrom<'first' | 'last'>('first', 'last'), fc.constantFrom(0, 0.5, 1), modeArb, (problem, pick, alpha, mode) => {
-        const ref = reference(problem, pick, alpha);
-        const r = runChain(problem, opts(F64, mode, pick === 'first' ? FIRST : LAST, alpha));
-        expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
-        expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
-      }),
+      fc.property(
+        problemArb(smallInt),
+        fc.constantFrom<'first' | 'last'>('first', 'last'),
+        fc.constantFrom(0, 0.5, 1),
+        modeArb,
+        (problem, pick, alpha, mode) => {
+          const ref = reference(problem, pick, alpha);
+          const r = runChain(problem, opts(F64, mode, pick === 'first' ? FIRST : LAST, alpha));
+          expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
+          expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
+        },
+      ),
       { numRuns: runs(400) },
     );
   });
@@ -266,24 +294,36 @@ describe('engine at 64 bits against a hand-written reference (exact small-intege
   it('in every format and mode, first / last: the engine equals the reference restated with per-mode rounding in the documented order', () => {
     const value = fc.oneof(smallInt, fc.double({ min: -4, max: 4, noNaN: true }));
     fc.assert(
-      fc.property(problemArb(value), formatArb, modeArb, fc.constantFrom<'first' | 'last'>('first', 'last'), fc.constantFrom(0, 0.3, 1), (problem, format, mode, pick, alpha) => {
-        const ref = reference(problem, pick, alpha, roundingOf(format, mode));
-        const r = runChain(problem, opts(format, mode, pick === 'first' ? FIRST : LAST, alpha));
-        expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
-        expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
-      }),
+      fc.property(
+        problemArb(value),
+        formatArb,
+        modeArb,
+        fc.constantFrom<'first' | 'last'>('first', 'last'),
+        fc.constantFrom(0, 0.3, 1),
+        (problem, format, mode, pick, alpha) => {
+          const ref = reference(problem, pick, alpha, roundingOf(format, mode));
+          const r = runChain(problem, opts(format, mode, pick === 'first' ? FIRST : LAST, alpha));
+          expect(r.output.map((v) => (v === 0 ? 0 : v))).toEqual(ref.output.map((v) => (v === 0 ? 0 : v)));
+          expect(flatGrads(r.grads)).toEqual(flatGrads(ref));
+        },
+      ),
       { numRuns: runs(500) },
     );
   });
 
   it('the engine backend returns what runChain returns', async () => {
     await fc.assert(
-      fc.asyncProperty(problemArb(smallInt), fc.constantFrom('16', '32', '64', 'bf16', 'e4m3', 'e5m2'), modeArb, async (problem, precision, accumulate) => {
-        const jacobian = choice(MINNORM);
-        const b = await engineBackend.run(problem, { precision, accumulate, jacobian });
-        const r = runChain(problem, { format: formatByName(precision), accumulate, jacobian });
-        expect(b).toEqual({ output: r.output, grads: r.grads, routing: r.routing, activations: r.activations });
-      }),
+      fc.asyncProperty(
+        problemArb(smallInt),
+        fc.constantFrom('16', '32', '64', 'bf16', 'e4m3', 'e5m2'),
+        modeArb,
+        async (problem, precision, accumulate) => {
+          const jacobian = choice(MINNORM);
+          const b = await engineBackend.run(problem, { precision, accumulate, jacobian });
+          const r = runChain(problem, { format: formatByName(precision), accumulate, jacobian });
+          expect(b).toEqual({ output: r.output, grads: r.grads, routing: r.routing, activations: r.activations });
+        },
+      ),
       { numRuns: runs(50) },
     );
     expect(engineBackend.id).toBe('engine');
@@ -300,12 +340,15 @@ describe('IEEE underflow flag (checkUnderflow)', () => {
   });
   it('is raised when a nonzero value below the smallest normal is rounded, and only then', () => {
     const run = (v: number[], precision: string) =>
-      runChain(lone(v), { format: formatByName(precision), accumulate: 'strict', jacobian: choice(MINNORM), checkUnderflow: true }).underflow;
+      runChain(lone(v), { format: formatByName(precision), accumulate: 'strict', jacobian: choice(MINNORM), checkUnderflow: true })
+        .underflow;
     expect(run([2 ** -26, 0, 0, 0], '16')).toBe(true); // binary16 min normal is 2^-14
     expect(run([2 ** -14, 0, 1, 0], '16')).toBe(false);
     expect(run([2 ** -26, 0, 0, 0], '32')).toBe(false); // normal in binary32
     expect(run([2 ** -130, 0, 0, 0], '32')).toBe(true);
-    expect(runChain(lone([2 ** -26, 0, 0, 0]), { format: formatByName('16'), accumulate: 'strict', jacobian: choice(MINNORM) }).underflow).toBeUndefined();
+    expect(
+      runChain(lone([2 ** -26, 0, 0, 0]), { format: formatByName('16'), accumulate: 'strict', jacobian: choice(MINNORM) }).underflow,
+    ).toBeUndefined();
   });
   it('does not change any value', () => {
     fc.assert(
@@ -389,7 +432,8 @@ describe('Jacobian members', () => {
         expect(r.grads.input.map((v) => (v === 0 ? 0 : v))).toEqual(expected);
         if (member.kind === 'first') expect(r.grads.input.findIndex((v) => v !== 0)).toBe(ties[0]);
         if (member.kind === 'last') expect(r.grads.input.findIndex((v) => v !== 0)).toBe(ties[ties.length - 1]);
-        if (member.kind === 'minnorm') expect(r.grads.input.filter((v) => v !== 0)).toEqual(ties.map(() => round(format, round(format, 1 / ties.length) * gP)));
+        if (member.kind === 'minnorm')
+          expect(r.grads.input.filter((v) => v !== 0)).toEqual(ties.map(() => round(format, round(format, 1 / ties.length) * gP)));
       }),
       { numRuns: runs(1000) },
     );
@@ -397,13 +441,18 @@ describe('Jacobian members', () => {
 
   it('beta weights sum to 1: with dyadic values (tie sizes 1, 2, 4) the lone-maxpool input gradient sums to the cotangent sum, at 64 bits', () => {
     fc.assert(
-      fc.property(poolProblemArb(fc.integer({ min: -1, max: 1 }), smallInt), fc.constantFrom(MINNORM, beta(0), beta(1), beta(10), beta(100), beta(1000)), modeArb, (problem, member, mode) => {
-        const r = runChain(problem, opts(F64, mode, member));
-        const tieSizes = r.routing.flatMap((l) => (l.kind === 'maxpool' ? l.ties.map((t) => t.length) : []));
-        fc.pre(tieSizes.some((k) => k > 1) && tieSizes.every((k) => k === 1 || k === 2 || k === 4));
-        const sum = (a: readonly number[]) => a.reduce((s, v) => s + v, 0);
-        expect(sum(r.grads.input)).toBe(sum(problem.cotangent));
-      }),
+      fc.property(
+        poolProblemArb(fc.integer({ min: -1, max: 1 }), smallInt),
+        fc.constantFrom(MINNORM, beta(0), beta(1), beta(10), beta(100), beta(1000)),
+        modeArb,
+        (problem, member, mode) => {
+          const r = runChain(problem, opts(F64, mode, member));
+          const tieSizes = r.routing.flatMap((l) => (l.kind === 'maxpool' ? l.ties.map((t) => t.length) : []));
+          fc.pre(tieSizes.some((k) => k > 1) && tieSizes.every((k) => k === 1 || k === 2 || k === 4));
+          const sum = (a: readonly number[]) => a.reduce((s, v) => s + v, 0);
+          expect(sum(r.grads.input)).toBe(sum(problem.cotangent));
+        },
+      ),
       { numRuns: runs(300) },
     );
   });
@@ -614,7 +663,10 @@ describe("betaMode 'mixed-forward' (the paper's code)", () => {
         const r = runChain(problem, opts(format, mode, member));
         const ref = reference({ ...problem, input: { ...problem.input, data: r.activations[0] } }, 'first', 0);
         expect(r.output).toEqual(ref.output);
-        const mixed = runChain(problem, opts(F64, mode, member.kind === 'beta' && member.beta <= 1000 ? member : beta(10), 0, 'mixed-forward'));
+        const mixed = runChain(
+          problem,
+          opts(F64, mode, member.kind === 'beta' && member.beta <= 1000 ? member : beta(10), 0, 'mixed-forward'),
+        );
         expect(mixed.output.map((v) => (v === 0 ? 0 : v))).toEqual(reference(problem, 'first', 0).output.map((v) => (v === 0 ? 0 : v)));
       }),
       { numRuns: runs(200) },
@@ -626,7 +678,9 @@ describe('linear, reshape and the tape', () => {
   it('linear y = x·Wᵀ + b and its gradients equal the formulas (64 bits, small integers, exact)', () => {
     const dims = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }));
     const vec = (n: number) => fc.array(smallInt, { minLength: n, maxLength: n });
-    const arb = dims.chain(([N, I, O]) => fc.record({ N: fc.constant(N), I: fc.constant(I), O: fc.constant(O), x: vec(N * I), w: vec(O * I), b: vec(O), g: vec(N * O) }));
+    const arb = dims.chain(([N, I, O]) =>
+      fc.record({ N: fc.constant(N), I: fc.constant(I), O: fc.constant(O), x: vec(N * I), w: vec(O * I), b: vec(O), g: vec(N * O) }),
+    );
     fc.assert(
       fc.property(arb, modeArb, ({ N, I, O, x, w, b, g }, mode) => {
         const tape = new Tape(opts(F64, mode, FIRST));
@@ -638,9 +692,15 @@ describe('linear, reshape and the tape', () => {
         const range = (n: number) => Array.from({ length: n }, (_, i) => i);
         const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
         const z = (a: readonly number[]) => a.map((v) => (v === 0 ? 0 : v));
-        expect(z(y.values())).toEqual(z(range(N * O).map((k) => sum(range(I).map((i) => x[Math.floor(k / O) * I + i] * w[(k % O) * I + i])) + b[k % O])));
-        expect(z(xt.gradValues())).toEqual(z(range(N * I).map((k) => sum(range(O).map((o) => g[Math.floor(k / I) * O + o] * w[o * I + (k % I)])))));
-        expect(z(wt.gradValues())).toEqual(z(range(O * I).map((k) => sum(range(N).map((n) => g[n * O + Math.floor(k / I)] * x[n * I + (k % I)])))));
+        expect(z(y.values())).toEqual(
+          z(range(N * O).map((k) => sum(range(I).map((i) => x[Math.floor(k / O) * I + i] * w[(k % O) * I + i])) + b[k % O])),
+        );
+        expect(z(xt.gradValues())).toEqual(
+          z(range(N * I).map((k) => sum(range(O).map((o) => g[Math.floor(k / I) * O + o] * w[o * I + (k % I)])))),
+        );
+        expect(z(wt.gradValues())).toEqual(
+          z(range(O * I).map((k) => sum(range(N).map((n) => g[n * O + Math.floor(k / I)] * x[n * I + (k % I)])))),
+        );
         expect(z(bt.gradValues())).toEqual(z(range(O).map((o) => sum(range(N).map((n) => g[n * O + o])))));
       }),
       { numRuns: runs(200) },
@@ -671,14 +731,24 @@ describe('engine at 64 bits against the exact oracle (src/oracle, decimal.js)', 
         const exact = decimalOracle.forward(problem);
         const base = runChain(problem, opts(F64, mode, FIRST, alpha));
         expect(base.routing).toEqual(exact.routing);
-        expect(base.activations.map((a) => a.map((v) => (v === 0 ? 0 : v)))).toEqual(exact.activations.map((a) => a.map((v) => v.toNumber())));
-        const differentiable = exact.routing.every((l) => (l.kind === 'maxpool' ? l.ties.every((t) => t.length === 1) : l.sign.every((s) => s !== 0)));
+        expect(base.activations.map((a) => a.map((v) => (v === 0 ? 0 : v)))).toEqual(
+          exact.activations.map((a) => a.map((v) => v.toNumber())),
+        );
+        const differentiable = exact.routing.every((l) =>
+          l.kind === 'maxpool' ? l.ties.every((t) => t.length === 1) : l.sign.every((s) => s !== 0),
+        );
         const members = differentiable ? [member] : [FIRST, LAST];
         for (const m of members) {
           const jac = choice(m, alpha);
           const r = runChain(problem, { format: F64, accumulate: mode, jacobian: jac });
           const ad = decimalOracle.backward(problem, exact.routing, jac).grads;
-          expect(flatGrads(r.grads)).toEqual(flatGrads({ output: [], input: ad.input.map((v) => v.toNumber()), params: ad.params.map((p) => p && { weight: p.weight.map((v) => v.toNumber()), bias: p.bias?.map((v) => v.toNumber()) }) }));
+          expect(flatGrads(r.grads)).toEqual(
+            flatGrads({
+              output: [],
+              input: ad.input.map((v) => v.toNumber()),
+              params: ad.params.map((p) => p && { weight: p.weight.map((v) => v.toNumber()), bias: p.bias?.map((v) => v.toNumber()) }),
+            }),
+          );
         }
       }),
       { numRuns: runs(200) },

@@ -18,7 +18,6 @@ import { f16FromBits } from './support/f16.ts';
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and neighbours.
 
-
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 /** The float32 neighbour of a float32 value x ≥ 0 (d = +1 above, −1 below; below +0 is −2^−149). */
@@ -93,7 +92,8 @@ describe('f16roundFast = f16round, exhaustively on the binary16 grid', () => {
   it('roundArrayF16 on the same inputs equals f16round elementwise, and leaves entries outside [start, end) alone', () => {
     const a = STRUCTURED.slice();
     roundArrayF16(a);
-    for (let i = 0; i < a.length; i++) if (!same(a[i], f16round(STRUCTURED[i]))) expect.fail(`index ${i}: ${STRUCTURED[i]} → ${a[i]}, f16round ${f16round(STRUCTURED[i])}`);
+    for (let i = 0; i < a.length; i++)
+      if (!same(a[i], f16round(STRUCTURED[i]))) expect.fail(`index ${i}: ${STRUCTURED[i]} → ${a[i]}, f16round ${f16round(STRUCTURED[i])}`);
     const b = STRUCTURED.slice();
     roundArrayF16(b, 1000, 2000);
     for (let i = 0; i < b.length; i++) {
@@ -110,8 +110,14 @@ describe('f16roundFast = f16round, exhaustively on the binary16 grid', () => {
       const even = i % 2 === 0 ? v : next; // code i is even ⇔ v's significand is even (2^16 continues the grid)
       const cap = (r: number) => (r > 65504 ? Infinity : r);
       for (const s of [1, -1]) {
-        const checks: [number, number][] = [[v, v], [m, cap(even)], [f64Step(m, -1), v], [f64Step(m, 1), cap(next)]];
-        for (const [x, want] of checks) if (!same(f16roundFast(s * x), s * want)) expect.fail(`${s * x} → ${f16roundFast(s * x)}, want ${s * want}`);
+        const checks: [number, number][] = [
+          [v, v],
+          [m, cap(even)],
+          [f64Step(m, -1), v],
+          [f64Step(m, 1), cap(next)],
+        ];
+        for (const [x, want] of checks)
+          if (!same(f16roundFast(s * x), s * want)) expect.fail(`${s * x} → ${f16roundFast(s * x)}, want ${s * want}`);
       }
     }
   });
@@ -137,7 +143,12 @@ describe('f16roundFast = f16round on arbitrary doubles (fast-check)', () => {
   const anyBits = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(f64FromBits);
   /** A binary16 value or midpoint (either sign) moved by up to 2^32 double ulps: the rounding boundaries. */
   const nearGrid = fc
-    .record({ code: fc.integer({ min: 0, max: 0x7bff }), mid: fc.boolean(), ulps: fc.integer({ min: -(2 ** 32), max: 2 ** 32 }), neg: fc.boolean() })
+    .record({
+      code: fc.integer({ min: 0, max: 0x7bff }),
+      mid: fc.boolean(),
+      ulps: fc.integer({ min: -(2 ** 32), max: 2 ** 32 }),
+      neg: fc.boolean(),
+    })
     .map(({ code, mid, ulps, neg }) => {
       const base = mid ? (GRID[code] + nextOf(code)) / 2 : GRID[code];
       const x = base === 0 && ulps < 0 ? f64Step(0, -ulps) : f64Step(base, ulps);
@@ -149,7 +160,9 @@ describe('f16roundFast = f16round on arbitrary doubles (fast-check)', () => {
   });
 
   it('doubles float32 cannot hold, in and around the binary16 range', () => {
-    const notF32 = fc.oneof(fc.double({ min: -70000, max: 70000, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })).filter((x) => Math.fround(x) !== x);
+    const notF32 = fc
+      .oneof(fc.double({ min: -70000, max: 70000, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true }))
+      .filter((x) => Math.fround(x) !== x);
     fc.assert(fc.property(notF32, check), { numRuns: runs(50_000) });
   });
 
@@ -158,8 +171,18 @@ describe('f16roundFast = f16round on arbitrary doubles (fast-check)', () => {
   });
 
   it('subnormals (of binary16, and of binary32 and binary64) and huge values', () => {
-    const tiny = fc.oneof(fc.double({ min: -(2 ** -13), max: 2 ** -13 }), fc.double({ min: -(2 ** -126), max: 2 ** -126 }), fc.double({ min: -(2 ** -1021), max: 2 ** -1021 }));
-    const huge = fc.oneof(fc.double({ min: 65000, max: 66000 }), fc.double({ min: -66000, max: -65000 }), fc.double({ min: 1e300 }), fc.double({ max: -1e300 }), fc.double({ min: 3e38, max: 4e38 }));
+    const tiny = fc.oneof(
+      fc.double({ min: -(2 ** -13), max: 2 ** -13 }),
+      fc.double({ min: -(2 ** -126), max: 2 ** -126 }),
+      fc.double({ min: -(2 ** -1021), max: 2 ** -1021 }),
+    );
+    const huge = fc.oneof(
+      fc.double({ min: 65000, max: 66000 }),
+      fc.double({ min: -66000, max: -65000 }),
+      fc.double({ min: 1e300 }),
+      fc.double({ max: -1e300 }),
+      fc.double({ min: 3e38, max: 4e38 }),
+    );
     fc.assert(fc.property(fc.oneof(tiny, huge), check), { numRuns: runs(50_000) });
   });
 });
@@ -185,27 +208,33 @@ describe('the engine rounds with it at 16 bits, values unchanged', () => {
 
   it('roundBy / roundArrayBy / roundInPlace / addInPlace equal round and addP element by element, every format and mode', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...FORMATS), fc.constantFrom('strict', 'wide'), fc.array(values, { maxLength: 40 }), fc.array(values, { maxLength: 40 }), (f, acc, xs, ys) => {
-        const ar = makeArith(f, acc);
-        const n = Math.min(xs.length, ys.length);
-        const a = Float64Array.from(xs.slice(0, n));
-        const b = Float64Array.from(ys.slice(0, n));
-        for (let i = 0; i < n; i++) {
-          expect(same(roundBy(ar.roundKind, ar.round, a[i]), ar.round(a[i]))).toBe(true);
-          expect(same(roundBy(ar.accKind, ar.acc, a[i]), ar.acc(a[i]))).toBe(true);
-        }
-        const r = a.slice();
-        roundInPlace(ar, r);
-        const r2 = a.slice();
-        roundArrayBy(roundKindOf(f), rounder(f), r2);
-        const s = a.slice();
-        addInPlace(ar, s, b);
-        for (let i = 0; i < n; i++) {
-          expect(same(r[i], ar.round(a[i]))).toBe(true);
-          expect(same(r2[i], rounder(f)(a[i]))).toBe(true);
-          expect(same(s[i], ar.addP(a[i], b[i]))).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...FORMATS),
+        fc.constantFrom('strict', 'wide'),
+        fc.array(values, { maxLength: 40 }),
+        fc.array(values, { maxLength: 40 }),
+        (f, acc, xs, ys) => {
+          const ar = makeArith(f, acc);
+          const n = Math.min(xs.length, ys.length);
+          const a = Float64Array.from(xs.slice(0, n));
+          const b = Float64Array.from(ys.slice(0, n));
+          for (let i = 0; i < n; i++) {
+            expect(same(roundBy(ar.roundKind, ar.round, a[i]), ar.round(a[i]))).toBe(true);
+            expect(same(roundBy(ar.accKind, ar.acc, a[i]), ar.acc(a[i]))).toBe(true);
+          }
+          const r = a.slice();
+          roundInPlace(ar, r);
+          const r2 = a.slice();
+          roundArrayBy(roundKindOf(f), rounder(f), r2);
+          const s = a.slice();
+          addInPlace(ar, s, b);
+          for (let i = 0; i < n; i++) {
+            expect(same(r[i], ar.round(a[i]))).toBe(true);
+            expect(same(r2[i], rounder(f)(a[i]))).toBe(true);
+            expect(same(s[i], ar.addP(a[i], b[i]))).toBe(true);
+          }
+        },
+      ),
       { numRuns: runs(1000) },
     );
   });

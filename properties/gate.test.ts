@@ -15,8 +15,23 @@ import { trainRuns } from '../src/schema/runs.ts';
 const tempDir = tempDirs();
 const baseline = join(root, 'fixtures/baseline');
 
-type Row = { generator: string; backend: string; precision: string; n: number; counts: Record<string, number>; nonRegularShare: number; inconsistent: number };
-type Verify = { table: Row[]; tieRules: { backend: string; rule: string; evidence: string }[]; backends: { id: string }[]; unavailable: { id: string; unavailable: string }[]; jacobians: string[]; schemaVersion: number };
+type Row = {
+  generator: string;
+  backend: string;
+  precision: string;
+  n: number;
+  counts: Record<string, number>;
+  nonRegularShare: number;
+  inconsistent: number;
+};
+type Verify = {
+  table: Row[];
+  tieRules: { backend: string; rule: string; evidence: string }[];
+  backends: { id: string }[];
+  unavailable: { id: string; unavailable: string }[];
+  jacobians: string[];
+  schemaVersion: number;
+};
 
 /** A report directory holding a doctored copy of the baseline's verify.json. */
 function doctored(f: (v: Verify) => void): string {
@@ -38,8 +53,27 @@ function trainDir(acc16: number): string {
   const runs = [];
   for (const precision of ['16', '32'])
     for (const beta of [0, 1000])
-      for (const seed of [1, 2]) runs.push({ model: 'lenet5', dataset: 'mnist', precision, optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: beta === 0 && precision === '16' ? acc16 : 0.99 });
-  writeFileSync(join(d, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+      for (const seed of [1, 2])
+        runs.push({
+          model: 'lenet5',
+          dataset: 'mnist',
+          precision,
+          optimizer: 'sgd',
+          batchNorm: false,
+          beta,
+          seed,
+          testAccuracy: beta === 0 && precision === '16' ? acc16 : 0.99,
+        });
+  writeFileSync(
+    join(d, 'ablate.json'),
+    JSON.stringify({
+      schema: 'adzone/ablate',
+      schemaVersion: 1,
+      command: 'synthetic test fixture',
+      createdAt: '2026-01-01T00:00:00Z',
+      runs,
+    }),
+  );
   return d;
 }
 
@@ -50,14 +84,44 @@ const SLICE: How = { epochs: 1, limitTrain: 10368 };
 
 /** A config as `adzone train` records it in result.json (fixture values). */
 const trainConfig = (precision: string, beta: number, seed: number, how: How) => ({
-  model: 'lenet5', dataset: 'mnist', beta, betaMode: 'backward', reluAlpha: 0, precision, mode: 'strict', backend: 'engine', epochs: how.epochs, batchSize: 64, optimizer: 'sgd',
-  lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width: null, augment: false, seed, limitTrain: how.limitTrain, limitTest: null, logEvery: 50,
+  model: 'lenet5',
+  dataset: 'mnist',
+  beta,
+  betaMode: 'backward',
+  reluAlpha: 0,
+  precision,
+  mode: 'strict',
+  backend: 'engine',
+  epochs: how.epochs,
+  batchSize: 64,
+  optimizer: 'sgd',
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  lrSchedule: 'none',
+  masterWeights: 'p',
+  lossScale: 'none',
+  batchNorm: false,
+  width: null,
+  augment: false,
+  seed,
+  limitTrain: how.limitTrain,
+  limitTest: null,
+  logEvery: 50,
 });
 
 /** A valid result.json of one synthetic run. */
 const resultJson = (config: ReturnType<typeof trainConfig>, acc: number) => ({
-  schema: 'adzone/train', schemaVersion: 1, command: 'synthetic test fixture', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:01:00Z',
-  config, status: 'completed', finalTestAcc: acc, bestTestAcc: { testAcc: acc, epoch: config.epochs }, epochs: [{ epoch: config.epochs, step: 100, loss: 0.1, testAcc: acc }],
+  schema: 'adzone/train',
+  schemaVersion: 1,
+  command: 'synthetic test fixture',
+  startedAt: '2026-01-01T00:00:00Z',
+  finishedAt: '2026-01-01T00:01:00Z',
+  config,
+  status: 'completed',
+  finalTestAcc: acc,
+  bestTestAcc: { testAcc: acc, epoch: config.epochs },
+  epochs: [{ epoch: config.epochs, step: 100, loss: 0.1, testAcc: acc }],
 });
 
 /**
@@ -72,7 +136,17 @@ function recipeTrainDir(dir: string, how: How, acc16: number, config: 'entry' | 
       for (const seed of [1, 2]) {
         const testAccuracy = beta === 0 && precision === '16' ? acc16 : 0.99;
         const c = trainConfig(precision, beta, seed, how);
-        const entry: Record<string, unknown> = { model: 'lenet5', dataset: 'mnist', precision, mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy };
+        const entry: Record<string, unknown> = {
+          model: 'lenet5',
+          dataset: 'mnist',
+          precision,
+          mode: 'strict',
+          optimizer: 'sgd',
+          batchNorm: false,
+          beta,
+          seed,
+          testAccuracy,
+        };
         if (config === 'entry') entry.config = c;
         if (config === 'dir') {
           entry.dir = `runs/p${precision}-beta${beta}-seed${seed}`;
@@ -82,7 +156,16 @@ function recipeTrainDir(dir: string, how: How, acc16: number, config: 'entry' | 
         runs.push(entry);
       }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+  writeFileSync(
+    join(dir, 'ablate.json'),
+    JSON.stringify({
+      schema: 'adzone/ablate',
+      schemaVersion: 1,
+      command: 'synthetic test fixture',
+      createdAt: '2026-01-01T00:00:00Z',
+      runs,
+    }),
+  );
   return dir;
 }
 
@@ -115,7 +198,9 @@ describe('adzone gate', () => {
     expect(r.status, r.stderr).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^REGRESSION 64-bit compensation on a lone MaxPool: exact-tie on engine at 64 bits moved from 0 to 3 of 200 draws \(\+1\.5 pp; tie 3, flip 0\)/);
+    expect(lines[0]).toMatch(
+      /^REGRESSION 64-bit compensation on a lone MaxPool: exact-tie on engine at 64 bits moved from 0 to 3 of 200 draws \(\+1\.5 pp; tie 3, flip 0\)/,
+    );
     expect(lines[0]).toContain(`${d}/verify.json table[generator=exact-tie, backend=engine, precision=64]`);
   });
 
@@ -125,7 +210,9 @@ describe('adzone gate', () => {
     });
     const r = await run('gate', '--baseline', baseline, d);
     expect(r.status).toBe(1);
-    expect(r.stdout.trim()).toMatch(/^REGRESSION tie rule changed: tfjs-wasm moved from 'last' to 'first' at exact ties; look at .*verify\.json tieRules\[backend=tfjs-wasm\]/);
+    expect(r.stdout.trim()).toMatch(
+      /^REGRESSION tie rule changed: tfjs-wasm moved from 'last' to 'first' at exact ties; look at .*verify\.json tieRules\[backend=tfjs-wasm\]/,
+    );
   });
 
   it('exits 1 when a 32-bit share grows beyond its margin, and not when it grows within it', async () => {
@@ -138,7 +225,9 @@ describe('adzone gate', () => {
       });
     const big = await run('gate', '--baseline', baseline, grow(10));
     expect(big.status).toBe(1);
-    expect(big.stdout).toMatch(/REGRESSION non-regular share grew: near-tie on engine at 32 bits moved from 58\.0% to 63\.0% \(\+5\.0 pp; bifurcation 15 → 15, compensation 101 → 111\), allowed \+2\.0 pp/);
+    expect(big.stdout).toMatch(
+      /REGRESSION non-regular share grew: near-tie on engine at 32 bits moved from 58\.0% to 63\.0% \(\+5\.0 pp; bifurcation 15 → 15, compensation 101 → 111\), allowed \+2\.0 pp/,
+    );
     const small = await run('gate', '--baseline', baseline, grow(3));
     expect(small.status, small.stdout).toBe(0);
   });
@@ -153,7 +242,9 @@ describe('adzone gate', () => {
     const r = await run('gate', '--baseline', baseline, d);
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => /^REGRESSION row missing: .* on tfjs-wasm at 32 bits .*skipped: wasm binary not found/.test(l))).toHaveLength(14);
+    expect(
+      lines.filter((l) => /^REGRESSION row missing: .* on tfjs-wasm at 32 bits .*skipped: wasm binary not found/.test(l)),
+    ).toHaveLength(14);
     expect(lines.filter((l) => /^REGRESSION tie rule not measured: tfjs-wasm did not run/.test(l))).toHaveLength(1);
   });
 
@@ -166,36 +257,54 @@ describe('adzone gate', () => {
     cpSync(trainDir(0.975), join(rep, 'train'), { recursive: true });
     const r = await run('gate', '--baseline', base, rep);
     expect(r.status, r.stderr).toBe(1);
-    expect(r.stdout.trim()).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/);
+    expect(r.stdout.trim()).toMatch(
+      /^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/,
+    );
     cpSync(trainDir(0.99), join(rep, 'train'), { recursive: true });
     expect((await run('gate', '--baseline', base, rep)).status).toBe(0);
   });
 
   it('exits 0 when the β = 0 runs were trained differently (fewer epochs, lower accuracy), with a note naming the fields that differ', async () => {
-    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'entry'));
+    const d = sides(
+      (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
+      (r) => recipeTrainDir(r, SLICE, 0.95, 'entry'),
+    );
     const r = await run('gate', '--baseline', d.base, d.rep);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/REGRESSION/);
-    expect(r.stderr).toMatch(/^gate: train: lenet5 on mnist, 16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 \(baseline vs report; 99\.20% vs 95\.00%; look at .*ablate\.json/m);
-    expect(r.stderr).toMatch(/^gate: train: lenet5 on mnist, 32-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 /m);
+    expect(r.stderr).toMatch(
+      /^gate: train: lenet5 on mnist, 16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 \(baseline vs report; 99\.20% vs 95\.00%; look at .*ablate\.json/m,
+    );
+    expect(r.stderr).toMatch(
+      /^gate: train: lenet5 on mnist, 32-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 /m,
+    );
     expect(r.stderr).toMatch(/compared for 0 group\(s\), 2 not compared \(trained differently\)/);
   });
 
   it('exits 1 with one line naming the drop when runs trained alike lose accuracy at β = 0', async () => {
-    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, FULL, 0.975, 'entry'));
+    const d = sides(
+      (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
+      (r) => recipeTrainDir(r, FULL, 0.975, 'entry'),
+    );
     const r = await run('gate', '--baseline', d.base, d.rep);
     expect(r.status, r.stderr).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/);
+    expect(lines[0]).toMatch(
+      /^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\), allowed −0\.50 pp; look at .*train\/ablate\.json$/,
+    );
     expect(r.stderr).not.toMatch(/trained differently|recipe unknown/);
   });
 
   it('a report holding the full runs and the slice compares the full runs only; the slice is noted', async () => {
-    const both = (acc16: number) => sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => {
-      recipeTrainDir(join(r, 'full'), FULL, acc16, 'entry');
-      recipeTrainDir(join(r, 'slice'), SLICE, 0.95, 'entry');
-    });
+    const both = (acc16: number) =>
+      sides(
+        (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
+        (r) => {
+          recipeTrainDir(join(r, 'full'), FULL, acc16, 'entry');
+          recipeTrainDir(join(r, 'slice'), SLICE, 0.95, 'entry');
+        },
+      );
     const same = both(0.99);
     const ok = await run('gate', '--baseline', same.base, same.rep);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
@@ -205,13 +314,18 @@ describe('adzone gate', () => {
     expect(bad.status, bad.stderr).toBe(1);
     const lines = bad.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd \(epochs 4, limitTrain all\) moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\).*full\/ablate\.json$/);
+    expect(lines[0]).toMatch(
+      /^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd \(epochs 4, limitTrain all\) moved from 99\.20% to 97\.50% \(−1\.70 pp, mean over 2 seeds\).*full\/ablate\.json$/,
+    );
   });
 
   it('an ablate.json entry without config takes its recipe from the result.json in its dir (when it exists, validates and is that run)', async () => {
     const dir = recipeTrainDir(tempDir('adzone-gate-fallback-'), SLICE, 0.95, 'dir');
     const raw = JSON.parse(readFileSync(join(dir, 'ablate.json'), 'utf8'));
-    const at = (precision: string, beta: number, seed: number) => raw.runs.find((x: { precision: string; beta: number; seed: number }) => x.precision === precision && x.beta === beta && x.seed === seed);
+    const at = (precision: string, beta: number, seed: number) =>
+      raw.runs.find(
+        (x: { precision: string; beta: number; seed: number }) => x.precision === precision && x.beta === beta && x.seed === seed,
+      );
     at('32', 1000, 1).dir = 'runs/nowhere'; // no result.json there
     writeFileSync(join(dir, at('32', 1000, 2).dir, 'result.json'), '{"schema": "adzone/train", "schemaVersion": 1}'); // fails its schema
     at('32', 0, 2).dir = at('32', 0, 1).dir; // another run's result.json (seed 1)
@@ -219,7 +333,8 @@ describe('adzone gate', () => {
     writeFileSync(join(dir, 'ablate.json'), JSON.stringify(raw));
     const rows = trainRuns([readResult(join(dir, 'ablate.json'))]);
     expect(rows).toHaveLength(8);
-    const row = (precision: string, beta: number, seed: number) => rows.find((x) => x.precision === precision && x.beta === beta && x.seed === seed)!;
+    const row = (precision: string, beta: number, seed: number) =>
+      rows.find((x) => x.precision === precision && x.beta === beta && x.seed === seed)!;
     expect(row('16', 0, 1).recipe).toMatchObject({ epochs: 1, limitTrain: 10368, batchSize: 64, backend: 'engine' });
     expect(row('16', 0, 1).recipe).not.toHaveProperty('beta');
     expect(row('16', 0, 1).recipe).not.toHaveProperty('seed');
@@ -230,20 +345,33 @@ describe('adzone gate', () => {
     expect(row('16', 1000, 2).recipe).toMatchObject({ epochs: 4, limitTrain: null });
 
     // End to end: the slice, recorded the old way, is told apart from the full baseline …
-    const d = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'dir'));
+    const d = sides(
+      (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
+      (r) => recipeTrainDir(r, SLICE, 0.95, 'dir'),
+    );
     const r = await run('gate', '--baseline', d.base, d.rep);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
     // … and without its run folders its recipe is unknown: compared as before, with a note saying so.
-    const u = sides((b) => recipeTrainDir(b, FULL, 0.992, 'entry'), (r) => recipeTrainDir(r, SLICE, 0.95, 'none'));
+    const u = sides(
+      (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
+      (r) => recipeTrainDir(r, SLICE, 0.95, 'none'),
+    );
     const ru = await run('gate', '--baseline', u.base, u.rep);
     expect(ru.status, ru.stderr).toBe(1);
-    expect(ru.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 95\.00%/)]);
-    expect(ru.stderr).toMatch(/16-bit strict sgd at β = 0: recipe unknown in the report \(no config recorded, no readable result\.json beside it\); compared by configuration only/);
+    expect(ru.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^REGRESSION test accuracy at β = 0 dropped: lenet5 on mnist, 16-bit strict sgd moved from 99\.20% to 95\.00%/),
+    ]);
+    expect(ru.stderr).toMatch(
+      /16-bit strict sgd at β = 0: recipe unknown in the report \(no config recorded, no readable result\.json beside it\); compared by configuration only/,
+    );
   });
 
-  it('--update keeps each run\'s config, so the new baseline still tells recipes apart', async () => {
-    const d = sides(() => undefined, (r) => recipeTrainDir(r, FULL, 0.992, 'dir'));
+  it("--update keeps each run's config, so the new baseline still tells recipes apart", async () => {
+    const d = sides(
+      () => undefined,
+      (r) => recipeTrainDir(r, FULL, 0.992, 'dir'),
+    );
     const u = await run('gate', '--baseline', d.base, d.rep, '--update');
     expect(u.status, u.stderr).toBe(0);
     const written = JSON.parse(readFileSync(join(d.base, 'train', 'ablate.json'), 'utf8'));
@@ -258,9 +386,21 @@ describe('adzone gate', () => {
   });
 
   it.each([
-    ['a newer schemaVersion', (v: Verify) => void (v.schemaVersion = 2), /verify\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/],
-    ['a wrong field type', (v: Verify) => void ((v.table[4] as unknown as { n: string }).n = 'many'), /verify\.json: \$\.table\[4\]\.n: expected a whole number ≥ 0, got the string "many"/],
-    ['another Jacobian family', (v: Verify) => void (v.jacobians = ['first', 'last']), /not comparable .*--jacobians first,last in the report, first,minnorm,beta:10 in the baseline/],
+    [
+      'a newer schemaVersion',
+      (v: Verify) => void (v.schemaVersion = 2),
+      /verify\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/,
+    ],
+    [
+      'a wrong field type',
+      (v: Verify) => void ((v.table[4] as unknown as { n: string }).n = 'many'),
+      /verify\.json: \$\.table\[4\]\.n: expected a whole number ≥ 0, got the string "many"/,
+    ],
+    [
+      'another Jacobian family',
+      (v: Verify) => void (v.jacobians = ['first', 'last']),
+      /not comparable .*--jacobians first,last in the report, first,minnorm,beta:10 in the baseline/,
+    ],
   ])('exits 2 on %s', async (_what, f, msg) => {
     const r = await run('gate', '--baseline', baseline, doctored(f));
     expect(r.status).toBe(2);

@@ -77,7 +77,9 @@ function windowOf(p: Problem, out: number): number[] {
   const shapes = validateProblem(p);
   const pool = p.layers[p.layers.length - 1] as MaxPoolSpec;
   const [, c, h, w] = shapes[shapes.length - 2];
-  const win = poolWindows({ channels: c, height: h, width: w, kernel: pool.kernel, stride: pool.stride, padding: pool.padding }).find((x) => x.out === out);
+  const win = poolWindows({ channels: c, height: h, width: w, kernel: pool.kernel, stride: pool.stride, padding: pool.padding }).find(
+    (x) => x.out === out,
+  );
   if (!win) throw new Error(`no window ${out}`);
   return [...win.entries];
 }
@@ -96,7 +98,10 @@ function check(cond: boolean, msg: string): void {
 // What each generator promises, as a function that throws on a broken promise.
 const lonePool = (c: Case) => check(c.problem.layers.length === 1 && c.problem.layers[0].kind === 'maxpool', 'not a lone maxpool');
 const cotangentOk = (c: Case) =>
-  check(c.problem.cotangent.every((v) => v !== 0 && Number.isFinite(v) && isRepresentable(F16, v) && Math.abs(v) <= 8), 'cotangent not a small nonzero binary16 dyadic');
+  check(
+    c.problem.cotangent.every((v) => v !== 0 && Number.isFinite(v) && isRepresentable(F16, v) && Math.abs(v) <= 8),
+    'cotangent not a small nonzero binary16 dyadic',
+  );
 const small = (c: Case) => {
   const [n, ch, h, w] = c.problem.input.shape;
   check(n === 1 && ch <= 2 && h <= 8 && w <= 8, `shape ${c.problem.input.shape.join('×')} too big`);
@@ -126,7 +131,10 @@ function roundTie(coarse: Format, fine: Format) {
     const pos = nums(c.meta.positions);
     const vals = pos.map((e) => d[e]);
     check(vals.length >= 2 && vals.length === num(c, 'k'), 'fewer than 2 tied values');
-    check(vals.every((v) => isRepresentable(fine, v)), 'values not in the fine format');
+    check(
+      vals.every((v) => isRepresentable(fine, v)),
+      'values not in the fine format',
+    );
     check(new Set(vals).size === vals.length, 'values not distinct in the fine format');
     const r = vals.map((v) => round(coarse, v));
     check(r.every((v) => v === r[0]) && r[0] === num(c, 'h'), 'values do not round to the same coarse value');
@@ -172,7 +180,10 @@ const CHECKS: Record<string, (c: Case) => void> = {
     const atMax = win.filter((e) => d[e] === m);
     check(atMax.length >= 2 && atMax.length === num(c, 'k'), `window has ${atMax.length} maxima, meta.k = ${c.meta.k}`);
     check(m === num(c, 'tie'), 'tie value');
-    check(win.every((e) => d[e] === m || d[e] < m), 'an entry is neither the max nor below it');
+    check(
+      win.every((e) => d[e] === m || d[e] < m),
+      'an entry is neither the max nor below it',
+    );
     if (c.meta.overlap) {
       const w2 = windowOf(c.problem, num(c, 'partnerOut'));
       const m2 = Math.max(...w2.map((e) => d[e]));
@@ -198,7 +209,8 @@ const CHECKS: Record<string, (c: Case) => void> = {
     check(c.meta.exactTie === (a === b), 'exactTie');
     const win = windowOf(c.problem, num(c, 'targetOut'));
     for (const f of [F16, F32, F64])
-      for (const x of win) if (x !== num(c, 'posA') && x !== num(c, 'posB')) check(round(f, d[x]) < round(f, a), 'a third entry joins the near tie');
+      for (const x of win)
+        if (x !== num(c, 'posA') && x !== num(c, 'posB')) check(round(f, d[x]) < round(f, a), 'a third entry joins the near tie');
   },
   'near-tie-chain': (c) => {
     const p = c.problem;
@@ -213,7 +225,8 @@ const CHECKS: Record<string, (c: Case) => void> = {
     if (order !== 0) check(num(c, 'gapLog2') <= -1.9, `gap 2^${c.meta.gapLog2} too large`);
     const win = windowOf(p, findWindow(p, num(c, 'outA')));
     const lo = order >= 0 ? B : A;
-    for (const o of win) if (o !== num(c, 'outA') && o !== num(c, 'outB')) check(qcmp(exactConv(p, o, per), lo) < 0, 'another conv output reaches the pair');
+    for (const o of win)
+      if (o !== num(c, 'outA') && o !== num(c, 'outB')) check(qcmp(exactConv(p, o, per), lo) < 0, 'another conv output reaches the pair');
     for (const f of [F16, F32, F64]) {
       const fa = strictConv(f, p, num(c, 'outA'), per);
       const fb = strictConv(f, p, num(c, 'outB'), per);
@@ -231,7 +244,11 @@ const CHECKS: Record<string, (c: Case) => void> = {
     const zeros = nums(c.meta.zeroOuts);
     const zwin = windowOf(p, num(c, 'zeroWindowOut'));
     check(zeros.length >= 1 && zeros.every((o) => zwin.includes(o)), 'zero outputs not in the zero window');
-    for (const o of zwin) check(qcmp(exactConv(p, o, per), QZERO) === (zeros.includes(o) ? 0 : -1), `pre-activation ${o} is not ${zeros.includes(o) ? 'exactly 0' : 'negative'}`);
+    for (const o of zwin)
+      check(
+        qcmp(exactConv(p, o, per), QZERO) === (zeros.includes(o) ? 0 : -1),
+        `pre-activation ${o} is not ${zeros.includes(o) ? 'exactly 0' : 'negative'}`,
+      );
     const nwin = windowOf(p, num(c, 'negWindowOut'));
     check(nwin.join() === String(c.meta.negOuts) && num(c, 'negWindowOut') !== num(c, 'zeroWindowOut'), 'negative window');
     for (const o of nwin) check(qcmp(exactConv(p, o, per), QZERO) < 0, `pre-activation ${o} in the negative window is not negative`);
@@ -265,7 +282,10 @@ const CHECKS: Record<string, (c: Case) => void> = {
         check(win.includes(-Infinity), 'no −∞ in the target window');
         break;
       case 'signedZero':
-        check(Math.max(...win) === 0 && win.some((v) => Object.is(v, -0)) && win.some((v) => Object.is(v, 0)), 'no −0/+0 tie at the window max');
+        check(
+          Math.max(...win) === 0 && win.some((v) => Object.is(v, -0)) && win.some((v) => Object.is(v, 0)),
+          'no −0/+0 tie at the window max',
+        );
         break;
       case 'over16': {
         const top = win.filter((v) => v > F16.maxFinite);
@@ -283,7 +303,10 @@ const CHECKS: Record<string, (c: Case) => void> = {
     const p = c.problem;
     check(p.layers.map((l) => l.kind).join() === 'conv2d,relu,maxpool', 'not conv → relu → maxpool');
     const all = [...p.input.data, ...p.params[0]!.weight, ...(p.params[0]!.bias ?? [])];
-    check(all.every((v) => Number.isFinite(v) && Math.abs(v) <= 4), 'non-finite or large value');
+    check(
+      all.every((v) => Number.isFinite(v) && Math.abs(v) <= 4),
+      'non-finite or large value',
+    );
     const conv = p.layers[0] as Conv2dSpec;
     check(conv.kernel.every((k) => k >= 1 && k <= 3) && conv.outChannels <= 2, 'conv shape');
   },
@@ -294,7 +317,9 @@ function findWindow(p: Problem, o: number): number {
   const shapes = validateProblem(p);
   const pool = p.layers[p.layers.length - 1] as MaxPoolSpec;
   const [, c, h, w] = shapes[shapes.length - 2];
-  const win = poolWindows({ channels: c, height: h, width: w, kernel: pool.kernel, stride: pool.stride, padding: pool.padding }).find((x) => x.entries.includes(o));
+  const win = poolWindows({ channels: c, height: h, width: w, kernel: pool.kernel, stride: pool.stride, padding: pool.padding }).find((x) =>
+    x.entries.includes(o),
+  );
   if (!win) throw new Error(`conv output ${o} is in no window`);
   return win.out;
 }
@@ -321,7 +346,9 @@ describe('registry', () => {
       expect(typeof g.nearTie).toBe('boolean');
       expect(generatorById(g.id)).toBe(g);
     }
-    expect(GENERATORS.filter((g) => g.nearTie).map((g) => g.id)).toEqual(expect.arrayContaining(['near-tie', 'near-tie-chain', 'round-tie-16', 'ulp-neighbour-32']));
+    expect(GENERATORS.filter((g) => g.nearTie).map((g) => g.id)).toEqual(
+      expect.arrayContaining(['near-tie', 'near-tie-chain', 'round-tie-16', 'ulp-neighbour-32']),
+    );
   });
   it('an unknown id throws an error listing the ids', () => {
     expect(() => generatorById('no-such')).toThrow(/no-such.*exact-tie.*generic-chain/);
@@ -331,20 +358,23 @@ describe('registry', () => {
 describe('windowShape', () => {
   it('kernel 1–4, stride 1..kernel, padding ≤ ⌊kernel/2⌋, ≥ 1 output, and minEntries honoured', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 16 }).chain((k) => windowShape({ minEntries: k }).map((g) => ({ g, k }))), ({ g, k }) => {
-        for (const a of [0, 1]) {
-          expect(g.kernel[a]).toBeGreaterThanOrEqual(1);
-          expect(g.kernel[a]).toBeLessThanOrEqual(4);
-          expect(g.stride[a]).toBeGreaterThanOrEqual(1);
-          expect(g.stride[a]).toBeLessThanOrEqual(g.kernel[a]);
-          expect(g.padding[a]).toBeLessThanOrEqual(Math.floor(g.kernel[a] / 2));
-        }
-        expect(g.height).toBeLessThanOrEqual(8);
-        expect(g.width).toBeLessThanOrEqual(8);
-        const wins = poolWindows(g);
-        expect(wins.length).toBeGreaterThanOrEqual(1);
-        expect(Math.max(...wins.map((w) => w.entries.length))).toBeGreaterThanOrEqual(k);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 16 }).chain((k) => windowShape({ minEntries: k }).map((g) => ({ g, k }))),
+        ({ g, k }) => {
+          for (const a of [0, 1]) {
+            expect(g.kernel[a]).toBeGreaterThanOrEqual(1);
+            expect(g.kernel[a]).toBeLessThanOrEqual(4);
+            expect(g.stride[a]).toBeGreaterThanOrEqual(1);
+            expect(g.stride[a]).toBeLessThanOrEqual(g.kernel[a]);
+            expect(g.padding[a]).toBeLessThanOrEqual(Math.floor(g.kernel[a] / 2));
+          }
+          expect(g.height).toBeLessThanOrEqual(8);
+          expect(g.width).toBeLessThanOrEqual(8);
+          const wins = poolWindows(g);
+          expect(wins.length).toBeGreaterThanOrEqual(1);
+          expect(Math.max(...wins.map((w) => w.entries.length))).toBeGreaterThanOrEqual(k);
+        },
+      ),
       { numRuns: 300, seed: 1 },
     );
   });
@@ -417,7 +447,9 @@ describe('distributions', () => {
     expect(new Set(cs.map((c) => c.meta.kind)).size).toBe(8);
   });
   it('relu-zero: cancel-three zeros become nonzero in 16 or 32 bits for some draws', () => {
-    const cs = fc.sample(generatorById('relu-zero').arbitrary, { numRuns: 400, seed: 13 }).filter((c) => c.meta.zeroMode === 'cancel-three');
+    const cs = fc
+      .sample(generatorById('relu-zero').arbitrary, { numRuns: 400, seed: 13 })
+      .filter((c) => c.meta.zeroMode === 'cancel-three');
     const moved = cs.filter((c) => {
       const per = convOutPerChannel(c.problem);
       return nums(c.meta.zeroOuts).some((o) => strictConv(F16, c.problem, o, per) !== 0 || strictConv(F32, c.problem, o, per) !== 0);

@@ -230,10 +230,15 @@ describe('kernels give the JS path bit for bit', () => {
       const N = 3;
       const v = values(F64, 'typical', 11)(N * 784);
       const [c, h, w] = spec.input;
-      const batch = { x: Float64Array.from({ length: N * c * h * w }, (_, i) => v[i % v.length]), shape: [N, c, h, w] as [number, number, number, number], labels: Int32Array.from([1, 7, 3]) };
+      const batch = {
+        x: Float64Array.from({ length: N * c * h * w }, (_, i) => v[i % v.length]),
+        shape: [N, c, h, w] as [number, number, number, number],
+        labels: Int32Array.from([1, 7, 3]),
+      };
       for (const [f, acc] of MODES) {
         const opts = { format: f, accumulate: acc, jacobian: choice(FIRST) };
-        const run = (path: 'js' | 'kernels') => withPath(path, () => gradients(createEngineNet(spec, init), batch, opts, { training: true, inputGrad: true }));
+        const run = (path: 'js' | 'kernels') =>
+          withPath(path, () => gradients(createEngineNet(spec, init), batch, opts, { training: true, inputGrad: true }));
         const js = run('js');
         const k = run('kernels');
         expect(firstDifference([js.loss], [k.loss]), `${name} ${f.name} ${acc} loss`).toBeNull();
@@ -251,23 +256,40 @@ describe('kernels give the JS path bit for bit', () => {
     for (let e = -24; e <= 15; e++) for (let m = 0; m < 1024; m += 7) f16s.push(f16round(2 ** e * (1 + m / 1024)), f16round(2 ** -24 * m));
     f16s.push(65504, 65472, 2 ** -14, 2 ** -24, 0, Infinity, NaN);
     const pick = values(F16, 'typical', 5);
-    const run = (kind: number, I: number, x: number[], w: number[]) => callKernel([Float64Array.from(x), Float64Array.from(w)], [x.length / I], 0, (k, [xp, wp, yp], sc) => k.linFwd(kind, 0, x.length / I, I, 1, xp, wp, 0, yp, sc))![0];
+    const run = (kind: number, I: number, x: number[], w: number[]) =>
+      callKernel([Float64Array.from(x), Float64Array.from(w)], [x.length / I], 0, (k, [xp, wp, yp], sc) =>
+        k.linFwd(kind, 0, x.length / I, I, 1, xp, wp, 0, yp, sc),
+      )![0];
     for (const a of [1 + 2 ** -10, 3, 0.5 + 2 ** -11, 2 ** -10, 2 ** -13, 7.5, 1000, 65504, -1.5]) {
       const x = f16s.flatMap((v) => [v, -v]);
       const want = x.map((v) => f16round(0 + f16round(v * a))); // s = +0, s = f16(s + f16(x·a))
       expect(firstDifference(run(2, 1, x, [a]), want), `products ×${a}, kind 2`).toBeNull();
       const ok = x.map((v, i) => [v, i] as const).filter(([v]) => Number.isFinite(v) && Math.abs(v * a) < 65520);
-      expect(firstDifference(run(3, 1, ok.map(([v]) => v), [a]), ok.map(([, i]) => want[i])), `products ×${a}, kind 3`).toBeNull();
+      expect(
+        firstDifference(
+          run(
+            3,
+            1,
+            ok.map(([v]) => v),
+            [a],
+          ),
+          ok.map(([, i]) => want[i]),
+        ),
+        `products ×${a}, kind 3`,
+      ).toBeNull();
     }
     const pairs: number[] = [];
     for (let i = 0; i < 40000; i++) {
-      const [p, q] = pick(2).map((v, j) => f16round(j === 0 ? f16s[(i * 7919) % f16s.length] : i % 3 === 0 ? -f16s[(i * 104729) % f16s.length] : v));
+      const [p, q] = pick(2).map((v, j) =>
+        f16round(j === 0 ? f16s[(i * 7919) % f16s.length] : i % 3 === 0 ? -f16s[(i * 104729) % f16s.length] : v),
+      );
       pairs.push(p, q);
     }
     const sums = (ps: number[]) => ps.flatMap((_, i) => (i % 2 ? [] : [f16round(f16round(0 + ps[i]) + ps[i + 1])]));
     expect(firstDifference(run(2, 2, pairs, [1, 1]), sums(pairs)), 'sums, kind 2').toBeNull();
     const finite: number[] = [];
-    for (let i = 0; i < pairs.length; i += 2) if (Number.isFinite(pairs[i] + pairs[i + 1]) && Math.abs(pairs[i] + pairs[i + 1]) < 65520) finite.push(pairs[i], pairs[i + 1]);
+    for (let i = 0; i < pairs.length; i += 2)
+      if (Number.isFinite(pairs[i] + pairs[i + 1]) && Math.abs(pairs[i] + pairs[i + 1]) < 65520) finite.push(pairs[i], pairs[i + 1]);
     expect(firstDifference(run(3, 2, finite, [1, 1]), sums(finite)), 'sums, kind 3').toBeNull();
   });
 
@@ -279,8 +301,16 @@ describe('kernels give the JS path bit for bit', () => {
     const run = (path: 'js' | 'kernels') =>
       withPath(path, () => {
         const t = tape();
-        const x = t.tensor(Array.from({ length: 3 * 6000 }, (_, i) => 1.9 + (i % 13) / 128), [3, 6000], true);
-        const w = t.tensor(Array.from({ length: 2 * 6000 }, (_, i) => (i % 2 ? 2 : 1.75)), [2, 6000], true);
+        const x = t.tensor(
+          Array.from({ length: 3 * 6000 }, (_, i) => 1.9 + (i % 13) / 128),
+          [3, 6000],
+          true,
+        );
+        const w = t.tensor(
+          Array.from({ length: 2 * 6000 }, (_, i) => (i % 2 ? 2 : 1.75)),
+          [2, 6000],
+          true,
+        );
         const y = linear(x, w, null);
         t.backward(y, [1, -2, 1.5, 2, -1, 0.5]);
         return [y.data, x.gradValues(), w.gradValues()];
@@ -295,6 +325,9 @@ describe('kernels give the JS path bit for bit', () => {
     const ran = kernelCalls.map((n, i) => n - before[i]);
     expect(kernelDeclined - declinedBefore).toBeGreaterThan(10); // padding or scatter holes against Inf/NaN: the JS path ran
     expect(cases).toBeGreaterThanOrEqual(3000);
-    expect(ran.every((n) => n >= 10), `calls per kind (+4: second layout): ${ran.join(', ')}`).toBe(true);
+    expect(
+      ran.every((n) => n >= 10),
+      `calls per kind (+4: second layout): ${ran.join(', ')}`,
+    ).toBe(true);
   });
 });

@@ -25,8 +25,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  buffersOf, countParams, initBuffers, initParams, isModelName, MODEL_NAMES, modelSpec, paramsOf, specShapes, uniformStream, streamSeed,
-  type ModelSpec, type NetLayer,
+  buffersOf,
+  countParams,
+  initBuffers,
+  initParams,
+  isModelName,
+  MODEL_NAMES,
+  modelSpec,
+  paramsOf,
+  specShapes,
+  uniformStream,
+  streamSeed,
+  type ModelSpec,
+  type NetLayer,
 } from '../src/models/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 
@@ -72,13 +83,26 @@ describe('PyTorch names and structure', () => {
     const names = paramsOf(spec).map((p) => p.name);
     expect(names.length).toBe(62);
     expect(buffersOf(spec).length).toBe(40);
-    for (const n of ['conv1.weight', 'bn1.weight', 'bn1.bias', 'layer1.0.conv1.weight', 'layer1.1.bn2.bias', 'layer2.0.downsample.0.weight', 'layer2.0.downsample.1.weight', 'layer4.1.conv2.weight', 'fc.weight', 'fc.bias']) {
+    for (const n of [
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'layer1.0.conv1.weight',
+      'layer1.1.bn2.bias',
+      'layer2.0.downsample.0.weight',
+      'layer2.0.downsample.1.weight',
+      'layer4.1.conv2.weight',
+      'fc.weight',
+      'fc.bias',
+    ]) {
       expect(names).toContain(n);
     }
     expect(names.some((n) => n.startsWith('layer1.0.downsample'))).toBe(false); // 64 → 64, stride 1: identity shortcut
     expect(paramsOf(spec).find((p) => p.name === 'conv1.weight')!.shape).toEqual([64, 3, 7, 7]);
     expect(specShapes(spec).at(-4)).toEqual([512, 7, 7]); // 224 → 112 → 56 → 56 → 28 → 14 → 7, before the global pool
-    expect(layersOf(spec).filter((l) => l.kind === 'maxpool')).toEqual([{ kind: 'maxpool', kernel: [3, 3], stride: [2, 2], padding: [1, 1] }]);
+    expect(layersOf(spec).filter((l) => l.kind === 'maxpool')).toEqual([
+      { kind: 'maxpool', kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+    ]);
   });
 
   it('resnet18 (CIFAR) has a 3×3 stride-1 stem and no MaxPool; without BN every conv has a bias and there is no batchnorm', () => {
@@ -96,15 +120,31 @@ describe('PyTorch names and structure', () => {
     expect(convs(modelSpec('vgg11')).map((c) => c.name)).toEqual([0, 3, 6, 8, 11, 13, 16, 18].map((i) => `features.${i}`));
     const bn = modelSpec('vgg11', { batchNorm: true });
     expect(convs(bn).map((c) => c.name)).toEqual([0, 4, 8, 11, 15, 18, 22, 25].map((i) => `features.${i}`));
-    expect(layersOf(bn).filter((l) => l.kind === 'batchnorm2d').map((l) => (l as { name: string }).name)).toEqual([1, 5, 9, 12, 16, 19, 23, 26].map((i) => `features.${i}`));
+    expect(
+      layersOf(bn)
+        .filter((l) => l.kind === 'batchnorm2d')
+        .map((l) => (l as { name: string }).name),
+    ).toEqual([1, 5, 9, 12, 16, 19, 23, 26].map((i) => `features.${i}`));
     expect(paramsOf(bn).at(-2)).toEqual({ name: 'classifier.weight', shape: [10, 512], kind: 'weight' });
   });
 
   it('lenet5: the paper variant flattens 16·4·4 = 256 features, the padded one 16·5·5 = 400; BN sits between conv and ReLU', () => {
     const paper = modelSpec('lenet5', { batchNorm: true });
     expect(paramsOf(paper).map((p) => p.name)).toEqual([
-      'conv1.weight', 'conv1.bias', 'bn1.weight', 'bn1.bias', 'conv2.weight', 'conv2.bias', 'bn2.weight', 'bn2.bias',
-      'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias',
+      'conv1.weight',
+      'conv1.bias',
+      'bn1.weight',
+      'bn1.bias',
+      'conv2.weight',
+      'conv2.bias',
+      'bn2.weight',
+      'bn2.bias',
+      'fc1.weight',
+      'fc1.bias',
+      'fc2.weight',
+      'fc2.bias',
+      'fc3.weight',
+      'fc3.bias',
     ]);
     expect(paper.layers.slice(0, 4).map((l) => l.kind)).toEqual(['conv2d', 'batchnorm2d', 'relu', 'maxpool']);
     expect(paramsOf(paper).find((p) => p.name === 'fc1.weight')!.shape).toEqual([120, 256]);
@@ -116,16 +156,21 @@ describe('PyTorch names and structure', () => {
 
   it('width multiplies every channel count (rounded, at least 1) and the spec stays consistent', () => {
     fc.assert(
-      fc.property(fc.double({ min: 1 / 256, max: 2, noNaN: true }), fc.boolean(), fc.constantFrom('cifar', 'imagenet'), (width, batchNorm, stem) => {
-        const base = modelSpec('resnet18', { stem, batchNorm });
-        const scaledSpec = modelSpec('resnet18', { stem, batchNorm, width }); // specShapes ran inside
-        convs(scaledSpec).forEach((c, i) => {
-          expect(c.outChannels).toBe(Math.max(1, Math.round(convs(base)[i].outChannels * width)));
-        });
-        const v = modelSpec('vgg11', { width, batchNorm });
-        convs(v).forEach((c, i) => expect(c.outChannels).toBe(Math.max(1, Math.round(convs(modelSpec('vgg11'))[i].outChannels * width))));
-        expect(specShapes(v).at(-1)).toEqual([10]);
-      }),
+      fc.property(
+        fc.double({ min: 1 / 256, max: 2, noNaN: true }),
+        fc.boolean(),
+        fc.constantFrom('cifar', 'imagenet'),
+        (width, batchNorm, stem) => {
+          const base = modelSpec('resnet18', { stem, batchNorm });
+          const scaledSpec = modelSpec('resnet18', { stem, batchNorm, width }); // specShapes ran inside
+          convs(scaledSpec).forEach((c, i) => {
+            expect(c.outChannels).toBe(Math.max(1, Math.round(convs(base)[i].outChannels * width)));
+          });
+          const v = modelSpec('vgg11', { width, batchNorm });
+          convs(v).forEach((c, i) => expect(c.outChannels).toBe(Math.max(1, Math.round(convs(modelSpec('vgg11'))[i].outChannels * width))));
+          expect(specShapes(v).at(-1)).toEqual([10]);
+        },
+      ),
       { numRuns: runs(60) },
     );
   });
@@ -206,7 +251,10 @@ describe('initialisation', () => {
   it("the paper's LeNet: Kaiming-uniform convs (bound √(6/fan_in)), N(0, 0.01²) linears, zero biases", () => {
     const spec = modelSpec('lenet5');
     const p = initParams(spec, 7);
-    for (const [name, fanIn] of [['conv1.weight', 25], ['conv2.weight', 150]] as const) {
+    for (const [name, fanIn] of [
+      ['conv1.weight', 25],
+      ['conv2.weight', 150],
+    ] as const) {
       const v = p.get(name)!;
       const bound = Math.sqrt(6 / fanIn);
       expect(v.every((x) => Math.abs(x) < bound)).toBe(true);
@@ -219,10 +267,11 @@ describe('initialisation', () => {
     const fc1 = moments(p.get('fc1.weight')!);
     expect(Math.abs(fc1.mean)).toBeLessThan(3e-4);
     expect(Math.abs(Math.sqrt(fc1.variance) - 0.01)).toBeLessThan(0.01 * 0.03);
-    for (const name of ['conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.bias', 'fc3.bias']) expect(p.get(name)!.every((x) => x === 0)).toBe(true);
+    for (const name of ['conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.bias', 'fc3.bias'])
+      expect(p.get(name)!.every((x) => x === 0)).toBe(true);
   });
 
-  it("torch-default: weights and biases U(±1/√fan_in) (kaiming_uniform_ with a = √5); BN γ = 1, β = 0, running mean 0, var 1", () => {
+  it('torch-default: weights and biases U(±1/√fan_in) (kaiming_uniform_ with a = √5); BN γ = 1, β = 0, running mean 0, var 1', () => {
     const spec = modelSpec('vgg11', { batchNorm: true, width: 1 / 4 });
     const p = initParams(spec, 3);
     const c = convs(spec)[3]; // 32 → 64 channels at width 1/4: fan_in 288

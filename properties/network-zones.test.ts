@@ -55,7 +55,7 @@ function ulpStep(x: number, dir: 1 | -1): number {
   const f = new Float64Array([x]);
   const b = new BigInt64Array(f.buffer);
   if (x === 0) return dir * Number.MIN_VALUE;
-  b[0] += (x > 0) === (dir > 0) ? 1n : -1n;
+  b[0] += x > 0 === dir > 0 ? 1n : -1n;
   return f[0];
 }
 
@@ -63,7 +63,7 @@ const DYADICS = [-1, -0.5, -0.25, 0, 0.25, 0.5, 1];
 const BACKGROUNDS = [0, (0 - 0.1307) / 0.3081, 1, 0.1, -0.75];
 
 function values(r: () => number, n: number, style: number): Float64Array {
-  const pick = <T,>(a: readonly T[]) => a[Math.floor(r() * a.length)];
+  const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)];
   const out = new Float64Array(n);
   const v = r() * 2 - 1;
   for (let i = 0; i < n; i++) {
@@ -95,19 +95,33 @@ function input(r: () => number, n: number): Float64Array {
     if (r() >= density) continue;
     const k = Math.floor(r() * 6);
     x[i] =
-      k === 0 ? ulpStep(bg, r() < 0.5 ? 1 : -1) // near-identical patches
-      : k === 1 ? DYADICS[Math.floor(r() * DYADICS.length)]
-      : k === 2 ? r() * 4 - 2
-      : k === 3 ? -r() // negative region
-      : k === 4 && i > 0 ? x[i - 1] // repeated values
-      : Math.round(r() * 8) / 4;
+      k === 0
+        ? ulpStep(bg, r() < 0.5 ? 1 : -1) // near-identical patches
+        : k === 1
+          ? DYADICS[Math.floor(r() * DYADICS.length)]
+          : k === 2
+            ? r() * 4 - 2
+            : k === 3
+              ? -r() // negative region
+              : k === 4 && i > 0
+                ? x[i - 1] // repeated values
+                : Math.round(r() * 8) / 4;
   }
   return x;
 }
 
 function paramsFor(spec: Spec, r: () => number): Map<string, Float64Array> {
   const style = Math.floor(r() * 5);
-  return new Map(paramsOf(spec).map((p) => [p.name, values(r, p.shape.reduce((a, b) => a * b, 1), p.kind === 'bias' && r() < 0.5 ? 0 : style)]));
+  return new Map(
+    paramsOf(spec).map((p) => [
+      p.name,
+      values(
+        r,
+        p.shape.reduce((a, b) => a * b, 1),
+        p.kind === 'bias' && r() < 0.5 ? 0 : style,
+      ),
+    ]),
+  );
 }
 
 /** A random chain of conv / relu / maxpool / avgpool, optionally followed by linear layers. */
@@ -128,7 +142,17 @@ function randomChain(seed: number): Case {
     const p = int(0, 1);
     if (out(h, k, st, p) < 1 || out(w, k, st, p) < 1) return;
     const oc = int(1, 3);
-    layers.push({ kind: 'conv2d', name: `conv${convs++}`, inChannels: c, outChannels: oc, kernel: [k, k], stride: [st, st], padding: [p, p], bias: r() < 0.7, init: 'torch-default' });
+    layers.push({
+      kind: 'conv2d',
+      name: `conv${convs++}`,
+      inChannels: c,
+      outChannels: oc,
+      kernel: [k, k],
+      stride: [st, st],
+      padding: [p, p],
+      bias: r() < 0.7,
+      init: 'torch-default',
+    });
     [c, h, w] = [oc, out(h, k, st, p), out(w, k, st, p)];
   };
   const tryPool = (kind: 'maxpool' | 'avgpool') => {
@@ -157,7 +181,11 @@ function randomChain(seed: number): Case {
   if (r() < 0.5) {
     const f = c * h * w;
     const hid = int(1, 3);
-    layers.push({ kind: 'flatten' }, { kind: 'linear', name: 'fc1', inFeatures: f, outFeatures: hid, bias: r() < 0.7, init: 'torch-default' }, { kind: 'relu' });
+    layers.push(
+      { kind: 'flatten' },
+      { kind: 'linear', name: 'fc1', inFeatures: f, outFeatures: hid, bias: r() < 0.7, init: 'torch-default' },
+      { kind: 'relu' },
+    );
     layers.push({ kind: 'linear', name: 'fc2', inFeatures: hid, outFeatures: 2, bias: true, init: 'torch-default' });
   }
   const spec = { layers };
@@ -169,13 +197,27 @@ function randomResidual(seed: number): Case {
   const r = mulberry32(seed);
   const C = 1 + Math.floor(r() * 2);
   const H = 4 + Math.floor(r() * 3);
-  const conv = (name: string, i: number, o: number, k: number, p: number): NetLayer => ({ kind: 'conv2d', name, inChannels: i, outChannels: o, kernel: [k, k], stride: [1, 1], padding: [p, p], bias: r() < 0.5, init: 'torch-default' });
+  const conv = (name: string, i: number, o: number, k: number, p: number): NetLayer => ({
+    kind: 'conv2d',
+    name,
+    inChannels: i,
+    outChannels: o,
+    kernel: [k, k],
+    stride: [1, 1],
+    padding: [p, p],
+    bias: r() < 0.5,
+    init: 'torch-default',
+  });
   const projected = r() < 0.5;
   const spec: Spec = {
     layers: [
       conv('stem', 1, C, 3, 1),
       { kind: 'relu' },
-      { kind: 'residual', body: [conv('b1', C, 2, 3, 1), { kind: 'relu' }, conv('b2', 2, 2, 3, 1)], shortcut: projected ? [conv('sc', C, 2, 1, 0)] : C === 2 ? [] : [conv('sc', C, 2, 1, 0)] },
+      {
+        kind: 'residual',
+        body: [conv('b1', C, 2, 3, 1), { kind: 'relu' }, conv('b2', 2, 2, 3, 1)],
+        shortcut: projected ? [conv('sc', C, 2, 1, 0)] : C === 2 ? [] : [conv('sc', C, 2, 1, 0)],
+      },
       { kind: 'relu' },
       { kind: 'maxpool', kernel: [2, 2], stride: [2, 2], padding: [0, 0] },
       { kind: 'globalavgpool' },
@@ -259,7 +301,17 @@ describe('exact routing of whole networks', () => {
     const a = 0.3;
     const spec: Spec = {
       layers: [
-        { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [2, 2], stride: [2, 2], padding: [0, 0], bias: false, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c',
+          inChannels: 1,
+          outChannels: 1,
+          kernel: [2, 2],
+          stride: [2, 2],
+          padding: [0, 0],
+          bias: false,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
         { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
       ],
@@ -286,12 +338,25 @@ describe('exact routing of whole networks', () => {
   it('float overflow leaves the decision to the exact stage, which still agrees with the brute force', () => {
     const spec: Spec = {
       layers: [
-        { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 2, kernel: [1, 2], stride: [1, 1], padding: [0, 0], bias: true, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c',
+          inChannels: 1,
+          outChannels: 2,
+          kernel: [1, 2],
+          stride: [1, 1],
+          padding: [0, 0],
+          bias: true,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
         { kind: 'maxpool', kernel: [1, 2], stride: [1, 1], padding: [0, 0] },
       ],
     };
-    const params = new Map([['c.weight', Float64Array.of(1e300, 1e300, -1e300, 1e300)], ['c.bias', Float64Array.of(0, 0)]]);
+    const params = new Map([
+      ['c.weight', Float64Array.of(1e300, 1e300, -1e300, 1e300)],
+      ['c.bias', Float64Array.of(0, 0)],
+    ]);
     const x = Float64Array.of(1e10, 1e10, 1e10, -1e10);
     const r = exactRouting(spec, params, x, [1, 1, 1, 4]);
     expect(plainRouting(r.routing)).toEqual(plainRouting(bruteForceRouting(spec, params, x, [1, 1, 1, 4]).routing));
@@ -314,7 +379,10 @@ describe('exact routing of whole networks', () => {
 
   it('batch norm is refused with a pointer to the estimator', () => {
     const spec: Spec = { layers: [{ kind: 'batchnorm2d', name: 'bn', channels: 1, eps: 1e-5, momentum: 0.1 }] };
-    const params = new Map([['bn.weight', Float64Array.of(1)], ['bn.bias', Float64Array.of(0)]]);
+    const params = new Map([
+      ['bn.weight', Float64Array.of(1)],
+      ['bn.bias', Float64Array.of(0)],
+    ]);
     expect(() => exactRouting(spec, params, Float64Array.of(1, 2), [1, 1, 1, 2])).toThrow(NetworkSpecError);
     expect(() => exactRouting(spec, params, Float64Array.of(1, 2), [1, 1, 1, 2])).toThrow(/batch norm.*estimator/);
   });
@@ -338,17 +406,20 @@ function checkAgainstBruteForce({ spec, params, x, shape }: Case): void {
         return;
       }
       const diff = dyAbs(dySub(dyScale(dyOf(rec.val[i]), q.d), q.n));
-      if (dyCmp(diff, dyScale(dyOf(rec.err[i]), q.d)) > 0) throw new Error(`${path}[${i}]: â = ${rec.val[i]}, e = ${rec.err[i]}, exact ${ratText(q.n, q.d)}`);
+      if (dyCmp(diff, dyScale(dyOf(rec.err[i]), q.d)) > 0)
+        throw new Error(`${path}[${i}]: â = ${rec.val[i]}, e = ${rec.err[i]}, exact ${ratText(q.n, q.d)}`);
     });
   }
 }
 
 /** A case with its input scaled by 2^a and its parameters by 2^b (exact), a ∈ [−200, 200], b ∈ [−60, 60]. */
-const scaledCaseArb = fc.tuple(caseArb, fc.integer({ min: -200, max: 200 }), fc.integer({ min: -60, max: 60 })).map(([c, a, b]): Case => ({
-  ...c,
-  x: c.x.map((v) => v * 2 ** a),
-  params: new Map([...c.params].map(([k, v]) => [k, v.map((w) => w * 2 ** b)])),
-}));
+const scaledCaseArb = fc.tuple(caseArb, fc.integer({ min: -200, max: 200 }), fc.integer({ min: -60, max: 60 })).map(
+  ([c, a, b]): Case => ({
+    ...c,
+    x: c.x.map((v) => v * 2 ** a),
+    params: new Map([...c.params].map(([k, v]) => [k, v.map((w) => w * 2 ** b)])),
+  }),
+);
 
 describe('the bounds on the kernels (values in binary64, bound sums in binary32) and on the JS loops', () => {
   it('up32(x) is a binary32 value ≥ x, at most two binary32 ulps above it', () => {
@@ -356,12 +427,15 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
     const raw = new BigUint64Array(bits.buffer);
     const anyDouble = fc.bigInt({ min: 0n, max: 0x7fefffffffffffffn }).map((b) => ((raw[0] = b), bits[0]));
     fc.assert(
-      fc.property(fc.oneof(anyDouble, fc.double({ min: 0, max: 4e38, noNaN: true }), fc.double({ min: 0, max: 2 ** -120, noNaN: true })), (x) => {
-        const y = up32(x);
-        expect(y >= x).toBe(true);
-        expect(Math.fround(y)).toBe(y);
-        if (x < 3e38) expect(y - x).toBeLessThanOrEqual(Math.max(2 ** -148, x * 2 ** -21));
-      }),
+      fc.property(
+        fc.oneof(anyDouble, fc.double({ min: 0, max: 4e38, noNaN: true }), fc.double({ min: 0, max: 2 ** -120, noNaN: true })),
+        (x) => {
+          const y = up32(x);
+          expect(y >= x).toBe(true);
+          expect(Math.fround(y)).toBe(y);
+          if (x < 3e38) expect(y - x).toBeLessThanOrEqual(Math.max(2 ** -148, x * 2 ** -21));
+        },
+      ),
       { numRuns: runs(2000) },
     );
     expect(up32(0)).toBe(0);
@@ -403,7 +477,14 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
 });
 
 /** conv (1 filter) → relu → maxpool over the conv outputs, classified against fp16 (simulated). */
-function classifyCase(spec: Spec, params: Map<string, Float64Array>, x: Float64Array, shape: [number, number, number, number], alpha = 0, precision = '16') {
+function classifyCase(
+  spec: Spec,
+  params: Map<string, Float64Array>,
+  x: Float64Array,
+  shape: [number, number, number, number],
+  alpha = 0,
+  precision = '16',
+) {
   const exact = exactRouting(spec, params, x, shape);
   const sim = simulateForward(spec, params, x, shape, precision);
   return { exact, c: classifyNetwork(exact, sim.routing, sim.inputs, alpha) };
@@ -411,7 +492,17 @@ function classifyCase(spec: Spec, params: Map<string, Float64Array>, x: Float64A
 
 const convReluPool = (k: [number, number], pool: [number, number], stride: [number, number] = pool): Spec => ({
   layers: [
-    { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: k, stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+    {
+      kind: 'conv2d',
+      name: 'c',
+      inChannels: 1,
+      outChannels: 1,
+      kernel: k,
+      stride: [1, 1],
+      padding: [0, 0],
+      bias: false,
+      init: 'torch-default',
+    },
     { kind: 'relu' },
     { kind: 'maxpool', kernel: pool, stride, padding: [0, 0] },
   ],
@@ -449,14 +540,37 @@ describe('classification of network units', () => {
     // patches that are both (0, 3): the same value and the same function of θ (ReLU' = 0 on the zeros).
     const spec: Spec = {
       layers: [
-        { kind: 'conv2d', name: 'c1', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c1',
+          inChannels: 1,
+          outChannels: 1,
+          kernel: [1, 1],
+          stride: [1, 1],
+          padding: [0, 0],
+          bias: false,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
-        { kind: 'conv2d', name: 'c2', inChannels: 1, outChannels: 1, kernel: [1, 2], stride: [1, 2], padding: [0, 0], bias: false, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c2',
+          inChannels: 1,
+          outChannels: 1,
+          kernel: [1, 2],
+          stride: [1, 2],
+          padding: [0, 0],
+          bias: false,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
         { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
       ],
     };
-    const params = new Map([['c1.weight', Float64Array.of(1)], ['c2.weight', Float64Array.of(1, 1)]]);
+    const params = new Map([
+      ['c1.weight', Float64Array.of(1)],
+      ['c2.weight', Float64Array.of(1, 1)],
+    ]);
     for (const p of ['16', '32', '64']) {
       const { exact, c } = classifyCase(spec, params, Float64Array.of(-1, 3, -2, 3), [1, 1, 1, 4], 0, p);
       expect(exact.inputSid('layers.4', 0)).toBe(exact.inputSid('layers.4', 1));
@@ -470,7 +584,17 @@ describe('classification of network units', () => {
     // pool1 windows (5, 1) and (2, 5): both outputs are the computation w·5; pool2 ties them.
     const spec: Spec = {
       layers: [
-        { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c',
+          inChannels: 1,
+          outChannels: 1,
+          kernel: [1, 1],
+          stride: [1, 1],
+          padding: [0, 0],
+          bias: false,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
         { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
         { kind: 'maxpool', kernel: [1, 2], stride: [1, 2], padding: [0, 0] },
@@ -482,7 +606,14 @@ describe('classification of network units', () => {
     expect(c.nodes.find((n) => n.node === 'layers.3')!.harmless['identical-patches']).toBe(1);
     expect(c.batch.zone).toBe('regular');
     // Different winning computations with equal values stay a real tie (bifurcation).
-    const diff = classifyCase(convReluPool([1, 2], [1, 2]), new Map([['c.weight', Float64Array.of(1, 1)]]), Float64Array.of(1, 2, 1), [1, 1, 1, 3], 0, '64');
+    const diff = classifyCase(
+      convReluPool([1, 2], [1, 2]),
+      new Map([['c.weight', Float64Array.of(1, 1)]]),
+      Float64Array.of(1, 2, 1),
+      [1, 1, 1, 3],
+      0,
+      '64',
+    );
     expect(diff.c.batch.zone).toBe('bifurcation');
   });
 
@@ -518,13 +649,26 @@ describe('classification of network units', () => {
   it('a ReLU input rounded to 0: harmless with α = 0 (same derivative), compensation tie with α = 1', () => {
     const spec: Spec = {
       layers: [
-        { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], bias: false, init: 'torch-default' },
+        {
+          kind: 'conv2d',
+          name: 'c',
+          inChannels: 1,
+          outChannels: 1,
+          kernel: [1, 1],
+          stride: [1, 1],
+          padding: [0, 0],
+          bias: false,
+          init: 'torch-default',
+        },
         { kind: 'relu' },
         { kind: 'flatten' },
         { kind: 'linear', name: 'fc', inFeatures: 1, outFeatures: 1, bias: false, init: 'torch-default' },
       ],
     };
-    const params = new Map([['c.weight', Float64Array.of(1)], ['fc.weight', Float64Array.of(1)]]);
+    const params = new Map([
+      ['c.weight', Float64Array.of(1)],
+      ['fc.weight', Float64Array.of(1)],
+    ]);
     const x = Float64Array.of(-1e-9); // −0 in fp16
     const c0 = classifyCase(spec, params, x, [1, 1, 1, 1], 0).c;
     expect(c0.batch.zone).toBe('regular');
@@ -599,10 +743,20 @@ describe("the paper's estimator", () => {
   });
 
   it('compareEstimator counts agreements, missed and invented zones', () => {
-    expect(compareEstimator([true, false, true, false], [true, true, false, false])).toMatchObject({ total: 4, agree: 2, missed: 1, invented: 1, missedAt: [1], inventedAt: [2] });
+    expect(compareEstimator([true, false, true, false], [true, true, false, false])).toMatchObject({
+      total: 4,
+      agree: 2,
+      missed: 1,
+      invented: 1,
+      missedAt: [1],
+      inventedAt: [2],
+    });
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.boolean())), (pairs) => {
-        const r = compareEstimator(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
+        const r = compareEstimator(
+          pairs.map((p) => p[0]),
+          pairs.map((p) => p[1]),
+        );
         expect(r.agree + r.missed + r.invented).toBe(pairs.length);
         expect(r.missed).toBe(pairs.filter(([e, x]) => x && !e).length);
         expect(r.invented).toBe(pairs.filter(([e, x]) => e && !x).length);

@@ -52,10 +52,19 @@ function costs(speed: number, reads = false): Costs {
       spawn: 3 * speed,
       lanes: 2,
     },
-    verify: { fixed: 5 * speed, perDraw: Object.fromEntries(GENS.map((g, i) => [g, (0.02 + 0.01 * i) * speed])), shrinkDraws: 40, expectedShrinks: 80 },
+    verify: {
+      fixed: 5 * speed,
+      perDraw: Object.fromEntries(GENS.map((g, i) => [g, (0.02 + 0.01 * i) * speed])),
+      shrinkDraws: 40,
+      expectedShrinks: 80,
+    },
     zones: { fixed: 3 * speed, lenetBatch: 4 * speed, vggBatch: 44 * speed },
     // the engine in strict mode, LeNet-5 batch 64 (the ablation slice's setup)
-    train: { fixed: 2 * speed, step: { '16': 0.04 * speed, '32': 0.023 * speed }, evalPerImage: { '16': 0.0006 * speed, '32': 0.0004 * speed } },
+    train: {
+      fixed: 2 * speed,
+      step: { '16': 0.04 * speed, '32': 0.023 * speed },
+      evalPerImage: { '16': 0.0006 * speed, '32': 0.0004 * speed },
+    },
   };
 }
 
@@ -70,7 +79,9 @@ describe('budget parsing', () => {
     [' 90s ', 90],
   ])('%s is %d seconds', (text, s) => expect(parseBudget(text)).toBe(s));
 
-  it.each(['', '45', '1.5h', '30m1h', '10 m', 'm', '0s', '0h0m', '-5m', '45min', '1h30'])('%j is refused', (text) => expect(parseBudget(text)).toBeNull());
+  it.each(['', '45', '1.5h', '30m1h', '10 m', 'm', '0s', '0h0m', '-5m', '45min', '1h30'])('%j is refused', (text) =>
+    expect(parseBudget(text)).toBeNull(),
+  );
 
   it('a bad --budget exits 2 with a message saying what a budget looks like', () => {
     const r = run(['nightly', '--budget', '45x', '--out', join(tmpdir(), 'adzone-nightly-never')], 30_000);
@@ -112,7 +123,9 @@ describe('planning arithmetic', () => {
         expect(v.samples).toBeGreaterThanOrEqual(LIMITS.minSamples);
         expect(v.samples).toBeLessThanOrEqual(LIMITS.maxSamples);
         expect(v.maxShrinks).toBeLessThanOrEqual(c.expectedShrinks);
-        expect(verifyCost(c, GENS, v.samples, v.maxShrinks)).toBeLessThanOrEqual(Math.max(seconds, verifyCost(c, GENS, LIMITS.minSamples, 0)) + 1e-6);
+        expect(verifyCost(c, GENS, v.samples, v.maxShrinks)).toBeLessThanOrEqual(
+          Math.max(seconds, verifyCost(c, GENS, LIMITS.minSamples, 0)) + 1e-6,
+        );
       }),
       { numRuns: 300 },
     );
@@ -121,36 +134,45 @@ describe('planning arithmetic', () => {
   it('the planned stages fit the budget left after calibration, reserve and margin', () => {
     const stageSets = fc.subarray([...STAGES] as Stage[], { minLength: 1 }).filter((s) => s.includes('verify'));
     fc.assert(
-      fc.property(fc.integer({ min: 30, max: 6 * 3600 }), fc.double({ min: 0.3, max: 6, noNaN: true }), fc.boolean(), stageSets, fc.double({ min: 0, max: 60, noNaN: true }), (budget, speed, reads, stages, spent) => {
-        const p = planNightly({ budgetSeconds: budget, spentSeconds: spent, stages, costs: costs(speed, reads), verify: VERIFY });
-        const usable = Math.max(0, (budget - spent - reserveFor(budget)) * (1 - MARGIN));
-        expect(p.usable).toBeCloseTo(usable, 9);
-        const e = p.estimates;
-        const planned = e.suites + e.verify + e.zones + e.train;
-        if (!p.notes.some((n) => /even the smallest verify sweep/.test(n))) expect(planned).toBeLessThanOrEqual(usable + 1e-6);
-        // only requested stages get counts; verify is never dropped
-        for (const s of STAGES) if (!stages.includes(s)) expect(p.counts[s]).toBeNull();
-        expect(p.counts.verify).not.toBeNull();
-        for (const d of p.dropped) expect(p.counts[d.stage]).toBeNull();
-        const z = p.counts.zones;
-        if (z) {
-          expect(z.lenetBatches).toBeGreaterThanOrEqual(1);
-          expect(z.lenetBatches).toBeLessThanOrEqual(LIMITS.maxLenetBatches);
-          expect(z.vggBatches).toBeLessThanOrEqual(LIMITS.maxVggBatches);
-        }
-        const t = p.counts.train;
-        if (t) {
-          expect(t).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: LIMITS.trainBatchSize });
-          // whole batches, or the whole epoch (its last batch is short)
-          expect(t.limitTrain % t.batchSize === 0 || t.limitTrain === LIMITS.maxTrainImages).toBe(true);
-          expect(t.limitTrain).toBeGreaterThanOrEqual(LIMITS.minTrainImages);
-          expect(t.limitTrain).toBeLessThanOrEqual(LIMITS.maxTrainImages);
-          expect(t.limitTest).toBeGreaterThanOrEqual(LIMITS.minTestImages);
-          expect(t.limitTest).toBeLessThanOrEqual(LIMITS.maxTestImages);
-        }
-        // planning is pure: the same input gives the same counts
-        expect(planNightly({ budgetSeconds: budget, spentSeconds: spent, stages, costs: costs(speed, reads), verify: VERIFY }).counts).toEqual(p.counts);
-      }),
+      fc.property(
+        fc.integer({ min: 30, max: 6 * 3600 }),
+        fc.double({ min: 0.3, max: 6, noNaN: true }),
+        fc.boolean(),
+        stageSets,
+        fc.double({ min: 0, max: 60, noNaN: true }),
+        (budget, speed, reads, stages, spent) => {
+          const p = planNightly({ budgetSeconds: budget, spentSeconds: spent, stages, costs: costs(speed, reads), verify: VERIFY });
+          const usable = Math.max(0, (budget - spent - reserveFor(budget)) * (1 - MARGIN));
+          expect(p.usable).toBeCloseTo(usable, 9);
+          const e = p.estimates;
+          const planned = e.suites + e.verify + e.zones + e.train;
+          if (!p.notes.some((n) => /even the smallest verify sweep/.test(n))) expect(planned).toBeLessThanOrEqual(usable + 1e-6);
+          // only requested stages get counts; verify is never dropped
+          for (const s of STAGES) if (!stages.includes(s)) expect(p.counts[s]).toBeNull();
+          expect(p.counts.verify).not.toBeNull();
+          for (const d of p.dropped) expect(p.counts[d.stage]).toBeNull();
+          const z = p.counts.zones;
+          if (z) {
+            expect(z.lenetBatches).toBeGreaterThanOrEqual(1);
+            expect(z.lenetBatches).toBeLessThanOrEqual(LIMITS.maxLenetBatches);
+            expect(z.vggBatches).toBeLessThanOrEqual(LIMITS.maxVggBatches);
+          }
+          const t = p.counts.train;
+          if (t) {
+            expect(t).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: LIMITS.trainBatchSize });
+            // whole batches, or the whole epoch (its last batch is short)
+            expect(t.limitTrain % t.batchSize === 0 || t.limitTrain === LIMITS.maxTrainImages).toBe(true);
+            expect(t.limitTrain).toBeGreaterThanOrEqual(LIMITS.minTrainImages);
+            expect(t.limitTrain).toBeLessThanOrEqual(LIMITS.maxTrainImages);
+            expect(t.limitTest).toBeGreaterThanOrEqual(LIMITS.minTestImages);
+            expect(t.limitTest).toBeLessThanOrEqual(LIMITS.maxTestImages);
+          }
+          // planning is pure: the same input gives the same counts
+          expect(
+            planNightly({ budgetSeconds: budget, spentSeconds: spent, stages, costs: costs(speed, reads), verify: VERIFY }).counts,
+          ).toEqual(p.counts);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -170,7 +192,8 @@ describe('planning arithmetic', () => {
     expect(day.counts.train!.limitTrain).toBeGreaterThanOrEqual(ten.counts.train!.limitTrain);
 
     // suites that read the multiplier get more runs with more time; others keep ×max (it costs nothing)
-    const m = (b: number) => planNightly({ budgetSeconds: b, spentSeconds: 30, stages: all, costs: costs(1, true), verify: VERIFY }).counts.suites!.multiplier;
+    const m = (b: number) =>
+      planNightly({ budgetSeconds: b, spentSeconds: 30, stages: all, costs: costs(1, true), verify: VERIFY }).counts.suites!.multiplier;
     expect(m(3600)).toBeGreaterThan(m(900));
     expect(ten.counts.suites!.multiplier).toBe(LIMITS.maxMultiplier);
     expect(ten.notes.join(' ')).toMatch(/no property suite reads ADZONE_FC_RUNS_MULTIPLIER/);
@@ -179,12 +202,19 @@ describe('planning arithmetic', () => {
 
 describe('the ablation slice', () => {
   const all = [...STAGES];
-  const plan = (budget: number, speed: number, reads = true) => planNightly({ budgetSeconds: budget, spentSeconds: 30, stages: all, costs: costs(speed, reads), verify: VERIFY });
+  const plan = (budget: number, speed: number, reads = true) =>
+    planNightly({ budgetSeconds: budget, spentSeconds: 30, stages: all, costs: costs(speed, reads), verify: VERIFY });
 
   it('trains a full epoch per run with the whole test set at 45 m when it fits, a fraction at 10 m, always within the budget', () => {
     for (const speed of [1, 2, 3]) {
       const t = plan(45 * 60, speed).counts.train!;
-      expect(t, `speed ${speed}`).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: 64, limitTrain: LIMITS.maxTrainImages, limitTest: LIMITS.maxTestImages });
+      expect(t, `speed ${speed}`).toMatchObject({
+        backend: 'engine',
+        mode: 'strict',
+        batchSize: 64,
+        limitTrain: LIMITS.maxTrainImages,
+        limitTest: LIMITS.maxTestImages,
+      });
     }
     // a machine 3× slower than the reference: its weighted share (≈ 330 s) is short of the epoch (≈ 440 s),
     // which is granted because it costs less than half of what is left
@@ -214,11 +244,26 @@ describe('the ablation slice', () => {
     );
   });
 
-  it('runs on the engine in strict mode at both precisions, with the full experiment\'s optimizer; plans from before still run on tfjs', () => {
+  it("runs on the engine in strict mode at both precisions, with the full experiment's optimizer; plans from before still run on tfjs", () => {
     const p = trainPlan(6400, 1024);
     for (const precision of ['16', '32'] as const) {
       const c = ablationConfig({ precision, beta: 10000 }, p, 3);
-      expect(c).toMatchObject({ model: 'lenet5', dataset: 'mnist', backend: 'engine', mode: 'strict', precision, beta: 10000, optimizer: 'sgd', lr: 0.01, momentum: 0.9, batchSize: 64, epochs: 1, limitTrain: 6400, limitTest: 1024, seed: 3 });
+      expect(c).toMatchObject({
+        model: 'lenet5',
+        dataset: 'mnist',
+        backend: 'engine',
+        mode: 'strict',
+        precision,
+        beta: 10000,
+        optimizer: 'sgd',
+        lr: 0.01,
+        momentum: 0.9,
+        batchSize: 64,
+        epochs: 1,
+        limitTrain: 6400,
+        limitTest: 1024,
+        seed: 3,
+      });
     }
     const legacy = { batchSize: 128, limitTrain: 3712, limitTest: 1472 };
     expect(ablationConfig({ precision: '16', beta: 0 }, legacy, 3)).toMatchObject({ backend: 'tfjs-wasm', mode: 'wide' });
@@ -239,13 +284,30 @@ describe('a pinned run of VGG11 zones and the ablation slice', () => {
       // One VGG11 batch of 8 (no LeNet) keeps the zones stage at ≈ 10 s on a loaded 2-core machine
       // (a batch of 128, the nightly's, takes ≈ 45 s); 4 steps of 64 and 256 test images per run.
       const c = costs(1);
-      const counts = { suites: null, verify: null, zones: { batchSize: 8, lenetBatches: 0, vggBatches: 1 }, train: trainPlan(LIMITS.minTrainImages, LIMITS.minTestImages) };
+      const counts = {
+        suites: null,
+        verify: null,
+        zones: { batchSize: 8, lenetBatches: 0, vggBatches: 1 },
+        train: trainPlan(LIMITS.minTrainImages, LIMITS.minTestImages),
+      };
       const e = estimate(c, counts);
       const planFile = join(dir, 'plan.json');
       const plan = {
-        schema: 'adzone/nightly-plan', schemaVersion: 1, createdAt: new Date().toISOString(), command: 'pinned by properties/nightly.test.ts', seed: 5, budgetSeconds: 300,
-        source: 'calibrated', stages: ['zones', 'train'], dropped: [], notes: [], calibrationSeconds: 0, counts, costs: c,
-        estimates: { ...e, reserve: reserveFor(300), total: e.suites + e.verify + e.zones + e.train + reserveFor(300) }, pin: '',
+        schema: 'adzone/nightly-plan',
+        schemaVersion: 1,
+        createdAt: new Date().toISOString(),
+        command: 'pinned by properties/nightly.test.ts',
+        seed: 5,
+        budgetSeconds: 300,
+        source: 'calibrated',
+        stages: ['zones', 'train'],
+        dropped: [],
+        notes: [],
+        calibrationSeconds: 0,
+        counts,
+        costs: c,
+        estimates: { ...e, reserve: reserveFor(300), total: e.suites + e.verify + e.zones + e.train + reserveFor(300) },
+        pin: '',
       };
       writeFileSync(planFile, JSON.stringify(plan));
       const a = join(dir, 'a');
@@ -258,7 +320,14 @@ describe('a pinned run of VGG11 zones and the ablation slice', () => {
       const vggFile = join(a, 'zones', 'vgg11-w0.25-cifar10', 'zones.json');
       expect(existsSync(join(a, 'zones', 'lenet5-mnist'))).toBe(false);
       const z = readResult(vggFile, 'zones').data; // validated against adzone/zones
-      expect(z.config).toMatchObject({ model: 'vgg11', dataset: 'cifar10', batchSize: 8, batches: 1, seed: 5, precisions: ['16', '32', '64'] });
+      expect(z.config).toMatchObject({
+        model: 'vgg11',
+        dataset: 'cifar10',
+        batchSize: 8,
+        batches: 1,
+        seed: 5,
+        precisions: ['16', '32', '64'],
+      });
       expect(z.config.modelOptions).toMatchObject({ width: 0.25 });
       expect(z.precisions.map((p) => p.batches.length)).toEqual([1, 1, 1]);
       expect(existsSync(join(a, 'zones', 'vgg11-w0.25-cifar10', 'zones.md'))).toBe(true);
@@ -269,7 +338,12 @@ describe('a pinned run of VGG11 zones and the ablation slice', () => {
       expect(readFileSync(join(a, 'summary.md'), 'utf8')).toMatch(/VGG11 \(width 1\/4\)\/CIFAR-10 1 batches/);
 
       const ablate = readResult(join(a, 'ablation', 'ablate.json'), 'ablate').data;
-      expect(ablate.runs.map((x) => `${x.precision}/${x.beta}/${x.mode}`)).toEqual(['16/0/strict', '16/10000/strict', '32/0/strict', '32/10000/strict']);
+      expect(ablate.runs.map((x) => `${x.precision}/${x.beta}/${x.mode}`)).toEqual([
+        '16/0/strict',
+        '16/10000/strict',
+        '32/0/strict',
+        '32/10000/strict',
+      ]);
       const results = ablate.runs.map((x) => readResult(join(a, 'ablation', x.dir!, 'result.json'), 'train').data);
       for (const res of results) {
         expect(res.config).toMatchObject({ backend: 'engine', mode: 'strict', batchSize: 64, limitTrain: 256, limitTest: 256, seed: 5 });
@@ -283,7 +357,11 @@ describe('a pinned run of VGG11 zones and the ablation slice', () => {
       expect(r2.status, r2.stderr).toBe(0);
       const again = readResult(join(b, 'ablation', 'ablate.json'), 'ablate').data;
       expect(again.runs.map((x) => x.testAccuracy)).toEqual(ablate.runs.map((x) => x.testAccuracy));
-      const losses = (root: string, d: string) => readFileSync(join(root, 'ablation', d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).loss);
+      const losses = (root: string, d: string) =>
+        readFileSync(join(root, 'ablation', d, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).loss);
       for (const x of ablate.runs) expect(losses(b, x.dir!)).toEqual(losses(a, x.dir!));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -300,7 +378,8 @@ describe('a tiny budgeted run', () => {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/nightly ▸ verify: start/);
       expect(r.stderr).toMatch(/ETA/);
-      for (const f of ['plan.json', 'nightly.json', 'report.html', 'summary.md', 'junit.xml', 'verify/verify.json', 'verify/verify.md']) expect(existsSync(join(a, f)), f).toBe(true);
+      for (const f of ['plan.json', 'nightly.json', 'report.html', 'summary.md', 'junit.xml', 'verify/verify.json', 'verify/verify.md'])
+        expect(existsSync(join(a, f)), f).toBe(true);
 
       const plan = readPlan(join(a, 'plan.json'));
       expect(plan.source).toBe('calibrated');

@@ -23,7 +23,16 @@ import {
 } from '../src/oracle/index.ts';
 import { beta, choice, FIRST, LAST, MINNORM, type JacobianChoice, type MaxPoolJacobian } from '../src/jacobians/index.ts';
 import { exactDecimal } from '../src/precision/index.ts';
-import { activationShapes, size, type Conv2dSpec, type LayerSpec, type MaxPoolSpec, type Problem, type Routing, type Shape } from '../src/problem/index.ts';
+import {
+  activationShapes,
+  size,
+  type Conv2dSpec,
+  type LayerSpec,
+  type MaxPoolSpec,
+  type Problem,
+  type Routing,
+  type Shape,
+} from '../src/problem/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -83,7 +92,18 @@ const q = (x: ExactNumber): Q => {
 
 /** Doubles with many exact ties (a small set) mixed with arbitrary doubles, subnormals and extremes. */
 const tieValue = fc.constantFrom(0, -0, 1, -1, 0.5, 2, -2, 3);
-const extreme = fc.constantFrom(5e-324, -5e-324, 2 ** -1022, -(2 ** -1022), 1.7976931348623157e308, -1.7976931348623157e308, 1e-300, 1e300, 0.1, -0.1);
+const extreme = fc.constantFrom(
+  5e-324,
+  -5e-324,
+  2 ** -1022,
+  -(2 ** -1022),
+  1.7976931348623157e308,
+  -1.7976931348623157e308,
+  1e-300,
+  1e300,
+  0.1,
+  -0.1,
+);
 const value: Arbitrary<number> = fc.oneof(
   { weight: 4, arbitrary: tieValue },
   { weight: 1, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) },
@@ -95,11 +115,22 @@ const spread = fc.double({ min: -8, max: 8, noNaN: true }).filter((x) => Math.ab
 
 const pair = (min: number, max: number) => fc.tuple(fc.integer({ min, max }), fc.integer({ min, max }));
 
-const poolArb: Arbitrary<MaxPoolSpec> = fc.tuple(pair(1, 3), pair(1, 3)).chain(([kernel, stride]) =>
-  fc.tuple(fc.integer({ min: 0, max: kernel[0] >> 1 }), fc.integer({ min: 0, max: kernel[1] >> 1 })).map((padding) => ({ kind: 'maxpool' as const, kernel, stride, padding })),
-);
+const poolArb: Arbitrary<MaxPoolSpec> = fc
+  .tuple(pair(1, 3), pair(1, 3))
+  .chain(([kernel, stride]) =>
+    fc
+      .tuple(fc.integer({ min: 0, max: kernel[0] >> 1 }), fc.integer({ min: 0, max: kernel[1] >> 1 }))
+      .map((padding) => ({ kind: 'maxpool' as const, kernel, stride, padding })),
+  );
 const convArb = (bias: Arbitrary<boolean>): Arbitrary<Conv2dSpec> =>
-  fc.record({ kind: fc.constant('conv2d' as const), outChannels: fc.integer({ min: 1, max: 2 }), kernel: pair(1, 3), stride: pair(1, 2), padding: pair(0, 1), bias });
+  fc.record({
+    kind: fc.constant('conv2d' as const),
+    outChannels: fc.integer({ min: 1, max: 2 }),
+    kernel: pair(1, 3),
+    stride: pair(1, 2),
+    padding: pair(0, 1),
+    bias,
+  });
 
 function shapesOf(shape: Shape, layers: readonly LayerSpec[]): Shape[] | null {
   try {
@@ -114,37 +145,66 @@ function fill(shape: Shape, layers: readonly LayerSpec[], v: Arbitrary<number>):
   const arr = (n: number) => fc.array(v, { minLength: n, maxLength: n });
   const params = layers.map((l, i) =>
     l.kind === 'conv2d'
-      ? fc.record({ weight: arr(l.outChannels * shapes[i][1] * l.kernel[0] * l.kernel[1]), bias: l.bias ? arr(l.outChannels) : fc.constant(undefined) }).map((p) => (p.bias ? p : { weight: p.weight }))
+      ? fc
+          .record({
+            weight: arr(l.outChannels * shapes[i][1] * l.kernel[0] * l.kernel[1]),
+            bias: l.bias ? arr(l.outChannels) : fc.constant(undefined),
+          })
+          .map((p) => (p.bias ? p : { weight: p.weight }))
       : fc.constant(null),
   );
-  return fc.record({ data: arr(size(shape)), params: fc.tuple(...params), cotangent: arr(size(shapes[shapes.length - 1])) }).map(({ data, params, cotangent }) => ({
-    input: { shape, data },
-    layers,
-    params,
-    cotangent,
-  }));
+  return fc
+    .record({ data: arr(size(shape)), params: fc.tuple(...params), cotangent: arr(size(shapes[shapes.length - 1])) })
+    .map(({ data, params, cotangent }) => ({
+      input: { shape, data },
+      layers,
+      params,
+      cotangent,
+    }));
 }
 
 function problemArb(layers: Arbitrary<LayerSpec[]>, v: Arbitrary<number>, channels = 2, side = 5): Arbitrary<Problem> {
   return fc
-    .record({ shape: fc.tuple(fc.constant(1), fc.integer({ min: 1, max: channels }), fc.integer({ min: 1, max: side }), fc.integer({ min: 1, max: side })), layers })
+    .record({
+      shape: fc.tuple(
+        fc.constant(1),
+        fc.integer({ min: 1, max: channels }),
+        fc.integer({ min: 1, max: side }),
+        fc.integer({ min: 1, max: side }),
+      ),
+      layers,
+    })
     .filter(({ shape, layers }) => shapesOf(shape as Shape, layers) !== null)
     .chain(({ shape, layers }) => fill(shape as Shape, layers, v));
 }
 
-const lonePool = (v: Arbitrary<number>) => problemArb(poolArb.map((p) => [p]), v);
+const lonePool = (v: Arbitrary<number>) =>
+  problemArb(
+    poolArb.map((p) => [p]),
+    v,
+  );
 const chain = (v: Arbitrary<number>, bias: Arbitrary<boolean> = fc.boolean()) =>
-  problemArb(fc.tuple(convArb(bias), poolArb).map(([c, p]) => [c, { kind: 'relu' as const }, p]), v, 2, 5);
+  problemArb(
+    fc.tuple(convArb(bias), poolArb).map(([c, p]) => [c, { kind: 'relu' as const }, p]),
+    v,
+    2,
+    5,
+  );
 const anyProblem = (v: Arbitrary<number>) => fc.oneof(lonePool(v), chain(v));
 
 const MEMBERS: MaxPoolJacobian[] = [FIRST, LAST, MINNORM, beta(10)];
-const jacobianArb: Arbitrary<JacobianChoice> = fc.tuple(fc.constantFrom(...MEMBERS, beta(0), beta(1), beta(1000)), fc.constantFrom(0, 1, 0.5, 0.1)).map(([m, a]) => choice(m, a));
+const jacobianArb: Arbitrary<JacobianChoice> = fc
+  .tuple(fc.constantFrom(...MEMBERS, beta(0), beta(1), beta(1000)), fc.constantFrom(0, 1, 0.5, 0.1))
+  .map(([m, a]) => choice(m, a));
 
 const RUNS = { numRuns: runs(100) };
 const texts = (xs: readonly ExactNumber[]) => xs.map(String);
 
 function gradTexts(b: ExactBackward['grads']) {
-  return { input: texts(b.input), params: b.params.map((p) => (p ? { weight: texts(p.weight), bias: p.bias ? texts(p.bias) : undefined } : null)) };
+  return {
+    input: texts(b.input),
+    params: b.params.map((p) => (p ? { weight: texts(p.weight), bias: p.bias ? texts(p.bias) : undefined } : null)),
+  };
 }
 
 /** All gradient entries, parameters first then input, as rationals. */
@@ -196,7 +256,9 @@ describe('exact oracle: the two implementations agree exactly', () => {
   });
 
   it('canonical text of any rational is unique (same text for p/q and p·r/(q·r)) and parses back to it', () => {
-    const den = fc.tuple(fc.nat(40), fc.nat(20), fc.constantFrom(1n, 3n, 7n, 9n, 21n, 2520n)).map(([i, j, o]) => 2n ** BigInt(i) * 5n ** BigInt(j) * o);
+    const den = fc
+      .tuple(fc.nat(40), fc.nat(20), fc.constantFrom(1n, 3n, 7n, 9n, 21n, 2520n))
+      .map(([i, j, o]) => 2n ** BigInt(i) * 5n ** BigInt(j) * o);
     fc.assert(
       fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), den, fc.bigInt({ min: 1n, max: 10n ** 6n }), (p, d, r) => {
         const t = canonicalText({ num: p, den: d });
@@ -205,11 +267,13 @@ describe('exact oracle: the two implementations agree exactly', () => {
         expect(back.num * d === p * back.den).toBe(true);
         expect(gcd(back.num, back.den)).toBe(back.num === 0n ? back.den : 1n);
         // a finite decimal exactly when the reduced denominator has no prime factor but 2 and 5
-        expect(t.includes('/')).toBe(((s: bigint) => {
-          while (s % 2n === 0n) s /= 2n;
-          while (s % 5n === 0n) s /= 5n;
-          return s !== 1n;
-        })(back.den));
+        expect(t.includes('/')).toBe(
+          ((s: bigint) => {
+            while (s % 2n === 0n) s /= 2n;
+            while (s % 5n === 0n) s /= 5n;
+            return s !== 1n;
+          })(back.den),
+        );
       }),
       { numRuns: runs(300) },
     );
@@ -325,7 +389,12 @@ describe('exact oracle: mathematics of the forward pass', () => {
                     const iy = oy * conv.stride[0] - conv.padding[0] + ky;
                     const ix = ox * conv.stride[1] - conv.padding[1] + kx;
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                    terms.push(qmul(qOfDouble(p.weight[((co * cin + ci) * conv.kernel[0] + ky) * conv.kernel[1] + kx]), qOfDouble(problem.input.data[(ci * h + iy) * w + ix])));
+                    terms.push(
+                      qmul(
+                        qOfDouble(p.weight[((co * cin + ci) * conv.kernel[0] + ky) * conv.kernel[1] + kx]),
+                        qOfDouble(problem.input.data[(ci * h + iy) * w + ix]),
+                      ),
+                    );
                   }
               const o = (co * oh + oy) * ow + ox;
               const truth = qsum(terms);
@@ -366,10 +435,13 @@ describe('exact oracle: mathematics of the backward pass', () => {
         const conv = problem.params[0];
         if (conv) {
           const pg = g.params[0]!;
-          const dot = qsum([...pg.weight.map((x, i) => qmul(q(x), qOfDouble(conv.weight[i]))), ...(pg.bias ?? []).map((x, i) => qmul(q(x), qOfDouble(conv.bias![i])))]);
+          const dot = qsum([
+            ...pg.weight.map((x, i) => qmul(q(x), qOfDouble(conv.weight[i]))),
+            ...(pg.bias ?? []).map((x, i) => qmul(q(x), qOfDouble(conv.bias![i]))),
+          ]);
           expect(qeq(dot, L)).toBe(true);
         }
-        if (!conv || !conv.bias) {
+        if (!conv?.bias) {
           const dot = qsum(g.input.map((x, i) => qmul(q(x), qOfDouble(problem.input.data[i]))));
           expect(qeq(dot, L)).toBe(true);
         }
@@ -405,7 +477,8 @@ describe('exact oracle: mathematics of the backward pass', () => {
         const f = decimalOracle.forward(problem);
         fc.pre(f.routing.every((r) => r.kind !== 'maxpool' || r.ties.every((t) => t.length === 1)));
         const ref = gradTexts(decimalOracle.backward(problem, f.routing, choice(FIRST, alpha)).grads);
-        for (const m of [LAST, MINNORM, beta(10), beta(1000)]) expect(gradTexts(decimalOracle.backward(problem, f.routing, choice(m, alpha)).grads)).toEqual(ref);
+        for (const m of [LAST, MINNORM, beta(10), beta(1000)])
+          expect(gradTexts(decimalOracle.backward(problem, f.routing, choice(m, alpha)).grads)).toEqual(ref);
       }),
       RUNS,
     );
@@ -429,7 +502,15 @@ describe('exact oracle: mathematics of the backward pass', () => {
   it('magnitude bounds the gradient: |g| ≤ magnitude entrywise, with equality when the terms cannot cancel (all inputs ≥ 0)', () => {
     fc.assert(
       fc.property(anyProblem(value), jacobianArb, fc.boolean(), (problem, j, positive) => {
-        const p = positive ? { ...problem, cotangent: problem.cotangent.map(Math.abs), params: problem.params.map((x) => (x ? { weight: x.weight.map(Math.abs), ...(x.bias ? { bias: x.bias.map(Math.abs) } : {}) } : null)) } : problem;
+        const p = positive
+          ? {
+              ...problem,
+              cotangent: problem.cotangent.map(Math.abs),
+              params: problem.params.map((x) =>
+                x ? { weight: x.weight.map(Math.abs), ...(x.bias ? { bias: x.bias.map(Math.abs) } : {}) } : null,
+              ),
+            }
+          : problem;
         const f = decimalOracle.forward(p);
         const b = decimalOracle.backward(p, f.routing, j.maxpool.kind === 'beta' ? { ...j, maxpool: MINNORM } : j);
         const g = flat(b.grads);
@@ -447,32 +528,37 @@ describe('exact oracle: mathematics of the backward pass', () => {
 
   it('backward follows the routing it is given: a lone maxpool routed to arbitrary window entries scatters the cotangent there', () => {
     fc.assert(
-      fc.property(lonePool(value), fc.infiniteStream(fc.nat()), fc.constantFrom<Oracle>(decimalOracle, bigOracle), (problem, picks, oracle) => {
-        const exact = oracle.forward(problem);
-        const ties = (exact.routing[0] as Extract<Routing[number], { kind: 'maxpool' }>).ties;
-        // any single element of each window is an admissible (float) routing; windows are found from the exact tie sets' planes
-        const layer = problem.layers[0] as MaxPoolSpec;
-        const [, , h, w] = problem.input.shape;
-        const [, , oh, ow] = activationShapes(problem)[1];
-        const iter = picks[Symbol.iterator]();
-        const chosen = ties.map((_, o) => {
-          const ox = o % ow;
-          const oy = Math.floor(o / ow) % oh;
-          const plane = Math.floor(o / (ow * oh));
-          const idx: number[] = [];
-          for (let ky = 0; ky < layer.kernel[0]; ky++)
-            for (let kx = 0; kx < layer.kernel[1]; kx++) {
-              const iy = oy * layer.stride[0] - layer.padding[0] + ky;
-              const ix = ox * layer.stride[1] - layer.padding[1] + kx;
-              if (iy >= 0 && iy < h && ix >= 0 && ix < w) idx.push((plane * h + iy) * w + ix);
-            }
-          return idx[iter.next().value % idx.length];
-        });
-        const routing: Routing = [{ kind: 'maxpool', layer: 0, ties: chosen.map((i) => [i]) }];
-        const g = oracle.backward(problem, routing, choice(MINNORM)).grads.input.map(q);
-        const expected = problem.input.data.map((_, i) => qsum(problem.cotangent.filter((_, o) => chosen[o] === i).map(qOfDouble)));
-        g.forEach((x, i) => expect(qeq(x, expected[i])).toBe(true));
-      }),
+      fc.property(
+        lonePool(value),
+        fc.infiniteStream(fc.nat()),
+        fc.constantFrom<Oracle>(decimalOracle, bigOracle),
+        (problem, picks, oracle) => {
+          const exact = oracle.forward(problem);
+          const ties = (exact.routing[0] as Extract<Routing[number], { kind: 'maxpool' }>).ties;
+          // any single element of each window is an admissible (float) routing; windows are found from the exact tie sets' planes
+          const layer = problem.layers[0] as MaxPoolSpec;
+          const [, , h, w] = problem.input.shape;
+          const [, , oh, ow] = activationShapes(problem)[1];
+          const iter = picks[Symbol.iterator]();
+          const chosen = ties.map((_, o) => {
+            const ox = o % ow;
+            const oy = Math.floor(o / ow) % oh;
+            const plane = Math.floor(o / (ow * oh));
+            const idx: number[] = [];
+            for (let ky = 0; ky < layer.kernel[0]; ky++)
+              for (let kx = 0; kx < layer.kernel[1]; kx++) {
+                const iy = oy * layer.stride[0] - layer.padding[0] + ky;
+                const ix = ox * layer.stride[1] - layer.padding[1] + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) idx.push((plane * h + iy) * w + ix);
+              }
+            return idx[iter.next().value % idx.length];
+          });
+          const routing: Routing = [{ kind: 'maxpool', layer: 0, ties: chosen.map((i) => [i]) }];
+          const g = oracle.backward(problem, routing, choice(MINNORM)).grads.input.map(q);
+          const expected = problem.input.data.map((_, i) => qsum(problem.cotangent.filter((_, o) => chosen[o] === i).map(qOfDouble)));
+          g.forEach((x, i) => expect(qeq(x, expected[i])).toBe(true));
+        },
+      ),
       RUNS,
     );
   });
@@ -522,7 +608,10 @@ describe('exact oracle: the working precision is proven, not guessed', () => {
     params: [{ weight: [1 + 2 ** -52, -1] }, null],
     cotangent: [1],
   };
-  const truth = qadd(qmul(qOfDouble(1 + 2 ** -52), qOfDouble(1 + 2 ** -52)), { n: -qOfDouble(1 + 2 ** -51).n, d: qOfDouble(1 + 2 ** -51).d });
+  const truth = qadd(qmul(qOfDouble(1 + 2 ** -52), qOfDouble(1 + 2 ** -52)), {
+    n: -qOfDouble(1 + 2 ** -51).n,
+    d: qOfDouble(1 + 2 ** -51).d,
+  });
 
   it('a fixed 20-digit Decimal gets the sign (and so the routing and gradient) wrong; the oracle is exact', () => {
     expect(qeq(truth, { n: 1n, d: 2n ** 104n })).toBe(true);
@@ -562,7 +651,10 @@ describe('exact oracle: the working precision is proven, not guessed', () => {
       params: [{ weight: [1.7976931348623157e308, 5e-324], bias: [1] }],
       cotangent: [3],
     };
-    const t = qadd(qmul(qOfDouble(5e-324), qOfDouble(1.7976931348623157e308)), qadd(qmul(qOfDouble(1.7976931348623157e308), qOfDouble(5e-324)), { n: 1n, d: 1n }));
+    const t = qadd(
+      qmul(qOfDouble(5e-324), qOfDouble(1.7976931348623157e308)),
+      qadd(qmul(qOfDouble(1.7976931348623157e308), qOfDouble(5e-324)), { n: 1n, d: 1n }),
+    );
     for (const o of [decimalOracle, bigOracle]) expect(qeq(q(o.forward(p).activations[1][0]), t)).toBe(true);
   });
 });

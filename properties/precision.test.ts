@@ -6,20 +6,34 @@
 import fc, { type Arbitrary } from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { BF16, E4M3, E5M2, F16, F32, F64, FORMATS, exactDecimal, isRepresentable, nextDown, nextUp, round, roundGeneric, type Format } from '../src/precision/index.ts';
+import {
+  BF16,
+  E4M3,
+  E5M2,
+  F16,
+  F32,
+  F64,
+  FORMATS,
+  exactDecimal,
+  isRepresentable,
+  nextDown,
+  nextUp,
+  round,
+  roundGeneric,
+  type Format,
+} from '../src/precision/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 import { f16FromBits } from './support/f16.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Independent decoders and generators.
 
-
 function f32FromBits(bits: number): number {
   const b = new Uint32Array([bits >>> 0]);
   return new Float32Array(b.buffer)[0];
 }
 
-function f32Bits(x: number): number {
+function _f32Bits(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0];
 }
 
@@ -55,7 +69,7 @@ function nextDouble(x: number, dir: number): number {
   if (x === 0) return dir > 0 ? 5e-324 : -5e-324;
   const buf = new Float64Array([x]);
   const bits = new BigInt64Array(buf.buffer);
-  bits[0] += (x > 0) === dir > 0 ? 1n : -1n;
+  bits[0] += x > 0 === dir > 0 ? 1n : -1n;
   return buf[0];
 }
 
@@ -101,7 +115,25 @@ const anyDouble = fc.oneof(
   fc.double(), // NaN, ±Inf, ±0, subnormals, everything
   fc.double({ min: -70000, max: 70000 }),
   fc.double({ min: -1e-4, max: 1e-4 }),
-  fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 65504, 65519.99, 65520, -65520, 2 ** -25, 2 ** -24, 3 * 2 ** -26, 2 ** -150, 2 ** -149, 3 * 2 ** -151, 3.4028235677973366e38, 3.402823669209385e38),
+  fc.constantFrom(
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+    65504,
+    65519.99,
+    65520,
+    -65520,
+    2 ** -25,
+    2 ** -24,
+    3 * 2 ** -26,
+    2 ** -150,
+    2 ** -149,
+    3 * 2 ** -151,
+    3.4028235677973366e38,
+    3.402823669209385e38,
+  ),
 );
 
 const FORMATS_SMALL: Format[] = [F16, F32, BF16, E4M3, E5M2];
@@ -168,7 +200,9 @@ describe('precision: nextUp / nextDown', () => {
   it('are inverse, strictly monotone, and adjacent: every double strictly between x and nextUp(x) rounds to one of them', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...FORMATS_SMALL).chain((f) => fc.tuple(fc.constant(f), formatValue(f), fc.double({ min: 0, max: 1, noNaN: true }))),
+        fc
+          .constantFrom(...FORMATS_SMALL)
+          .chain((f) => fc.tuple(fc.constant(f), formatValue(f), fc.double({ min: 0, max: 1, noNaN: true }))),
         ([f, x, t]) => {
           const up = nextUp(f, x);
           if (Number.isFinite(up)) {
@@ -276,13 +310,16 @@ describe('precision: the small formats', () => {
 
   it('every (sign, exponent, significand) of a format is representable; one more significand bit is not', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...FORMATS_SMALL).chain((f) => fc.tuple(fc.constant(f), formatValue(f))), ([f, x]) => {
-        expect(isRepresentable(f, x)).toBe(true);
-        if (x !== 0 && Math.abs(x) < f.maxFinite) {
-          const up = nextUp(f, Math.abs(x));
-          expect(isRepresentable(f, (Math.abs(x) + up) / 2)).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...FORMATS_SMALL).chain((f) => fc.tuple(fc.constant(f), formatValue(f))),
+        ([f, x]) => {
+          expect(isRepresentable(f, x)).toBe(true);
+          if (x !== 0 && Math.abs(x) < f.maxFinite) {
+            const up = nextUp(f, Math.abs(x));
+            expect(isRepresentable(f, (Math.abs(x) + up) / 2)).toBe(false);
+          }
+        },
+      ),
       { numRuns: runs(1000) },
     );
   });

@@ -32,11 +32,35 @@ function writeSyntheticAblate(dir: string): void {
     for (const optimizer of ['sgd', 'adam'])
       for (const beta of [0, 1, 10, 100, 1000, 10000])
         for (const seed of [1, 2, 3]) {
-          const testAccuracy = optimizer === 'adam' && precision === '32' ? 0.9915 : precision === '16' && beta >= 1000 ? 0.098 : 0.992 + 0.001 * ((seed * 7 + beta) % 3);
-          runs.push({ model: 'lenet5', dataset: 'mnist', precision, mode: precision === '16' ? 'wide' : 'framework', optimizer, batchNorm: false, beta, seed, testAccuracy });
+          const testAccuracy =
+            optimizer === 'adam' && precision === '32'
+              ? 0.9915
+              : precision === '16' && beta >= 1000
+                ? 0.098
+                : 0.992 + 0.001 * ((seed * 7 + beta) % 3);
+          runs.push({
+            model: 'lenet5',
+            dataset: 'mnist',
+            precision,
+            mode: precision === '16' ? 'wide' : 'framework',
+            optimizer,
+            batchNorm: false,
+            beta,
+            seed,
+            testAccuracy,
+          });
         }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+  writeFileSync(
+    join(dir, 'ablate.json'),
+    JSON.stringify({
+      schema: 'adzone/ablate',
+      schemaVersion: 1,
+      command: 'synthetic test fixture',
+      createdAt: '2026-01-01T00:00:00Z',
+      runs,
+    }),
+  );
 }
 
 /** A strict-enough XML well-formedness check: declaration, balanced tags, quoted attributes, known entities, no stray '<' or '&'. */
@@ -109,30 +133,44 @@ describe('result schemas', () => {
     expect(r.kind).toBe('verify');
     const raw = JSON.parse(readFileSync(baselineVerify, 'utf8'));
     raw.table[3].counts.regular = '12';
-    expect(() => parseResult(raw, 'x/verify.json')).toThrow(/^x\/verify\.json: \$\.table\[3\]\.counts\.regular: expected a whole number ≥ 0, got the string "12"$/);
+    expect(() => parseResult(raw, 'x/verify.json')).toThrow(
+      /^x\/verify\.json: \$\.table\[3\]\.counts\.regular: expected a whole number ≥ 0, got the string "12"$/,
+    );
     const raw2 = JSON.parse(readFileSync(baselineVerify, 'utf8'));
     delete raw2.tieRules[0].rule;
-    expect(() => parseResult(raw2, 'y.json')).toThrow(/y\.json: \$\.tieRules\[0\]\.rule: expected a string, got nothing \(the field is missing\)/);
-    expect(() => parseResult({ schema: 'adzone/nope', schemaVersion: 1 }, 'z.json')).toThrow(/z\.json: \$\.schema: expected one of 'adzone\/verify'/);
+    expect(() => parseResult(raw2, 'y.json')).toThrow(
+      /y\.json: \$\.tieRules\[0\]\.rule: expected a string, got nothing \(the field is missing\)/,
+    );
+    expect(() => parseResult({ schema: 'adzone/nope', schemaVersion: 1 }, 'z.json')).toThrow(
+      /z\.json: \$\.schema: expected one of 'adzone\/verify'/,
+    );
   });
 
   it('refuses an older or newer schemaVersion without a migration, naming both versions', () => {
     const raw = JSON.parse(readFileSync(baselineVerify, 'utf8'));
-    expect(() => parseResult({ ...raw, schemaVersion: 2 }, 'v.json')).toThrow(/v\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/);
+    expect(() => parseResult({ ...raw, schemaVersion: 2 }, 'v.json')).toThrow(
+      /v\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/,
+    );
     expect(() => parseResult({ ...raw, schemaVersion: 0 }, 'v.json')).toThrow(/version 0 is older; this adzone reads version 1/);
   });
 
   it('migrates along registered steps, up or down, and refuses when the chain breaks', () => {
-    const s = { ...SCHEMAS.bench, version: 3, migrations: [
-      { from: 1, to: 2, note: 'rows renamed', migrate: (o: Record<string, unknown>) => ({ ...o, rows: o.measurements }) },
-      { from: 2, to: 3, note: 'notes added', migrate: (o: Record<string, unknown>) => ({ ...o, notes: [] }) },
-      { from: 4, to: 3, note: 'drop extra', migrate: (o: Record<string, unknown>) => o },
-    ] };
+    const s = {
+      ...SCHEMAS.bench,
+      version: 3,
+      migrations: [
+        { from: 1, to: 2, note: 'rows renamed', migrate: (o: Record<string, unknown>) => ({ ...o, rows: o.measurements }) },
+        { from: 2, to: 3, note: 'notes added', migrate: (o: Record<string, unknown>) => ({ ...o, notes: [] }) },
+        { from: 4, to: 3, note: 'drop extra', migrate: (o: Record<string, unknown>) => o },
+      ],
+    };
     const up = migrateWith(s, { schemaVersion: 1, measurements: [1] }, 'b.json');
     expect(up.data).toMatchObject({ schemaVersion: 3, rows: [1], notes: [] });
     expect(up.steps).toHaveLength(2);
     expect(migrateWith(s, { schemaVersion: 4 }, 'b.json').data.schemaVersion).toBe(3);
-    expect(() => migrateWith(s, { schemaVersion: 5 }, 'b.json')).toThrow(/version 5 was written by a newer adzone; this adzone reads version 3/);
+    expect(() => migrateWith(s, { schemaVersion: 5 }, 'b.json')).toThrow(
+      /version 5 was written by a newer adzone; this adzone reads version 3/,
+    );
   });
 
   it('writeResult validates before it writes; validate accepts in-memory NaN where the schema allows it', () => {
@@ -173,13 +211,66 @@ describe('adzone report', () => {
     dir = tempDir('adzone-report-');
     // Two real tiny runs (their writers' real output), side by side.
     const [z, t] = await Promise.all([
-      run('zones', '--model', 'lenet5', '--dataset', 'mnist', '--batches', '2', '--batch-size', '8', '--jobs', '1', '--out', join(dir, 'zones'), '--quiet'),
-      run('train', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '32', '--epochs', '2', '--batch-norm', '--limit-train', '128', '--limit-test', '64', '--batch-size', '32', '--log-every', '2', '--continue-on-divergence', '--out', join(dir, 'train', 'run'), '--quiet'),
+      run(
+        'zones',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--batches',
+        '2',
+        '--batch-size',
+        '8',
+        '--jobs',
+        '1',
+        '--out',
+        join(dir, 'zones'),
+        '--quiet',
+      ),
+      run(
+        'train',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--beta',
+        '0',
+        '--precision',
+        '32',
+        '--epochs',
+        '2',
+        '--batch-norm',
+        '--limit-train',
+        '128',
+        '--limit-test',
+        '64',
+        '--batch-size',
+        '32',
+        '--log-every',
+        '2',
+        '--continue-on-divergence',
+        '--out',
+        join(dir, 'train', 'run'),
+        '--quiet',
+      ),
     ]);
     expect(z.status, z.stderr).toBe(0);
     expect(t.status === 0 || t.status === 1, t.stderr).toBe(true);
     writeSyntheticAblate(join(dir, 'train'));
-    const r = await run('report', 'fixtures/baseline', join(dir, 'zones'), join(dir, 'train'), '--out', join(dir, 'r.html'), '--markdown', join(dir, 's.md'), '--junit', join(dir, 'j.xml'), '--title', 'test report');
+    const r = await run(
+      'report',
+      'fixtures/baseline',
+      join(dir, 'zones'),
+      join(dir, 'train'),
+      '--out',
+      join(dir, 'r.html'),
+      '--markdown',
+      join(dir, 's.md'),
+      '--junit',
+      join(dir, 'j.xml'),
+      '--title',
+      'test report',
+    );
     expect(r.status, r.stderr).toBe(0);
     for (const k of ['1 verify', '1 zones', '1 train', '1 ablate', '1 metrics.jsonl']) expect(r.stderr).toContain(k);
     html = readFileSync(join(dir, 'r.html'), 'utf8');
@@ -234,7 +325,18 @@ describe('adzone report', () => {
   it('zones, accuracy against β and training curves have their plots and series', () => {
     const ps = plots(html);
     const ids = ps.map((p) => p.id);
-    expect(ids).toEqual(expect.arrayContaining(['zones-1-estimator', 'zones-1-distance-16', 'zones-1-distance-32', 'zones-1-distance-64', 'zones-1-layers-16', 'accuracy-lenet5-mnist', 'curves-loss', 'curves-testAcc']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'zones-1-estimator',
+        'zones-1-distance-16',
+        'zones-1-distance-32',
+        'zones-1-distance-64',
+        'zones-1-layers-16',
+        'accuracy-lenet5-mnist',
+        'curves-loss',
+        'curves-testAcc',
+      ]),
+    );
     const layers = ps.find((p) => p.id === 'zones-1-layers-16')!;
     expect(layers.series.map((s) => s.key)).toContain('harmless');
     const acc = ps.find((p) => p.id === 'accuracy-lenet5-mnist')!;
@@ -284,14 +386,19 @@ describe('adzone report', () => {
     const row = raw.table.find((r: { generator: string; precision: string }) => r.generator === 'exact-tie' && r.precision === '64');
     row.counts.bifurcation -= 3;
     row.counts['compensation:tie'] += 3;
-    const row2 = raw.table.find((r: { generator: string; backend: string; precision: string }) => r.generator === 'near-tie-chain' && r.backend === 'engine' && r.precision === '16');
+    const row2 = raw.table.find(
+      (r: { generator: string; backend: string; precision: string }) =>
+        r.generator === 'near-tie-chain' && r.backend === 'engine' && r.precision === '16',
+    );
     row2.inconsistent = 2;
     const d = tempDir('adzone-junit-');
     writeFileSync(join(d, 'verify.json'), JSON.stringify(raw));
     const x = await junitXml(discover([d]));
     checkXml(x);
     expect(x).toMatch(/failures="2"/);
-    expect(x).toMatch(/<failure type="compensation-64" message="3 compensation\(s\) at 64 bits on lone-MaxPool generator exact-tie \(engine\)/);
+    expect(x).toMatch(
+      /<failure type="compensation-64" message="3 compensation\(s\) at 64 bits on lone-MaxPool generator exact-tie \(engine\)/,
+    );
     expect(x).toMatch(/<failure type="inconsistent" message="2 regular draw\(s\) of 200/);
   });
 
@@ -331,13 +438,55 @@ describe('accuracy rows per recipe', () => {
     for (const beta of [0, 1000])
       for (const seed of seeds) {
         const config = {
-          model: 'lenet5', dataset: 'mnist', beta, betaMode: 'backward', reluAlpha: 0, precision: '16', mode: 'strict', backend: 'engine', epochs, batchSize: 64, optimizer: 'sgd',
-          lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width: null, augment: false, seed, limitTrain, limitTest: null, logEvery: 50,
+          model: 'lenet5',
+          dataset: 'mnist',
+          beta,
+          betaMode: 'backward',
+          reluAlpha: 0,
+          precision: '16',
+          mode: 'strict',
+          backend: 'engine',
+          epochs,
+          batchSize: 64,
+          optimizer: 'sgd',
+          lr: 0.01,
+          momentum: 0.9,
+          weightDecay: 0,
+          lrSchedule: 'none',
+          masterWeights: 'p',
+          lossScale: 'none',
+          batchNorm: false,
+          width: null,
+          augment: false,
+          seed,
+          limitTrain,
+          limitTest: null,
+          logEvery: 50,
         };
-        runs.push({ model: 'lenet5', dataset: 'mnist', precision: '16', mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed, testAccuracy: acc, ...(withConfig ? { config } : {}) });
+        runs.push({
+          model: 'lenet5',
+          dataset: 'mnist',
+          precision: '16',
+          mode: 'strict',
+          optimizer: 'sgd',
+          batchNorm: false,
+          beta,
+          seed,
+          testAccuracy: acc,
+          ...(withConfig ? { config } : {}),
+        });
       }
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+    writeFileSync(
+      join(dir, 'ablate.json'),
+      JSON.stringify({
+        schema: 'adzone/ablate',
+        schemaVersion: 1,
+        command: 'synthetic test fixture',
+        createdAt: '2026-01-01T00:00:00Z',
+        runs,
+      }),
+    );
   }
 
   it('runs of one configuration trained differently are never averaged together; each recipe is a row and a series of its own, labelled by what differs', async () => {
@@ -345,18 +494,25 @@ describe('accuracy rows per recipe', () => {
     recipeAblate(join(d, 'full'), 4, null, 0.99);
     recipeAblate(join(d, 'slice'), 1, 10368, 0.95);
     const disc = discover([d]);
-    const acc = accuracyByBeta(trainRuns(disc.results)).filter((a) => a.beta === 0).sort((a, b) => a.mean - b.mean);
+    const acc = accuracyByBeta(trainRuns(disc.results))
+      .filter((a) => a.beta === 0)
+      .sort((a, b) => a.mean - b.mean);
     expect(acc.map((a) => [a.label, a.seeds, a.mean])).toEqual([
       ['16-bit strict sgd (epochs 1, limitTrain 10368)', 2, 0.95],
       ['16-bit strict sgd (epochs 4, limitTrain all)', 2, 0.99],
     ]);
     const md = await summaryMarkdown(disc);
     checkMarkdown(md);
-    expect(md).toMatch(/^\| lenet5 \| mnist \| 16-bit strict sgd \(epochs 4, limitTrain all\) \| 99\.00% \(99\.0–99\.0\) \| 99\.00% \(99\.0–99\.0\) \|$/m);
+    expect(md).toMatch(
+      /^\| lenet5 \| mnist \| 16-bit strict sgd \(epochs 4, limitTrain all\) \| 99\.00% \(99\.0–99\.0\) \| 99\.00% \(99\.0–99\.0\) \|$/m,
+    );
     expect(md).toMatch(/^\| lenet5 \| mnist \| 16-bit strict sgd \(epochs 1, limitTrain 10368\) \| 95\.00% /m);
     const html = await renderHtml(disc, { generatedAt: 'T' });
     const p = plots(html).find((x) => x.id === 'accuracy-lenet5-mnist')!;
-    expect(p.legend).toEqual(['lenet5|mnist|16|strict|sgd|nobn|epochs 1, limitTrain 10368', 'lenet5|mnist|16|strict|sgd|nobn|epochs 4, limitTrain all']);
+    expect(p.legend).toEqual([
+      'lenet5|mnist|16|strict|sgd|nobn|epochs 1, limitTrain 10368',
+      'lenet5|mnist|16|strict|sgd|nobn|epochs 4, limitTrain all',
+    ]);
     expect(p.series.map((s) => s.points)).toEqual([2, 2]);
     expect(html).toContain('<td>16-bit strict sgd (epochs 1, limitTrain 10368)</td><td>0</td><td>2</td><td>95.00%</td>');
 
@@ -372,7 +528,10 @@ describe('accuracy rows per recipe', () => {
     expect(accuracyByBeta(trainRuns(discover([one]).results)).map((a) => a.seeds)).toEqual([2, 2]);
     // other runs of the configuration whose recipe is unknown: apart too
     recipeAblate(join(one, 'old'), 1, 10368, 0.95, false, [3, 4]);
-    const labels = accuracyByBeta(trainRuns(discover([one]).results)).filter((a) => a.beta === 0).map((a) => a.label).sort();
+    const labels = accuracyByBeta(trainRuns(discover([one]).results))
+      .filter((a) => a.beta === 0)
+      .map((a) => a.label)
+      .sort();
     expect(labels).toEqual(['16-bit strict sgd (epochs 4, batchSize 64, lr 0.01, limitTrain all)', '16-bit strict sgd (recipe unknown)']);
   });
 
@@ -383,29 +542,75 @@ describe('accuracy rows per recipe', () => {
     expect(modelLabel({ model: 'vgg11', dataset: 'cifar10', recipe: { width: 0.3 } })).toBe('vgg11 ×0.3');
     expect(modelLabel({ model: 'resnet18', dataset: 'cifar10', recipe: { width: 1 } })).toBe('resnet18 cifar stem');
     expect(modelLabel({ model: 'resnet18', dataset: 'imagenet-sample', recipe: { width: 0.125 } })).toBe('resnet18 ×1/8, imagenet stem');
-    expect(modelLabel({ model: 'resnet18', dataset: 'cifar10', recipe: { width: 0.25, stem: 'imagenet' } })).toBe('resnet18 ×1/4, imagenet stem');
+    expect(modelLabel({ model: 'resnet18', dataset: 'cifar10', recipe: { width: 0.25, stem: 'imagenet' } })).toBe(
+      'resnet18 ×1/4, imagenet stem',
+    );
 
     // Synthetic ResNet18 runs (a fixture, not measured): the same configuration key, two architectures.
     const d = tempDir('adzone-arch-');
     const write = (dir: string, width: number, stem: string | undefined, acc: number) => {
       const runs = [0, 10000].map((beta) => ({
-        model: 'resnet18', dataset: 'cifar10', precision: '32', mode: 'strict', optimizer: 'sgd', batchNorm: false, beta, seed: 1, testAccuracy: acc,
+        model: 'resnet18',
+        dataset: 'cifar10',
+        precision: '32',
+        mode: 'strict',
+        optimizer: 'sgd',
+        batchNorm: false,
+        beta,
+        seed: 1,
+        testAccuracy: acc,
         config: {
-          model: 'resnet18', dataset: 'cifar10', beta, betaMode: 'backward', reluAlpha: 0, precision: '32', mode: 'strict', backend: 'engine', epochs: 2, batchSize: 128, optimizer: 'sgd',
-          lr: 0.01, momentum: 0.9, weightDecay: 0, lrSchedule: 'none', masterWeights: 'p', lossScale: 'none', batchNorm: false, width, ...(stem ? { stem } : {}), augment: true, seed: 1, limitTrain: null, limitTest: null, logEvery: 50,
+          model: 'resnet18',
+          dataset: 'cifar10',
+          beta,
+          betaMode: 'backward',
+          reluAlpha: 0,
+          precision: '32',
+          mode: 'strict',
+          backend: 'engine',
+          epochs: 2,
+          batchSize: 128,
+          optimizer: 'sgd',
+          lr: 0.01,
+          momentum: 0.9,
+          weightDecay: 0,
+          lrSchedule: 'none',
+          masterWeights: 'p',
+          lossScale: 'none',
+          batchNorm: false,
+          width,
+          ...(stem ? { stem } : {}),
+          augment: true,
+          seed: 1,
+          limitTrain: null,
+          limitTest: null,
+          logEvery: 50,
         },
       }));
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'ablate.json'), JSON.stringify({ schema: 'adzone/ablate', schemaVersion: 1, command: 'synthetic test fixture', createdAt: '2026-01-01T00:00:00Z', runs }));
+      writeFileSync(
+        join(dir, 'ablate.json'),
+        JSON.stringify({
+          schema: 'adzone/ablate',
+          schemaVersion: 1,
+          command: 'synthetic test fixture',
+          createdAt: '2026-01-01T00:00:00Z',
+          runs,
+        }),
+      );
     };
     write(join(d, 'a'), 0.25, 'imagenet', 0.4);
     write(join(d, 'b'), 0.0625, undefined, 0.38);
     const disc = discover([d]);
     const md = await summaryMarkdown(disc);
-    expect(md).toMatch(/^\| resnet18 ×1\/4, imagenet stem \| cifar10 \| 32-bit strict sgd \(width 0\.25, stem imagenet\) \| 40\.00% \| 40\.00% \|$/m);
+    expect(md).toMatch(
+      /^\| resnet18 ×1\/4, imagenet stem \| cifar10 \| 32-bit strict sgd \(width 0\.25, stem imagenet\) \| 40\.00% \| 40\.00% \|$/m,
+    );
     expect(md).toMatch(/^\| resnet18 ×1\/16, cifar stem \| cifar10 \| 32-bit strict sgd \(width 0\.0625, stem unset\) \| 38\.00% /m);
     const html = await renderHtml(disc, { generatedAt: 'T' });
-    const ids = plots(html).map((p) => p.id).filter((id) => id.startsWith('accuracy-'));
+    const ids = plots(html)
+      .map((p) => p.id)
+      .filter((id) => id.startsWith('accuracy-'));
     expect(ids.sort()).toEqual(['accuracy-resnet18-1-16-cifar-stem-cifar10', 'accuracy-resnet18-1-4-imagenet-stem-cifar10']);
     expect(html).toContain('resnet18 ×1/4, imagenet stem on cifar10');
   });

@@ -10,8 +10,21 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, datasetByName, defaultNormalisation, loadSvhn, readMat5, SVHN_NORMALISATION, type Dataset } from '../src/data/index.ts';
-import { expectDataError, miDOUBLE, miUINT8, mxCHAR, mxUINT8, scratchDirs, sha256, svhnFixture, svhnLabel, svhnMat, svhnPixel, writeMat5 } from './support/datafiles.ts';
+import { datasetByName, defaultNormalisation, loadSvhn, readMat5, SVHN_NORMALISATION, type Dataset } from '../src/data/index.ts';
+import {
+  expectDataError,
+  miDOUBLE,
+  miUINT8,
+  mxCHAR,
+  mxUINT8,
+  scratchDirs,
+  sha256,
+  svhnFixture,
+  svhnLabel,
+  svhnMat,
+  svhnPixel,
+  writeMat5,
+} from './support/datafiles.ts';
 
 const { fresh: freshDir } = scratchDirs('adzone-svhn-test-');
 
@@ -21,7 +34,6 @@ function folderWith(files: Record<string, Uint8Array>): string {
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(d, name), bytes);
   return d;
 }
-
 
 function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
@@ -108,9 +120,23 @@ describe('SVHN from level-5 MAT-files', () => {
       return folderWith({ 'train_32x32.mat': b });
     };
     let dir = bad((b) => b.write('XX', 126, 'latin1'));
-    expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /not a MATLAB level-5 MAT-file/, /'IM' or 'MI'/, /"XX"/);
+    expectDataError(
+      () => loadSvhn('train', { dir, verify: false }),
+      'format',
+      join(dir, 'train_32x32.mat'),
+      /not a MATLAB level-5 MAT-file/,
+      /'IM' or 'MI'/,
+      /"XX"/,
+    );
     dir = folderWith({ 'train_32x32.mat': svhnMat(F, { version: 0x0200 }) });
-    expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /version 0x0200/, /v7\.3/, /-v7/);
+    expectDataError(
+      () => loadSvhn('train', { dir, verify: false }),
+      'format',
+      join(dir, 'train_32x32.mat'),
+      /version 0x0200/,
+      /v7\.3/,
+      /-v7/,
+    );
     dir = bad((b) => {
       b.set([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], 0);
       b.write('\0\0', 126, 'latin1');
@@ -123,7 +149,13 @@ describe('SVHN from level-5 MAT-files', () => {
 
   it('a missing X or y, or a y that is not numeric, is DataError format naming the file and what it holds', () => {
     let dir = folderWith({ 'train_32x32.mat': svhnMat(F, { omit: 'y' }) });
-    expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /no variable 'y'/, /X \(uint8 32×32×3×20\)/);
+    expectDataError(
+      () => loadSvhn('train', { dir, verify: false }),
+      'format',
+      join(dir, 'train_32x32.mat'),
+      /no variable 'y'/,
+      /X \(uint8 32×32×3×20\)/,
+    );
     dir = folderWith({ 'train_32x32.mat': svhnMat(F, { omit: 'X' }) });
     expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /no variable 'X'/);
     const chars = writeMat5([
@@ -136,13 +168,23 @@ describe('SVHN from level-5 MAT-files', () => {
 
   it('wrong dimensions of X or y are DataError format', () => {
     let dir = folderWith({ 'train_32x32.mat': svhnMat(F, { xDims: [32, 32, 1, F.n * 3] }) });
-    expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /X has dimensions 32×32×1×60, expected 32×32×3×N/);
+    expectDataError(
+      () => loadSvhn('train', { dir, verify: false }),
+      'format',
+      join(dir, 'train_32x32.mat'),
+      /X has dimensions 32×32×1×60, expected 32×32×3×N/,
+    );
     const short = writeMat5([
       { name: 'X', cls: mxUINT8, dims: [32, 32, 3, F.n], values: F.X },
       { name: 'y', cls: 6, dims: [F.n - 1, 1], values: F.y.slice(1), storeAs: miUINT8 },
     ]);
     dir = folderWith({ 'train_32x32.mat': short });
-    expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /y has dimensions 19×1, expected 20×1/);
+    expectDataError(
+      () => loadSvhn('train', { dir, verify: false }),
+      'format',
+      join(dir, 'train_32x32.mat'),
+      /y has dimensions 19×1, expected 20×1/,
+    );
   });
 
   it('a label out of 1..10 (0 or 11) is DataError label naming the file and the record', () => {
@@ -152,7 +194,13 @@ describe('SVHN from level-5 MAT-files', () => {
     ]) {
       const g = { ...F, y: F.y.map((x, k) => (k === i ? v : x)) };
       const dir = folderWith({ 'test_32x32.mat': svhnMat(g) });
-      const e = expectDataError(() => loadSvhn('test', { dir, verify: false }), 'label', join(dir, 'test_32x32.mat'), `record ${i} has label ${v}`, /1\.\.10/);
+      const e = expectDataError(
+        () => loadSvhn('test', { dir, verify: false }),
+        'label',
+        join(dir, 'test_32x32.mat'),
+        `record ${i} has label ${v}`,
+        /1\.\.10/,
+      );
       expect(e.record).toBe(i);
       expect(e.label).toBe(v);
     }
@@ -161,7 +209,10 @@ describe('SVHN from level-5 MAT-files', () => {
   it('registry: available only when the files are in $ADZONE_SVHN_DIR (or $ADZONE_DATA_DIR/svhn); else unavailable with how to fetch', () => {
     const old = { svhn: process.env.ADZONE_SVHN_DIR, data: process.env.ADZONE_DATA_DIR };
     const restore = () => {
-      for (const [k, v] of [['ADZONE_SVHN_DIR', old.svhn], ['ADZONE_DATA_DIR', old.data]] as const) {
+      for (const [k, v] of [
+        ['ADZONE_SVHN_DIR', old.svhn],
+        ['ADZONE_DATA_DIR', old.data],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -171,7 +222,13 @@ describe('SVHN from level-5 MAT-files', () => {
       process.env.ADZONE_SVHN_DIR = empty;
       const info = datasetByName('svhn');
       expect(info.available).toBe(false);
-      expectDataError(() => info.load('train'), 'unavailable', 'SVHN: no offline source', join(empty, 'train_32x32.mat'), `adzone data fetch svhn --to ${empty}`);
+      expectDataError(
+        () => info.load('train'),
+        'unavailable',
+        'SVHN: no offline source',
+        join(empty, 'train_32x32.mat'),
+        `adzone data fetch svhn --to ${empty}`,
+      );
 
       const dir = folderWith({ 'train_32x32.mat': svhnMat(F), 'test_32x32.mat': svhnMat(svhnFixture(5)) });
       process.env.ADZONE_SVHN_DIR = dir;
@@ -201,7 +258,8 @@ describe('SVHN from level-5 MAT-files', () => {
 function probeScipy(): { ok: true } | { ok: false; reason: string } {
   const p = spawnSync('python3', ['-c', 'import scipy.io, numpy'], { encoding: 'utf8', timeout: 20_000 });
   if (p.error) return { ok: false, reason: `python3 cannot be run (${p.error.message})` };
-  if (p.status !== 0) return { ok: false, reason: `python3 -c "import scipy.io, numpy" failed: ${(p.stderr || '').trim().split('\n').pop()}` };
+  if (p.status !== 0)
+    return { ok: false, reason: `python3 -c "import scipy.io, numpy" failed: ${(p.stderr || '').trim().split('\n').pop()}` };
   return { ok: true };
 }
 const scipy = probeScipy();

@@ -14,7 +14,14 @@ import { describe, expect, it } from 'vitest';
 import { activate, exclusive, tf } from '../src/backends/tfjs.ts';
 import { roundF16 } from '../src/backends/tfjs/f16.ts';
 import { maxPoolBeta } from '../src/backends/tfjs/maxpool_beta.ts';
-import { tfjsEvaluate, tfjsGradients, tfjsTrainStep, type TfjsBatch, type TfjsNetOptions, type TfjsNetResult } from '../src/backends/tfjs/models.ts';
+import {
+  tfjsEvaluate,
+  tfjsGradients,
+  tfjsTrainStep,
+  type TfjsBatch,
+  type TfjsNetOptions,
+  type TfjsNetResult,
+} from '../src/backends/tfjs/models.ts';
 import { beta, choice, FIRST, LAST, MINNORM, tieWeights, type JacobianChoice, type MaxPoolJacobian } from '../src/jacobians/index.ts';
 import { createEngineNet, gradients, trainStep } from '../src/models/engine.ts';
 import { initBuffers, initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '../src/models/index.ts';
@@ -54,7 +61,20 @@ function structuredInputs(): Float32Array {
     const mid = (v + next) / 2;
     for (const x of [v, mid, f32Step(mid, -1), f32Step(mid, 1)]) out.push(x, -x);
   }
-  out.push(NaN, Infinity, -Infinity, 2 ** -149, -(2 ** -149), 3.4028234663852886e38, -3.4028234663852886e38, 65520, 70000, 1e10, 2 ** -126, 2 ** -127);
+  out.push(
+    NaN,
+    Infinity,
+    -Infinity,
+    2 ** -149,
+    -(2 ** -149),
+    3.4028234663852886e38,
+    -3.4028234663852886e38,
+    65520,
+    70000,
+    1e10,
+    2 ** -126,
+    2 ** -127,
+  );
   return Float32Array.from(out);
 }
 
@@ -107,20 +127,36 @@ const outSize = (n: number, k: number, s: number, p: number) => Math.floor((n + 
 
 function poolCase(value: fc.Arbitrary<number>): fc.Arbitrary<PoolCase> {
   return fc
-    .record({ kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 4 }), n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 2 }), dh: fc.nat(4), dw: fc.nat(4) })
+    .record({
+      kh: fc.integer({ min: 1, max: 4 }),
+      kw: fc.integer({ min: 1, max: 4 }),
+      n: fc.integer({ min: 1, max: 2 }),
+      c: fc.integer({ min: 1, max: 2 }),
+      dh: fc.nat(4),
+      dw: fc.nat(4),
+    })
     .chain(({ kh, kw, n, c, dh, dw }) =>
-      fc.record({
-        stride: fc.tuple(fc.integer({ min: 1, max: kh }), fc.integer({ min: 1, max: kw })),
-        padding: fc.tuple(fc.integer({ min: 0, max: kh >> 1 }), fc.integer({ min: 0, max: kw >> 1 })),
-      }).chain(({ stride, padding }) => {
-        const shape: [number, number, number, number] = [n, kh + dh, kw + dw, c];
-        const out: [number, number, number, number] = [n, outSize(shape[1], kh, stride[0], padding[0]), outSize(shape[2], kw, stride[1], padding[1]), c];
-        const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-        return fc.record({
-          x: fc.array(value, { minLength: size(shape), maxLength: size(shape) }),
-          dy: fc.array(fc.integer({ min: -4, max: 4 }), { minLength: size(out), maxLength: size(out) }),
-        }).map(({ x, dy }) => ({ shape, kernel: [kh, kw] as [number, number], stride, padding, out, x, dy }));
-      }),
+      fc
+        .record({
+          stride: fc.tuple(fc.integer({ min: 1, max: kh }), fc.integer({ min: 1, max: kw })),
+          padding: fc.tuple(fc.integer({ min: 0, max: kh >> 1 }), fc.integer({ min: 0, max: kw >> 1 })),
+        })
+        .chain(({ stride, padding }) => {
+          const shape: [number, number, number, number] = [n, kh + dh, kw + dw, c];
+          const out: [number, number, number, number] = [
+            n,
+            outSize(shape[1], kh, stride[0], padding[0]),
+            outSize(shape[2], kw, stride[1], padding[1]),
+            c,
+          ];
+          const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+          return fc
+            .record({
+              x: fc.array(value, { minLength: size(shape), maxLength: size(shape) }),
+              dy: fc.array(fc.integer({ min: -4, max: 4 }), { minLength: size(out), maxLength: size(out) }),
+            })
+            .map(({ x, dy }) => ({ shape, kernel: [kh, kw] as [number, number], stride, padding, out, x, dy }));
+        }),
     );
 }
 
@@ -128,7 +164,12 @@ function poolCase(value: fc.Arbitrary<number>): fc.Arbitrary<PoolCase> {
 function distinctPoolCase(positive: boolean): fc.Arbitrary<PoolCase> {
   return poolCase(fc.constant(0)).chain((pc) => {
     const m = pc.x.length;
-    return fc.shuffledSubarray(Array.from({ length: m }, (_, i) => (positive ? 1 + i : i - (m >> 1)) / 2), { minLength: m, maxLength: m }).map((x) => ({ ...pc, x }));
+    return fc
+      .shuffledSubarray(
+        Array.from({ length: m }, (_, i) => (positive ? 1 + i : i - (m >> 1)) / 2),
+        { minLength: m, maxLength: m },
+      )
+      .map((x) => ({ ...pc, x }));
   });
 }
 
@@ -171,8 +212,16 @@ function runPool(b: B, pc: PoolCase, member: MaxPoolJacobian | 'native'): Promis
   return on(b, () =>
     tf.tidy(() => {
       const x = tf.tensor4d(pc.x, pc.shape);
-      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pc.padding[0], pc.padding[0]], [pc.padding[1], pc.padding[1]], [0, 0]];
-      const f = (t: Tensor4D): Tensor4D => (member === 'native' ? tf.maxPool(t, pc.kernel, pc.stride, pad) : maxPoolBeta(t, { kernel: pc.kernel, stride: pc.stride, padding: pc.padding, member }));
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [pc.padding[0], pc.padding[0]],
+        [pc.padding[1], pc.padding[1]],
+        [0, 0],
+      ];
+      const f = (t: Tensor4D): Tensor4D =>
+        member === 'native'
+          ? tf.maxPool(t, pc.kernel, pc.stride, pad)
+          : maxPoolBeta(t, { kernel: pc.kernel, stride: pc.stride, padding: pc.padding, member });
       const y = f(x);
       const dx = tf.grad((t: Tensor) => tf.sum(tf.mul(f(t as Tensor4D), tf.tensor4d(pc.dy, pc.out))))(x);
       return { y: Array.from(y.dataSync()), dx: Array.from(dx.dataSync()) };
@@ -182,7 +231,7 @@ function runPool(b: B, pc: PoolCase, member: MaxPoolJacobian | 'native'): Promis
 
 const MEMBERS: MaxPoolJacobian[] = [FIRST, LAST, MINNORM, beta(0), beta(1), beta(10), beta(100)];
 /** Float32 sums of ≤ K + 1 rounded terms: γ_{K+2} relative to Σ|terms| (u = 2^-24). */
-const poolTol = (k: number, mag: number) => ((k + 2) * 2 ** -24) / (1 - (k + 2) * 2 ** -24) * mag;
+const poolTol = (k: number, mag: number) => (((k + 2) * 2 ** -24) / (1 - (k + 2) * 2 ** -24)) * mag;
 
 describe('maxPoolBeta: the family member exactly, in tf ops', () => {
   for (const b of BACKENDS) {
@@ -199,7 +248,8 @@ describe('maxPoolBeta: the family member exactly, in tf ops', () => {
             }
           }
           // first/last/β=0 weights are 0 or 1 with integer dy: exact.
-          if (member.kind === 'first' || member.kind === 'last' || (member.kind === 'beta' && member.beta === 0)) expect(got.dx).toEqual(ref.dx);
+          if (member.kind === 'first' || member.kind === 'last' || (member.kind === 'beta' && member.beta === 0))
+            expect(got.dx).toEqual(ref.dx);
         }),
         { numRuns: runs(60) },
       );
@@ -217,7 +267,15 @@ describe('maxPoolBeta: the family member exactly, in tf ops', () => {
   });
 
   it('sends no NaN from a structural zero weight when dy is infinite', async () => {
-    const pc: PoolCase = { shape: [1, 2, 2, 1], kernel: [2, 2], stride: [2, 2], padding: [0, 0], out: [1, 1, 1, 1], x: [1, 1, 0, 0], dy: [Infinity] };
+    const pc: PoolCase = {
+      shape: [1, 2, 2, 1],
+      kernel: [2, 2],
+      stride: [2, 2],
+      padding: [0, 0],
+      out: [1, 1, 1, 1],
+      x: [1, 1, 0, 0],
+      dy: [Infinity],
+    };
     for (const b of BACKENDS) expect((await runPool(b, pc, FIRST)).dx).toEqual([Infinity, 0, 0, 0]);
   });
 });
@@ -253,7 +311,14 @@ function flatLayers(layers: readonly NetLayer[]): Exclude<NetLayer, { kind: 'res
  * slack covers its own error), plus 2^-100 for underflow. With u = 2^-53 the same bound holds for
  * the engine at 64 bits.
  */
-async function roundingBound(spec: ModelSpec, params: ReadonlyMap<string, Float64Array>, batch: TfjsBatch, z64: Float64Array, wmax: number, u = 2 ** -24): Promise<Map<string, Float64Array>> {
+async function roundingBound(
+  spec: ModelSpec,
+  params: ReadonlyMap<string, Float64Array>,
+  batch: TfjsBatch,
+  z64: Float64Array,
+  wmax: number,
+  u = 2 ** -24,
+): Promise<Map<string, Float64Array>> {
   const gamma = gammaOf(u);
   const layers = flatLayers(spec.layers);
   const n = batch.shape[0];
@@ -281,8 +346,12 @@ async function roundingBound(spec: ModelSpec, params: ReadonlyMap<string, Float6
   const { A, zAbs } = await on('cpu', () => {
     let out: { A: Map<string, Float64Array>; zAbs: number } | undefined;
     tf.tidy(() => {
-      const abs = names.map((name) => tf.abs(tf.tensor(Float32Array.from(params.get(name)!), [...paramsOf(spec).find((p) => p.name === name)!.shape])));
-      const x = tf.abs(tf.transpose(tf.tensor4d(Float32Array.from(batch.x), [...batch.shape] as [number, number, number, number]), [0, 2, 3, 1]));
+      const abs = names.map((name) =>
+        tf.abs(tf.tensor(Float32Array.from(params.get(name)!), [...paramsOf(spec).find((p) => p.name === name)!.shape])),
+      );
+      const x = tf.abs(
+        tf.transpose(tf.tensor4d(Float32Array.from(batch.x), [...batch.shape] as [number, number, number, number]), [0, 2, 3, 1]),
+      );
       const c = new Float32Array(n * K);
       for (let r = 0; r < n; r++) {
         const row = Array.from(z64.subarray(r * K, (r + 1) * K));
@@ -295,7 +364,10 @@ async function roundingBound(spec: ModelSpec, params: ReadonlyMap<string, Float6
         tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
           const input = args[0] as Tensor4D;
           if (input.shape[1] % kernel[0] || input.shape[2] % kernel[1]) throw new Error('roundingBound: pools must tile their input');
-          return { value: tf.maxPool(input, kernel, kernel, 'valid'), gradFunc: (dy: Tensor) => [tf.mul(tf.image.resizeNearestNeighbor(dy as Tensor4D, [input.shape[1], input.shape[2]]), wmax)] };
+          return {
+            value: tf.maxPool(input, kernel, kernel, 'valid'),
+            gradFunc: (dy: Tensor) => [tf.mul(tf.image.resizeNearestNeighbor(dy as Tensor4D, [input.shape[1], input.shape[2]]), wmax)],
+          };
         })(t) as Tensor4D;
       let zOut: Tensor | undefined;
       const f = (...ps: Tensor[]): Tensor => {
@@ -303,11 +375,25 @@ async function roundingBound(spec: ModelSpec, params: ReadonlyMap<string, Float6
         let a: Tensor = x;
         for (const l of layers) {
           if (l.kind === 'conv2d') {
-            const pad = l.padding[0] || l.padding[1] ? ([[0, 0], [l.padding[0], l.padding[0]], [l.padding[1], l.padding[1]], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : 'valid';
-            a = tf.conv2d(a as Tensor4D, tf.transpose(p.get(`${l.name}.weight`)!, [2, 3, 1, 0]) as Tensor4D, [...l.stride] as [number, number], pad);
+            const pad =
+              l.padding[0] || l.padding[1]
+                ? ([
+                    [0, 0],
+                    [l.padding[0], l.padding[0]],
+                    [l.padding[1], l.padding[1]],
+                    [0, 0],
+                  ] as [[number, number], [number, number], [number, number], [number, number]])
+                : 'valid';
+            a = tf.conv2d(
+              a as Tensor4D,
+              tf.transpose(p.get(`${l.name}.weight`)!, [2, 3, 1, 0]) as Tensor4D,
+              [...l.stride] as [number, number],
+              pad,
+            );
             if (l.bias) a = tf.add(a, p.get(`${l.name}.bias`)!);
           } else if (l.kind === 'maxpool') {
-            if (l.padding[0] || l.padding[1] || l.stride[0] !== l.kernel[0] || l.stride[1] !== l.kernel[1]) throw new Error('roundingBound: only tiling pools');
+            if (l.padding[0] || l.padding[1] || l.stride[0] !== l.kernel[0] || l.stride[1] !== l.kernel[1])
+              throw new Error('roundingBound: only tiling pools');
             a = allPool(a as Tensor4D, [...l.kernel] as [number, number]);
           } else if (l.kind === 'flatten') {
             a = tf.reshape(tf.transpose(a, [0, 3, 1, 2]), [n, -1]);
@@ -337,7 +423,11 @@ interface Excess {
   readonly where: string;
 }
 /** max over entries of |a − b| / bound (≤ 1 means within the bound). */
-function excess(a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Float64Array>, bound: ReadonlyMap<string, Float64Array>): Excess {
+function excess(
+  a: ReadonlyMap<string, Float64Array>,
+  b: ReadonlyMap<string, Float64Array>,
+  bound: ReadonlyMap<string, Float64Array>,
+): Excess {
   let worst = 0;
   let where = '';
   for (const [name, va] of a) {
@@ -359,14 +449,18 @@ function diff(a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Float
 
 function makeBatch(spec: ModelSpec, n: number, value: (i: number) => number, label: (i: number) => number) {
   const size = n * spec.input.reduce((a, b) => a * b, 1);
-  return { x: Float64Array.from({ length: size }, (_, i) => value(i)), shape: [n, ...spec.input] as [number, number, number, number], labels: Int32Array.from({ length: n }, (_, i) => label(i)) };
+  return {
+    x: Float64Array.from({ length: size }, (_, i) => value(i)),
+    shape: [n, ...spec.input] as [number, number, number, number],
+    labels: Int32Array.from({ length: n }, (_, i) => label(i)),
+  };
 }
-
 
 type EngineDecision = ReturnType<typeof gradients>['decisions'][number];
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 /** A routing decision as a string: the tie sets of a MaxPool, the signs of a ReLU. */
-const routingKey = (d: EngineDecision): string => `${d.path} ${d.kind} ${d.kind === 'maxpool' ? `${bytes(d.ties.offsets)} ${bytes(d.ties.indices)}` : bytes(d.sign)}`;
+const routingKey = (d: EngineDecision): string =>
+  `${d.path} ${d.kind} ${d.kind === 'maxpool' ? `${bytes(d.ties.offsets)} ${bytes(d.ties.indices)}` : bytes(d.sign)}`;
 /** Tied MaxPool windows (more than one entry) whose maximum is not zero. */
 function tiedWindows(d: EngineDecision, nonZeroOnly: boolean): number {
   if (d.kind !== 'maxpool') return 0;
@@ -377,20 +471,42 @@ function tiedWindows(d: EngineDecision, nonZeroOnly: boolean): number {
 }
 const nonZeroTies = (d: EngineDecision) => tiedWindows(d, true);
 
-const engineGrads = (spec: ModelSpec, params: Map<string, Float64Array>, batch: ReturnType<typeof makeBatch>, format: typeof F32, maxpool: MaxPoolJacobian | JacobianChoice, training = true) =>
-  gradients(createEngineNet(spec, params), batch, { format, accumulate: 'strict', jacobian: 'kind' in maxpool ? choice(maxpool) : maxpool }, { training });
-const tfjs = (spec: ModelSpec, params: Map<string, Float64Array>, batch: TfjsBatch, o: Partial<TfjsNetOptions> = {}): Promise<TfjsNetResult> =>
+const engineGrads = (
+  spec: ModelSpec,
+  params: Map<string, Float64Array>,
+  batch: ReturnType<typeof makeBatch>,
+  format: typeof F32,
+  maxpool: MaxPoolJacobian | JacobianChoice,
+  training = true,
+) =>
+  gradients(
+    createEngineNet(spec, params),
+    batch,
+    { format, accumulate: 'strict', jacobian: 'kind' in maxpool ? choice(maxpool) : maxpool },
+    { training },
+  );
+const tfjs = (
+  spec: ModelSpec,
+  params: Map<string, Float64Array>,
+  batch: TfjsBatch,
+  o: Partial<TfjsNetOptions> = {},
+): Promise<TfjsNetResult> =>
   tfjsGradients(spec, params, batch, { backend: 'cpu', precision: '32', jacobian: choice(FIRST), training: true, ...o });
 
 describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
   const lenet = modelSpec('lenet5');
 
-  it('away from ties: engine (32 bits, strict) and tfjs cpu (own MaxPool rule and the family\'s `first`) agree within the derived rounding bound', async () => {
+  it("away from ties: engine (32 bits, strict) and tfjs cpu (own MaxPool rule and the family's `first`) agree within the derived rounding bound", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
         const params = initParams(lenet, seed);
         const r = rng(seed);
-        const batch = makeBatch(lenet, 2, () => r(), (i) => (seed + i) % 10);
+        const batch = makeBatch(
+          lenet,
+          2,
+          () => r(),
+          (i) => (seed + i) % 10,
+        );
         const e32 = engineGrads(lenet, params, batch, F32, FIRST);
         const e64 = engineGrads(lenet, params, batch, F64, FIRST);
         // Same routing at 32 and 64 bits, and no tie with a non-zero maximum (all-zero windows after a ReLU are harmless ties).
@@ -423,12 +539,24 @@ describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
     // changes the weight gradients.
     const r = rng(11);
     const params = initParams(lenet, 0);
-    const scaleOf: Record<string, number> = { 'conv1.weight': 1, 'conv2.weight': 1 / 4, 'fc1.weight': 2 ** -8, 'fc2.weight': 2 ** -6, 'fc3.weight': 2 ** -11 };
+    const scaleOf: Record<string, number> = {
+      'conv1.weight': 1,
+      'conv2.weight': 1 / 4,
+      'fc1.weight': 2 ** -8,
+      'fc2.weight': 2 ** -6,
+      'fc3.weight': 2 ** -11,
+    };
     for (const [name, v] of params) {
-      for (let i = 0; i < v.length; i++) v[i] = name.endsWith('bias') ? 0 : (name === 'fc3.weight' ? Math.floor(r() * 3) - 1 : r() < 0.5 ? 1 : 0) * scaleOf[name];
+      for (let i = 0; i < v.length; i++)
+        v[i] = name.endsWith('bias') ? 0 : (name === 'fc3.weight' ? Math.floor(r() * 3) - 1 : r() < 0.5 ? 1 : 0) * scaleOf[name];
     }
     // A blank band (the top 10 rows, like MNIST's background) gives all-zero windows after the ReLU.
-    const batch = makeBatch(lenet, 2, (i) => (i % 784 < 280 ? 0 : r() < 0.3 ? 1 : 0), (i) => i);
+    const batch = makeBatch(
+      lenet,
+      2,
+      (i) => (i % 784 < 280 ? 0 : r() < 0.3 ? 1 : 0),
+      (i) => i,
+    );
     const engine = (m: MaxPoolJacobian | JacobianChoice) => engineGrads(lenet, params, batch, F32, m);
     const eFirst = engine(FIRST);
     const ties = eFirst.decisions.reduce((s, d) => s + nonZeroTies(d), 0);
@@ -477,7 +605,10 @@ describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
     const bound19 = await roundingBound(lenet, params, batch, e64.logits, 19);
     const mixed = choice(beta(10), 0, 'mixed-forward');
     const tMixed = (await tfjs(lenet, params, batch, { jacobian: mixed })).grads;
-    for (const [label, a, b] of [['tfjs vs engine, mixed forward', tMixed, engine(mixed).grads], ['mixed vs backward-only β', tMixed, tBeta]] as const) {
+    for (const [label, a, b] of [
+      ['tfjs vs engine, mixed forward', tMixed, engine(mixed).grads],
+      ['mixed vs backward-only β', tMixed, tBeta],
+    ] as const) {
       const ex = excess(a, b, bound19);
       expect(ex.worst, `${label}: ${ex.where}`).toBeLessThanOrEqual(1);
     }
@@ -506,7 +637,12 @@ describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
     for (const spec of specs) {
       const params = initParams(spec, 5);
       const r = rng(5);
-      const batch = makeBatch(spec, 4, () => r() * 2 - 1, (i) => i % spec.classes);
+      const batch = makeBatch(
+        spec,
+        4,
+        () => r() * 2 - 1,
+        (i) => i % spec.classes,
+      );
       for (const training of [true, false]) {
         const net = createEngineNet(spec, params);
         const e = gradients(net, batch, { format: F32, accumulate: 'strict', jacobian: choice(FIRST) }, { training });
@@ -536,11 +672,19 @@ describe('tfjs twins: 16-bit emulation, training, hygiene', () => {
   const lenet = modelSpec('lenet5', { batchNorm: true });
   const params = initParams(lenet, 2);
   const r = rng(2);
-  const batch = makeBatch(lenet, 4, () => r(), (i) => i);
+  const batch = makeBatch(
+    lenet,
+    4,
+    () => r(),
+    (i) => i,
+  );
   const isF16 = (v: number) => Object.is(f16round(v), v);
 
   it('precision 16: loss, logits, gradients and running statistics are binary16 values; tfjs and the engine (wide, 16 bits), and tfjs cpu and wasm, differ by no more than 16-bit rounding moves each from its 32-bit result', async () => {
-    const t16 = { cpu: await tfjs(lenet, params, batch, { precision: '16' }), wasm: await tfjs(lenet, params, batch, { precision: '16', backend: 'wasm' }) };
+    const t16 = {
+      cpu: await tfjs(lenet, params, batch, { precision: '16' }),
+      wasm: await tfjs(lenet, params, batch, { precision: '16', backend: 'wasm' }),
+    };
     const t32 = { cpu: await tfjs(lenet, params, batch), wasm: await tfjs(lenet, params, batch, { backend: 'wasm' }) };
     for (const t of Object.values(t16)) {
       expect(isF16(t.loss)).toBe(true);
@@ -551,22 +695,32 @@ describe('tfjs twins: 16-bit emulation, training, hygiene', () => {
     const e16 = gradients(createEngineNet(lenet, params), batch, opts(F16, 'wide'), { training: true });
     const e32 = gradients(createEngineNet(lenet, params), batch, opts(F32, 'strict'), { training: true });
     const maxAbs = (v: Float64Array) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-    const dist = (a: Map<string, Float64Array>, b: Map<string, Float64Array>, name: string) => maxAbs(a.get(name)!.map((x, i) => x - b.get(name)![i]));
+    const dist = (a: Map<string, Float64Array>, b: Map<string, Float64Array>, name: string) =>
+      maxAbs(a.get(name)!.map((x, i) => x - b.get(name)![i]));
     for (const name of e16.grads.keys()) {
       const noise = dist(e16.grads, e32.grads, name) + dist(t16.cpu.grads, t32.cpu.grads, name) + 2 ** -24;
       expect(dist(t16.cpu.grads, e16.grads, name), `engine vs tfjs cpu, ${name}`).toBeLessThanOrEqual(2 * noise);
       const noiseW = dist(t16.wasm.grads, t32.wasm.grads, name) + dist(t16.cpu.grads, t32.cpu.grads, name) + 2 ** -24;
       expect(dist(t16.cpu.grads, t16.wasm.grads, name), `tfjs cpu vs wasm, ${name}`).toBeLessThanOrEqual(2 * noiseW);
     }
-    expect(Math.abs(t16.cpu.loss - e16.loss)).toBeLessThanOrEqual(2 * (Math.abs(e16.loss - e32.loss) + Math.abs(t16.cpu.loss - t32.cpu.loss)) + 2 ** -10);
+    expect(Math.abs(t16.cpu.loss - e16.loss)).toBeLessThanOrEqual(
+      2 * (Math.abs(e16.loss - e32.loss) + Math.abs(t16.cpu.loss - t32.cpu.loss)) + 2 ** -10,
+    );
   });
 
   it('tfjsEvaluate: the loss and logits of tfjsGradients in inference mode, bit for bit, without the backward (cpu and wasm, 16 and 32 bits, β = 1000 mixed forward)', async () => {
     const spec = modelSpec('resnet18', { width: 1 / 16, stem: 'imagenet', input: [3, 32, 32] });
     const p = initParams(spec, 3);
     const rr = rng(3);
-    const b = makeBatch(spec, 3, () => rr() * 2 - 1, (i) => i % spec.classes);
-    const buffers = new Map([...initBuffers(spec)].map(([k, v]) => [k, v.map((_, i) => (k.endsWith('running_var') ? 0.5 + (i % 3) : 0.1 * (i % 5)))] as const));
+    const b = makeBatch(
+      spec,
+      3,
+      () => rr() * 2 - 1,
+      (i) => i % spec.classes,
+    );
+    const buffers = new Map(
+      [...initBuffers(spec)].map(([k, v]) => [k, v.map((_, i) => (k.endsWith('running_var') ? 0.5 + (i % 3) : 0.1 * (i % 5)))] as const),
+    );
     for (const backend of BACKENDS) {
       for (const precision of ['16', '32'] as const) {
         for (const jacobian of [choice(FIRST), choice(beta(1000), 0, 'mixed-forward')]) {
@@ -580,20 +734,26 @@ describe('tfjs twins: 16-bit emulation, training, hygiene', () => {
     }
   });
 
-  it('tfjsTrainStep: SGD lowers the loss of a batch at 32 and 16 bits, leaves binary16 weights at 16, and follows the engine\'s trainStep at 32; Adam lowers it too', async () => {
+  it("tfjsTrainStep: SGD lowers the loss of a batch at 32 and 16 bits, leaves binary16 weights at 16, and follows the engine's trainStep at 32; Adam lowers it too", async () => {
     const losses: Record<string, number[]> = {};
     for (const precision of ['32', '16'] as const) {
       const state = { spec: lenet, params: new Map([...params].map(([k, v]) => [k, v.slice()])), buffers: new Map<string, Float64Array>() };
       const opt = sgd({ lr: 0.05, momentum: 0.9 });
       losses[precision] = [];
-      for (let s = 0; s < 3; s++) losses[precision].push((await tfjsTrainStep(state, batch, { backend: 'cpu', precision, jacobian: choice(FIRST) }, opt)).loss);
+      for (let s = 0; s < 3; s++)
+        losses[precision].push((await tfjsTrainStep(state, batch, { backend: 'cpu', precision, jacobian: choice(FIRST) }, opt)).loss);
       expect(losses[precision][2]).toBeLessThan(losses[precision][0]);
       if (precision === '16') for (const v of state.params.values()) expect(v.every(isF16)).toBe(true);
       if (precision === '32') {
-        const adamState = { spec: lenet, params: new Map([...params].map(([k, v]) => [k, v.slice()])), buffers: new Map<string, Float64Array>() };
+        const adamState = {
+          spec: lenet,
+          params: new Map([...params].map(([k, v]) => [k, v.slice()])),
+          buffers: new Map<string, Float64Array>(),
+        };
         const adamOpt = adam({ lr: 1e-3 });
         const adamLosses: number[] = [];
-        for (let s = 0; s < 3; s++) adamLosses.push((await tfjsTrainStep(adamState, batch, { backend: 'wasm', precision, jacobian: choice(FIRST) }, adamOpt)).loss);
+        for (let s = 0; s < 3; s++)
+          adamLosses.push((await tfjsTrainStep(adamState, batch, { backend: 'wasm', precision, jacobian: choice(FIRST) }, adamOpt)).loss);
         expect(adamLosses[2]).toBeLessThan(adamLosses[0]);
         const net = createEngineNet(lenet, params);
         const eopt = sgd({ lr: 0.05, momentum: 0.9 });

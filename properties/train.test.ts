@@ -81,7 +81,11 @@ function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
 
 const quiet = trainProgress(true);
 
-async function train(config: TrainConfig, out: string, extra: { stopAfter?: number; every?: number; resume?: boolean; continueOnDivergence?: boolean } = {}) {
+async function train(
+  config: TrainConfig,
+  out: string,
+  extra: { stopAfter?: number; every?: number; resume?: boolean; continueOnDivergence?: boolean } = {},
+) {
   return runTrain({
     config,
     out,
@@ -99,7 +103,8 @@ async function train(config: TrainConfig, out: string, extra: { stopAfter?: numb
 function finalState(out: string) {
   const c = readCheckpoint<CheckpointHeader>(join(out, CHECKPOINT_FILE));
   const bytes = new Map([...c.arrays].map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')]));
-  const strip = (line: Record<string, unknown>) => Object.fromEntries(Object.entries(line).filter(([k]) => !(TIME_KEYS as readonly string[]).includes(k)));
+  const strip = (line: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(line).filter(([k]) => !(TIME_KEYS as readonly string[]).includes(k)));
   const metrics = readFileSync(join(out, METRICS_FILE), 'utf8')
     .trim()
     .split('\n')
@@ -155,8 +160,16 @@ describe('optimizer state and learning rate (what checkpoints and schedules rely
           (kind, masterWeights, momentum, lrs, weightDecay, raw, cut) => {
             const r = rounder(format);
             const w0 = new Float64Array(raw.map(r));
-            const mk = () => new Map([['w', w0.slice()], ['b', w0.slice(0, 2)]]);
-            const gradsAt = (t: number) => new Map([['w', w0.map((v, i) => r(Math.sin(t + i) * v))], ['b', new Float64Array([r(0.25 * t), 0])]]);
+            const mk = () =>
+              new Map([
+                ['w', w0.slice()],
+                ['b', w0.slice(0, 2)],
+              ]);
+            const gradsAt = (t: number) =>
+              new Map([
+                ['w', w0.map((v, i) => r(Math.sin(t + i) * v))],
+                ['b', new Float64Array([r(0.25 * t), 0])],
+              ]);
             const make = (lr: number) => trainOptimizer({ kind, lr, momentum: kind === 'sgd' ? momentum : 0, weightDecay, masterWeights });
             const ref = make(lrs[0]);
             let mine = make(lrs[0]);
@@ -192,8 +205,15 @@ describe('optimizer state and learning rate (what checkpoints and schedules rely
   );
 
   it('exports the checkpoint format: { kind, lr, params: [{ name, step, master, buffers }] } and arrays `${param}/${buffer}`', () => {
-    const p = () => new Map([['w', Float64Array.of(1, -2)], ['b', Float64Array.of(0.5)]]);
-    const g = new Map([['w', Float64Array.of(0.25, 0.5)], ['b', Float64Array.of(-1)]]);
+    const p = () =>
+      new Map([
+        ['w', Float64Array.of(1, -2)],
+        ['b', Float64Array.of(0.5)],
+      ]);
+    const g = new Map([
+      ['w', Float64Array.of(0.25, 0.5)],
+      ['b', Float64Array.of(-1)],
+    ]);
     const s16 = sgd({ lr: 0.1, momentum: 0.9, masterWeights: '32' });
     const a16 = adam({ lr: 0.01, masterWeights: '32' });
     const plain = sgd({ lr: 0.1 });
@@ -287,12 +307,19 @@ describe('checkpoint files', () => {
   it('refuse every truncation and any flipped byte, naming the file', () => {
     const bytes = encodeCheckpoint({ s: 'x' }, new Map([['a', new Float64Array([1, 2, 3])]]));
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (cut, at, x) => {
-        expect(() => decodeCheckpoint('/some/run/checkpoint.bin', bytes.subarray(0, cut))).toThrow(/checkpoint \/some\/run\/checkpoint\.bin (is|has)/);
-        const bad = Buffer.from(bytes);
-        bad[at] ^= x;
-        expect(() => decodeCheckpoint('/some/run/checkpoint.bin', bad)).toThrow(/\/some\/run\/checkpoint\.bin/);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: bytes.length - 1 }),
+        fc.integer({ min: 0, max: bytes.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (cut, at, x) => {
+          expect(() => decodeCheckpoint('/some/run/checkpoint.bin', bytes.subarray(0, cut))).toThrow(
+            /checkpoint \/some\/run\/checkpoint\.bin (is|has)/,
+          );
+          const bad = Buffer.from(bytes);
+          bad[at] ^= x;
+          expect(() => decodeCheckpoint('/some/run/checkpoint.bin', bad)).toThrow(/\/some\/run\/checkpoint\.bin/);
+        },
+      ),
       { numRuns: runs(100) },
     );
   });
@@ -324,8 +351,20 @@ describe('adzone train: tiny runs', () => {
       await train(cfg, dirs[1]);
       expectSameState(finalState(dirs[0]), finalState(dirs[1]));
       const r = JSON.parse(readFileSync(join(dirs[0], RESULT_FILE), 'utf8')) as TrainResult;
-      expect(r).toMatchObject({ schema: 'adzone/train', schemaVersion: 1, status: 'completed', backend: 'tfjs-wasm', precision: '32', mode: 'framework', betaMode: 'backward' });
-      expect(r.versions).toMatchObject({ adzone: 'test', '@tensorflow/tfjs': expect.any(String), '@tensorflow/tfjs-backend-wasm': expect.any(String) });
+      expect(r).toMatchObject({
+        schema: 'adzone/train',
+        schemaVersion: 1,
+        status: 'completed',
+        backend: 'tfjs-wasm',
+        precision: '32',
+        mode: 'framework',
+        betaMode: 'backward',
+      });
+      expect(r.versions).toMatchObject({
+        adzone: 'test',
+        '@tensorflow/tfjs': expect.any(String),
+        '@tensorflow/tfjs-backend-wasm': expect.any(String),
+      });
       expect(r.epochs).toHaveLength(1);
       expect(r.finalTestAcc).toBe(r.epochs[0].testAcc);
     } finally {
@@ -335,7 +374,10 @@ describe('adzone train: tiny runs', () => {
 
   it.each([
     ['engine, 32-bit strict, SGD, BN', tiny({ batchNorm: true })],
-    ['tfjs-wasm, 16-bit wide, mixed-forward β', tiny({ backend: 'tfjs-wasm', precision: '16', mode: 'wide', betaMode: 'mixed-forward', epochs: 1, limitTrain: 96, limitTest: 32 })],
+    [
+      'tfjs-wasm, 16-bit wide, mixed-forward β',
+      tiny({ backend: 'tfjs-wasm', precision: '16', mode: 'wide', betaMode: 'mixed-forward', epochs: 1, limitTrain: 96, limitTest: 32 }),
+    ],
   ])('a run stopped after k steps and resumed ends bit for bit where an uninterrupted one does (%s)', async (_name, cfg) => {
     const a = tmp();
     const b = tmp();
@@ -359,7 +401,34 @@ describe('adzone train: tiny runs', () => {
   it('a real SIGKILL of `adzone train` mid-epoch, then --resume, ends bit for bit where an uninterrupted run does', async () => {
     const a = tmp();
     const b = tmp();
-    const args = (out: string) => ['train', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '1', '--precision', '64', '--epochs', '1', '--batch-size', '16', '--limit-train', '3200', '--limit-test', '32', '--log-every', '1', '--checkpoint-every', '3', '--seed', '5', '--quiet', '--out', out];
+    const args = (out: string) => [
+      'train',
+      '--model',
+      'lenet5',
+      '--dataset',
+      'mnist',
+      '--beta',
+      '1',
+      '--precision',
+      '64',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '16',
+      '--limit-train',
+      '3200',
+      '--limit-test',
+      '32',
+      '--log-every',
+      '1',
+      '--checkpoint-every',
+      '3',
+      '--seed',
+      '5',
+      '--quiet',
+      '--out',
+      out,
+    ];
     try {
       const child = spawn(process.execPath, [bin, ...args(b)], { stdio: 'ignore' });
       const exited = new Promise<number | null>((res) => child.on('exit', (code, sig) => res(sig === 'SIGKILL' ? -9 : code)));
@@ -389,7 +458,34 @@ describe('adzone train: tiny runs', () => {
   it('a huge learning rate is recorded as diverged (result.json status, reason, epoch), not a crash', async () => {
     const d = tmp();
     try {
-      const r = await cli('train', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '32', '--backend', 'engine', '--mode', 'strict', '--epochs', '3', '--batch-size', '32', '--limit-train', '192', '--limit-test', '64', '--lr', '1e6', '--quiet', '--out', d);
+      const r = await cli(
+        'train',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--beta',
+        '0',
+        '--precision',
+        '32',
+        '--backend',
+        'engine',
+        '--mode',
+        'strict',
+        '--epochs',
+        '3',
+        '--batch-size',
+        '32',
+        '--limit-train',
+        '192',
+        '--limit-test',
+        '64',
+        '--lr',
+        '1e6',
+        '--quiet',
+        '--out',
+        d,
+      );
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/^diverged/);
       const res = JSON.parse(readFileSync(join(d, RESULT_FILE), 'utf8')) as TrainResult;
@@ -417,7 +513,11 @@ describe('adzone train: tiny runs', () => {
       expect((await train(cfg, d, { every: 2, stopAfter: 3 })).status).toBe('interrupted');
       const file = join(d, CHECKPOINT_FILE);
       const good = readFileSync(file);
-      for (const bad of [good.subarray(0, good.length - 100), Buffer.concat([good.subarray(0, 200), Buffer.from([good[200] ^ 1]), good.subarray(201)]), Buffer.alloc(0)]) {
+      for (const bad of [
+        good.subarray(0, good.length - 100),
+        Buffer.concat([good.subarray(0, 200), Buffer.from([good[200] ^ 1]), good.subarray(201)]),
+        Buffer.alloc(0),
+      ]) {
         writeFileSync(file, bad);
         const r = await cli('train', '--out', d, '--resume', '--quiet');
         expect(r.code).toBe(1);
@@ -427,7 +527,22 @@ describe('adzone train: tiny runs', () => {
       }
       // and a fresh run will not overwrite a checkpoint
       writeFileSync(file, good);
-      const r = await cli('train', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '64', '--epochs', '1', '--out', d, '--quiet');
+      const r = await cli(
+        'train',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--beta',
+        '0',
+        '--precision',
+        '64',
+        '--epochs',
+        '1',
+        '--out',
+        d,
+        '--quiet',
+      );
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/already holds a run's checkpoint.*--resume/);
       expect(readFileSync(file).equals(good)).toBe(true);
@@ -462,7 +577,28 @@ describe('adzone train: tiny runs', () => {
   it('a folder another live process is training in is refused (exit 2); a lock left by a killed process is taken over', async () => {
     const d = tmp();
     try {
-      const args = ['train', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '64', '--epochs', '1', '--batch-size', '32', '--limit-train', '64', '--limit-test', '32', '--quiet', '--out', d];
+      const args = [
+        'train',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--beta',
+        '0',
+        '--precision',
+        '64',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '32',
+        '--limit-train',
+        '64',
+        '--limit-test',
+        '32',
+        '--quiet',
+        '--out',
+        d,
+      ];
       writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname() }));
       const busy = await cli(...args);
       expect(busy.code).toBe(2);

@@ -35,8 +35,25 @@ describe('adzone zones', () => {
     const out1 = mkdtempSync(join(tmpdir(), 'adzone-zones-'));
     const out2 = mkdtempSync(join(tmpdir(), 'adzone-zones-'));
     try {
-      const common = ['zones', '--model', 'lenet5', '--dataset', 'mnist', '--precision', '16,32,64', '--batches', '2', '--batch-size', '8', '--seed', '1'];
-      const [r1, r2] = await Promise.all([run(...common, '--out', out1, '--jobs', '2'), run(...common, '--out', out2, '--jobs', '1', '--quiet')]);
+      const common = [
+        'zones',
+        '--model',
+        'lenet5',
+        '--dataset',
+        'mnist',
+        '--precision',
+        '16,32,64',
+        '--batches',
+        '2',
+        '--batch-size',
+        '8',
+        '--seed',
+        '1',
+      ];
+      const [r1, r2] = await Promise.all([
+        run(...common, '--out', out1, '--jobs', '2'),
+        run(...common, '--out', out2, '--jobs', '1', '--quiet'),
+      ]);
       expect(r1.status, r1.stderr).toBe(0);
       expect(r2.status, r2.stderr).toBe(0);
       expect(r1.stderr).toMatch(/6\/6 \(100%\)/); // the progress line
@@ -47,14 +64,26 @@ describe('adzone zones', () => {
       expect(json.schemaVersion).toBe(1);
       expect(json.command).toMatch(/^adzone zones --model lenet5 /);
       expect(json.tool.adzone).toMatch(/^\d+\.\d+\.\d+/);
-      expect(json.config).toMatchObject({ model: 'lenet5', dataset: 'mnist', split: 'train', batchSize: 8, batches: 2, seed: 1, precisions: ['16', '32', '64'], reluAlpha: 0 });
+      expect(json.config).toMatchObject({
+        model: 'lenet5',
+        dataset: 'mnist',
+        split: 'train',
+        batchSize: 8,
+        batches: 2,
+        seed: 1,
+        precisions: ['16', '32', '64'],
+        reluAlpha: 0,
+      });
       expect(json.config.exact.available).toBe(true);
       expect(json.precisions.map((p) => p.precision)).toEqual(['16', '32', '64']);
       const thresholds: Record<string, number> = { '16': 1e-3, '32': 1e-7, '64': 1e-15 };
 
       for (const p of json.precisions) {
         expect(p.batches).toHaveLength(2);
-        expect(p.batches.map((b) => [b.batch, b.firstIndex, b.size])).toEqual([[0, 0, 8], [1, 8, 8]]);
+        expect(p.batches.map((b) => [b.batch, b.firstIndex, b.size])).toEqual([
+          [0, 0, 8],
+          [1, 8, 8],
+        ]);
         for (const b of p.batches) {
           expect(b.estimator.threshold).toBe(thresholds[p.precision]);
           expect(b.estimator.inZone).toBe(b.estimator.nonfinite || b.estimator.distance > b.estimator.threshold);
@@ -68,7 +97,14 @@ describe('adzone zones', () => {
           expect(e.filter.units).toBe(e.units);
           expect(e.filter.float + e.filter.structural + e.filter.exact).toBe(e.units);
           // layers: relu, pool, relu, pool, relu, relu — with the engine's PyTorch-style paths
-          expect(e.layers.map((l) => [l.node, l.kind])).toEqual([['1', 'relu'], ['2', 'maxpool'], ['4', 'relu'], ['5', 'maxpool'], ['8', 'relu'], ['10', 'relu']]);
+          expect(e.layers.map((l) => [l.node, l.kind])).toEqual([
+            ['1', 'relu'],
+            ['2', 'maxpool'],
+            ['4', 'relu'],
+            ['5', 'maxpool'],
+            ['8', 'relu'],
+            ['10', 'relu'],
+          ]);
           expect(e.layers.map((l) => l.units)).toEqual([8 * 6 * 24 * 24, 8 * 6 * 12 * 12, 8 * 16 * 8 * 8, 8 * 16 * 4 * 4, 8 * 120, 8 * 84]);
           for (const l of e.layers) expect(l.units).toBe(l.regular + sum(l.harmless) + nonRegular(l));
           expect(sum(Object.fromEntries(e.layers.map((l) => [l.node, l.units])))).toBe(e.units);
@@ -96,7 +132,10 @@ describe('adzone zones', () => {
         // the fields of the headline exist and are means of the per-batch numbers (no ordering asserted)
         const w = s.windowsPerBatch;
         expect(w.units).toBe(8 * 6 * 12 * 12 + 8 * 16 * 4 * 4);
-        expect(w.nonRegular).toBeCloseTo(p.batches.reduce((a, b) => a + b.exact!.layers.filter((l) => l.kind === 'maxpool').reduce((x, l) => x + nonRegular(l), 0), 0) / 2, 9);
+        expect(w.nonRegular).toBeCloseTo(
+          p.batches.reduce((a, b) => a + b.exact!.layers.filter((l) => l.kind === 'maxpool').reduce((x, l) => x + nonRegular(l), 0), 0) / 2,
+          9,
+        );
         expect(w.exactTied!).toBeGreaterThan(0);
         expect(w.harmlessAllZero! + w.harmlessIdenticalPatches!).toBeLessThanOrEqual(w.exactTied!);
         for (const f of p.findings) {
@@ -128,19 +167,34 @@ describe('adzone zones', () => {
   it('bad options exit 2 and say what was wrong', async () => {
     const base = ['zones', '--out', join(tmpdir(), 'adzone-zones-never-written')];
     const cases: [string[], RegExp][] = [
-      [['--model', 'alexnet', '--dataset', 'mnist', '--batches', '1'], /--model: unknown model 'alexnet'; expected one of lenet5, lenet5-padded, vgg11, resnet18/],
-      [['--model', 'lenet5', '--dataset', 'fashion', '--batches', '1'], /--dataset: unknown data set 'fashion'; expected one of mnist, cifar10, imagenet, imagenet-sample, svhn/],
-      [['--model', 'lenet5', '--dataset', 'cifar10', '--batches', '1'], /--model lenet5 expects inputs of shape 1×28×28 .* but --dataset cifar10 gives 3×32×32; use --dataset mnist/],
+      [
+        ['--model', 'alexnet', '--dataset', 'mnist', '--batches', '1'],
+        /--model: unknown model 'alexnet'; expected one of lenet5, lenet5-padded, vgg11, resnet18/,
+      ],
+      [
+        ['--model', 'lenet5', '--dataset', 'fashion', '--batches', '1'],
+        /--dataset: unknown data set 'fashion'; expected one of mnist, cifar10, imagenet, imagenet-sample, svhn/,
+      ],
+      [
+        ['--model', 'lenet5', '--dataset', 'cifar10', '--batches', '1'],
+        /--model lenet5 expects inputs of shape 1×28×28 .* but --dataset cifar10 gives 3×32×32; use --dataset mnist/,
+      ],
       [['--model', 'vgg11', '--dataset', 'mnist', '--batches', '1'], /--model vgg11 expects inputs of shape 3×32×32/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '0'], /--batches must be a positive integer .* got '0'/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '2.5'], /--batches must be a positive integer/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '1', '--precision', '16,8'], /--precision: unknown value '8'/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '1', '--width', '0.5'], /--model lenet5: .*does not take option width/],
-      [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '1', '--relu-alpha', '2'], /--relu-alpha values must be numbers in \[0, 1\]/],
+      [
+        ['--model', 'lenet5', '--dataset', 'mnist', '--batches', '1', '--relu-alpha', '2'],
+        /--relu-alpha values must be numbers in \[0, 1\]/,
+      ],
       [['--model', 'lenet5', '--dataset', 'mnist'], /zones needs --batches/],
       [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '1', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['--model', 'vgg11', '--dataset', 'svhn', '--batches', '1'], /--dataset svhn cannot be loaded: SVHN: no offline source/],
-      [['--model', 'lenet5', '--dataset', 'mnist', '--batches', '100', '--split', 'test', '--batch-size', '128'], /--batches 100: the mnist test split has 10000 images, only 79 batches of 128/],
+      [
+        ['--model', 'lenet5', '--dataset', 'mnist', '--batches', '100', '--split', 'test', '--batch-size', '128'],
+        /--batches 100: the mnist test split has 10000 images, only 79 batches of 128/,
+      ],
     ];
     const results = await Promise.all(cases.map(([args]) => run(...base, ...args)));
     results.forEach((r, i) => {
@@ -161,7 +215,24 @@ describe('adzone zones', () => {
   it('a batch-norm model runs the estimator only and says so in zones.md', async () => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-zones-bn-'));
     try {
-      const r = await run('zones', '--model', 'lenet5', '--batch-norm', '--dataset', 'mnist', '--precision', '32,64', '--batches', '2', '--batch-size', '4', '--out', out, '--jobs', '1');
+      const r = await run(
+        'zones',
+        '--model',
+        'lenet5',
+        '--batch-norm',
+        '--dataset',
+        'mnist',
+        '--precision',
+        '32,64',
+        '--batches',
+        '2',
+        '--batch-size',
+        '4',
+        '--out',
+        out,
+        '--jobs',
+        '1',
+      );
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/estimator only: batch norm/);
       const json = JSON.parse(readFileSync(join(out, 'zones.json'), 'utf8')) as ZonesReport;

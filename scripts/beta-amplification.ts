@@ -24,9 +24,21 @@ const accumulate = arg('mode', 'strict') as 'strict' | 'wide';
 
 const cases: { label: string; spec: ModelSpec; dataset: string }[] = [
   { label: 'LeNet-5 / MNIST', spec: modelSpec('lenet5'), dataset: 'mnist' },
-  { label: 'VGG11, width 1/8, BN / CIFAR-10 (five MaxPools)', spec: modelSpec('vgg11', { width: 1 / 8, batchNorm: true }), dataset: 'cifar10' },
-  { label: 'ResNet18, ImageNet stem, width 1/4, no BN / CIFAR-10', spec: modelSpec('resnet18', { stem: 'imagenet', width: 1 / 4, batchNorm: false, input: [3, 32, 32] }), dataset: 'cifar10' },
-  { label: 'ResNet18, ImageNet stem, width 1/4, BN / CIFAR-10', spec: modelSpec('resnet18', { stem: 'imagenet', width: 1 / 4, batchNorm: true, input: [3, 32, 32] }), dataset: 'cifar10' },
+  {
+    label: 'VGG11, width 1/8, BN / CIFAR-10 (five MaxPools)',
+    spec: modelSpec('vgg11', { width: 1 / 8, batchNorm: true }),
+    dataset: 'cifar10',
+  },
+  {
+    label: 'ResNet18, ImageNet stem, width 1/4, no BN / CIFAR-10',
+    spec: modelSpec('resnet18', { stem: 'imagenet', width: 1 / 4, batchNorm: false, input: [3, 32, 32] }),
+    dataset: 'cifar10',
+  },
+  {
+    label: 'ResNet18, ImageNet stem, width 1/4, BN / CIFAR-10',
+    spec: modelSpec('resnet18', { stem: 'imagenet', width: 1 / 4, batchNorm: true, input: [3, 32, 32] }),
+    dataset: 'cifar10',
+  },
 ];
 
 const maxAbs = (v: ArrayLike<number>) => {
@@ -64,10 +76,16 @@ for (const c of cases) {
     }
   }
   const changed = [...rows].filter(([, r]) => r.hit > 0);
-  console.log(`## ${c.label}: ${changed.length} of ${rows.size} parameter tensors change; largest |g(0)| entry of the network ${global.toExponential(2)}\n`);
-  console.log('| parameter | values | batches changed | non-finite | max ‖Δg‖∞ | max ‖g(0)‖∞ | ‖Δg‖∞ / largest \\|g(0)\\| of the network |');
+  console.log(
+    `## ${c.label}: ${changed.length} of ${rows.size} parameter tensors change; largest |g(0)| entry of the network ${global.toExponential(2)}\n`,
+  );
+  console.log(
+    '| parameter | values | batches changed | non-finite | max ‖Δg‖∞ | max ‖g(0)‖∞ | ‖Δg‖∞ / largest \\|g(0)\\| of the network |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, r] of changed.sort((x, y) => y[1].delta - x[1].delta).slice(0, 6))
-    console.log(`| ${name} | ${r.size} | ${r.hit}/${B} | ${r.nonFinite}/${B} | ${r.delta.toExponential(2)} | ${r.base.toExponential(2)} | ${(r.delta / global).toExponential(2)} |`);
+    console.log(
+      `| ${name} | ${r.size} | ${r.hit}/${B} | ${r.nonFinite}/${B} | ${r.delta.toExponential(2)} | ${r.base.toExponential(2)} | ${(r.delta / global).toExponential(2)} |`,
+    );
   console.log('');
 }

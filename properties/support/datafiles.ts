@@ -18,9 +18,22 @@ import { deflateSync, gzipSync } from 'node:zlib';
 // MAT level 5
 
 /** Data type numbers. */
-export const miINT8 = 1, miUINT8 = 2, miINT16 = 3, miUINT16 = 4, miINT32 = 5, miUINT32 = 6, miSINGLE = 7, miDOUBLE = 9, miMATRIX = 14, miCOMPRESSED = 15;
+export const miINT8 = 1,
+  miUINT8 = 2,
+  miINT16 = 3,
+  miUINT16 = 4,
+  miINT32 = 5,
+  miUINT32 = 6,
+  miSINGLE = 7,
+  miDOUBLE = 9,
+  miMATRIX = 14,
+  miCOMPRESSED = 15;
 /** Class numbers. */
-export const mxCHAR = 4, mxDOUBLE = 6, mxSINGLE = 7, mxUINT8 = 9, mxINT16 = 10;
+export const mxCHAR = 4,
+  mxDOUBLE = 6,
+  mxSINGLE = 7,
+  mxUINT8 = 9,
+  mxINT16 = 10;
 
 export interface MatVar {
   readonly name: string;
@@ -42,8 +55,23 @@ export interface MatWriteOptions {
   readonly version?: number;
 }
 
-const SIZES: Record<number, number> = { [miINT8]: 1, [miUINT8]: 1, [miINT16]: 2, [miUINT16]: 2, [miINT32]: 4, [miUINT32]: 4, [miSINGLE]: 4, [miDOUBLE]: 8 };
-const CLASS_TYPE: Record<number, number> = { [mxDOUBLE]: miDOUBLE, [mxSINGLE]: miSINGLE, [mxUINT8]: miUINT8, [mxINT16]: miINT16, [mxCHAR]: miUINT16 };
+const SIZES: Record<number, number> = {
+  [miINT8]: 1,
+  [miUINT8]: 1,
+  [miINT16]: 2,
+  [miUINT16]: 2,
+  [miINT32]: 4,
+  [miUINT32]: 4,
+  [miSINGLE]: 4,
+  [miDOUBLE]: 8,
+};
+const CLASS_TYPE: Record<number, number> = {
+  [mxDOUBLE]: miDOUBLE,
+  [mxSINGLE]: miSINGLE,
+  [mxUINT8]: miUINT8,
+  [mxINT16]: miINT16,
+  [mxCHAR]: miUINT16,
+};
 
 class Out {
   private chunks: Buffer[] = [];
@@ -69,15 +97,32 @@ function encodeValues(type: number, values: ArrayLike<number>, be: boolean): Buf
     const v = values[i];
     const o = i * size;
     switch (type) {
-      case miINT8: b.writeInt8(v, o); break;
-      case miUINT8: b.writeUInt8(v, o); break;
-      case miINT16: be ? b.writeInt16BE(v, o) : b.writeInt16LE(v, o); break;
-      case miUINT16: be ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o); break;
-      case miINT32: be ? b.writeInt32BE(v, o) : b.writeInt32LE(v, o); break;
-      case miUINT32: be ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o); break;
-      case miSINGLE: be ? b.writeFloatBE(v, o) : b.writeFloatLE(v, o); break;
-      case miDOUBLE: be ? b.writeDoubleBE(v, o) : b.writeDoubleLE(v, o); break;
-      default: throw new Error(`type ${type}`);
+      case miINT8:
+        b.writeInt8(v, o);
+        break;
+      case miUINT8:
+        b.writeUInt8(v, o);
+        break;
+      case miINT16:
+        be ? b.writeInt16BE(v, o) : b.writeInt16LE(v, o);
+        break;
+      case miUINT16:
+        be ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o);
+        break;
+      case miINT32:
+        be ? b.writeInt32BE(v, o) : b.writeInt32LE(v, o);
+        break;
+      case miUINT32:
+        be ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o);
+        break;
+      case miSINGLE:
+        be ? b.writeFloatBE(v, o) : b.writeFloatLE(v, o);
+        break;
+      case miDOUBLE:
+        be ? b.writeDoubleBE(v, o) : b.writeDoubleLE(v, o);
+        break;
+      default:
+        throw new Error(`type ${type}`);
     }
   }
   return b;
@@ -198,10 +243,14 @@ export function svhnFixture(n: number, noise = 0): SvhnFixture {
 }
 
 /** An SVHN-layout MAT-file as MATLAB writes it: X uint8 32×32×3×N, y double N×1 stored as miUINT8, both compressed. */
-export function svhnMat(f: SvhnFixture, opts: MatWriteOptions & { yStoreAs?: number; yClass?: number; xDims?: number[]; omit?: 'X' | 'y' } = {}): Buffer {
+export function svhnMat(
+  f: SvhnFixture,
+  opts: MatWriteOptions & { yStoreAs?: number; yClass?: number; xDims?: number[]; omit?: 'X' | 'y' } = {},
+): Buffer {
   const vars: MatVar[] = [];
   if (opts.omit !== 'X') vars.push({ name: 'X', cls: mxUINT8, dims: opts.xDims ?? [32, 32, 3, f.n], values: f.X });
-  if (opts.omit !== 'y') vars.push({ name: 'y', cls: opts.yClass ?? mxDOUBLE, dims: [f.n, 1], values: f.y, storeAs: opts.yStoreAs ?? miUINT8 });
+  if (opts.omit !== 'y')
+    vars.push({ name: 'y', cls: opts.yClass ?? mxDOUBLE, dims: [f.n, 1], values: f.y, storeAs: opts.yStoreAs ?? miUINT8 });
   return writeMat5(vars, opts);
 }
 
@@ -229,7 +278,7 @@ function tarHeader(name: string, size: number, type: '0' | '5'): Buffer {
   h.write(type === '5' ? '0000755\0' : '0000644\0', 100, 'latin1');
   h.write('0001750\0', 108, 'latin1');
   h.write('0001750\0', 116, 'latin1');
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
   h.write('14200000000\0', 136, 'latin1');
   h.write('        ', 148, 'latin1');
   h.write(type, 156, 'latin1');
@@ -240,7 +289,7 @@ function tarHeader(name: string, size: number, type: '0' | '5'): Buffer {
   if (prefix) h.write(prefix, 345, 155, 'utf8');
   let sum = 0;
   for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
   return h;
 }
 

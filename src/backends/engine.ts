@@ -11,7 +11,18 @@ export const engineBackend: AdBackend = {
   fixedJacobian: false,
   versions: { adzone: pkg.version },
   async run(problem, opts) {
-    const r = runChain(problem, { format: formatByName(opts.precision), accumulate: opts.accumulate, jacobian: opts.jacobian, checkUnderflow: opts.checkUnderflow === true });
-    return { output: r.output, grads: r.grads, routing: r.routing, activations: r.activations, ...(r.underflow !== undefined ? { underflow: r.underflow } : {}) };
+    const r = runChain(problem, {
+      format: formatByName(opts.precision),
+      accumulate: opts.accumulate,
+      jacobian: opts.jacobian,
+      checkUnderflow: opts.checkUnderflow === true,
+    });
+    return {
+      output: r.output,
+      grads: r.grads,
+      routing: r.routing,
+      activations: r.activations,
+      ...(r.underflow !== undefined ? { underflow: r.underflow } : {}),
+    };
   },
 };

@@ -29,9 +29,10 @@ export function loadBackend(id: string): Promise<AdBackend | UnavailableBackend>
   }
   let p = cache.get(id);
   if (!p) {
-    p = id === 'engine'
-      ? import('./engine.ts').then((m) => m.engineBackend as AdBackend)
-      : import('./tfjs.ts').then((m) => m.createTfjsBackend(id));
+    p =
+      id === 'engine'
+        ? import('./engine.ts').then((m) => m.engineBackend as AdBackend)
+        : import('./tfjs.ts').then((m) => m.createTfjsBackend(id));
     cache.set(id, p);
     p.catch(() => cache.delete(id));
   }

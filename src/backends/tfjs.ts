@@ -18,12 +18,29 @@
 import type { Problem } from '../problem/index.ts';
 import type { AdBackend, BackendResult, BackendRunOptions, UnavailableBackend } from './types.ts';
 import { runChain, type PadMode } from './tfjs/chain.ts';
-import { activate, BACKEND_PACKAGE, exclusive, isInstalled, loadBackendPackage, packageVersion, tf, type TfjsBackendName } from './tfjs/runtime.ts';
+import {
+  activate,
+  BACKEND_PACKAGE,
+  exclusive,
+  isInstalled,
+  loadBackendPackage,
+  packageVersion,
+  tf,
+  type TfjsBackendName,
+} from './tfjs/runtime.ts';
 
 export { registerWasmGradKernels, missingWasmKernels, CHAIN_KERNELS, conv2DBackpropFilterViaConv2D } from './tfjs/wasm_kernels.ts';
 export { exclusive, activate, isInstalled, tf, type TfjsBackendName } from './tfjs/runtime.ts';
 export { runChain, type PadMode } from './tfjs/chain.ts';
-export { measureTieRuleOf, tieRuleCases, maxPoolWindows, ruleRow, type TieRule, type TieRuleReport, type WindowObservation } from './tfjs/tie_rule.ts';
+export {
+  measureTieRuleOf,
+  tieRuleCases,
+  maxPoolWindows,
+  ruleRow,
+  type TieRule,
+  type TieRuleReport,
+  type WindowObservation,
+} from './tfjs/tie_rule.ts';
 
 export type TfjsBackendId = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node';
 
@@ -61,7 +78,11 @@ class TfjsAdBackend implements AdBackend {
 
   run(problem: Problem, opts: BackendRunOptions): Promise<BackendResult> {
     if (!this.precisions.includes(opts.precision as '32')) {
-      return Promise.reject(new Error(`${this.id} computes in float32 only (tfjs has no float16 or float64 tensors); precision '${opts.precision}' was asked for`));
+      return Promise.reject(
+        new Error(
+          `${this.id} computes in float32 only (tfjs has no float16 or float64 tensors); precision '${opts.precision}' was asked for`,
+        ),
+      );
     }
     return exclusive(async () => {
       await activate(this.tfjsName);

@@ -23,7 +23,9 @@ export function runInChild(task: Task, timeoutMs: number): Promise<WorkerReply> 
     child.on('message', (m: WorkerReply) => done(m));
     child.on('error', (e) => done({ ok: false, error: `worker failed to start: ${e.message}` }));
     // A reply sent just before exiting may be delivered after 'exit': give it a moment.
-    child.on('exit', (code, signal) => setTimeout(() => done({ ok: false, error: `worker exited (${signal ?? `code ${code}`}) without a reply` }), 500));
+    child.on('exit', (code, signal) =>
+      setTimeout(() => done({ ok: false, error: `worker exited (${signal ?? `code ${code}`}) without a reply` }), 500),
+    );
     child.send(task);
   });
 }

@@ -64,7 +64,17 @@ const MODEL_LABEL: Record<BenchModel, string> = { lenet5: 'LeNet-5', 'vgg11-w0.2
 export function plan(p: PlanInput): Measurement[] {
   const r = (kind: keyof typeof FULL): Reps => (p.quick ? QUICK : FULL[kind]);
   const out: Measurement[] = [];
-  const step = (group: Group, model: BenchModel, batch: WireBatch, reps: Reps, backend: 'engine' | 'tfjs-wasm' | 'tfjs-cpu', precision: '16' | '32' | '64', accumulate: 'strict' | 'wide' | 'framework', ratios: RatioSpec[], tfjsJacobian?: 'native' | 'first') => {
+  const step = (
+    group: Group,
+    model: BenchModel,
+    batch: WireBatch,
+    reps: Reps,
+    backend: 'engine' | 'tfjs-wasm' | 'tfjs-cpu',
+    precision: '16' | '32' | '64',
+    accumulate: 'strict' | 'wide' | 'framework',
+    ratios: RatioSpec[],
+    tfjsJacobian?: 'native' | 'first',
+  ) => {
     const suffix = tfjsJacobian === 'first' ? '/first' : '';
     out.push({
       id: `${group}/${backend}/${precision}/${accumulate}${suffix}`,
@@ -93,7 +103,11 @@ export function plan(p: PlanInput): Measurement[] {
     step('lenet', 'lenet5', b, r('fast'), 'tfjs-wasm', '32', 'framework', [{ to: wasm }], 'first');
     step('lenet', 'lenet5', b, r('slow'), 'tfjs-cpu', '32', 'framework', [{ to: wasm }], 'native');
     // Evaluation (the forward alone), against the training step of the same backend, precision and mode.
-    for (const [backend, precision, accumulate] of [['engine', '32', 'strict'], ['engine', '16', 'strict'], ['tfjs-wasm', '32', 'framework']] as const) {
+    for (const [backend, precision, accumulate] of [
+      ['engine', '32', 'strict'],
+      ['engine', '16', 'strict'],
+      ['tfjs-wasm', '32', 'framework'],
+    ] as const) {
       const train = `lenet/${backend}/${precision}/${accumulate}`;
       out.push({
         id: `${train}/eval`,
@@ -110,7 +124,10 @@ export function plan(p: PlanInput): Measurement[] {
       });
     }
     if (p.torch) {
-      for (const [dtype, bits] of [['float32', '32'], ['float64', '64']] as const) {
+      for (const [dtype, bits] of [
+        ['float32', '32'],
+        ['float64', '64'],
+      ] as const) {
         out.push({
           id: `lenet/torch/${bits}/framework`,
           group: 'lenet',
@@ -129,8 +146,27 @@ export function plan(p: PlanInput): Measurement[] {
   }
   if (p.groups.includes('exact')) {
     const b = p.mnist;
-    const exact = (what: 'exact-routing' | 'gradients-32' | 'plain-forward-64', measurement: string, backend: string, precision: string, accumulate: string, ratios: RatioSpec[]) =>
-      out.push({ id: `exact/${what}`, group: 'exact', measurement, model: 'lenet5', backend, precision, accumulate, batchSize: b.shape[0], reps: r('fast'), ratios, task: { kind: 'exact', what, batch: b, reps: r('fast') } });
+    const exact = (
+      what: 'exact-routing' | 'gradients-32' | 'plain-forward-64',
+      measurement: string,
+      backend: string,
+      precision: string,
+      accumulate: string,
+      ratios: RatioSpec[],
+    ) =>
+      out.push({
+        id: `exact/${what}`,
+        group: 'exact',
+        measurement,
+        model: 'lenet5',
+        backend,
+        precision,
+        accumulate,
+        batchSize: b.shape[0],
+        reps: r('fast'),
+        ratios,
+        task: { kind: 'exact', what, batch: b, reps: r('fast') },
+      });
     exact('gradients-32', 'LeNet-5 loss gradient (forward + backward), 32-bit point', 'engine', '32', 'strict', []);
     exact('plain-forward-64', 'LeNet-5 plain float64 forward, 32-bit point', 'zones/network', '64', '—', []);
     exact('exact-routing', 'LeNet-5 exact routing (every MaxPool tie set, every ReLU sign), 32-bit point', 'zones/network', 'exact', '—', [
@@ -138,7 +174,10 @@ export function plan(p: PlanInput): Measurement[] {
       { to: 'exact/plain-forward-64' },
     ]);
   }
-  for (const [group, model] of [['vgg', 'vgg11-w0.25'], ['resnet', 'resnet18-w0.25']] as const) {
+  for (const [group, model] of [
+    ['vgg', 'vgg11-w0.25'],
+    ['resnet', 'resnet18-w0.25'],
+  ] as const) {
     if (!p.groups.includes(group)) continue;
     const b = p.cifar![group];
     const e32 = `${group}/engine/32/strict`;

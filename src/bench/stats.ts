@@ -12,7 +12,14 @@ function quantile(sorted: readonly number[], q: number): number {
 
 export function summarise(samplesMs: readonly number[]): Timing {
   const s = [...samplesMs].sort((a, b) => a - b);
-  return { samplesMs: [...samplesMs], medianMs: quantile(s, 0.5), minMs: s[0], maxMs: s[s.length - 1], q1Ms: quantile(s, 0.25), q3Ms: quantile(s, 0.75) };
+  return {
+    samplesMs: [...samplesMs],
+    medianMs: quantile(s, 0.5),
+    minMs: s[0],
+    maxMs: s[s.length - 1],
+    q1Ms: quantile(s, 0.25),
+    q3Ms: quantile(s, 0.75),
+  };
 }
 
 /**

@@ -12,7 +12,10 @@ export function benchTable(rows: readonly BenchRow[]): string {
     const time = r.msPerStep === null ? (r.skipped ? `skipped: ${r.skipped}` : `failed: ${firstLine(r.error)}`) : ms(r.msPerStep);
     const spread = r.spreadMs ? `${ms(r.spreadMs.min)}–${ms(r.spreadMs.max)}` : '';
     const ratio = r.ratios.map((q) => `${q.value.toFixed(2)}× ${q.toLabel}`).join('; ');
-    const target = r.ratios.filter((q) => q.verdict).map((q) => `≤ ${q.max}× ${q.verdict}`).join('; ');
+    const target = r.ratios
+      .filter((q) => q.verdict)
+      .map((q) => `≤ ${q.max}× ${q.verdict}`)
+      .join('; ');
     const rss = r.peakRssMB === null ? '' : r.peakRssMB.toFixed(0);
     return `| ${r.measurement} | ${r.backend} | ${r.precision} | ${r.accumulate} | ${r.batchSize} | ${time} | ${spread} | ${r.reps || ''} | ${rss} | ${ratio} | ${target} |`;
   });

@@ -23,12 +23,13 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'eval-vs-train': {
     id: 'eval-vs-train',
     max: 0.5,
-    description: 'LeNet-5, batch 32: evaluating a batch (forward only) at most half a training step on the same backend, precision and mode',
+    description:
+      'LeNet-5, batch 32: evaluating a batch (forward only) at most half a training step on the same backend, precision and mode',
   },
   'exact-vs-backward': {
     id: 'exact-vs-backward',
     max: 3,
-    description: 'exact routing of a LeNet-5 MNIST batch of 32 at the 32-bit point at most 3× the engine\'s 32-bit gradient pass',
+    description: "exact routing of a LeNet-5 MNIST batch of 32 at the 32-bit point at most 3× the engine's 32-bit gradient pass",
   },
 };
 

@@ -69,7 +69,11 @@ async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> 
   const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
   return {
     timing,
-    detail: { ...trainingDetail(task.tfjsJacobian ?? 'native', `${optimizer.name} (adzone's, on float32 values)`), lastLoss, ...(wasmFlavour ? { wasm: wasmFlavour } : {}) },
+    detail: {
+      ...trainingDetail(task.tfjsJacobian ?? 'native', `${optimizer.name} (adzone's, on float32 values)`),
+      lastLoss,
+      ...(wasmFlavour ? { wasm: wasmFlavour } : {}),
+    },
   };
 }
 
@@ -102,7 +106,10 @@ async function exactTask(task: Extract<Task, { kind: 'exact' }>, ready: () => vo
     ready();
     const net = createEngineNet(spec, params);
     const batch = { x, shape, labels: task.batch.labels };
-    const timing = await timeSteps(() => gradients(net, batch, { format: F32, accumulate: 'strict', jacobian: choice(FIRST) }, { training: true }), task.reps);
+    const timing = await timeSteps(
+      () => gradients(net, batch, { format: F32, accumulate: 'strict', jacobian: choice(FIRST) }, { training: true }),
+      task.reps,
+    );
     return { timing, detail: { jacobian: 'first', kernels: await engineKernels() } };
   }
   const { exactRouting, plainForward } = await import('../zones/network/index.ts');

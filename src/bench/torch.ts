@@ -11,12 +11,18 @@ import type { Reps, WireBatch, WorkerReply } from './types.ts';
 
 const SCRIPT = fileURLToPath(new URL('./torch_lenet.py', import.meta.url));
 
-export type TorchProbe = { readonly available: true; readonly version: string; readonly python: string } | { readonly available: false; readonly reason: string };
+export type TorchProbe =
+  | { readonly available: true; readonly version: string; readonly python: string }
+  | { readonly available: false; readonly reason: string };
 
 /** Whether python3 can import torch here; when not, why (with the apt candidate when apt knows one). */
 export function probeTorch(): TorchProbe {
-  const r = spawnSync('python3', ['-c', 'import sys, torch; print(torch.__version__); print(sys.version.split()[0])'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return { available: false, reason: `python3 could not be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
+  const r = spawnSync('python3', ['-c', 'import sys, torch; print(torch.__version__); print(sys.version.split()[0])'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.error)
+    return { available: false, reason: `python3 could not be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
   if (r.status === 0) {
     const [version, python] = r.stdout.trim().split('\n');
     return { available: true, version, python };
@@ -41,7 +47,15 @@ export interface TorchRun {
 }
 
 /** Time the LeNet-5 step in PyTorch at `dtype` with the given initial parameters and batch. */
-export function runTorchLenet(dtype: 'float32' | 'float64', batch: WireBatch, params: ReadonlyMap<string, Float64Array>, reps: Reps, lr: number, momentum: number, timeoutMs: number): Promise<TorchRun> {
+export function runTorchLenet(
+  dtype: 'float32' | 'float64',
+  batch: WireBatch,
+  params: ReadonlyMap<string, Float64Array>,
+  reps: Reps,
+  lr: number,
+  momentum: number,
+  timeoutMs: number,
+): Promise<TorchRun> {
   const input = JSON.stringify({
     dtype,
     x: Array.from(batch.x),
@@ -62,15 +76,33 @@ export function runTorchLenet(dtype: 'float32' | 'float64', batch: WireBatch, pa
     child.on('close', (code, signal) => {
       const line = out.trim().split('\n').pop() ?? '';
       try {
-        const r = JSON.parse(line) as { ok: boolean; samplesMs: number[]; torch: string; threads: number; peakRssMB: number; lastLoss: number };
+        const r = JSON.parse(line) as {
+          ok: boolean;
+          samplesMs: number[];
+          torch: string;
+          threads: number;
+          peakRssMB: number;
+          lastLoss: number;
+        };
         if (code !== 0 || !r.ok) throw new Error('no result');
         resolveRun({
-          reply: { ok: true, timing: summarise(r.samplesMs), rssBeforeMB: NaN, peakRssMB: r.peakRssMB, detail: { torch: r.torch, threads: r.threads, lastLoss: r.lastLoss } },
+          reply: {
+            ok: true,
+            timing: summarise(r.samplesMs),
+            rssBeforeMB: NaN,
+            peakRssMB: r.peakRssMB,
+            detail: { torch: r.torch, threads: r.threads, lastLoss: r.lastLoss },
+          },
           threads: r.threads,
           torch: r.torch,
         });
       } catch {
-        resolveRun({ reply: { ok: false, error: `torch_lenet.py failed (${signal ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}` } });
+        resolveRun({
+          reply: {
+            ok: false,
+            error: `torch_lenet.py failed (${signal ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
+          },
+        });
       }
     });
     child.stdin.end(input);

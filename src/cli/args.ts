@@ -21,7 +21,10 @@ export function parseList(name: string, value: string | undefined, def: readonly
   if (!items.length) throw new UsageError(`--${name} needs at least one value`);
   if (allowed) {
     const bad = items.filter((i) => !allowed.includes(i));
-    if (bad.length) throw new UsageError(`--${name}: unknown value${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}; expected one of ${allowed.join(', ')}`);
+    if (bad.length)
+      throw new UsageError(
+        `--${name}: unknown value${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}; expected one of ${allowed.join(', ')}`,
+      );
   }
   const dup = items.find((x, i) => items.indexOf(x) !== i);
   if (dup) throw new UsageError(`--${name}: '${dup}' is given twice`);
@@ -30,7 +33,8 @@ export function parseList(name: string, value: string | undefined, def: readonly
 
 export function parseChoice<T extends string>(name: string, value: string | undefined, def: T, allowed: readonly T[]): T {
   if (value === undefined) return def;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${value}'`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${value}'`);
   return value as T;
 }
 
@@ -38,7 +42,8 @@ export function parseAlphas(value: string | undefined): number[] {
   const items = parseList('relu-alpha', value, ['0']);
   return items.map((s) => {
     const a = Number(s);
-    if (!Number.isFinite(a) || a < 0 || a > 1 || !/^[0-9.eE+-]+$/.test(s)) throw new UsageError(`--relu-alpha values must be numbers in [0, 1], got '${s}'`);
+    if (!Number.isFinite(a) || a < 0 || a > 1 || !/^[0-9.eE+-]+$/.test(s))
+      throw new UsageError(`--relu-alpha values must be numbers in [0, 1], got '${s}'`);
     return a;
   });
 }

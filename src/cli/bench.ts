@@ -20,7 +20,9 @@ Measured side by side, each measurement in its own child process (so peak memory
            gradient pass and a plain float64 forward
   vgg      VGG11 width 1/4, CIFAR-10 subset batch of ${BATCH.full.vgg} (${BATCH.quick.vgg} with --quick): engine 16/32/64, tfjs-wasm 32
   resnet   ResNet18 width 1/4 with batch norm, batch of ${BATCH.full.resnet} (${BATCH.quick.resnet} with --quick): the same
-Targets: ${Object.values(TARGETS).map((t) => `${t.id} ≤ ${t.max}×`).join(', ')}.
+Targets: ${Object.values(TARGETS)
+  .map((t) => `${t.id} ≤ ${t.max}×`)
+  .join(', ')}.
 
 Options:
   --out DIR      where results.json goes (default bench)
@@ -46,12 +48,17 @@ export async function benchCommand(argv: string[], version: string): Promise<num
     return 0;
   }
   const groups = parseList('only', values.only, [...GROUPS], GROUPS) as Group[];
-  if (!groups.length) throw new UsageError('--only needs at least one of ' + GROUPS.join(', '));
+  if (!groups.length) throw new UsageError(`--only needs at least one of ${GROUPS.join(', ')}`);
   const log = values.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
-  const r = await runBench({ out: values.out ?? 'bench', quick: values.quick === true, groups, version, command: `adzone bench ${argv.join(' ')}`.trim() }, log);
+  const r = await runBench(
+    { out: values.out ?? 'bench', quick: values.quick === true, groups, version, command: `adzone bench ${argv.join(' ')}`.trim() },
+    log,
+  );
   console.log(benchTable(r.rows));
   for (const n of r.notes) console.log(n);
   const load = r.json.machine as { loadavgStart: number[]; loadavgEnd: number[]; cpuModel: string; cores: number };
-  console.log(`Run time ${r.runSeconds.toFixed(0)} s on ${load.cores} × ${load.cpuModel}; load average ${load.loadavgStart[0].toFixed(2)} at start, ${load.loadavgEnd[0].toFixed(2)} at end. Wrote ${r.file}`);
+  console.log(
+    `Run time ${r.runSeconds.toFixed(0)} s on ${load.cores} × ${load.cpuModel}; load average ${load.loadavgStart[0].toFixed(2)} at start, ${load.loadavgEnd[0].toFixed(2)} at end. Wrote ${r.file}`,
+  );
   return r.failed ? 1 : 0;
 }

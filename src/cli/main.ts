@@ -20,7 +20,8 @@ import { addToCorpus } from '../zones/corpus.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { BetaMode } from '../jacobians/index.ts';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 const HELP = `adzone ${VERSION} — verify automatic differentiation through MaxPool against an exact oracle
 
@@ -96,7 +97,6 @@ Options:
 
 Example: adzone zones --model lenet5 --dataset mnist --precision 16,32,64 --batches 50 --seed 1 --out /tmp/zones-lenet`;
 
-
 function familyFrom(value: string | undefined): MaxPoolJacobian[] {
   const names = parseList('jacobians', value, ['first', 'minnorm', 'beta:10']);
   const fam = names.map((n) => {
@@ -144,7 +144,15 @@ async function verify(argv: string[]): Promise<number> {
   const accumulate = parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']);
   const betaMode = parseChoice<BetaMode>('beta-mode', values['beta-mode'], 'backward', ['backward', 'mixed-forward']);
   const backendIds = parseList('backends', values.backends, ['engine', 'tfjs-cpu', 'tfjs-wasm'], BACKEND_IDS);
-  const genIds = values.generators === undefined || values.generators === 'all' ? GENERATORS.map((g) => g.id) : parseList('generators', values.generators, [], GENERATORS.map((g) => g.id));
+  const genIds =
+    values.generators === undefined || values.generators === 'all'
+      ? GENERATORS.map((g) => g.id)
+      : parseList(
+          'generators',
+          values.generators,
+          [],
+          GENERATORS.map((g) => g.id),
+        );
   const out = resolve(values.out ?? 'reports/verify');
   const quiet = values.quiet === true;
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -216,7 +224,9 @@ async function verify(argv: string[]): Promise<number> {
     }
     log(`corpus ${values.corpus}: ${added} new case(s)`);
   }
-  log(`wrote ${join(out, 'verify.json')} and ${join(out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`);
+  log(
+    `wrote ${join(out, 'verify.json')} and ${join(out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`,
+  );
   return 0;
 }
 
@@ -244,7 +254,8 @@ async function replay(argv: string[]): Promise<number> {
   if (!values.generator || values.seed === undefined || values.path === undefined) {
     throw new UsageError('replay needs --generator, --seed and --path (all three are printed beside each counterexample in verify.md)');
   }
-  if (!/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3 (fast-check's counterexample path), got '${values.path}'`);
+  if (!/^\d+(:\d+)*$/.test(values.path))
+    throw new UsageError(`--path must look like 12:0:3 (fast-check's counterexample path), got '${values.path}'`);
   const gen = generatorById(values.generator);
   const seed = parseIntOption('seed', values.seed, 0, 0, 2 ** 32 - 1);
   const precision = parseList('precision', values.precision, ['16'], Object.keys(FORMATS));
@@ -271,10 +282,14 @@ async function replay(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(toJson({ case: c, classification: cls }));
   } else {
-    console.log(`${gen.id} seed ${seed} path ${values.path}: ${cls.zone}${cls.cause ? `:${cls.cause}` : ''} on ${cls.backend} at ${cls.precision} bits`);
+    console.log(
+      `${gen.id} seed ${seed} path ${values.path}: ${cls.zone}${cls.cause ? `:${cls.cause}` : ''} on ${cls.backend} at ${cls.precision} bits`,
+    );
     console.log(`input ${c.problem.input.shape.join('×')}: [${c.problem.input.data.join(', ')}]`);
     for (const f of cls.findings) {
-      console.log(`  layer ${f.layer} ${f.kind} unit ${f.unit}: ${f.what}, exact [${f.exact.join(', ')}]${f.rounded ? `, in p [${f.rounded.join(', ')}]` : ''}`);
+      console.log(
+        `  layer ${f.layer} ${f.kind} unit ${f.unit}: ${f.what}, exact [${f.exact.join(', ')}]${f.rounded ? `, in p [${f.rounded.join(', ')}]` : ''}`,
+      );
       for (const e of f.entries) console.log(`    [${e.index}] exact ${e.exact}  in p ${e.rounded ?? '—'}`);
     }
   }

@@ -37,8 +37,28 @@ import {
   type ZonesReport,
   type ZonesSummary,
 } from '../report/zonesMarkdown.ts';
-import { MODEL_NAMES, countParams, createEngineNet, gradients, initParams, isModelName, modelSpec, type EngineNet, type ModelOptions, type ModelSpec, type NetLayer } from '../models/index.ts';
-import { DATASET_NAMES, DataError, batches as dataBatches, datasetByName, type Dataset, type DatasetInfo, type Split } from '../data/index.ts';
+import {
+  MODEL_NAMES,
+  countParams,
+  createEngineNet,
+  gradients,
+  initParams,
+  isModelName,
+  modelSpec,
+  type EngineNet,
+  type ModelOptions,
+  type ModelSpec,
+  type NetLayer,
+} from '../models/index.ts';
+import {
+  DATASET_NAMES,
+  DataError,
+  batches as dataBatches,
+  datasetByName,
+  type Dataset,
+  type DatasetInfo,
+  type Split,
+} from '../data/index.ts';
 import {
   BATCHNORM_UNSUPPORTED,
   ESTIMATOR_THRESHOLDS,
@@ -124,14 +144,18 @@ function hasLayer(layers: readonly NetLayer[], kind: NetLayer['kind']): boolean 
 }
 
 function countLayers(layers: readonly NetLayer[], kind: NetLayer['kind']): number {
-  return layers.reduce((a, l) => a + (l.kind === kind ? 1 : l.kind === 'residual' ? countLayers(l.body, kind) + countLayers(l.shortcut, kind) : 0), 0);
+  return layers.reduce(
+    (a, l) => a + (l.kind === kind ? 1 : l.kind === 'residual' ? countLayers(l.body, kind) + countLayers(l.shortcut, kind) : 0),
+    0,
+  );
 }
 
 function parseWidth(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+(?:\.\d+)?))?\s*$/.exec(v);
   const w = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!(w > 0 && Number.isFinite(w))) throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
+  if (!(w > 0 && Number.isFinite(w)))
+    throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
   return w;
 }
 
@@ -162,7 +186,10 @@ function resolveOptions(argv: string[]): Resolved | 'help' {
   });
   if (values.help) return 'help';
   const missing = (['model', 'dataset', 'batches', 'out'] as const).filter((k) => values[k] === undefined);
-  if (missing.length) throw new UsageError(`zones needs ${missing.map((m) => `--${m}`).join(', ')} (e.g. adzone zones --model lenet5 --dataset mnist --batches 50 --out /tmp/zones)`);
+  if (missing.length)
+    throw new UsageError(
+      `zones needs ${missing.map((m) => `--${m}`).join(', ')} (e.g. adzone zones --model lenet5 --dataset mnist --batches 50 --out /tmp/zones)`,
+    );
 
   const model = values.model!;
   if (!isModelName(model)) throw new UsageError(`--model: unknown model '${model}'; expected one of ${MODEL_NAMES.join(', ')}`);
@@ -174,23 +201,31 @@ function resolveOptions(argv: string[]): Resolved | 'help' {
   }
   const precisions = parseList('precision', values.precision, [...PRECISIONS]);
   const badP = precisions.filter((p) => !(PRECISIONS as readonly string[]).includes(p));
-  if (badP.length) throw new UsageError(`--precision: unknown value ${badP.map((p) => `'${p}'`).join(', ')}; expected a comma list of 16, 32, 64 (the estimator has thresholds for these only)`);
+  if (badP.length)
+    throw new UsageError(
+      `--precision: unknown value ${badP.map((p) => `'${p}'`).join(', ')}; expected a comma list of 16, 32, 64 (the estimator has thresholds for these only)`,
+    );
   precisions.sort((a, b) => Number(a) - Number(b));
-  if (!/^\s*\d+\s*$/.test(values.batches!) || Number(values.batches) < 1) throw new UsageError(`--batches must be a positive integer (how many mini-batches to measure), got '${values.batches}'`);
+  if (!/^\s*\d+\s*$/.test(values.batches!) || Number(values.batches) < 1)
+    throw new UsageError(`--batches must be a positive integer (how many mini-batches to measure), got '${values.batches}'`);
   const nBatches = Number(values.batches);
   const seed = parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1);
   const batchSize = parseIntOption('batch-size', values['batch-size'], 128, 1, 65_536);
   const accumulate = parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']);
   const alphas = parseAlphas(values['relu-alpha']);
-  if (alphas.length !== 1) throw new UsageError(`--relu-alpha takes one value in [0, 1] for zones (the run's ReLU'(0)), got ${alphas.length}`);
+  if (alphas.length !== 1)
+    throw new UsageError(`--relu-alpha takes one value in [0, 1] for zones (the run's ReLU'(0)), got ${alphas.length}`);
   const reluAlpha = alphas[0];
   const split = parseChoice<Split>('split', values.split, info.splits.includes('train') ? 'train' : info.splits[0], ['train', 'test']);
-  if (!info.splits.includes(split)) throw new UsageError(`--split ${split}: ${info.name} has only the ${info.splits.join(', ')} split${info.splits.length > 1 ? 's' : ''}`);
+  if (!info.splits.includes(split))
+    throw new UsageError(`--split ${split}: ${info.name} has only the ${info.splits.join(', ')} split${info.splits.length > 1 ? 's' : ''}`);
   const cpus = availableParallelism();
   const jobs = parseIntOption('jobs', values.jobs, Math.max(1, Math.min(cpus, 4)), 1, 64);
   if (values['batch-norm'] && values['no-batch-norm']) throw new UsageError('--batch-norm and --no-batch-norm contradict each other');
 
-  const opts: { width?: number; batchNorm?: boolean; stem?: 'cifar' | 'imagenet'; classes: number; input?: [number, number, number] } = { classes: info.classes };
+  const opts: { width?: number; batchNorm?: boolean; stem?: 'cifar' | 'imagenet'; classes: number; input?: [number, number, number] } = {
+    classes: info.classes,
+  };
   const width = parseWidth(values.width);
   if (width !== undefined) opts.width = width;
   if (values['batch-norm']) opts.batchNorm = true;
@@ -206,7 +241,9 @@ function resolveOptions(argv: string[]): Resolved | 'help' {
     if (probe.input[0] !== c || probe.input[1] !== h || probe.input[2] !== w) {
       if (model === 'resnet18' && probe.input[0] === c) {
         opts.input = [c, h, w];
-        notes.push(`ResNet18 takes ${info.name}'s ${c}×${h}×${w} images instead of its default ${probe.input.join('×')} (it ends in a global average pool).`);
+        notes.push(
+          `ResNet18 takes ${info.name}'s ${c}×${h}×${w} images instead of its default ${probe.input.join('×')} (it ends in a global average pool).`,
+        );
       } else {
         const fits = DATASET_NAMES.filter((d) => datasetByName(d).shape.join('×') === probe.input.join('×'));
         throw new UsageError(
@@ -230,8 +267,13 @@ function resolveOptions(argv: string[]): Resolved | 'help' {
     throw new UsageError(`--dataset ${info.name} cannot be loaded: ${why}`);
   }
   const exactOk = !hasLayer(spec.layers, 'batchnorm2d');
-  const exactReason = exactOk ? null : BATCHNORM_UNSUPPORTED.replace(/;.*$/, '.').replace(/^exact classification through batch norm is not supported: it/, 'batch norm');
-  if (countLayers(spec.layers, 'maxpool') === 0) notes.push('This model has no MaxPool: β cannot change any gradient, so the estimator distance is 0 by construction; only ReLU units can be non-regular.');
+  const exactReason = exactOk
+    ? null
+    : BATCHNORM_UNSUPPORTED.replace(/;.*$/, '.').replace(/^exact classification through batch norm is not supported: it/, 'batch norm');
+  if (countLayers(spec.layers, 'maxpool') === 0)
+    notes.push(
+      'This model has no MaxPool: β cannot change any gradient, so the estimator distance is 0 by construction; only ReLU units can be non-regular.',
+    );
   const modelOptions: ModelOptions = { ...opts };
   return {
     task: { model, modelOptions, seed, accumulate, reluAlpha, exact: exactOk },
@@ -316,7 +358,13 @@ class TaskContext {
     const g1 = gradients(net, batch, { format, accumulate: cfg.accumulate, jacobian: choice(beta(1), cfg.reluAlpha) }, pass);
     const est = estimateZone(g0.grads, g1.grads, p);
     const engineMs = performance.now() - t;
-    const estimator = { distance: est.distance, threshold: est.threshold, inZone: est.inZone, nonfinite: est.nonfinite, perParam: Object.fromEntries(est.perParam) };
+    const estimator = {
+      distance: est.distance,
+      threshold: est.threshold,
+      inZone: est.inZone,
+      nonfinite: est.nonfinite,
+      perParam: Object.fromEntries(est.perParam),
+    };
     let windows = 0;
     let pTiedWindows = 0;
     for (const d of g0.decisions) {
@@ -326,7 +374,8 @@ class TaskContext {
       for (let k = 0; k + 1 < o.length; k++) if (o[k + 1] - o[k] >= 2) pTiedWindows++;
     }
     const base = { batch: b.batch, firstIndex: b.indices[0], size: b.indices.length, loss: g0.loss, windows, pTiedWindows, estimator };
-    if (!cfg.exact) return { record: { ...base, exact: null, ms: { engine: engineMs, exact: 0, classify: 0 } }, findings: [], harmless: [] };
+    if (!cfg.exact)
+      return { record: { ...base, exact: null, ms: { engine: engineMs, exact: 0, classify: 0 } }, findings: [], harmless: [] };
 
     t = performance.now();
     const x = b.x.map(round);
@@ -343,7 +392,10 @@ class TaskContext {
       const prev = g0.decisions[i - 1];
       if (prev.kind === 'relu' && ex.reluBefore(nd.path) === routed[i - 1].path) pValues.set(nd.path, prev.output.data);
     });
-    const cls = classifyNetwork(ex, pRouting, pValues, cfg.reluAlpha, { maxFindings: EXPLAIN_FIRST, harmlessExamplesPerNode: b.batch === 0 ? 2 : 0 });
+    const cls = classifyNetwork(ex, pRouting, pValues, cfg.reluAlpha, {
+      maxFindings: EXPLAIN_FIRST,
+      harmlessExamplesPerNode: b.batch === 0 ? 2 : 0,
+    });
     const explained: UnitFinding[] = [...cls.findings];
     if (cls.truncated) {
       for (const s of cls.nodes) {
@@ -352,7 +404,10 @@ class TaskContext {
         if (!bad || cls.findings.some((f) => f.node === s.node && (f.zone === 'bifurcation' || !bif))) continue;
         if (!bif && b.batch >= EXPLAIN_LAYERS_IN_BATCHES) continue; // the report shows the first of each kind: early batches suffice
         const view = { ...ex, routing: OnlyNodes.of(ex.routing, new Set([s.node])) };
-        const more = classifyNetwork(view, pRouting, pValues, cfg.reluAlpha, { maxFindings: bif && bad <= EXPLAIN_BUDGET ? Infinity : EXPLAIN_PER_LAYER, harmlessExamplesPerNode: 0 });
+        const more = classifyNetwork(view, pRouting, pValues, cfg.reluAlpha, {
+          maxFindings: bif && bad <= EXPLAIN_BUDGET ? Infinity : EXPLAIN_PER_LAYER,
+          harmlessExamplesPerNode: 0,
+        });
         explained.push(...more.findings.filter((f) => !cls.findings.some((g) => g.node === f.node && g.unit === f.unit)));
       }
     }
@@ -443,7 +498,7 @@ function nodeLabel(spec: ModelSpec, exactPath: string): string {
     const seg = parts[k];
     if (seg === 'body' || seg === 'shortcut') {
       const r = layer;
-      if (!r || r.kind !== 'residual') return exactPath;
+      if (r?.kind !== 'residual') return exactPath;
       list = seg === 'body' ? r.body : r.shortcut;
       scopeName = `${scopeName ? `${scopeName} ` : ''}block ${seg}`;
       continue;
@@ -459,7 +514,8 @@ function nodeLabel(spec: ModelSpec, exactPath: string): string {
     if ('name' in l) return `${kind} after ${l.name}`;
     if (l.kind === 'residual') {
       const names: string[] = [];
-      const walk = (ls: readonly NetLayer[]) => ls.forEach((m) => (m.kind === 'residual' ? (walk(m.body), walk(m.shortcut)) : 'name' in m ? names.push(m.name) : 0));
+      const walk = (ls: readonly NetLayer[]) =>
+        ls.forEach((m) => (m.kind === 'residual' ? (walk(m.body), walk(m.shortcut)) : 'name' in m ? names.push(m.name) : 0));
       walk([l]);
       const prefix = names.length ? names[0].split('.').slice(0, -1).join('.') : '';
       return `${kind} after block ${prefix || j}`;
@@ -477,12 +533,23 @@ interface Task {
   readonly batch: TaskBatch;
 }
 
-type ToWorker = { readonly type: 'task'; readonly id: number; readonly precision: string; readonly batch: TaskBatch } | { readonly type: 'stop' };
-type FromWorker = { readonly type: 'ready' } | { readonly type: 'done'; readonly id: number; readonly result: TaskResult } | { readonly type: 'error'; readonly id: number; readonly message: string };
+type ToWorker =
+  | { readonly type: 'task'; readonly id: number; readonly precision: string; readonly batch: TaskBatch }
+  | { readonly type: 'stop' };
+type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'done'; readonly id: number; readonly result: TaskResult }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 const WORKER_TAG = 'adzone-zones-worker';
 
-async function runTasks(cfg: TaskConfig, tasks: Iterable<Task>, total: number, jobs: number, onDone: (t: Task, r: TaskResult) => void): Promise<void> {
+async function runTasks(
+  cfg: TaskConfig,
+  tasks: Iterable<Task>,
+  total: number,
+  jobs: number,
+  onDone: (t: Task, r: TaskResult) => void,
+): Promise<void> {
   if (jobs <= 1 || total <= 1) {
     const ctx = new TaskContext(cfg);
     for (const t of tasks) {
@@ -569,11 +636,12 @@ function workerMain(): void {
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Aggregation
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends Readonly<Record<string, number>> ? { -readonly [J in keyof T[K]]: number } : T[K] };
+type Mutable<T> = {
+  -readonly [K in keyof T]: T[K] extends Readonly<Record<string, number>> ? { -readonly [J in keyof T[K]]: number } : T[K];
+};
 
 const zeroCounts = (): Mutable<ZonesCounts> => ({
   units: 0,
@@ -594,8 +662,10 @@ function addInto(acc: ReturnType<typeof zeroCounts>, l: ZonesCounts): void {
   acc.exactTied += l.exactTied;
   acc.pTied += l.pTied;
   for (const k of Object.keys(acc.harmless) as (keyof typeof acc.harmless)[]) (acc.harmless as Record<string, number>)[k] += l.harmless[k];
-  for (const k of Object.keys(acc.bifurcation) as (keyof typeof acc.bifurcation)[]) (acc.bifurcation as Record<string, number>)[k] += l.bifurcation[k];
-  for (const k of Object.keys(acc.compensation) as (keyof typeof acc.compensation)[]) (acc.compensation as Record<string, number>)[k] += l.compensation[k];
+  for (const k of Object.keys(acc.bifurcation) as (keyof typeof acc.bifurcation)[])
+    (acc.bifurcation as Record<string, number>)[k] += l.bifurcation[k];
+  for (const k of Object.keys(acc.compensation) as (keyof typeof acc.compensation)[])
+    (acc.compensation as Record<string, number>)[k] += l.compensation[k];
 }
 
 function aggregateLayers(records: readonly ZonesBatchRecord[]): ZonesLayerAggregate[] | null {
@@ -615,7 +685,12 @@ function aggregateLayers(records: readonly ZonesBatchRecord[]): ZonesLayerAggreg
       kind: first.kind,
       label: first.label,
       ...acc,
-      share: { regular: acc.regular / u, harmless: sumR(acc.harmless) / u, bifurcation: sumR(acc.bifurcation) / u, compensation: sumR(acc.compensation) / u },
+      share: {
+        regular: acc.regular / u,
+        harmless: sumR(acc.harmless) / u,
+        bifurcation: sumR(acc.bifurcation) / u,
+        compensation: sumR(acc.compensation) / u,
+      },
       batchesWithNonRegular: hit,
     };
   });
@@ -635,7 +710,10 @@ function summarise(records: readonly ZonesBatchRecord[], layers: readonly ZonesL
   const finite = dists.filter((d) => Number.isFinite(d));
   const estimatorInZone = est.filter(Boolean).length;
   const perBatch = (f: (r: ZonesBatchRecord) => number) => (n ? records.reduce((a, r) => a + f(r), 0) / n : 0);
-  let exactPart: Pick<ZonesSummary, 'exactInZone' | 'exactShare' | 'exactBifurcation' | 'exactCompensation' | 'comparison' | 'samplesInZonePerBatch'> = {
+  let exactPart: Pick<
+    ZonesSummary,
+    'exactInZone' | 'exactShare' | 'exactBifurcation' | 'exactCompensation' | 'comparison' | 'samplesInZonePerBatch'
+  > = {
     exactInZone: null,
     exactShare: null,
     exactBifurcation: null,
@@ -643,7 +721,16 @@ function summarise(records: readonly ZonesBatchRecord[], layers: readonly ZonesL
     comparison: null,
     samplesInZonePerBatch: null,
   };
-  let windows: ZonesSummary['windowsPerBatch'] = { units: perBatch((r) => r.windows), pTied: perBatch((r) => r.pTiedWindows), exactTied: null, nonRegular: null, bifurcation: null, compensation: null, harmlessAllZero: null, harmlessIdenticalPatches: null };
+  let windows: ZonesSummary['windowsPerBatch'] = {
+    units: perBatch((r) => r.windows),
+    pTied: perBatch((r) => r.pTiedWindows),
+    exactTied: null,
+    nonRegular: null,
+    bifurcation: null,
+    compensation: null,
+    harmlessAllZero: null,
+    harmlessIdenticalPatches: null,
+  };
   let relu: ZonesSummary['reluPerBatch'] = { units: 0, nonRegular: null, exactZero: null };
   if (exactOk && layers) {
     const ex = records.map((r) => r.exact!.inZone);
@@ -670,14 +757,23 @@ function summarise(records: readonly ZonesBatchRecord[], layers: readonly ZonesL
       harmlessAllZero: s(mp, (l) => l.harmless['all-zero']),
       harmlessIdenticalPatches: s(mp, (l) => l.harmless['identical-patches']),
     };
-    relu = { units: s(rl, (l) => l.units), nonRegular: s(rl, (l) => sumR(l.bifurcation) + sumR(l.compensation)), exactZero: s(rl, (l) => l.exactTied) };
+    relu = {
+      units: s(rl, (l) => l.units),
+      nonRegular: s(rl, (l) => sumR(l.bifurcation) + sumR(l.compensation)),
+      exactZero: s(rl, (l) => l.exactTied),
+    };
   }
   return {
     batches: n,
     estimatorInZone,
     estimatorShare: n ? estimatorInZone / n : 0,
     ...exactPart,
-    distance: { min: finite.length ? Math.min(...finite) : NaN, median: median(dists), max: finite.length ? Math.max(...finite) : NaN, nonfinite: dists.length - finite.length },
+    distance: {
+      min: finite.length ? Math.min(...finite) : NaN,
+      median: median(dists),
+      max: finite.length ? Math.max(...finite) : NaN,
+      nonfinite: dists.length - finite.length,
+    },
     windowsPerBatch: windows,
     reluPerBatch: relu,
   };
@@ -687,7 +783,12 @@ function summarise(records: readonly ZonesBatchRecord[], layers: readonly ZonesL
  * The first of every distinct key (bifurcations, then MaxPool windows, then ReLU units; each in order), then the
  * others in order, up to k — or every distinct key when there are more than k of them.
  */
-function pickFindings<T extends { readonly zone: string; readonly kind: string }>(all: readonly T[], k: number, key: (f: T) => string, capDistinct = false): T[] {
+function pickFindings<T extends { readonly zone: string; readonly kind: string }>(
+  all: readonly T[],
+  k: number,
+  key: (f: T) => string,
+  capDistinct = false,
+): T[] {
   const seen = new Set<string>();
   const first: T[] = [];
   const rest: T[] = [];
@@ -718,14 +819,18 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
   try {
     dataset = r.info.load(r.split, { limit: r.batches * r.batchSize });
   } catch (e) {
-    if (e instanceof DataError && (e.kind === 'option' || e.kind === 'unavailable')) throw new UsageError(`--dataset ${r.info.name}: ${e.message}`);
+    if (e instanceof DataError && (e.kind === 'option' || e.kind === 'unavailable'))
+      throw new UsageError(`--dataset ${r.info.name}: ${e.message}`);
     throw e;
   }
   const available = Math.ceil(dataset.n / r.batchSize);
   if (available < r.batches) {
-    throw new UsageError(`--batches ${r.batches}: the ${r.info.name} ${r.split} split has ${dataset.n} images, only ${available} batch${available === 1 ? '' : 'es'} of ${r.batchSize}`);
+    throw new UsageError(
+      `--batches ${r.batches}: the ${r.info.name} ${r.split} split has ${dataset.n} images, only ${available} batch${available === 1 ? '' : 'es'} of ${r.batchSize}`,
+    );
   }
-  if (dataset.n < r.batches * r.batchSize) log(`note: the last batch has ${dataset.n - (r.batches - 1) * r.batchSize} images (the split ends)`);
+  if (dataset.n < r.batches * r.batchSize)
+    log(`note: the last batch has ${dataset.n - (r.batches - 1) * r.batchSize} images (the split ends)`);
 
   const P = r.precisions.length;
   const total = r.batches * P;
@@ -770,7 +875,12 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
       threshold: ESTIMATOR_THRESHOLDS[p],
       summary: summarise(records, layers, r.task.exact),
       layers,
-      findings: pickFindings(rs.flatMap((x) => x.findings), FINDINGS_PER_PRECISION, (f) => `${f.node}|${f.zone}|${f.cause}`, true),
+      findings: pickFindings(
+        rs.flatMap((x) => x.findings),
+        FINDINGS_PER_PRECISION,
+        (f) => `${f.node}|${f.zone}|${f.cause}`,
+        true,
+      ),
       harmlessExamples: rs.flatMap((x) => x.harmless).slice(0, 6),
       timing: {
         engineMs: records.reduce((a, x) => a + x.ms.engine, 0),
@@ -803,8 +913,16 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
     accumulate: r.task.accumulate,
     reluAlpha: r.task.reluAlpha,
     jobs,
-    estimator: { betas: [0, 1], thresholds: Object.fromEntries(r.precisions.map((p) => [p, ESTIMATOR_THRESHOLDS[p]])), forward: 'training mode, batch-norm running statistics not updated; β in the backward pass only' },
-    exact: { available: r.task.exact, reason: r.exactReason, evaluationPoint: 'exact values of round_p(x) and round_p(θ), compared with the engine\'s routing at p' },
+    estimator: {
+      betas: [0, 1],
+      thresholds: Object.fromEntries(r.precisions.map((p) => [p, ESTIMATOR_THRESHOLDS[p]])),
+      forward: 'training mode, batch-norm running statistics not updated; β in the backward pass only',
+    },
+    exact: {
+      available: r.task.exact,
+      reason: r.exactReason,
+      evaluationPoint: "exact values of round_p(x) and round_p(θ), compared with the engine's routing at p",
+    },
   };
   const sec = (f: (p: ZonesPrecisionReport) => number) => precisions.reduce((a, p) => a + f(p), 0) / 1000;
   const report: ZonesReport = {
@@ -816,7 +934,13 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
     config,
     notes: r.notes,
     precisions,
-    timing: { wallSeconds, engineSeconds: sec((p) => p.timing.engineMs), exactSeconds: sec((p) => p.timing.exactMs), classifySeconds: sec((p) => p.timing.classifyMs), jobs },
+    timing: {
+      wallSeconds,
+      engineSeconds: sec((p) => p.timing.engineMs),
+      exactSeconds: sec((p) => p.timing.exactMs),
+      classifySeconds: sec((p) => p.timing.classifyMs),
+      jobs,
+    },
   };
   writeFileAtomic(join(r.out, 'zones.json'), toJson(report));
   writeFileAtomic(join(r.out, 'zones.md'), zonesMarkdown(report));

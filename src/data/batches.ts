@@ -52,7 +52,13 @@ export function batchCount(n: number, batchSize: number, dropLast = false): numb
 }
 
 /** The augmentation draws for dataset index k: crop offsets dy, dx ∈ [0, 2·padding] (top, then left) and flip. */
-export function augmentDraw(seed: number, epoch: number, k: number, padding: number, flip: boolean): { dy: number; dx: number; flip: boolean } {
+export function augmentDraw(
+  seed: number,
+  epoch: number,
+  k: number,
+  padding: number,
+  flip: boolean,
+): { dy: number; dx: number; flip: boolean } {
   const rng = new Mulberry32(mixSeed(seed, epoch, 0x4147, k));
   const dy = padding > 0 ? rng.int(2 * padding + 1) : 0;
   const dx = padding > 0 ? rng.int(2 * padding + 1) : 0;
@@ -71,7 +77,11 @@ export function* batches(dataset: Dataset, opts: BatchOptions): Generator<Batch>
   checkInt('seed', seed, Number.MIN_SAFE_INTEGER);
   checkInt('epoch', epoch, 0);
   const aug: Required<AugmentOptions> | undefined =
-    opts.augment === true ? { padding: 4, flip: true } : opts.augment ? { padding: opts.augment.padding ?? 4, flip: opts.augment.flip ?? true } : undefined;
+    opts.augment === true
+      ? { padding: 4, flip: true }
+      : opts.augment
+        ? { padding: opts.augment.padding ?? 4, flip: opts.augment.flip ?? true }
+        : undefined;
   if (aug) checkInt('augment.padding', aug.padding, 0);
 
   const view = normalise(dataset, opts.normalisation);

@@ -13,7 +13,18 @@ import { applyLimit, checkKnown, dataDir, fileCacheKey, readDataFile, resolveIn,
 import type { Dataset, LoadOptions, Split } from './types.ts';
 
 export const CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32;
-export const CIFAR10_CLASS_NAMES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const CIFAR10_CLASS_NAMES: readonly string[] = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
 
 const SUBSET = 'the shared CIFAR-10 subset, ../shared/data/cifar10/PROVENANCE.md';
 const OFFICIAL = 'an official CIFAR-10 binary batch, 10,000 records';
@@ -71,7 +82,10 @@ export function cifar10Files(split: Split, dir: string): string[] {
 function classNamesIn(dir: string): readonly string[] {
   const meta = join(dir, 'batches.meta.txt');
   if (!existsSync(meta)) return CIFAR10_CLASS_NAMES;
-  const names = readFileSync(meta, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  const names = readFileSync(meta, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   return names.length === 10 ? names : CIFAR10_CLASS_NAMES;
 }
 

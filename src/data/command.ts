@@ -64,7 +64,9 @@ function listText(sources: Readonly<Record<string, FetchSource>>): string {
       lines.push(`  ${f.file.padEnd(w)}  ${size}  md5 ${f.md5}${f.optional ? '  (only with --extra)' : ''}`);
     }
     const total = s.files.filter((f) => !f.optional).reduce((a, f) => a + (f.bytes ?? 0), 0);
-    lines.push(`  total ${fmtBytes(total)}${s.files.some((f) => f.optional) ? ' without --extra' : ''}${s.extract ? `; unpacked into DIR/${s.extract.into}/` : ''}`);
+    lines.push(
+      `  total ${fmtBytes(total)}${s.files.some((f) => f.optional) ? ' without --extra' : ''}${s.extract ? `; unpacked into DIR/${s.extract.into}/` : ''}`,
+    );
     if (s.note) lines.push(`  note: ${s.note}`);
     lines.push('');
   }
@@ -99,16 +101,19 @@ export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promi
     const { values, positionals } = parsed;
     const [sub, ...names] = positionals;
     if (values.help || sub === undefined || sub === 'help') {
-      out.write(DATA_HELP + '\n');
+      out.write(`${DATA_HELP}\n`);
       return values.help || sub === 'help' ? 0 : 2;
     }
     if (sub === 'list') {
       if (names.length) throw new Usage(`data list takes no arguments, got ${names.map((n) => `'${n}'`).join(', ')}`);
-      out.write(listText(sources) + '\n');
+      out.write(`${listText(sources)}\n`);
       return 0;
     }
     if (sub !== 'fetch') throw new Usage(`unknown data command '${sub}'; expected 'fetch' or 'list'`);
-    if (names.length !== 1) throw new Usage(`data fetch takes one data set name (${Object.keys(sources).join(', ')}), got ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none'}`);
+    if (names.length !== 1)
+      throw new Usage(
+        `data fetch takes one data set name (${Object.keys(sources).join(', ')}), got ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none'}`,
+      );
     const key = names[0].toLowerCase().replace(/[-_]/g, '');
     const source = sources[key];
     if (!source) throw new Usage(`unknown data set '${names[0]}'; fetchable: ${Object.keys(sources).join(', ')}`);
@@ -116,16 +121,19 @@ export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promi
       err.write(`adzone data: ${source.unavailable}\n`);
       return 2;
     }
-    if (!values.to) throw new Usage(`data fetch ${source.name} needs --to DIR (the folder to put the files in), e.g. --to data/${source.name}`);
+    if (!values.to)
+      throw new Usage(`data fetch ${source.name} needs --to DIR (the folder to put the files in), e.g. --to data/${source.name}`);
     let retries = 3;
     if (values.retries !== undefined) {
-      if (!/^\d+$/.test(values.retries.trim()) || Number(values.retries) > 100) throw new Usage(`--retries must be a whole number from 0 to 100, got '${values.retries}'`);
+      if (!/^\d+$/.test(values.retries.trim()) || Number(values.retries) > 100)
+        throw new Usage(`--retries must be a whole number from 0 to 100, got '${values.retries}'`);
       retries = Number(values.retries);
     }
     if (values.extra && !source.files.some((f) => f.optional)) throw new Usage(`--extra: ${source.name} has no optional files`);
     const envBase = env.ADZONE_FETCH_BASE;
     const baseUrl = values['base-url'] ?? (envBase && envBase.trim() !== '' ? envBase.trim() : undefined);
-    if (baseUrl !== undefined && !/^https?:\/\/[^/]/.test(baseUrl)) throw new Usage(`--base-url must be an http:// or https:// URL, got '${baseUrl}'`);
+    if (baseUrl !== undefined && !/^https?:\/\/[^/]/.test(baseUrl))
+      throw new Usage(`--base-url must be an http:// or https:// URL, got '${baseUrl}'`);
 
     const dir = resolve(values.to);
     out.write(`${source.name}: fetching into ${dir} from ${baseUrl ?? source.base}\n`);
@@ -142,10 +150,14 @@ export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promi
     for (const f of report.failures) err.write(`adzone data: ${f}\n`);
     if (report.failures.length) {
       const steps = report.failures.length + report.files.length;
-      err.write(`adzone data: ${report.failures.length} of ${steps} step${steps > 1 ? 's' : ''} failed (see above); ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}.\n`);
+      err.write(
+        `adzone data: ${report.failures.length} of ${steps} step${steps > 1 ? 's' : ''} failed (see above); ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}.\n`,
+      );
       return 1;
     }
-    out.write(`${source.name}: ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}. ${source.use(dir)}\n`);
+    out.write(
+      `${source.name}: ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}. ${source.use(dir)}\n`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof Usage) {

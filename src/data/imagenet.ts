@@ -91,13 +91,17 @@ export function loadImagenetSample(size: ImagenetSize = 64, opts: ImagenetOption
   for (let i = 0; i < records; i++) {
     const label = bytes[i * R] | (bytes[i * R + 1] << 8);
     if (label >= classes) {
-      throw new DataError('label', `${path}: record ${i} has label ${label}, but ${classesPath} lists ${classes} classes (labels 0–${classes - 1})`, {
-        file: path,
-        record: i,
-        label,
-        expected: `0..${classes - 1}`,
-        found: label,
-      });
+      throw new DataError(
+        'label',
+        `${path}: record ${i} has label ${label}, but ${classesPath} lists ${classes} classes (labels 0–${classes - 1})`,
+        {
+          file: path,
+          record: i,
+          label,
+          expected: `0..${classes - 1}`,
+          found: label,
+        },
+      );
     }
   }
   const cHash = checkKnown(classesPath, classBytes, IMAGENET_KNOWN[classesPath.split(/[\\/]/).pop()!], verify, fileCacheKey(classesPath));

@@ -49,15 +49,34 @@ export const MI = {
 
 /** Array classes (the low byte of the array flags), index = class number. */
 export const MAT_CLASS_NAMES: readonly string[] = [
-  'unknown', 'cell', 'struct', 'object', 'char', 'sparse', 'double', 'single',
-  'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'function', 'opaque',
+  'unknown',
+  'cell',
+  'struct',
+  'object',
+  'char',
+  'sparse',
+  'double',
+  'single',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'function',
+  'opaque',
 ];
 /** The numeric classes this reader returns (double … uint64). */
 const NUMERIC_CLASSES = new Set([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
 
 export type MatNumericData = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
-type NumericCtor = { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): MatNumericData | BigInt64Array | BigUint64Array; BYTES_PER_ELEMENT: number };
+type NumericCtor = {
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): MatNumericData | BigInt64Array | BigUint64Array;
+  BYTES_PER_ELEMENT: number;
+};
 
 const NUMERIC_TYPES: Readonly<Record<number, { name: string; ctor: NumericCtor }>> = {
   [MI.INT8]: { name: 'miINT8', ctor: Int8Array },
@@ -133,7 +152,7 @@ function ascii(bytes: Uint8Array, start: number, end: number): string {
 }
 
 function printable(s: string): string {
-  return JSON.stringify(s.length > 40 ? s.slice(0, 40) + '…' : s);
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
 /** Where in the file a byte range is, for messages. */
@@ -144,7 +163,9 @@ interface Place {
 }
 
 function describe(p: Place, at: number): string {
-  return p.compressedAt === undefined ? `byte ${fmtInt(at)}` : `byte ${fmtInt(at)} of the compressed element at file byte ${fmtInt(p.compressedAt)}`;
+  return p.compressedAt === undefined
+    ? `byte ${fmtInt(at)}`
+    : `byte ${fmtInt(at)} of the compressed element at file byte ${fmtInt(p.compressedAt)}`;
 }
 
 /** A tag read from `bytes` at `pos`; throws when the tag or its data run past `end`. */
@@ -175,9 +196,13 @@ function readTag(bytes: Uint8Array, dv: DataView, pos: number, end: number, le: 
     const nbytes = w >>> 16;
     const type = w & 0xffff;
     if (nbytes > 4) {
-      throw new DataError('format', `${place.path}: ${what} at ${describe(place, pos)} is not a valid tag (small element of ${nbytes} bytes; at most 4 fit)`, {
-        file: place.path,
-      });
+      throw new DataError(
+        'format',
+        `${place.path}: ${what} at ${describe(place, pos)} is not a valid tag (small element of ${nbytes} bytes; at most 4 fit)`,
+        {
+          file: place.path,
+        },
+      );
     }
     if (end - pos < 4 + nbytes) throw short(4 + nbytes);
     return { type, nbytes, dataStart: pos + 4, next: Math.min(pos + 8, end) };
@@ -212,11 +237,12 @@ export function readMat5Header(bytes: Uint8Array, path: string): Mat5Header {
       { file: path, expected: "version 0x0100, 'IM' or 'MI'", found },
     );
   if (indicator !== 'IM' && indicator !== 'MI') {
-    const hint = bytes[0] === 0x89 && ascii(bytes, 1, 4) === 'HDF'
-      ? ' (this is an HDF5 file: MATLAB v7.3 files are HDF5; save with -v7 instead)'
-      : bytes[0] === 0x1f && bytes[1] === 0x8b
-        ? ' (this is a gzip file: gunzip it first)'
-        : ' (a level-4 MAT-file, or not a MAT-file at all)';
+    const hint =
+      bytes[0] === 0x89 && ascii(bytes, 1, 4) === 'HDF'
+        ? ' (this is an HDF5 file: MATLAB v7.3 files are HDF5; save with -v7 instead)'
+        : bytes[0] === 0x1f && bytes[1] === 0x8b
+          ? ' (this is a gzip file: gunzip it first)'
+          : ' (a level-4 MAT-file, or not a MAT-file at all)';
     throw bad(`endian indicator ${JSON.stringify(indicator)}`, hint);
   }
   const littleEndian = indicator === 'IM';
@@ -229,17 +255,33 @@ export function readMat5Header(bytes: Uint8Array, path: string): Mat5Header {
 }
 
 /** Copies `nbytes` at `start` into a fresh typed array of data type `type`, swapping bytes if the file's order is not the host's. */
-function numericData(bytes: Uint8Array, start: number, nbytes: number, type: number, le: boolean, place: Place, name: string): MatNumericData {
+function numericData(
+  bytes: Uint8Array,
+  start: number,
+  nbytes: number,
+  type: number,
+  le: boolean,
+  place: Place,
+  name: string,
+): MatNumericData {
   const t = NUMERIC_TYPES[type];
   if (!t) {
-    throw new DataError('format', `${place.path}: variable '${name}' stores its data as type ${type}, which is not a numeric MAT-file data type`, {
-      file: place.path,
-      found: type,
-    });
+    throw new DataError(
+      'format',
+      `${place.path}: variable '${name}' stores its data as type ${type}, which is not a numeric MAT-file data type`,
+      {
+        file: place.path,
+        found: type,
+      },
+    );
   }
   const size = t.ctor.BYTES_PER_ELEMENT;
   if (nbytes % size !== 0) {
-    throw new DataError('format', `${place.path}: variable '${name}' has ${fmtInt(nbytes)} bytes of ${t.name} data, not a multiple of ${size}`, { file: place.path });
+    throw new DataError(
+      'format',
+      `${place.path}: variable '${name}' has ${fmtInt(nbytes)} bytes of ${t.name} data, not a multiple of ${size}`,
+      { file: place.path },
+    );
   }
   if (size === 1) return new (t.ctor as typeof Uint8Array)(bytes.buffer, bytes.byteOffset + start, nbytes) as MatNumericData;
   const copy = Uint8Array.prototype.slice.call(bytes, start, start + nbytes) as Uint8Array;
@@ -299,13 +341,20 @@ function readMatrix(
   }
   const dims: number[] = [];
   for (let p = dimsTag.dataStart; p < dimsTag.dataStart + dimsTag.nbytes; p += 4) dims.push(dv.getInt32(p, le));
-  if (dims.some((d) => d < 0)) throw new DataError('format', `${place.path}: the variable at ${describe(place, start)} has negative dimensions ${dims.join('×')}`, { file: place.path });
+  if (dims.some((d) => d < 0))
+    throw new DataError('format', `${place.path}: the variable at ${describe(place, start)} has negative dimensions ${dims.join('×')}`, {
+      file: place.path,
+    });
 
   const nameTag = readTag(bytes, dv, dimsTag.next, end, le, place, 'the array name');
   if (nameTag.type !== MI.INT8 && nameTag.type !== MI.UINT8 && nameTag.type !== MI.UTF8) {
-    throw new DataError('format', `${place.path}: the variable at ${describe(place, start)} has a malformed name element (type ${nameTag.type}, expected miINT8)`, {
-      file: place.path,
-    });
+    throw new DataError(
+      'format',
+      `${place.path}: the variable at ${describe(place, start)} has a malformed name element (type ${nameTag.type}, expected miINT8)`,
+      {
+        file: place.path,
+      },
+    );
   }
   const name = ascii(bytes, nameTag.dataStart, nameTag.dataStart + nameTag.nbytes);
   if (!NUMERIC_CLASSES.has(cls)) return { name, className, why: `a ${className} array (only numeric arrays are read)` };

@@ -28,9 +28,17 @@ const ORIGIN = 'the official uncompressed MNIST IDX file';
  * hash of its decompressed content.
  */
 export const MNIST_SHA256: Readonly<Record<string, KnownFile>> = {
-  'train-images-idx3-ubyte': { sha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db', bytes: 47_040_016, origin: ORIGIN },
+  'train-images-idx3-ubyte': {
+    sha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    bytes: 47_040_016,
+    origin: ORIGIN,
+  },
   'train-labels-idx1-ubyte': { sha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5', bytes: 60_008, origin: ORIGIN },
-  't10k-images-idx3-ubyte': { sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7', bytes: 7_840_016, origin: ORIGIN },
+  't10k-images-idx3-ubyte': {
+    sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+    bytes: 7_840_016,
+    origin: ORIGIN,
+  },
   't10k-labels-idx1-ubyte': { sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2', bytes: 10_008, origin: ORIGIN },
 };
 
@@ -63,7 +71,7 @@ export interface MnistOptions extends LoadOptions {
 
 function readIdxFile(dir: string, name: string, expectedMagic: number, verify: boolean) {
   let path = join(dir, name);
-  if (!existsSync(path) && existsSync(path + '.gz')) path += '.gz';
+  if (!existsSync(path) && existsSync(`${path}.gz`)) path += '.gz';
   let bytes = readDataFile(path, `MNIST file ${name}`, HOW_TO_GET);
   const gz = isGzip(bytes);
   if (gz) bytes = gunzipFile(bytes, path);
@@ -81,7 +89,9 @@ export function loadMnist(split: Split, opts: MnistOptions = {}): Dataset {
   const im = readIdxFile(dir, names.images, IDX_MAGIC_IMAGES, verify);
   const lb = readIdxFile(dir, names.labels, IDX_MAGIC_LABELS, verify);
   if (im.idx.dims.length !== 3) {
-    throw new DataError('format', `${im.path}: expected a 3-D image array [n, rows, cols], found dims ${im.idx.dims.join('×')}`, { file: im.path });
+    throw new DataError('format', `${im.path}: expected a 3-D image array [n, rows, cols], found dims ${im.idx.dims.join('×')}`, {
+      file: im.path,
+    });
   }
   if (lb.idx.dims.length !== 1) {
     throw new DataError('format', `${lb.path}: expected a 1-D label array [n], found dims ${lb.idx.dims.join('×')}`, { file: lb.path });

@@ -56,14 +56,16 @@ export interface Normalised {
 
 export function normalisationTables(C: number, norm: Normalisation): Float64Array[] {
   const pick = (xs: readonly number[], c: number, what: string) => {
-    if (xs.length !== 1 && xs.length !== C) throw new DataError('option', `normalisation ${what} has ${xs.length} values for ${C} channels (give 1 or ${C})`);
+    if (xs.length !== 1 && xs.length !== C)
+      throw new DataError('option', `normalisation ${what} has ${xs.length} values for ${C} channels (give 1 or ${C})`);
     return xs.length === 1 ? xs[0] : xs[c];
   };
   const tables: Float64Array[] = [];
   for (let c = 0; c < C; c++) {
     const mean = pick(norm.mean, c, 'mean');
     const std = pick(norm.std, c, 'std');
-    if (!(std > 0) || !Number.isFinite(mean)) throw new DataError('option', `normalisation channel ${c}: need finite mean and std > 0, got mean ${mean}, std ${std}`);
+    if (!(std > 0) || !Number.isFinite(mean))
+      throw new DataError('option', `normalisation channel ${c}: need finite mean and std > 0, got mean ${mean}, std ${std}`);
     const t = new Float64Array(256);
     for (let v = 0; v < 256; v++) t[v] = (v / 255 - mean) / std;
     tables.push(t);

@@ -52,7 +52,8 @@ export class Mulberry32 {
   }
   /** Uniform integer in [0, m), 1 ≤ m ≤ 2^32, by rejection. */
   int(m: number): number {
-    if (!Number.isInteger(m) || m < 1 || m > 2 ** 32) throw new DataError('option', `Mulberry32.int: m must be an integer in [1, 2^32], got ${m}`);
+    if (!Number.isInteger(m) || m < 1 || m > 2 ** 32)
+      throw new DataError('option', `Mulberry32.int: m must be an integer in [1, 2^32], got ${m}`);
     const limit = 2 ** 32 - (2 ** 32 % m);
     for (;;) {
       const u = this.next();

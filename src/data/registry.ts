@@ -40,7 +40,8 @@ const INFO: Record<DatasetName, DatasetInfo> = {
   cifar10: {
     name: 'cifar10',
     available: true,
-    description: 'CIFAR-10 subset, 10,000 train / 2,000 test, 32×32 RGB, lossy (../shared/data/cifar10); or the official batches via { dir }',
+    description:
+      'CIFAR-10 subset, 10,000 train / 2,000 test, 32×32 RGB, lossy (../shared/data/cifar10); or the official batches via { dir }',
     shape: [3, 32, 32],
     classes: 10,
     splits: ['train', 'test'],

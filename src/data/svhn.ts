@@ -106,7 +106,12 @@ function imageCount(X: MatVariable, path: string): number {
  * Converts the X and y of one SVHN file to NCHW uint8 images and labels 0..9 (10 → 0), keeping
  * the first `keep` images. Every label is checked, also past `keep`.
  */
-export function svhnArrays(X: MatVariable, y: MatVariable, path: string, keep = Number.MAX_SAFE_INTEGER): { n: number; images: Uint8Array; labels: Uint8Array } {
+export function svhnArrays(
+  X: MatVariable,
+  y: MatVariable,
+  path: string,
+  keep = Number.MAX_SAFE_INTEGER,
+): { n: number; images: Uint8Array; labels: Uint8Array } {
   const N = imageCount(X, path);
   const yd = y.dims;
   const yCount = yd.reduce((a, b) => a * b, 1);
@@ -121,11 +126,13 @@ export function svhnArrays(X: MatVariable, y: MatVariable, path: string, keep = 
   for (let i = 0; i < N; i++) {
     const v = yv[i];
     if (!(Number.isInteger(v) && v >= 1 && v <= 10)) {
-      throw new DataError(
-        'label',
-        `${path}: record ${i} has label ${v} in y, but SVHN labels are 1..10 (10 stands for the digit 0)`,
-        { file: path, record: i, label: v, expected: '1..10', found: v },
-      );
+      throw new DataError('label', `${path}: record ${i} has label ${v} in y, but SVHN labels are 1..10 (10 stands for the digit 0)`, {
+        file: path,
+        record: i,
+        label: v,
+        expected: '1..10',
+        found: v,
+      });
     }
   }
   const n = Math.min(N, keep);
@@ -138,7 +145,10 @@ export function svhnArrays(X: MatVariable, y: MatVariable, path: string, keep = 
     for (let k = 0; k < n * 3072; k++) {
       const v = xs[k];
       if (!(Number.isInteger(v) && v >= 0 && v <= 255)) {
-        throw new DataError('format', `${path}: X (${X.className}) holds ${v} at element ${k}; pixels must be whole numbers 0..255`, { file: path, found: v });
+        throw new DataError('format', `${path}: X (${X.className}) holds ${v} at element ${k}; pixels must be whole numbers 0..255`, {
+          file: path,
+          found: v,
+        });
       }
     }
   }

@@ -202,7 +202,8 @@ export function makeArith(format: Format, accumulate: Accumulate, { checkUnderfl
   const round = checkUnderflow ? checked(rounder(format), 2 ** format.emin, flags) : rounder(format);
   const acc = accumulate === 'strict' ? round : checkUnderflow ? checked(wideRounder(format), wideMinNormal, flags) : wideRounder(format);
   // A checked Arith must route every hot loop through `acc` and `round`, so it reports kind 3 for both.
-  const kindOf = (r: (x: number) => number): AccKind => (checkUnderflow ? 3 : r === identity ? 0 : r === Math.fround ? 1 : r === f16roundFast ? 2 : 3);
+  const kindOf = (r: (x: number) => number): AccKind =>
+    checkUnderflow ? 3 : r === identity ? 0 : r === Math.fround ? 1 : r === f16roundFast ? 2 : 3;
   const accKind = kindOf(acc);
   const roundKind = kindOf(round);
   return {

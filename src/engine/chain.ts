@@ -50,7 +50,9 @@ export function runChain(problem: Problem, opts: EngineOptions): EngineResult {
 
   tape.backward(h, problem.cotangent);
   const grads: Gradients<number> = {
-    params: params.map((p) => (p === null ? null : p.bias ? { weight: p.weight.gradValues(), bias: p.bias.gradValues() } : { weight: p.weight.gradValues() })),
+    params: params.map((p) =>
+      p === null ? null : p.bias ? { weight: p.weight.gradValues(), bias: p.bias.gradValues() } : { weight: p.weight.gradValues() },
+    ),
     input: input.gradValues(),
   };
   return { output: h.values(), grads, routing, activations, ...(opts.checkUnderflow ? { underflow: tape.arith.flags.underflow } : {}) };

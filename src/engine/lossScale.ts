@@ -36,10 +36,17 @@ export interface DynamicLossScaleOptions {
   readonly growthInterval?: number;
 }
 
-export function dynamicLossScale({ initScale = 2 ** 16, growthFactor = 2, backoffFactor = 0.5, growthInterval = 2000 }: DynamicLossScaleOptions = {}): LossScaler {
+export function dynamicLossScale({
+  initScale = 2 ** 16,
+  growthFactor = 2,
+  backoffFactor = 0.5,
+  growthInterval = 2000,
+}: DynamicLossScaleOptions = {}): LossScaler {
   if (!(initScale > 0 && Number.isFinite(initScale))) throw new Error(`initScale must be a positive finite number, got ${initScale}`);
-  if (!(growthFactor > 1) || !(backoffFactor > 0 && backoffFactor < 1)) throw new Error(`need growthFactor > 1 and 0 < backoffFactor < 1, got ${growthFactor}, ${backoffFactor}`);
-  if (!(Number.isInteger(growthInterval) && growthInterval >= 1)) throw new Error(`growthInterval must be a positive integer, got ${growthInterval}`);
+  if (!(growthFactor > 1) || !(backoffFactor > 0 && backoffFactor < 1))
+    throw new Error(`need growthFactor > 1 and 0 < backoffFactor < 1, got ${growthFactor}, ${backoffFactor}`);
+  if (!(Number.isInteger(growthInterval) && growthInterval >= 1))
+    throw new Error(`growthInterval must be a positive integer, got ${growthInterval}`);
   const s = {
     kind: 'dynamic' as const,
     scale: initScale,

@@ -52,7 +52,13 @@ export class Tape {
   /** Wrap an op's output (its values already of p); it needs a gradient iff one of its inputs does. */
   result(data: Float64Array, shape: readonly number[], inputs: readonly Tensor[], name = ''): Tensor {
     for (const t of inputs) if (t.tape !== this) throw new Error(`op ${name}: input ${t.name || '(unnamed)'} belongs to another tape`);
-    return new Tensor(this, data, shape, inputs.some((t) => t.requiresGrad), name);
+    return new Tensor(
+      this,
+      data,
+      shape,
+      inputs.some((t) => t.requiresGrad),
+      name,
+    );
   }
 
   /** Record an op for the backward pass (skipped when no input needs a gradient). */

@@ -1,5 +1,5 @@
 import type { Format } from '../precision/index.ts';
-import type { Gradients, Problem, Routing } from '../problem/index.ts';
+import type { Gradients, Routing } from '../problem/index.ts';
 import type { JacobianChoice } from '../jacobians/index.ts';
 
 /**

@@ -54,7 +54,10 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.baseline) throw new UsageError('gate needs --baseline DIR (the committed baseline, e.g. fixtures/baseline/)');
-  if (positionals.length !== 1) throw new UsageError(`gate compares one REPORT_DIR with the baseline, got ${positionals.length ? positionals.map((p) => `'${p}'`).join(', ') : 'none'}`);
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `gate compares one REPORT_DIR with the baseline, got ${positionals.length ? positionals.map((p) => `'${p}'`).join(', ') : 'none'}`,
+    );
   const baseDir = resolve(values.baseline);
   const repDir = resolve(positionals[0]);
   const thFile = resolve(values.thresholds ?? join(baseDir, 'thresholds.json'));
@@ -65,7 +68,8 @@ export async function gateCommand(argv: string[]): Promise<number> {
   try {
     if (!existsSync(repDir) || !statSync(repDir).isDirectory()) return fail(`report directory ${positionals[0]} does not exist`);
     const rep = loadSide(repDir, 'report');
-    if (!rep.verify && !rep.zones.length && !rep.runs.length) return fail(`no result files (verify.json, zones.json, train results) under ${positionals[0]}`);
+    if (!rep.verify && !rep.zones.length && !rep.runs.length)
+      return fail(`no result files (verify.json, zones.json, train results) under ${positionals[0]}`);
 
     if (values.update) {
       let old: Side | undefined;
@@ -80,22 +84,29 @@ export async function gateCommand(argv: string[]): Promise<number> {
       }
       const lone = th?.verify.loneMaxPoolGenerators ?? (await loneMaxPoolGenerators(rep.verify?.data.generators ?? []));
       const lines = await updateBaseline(baseDir, old, rep, lone);
-      console.log(`gate: baseline ${shown(baseDir)} updated from ${shown(repDir)}${lines.length ? ':' : ' — nothing changed in the compared numbers'}`);
+      console.log(
+        `gate: baseline ${shown(baseDir)} updated from ${shown(repDir)}${lines.length ? ':' : ' — nothing changed in the compared numbers'}`,
+      );
       const MAX = 60;
       for (const l of lines.slice(0, MAX)) console.log(`  ${l}`);
       if (lines.length > MAX) console.log(`  … ${lines.length - MAX} more`);
       return 0;
     }
 
-    if (!existsSync(baseDir) || !statSync(baseDir).isDirectory()) return fail(`baseline directory ${values.baseline} does not exist (create it with --update)`);
+    if (!existsSync(baseDir) || !statSync(baseDir).isDirectory())
+      return fail(`baseline directory ${values.baseline} does not exist (create it with --update)`);
     const t = readThresholds(thFile);
     const base = loadSide(baseDir, 'baseline');
-    const lone = t.verify.loneMaxPoolGenerators ?? (await loneMaxPoolGenerators([...(base.verify?.data.generators ?? []), ...(rep.verify?.data.generators ?? [])]));
+    const lone =
+      t.verify.loneMaxPoolGenerators ??
+      (await loneMaxPoolGenerators([...(base.verify?.data.generators ?? []), ...(rep.verify?.data.generators ?? [])]));
     const outcome = compareSides(base, rep, t, lone);
     for (const n of outcome.notes) process.stderr.write(`gate: ${n}\n`);
     if (outcome.regressions.length) {
       for (const r of outcome.regressions) console.log(`REGRESSION ${r.line}`);
-      process.stderr.write(`gate: ${outcome.regressions.length} regression${outcome.regressions.length > 1 ? 's' : ''} against ${shown(baseDir)} (thresholds ${shown(thFile)}); if the change is intended, rerun with --update\n`);
+      process.stderr.write(
+        `gate: ${outcome.regressions.length} regression${outcome.regressions.length > 1 ? 's' : ''} against ${shown(baseDir)} (thresholds ${shown(thFile)}); if the change is intended, rerun with --update\n`,
+      );
       return 1;
     }
     console.log(`gate: OK — every threshold of ${shown(thFile)} holds for ${shown(repDir)} against ${shown(baseDir)}`);

@@ -7,7 +7,19 @@
 import { basename, dirname, join } from 'node:path';
 import { discover, ofKind, shown } from '../schema/discover.ts';
 import type { ReadResult, VerifyJson } from '../schema/index.ts';
-import { accuracyByBeta, configKey, configLabel, recipeDiff, recipeKey, recipeTag, trainRuns, varyingKeys, type AccuracySummary, type Recipe, type RunRow } from '../schema/runs.ts';
+import {
+  accuracyByBeta,
+  configKey,
+  configLabel,
+  recipeDiff,
+  recipeKey,
+  recipeTag,
+  trainRuns,
+  varyingKeys,
+  type AccuracySummary,
+  type Recipe,
+  type RunRow,
+} from '../schema/runs.ts';
 import { compensation, countOf } from '../report/html/format.ts';
 import type { Thresholds } from './thresholds.ts';
 
@@ -29,7 +41,10 @@ export interface Side {
 export function loadSide(dir: string, what: 'baseline' | 'report'): Side {
   const d = discover([dir]);
   const verifies = ofKind(d, 'verify');
-  if (verifies.length > 1) throw new GateInputError(`${what} ${shown(dir)} holds ${verifies.length} verify.json files (${verifies.map((v) => shown(v.file)).join(', ')}); the gate compares one`);
+  if (verifies.length > 1)
+    throw new GateInputError(
+      `${what} ${shown(dir)} holds ${verifies.length} verify.json files (${verifies.map((v) => shown(v.file)).join(', ')}); the gate compares one`,
+    );
   return {
     dir,
     verify: verifies[0],
@@ -82,7 +97,12 @@ export function checkComparable(base: VerifyJson, rep: VerifyJson, baseFile: str
   }
 }
 
-export function compareVerify(base: ReadResult<'verify'>, rep: ReadResult<'verify'>, t: Thresholds['verify'], lone: readonly string[]): Regression[] {
+export function compareVerify(
+  base: ReadResult<'verify'>,
+  rep: ReadResult<'verify'>,
+  t: Thresholds['verify'],
+  lone: readonly string[],
+): Regression[] {
   const out: Regression[] = [];
   const b = base.data;
   const r = rep.data;
@@ -150,9 +170,15 @@ export function compareVerify(base: ReadResult<'verify'>, rep: ReadResult<'verif
       const rt = r.tieRules.find((x) => x.backend === bt.backend);
       if (!rt) {
         if (r.backends.some((x) => x.id === bt.backend)) {
-          out.push({ check: 'tie-rule', line: `tie rule not measured: ${bt.backend} ran but has no measured tie rule (baseline '${bt.rule}'); look at ${shown(rep.file)} tieRules` });
+          out.push({
+            check: 'tie-rule',
+            line: `tie rule not measured: ${bt.backend} ran but has no measured tie rule (baseline '${bt.rule}'); look at ${shown(rep.file)} tieRules`,
+          });
         } else if (t.rowsMustMatch) {
-          out.push({ check: 'tie-rule', line: `tie rule not measured: ${bt.backend} did not run (baseline '${bt.rule}'); look at ${shown(rep.file)} unavailable` });
+          out.push({
+            check: 'tie-rule',
+            line: `tie rule not measured: ${bt.backend} did not run (baseline '${bt.rule}'); look at ${shown(rep.file)} unavailable`,
+          });
         }
       } else if (rt.rule !== bt.rule) {
         out.push({
@@ -167,14 +193,24 @@ export function compareVerify(base: ReadResult<'verify'>, rep: ReadResult<'verif
 
 const zonesKey = (z: ReadResult<'zones'>) => `${z.data.config.model}|${z.data.config.variant}|${z.data.config.dataset}`;
 
-export function compareZones(base: readonly ReadResult<'zones'>[], rep: readonly ReadResult<'zones'>[], t: Thresholds['zones']): Regression[] {
+export function compareZones(
+  base: readonly ReadResult<'zones'>[],
+  rep: readonly ReadResult<'zones'>[],
+  t: Thresholds['zones'],
+): Regression[] {
   const out: Regression[] = [];
   for (const bz of base) {
     const rz = rep.find((z) => zonesKey(z) === zonesKey(bz));
     if (!rz) continue;
     const bc = bz.data.config;
     const rc = rz.data.config;
-    if (bc.batches !== rc.batches || bc.batchSize !== rc.batchSize || bc.seed !== rc.seed || bc.split !== rc.split || bc.accumulate !== rc.accumulate) {
+    if (
+      bc.batches !== rc.batches ||
+      bc.batchSize !== rc.batchSize ||
+      bc.seed !== rc.seed ||
+      bc.split !== rc.split ||
+      bc.accumulate !== rc.accumulate
+    ) {
       throw new GateInputError(
         `${shown(rz.file)} is not comparable with ${shown(bz.file)}: ${rc.batches} batches of ${rc.batchSize} (${rc.split}, seed ${rc.seed}, ${rc.accumulate}) in the report, ` +
           `${bc.batches} of ${bc.batchSize} (${bc.split}, seed ${bc.seed}, ${bc.accumulate}) in the baseline; run zones with the baseline's options, or rebaseline with --update`,
@@ -184,7 +220,10 @@ export function compareZones(base: readonly ReadResult<'zones'>[], rep: readonly
       const rp = rz.data.precisions.find((p) => p.precision === bp.precision);
       const c = bz.data.config;
       if (!rp) {
-        out.push({ check: 'zones-precision-missing', line: `zones precision missing: ${c.model}/${c.dataset} at ${bp.precision} bits is in the baseline but not in ${shown(rz.file)}` });
+        out.push({
+          check: 'zones-precision-missing',
+          line: `zones precision missing: ${c.model}/${c.dataset} at ${bp.precision} bits is in the baseline but not in ${shown(rz.file)}`,
+        });
         continue;
       }
       const a = bp.summary.exactShare;
@@ -222,7 +261,13 @@ function beta0Groups(runs: readonly RunRow[]): Map<string, Map<string, TrainGrou
     by.set(configKey(r), m);
   }
   return new Map(
-    [...by].map(([ck, m]) => [ck, new Map([...m].map(([rk, rs]) => [rk, { recipe: rs[0].recipe, acc: accuracyByBeta(rs)[0] }]))] as [string, Map<string, TrainGroup>]),
+    [...by].map(
+      ([ck, m]) =>
+        [ck, new Map([...m].map(([rk, rs]) => [rk, { recipe: rs[0].recipe, acc: accuracyByBeta(rs)[0] }]))] as [
+          string,
+          Map<string, TrainGroup>,
+        ],
+    ),
   );
 }
 
@@ -306,25 +351,33 @@ export interface GateOutcome {
 export function compareSides(base: Side, rep: Side, t: Thresholds, lone: readonly string[]): GateOutcome {
   const notes: string[] = [];
   for (const k of t.require) {
-    if (!rep.kinds.has(k)) throw new GateInputError(`report ${shown(rep.dir)} holds no ${k} result (thresholds.json requires: ${t.require.join(', ')})`);
-    if (!base.kinds.has(k)) throw new GateInputError(`baseline ${shown(base.dir)} holds no ${k} result (thresholds.json requires: ${t.require.join(', ')})`);
+    if (!rep.kinds.has(k))
+      throw new GateInputError(`report ${shown(rep.dir)} holds no ${k} result (thresholds.json requires: ${t.require.join(', ')})`);
+    if (!base.kinds.has(k))
+      throw new GateInputError(`baseline ${shown(base.dir)} holds no ${k} result (thresholds.json requires: ${t.require.join(', ')})`);
   }
   const regressions: Regression[] = [];
   if (base.verify && rep.verify) {
     regressions.push(...compareVerify(base.verify, rep.verify, t.verify, lone));
-    notes.push(`verify: ${rep.verify.data.table.length} rows of ${shown(rep.verify.file)} against ${shown(base.verify.file)}${base.verify.data.seed === rep.verify.data.seed && base.verify.data.samples === rep.verify.data.samples ? ' (same seed and samples: identical draws)' : ` (seed ${rep.verify.data.seed}/${base.verify.data.seed}, samples ${rep.verify.data.samples}/${base.verify.data.samples}: sampling allowance applies)`}`);
+    notes.push(
+      `verify: ${rep.verify.data.table.length} rows of ${shown(rep.verify.file)} against ${shown(base.verify.file)}${base.verify.data.seed === rep.verify.data.seed && base.verify.data.samples === rep.verify.data.samples ? ' (same seed and samples: identical draws)' : ` (seed ${rep.verify.data.seed}/${base.verify.data.seed}, samples ${rep.verify.data.samples}/${base.verify.data.samples}: sampling allowance applies)`}`,
+    );
   } else if (base.verify || rep.verify) notes.push(`verify: only the ${base.verify ? 'baseline' : 'report'} has one; not compared`);
   if (base.zones.length || rep.zones.length) {
     regressions.push(...compareZones(base.zones, rep.zones, t.zones));
     const paired = base.zones.filter((b) => rep.zones.some((r) => zonesKey(r) === zonesKey(b))).length;
-    notes.push(`zones: ${paired} network(s) compared${base.zones.length - paired ? `, ${base.zones.length - paired} baseline network(s) absent from the report` : ''}`);
+    notes.push(
+      `zones: ${paired} network(s) compared${base.zones.length - paired ? `, ${base.zones.length - paired} baseline network(s) absent from the report` : ''}`,
+    );
   }
   if (base.runs.length || rep.runs.length) {
     const tr = compareTrain(base.runs, rep.runs, t.train);
     regressions.push(...tr.regressions);
     notes.push(
       `train: ${rep.runs.length} run(s) in the report, ${base.runs.length} in the baseline${
-        !base.runs.length || !rep.runs.length ? ' (not compared: one side has none)' : `; accuracy at β = 0 compared for ${tr.compared} group(s)${tr.notCompared ? `, ${tr.notCompared} not compared (trained differently)` : ''}`
+        !base.runs.length || !rep.runs.length
+          ? ' (not compared: one side has none)'
+          : `; accuracy at β = 0 compared for ${tr.compared} group(s)${tr.notCompared ? `, ${tr.notCompared} not compared (trained differently)` : ''}`
       }`,
     );
     notes.push(...tr.notes);

@@ -15,7 +15,12 @@ async function registry(): Promise<Map<string, boolean>> {
   if (cache) return cache;
   const { GENERATORS } = await import('../generators/index.ts');
   cache = new Map(
-    GENERATORS.map((g) => [g.id, fc.sample(g.arbitrary, { seed: 1, numRuns: 12 }).every((c) => c.problem.layers.length === 1 && c.problem.layers[0].kind === 'maxpool')]),
+    GENERATORS.map((g) => [
+      g.id,
+      fc
+        .sample(g.arbitrary, { seed: 1, numRuns: 12 })
+        .every((c) => c.problem.layers.length === 1 && c.problem.layers[0].kind === 'maxpool'),
+    ]),
   );
   return cache;
 }

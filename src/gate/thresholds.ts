@@ -88,10 +88,10 @@ export function defaultThresholds(loneMaxPoolGenerators: readonly string[]): Thr
       'Shares and accuracies are fractions: 0.02 = 2 percentage points.',
       'verify.inconsistentMax: regular draws outside the rigorous rounding bound allowed per row (a classifier/bound disagreement; must stay 0).',
       'verify.loneMaxPool64CompensationMax: compensation draws allowed at 64 bits on lone-MaxPool generators, whose input is exact at 64 bits (must stay 0). Bifurcation there is expected (exact ties) and not counted.',
-      'verify.nonRegularShareMaxIncrease: per precision, how much a (generator, backend, precision) row\'s non-regular share (bifurcation + compensation over finite draws) may grow.',
-      'verify.defectShareMaxIncrease: how much a row\'s share of framework defects may grow.',
+      "verify.nonRegularShareMaxIncrease: per precision, how much a (generator, backend, precision) row's non-regular share (bifurcation + compensation over finite draws) may grow.",
+      "verify.defectShareMaxIncrease: how much a row's share of framework defects may grow.",
       'verify.samplingSigmas: extra allowance in binomial standard errors when the report drew other points than the baseline (other --seed or --samples); none when seed and samples match.',
-      'verify.tieRulesMustMatch: a framework backend\'s measured MaxPool tie rule (first / last / minnorm) must not change.',
+      "verify.tieRulesMustMatch: a framework backend's measured MaxPool tie rule (first / last / minnorm) must not change.",
       'zones.exactShareMaxIncrease: how much the exact share of mini-batches in a zone may grow, per network and precision (compared when both sides have that zones.json).',
       'train.accuracyAtBeta0MaxDrop: how much the mean test accuracy at beta = 0 may drop, per (model, dataset, precision, mode, optimizer, batch norm), when both sides have train results. Runs are compared only when trained alike: same recipe (every training option but beta, seed and logEvery: epochs, batch size, lr and schedule, momentum, weight decay, width, augmentation, beta mode, backend, limitTrain, limitTest, ...); runs trained differently are not compared (a note names the fields that differ), and runs whose recipe is unknown (no config recorded) are compared by configuration only, with a note.',
     ],
@@ -99,7 +99,14 @@ export function defaultThresholds(loneMaxPoolGenerators: readonly string[]): Thr
 }
 
 export function readThresholds(file: string): Thresholds {
-  if (!existsSync(file)) throw new SchemaError(file, '$', 'a thresholds file', 'nothing there', `${file}: missing (the baseline needs its thresholds.json; 'adzone gate --update' writes a default one)`);
+  if (!existsSync(file))
+    throw new SchemaError(
+      file,
+      '$',
+      'a thresholds file',
+      'nothing there',
+      `${file}: missing (the baseline needs its thresholds.json; 'adzone gate --update' writes a default one)`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -108,7 +115,13 @@ export function readThresholds(file: string): Thresholds {
   }
   const v = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
   if ((raw as { schema?: unknown } | null)?.schema === 'adzone/gate-thresholds' && v !== 1) {
-    throw new SchemaError(file, '$.schemaVersion', 'version 1', `version ${String(v)}`, `${file}: schema adzone/gate-thresholds version ${String(v)}; this adzone reads version 1`);
+    throw new SchemaError(
+      file,
+      '$.schemaVersion',
+      'version 1',
+      `version ${String(v)}`,
+      `${file}: schema adzone/gate-thresholds version ${String(v)}; this adzone reads version 1`,
+    );
   }
   check(thresholdsShape, raw, file);
   return raw as Thresholds;

@@ -29,7 +29,9 @@ function verifyChanges(old: Side | undefined, rep: Side): string[] {
     const p = om.get(k);
     if (!p) out.push(`verify: row added: ${k}: ${compactCounts(r)} of ${r.n}`);
     else if (compactCounts(p) !== compactCounts(r) || p.n !== r.n || p.inconsistent !== r.inconsistent) {
-      out.push(`verify: ${k}: ${compactCounts(p)} of ${p.n} → ${compactCounts(r)} of ${r.n} (non-regular ${pc(p.nonRegularShare)} → ${pc(r.nonRegularShare)}${p.inconsistent !== r.inconsistent ? `, inconsistent ${p.inconsistent} → ${r.inconsistent}` : ''})`);
+      out.push(
+        `verify: ${k}: ${compactCounts(p)} of ${p.n} → ${compactCounts(r)} of ${r.n} (non-regular ${pc(p.nonRegularShare)} → ${pc(r.nonRegularShare)}${p.inconsistent !== r.inconsistent ? `, inconsistent ${p.inconsistent} → ${r.inconsistent}` : ''})`,
+      );
     }
   }
   for (const k of om.keys()) if (!nm.has(k)) out.push(`verify: row removed: ${k}`);
@@ -38,7 +40,8 @@ function verifyChanges(old: Side | undefined, rep: Side): string[] {
     if (!p) out.push(`verify: tie rule of ${t.backend} added: '${t.rule}'`);
     else if (p.rule !== t.rule) out.push(`verify: tie rule of ${t.backend}: '${p.rule}' → '${t.rule}'`);
   }
-  for (const p of o.tieRules) if (!n.tieRules.some((x) => x.backend === p.backend)) out.push(`verify: tie rule of ${p.backend} removed (was '${p.rule}')`);
+  for (const p of o.tieRules)
+    if (!n.tieRules.some((x) => x.backend === p.backend)) out.push(`verify: tie rule of ${p.backend} removed (was '${p.rule}')`);
   return out;
 }
 
@@ -48,9 +51,14 @@ function trainChanges(old: readonly RunRow[], runs: readonly RunRow[]): string[]
   for (const x of accuracyByBeta(runs)) {
     const p = a.get(x.key);
     if (!p) out.push(`train: added ${x.config.model}/${x.config.dataset} ${x.label} β=${x.beta}: ${(100 * x.mean).toFixed(2)}%`);
-    else if (Math.abs(p.mean - x.mean) > 1e-9) out.push(`train: ${x.config.model}/${x.config.dataset} ${x.label} β=${x.beta}: ${(100 * p.mean).toFixed(2)}% → ${(100 * x.mean).toFixed(2)}%`);
+    else if (Math.abs(p.mean - x.mean) > 1e-9)
+      out.push(
+        `train: ${x.config.model}/${x.config.dataset} ${x.label} β=${x.beta}: ${(100 * p.mean).toFixed(2)}% → ${(100 * x.mean).toFixed(2)}%`,
+      );
   }
-  for (const [k, p] of a) if (!accuracyByBeta(runs).some((x) => x.key === k)) out.push(`train: removed ${p.config.model}/${p.config.dataset} ${p.label} β=${p.beta}`);
+  for (const [k, p] of a)
+    if (!accuracyByBeta(runs).some((x) => x.key === k))
+      out.push(`train: removed ${p.config.model}/${p.config.dataset} ${p.label} β=${p.beta}`);
   return out;
 }
 
@@ -67,9 +75,16 @@ export async function updateBaseline(baselineDir: string, old: Side | undefined,
   for (const z of rep.zones) {
     const c = z.data.config;
     const f = join(dir, 'zones', `${c.model}-${c.variant}-${c.dataset}.json`.replace(/[^\w.-]+/g, '_'));
-    const prev = old?.zones.find((x) => x.data.config.model === c.model && x.data.config.variant === c.variant && x.data.config.dataset === c.dataset);
-    const shares = (zz: typeof z) => zz.data.precisions.map((p) => `${p.precision}: ${p.summary.exactShare === null ? '—' : pc(p.summary.exactShare)}`).join(', ');
-    lines.push(prev ? `zones: ${c.model}/${c.dataset} exact share in zone ${shares(prev)} → ${shares(z)}` : `zones: added ${c.model}/${c.dataset} (${shares(z)})`);
+    const prev = old?.zones.find(
+      (x) => x.data.config.model === c.model && x.data.config.variant === c.variant && x.data.config.dataset === c.dataset,
+    );
+    const shares = (zz: typeof z) =>
+      zz.data.precisions.map((p) => `${p.precision}: ${p.summary.exactShare === null ? '—' : pc(p.summary.exactShare)}`).join(', ');
+    lines.push(
+      prev
+        ? `zones: ${c.model}/${c.dataset} exact share in zone ${shares(prev)} → ${shares(z)}`
+        : `zones: added ${c.model}/${c.dataset} (${shares(z)})`,
+    );
     writeResult(f, 'zones', z.data);
     written.add(f);
   }
@@ -82,7 +97,13 @@ export async function updateBaseline(baselineDir: string, old: Side | undefined,
       command: `adzone gate --update (collected from ${shown(rep.dir)})`,
       createdAt: new Date().toISOString(),
       runs: [...rep.runs]
-        .sort((a, b) => configKey(a).localeCompare(configKey(b)) || recipeKey(a.recipe).localeCompare(recipeKey(b.recipe)) || a.beta - b.beta || a.seed - b.seed)
+        .sort(
+          (a, b) =>
+            configKey(a).localeCompare(configKey(b)) ||
+            recipeKey(a.recipe).localeCompare(recipeKey(b.recipe)) ||
+            a.beta - b.beta ||
+            a.seed - b.seed,
+        )
         // the config goes along, so the baseline keeps each run's recipe (runs are compared only when trained alike)
         .map((r) => ({
           model: r.model,

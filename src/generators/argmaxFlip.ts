@@ -98,7 +98,12 @@ function build(p: Format, l: PatchLayout, windows: ReturnType<typeof windowsOf>,
   const co = W.channel;
   const [outA, outB, ...losers] = orderByKeys(W.entries, d.keys);
 
-  const slots = orderByKeys(Array.from({ length: K }, (_, i) => i), d.slots).slice(0, 3).sort((a, b) => a - b);
+  const slots = orderByKeys(
+    Array.from({ length: K }, (_, i) => i),
+    d.slots,
+  )
+    .slice(0, 3)
+    .sort((a, b) => a - b);
   const [i, j, k] = slots;
   const weight = d.weights.map((w) => round(p, w));
   slots.forEach((slot, n) => (weight[co * K + slot] = (d.signs[n] ? -1 : 1) * 2 ** d.wExp[n]));
@@ -110,14 +115,29 @@ function build(p: Format, l: PatchLayout, windows: ReturnType<typeof windowsOf>,
   const eta = delta * ((8 + d.em) / 16) * 2 ** (1 - d.h); // (1/2 .. 15/16)·2^(1−h)·δ < δ
 
   const data = new Array<number>(inputShape(l).reduce((a, b) => a * b, 1)).fill(0);
-  for (let pos = 0; pos < P; pos++) writePatch(l, data, pos, d.others.slice(pos * K, (pos + 1) * K).map((x) => round(p, x)));
+  for (let pos = 0; pos < P; pos++)
+    writePatch(
+      l,
+      data,
+      pos,
+      d.others.slice(pos * K, (pos + 1) * K).map((x) => round(p, x)),
+    );
   const patch = (terms: [number, number][]) => {
     const x = new Array<number>(K).fill(0);
     for (const [slot, t] of terms) x[slot] = t / w(slot);
     return x;
   };
   const pos = (out: number) => out % P;
-  writePatch(l, data, pos(outA), patch([[i, big], [j, delta], [k, -big]]));
+  writePatch(
+    l,
+    data,
+    pos(outA),
+    patch([
+      [i, big],
+      [j, delta],
+      [k, -big],
+    ]),
+  );
   writePatch(l, data, pos(outB), patch([[j, eta]]));
   for (const [n, out] of losers.entries()) writePatch(l, data, pos(out), patch([[j, -(1 + d.loser[(pos(out) + n) % P] / 8)]]));
 

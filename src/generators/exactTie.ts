@@ -63,19 +63,25 @@ function build(g: PoolGeometry, windows: readonly PoolWindow[], candidates: read
     if (partners.length > 0) {
       const P = partners[d.partner % partners.length];
       partner = P;
-      const shared = orderByKeys(W.entries.filter((e) => P.entries.includes(e)), d.keys)[0];
+      const shared = orderByKeys(
+        W.entries.filter((e) => P.entries.includes(e)),
+        d.keys,
+      )[0];
       tied = [shared, ...order.filter((e) => e !== shared).slice(0, k - 1)];
       if (tied.filter((e) => P.entries.includes(e)).length < 2) {
-        tied.push(orderByKeys(P.entries.filter((e) => !tied.includes(e)), d.keys)[0]);
+        tied.push(
+          orderByKeys(
+            P.entries.filter((e) => !tied.includes(e)),
+            d.keys,
+          )[0],
+        );
       }
     }
   }
   const data = d.background.slice();
   const M = d.tie;
   const plane = g.height * g.width;
-  const scope = partner
-    ? Array.from({ length: plane }, (_, i) => W.channel * plane + i)
-    : W.entries;
+  const scope = partner ? Array.from({ length: plane }, (_, i) => W.channel * plane + i) : W.entries;
   for (const e of scope) data[e] = below(M, data[e]);
   for (const e of tied) data[e] = M;
 

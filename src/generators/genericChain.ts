@@ -95,23 +95,25 @@ export function genericChain(): Arbitrary<Case> {
         bias: arr(symmetric(1), s.conv.outChannels),
         cotangent: cotangent(nOut),
       })
-      .map((d): Case => ({
-        problem: convChainProblem({
-          input: { shape: [1, s.inChannels, H, W], data: d.input },
-          conv: s.conv,
-          params: s.conv.bias ? { weight: d.weight, bias: d.bias } : { weight: d.weight },
-          relu: true,
-          pool: s.pool,
-          cotangent: d.cotangent,
+      .map(
+        (d): Case => ({
+          problem: convChainProblem({
+            input: { shape: [1, s.inChannels, H, W], data: d.input },
+            conv: s.conv,
+            params: s.conv.bias ? { weight: d.weight, bias: d.bias } : { weight: d.weight },
+            relu: true,
+            pool: s.pool,
+            cotangent: d.cotangent,
+          }),
+          meta: {
+            inChannels: s.inChannels,
+            outChannels: s.conv.outChannels,
+            size: `${H}×${W}`,
+            convKernel: s.conv.kernel.join('×'),
+            poolKernel: s.pool.kernel.join('×'),
+            bias: s.conv.bias,
+          },
         }),
-        meta: {
-          inChannels: s.inChannels,
-          outChannels: s.conv.outChannels,
-          size: `${H}×${W}`,
-          convKernel: s.conv.kernel.join('×'),
-          poolKernel: s.pool.kernel.join('×'),
-          bias: s.conv.bias,
-        },
-      }));
+      );
   });
 }

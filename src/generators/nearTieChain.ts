@@ -107,7 +107,12 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
   const w = (slot: number) => weight[co * K + slot];
   // Four term positions in summation order: the big cancelling term first, the two moved or swapped
   // terms while the partial sum is big (so they round at its scale), its partner last.
-  const [i0, j, m, l0] = orderByKeys(Array.from({ length: K }, (_, n) => n), d.slots).slice(0, 4).sort((a, b) => a - b);
+  const [i0, j, m, l0] = orderByKeys(
+    Array.from({ length: K }, (_, n) => n),
+    d.slots,
+  )
+    .slice(0, 4)
+    .sort((a, b) => a - b);
   if (d.mode === 'swap') weight[co * K + m] = w(j);
 
   const x = d.patchA.slice();
@@ -145,7 +150,14 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
   for (let p = 0; p < P; p++) writePatch(l, data, p, d.others.slice(p * K, (p + 1) * K));
   writePatch(l, data, pos(outA), x);
   writePatch(l, data, pos(outB), xB);
-  rest.forEach((out, n) => writePatch(l, data, pos(out), x.map((v) => v * 2 ** -d.shrink[n % d.shrink.length])));
+  rest.forEach((out, n) =>
+    writePatch(
+      l,
+      data,
+      pos(out),
+      x.map((v) => v * 2 ** -d.shrink[n % d.shrink.length]),
+    ),
+  );
 
   const problem = layoutProblem(l, data, weight, bias, d.cotangent);
   const view: ConvView = { shape: inputShape(l), data, conv: problem.layers[0] as ConvView['conv'], params: problem.params[0]! };
@@ -166,7 +178,7 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
     const a = convStrict(f, view, outA);
     const b = convStrict(f, view, outB);
     meta[`tie${f.name}`] = a === b;
-    meta[`flip${f.name}`] = order !== 0 && a !== b && (a < b) !== order < 0;
+    meta[`flip${f.name}`] = order !== 0 && a !== b && a < b !== order < 0;
   }
   return { problem, meta };
 }

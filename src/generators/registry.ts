@@ -32,19 +32,21 @@ export const GENERATORS: readonly Generator[] = [
   },
   {
     id: 'round-tie-32',
-    description: 'Lone MaxPool where a window holds distinct doubles that round to the same binary32 value (at 16 bits they may tie or split).',
+    description:
+      'Lone MaxPool where a window holds distinct doubles that round to the same binary32 value (at 16 bits they may tie or split).',
     nearTie: true,
     arbitrary: roundTie(F32, F64),
   },
   {
     id: 'near-tie',
-    description: 'Lone MaxPool where a window\'s top two entries differ by a relative gap log-uniform in [2^-60, 2^-2].',
+    description: "Lone MaxPool where a window's top two entries differ by a relative gap log-uniform in [2^-60, 2^-2].",
     nearTie: true,
     arbitrary: nearTie(),
   },
   {
     id: 'near-tie-chain',
-    description: 'conv2d → relu → maxpool where two conv outputs in a window are exactly or nearly equal over the reals (gaps down to 2^-60, mixed magnitudes).',
+    description:
+      'conv2d → relu → maxpool where two conv outputs in a window are exactly or nearly equal over the reals (gaps down to 2^-60, mixed magnitudes).',
     nearTie: true,
     arbitrary: nearTieChain(),
   },

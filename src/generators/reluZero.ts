@@ -89,8 +89,14 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
 
   const weight = d.weights.slice();
   const w = (slot: number) => weight[co * K + slot];
-  const [a, b, c] = orderByKeys(Array.from({ length: K }, (_, i) => i), d.slots).slice(0, 3).sort((u, v) => u - v);
-  if (d.mode === 'cancel-three') for (const slot of [a, b, c]) weight[co * K + slot] = Math.sign(w(slot)) * 2 ** Math.round(Math.log2(Math.abs(w(slot))));
+  const [a, b, c] = orderByKeys(
+    Array.from({ length: K }, (_, i) => i),
+    d.slots,
+  )
+    .slice(0, 3)
+    .sort((u, v) => u - v);
+  if (d.mode === 'cancel-three')
+    for (const slot of [a, b, c]) weight[co * K + slot] = Math.sign(w(slot)) * 2 ** Math.round(Math.log2(Math.abs(w(slot))));
 
   const zeroPatch = new Array<number>(K).fill(0);
   if (d.mode === 'cancel-pair') {

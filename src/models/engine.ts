@@ -22,7 +22,19 @@
  * A residual block runs body, then shortcut, then adds: body(x) + shortcut(x).
  */
 import { windowOutSize } from '../problem/index.ts';
-import { add, avgpool2d, batchnorm2d, conv2d, flatten, globalAvgPool, linear, maxpool2d, relu, softmaxCrossEntropy, type RunningStats } from '../engine/ops/index.ts';
+import {
+  add,
+  avgpool2d,
+  batchnorm2d,
+  conv2d,
+  flatten,
+  globalAvgPool,
+  linear,
+  maxpool2d,
+  relu,
+  softmaxCrossEntropy,
+  type RunningStats,
+} from '../engine/ops/index.ts';
 import { rounder } from '../engine/arith.ts';
 import { allFinite, type LossScaler } from '../engine/lossScale.ts';
 import type { Optimizer } from '../engine/optim/index.ts';
@@ -107,7 +119,9 @@ export function createEngineNet(spec: ModelSpec, init: ReadonlyMap<string, Float
   const paramSpecs = paramsOf(spec);
   const bufferSpecs = buffersOf(spec);
   const known = new Set([...paramSpecs, ...bufferSpecs].map((p) => p.name));
-  for (const name of init.keys()) if (!known.has(name)) throw new Error(`createEngineNet(${spec.name}): init has '${name}', which is neither a parameter nor a buffer of the spec`);
+  for (const name of init.keys())
+    if (!known.has(name))
+      throw new Error(`createEngineNet(${spec.name}): init has '${name}', which is neither a parameter nor a buffer of the spec`);
   const params = new Map<string, Float64Array>();
   for (const p of paramSpecs) {
     const v = init.get(p.name);
@@ -146,7 +160,12 @@ function compile(layers: readonly NetLayer[], scope: string | null, names: Reado
   return layers.map((l, i): NetNode => {
     if (l.kind === 'residual') {
       const path = commonPrefix([...layerNames([l])]) || positional(i);
-      return { kind: 'residual', path, body: compile(l.body, `${path}.body`, names), shortcut: compile(l.shortcut, `${path}.shortcut`, names) };
+      return {
+        kind: 'residual',
+        path,
+        body: compile(l.body, `${path}.body`, names),
+        shortcut: compile(l.shortcut, `${path}.shortcut`, names),
+      };
     }
     if ('name' in l) return { kind: 'layer', path: l.name, layer: l };
     return { kind: 'layer', path: sequentialPath(layers, i, names) ?? positional(i), layer: l };
@@ -190,7 +209,11 @@ function checkShapes(spec: ModelSpec): void {
         case 'conv2d': {
           const [c, h, w] = spatial();
           if (c !== l.inChannels) fail(`expects ${l.inChannels} channels`);
-          s = [l.outChannels, windowOutSize(h, l.kernel[0], l.stride[0], l.padding[0]), windowOutSize(w, l.kernel[1], l.stride[1], l.padding[1])];
+          s = [
+            l.outChannels,
+            windowOutSize(h, l.kernel[0], l.stride[0], l.padding[0]),
+            windowOutSize(w, l.kernel[1], l.stride[1], l.padding[1]),
+          ];
           break;
         }
         case 'batchnorm2d':
@@ -228,7 +251,8 @@ function checkShapes(spec: ModelSpec): void {
     return s;
   };
   const out = walk(spec.layers, spec.input, 'layers');
-  if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`model ${spec.name}: output is ${out.join('×')}, expected [${spec.classes}] logits`);
+  if (out.length !== 1 || out[0] !== spec.classes)
+    throw new Error(`model ${spec.name}: output is ${out.join('×')}, expected [${spec.classes}] logits`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +288,11 @@ function forwardLayer(l: Layer, h: Tensor, ctx: Ctx): Tensor {
     case 'conv2d':
       return conv2d(h, param(`${l.name}.weight`), l.bias ? param(`${l.name}.bias`) : null, l);
     case 'batchnorm2d':
-      return batchnorm2d(h, param(`${l.name}.weight`), param(`${l.name}.bias`), ctx.running.get(l.name)!, { training: ctx.training, eps: l.eps, momentum: l.momentum });
+      return batchnorm2d(h, param(`${l.name}.weight`), param(`${l.name}.bias`), ctx.running.get(l.name)!, {
+        training: ctx.training,
+        eps: l.eps,
+        momentum: l.momentum,
+      });
     case 'relu':
       return relu(h);
     case 'maxpool':
@@ -283,8 +311,10 @@ function forwardLayer(l: Layer, h: Tensor, ctx: Ctx): Tensor {
 function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions, seed: number): NetGradients {
   const { spec } = net;
   const [N, C, H, W] = batch.shape;
-  if (C !== spec.input[0] || H !== spec.input[1] || W !== spec.input[2]) throw new Error(`model ${spec.name} takes [N, ${spec.input.join(', ')}] inputs, got [${batch.shape.join(', ')}]`);
-  if (batch.x.length !== N * C * H * W) throw new Error(`batch: shape ${batch.shape.join('×')} needs ${N * C * H * W} values, got ${batch.x.length}`);
+  if (C !== spec.input[0] || H !== spec.input[1] || W !== spec.input[2])
+    throw new Error(`model ${spec.name} takes [N, ${spec.input.join(', ')}] inputs, got [${batch.shape.join(', ')}]`);
+  if (batch.x.length !== N * C * H * W)
+    throw new Error(`batch: shape ${batch.shape.join('×')} needs ${N * C * H * W} values, got ${batch.x.length}`);
   if (batch.labels.length !== N) throw new Error(`batch: ${N} samples but ${batch.labels.length} labels`);
 
   const tape = new Tape(opts);
@@ -348,7 +378,13 @@ export function evaluateBatch(net: EngineNet, batch: Batch, opts: EngineOptions)
  * optimizer unscales, and a step with a non-finite gradient is skipped (nothing changes but the
  * BN running statistics of the forward pass and the scaler).
  */
-export function trainStep(net: EngineNet, batch: Batch, opts: EngineOptions, optimizer: Optimizer, { lossScale }: { lossScale?: LossScaler } = {}): TrainStepResult {
+export function trainStep(
+  net: EngineNet,
+  batch: Batch,
+  opts: EngineOptions,
+  optimizer: Optimizer,
+  { lossScale }: { lossScale?: LossScaler } = {},
+): TrainStepResult {
   const round = rounder(opts.format);
   for (const v of net.params.values()) for (let i = 0; i < v.length; i++) v[i] = round(v[i]); // the p-weights the optimizer steps
   const scale = lossScale ? lossScale.scale : 1;

@@ -44,20 +44,45 @@ export function lenet5(opts: LeNet5Options = {}): ModelSpec {
   const flat = 16 * h * w;
 
   const conv = (name: string, inC: number, outC: number, pad: number): NetLayer => ({
-    kind: 'conv2d', name, inChannels: inC, outChannels: outC, kernel: [5, 5], stride: [1, 1], padding: [pad, pad], bias: true, init: convInit,
+    kind: 'conv2d',
+    name,
+    inChannels: inC,
+    outChannels: outC,
+    kernel: [5, 5],
+    stride: [1, 1],
+    padding: [pad, pad],
+    bias: true,
+    init: convInit,
   });
-  const norm = (name: string, c: number): NetLayer[] => (bn ? [{ kind: 'batchnorm2d', name, channels: c, eps: BN_EPS, momentum: BN_MOMENTUM }] : []);
+  const norm = (name: string, c: number): NetLayer[] =>
+    bn ? [{ kind: 'batchnorm2d', name, channels: c, eps: BN_EPS, momentum: BN_MOMENTUM }] : [];
   const pool: NetLayer = { kind: 'maxpool', kernel: [2, 2], stride: [2, 2], padding: [0, 0] };
-  const fc = (name: string, i: number, o: number): NetLayer => ({ kind: 'linear', name, inFeatures: i, outFeatures: o, bias: true, init: fcInit });
+  const fc = (name: string, i: number, o: number): NetLayer => ({
+    kind: 'linear',
+    name,
+    inFeatures: i,
+    outFeatures: o,
+    bias: true,
+    init: fcInit,
+  });
   const layers: NetLayer[] = [
-    conv('conv1', input[0], 6, p), ...norm('bn1', 6), { kind: 'relu' }, pool,
-    conv('conv2', 6, 16, 0), ...norm('bn2', 16), { kind: 'relu' }, pool,
+    conv('conv1', input[0], 6, p),
+    ...norm('bn1', 6),
+    { kind: 'relu' },
+    pool,
+    conv('conv2', 6, 16, 0),
+    ...norm('bn2', 16),
+    { kind: 'relu' },
+    pool,
     { kind: 'flatten' },
-    fc('fc1', flat, 120), { kind: 'relu' },
-    fc('fc2', 120, 84), { kind: 'relu' },
+    fc('fc1', flat, 120),
+    { kind: 'relu' },
+    fc('fc2', 120, 84),
+    { kind: 'relu' },
     fc('fc3', 84, classes),
   ];
   const variant = [padded ? 'padded' : 'paper', bn ? 'bn' : '', init !== (padded ? 'torch-default' : 'paper') ? `init-${init}` : '']
-    .filter(Boolean).join('-');
+    .filter(Boolean)
+    .join('-');
   return { name: 'lenet5', variant, input: [...input] as [number, number, number], classes, layers };
 }

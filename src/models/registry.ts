@@ -47,8 +47,12 @@ export function isModelName(name: string): name is ModelName {
 export function modelSpec(name: string, opts: ModelOptions = {}): ModelSpec {
   if (!isModelName(name)) throw new Error(`unknown model '${name}': expected one of ${MODEL_NAMES.join(', ')}`);
   const extra = (Object.keys(opts) as (keyof ModelOptions)[]).filter((k) => opts[k] !== undefined && !ACCEPTS[name].includes(k));
-  if (extra.length) throw new Error(`model '${name}' does not take option${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (it takes ${ACCEPTS[name].join(', ')})`);
-  if (opts.classes !== undefined && !(Number.isInteger(opts.classes) && opts.classes >= 1)) throw new Error(`classes must be a positive integer, got ${opts.classes}`);
+  if (extra.length)
+    throw new Error(
+      `model '${name}' does not take option${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (it takes ${ACCEPTS[name].join(', ')})`,
+    );
+  if (opts.classes !== undefined && !(Number.isInteger(opts.classes) && opts.classes >= 1))
+    throw new Error(`classes must be a positive integer, got ${opts.classes}`);
   if (opts.input !== undefined && !(opts.input.length === 3 && opts.input.every((d) => Number.isInteger(d) && d >= 1))) {
     throw new Error(`input must be [C, H, W] of positive integers, got [${opts.input.join(', ')}]`);
   }
@@ -125,6 +129,7 @@ export function specShapes(spec: ModelSpec): number[][] {
     s = step(l, s, i);
     shapes.push(s);
   });
-  if (s.length !== 1 || s[0] !== spec.classes) throw new Error(`${spec.name}/${spec.variant}: output ${s.join('×')} is not [${spec.classes}] (classes)`);
+  if (s.length !== 1 || s[0] !== spec.classes)
+    throw new Error(`${spec.name}/${spec.variant}: output ${s.join('×')} is not [${spec.classes}] (classes)`);
   return shapes;
 }

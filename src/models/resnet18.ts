@@ -44,7 +44,15 @@ export function resnet18(opts: ResNet18Options = {}): ModelSpec {
   const input = opts.input ?? (stem === 'cifar' ? ([3, 32, 32] as const) : ([3, 224, 224] as const));
 
   const conv = (name: string, inC: number, outC: number, k: number, s: number, p: number): NetLayer => ({
-    kind: 'conv2d', name, inChannels: inC, outChannels: outC, kernel: [k, k], stride: [s, s], padding: [p, p], bias: !bn, init: 'torch-default',
+    kind: 'conv2d',
+    name,
+    inChannels: inC,
+    outChannels: outC,
+    kernel: [k, k],
+    stride: [s, s],
+    padding: [p, p],
+    bias: !bn,
+    init: 'torch-default',
   });
   const norm = (name: string, c: number): NetLayer[] => (bn ? [{ kind: 'batchnorm2d', name, channels: c, eps: 1e-5, momentum: 0.1 }] : []);
 
@@ -65,8 +73,11 @@ export function resnet18(opts: ResNet18Options = {}): ModelSpec {
       const s = li > 0 && b === 0 ? 2 : 1;
       const pre = `layer${li + 1}.${b}`;
       const body = [
-        conv(`${pre}.conv1`, c, pc, 3, s, 1), ...norm(`${pre}.bn1`, pc), { kind: 'relu' } as const,
-        conv(`${pre}.conv2`, pc, pc, 3, 1, 1), ...norm(`${pre}.bn2`, pc),
+        conv(`${pre}.conv1`, c, pc, 3, s, 1),
+        ...norm(`${pre}.bn1`, pc),
+        { kind: 'relu' } as const,
+        conv(`${pre}.conv2`, pc, pc, 3, 1, 1),
+        ...norm(`${pre}.bn2`, pc),
       ];
       const shortcut = s !== 1 || c !== pc ? [conv(`${pre}.downsample.0`, c, pc, 1, s, 0), ...norm(`${pre}.downsample.1`, pc)] : [];
       layers.push({ kind: 'residual', body, shortcut }, { kind: 'relu' });

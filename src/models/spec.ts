@@ -10,7 +10,17 @@
 import type { Pair } from '../problem/index.ts';
 
 export type NetLayer =
-  | { readonly kind: 'conv2d'; readonly name: string; readonly inChannels: number; readonly outChannels: number; readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly bias: boolean; readonly init: 'kaiming-uniform' | 'torch-default' }
+  | {
+      readonly kind: 'conv2d';
+      readonly name: string;
+      readonly inChannels: number;
+      readonly outChannels: number;
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly padding: Pair;
+      readonly bias: boolean;
+      readonly init: 'kaiming-uniform' | 'torch-default';
+    }
   | { readonly kind: 'batchnorm2d'; readonly name: string; readonly channels: number; readonly eps: number; readonly momentum: number }
   | { readonly kind: 'relu' }
   | { readonly kind: 'maxpool'; readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair }
@@ -19,7 +29,14 @@ export type NetLayer =
   | { readonly kind: 'globalavgpool' }
   /** [N, C, H, W] → [N, C·H·W]. */
   | { readonly kind: 'flatten' }
-  | { readonly kind: 'linear'; readonly name: string; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean; readonly init: 'normal-0.01' | 'torch-default' }
+  | {
+      readonly kind: 'linear';
+      readonly name: string;
+      readonly inFeatures: number;
+      readonly outFeatures: number;
+      readonly bias: boolean;
+      readonly init: 'normal-0.01' | 'torch-default';
+    }
   /** out = body(x) + shortcut(x) (an empty shortcut is the identity); a ReLU after it is its own node. */
   | { readonly kind: 'residual'; readonly body: readonly NetLayer[]; readonly shortcut: readonly NetLayer[] };
 

@@ -50,7 +50,17 @@ export function vgg11(opts: Vgg11Options = {}): ModelSpec {
       continue;
     }
     const out = scaled(x, width);
-    layers.push({ kind: 'conv2d', name: `features.${index}`, inChannels: c, outChannels: out, kernel: [3, 3], stride: [1, 1], padding: [1, 1], bias: true, init: 'torch-default' });
+    layers.push({
+      kind: 'conv2d',
+      name: `features.${index}`,
+      inChannels: c,
+      outChannels: out,
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1],
+      bias: true,
+      init: 'torch-default',
+    });
     if (bn) layers.push({ kind: 'batchnorm2d', name: `features.${index + 1}`, channels: out, eps: 1e-5, momentum: 0.1 });
     layers.push({ kind: 'relu' });
     index += bn ? 3 : 2;

@@ -16,7 +16,11 @@ import { readResult, writeResult, type AblateRun } from '../schema/index.ts';
 import { trainRunCost, type Costs, type TrainPlan, type TrainPrecision } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
 
-export function ablationConfig(run: { precision: TrainPrecision; beta: number }, plan: Pick<TrainPlan, 'backend' | 'mode' | 'batchSize' | 'limitTrain' | 'limitTest'>, seed: number): TrainConfig {
+export function ablationConfig(
+  run: { precision: TrainPrecision; beta: number },
+  plan: Pick<TrainPlan, 'backend' | 'mode' | 'batchSize' | 'limitTrain' | 'limitTest'>,
+  seed: number,
+): TrainConfig {
   // plan.mode without plan.backend (not written by any plan) is ignored rather than sent to tfjs
   const backend = plan.backend ?? defaultBackend(run.precision, undefined);
   const mode = plan.backend ? (plan.mode ?? defaultMode(run.precision, backend)) : defaultMode(run.precision, backend);
@@ -52,7 +56,14 @@ export function ablationConfig(run: { precision: TrainPrecision; beta: number },
 export const runDir = (r: { precision: string; beta: number }) => `lenet5-mnist-p${r.precision}-beta${r.beta}`;
 
 export interface AblationSummary {
-  readonly runs: { readonly precision: string; readonly beta: number; readonly status: string; readonly finalTestAcc: number | null; readonly steps: number; readonly dir: string }[];
+  readonly runs: {
+    readonly precision: string;
+    readonly beta: number;
+    readonly status: string;
+    readonly finalTestAcc: number | null;
+    readonly steps: number;
+    readonly dir: string;
+  }[];
   readonly file: string | null;
   readonly truncated: boolean;
 }
@@ -99,7 +110,14 @@ export async function ablationStage(o: {
     const t = performance.now();
     await trainOnce(config, dir, { version: o.version, command: `${o.command} (ablation ${runDir(r)})`, quiet: o.quiet });
     const res = readResult(join(dir, 'result.json'), 'train').data;
-    runs.push({ precision: r.precision, beta: r.beta, status: res.status, finalTestAcc: res.finalTestAcc, steps: res.timings.steps, dir: join('ablation', runDir(r)) });
+    runs.push({
+      precision: r.precision,
+      beta: r.beta,
+      status: res.status,
+      finalTestAcc: res.finalTestAcc,
+      steps: res.timings.steps,
+      dir: join('ablation', runDir(r)),
+    });
     entries.push({
       model: config.model,
       dataset: config.dataset,
@@ -118,7 +136,13 @@ export async function ablationStage(o: {
   let file: string | null = null;
   if (entries.length) {
     file = join(o.out, 'ablation', 'ablate.json');
-    writeResult(file, 'ablate', { schema: 'adzone/ablate', schemaVersion: 1, command: o.command, createdAt: new Date().toISOString(), runs: entries });
+    writeResult(file, 'ablate', {
+      schema: 'adzone/ablate',
+      schemaVersion: 1,
+      command: o.command,
+      createdAt: new Date().toISOString(),
+      runs: entries,
+    });
   }
   return { runs, file, truncated };
 }

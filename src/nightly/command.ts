@@ -15,7 +15,18 @@ import { shown } from '../schema/discover.ts';
 import { check } from '../schema/shape.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from './budget.ts';
-import { estimate, MNIST_TRAIN_IMAGES, planNightly, reserveFor, STAGES, trainRunCost, type Costs, type Counts, type Estimates, type Stage } from './plan.ts';
+import {
+  estimate,
+  MNIST_TRAIN_IMAGES,
+  planNightly,
+  reserveFor,
+  STAGES,
+  trainRunCost,
+  type Costs,
+  type Counts,
+  type Estimates,
+  type Stage,
+} from './plan.ts';
 import { NIGHTLY_SCHEMA, PLAN_SCHEMA, nightlyShape, planShape, readPlan, type PlanFile } from './schema.ts';
 import { clock as makeClock, stageTicker, type Clock } from './progress.ts';
 import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from './report.ts';
@@ -120,9 +131,14 @@ function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const budgetText = values.budget ?? '45m';
   const budgetSeconds = parseBudget(budgetText);
-  if (budgetSeconds === null) throw new UsageError(`--budget must be a duration such as 45m, 10m, 1h30m or 600s (whole hours, minutes and seconds, in that order), got '${budgetText}'`);
+  if (budgetSeconds === null)
+    throw new UsageError(
+      `--budget must be a duration such as 45m, 10m, 1h30m or 600s (whole hours, minutes and seconds, in that order), got '${budgetText}'`,
+    );
   if (budgetSeconds < MIN_BUDGET_SECONDS || budgetSeconds > MAX_BUDGET_SECONDS) {
-    throw new UsageError(`--budget must be from ${fmtSeconds(MIN_BUDGET_SECONDS)} to ${fmtSeconds(MAX_BUDGET_SECONDS)}, got ${budgetText} (${budgetSeconds} s)`);
+    throw new UsageError(
+      `--budget must be from ${fmtSeconds(MIN_BUDGET_SECONDS)} to ${fmtSeconds(MAX_BUDGET_SECONDS)}, got ${budgetText} (${budgetSeconds} s)`,
+    );
   }
   let plan: PlanFile | null = null;
   let planPath: string | null = null;
@@ -138,17 +154,35 @@ function parseOptions(argv: string[]): Options | 'help' {
   const stages = parseStages(values.stages, plan ? plan.stages : STAGES);
   if (plan) {
     const missing = stages.filter((s) => plan!.counts[s] === null);
-    if (missing.length) throw new UsageError(`--plan ${values.plan} has no counts for ${missing.join(', ')} (it planned ${plan.stages.join(', ') || 'nothing'}); leave those out of --stages or plan afresh`);
+    if (missing.length)
+      throw new UsageError(
+        `--plan ${values.plan} has no counts for ${missing.join(', ')} (it planned ${plan.stages.join(', ') || 'nothing'}); leave those out of --stages or plan afresh`,
+      );
   }
   const today = utcDate();
-  const seed = values.seed !== undefined ? parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1) : plan ? plan.seed : Number(today.replace(/-/g, ''));
+  const seed =
+    values.seed !== undefined ? parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1) : plan ? plan.seed : Number(today.replace(/-/g, ''));
   const out = resolve(values.out ?? join('reports', 'nightly', today));
   const dryRun = values['dry-run'] === true;
   if (existsSync(out) && (!dryRun || values.out !== undefined)) {
     if (!statSync(out).isDirectory()) throw new UsageError(`--out ${values.out ?? out} is a file, not a directory`);
-    if (readdirSync(out).length) throw new UsageError(`--out ${shown(out)} is not empty (it may hold an earlier nightly); choose a new folder, e.g. --out ${shown(out)}-2`);
+    if (readdirSync(out).length)
+      throw new UsageError(
+        `--out ${shown(out)} is not empty (it may hold an earlier nightly); choose a new folder, e.g. --out ${shown(out)}-2`,
+      );
   }
-  return { budgetSeconds, out, seed, plan, planPath, stages, baseline: resolve(values.baseline ?? 'fixtures/baseline'), quiet: values.quiet === true, dryRun, outGiven: values.out !== undefined };
+  return {
+    budgetSeconds,
+    out,
+    seed,
+    plan,
+    planPath,
+    stages,
+    baseline: resolve(values.baseline ?? 'fixtures/baseline'),
+    quiet: values.quiet === true,
+    dryRun,
+    outGiven: values.out !== undefined,
+  };
 }
 
 const errorText = (e: unknown) => ((e as Error)?.stack ?? String(e)).split('\n').slice(0, 6).join('\n');
@@ -166,7 +200,9 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   const reserve = reserveFor(o.budgetSeconds);
   const c: Clock = makeClock(o.budgetSeconds, reserve);
   if (!o.dryRun || o.outGiven) mkdirSync(o.out, { recursive: true });
-  log(`nightly ▸ ${o.dryRun ? 'dry run, ' : ''}budget ${fmtSeconds(o.budgetSeconds)} (reserve ${fmtSeconds(reserve)} for report and gate), seed ${o.seed}, stages ${o.stages.join(', ') || 'none'}, out ${o.dryRun && !o.outGiven ? 'none (dry run)' : shown(o.out)}`);
+  log(
+    `nightly ▸ ${o.dryRun ? 'dry run, ' : ''}budget ${fmtSeconds(o.budgetSeconds)} (reserve ${fmtSeconds(reserve)} for report and gate), seed ${o.seed}, stages ${o.stages.join(', ') || 'none'}, out ${o.dryRun && !o.outGiven ? 'none (dry run)' : shown(o.out)}`,
+  );
 
   const stages: StageRecord[] = [];
   const notes: string[] = [];
@@ -189,7 +225,10 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     };
     const e = estimate(costs, counts);
     const est: Estimates = { ...e, reserve, total: e.suites + e.verify + e.zones + e.train + reserve };
-    if (est.total > o.budgetSeconds) notes.push(`the plan's estimates (${fmtSeconds(est.total)}, on the machine that made it) exceed the budget ${fmtSeconds(o.budgetSeconds)}: stages may be cut short`);
+    if (est.total > o.budgetSeconds)
+      notes.push(
+        `the plan's estimates (${fmtSeconds(est.total)}, on the machine that made it) exceed the budget ${fmtSeconds(o.budgetSeconds)}: stages may be cut short`,
+      );
     planFile = {
       ...o.plan,
       createdAt: new Date().toISOString(),
@@ -222,11 +261,24 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
       crashed = true;
       const { referenceCosts } = await import('./calibrate.ts');
       costs = referenceCosts(1);
-      stages.push({ stage: 'calibrate', status: 'crashed', plannedSeconds: 0, seconds: (performance.now() - t) / 1000, error: errorText(e) });
+      stages.push({
+        stage: 'calibrate',
+        status: 'crashed',
+        plannedSeconds: 0,
+        seconds: (performance.now() - t) / 1000,
+        error: errorText(e),
+      });
       log(`nightly ▸ calibrate: crashed (${(e as Error).message}); planning with the reference machine's costs`);
     }
     calibrationSeconds = (performance.now() - t) / 1000;
-    if (!crashed) stages.push({ stage: 'calibrate', status: 'done', plannedSeconds: calibrationSeconds, seconds: calibrationSeconds, ...(calFailures.length ? { note: `failed parts: ${calFailures.join('; ')}` } : {}) });
+    if (!crashed)
+      stages.push({
+        stage: 'calibrate',
+        status: 'done',
+        plannedSeconds: calibrationSeconds,
+        seconds: calibrationSeconds,
+        ...(calFailures.length ? { note: `failed parts: ${calFailures.join('; ')}` } : {}),
+      });
     const { VERIFY_DEFAULTS } = await import('./verify.ts');
     const p = planNightly({ budgetSeconds: o.budgetSeconds, spentSeconds: c.elapsed(), stages: o.stages, costs, verify: VERIFY_DEFAULTS });
     counts = p.counts;
@@ -249,10 +301,13 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
       pin: pinText(o.out, o.seed),
     };
     log(
-      `nightly ▸ plan: ${STAGES.filter((s) => counts[s]).map((s) => `${s} ${fmtSeconds(p.estimates[s])}`).join(', ')}; ` +
+      `nightly ▸ plan: ${STAGES.filter((s) => counts[s])
+        .map((s) => `${s} ${fmtSeconds(p.estimates[s])}`)
+        .join(', ')}; ` +
         `estimated end ${fmtSeconds(p.estimates.total)} of ${fmtSeconds(o.budgetSeconds)}${p.dropped.length ? `; dropped ${p.dropped.map((d) => d.stage).join(', ')}` : ''}`,
     );
-    for (const d of p.dropped) stages.push({ stage: d.stage, status: 'skipped', plannedSeconds: 0, seconds: 0, note: `dropped by the plan: ${d.reason}` });
+    for (const d of p.dropped)
+      stages.push({ stage: d.stage, status: 'skipped', plannedSeconds: 0, seconds: 0, note: `dropped by the plan: ${d.reason}` });
   }
   check(planShape, planFile, join(o.out, 'plan.json'));
   if (o.dryRun) {
@@ -270,13 +325,24 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   let verify: VerifySummary | null = null;
   let zones: ZonesSummary | null = null;
   let ablation: AblationSummary | null = null;
-  const runStage = async <T extends { truncated: boolean }>(s: Stage, units: number, detail: string, body: (tick: ReturnType<typeof stageTicker>) => Promise<T>): Promise<T | null> => {
+  const runStage = async <T extends { truncated: boolean }>(
+    s: Stage,
+    units: number,
+    detail: string,
+    body: (tick: ReturnType<typeof stageTicker>) => Promise<T>,
+  ): Promise<T | null> => {
     const t = c.elapsed();
     const tick = stageTicker(s, c, units, planned[s], later(s), detail, log);
     try {
       const r = await body(tick);
       tick.end(r.truncated ? 'truncated' : 'done', r.truncated ? 'the budget is about to run out' : undefined);
-      stages.push({ stage: s, status: r.truncated ? 'truncated' : 'done', plannedSeconds: planned[s], seconds: c.elapsed() - t, ...(r.truncated ? { note: 'cut short by the budget: not comparable with a full run of this plan' } : {}) });
+      stages.push({
+        stage: s,
+        status: r.truncated ? 'truncated' : 'done',
+        plannedSeconds: planned[s],
+        seconds: c.elapsed() - t,
+        ...(r.truncated ? { note: 'cut short by the budget: not comparable with a full run of this plan' } : {}),
+      });
       return r;
     } catch (e) {
       crashed = true;
@@ -298,10 +364,25 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   if (pc.verify) {
     const plan = pc.verify;
     const { verifyStage, loadVerifyBackends } = await import('./verify.ts');
-    verify = await runStage('verify', plan.generators.length + plan.maxShrinks, `${plan.generators.length} generators × ${plan.samples} draws, ≤ ${plan.maxShrinks} shrinks`, async (tick) => {
-      loaded ??= await loadVerifyBackends(plan.backends, log);
-      return verifyStage({ out: o.out, seed: o.seed, version: meta.version, command: `${command} (verify stage)`, plan, costs: costs.verify, loaded, clock: c, tick });
-    });
+    verify = await runStage(
+      'verify',
+      plan.generators.length + plan.maxShrinks,
+      `${plan.generators.length} generators × ${plan.samples} draws, ≤ ${plan.maxShrinks} shrinks`,
+      async (tick) => {
+        loaded ??= await loadVerifyBackends(plan.backends, log);
+        return verifyStage({
+          out: o.out,
+          seed: o.seed,
+          version: meta.version,
+          command: `${command} (verify stage)`,
+          plan,
+          costs: costs.verify,
+          loaded,
+          clock: c,
+          tick,
+        });
+      },
+    );
   }
   if (pc.zones) {
     const plan = pc.zones;
@@ -315,24 +396,48 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     const plan = pc.train;
     const { ablationStage } = await import('./ablation.ts');
     const setup = plan.backend ? `${plan.backend} ${plan.mode ?? 'strict'}` : 'tfjs-wasm (a plan from before the engine)';
-    ablation = await runStage('train', plan.runs.length, `${plan.runs.length} runs on ${setup}, batch ${plan.batchSize}, ${plan.limitTrain} training (${(plan.limitTrain / MNIST_TRAIN_IMAGES).toFixed(2)} epoch) and ${plan.limitTest} test images each`, (tick) =>
-      ablationStage({ out: o.out, seed: o.seed, version: meta.version, command, plan, costs: costs.train, quiet: o.quiet, clock: c, tick }),
+    ablation = await runStage(
+      'train',
+      plan.runs.length,
+      `${plan.runs.length} runs on ${setup}, batch ${plan.batchSize}, ${plan.limitTrain} training (${(plan.limitTrain / MNIST_TRAIN_IMAGES).toFixed(2)} epoch) and ${plan.limitTest} test images each`,
+      (tick) =>
+        ablationStage({
+          out: o.out,
+          seed: o.seed,
+          version: meta.version,
+          command,
+          plan,
+          costs: costs.train,
+          quiet: o.quiet,
+          clock: c,
+          tick,
+        }),
     );
   }
-  for (const s of STAGES) if (!o.stages.includes(s)) stages.push({ stage: s, status: 'skipped', plannedSeconds: 0, seconds: 0, note: 'not requested (--stages)' });
+  for (const s of STAGES)
+    if (!o.stages.includes(s))
+      stages.push({ stage: s, status: 'skipped', plannedSeconds: 0, seconds: 0, note: 'not requested (--stages)' });
 
   // --- gate, then the reports (so they carry the verdict)
   let t = c.elapsed();
   let gate: GateVerdict = { verdict: 'not-run', baseline: shown(o.baseline), regressions: [], notes: [] };
   try {
     gate = await runGate(o.baseline, o.out);
-    stages.push({ stage: 'gate', status: 'done', plannedSeconds: 0, seconds: c.elapsed() - t, note: gate.verdict === 'regression' ? `${gate.regressions.length} regression(s), reported only` : gate.verdict });
+    stages.push({
+      stage: 'gate',
+      status: 'done',
+      plannedSeconds: 0,
+      seconds: c.elapsed() - t,
+      note: gate.verdict === 'regression' ? `${gate.regressions.length} regression(s), reported only` : gate.verdict,
+    });
   } catch (e) {
     crashed = true;
     gate = { ...gate, message: (e as Error).message };
     stages.push({ stage: 'gate', status: 'crashed', plannedSeconds: 0, seconds: c.elapsed() - t, error: errorText(e) });
   }
-  log(`nightly ▸ gate against ${gate.baseline}: ${gate.verdict}${gate.regressions.length ? ` (${gate.regressions.length} regression${gate.regressions.length > 1 ? 's' : ''})` : ''}${gate.message ? ` — ${gate.message}` : ''}`);
+  log(
+    `nightly ▸ gate against ${gate.baseline}: ${gate.verdict}${gate.regressions.length ? ` (${gate.regressions.length} regression${gate.regressions.length > 1 ? 's' : ''})` : ''}${gate.message ? ` — ${gate.message}` : ''}`,
+  );
   for (const r of gate.regressions.slice(0, 10)) log(`  REGRESSION ${r}`);
 
   t = c.elapsed();
@@ -342,7 +447,12 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   for (const r of ablation?.runs ?? []) jsonFiles.push(join(o.out, r.dir, 'result.json'));
   if (ablation?.file) jsonFiles.push(ablation.file);
   if (suites) jsonFiles.push(join(o.out, 'suites.json'));
-  const files: { html: string | null; markdown: string | null; junit: string | null; json: string[] } = { html: null, markdown: null, junit: null, json: jsonFiles.map(shown) };
+  const files: { html: string | null; markdown: string | null; junit: string | null; json: string[] } = {
+    html: null,
+    markdown: null,
+    junit: null,
+    json: jsonFiles.map(shown),
+  };
   const view = (): NightlyView => ({
     command,
     seed: o.seed,
@@ -359,7 +469,15 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   if (suites) {
     writeFileAtomic(
       join(o.out, 'suites.json'),
-      toJson({ schema: 'adzone/nightly-suites', schemaVersion: 1, multiplier: suites.multiplier, seed: suites.seed, totals: suites.totals, truncated: suites.truncated, files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })) }),
+      toJson({
+        schema: 'adzone/nightly-suites',
+        schemaVersion: 1,
+        multiplier: suites.multiplier,
+        seed: suites.seed,
+        totals: suites.totals,
+        truncated: suites.truncated,
+        files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
+      }),
     );
   }
   try {
@@ -389,7 +507,12 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     counts,
     stages,
     notes,
-    suites: suites && { multiplier: suites.multiplier, seed: suites.seed, totals: suites.totals, files: suites.files.map(({ cases, ...f }) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })) },
+    suites: suites && {
+      multiplier: suites.multiplier,
+      seed: suites.seed,
+      totals: suites.totals,
+      files: suites.files.map(({ cases, ...f }) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
+    },
     verify,
     zones,
     ablation,
@@ -402,29 +525,49 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   writeFileAtomic(join(o.out, 'nightly.json'), toJson(nightly));
 
   // --- the last words
-  const fmtStage = (s: StageRecord) => `${s.stage} ${s.status} ${fmtSeconds(s.seconds)}${s.plannedSeconds ? ` (planned ${fmtSeconds(s.plannedSeconds)})` : ''}`;
-  console.log(`nightly: ${truncated ? 'finished, some stages cut short by the budget' : crashed ? 'finished with a crash' : 'finished'} in ${fmtSeconds(c.elapsed())} of ${fmtSeconds(o.budgetSeconds)} → ${shown(o.out)}`);
+  const fmtStage = (s: StageRecord) =>
+    `${s.stage} ${s.status} ${fmtSeconds(s.seconds)}${s.plannedSeconds ? ` (planned ${fmtSeconds(s.plannedSeconds)})` : ''}`;
+  console.log(
+    `nightly: ${truncated ? 'finished, some stages cut short by the budget' : crashed ? 'finished with a crash' : 'finished'} in ${fmtSeconds(c.elapsed())} of ${fmtSeconds(o.budgetSeconds)} → ${shown(o.out)}`,
+  );
   console.log(`  stages: ${stages.map(fmtStage).join('; ')}`);
-  if (suites) console.log(`  property suites: ${suites.totals.passed}/${suites.totals.tests} passed, ${suites.totals.failed} failed (×${suites.multiplier}, seed ${suites.seed})`);
-  console.log(`  gate: ${gate.verdict}${gate.regressions.length ? ` — ${gate.regressions.length} regression(s), see summary.md` : ''}${gate.message ? ` — ${gate.message}` : ''}`);
+  if (suites)
+    console.log(
+      `  property suites: ${suites.totals.passed}/${suites.totals.tests} passed, ${suites.totals.failed} failed (×${suites.multiplier}, seed ${suites.seed})`,
+    );
+  console.log(
+    `  gate: ${gate.verdict}${gate.regressions.length ? ` — ${gate.regressions.length} regression(s), see summary.md` : ''}${gate.message ? ` — ${gate.message}` : ''}`,
+  );
   console.log(`  files: ${[files.html, files.markdown, files.junit].filter(Boolean).join(', ')}, ${files.json.join(', ')}`);
   return crashed ? 1 : 0;
 }
 
 /** What a dry run prints: the counts of every stage, their estimates, what was dropped and why. */
 export function planText(p: PlanFile, file: string | null): string {
-  const L = [`nightly plan (${p.source === 'calibrated' ? `calibrated here in ${fmtSeconds(p.calibrationSeconds)}, machine ×${p.costs.speed.toFixed(2)} the reference's time` : `counts from ${p.from ?? 'a plan file'}`}), budget ${fmtSeconds(p.budgetSeconds)}, seed ${p.seed}:`];
+  const L = [
+    `nightly plan (${p.source === 'calibrated' ? `calibrated here in ${fmtSeconds(p.calibrationSeconds)}, machine ×${p.costs.speed.toFixed(2)} the reference's time` : `counts from ${p.from ?? 'a plan file'}`}), budget ${fmtSeconds(p.budgetSeconds)}, seed ${p.seed}:`,
+  ];
   for (const l of countsLine(p.counts, null)) L.push(`  ${l}`);
   const e = p.estimates;
-  L.push(`  estimates: ${STAGES.filter((s) => p.counts[s]).map((s) => `${s} ${fmtSeconds(e[s])}`).join(', ')}, reserve ${fmtSeconds(e.reserve)}; end ${fmtSeconds(e.total)} of ${fmtSeconds(p.budgetSeconds)}`);
+  L.push(
+    `  estimates: ${STAGES.filter((s) => p.counts[s])
+      .map((s) => `${s} ${fmtSeconds(e[s])}`)
+      .join(', ')}, reserve ${fmtSeconds(e.reserve)}; end ${fmtSeconds(e.total)} of ${fmtSeconds(p.budgetSeconds)}`,
+  );
   const t = p.counts.train;
   if (t) {
     const c = p.costs.train;
-    L.push(`  ablation costs: ${t.runs.map((r) => `${r.precision}-bit β = ${r.beta} ${fmtSeconds(trainRunCost(c, r.precision, t.limitTrain, t.limitTest, t.batchSize))}`).join(', ')} (${(1000 * c.step['16']).toFixed(0)} / ${(1000 * c.step['32']).toFixed(0)} ms per 16 / 32-bit step)`);
+    L.push(
+      `  ablation costs: ${t.runs.map((r) => `${r.precision}-bit β = ${r.beta} ${fmtSeconds(trainRunCost(c, r.precision, t.limitTrain, t.limitTest, t.batchSize))}`).join(', ')} (${(1000 * c.step['16']).toFixed(0)} / ${(1000 * c.step['32']).toFixed(0)} ms per 16 / 32-bit step)`,
+    );
   }
   for (const d of p.dropped) L.push(`  dropped ${d.stage}: ${d.reason}`);
   for (const n of p.notes ?? []) L.push(`  note: ${n}`);
-  L.push(file ? `plan written to ${shown(file)}; run it with --plan ${shown(file)} --seed ${p.seed}` : 'nothing written (give --out DIR to keep plan.json)');
+  L.push(
+    file
+      ? `plan written to ${shown(file)}; run it with --plan ${shown(file)} --seed ${p.seed}`
+      : 'nothing written (give --out DIR to keep plan.json)',
+  );
   return L.join('\n');
 }
 

@@ -238,7 +238,13 @@ export function zonesCost(c: Costs['zones'], lenet: number, vgg: number): number
   return (lenet > 0 ? c.fixed + lenet * c.lenetBatch : 0) + (vgg > 0 ? c.fixed + vgg * c.vggBatch : 0);
 }
 
-export function trainRunCost(c: Costs['train'], precision: TrainPrecision, limitTrain: number, limitTest: number, batchSize: number): number {
+export function trainRunCost(
+  c: Costs['train'],
+  precision: TrainPrecision,
+  limitTrain: number,
+  limitTest: number,
+  batchSize: number,
+): number {
   return c.fixed + Math.ceil(limitTrain / batchSize) * c.step[precision] + limitTest * c.evalPerImage[precision];
 }
 
@@ -311,11 +317,22 @@ const trainImages = (steps: number, bs: number) => Math.min(LIMITS.maxTrainImage
  * 1 − LIMITS.trainStepShare of the time (never less than its minimum, never more than the whole
  * test set needs), steps the rest up to one epoch; what one epoch leaves goes back to evaluation.
  */
-export function fitTrain(c: Costs['train'], seconds: number, runs: TrainPlan['runs'] = TRAIN_RUNS, bs: number = LIMITS.trainBatchSize): { limitTrain: number; limitTest: number } {
+export function fitTrain(
+  c: Costs['train'],
+  seconds: number,
+  runs: TrainPlan['runs'] = TRAIN_RUNS,
+  bs: number = LIMITS.trainBatchSize,
+): { limitTrain: number; limitTest: number } {
   const fixed = runs.length * c.fixed;
   const t = Math.max(0, seconds - fixed);
-  const perStep = Math.max(runs.reduce((a, r) => a + c.step[r.precision], 0), 1e-9);
-  const perTest = Math.max(runs.reduce((a, r) => a + c.evalPerImage[r.precision], 0), 1e-9);
+  const perStep = Math.max(
+    runs.reduce((a, r) => a + c.step[r.precision], 0),
+    1e-9,
+  );
+  const perTest = Math.max(
+    runs.reduce((a, r) => a + c.evalPerImage[r.precision], 0),
+    1e-9,
+  );
   const minSteps = Math.ceil(LIMITS.minTrainImages / bs);
   const maxSteps = Math.ceil(LIMITS.maxTrainImages / bs);
   const testBudget = Math.max(LIMITS.minTestImages * perTest, Math.min((1 - LIMITS.trainStepShare) * t, LIMITS.maxTestImages * perTest));
@@ -354,7 +371,10 @@ export function planNightly(inp: PlanInput): PlanResult {
     kept = kept.filter((k) => k !== s);
     dropped.push({ stage: s, reason: `its minimum (${minCost[s].toFixed(0)} s) does not fit the ${usable.toFixed(0)} s left to plan` });
   }
-  if (kept.includes('verify') && minCost.verify > usable) notes.push(`even the smallest verify sweep (${minCost.verify.toFixed(0)} s) exceeds the ${usable.toFixed(0)} s left to plan; it runs anyway and the budget check may cut it short`);
+  if (kept.includes('verify') && minCost.verify > usable)
+    notes.push(
+      `even the smallest verify sweep (${minCost.verify.toFixed(0)} s) exceeds the ${usable.toFixed(0)} s left to plan; it runs anyway and the budget check may cut it short`,
+    );
 
   let extra = Math.max(0, usable - sumMin());
   const counts: { -readonly [K in keyof Counts]: Counts[K] } = { suites: null, verify: null, zones: null, train: null };
@@ -369,7 +389,10 @@ export function planNightly(inp: PlanInput): PlanResult {
       const m = largest(1, LIMITS.maxMultiplier, (x) => suitesCost(costs.suites, x, order) - base <= a);
       counts.suites = { multiplier: m, files: order };
       extra -= suitesCost(costs.suites, m, order) - base;
-      if (!costs.suites.files.some((f) => f.readsMultiplier)) notes.push('no property suite reads ADZONE_FC_RUNS_MULTIPLIER yet (src/nightly/runs.ts): the suites run with their own numRuns, only the seed changes');
+      if (!costs.suites.files.some((f) => f.readsMultiplier))
+        notes.push(
+          'no property suite reads ADZONE_FC_RUNS_MULTIPLIER yet (src/nightly/runs.ts): the suites run with their own numRuns, only the seed changes',
+        );
     } else if (s === 'zones') {
       const z = fitZones(costs.zones, minCost.zones + a);
       counts.zones = { batchSize: LIMITS.batchSize, ...z };

@@ -43,14 +43,24 @@ export interface StageTicker {
 /**
  * `later()` gives the planned seconds of the stages after this one (and the reserve), for the run's ETA.
  */
-export function stageTicker(name: string, c: Clock, units: number, plannedSeconds: number, later: () => number, detail: string, log: (s: string) => void): StageTicker {
+export function stageTicker(
+  name: string,
+  c: Clock,
+  units: number,
+  plannedSeconds: number,
+  later: () => number,
+  detail: string,
+  log: (s: string) => void,
+): StageTicker {
   const t0 = c.elapsed();
   let done = 0;
   let estDone = 0;
   let actualDone = 0;
   const prefix = `nightly ▸ ${name}:`;
   const runLine = (stageLeft: number) => `run ETA end ${fmtSeconds(c.elapsed() + stageLeft + later())} of ${fmtSeconds(c.budget)}`;
-  log(`${prefix} start — ${detail}; planned ${fmtSeconds(plannedSeconds)} · run ${fmtSeconds(t0)} of ${fmtSeconds(c.budget)}, planned end ${fmtSeconds(t0 + plannedSeconds + later())}`);
+  log(
+    `${prefix} start — ${detail}; planned ${fmtSeconds(plannedSeconds)} · run ${fmtSeconds(t0)} of ${fmtSeconds(c.budget)}, planned end ${fmtSeconds(t0 + plannedSeconds + later())}`,
+  );
   return {
     unit(label, estimated, seconds, share = 1) {
       done++;
@@ -58,13 +68,17 @@ export function stageTicker(name: string, c: Clock, units: number, plannedSecond
       actualDone += seconds * share;
       const ratio = estDone > 0 ? Math.min(3, Math.max(0.3, actualDone / estDone)) : 1;
       const left = Math.max(0, plannedSeconds - estDone) * ratio;
-      log(`${prefix} ${done}/${units} ${label} (${fmtSeconds(seconds)}) · stage ${fmtSeconds(c.elapsed() - t0)}, ETA ${fmtSeconds(left)} · ${runLine(left)}`);
+      log(
+        `${prefix} ${done}/${units} ${label} (${fmtSeconds(seconds)}) · stage ${fmtSeconds(c.elapsed() - t0)}, ETA ${fmtSeconds(left)} · ${runLine(left)}`,
+      );
     },
     note(text) {
       log(`${prefix} ${text}`);
     },
     end(status, why) {
-      log(`${prefix} ${status} after ${done}/${units} unit${units === 1 ? '' : 's'} in ${fmtSeconds(c.elapsed() - t0)}${why ? ` — ${why}` : ''}`);
+      log(
+        `${prefix} ${status} after ${done}/${units} unit${units === 1 ? '' : 's'} in ${fmtSeconds(c.elapsed() - t0)}${why ? ` — ${why}` : ''}`,
+      );
     },
   };
 }

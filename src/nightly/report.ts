@@ -33,12 +33,16 @@ export async function runGate(baselineDir: string, reportDir: string): Promise<G
   const baseline = resolve(baselineDir);
   const base = { baseline: shown(baseline), regressions: [] as string[], notes: [] as string[] };
   try {
-    if (!existsSync(baseline) || !statSync(baseline).isDirectory()) return { ...base, verdict: 'unusable', message: `baseline directory ${shown(baseline)} does not exist` };
+    if (!existsSync(baseline) || !statSync(baseline).isDirectory())
+      return { ...base, verdict: 'unusable', message: `baseline directory ${shown(baseline)} does not exist` };
     const t = readThresholds(join(baseline, 'thresholds.json'));
     const rep = loadSide(reportDir, 'report');
-    if (!rep.verify && !rep.zones.length && !rep.runs.length) return { ...base, verdict: 'unusable', message: `no result files under ${shown(reportDir)}` };
+    if (!rep.verify && !rep.zones.length && !rep.runs.length)
+      return { ...base, verdict: 'unusable', message: `no result files under ${shown(reportDir)}` };
     const b = loadSide(baseline, 'baseline');
-    const lone = t.verify.loneMaxPoolGenerators ?? (await loneMaxPoolGenerators([...(b.verify?.data.generators ?? []), ...(rep.verify?.data.generators ?? [])]));
+    const lone =
+      t.verify.loneMaxPoolGenerators ??
+      (await loneMaxPoolGenerators([...(b.verify?.data.generators ?? []), ...(rep.verify?.data.generators ?? [])]));
     const outcome = compareSides(b, rep, t, lone);
     return {
       ...base,
@@ -79,10 +83,18 @@ export function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
   const l: string[] = [];
   if (c.suites) {
     const reading = suites ? suites.files.filter((f) => f.readsMultiplier).length : null;
-    l.push(`property suites: ${c.suites.files.length} files, fast-check runs ×${c.suites.multiplier}${reading === null ? '' : ` in the ${reading} that read ADZONE_FC_RUNS_MULTIPLIER (the others run their own numRuns, with the night's seed)`}`);
+    l.push(
+      `property suites: ${c.suites.files.length} files, fast-check runs ×${c.suites.multiplier}${reading === null ? '' : ` in the ${reading} that read ADZONE_FC_RUNS_MULTIPLIER (the others run their own numRuns, with the night's seed)`}`,
+    );
   }
-  if (c.verify) l.push(`verify: ${c.verify.generators.length} generators × ${c.verify.samples} draws on ${c.verify.backends.join(', ')} at ${c.verify.precisions.join('/')} bits, ≤ ${c.verify.maxShrinks} shrunk counterexamples`);
-  if (c.zones) l.push(`zones: LeNet-5/MNIST ${c.zones.lenetBatches} batches of ${c.zones.batchSize}${c.zones.vggBatches ? `, VGG11 (width 1/4)/CIFAR-10 ${c.zones.vggBatches} batches` : ', no VGG11 (budget)'}`);
+  if (c.verify)
+    l.push(
+      `verify: ${c.verify.generators.length} generators × ${c.verify.samples} draws on ${c.verify.backends.join(', ')} at ${c.verify.precisions.join('/')} bits, ≤ ${c.verify.maxShrinks} shrunk counterexamples`,
+    );
+  if (c.zones)
+    l.push(
+      `zones: LeNet-5/MNIST ${c.zones.lenetBatches} batches of ${c.zones.batchSize}${c.zones.vggBatches ? `, VGG11 (width 1/4)/CIFAR-10 ${c.zones.vggBatches} batches` : ', no VGG11 (budget)'}`,
+    );
   if (c.train) {
     const t = c.train;
     const setup = t.backend ? `${t.backend} ${t.mode ?? 'strict'}` : 'tfjs-wasm (16 bits wide)';
@@ -96,7 +108,10 @@ export function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
 
 export function nightlyHtml(v: NightlyView): string {
   const stageRows = v.stages
-    .map((s) => `<tr><td>${esc(s.stage)}</td><td class="${s.status === 'done' ? 'ok' : s.status === 'skipped' ? '' : 'bad'}">${esc(s.status)}</td><td class="num">${esc(fmtSeconds(s.plannedSeconds))}</td><td class="num">${esc(fmtSeconds(s.seconds))}</td><td>${esc(s.error ?? s.note ?? '')}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${esc(s.stage)}</td><td class="${s.status === 'done' ? 'ok' : s.status === 'skipped' ? '' : 'bad'}">${esc(s.status)}</td><td class="num">${esc(fmtSeconds(s.plannedSeconds))}</td><td class="num">${esc(fmtSeconds(s.seconds))}</td><td>${esc(s.error ?? s.note ?? '')}</td></tr>`,
+    )
     .join('');
   const g = v.gate;
   const gateHtml =
@@ -110,9 +125,19 @@ export function nightlyHtml(v: NightlyView): string {
   if (v.suites) {
     const s = v.suites;
     const rows = s.files
-      .map((f) => `<tr><td><code>${esc(f.file)}</code></td><td class="${f.status === 'passed' ? 'ok' : f.status === 'skipped' ? '' : 'bad'}">${esc(f.status)}</td><td class="num">${f.passed}/${f.tests}</td><td class="num">${f.failed}</td><td class="num">${esc(fmtSeconds(f.seconds))}</td><td>${f.readsMultiplier ? `×${s.multiplier}` : '×1 (own numRuns)'}</td><td>${esc(f.note ?? '')}</td></tr>`)
+      .map(
+        (f) =>
+          `<tr><td><code>${esc(f.file)}</code></td><td class="${f.status === 'passed' ? 'ok' : f.status === 'skipped' ? '' : 'bad'}">${esc(f.status)}</td><td class="num">${f.passed}/${f.tests}</td><td class="num">${f.failed}</td><td class="num">${esc(fmtSeconds(f.seconds))}</td><td>${f.readsMultiplier ? `×${s.multiplier}` : '×1 (own numRuns)'}</td><td>${esc(f.note ?? '')}</td></tr>`,
+      )
       .join('');
-    const failures = s.files.flatMap((f) => f.failures.map((x) => `<details><summary><code>${esc(f.file)}</code> — ${esc(x.name)}</summary><pre><code>${esc(x.message)}</code></pre></details>`)).join('');
+    const failures = s.files
+      .flatMap((f) =>
+        f.failures.map(
+          (x) =>
+            `<details><summary><code>${esc(f.file)}</code> — ${esc(x.name)}</summary><pre><code>${esc(x.message)}</code></pre></details>`,
+        ),
+      )
+      .join('');
     suites =
       `<h3>Property suites (fast-check seed ${s.seed}, multiplier ×${s.multiplier})</h3>` +
       `<p>${s.totals.passed} of ${s.totals.tests} tests passed, ${s.totals.failed} failed, in ${s.totals.files} files.</p>` +
@@ -120,7 +145,9 @@ export function nightlyHtml(v: NightlyView): string {
   }
   return `<section id="nightly"><h2>Nightly <span class="src">${esc(v.command)}</span></h2>
 <p class="meta">seed ${v.seed} · budget ${esc(fmtSeconds(v.budgetSeconds))} · ran ${esc(fmtSeconds(v.elapsedSeconds))} · plan <code>${esc(v.planFile)}</code> (${v.planSource === 'calibrated' ? 'fitted to this machine by a calibration' : 'counts from a plan file'})</p>
-<ul>${countsLine(v.counts, v.suites).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
+<ul>${countsLine(v.counts, v.suites)
+    .map((l) => `<li>${esc(l)}</li>`)
+    .join('')}</ul>
 ${gateHtml}${gateNotes}
 <h3>Stages</h3><table><thead><tr><th>stage</th><th>status</th><th>planned</th><th>took</th><th>note</th></tr></thead><tbody>${stageRows}</tbody></table>
 ${v.notes.length ? `<p class="note">${v.notes.map(esc).join('<br>')}</p>` : ''}
@@ -143,31 +170,55 @@ export function nightlyMarkdown(v: NightlyView): string {
   if (g.regressions.length) L.push('');
   if (v.suites) {
     const s = v.suites;
-    L.push(`**Property suites** (seed ${s.seed}, ×${s.multiplier}): ${s.totals.passed}/${s.totals.tests} passed, ${s.totals.failed} failed`, '');
+    L.push(
+      `**Property suites** (seed ${s.seed}, ×${s.multiplier}): ${s.totals.passed}/${s.totals.tests} passed, ${s.totals.failed} failed`,
+      '',
+    );
     const bad = s.files.filter((f) => f.status !== 'passed');
-    for (const f of bad) L.push(`- \`${f.file}\`: ${f.status}${f.failures.length ? ` — ${f.failures.map((x) => x.name).slice(0, 5).join('; ')}` : ''}${f.note ? ` (${f.note})` : ''}`);
+    for (const f of bad)
+      L.push(
+        `- \`${f.file}\`: ${f.status}${
+          f.failures.length
+            ? ` — ${f.failures
+                .map((x) => x.name)
+                .slice(0, 5)
+                .join('; ')}`
+            : ''
+        }${f.note ? ` (${f.note})` : ''}`,
+      );
     if (bad.length) L.push('');
   }
   L.push('| stage | status | planned | took | note |', '| --- | --- | ---: | ---: | --- |');
-  for (const s of v.stages) L.push(`| ${s.stage} | ${s.status} | ${fmtSeconds(s.plannedSeconds)} | ${fmtSeconds(s.seconds)} | ${(s.error ?? s.note ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`);
+  for (const s of v.stages)
+    L.push(
+      `| ${s.stage} | ${s.status} | ${fmtSeconds(s.plannedSeconds)} | ${fmtSeconds(s.seconds)} | ${(s.error ?? s.note ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
+    );
   L.push('', ...countsLine(v.counts, v.suites).map((l) => `- ${l}`), '');
   L.push(`Plan: \`${v.planFile}\`; rerun with \`--plan ${v.planFile} --seed ${v.seed}\` for the same counts and numbers.`, '');
   return `${L.join('\n')}\n`;
 }
 
-const x = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+const x = (s: string | number) =>
+  String(s)
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 /** Extra JUnit suites: one testcase per property test, one for the gate, one per stage. */
 export function nightlyJunitSuites(v: NightlyView, timestamp: string): { xml: string; tests: number; failures: number }[] {
   const out: { xml: string; tests: number; failures: number }[] = [];
-  const suite = (name: string, cases: { classname: string; name: string; time: number; failure?: { type: string; message: string }; skipped?: string; out?: string }[]) => {
+  const suite = (
+    name: string,
+    cases: { classname: string; name: string; time: number; failure?: { type: string; message: string }; skipped?: string; out?: string }[],
+  ) => {
     const failures = cases.filter((c) => c.failure).length;
     const skipped = cases.filter((c) => c.skipped).length;
     const body = cases
       .map(
         (c) =>
           `    <testcase classname="${x(c.classname)}" name="${x(c.name)}" time="${c.time.toFixed(3)}">` +
-          (c.failure ? `\n      <failure type="${x(c.failure.type)}" message="${x(c.failure.message.split('\n')[0].slice(0, 300))}">${x(c.failure.message)}</failure>` : '') +
+          (c.failure
+            ? `\n      <failure type="${x(c.failure.type)}" message="${x(c.failure.message.split('\n')[0].slice(0, 300))}">${x(c.failure.message)}</failure>`
+            : '') +
           (c.skipped ? `\n      <skipped message="${x(c.skipped)}"/>` : '') +
           (c.out ? `\n      <system-out>${x(c.out)}</system-out>` : '') +
           `${c.failure || c.skipped || c.out ? '\n    ' : ''}</testcase>`,
@@ -189,7 +240,8 @@ export function nightlyJunitSuites(v: NightlyView, timestamp: string): { xml: st
         ...(c.status === 'failed' ? { failure: { type: 'property', message: c.message ?? 'failed' } } : {}),
         ...(c.status !== 'failed' && c.status !== 'passed' ? { skipped: c.status } : {}),
       }));
-      if (f.status === 'timed-out' || f.status === 'crashed') cases.push({ classname: cls, name: '(file)', time: f.seconds, failure: { type: f.status, message: f.note ?? f.status } });
+      if (f.status === 'timed-out' || f.status === 'crashed')
+        cases.push({ classname: cls, name: '(file)', time: f.seconds, failure: { type: f.status, message: f.note ?? f.status } });
       if (f.status === 'skipped') cases.push({ classname: cls, name: '(file)', time: 0, skipped: f.note ?? 'not run' });
       suite(`adzone nightly property suite ${f.file} (×${f.readsMultiplier ? v.suites.multiplier : 1}, seed ${v.suites.seed})`, cases);
     }
@@ -205,14 +257,17 @@ export function nightlyJunitSuites(v: NightlyView, timestamp: string): { xml: st
       out: [...g.notes, ...(g.verdict === 'regression' ? ['reported only: the nightly exits 0 on gate regressions'] : [])].join('\n'),
     },
   ]);
-  suite('adzone nightly stages', v.stages.map((s) => ({
-    classname: 'adzone.nightly.stage',
-    name: s.stage,
-    time: s.seconds,
-    ...(s.status === 'crashed' ? { failure: { type: 'crashed', message: s.error ?? 'crashed' } } : {}),
-    ...(s.status === 'skipped' ? { skipped: s.note ?? 'skipped' } : {}),
-    ...(s.status === 'truncated' ? { out: `truncated: ${s.note ?? 'the budget ran out'}` } : {}),
-  })));
+  suite(
+    'adzone nightly stages',
+    v.stages.map((s) => ({
+      classname: 'adzone.nightly.stage',
+      name: s.stage,
+      time: s.seconds,
+      ...(s.status === 'crashed' ? { failure: { type: 'crashed', message: s.error ?? 'crashed' } } : {}),
+      ...(s.status === 'skipped' ? { skipped: s.note ?? 'skipped' } : {}),
+      ...(s.status === 'truncated' ? { out: `truncated: ${s.note ?? 'the budget ran out'}` } : {}),
+    })),
+  );
   return out;
 }
 
@@ -234,9 +289,11 @@ export async function writeReports(out: string, v: NightlyView): Promise<{ html:
   const tests = Number(m?.[1] ?? 0) + extra.reduce((a, s) => a + s.tests, 0);
   const failures = Number(m?.[2] ?? 0) + extra.reduce((a, s) => a + s.failures, 0);
   const xml = base
-    .replace(/<testsuites name="adzone" tests="\d+" failures="\d+"/, `<testsuites name="adzone nightly" tests="${tests}" failures="${failures}"`)
+    .replace(
+      /<testsuites name="adzone" tests="\d+" failures="\d+"/,
+      `<testsuites name="adzone nightly" tests="${tests}" failures="${failures}"`,
+    )
     .replace('</testsuites>', `${extra.map((s) => s.xml).join('\n')}\n</testsuites>`);
   writeFileAtomic(junit, xml);
   return { html, markdown, junit };
 }
-

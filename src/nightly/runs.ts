@@ -29,7 +29,8 @@ export function runsMultiplier(env: Env = process.env): number {
   const raw = env[RUNS_MULTIPLIER_ENV];
   if (raw === undefined || raw.trim() === '') return 1;
   const m = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!(m > 0 && m <= MAX_RUNS_MULTIPLIER)) throw new Error(`${RUNS_MULTIPLIER_ENV} must be a number in (0, ${MAX_RUNS_MULTIPLIER}], got '${raw}'`);
+  if (!(m > 0 && m <= MAX_RUNS_MULTIPLIER))
+    throw new Error(`${RUNS_MULTIPLIER_ENV} must be a number in (0, ${MAX_RUNS_MULTIPLIER}], got '${raw}'`);
   return m;
 }
 

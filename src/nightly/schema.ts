@@ -48,7 +48,17 @@ const costsShape = obj({
 
 export const countsShape = obj({
   suites: nullable(obj({ multiplier: num({ min: 1 }), files: arr(str()) })),
-  verify: nullable(obj({ samples: num({ int: true, min: 1 }), maxShrinks: count(), shrinkCap: num({ int: true, min: 1 }), generators: arr(str(), 1), backends: arr(str(), 1), precisions: arr(str(), 1), jacobians: arr(str(), 2) })),
+  verify: nullable(
+    obj({
+      samples: num({ int: true, min: 1 }),
+      maxShrinks: count(),
+      shrinkCap: num({ int: true, min: 1 }),
+      generators: arr(str(), 1),
+      backends: arr(str(), 1),
+      precisions: arr(str(), 1),
+      jacobians: arr(str(), 2),
+    }),
+  ),
   zones: nullable(obj({ batchSize: num({ int: true, min: 1 }), lenetBatches: count(), vggBatches: count() })),
   train: nullable(
     obj(
@@ -95,13 +105,28 @@ export const nightlyShape = obj({
   totalSeconds: pos(),
   plan: obj({ file: str(), source: oneOf('calibrated', 'plan-file') }),
   calibrationSeconds: pos(),
-  stages: arr(obj({ stage: oneOf(...STAGES, 'calibrate', 'report', 'gate'), status: stageStatus, plannedSeconds: pos(), seconds: pos() }, { note: str(), error: str() })),
+  stages: arr(
+    obj(
+      { stage: oneOf(...STAGES, 'calibrate', 'report', 'gate'), status: stageStatus, plannedSeconds: pos(), seconds: pos() },
+      { note: str(), error: str() },
+    ),
+  ),
   suites: nullable(
     obj({
       multiplier: num({ min: 1 }),
       seed: num({ int: true }),
       totals: obj({ files: count(), tests: count(), passed: count(), failed: count(), skipped: count() }),
-      files: arr(obj({ file: str(), status: oneOf('passed', 'failed', 'timed-out', 'crashed', 'skipped'), tests: count(), passed: count(), failed: count(), seconds: pos(), readsMultiplier: bool() })),
+      files: arr(
+        obj({
+          file: str(),
+          status: oneOf('passed', 'failed', 'timed-out', 'crashed', 'skipped'),
+          tests: count(),
+          passed: count(),
+          failed: count(),
+          seconds: pos(),
+          readsMultiplier: bool(),
+        }),
+      ),
     }),
   ),
   gate: obj({ verdict: oneOf('pass', 'regression', 'unusable', 'not-run'), baseline: str(), regressions: arr(str()), notes: arr(str()) }),
@@ -117,11 +142,23 @@ export function readPlan(file: string): PlanFile {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SchemaError(file, '$', 'a plan.json', code ?? 'text that is not JSON', `${file}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`);
+    throw new SchemaError(
+      file,
+      '$',
+      'a plan.json',
+      code ?? 'text that is not JSON',
+      `${file}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`,
+    );
   }
   const v = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
   if ((raw as { schema?: unknown } | null)?.schema === PLAN_SCHEMA && v !== 1) {
-    throw new SchemaError(file, '$.schemaVersion', 'version 1', `version ${String(v)}`, `${file}: ${PLAN_SCHEMA} version ${String(v)}; this adzone reads version 1`);
+    throw new SchemaError(
+      file,
+      '$.schemaVersion',
+      'version 1',
+      `version ${String(v)}`,
+      `${file}: ${PLAN_SCHEMA} version ${String(v)}; this adzone reads version 1`,
+    );
   }
   check(planShape, raw, file);
   return raw as PlanFile;

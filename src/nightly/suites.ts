@@ -94,10 +94,19 @@ interface VitestJson {
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 /** A suite file's result from vitest's JSON (or its absence). */
-export function readSuiteResult(file: string, jsonFile: string, exitCode: number | null, timedOut: boolean, seconds: number, readsMultiplier: boolean, log: string | null): SuiteFileResult {
+export function readSuiteResult(
+  file: string,
+  jsonFile: string,
+  exitCode: number | null,
+  timedOut: boolean,
+  seconds: number,
+  readsMultiplier: boolean,
+  log: string | null,
+): SuiteFileResult {
   const empty = { file, tests: 0, passed: 0, failed: 0, skippedTests: 0, seconds, readsMultiplier, failures: [], cases: [], log };
   if (timedOut) return { ...empty, status: 'timed-out', json: null, note: 'stopped at the budget deadline' };
-  if (!existsSync(jsonFile)) return { ...empty, status: 'crashed', json: null, note: `vitest exited with code ${exitCode} and wrote no JSON` };
+  if (!existsSync(jsonFile))
+    return { ...empty, status: 'crashed', json: null, note: `vitest exited with code ${exitCode} and wrote no JSON` };
   let j: VitestJson;
   try {
     j = JSON.parse(readFileSync(jsonFile, 'utf8')) as VitestJson;
@@ -174,7 +183,21 @@ export async function suitesStage(o: {
     }
     if (!o.clock.fits(est)) {
       truncated = true;
-      results.set(file, { file, status: 'skipped', tests: 0, passed: 0, failed: 0, skippedTests: 0, seconds: 0, readsMultiplier: reads, failures: [], cases: [], json: null, log: null, note: `not started: estimated ${est.toFixed(0)} s, the budget is about to run out` });
+      results.set(file, {
+        file,
+        status: 'skipped',
+        tests: 0,
+        passed: 0,
+        failed: 0,
+        skippedTests: 0,
+        seconds: 0,
+        readsMultiplier: reads,
+        failures: [],
+        cases: [],
+        json: null,
+        log: null,
+        note: `not started: estimated ${est.toFixed(0)} s, the budget is about to run out`,
+      });
       o.tick.note(`not starting ${file} (estimated ${est.toFixed(0)} s): the budget is about to run out`);
       return Promise.resolve();
     }
@@ -183,12 +206,16 @@ export async function suitesStage(o: {
     const logStream = createWriteStream(logFile);
     const t = performance.now();
     return new Promise<void>((resolveRun) => {
-      const child = spawn(process.execPath, [bin, 'run', '--config', NIGHTLY_VITEST_CONFIG, '--root', REPO_ROOT, '--reporter=json', `--outputFile=${jsonFile}`, file], {
-        cwd: REPO_ROOT,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [bin, 'run', '--config', NIGHTLY_VITEST_CONFIG, '--root', REPO_ROOT, '--reporter=json', `--outputFile=${jsonFile}`, file],
+        {
+          cwd: REPO_ROOT,
+          env,
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       track(child.pid);
       child.stdout.pipe(logStream, { end: false });
       child.stderr.pipe(logStream, { end: false });
@@ -220,7 +247,12 @@ export async function suitesStage(o: {
         const r = readSuiteResult(file, jsonFile, code, timedOut, seconds, reads, logFile);
         results.set(file, r);
         if (timedOut) truncated = true;
-        o.tick.unit(`${file}: ${r.status}${r.tests ? ` (${r.passed}/${r.tests} passed)` : ''}`, est, seconds, 1 / Math.max(1, o.costs.lanes));
+        o.tick.unit(
+          `${file}: ${r.status}${r.tests ? ` (${r.passed}/${r.tests} passed)` : ''}`,
+          est,
+          seconds,
+          1 / Math.max(1, o.costs.lanes),
+        );
         resolveRun();
       });
     });

@@ -11,7 +11,16 @@ import { GENERATORS, generatorById, type Generator } from '../generators/index.t
 import { loadBackends, type LoadedBackends as Loaded } from '../backends/registry.ts';
 import { jacobianName, parseJacobian } from '../jacobians/index.ts';
 import { decimalOracle } from '../oracle/index.ts';
-import { ZONE_CLASSES, runVerify, shrinkCounterexample, type Counterexample, type RealTieTotals, type TableRow, type VerifyOptions, type ZoneClass } from '../zones/verify.ts';
+import {
+  ZONE_CLASSES,
+  runVerify,
+  shrinkCounterexample,
+  type Counterexample,
+  type RealTieTotals,
+  type TableRow,
+  type VerifyOptions,
+  type ZoneClass,
+} from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
 import { toJson, writeFileAtomic } from '../report/atomic.ts';
 import { validate } from '../schema/index.ts';
@@ -35,7 +44,11 @@ export async function loadVerifyBackends(ids: readonly string[], log: (s: string
   return { ...out, seconds: (performance.now() - t0) / 1000 };
 }
 
-export function verifyOptions(plan: Pick<VerifyPlan, 'samples' | 'precisions' | 'jacobians'>, seed: number, loaded: LoadedBackends): VerifyOptions {
+export function verifyOptions(
+  plan: Pick<VerifyPlan, 'samples' | 'precisions' | 'jacobians'>,
+  seed: number,
+  loaded: LoadedBackends,
+): VerifyOptions {
   return {
     samples: plan.samples,
     seed,
@@ -69,7 +82,9 @@ export function shrinkTargets(table: readonly TableRow[]): ShrinkTarget[] {
   const per = new Map<string, ShrinkTarget[]>();
   for (const r of table) {
     const list = per.get(r.generator) ?? [];
-    for (const cls of ZONE_CLASSES) if (cls !== 'regular' && (r.counts[cls] ?? 0) > 0) list.push({ generator: r.generator, backend: r.backend, precision: r.precision, cls });
+    for (const cls of ZONE_CLASSES)
+      if (cls !== 'regular' && (r.counts[cls] ?? 0) > 0)
+        list.push({ generator: r.generator, backend: r.backend, precision: r.precision, cls });
     per.set(r.generator, list);
   }
   const lists = [...per.values()];
@@ -112,7 +127,9 @@ export async function verifyStage(o: {
     const est = plan.samples * (costs.perDraw[gen.id] ?? 0.05);
     if (!clock.fits(est)) {
       truncated = true;
-      tick.note(`stopping before ${gen.id} (estimated ${est.toFixed(0)} s): the budget is about to run out; verify.json keeps the ${done} generator(s) done`);
+      tick.note(
+        `stopping before ${gen.id} (estimated ${est.toFixed(0)} s): the budget is about to run out; verify.json keeps the ${done} generator(s) done`,
+      );
       break;
     }
     const t = performance.now();
@@ -134,7 +151,13 @@ export async function verifyStage(o: {
     }
     const t = performance.now();
     const backend = o.loaded.backends.find((b) => b.id === s.backend)!;
-    const cx = await shrinkCounterexample({ ...base, generators: gens }, cappedShrink(generatorById(s.generator), plan.shrinkCap), backend, s.precision, s.cls);
+    const cx = await shrinkCounterexample(
+      { ...base, generators: gens },
+      cappedShrink(generatorById(s.generator), plan.shrinkCap),
+      backend,
+      s.precision,
+      s.cls,
+    );
     if (cx) counterexamples.push(cx);
     shrinks++;
     tick.unit(`shrink ${s.generator} ${s.backend}@${s.precision} ${s.cls}`, est, (performance.now() - t) / 1000);

@@ -19,26 +19,41 @@ export interface ZonesUnit {
 export function zonesUnits(plan: ZonesPlan): ZonesUnit[] {
   const u: ZonesUnit[] = [];
   if (plan.lenetBatches > 0) u.push({ model: 'lenet5', dataset: 'mnist', batches: plan.lenetBatches, dir: join('zones', 'lenet5-mnist') });
-  if (plan.vggBatches > 0) u.push({ model: 'vgg11', dataset: 'cifar10', width: '1/4', batches: plan.vggBatches, dir: join('zones', 'vgg11-w0.25-cifar10') });
+  if (plan.vggBatches > 0)
+    u.push({ model: 'vgg11', dataset: 'cifar10', width: '1/4', batches: plan.vggBatches, dir: join('zones', 'vgg11-w0.25-cifar10') });
   return u;
 }
 
 export function zonesArgv(u: ZonesUnit, seed: number, batchSize: number, out: string, quiet: boolean): string[] {
   return [
-    '--model', u.model,
-    '--dataset', u.dataset,
+    '--model',
+    u.model,
+    '--dataset',
+    u.dataset,
     ...(u.width ? ['--width', u.width] : []),
-    '--batches', String(u.batches),
-    '--batch-size', String(batchSize),
-    '--precision', '16,32,64',
-    '--seed', String(seed),
-    '--out', out,
+    '--batches',
+    String(u.batches),
+    '--batch-size',
+    String(batchSize),
+    '--precision',
+    '16,32,64',
+    '--seed',
+    String(seed),
+    '--out',
+    out,
     ...(quiet ? ['--quiet'] : []),
   ];
 }
 
 export interface ZonesSummary {
-  readonly networks: { readonly model: string; readonly dataset: string; readonly batches: number; readonly file: string; readonly exactShare: Record<string, number | null>; readonly estimatorShare: Record<string, number> }[];
+  readonly networks: {
+    readonly model: string;
+    readonly dataset: string;
+    readonly batches: number;
+    readonly file: string;
+    readonly exactShare: Record<string, number | null>;
+    readonly estimatorShare: Record<string, number>;
+  }[];
   readonly truncated: boolean;
 }
 

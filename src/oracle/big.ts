@@ -140,7 +140,8 @@ function conv(x: readonly Big[], din: Dims, dout: Dims, layer: Conv2dSpec, wt: r
           let s = bias ? bias[co] : B0;
           for (const ry of window(oy, kh, layer.stride[0], layer.padding[0], din.h))
             for (const rx of window(ox, kw, layer.stride[1], layer.padding[1], din.w))
-              for (let ci = 0; ci < din.c; ci++) s = s.plus(wt[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(x[at(din, b, ci, ry.pos, rx.pos)]));
+              for (let ci = 0; ci < din.c; ci++)
+                s = s.plus(wt[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(x[at(din, b, ci, ry.pos, rx.pos)]));
           out[at(dout, b, co, oy, ox)] = s;
         }
   return out;
@@ -244,7 +245,8 @@ function backward(problem: Problem, routing: Routing, jacobian: JacobianChoice):
   const shapes = checkProblem(problem, WHO);
   const byLayer = checkRouting(problem, shapes, routing, WHO);
   const alpha = jacobian.reluAlpha;
-  if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1)) throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
+  if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1))
+    throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
   const bigAlpha = big(alpha);
   const { values } = forwardAll(problem, shapes);
 
@@ -270,7 +272,9 @@ function backward(problem: Problem, routing: Routing, jacobian: JacobianChoice):
                 for (const ry of window(oy, kh, layer.stride[0], layer.padding[0], din.h))
                   for (const rx of window(ox, kw, layer.stride[1], layer.padding[1], din.w)) {
                     const e = x[at(din, b, ci, ry.pos, rx.pos)];
-                    terms.push(e.d < 0 ? NOTHING : { v: B0, m: absW[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(e.m), d: e.d + 2 });
+                    terms.push(
+                      e.d < 0 ? NOTHING : { v: B0, m: absW[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(e.m), d: e.d + 2 },
+                    );
                   }
               if (absB) terms.push({ v: B0, m: absB[co], d: 1 });
               const t = total(terms);
@@ -416,8 +420,7 @@ function backward(problem: Problem, routing: Routing, jacobian: JacobianChoice):
         for (let co = 0; co < dout.c; co++) {
           const terms: Entry[] = [];
           for (let b = 0; b < dout.n; b++)
-            for (let oy = 0; oy < dout.h; oy++)
-              for (let ox = 0; ox < dout.w; ox++) terms.push(g[at(dout, b, co, oy, ox)]);
+            for (let oy = 0; oy < dout.h; oy++) for (let ox = 0; ox < dout.w; ox++) terms.push(g[at(dout, b, co, oy, ox)]);
           const t = total(terms);
           bv.push(t.v);
           bm.push(t.m);
@@ -435,11 +438,17 @@ function backward(problem: Problem, routing: Routing, jacobian: JacobianChoice):
   return {
     grads: {
       params: perLayer.map((e) => (e ? { weight: ex(e.v, e.den), ...(e.bias ? { bias: ex(e.bias.v, e.den) } : {}) } : null)),
-      input: ex(grad.map((e) => e.v), den),
+      input: ex(
+        grad.map((e) => e.v),
+        den,
+      ),
     },
     magnitude: {
       params: perLayer.map((e) => (e ? { weight: ex(e.m, e.den), ...(e.bias ? { bias: ex(e.bias.m, e.den) } : {}) } : null)),
-      input: ex(grad.map((e) => e.m), den),
+      input: ex(
+        grad.map((e) => e.m),
+        den,
+      ),
     },
     depth: {
       params: perLayer.map((e) => (e ? { weight: dp(e.d), ...(e.bias ? { bias: dp(e.bias.d) } : {}) } : null)),

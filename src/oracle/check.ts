@@ -49,14 +49,17 @@ export function checkRouting(problem: Problem, shapes: readonly Shape[], routing
     const out = shapes[l + 1];
     const outSize = out[0] * out[1] * out[2] * out[3];
     if (r.kind === 'relu') {
-      if (r.sign.length !== n * c * h * w) throw new OracleError(`${who}: relu routing of layer ${l} has ${r.sign.length} signs, needs ${n * c * h * w}`);
+      if (r.sign.length !== n * c * h * w)
+        throw new OracleError(`${who}: relu routing of layer ${l} has ${r.sign.length} signs, needs ${n * c * h * w}`);
       r.sign.forEach((s, i) => {
-        if (s !== -1 && s !== 0 && s !== 1) throw new OracleError(`${who}: relu routing of layer ${l}: sign[${i}] = ${s} is not −1, 0 or 1`);
+        if (s !== -1 && s !== 0 && s !== 1)
+          throw new OracleError(`${who}: relu routing of layer ${l}: sign[${i}] = ${s} is not −1, 0 or 1`);
       });
       return;
     }
     if (r.kind !== 'maxpool' || layer.kind !== 'maxpool') return;
-    if (r.ties.length !== outSize) throw new OracleError(`${who}: maxpool routing of layer ${l} has ${r.ties.length} tie sets, needs ${outSize}`);
+    if (r.ties.length !== outSize)
+      throw new OracleError(`${who}: maxpool routing of layer ${l} has ${r.ties.length} tie sets, needs ${outSize}`);
     const [, , oh, ow] = out;
     r.ties.forEach((tie, o) => {
       if (tie.length === 0) throw new OracleError(`${who}: maxpool routing of layer ${l}: tie set of output ${o} is empty`);
@@ -70,9 +73,18 @@ export function checkRouting(problem: Problem, shapes: readonly Shape[], routing
         const ix = i % w;
         const iy = Math.floor(i / w) % h;
         const inPlane = Math.floor(i / (w * h));
-        const inside = Number.isInteger(i) && i > prev && inPlane === nc && iy >= y0 && iy < y0 + layer.kernel[0] && ix >= x0 && ix < x0 + layer.kernel[1];
+        const inside =
+          Number.isInteger(i) &&
+          i > prev &&
+          inPlane === nc &&
+          iy >= y0 &&
+          iy < y0 + layer.kernel[0] &&
+          ix >= x0 &&
+          ix < x0 + layer.kernel[1];
         if (!inside) {
-          throw new OracleError(`${who}: maxpool routing of layer ${l}: tie set [${tie.join(', ')}] of output ${o} is not ascending inside its window`);
+          throw new OracleError(
+            `${who}: maxpool routing of layer ${l}: tie set [${tie.join(', ')}] of output ${o} is not ascending inside its window`,
+          );
         }
         prev = i;
       }

@@ -232,7 +232,14 @@ interface Geometry {
   readonly padding: readonly [number, number];
 }
 
-function convForward(x: readonly Dy[], [n, cIn, h, w]: Shape, [, cOut, oh, ow]: Shape, g: Geometry, weight: readonly Dy[], bias: readonly Dy[] | undefined): Dy[] {
+function convForward(
+  x: readonly Dy[],
+  [n, cIn, h, w]: Shape,
+  [, cOut, oh, ow]: Shape,
+  g: Geometry,
+  weight: readonly Dy[],
+  bias: readonly Dy[] | undefined,
+): Dy[] {
   const [kh, kw] = g.kernel;
   const out: Dy[] = [];
   for (let b = 0; b < n; b++)
@@ -387,7 +394,12 @@ function weightCost(w: Weight): number {
   return isSmallDyadic(w) ? 2 : 3;
 }
 
-function forwardFlow(problem: Problem, shapes: readonly Shape[], acts: readonly Dy[][], byLayer: readonly (LayerRouting | undefined)[]): Flow[] {
+function forwardFlow(
+  problem: Problem,
+  shapes: readonly Shape[],
+  acts: readonly Dy[][],
+  byLayer: readonly (LayerRouting | undefined)[],
+): Flow[] {
   const x0: Flow = {
     val: acts[0],
     mag: acts[0].map(absDy),
@@ -482,16 +494,17 @@ function backwardPass(problem: Problem, routing: Routing, jacobian: JacobianChoi
   const shapes = checkProblem(problem, WHO);
   const byLayer = checkRouting(problem, shapes, routing, WHO);
   const alpha = jacobian.reluAlpha;
-  if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1)) throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
+  if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1))
+    throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
   const { acts } = forwardValues(problem, shapes);
   const fwd = forwardFlow(problem, shapes, acts, byLayer);
 
   const cot = problem.cotangent.map(dyOfDouble);
   let g: Flow = { val: cot, mag: cot.map(absDy), dep: cot.map(() => 1) };
   let den = 1n;
-  const pGrads: (Gradients<ExactNumber>['params'][number])[] = problem.layers.map(() => null);
-  const pMags: (Gradients<ExactNumber>['params'][number])[] = problem.layers.map(() => null);
-  const pDeps: (Gradients<number>['params'][number])[] = problem.layers.map(() => null);
+  const pGrads: Gradients<ExactNumber>['params'][number][] = problem.layers.map(() => null);
+  const pMags: Gradients<ExactNumber>['params'][number][] = problem.layers.map(() => null);
+  const pDeps: Gradients<number>['params'][number][] = problem.layers.map(() => null);
   const depthOut = (d: number[]) => d.map((x) => (x === NONE ? 0 : x));
 
   for (let l = problem.layers.length - 1; l >= 0; l--) {
@@ -542,7 +555,12 @@ function backwardPass(problem: Problem, routing: Routing, jacobian: JacobianChoi
             const wt = weights[o][t];
             if (wt.num === 0) return;
             const k = BigInt(wt.num) * (S / BigInt(wt.den));
-            acc.add(i, mul(dyOfBigInt(k), g.val[o]), mul(dyOfBigInt(k < 0n ? -k : k), g.mag[o]), g.dep[o] === NONE ? NONE : g.dep[o] + weightCost(wt));
+            acc.add(
+              i,
+              mul(dyOfBigInt(k), g.val[o]),
+              mul(dyOfBigInt(k < 0n ? -k : k), g.mag[o]),
+              g.dep[o] === NONE ? NONE : g.dep[o] + weightCost(wt),
+            );
           });
         });
         g = acc.done();

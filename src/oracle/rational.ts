@@ -30,7 +30,7 @@ export function parseDecimal(text: string): Rational {
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new Error(`not an exact decimal: '${text}'`);
   const frac = m[3] ?? '';
   let digits = BigInt((m[2] || '0') + frac);
-  let scale = frac.length - (m[4] ? Number(m[4]) : 0);
+  const scale = frac.length - (m[4] ? Number(m[4]) : 0);
   if (m[1] === '-') digits = -digits;
   if (scale <= 0) return { num: digits * 10n ** BigInt(-scale), den: 1n };
   return reduce({ num: digits, den: 10n ** BigInt(scale) });

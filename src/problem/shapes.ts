@@ -18,7 +18,9 @@ export function layerOutputShape(layer: LayerSpec, [n, c, h, w]: Shape, inChanne
       const [sh, sw] = layer.stride;
       const [ph, pw] = layer.padding;
       if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0) {
-        throw new ProblemError(`${layer.kind}: kernel and stride must be ≥ 1 and padding ≥ 0, got kernel ${kh}×${kw}, stride ${sh}×${sw}, padding ${ph}×${pw}`);
+        throw new ProblemError(
+          `${layer.kind}: kernel and stride must be ≥ 1 and padding ≥ 0, got kernel ${kh}×${kw}, stride ${sh}×${sw}, padding ${ph}×${pw}`,
+        );
       }
       if (layer.kind === 'maxpool' && (2 * ph > kh || 2 * pw > kw)) {
         throw new ProblemError(`maxpool: padding ${ph}×${pw} must be at most half the kernel ${kh}×${kw}`);
@@ -66,8 +68,10 @@ export function validateProblem(problem: Problem): Shape[] {
     const inC = shapes[i][1];
     const need = layer.outChannels * inC * layer.kernel[0] * layer.kernel[1];
     if (p.weight.length !== need) throw new ProblemError(`layer ${i} conv2d weight has ${p.weight.length} values, needs ${need}`);
-    if (layer.bias !== (p.bias !== undefined)) throw new ProblemError(`layer ${i} conv2d bias=${layer.bias} but params[${i}].bias is ${p.bias ? 'present' : 'absent'}`);
-    if (p.bias && p.bias.length !== layer.outChannels) throw new ProblemError(`layer ${i} conv2d bias has ${p.bias.length} values, needs ${layer.outChannels}`);
+    if (layer.bias !== (p.bias !== undefined))
+      throw new ProblemError(`layer ${i} conv2d bias=${layer.bias} but params[${i}].bias is ${p.bias ? 'present' : 'absent'}`);
+    if (p.bias && p.bias.length !== layer.outChannels)
+      throw new ProblemError(`layer ${i} conv2d bias has ${p.bias.length} values, needs ${layer.outChannels}`);
   });
   const out = shapes[shapes.length - 1];
   if (problem.cotangent.length !== size(out)) {
@@ -79,7 +83,9 @@ export function validateProblem(problem: Problem): Shape[] {
 /** True when every number of the problem (input, params, cotangent) is finite. */
 export function isFiniteProblem(problem: Problem): boolean {
   const fin = (a: readonly number[]) => a.every(Number.isFinite);
-  return fin(problem.input.data) && fin(problem.cotangent) && problem.params.every((p) => !p || (fin(p.weight) && (!p.bias || fin(p.bias))));
+  return (
+    fin(problem.input.data) && fin(problem.cotangent) && problem.params.every((p) => !p || (fin(p.weight) && (!p.bias || fin(p.bias))))
+  );
 }
 
 /** Does the problem have any trainable parameters? (A lone MaxPool has none: its input gradient is classified.) */
@@ -118,7 +124,9 @@ export function windowIndices(
 }
 
 /** All parameter gradient entries of a Gradients record, flattened layer by layer (weight then bias). */
-export function flattenParams<T>(g: { readonly params: readonly ({ readonly weight: readonly T[]; readonly bias?: readonly T[] } | null)[] }): T[] {
+export function flattenParams<T>(g: {
+  readonly params: readonly ({ readonly weight: readonly T[]; readonly bias?: readonly T[] } | null)[];
+}): T[] {
   const out: T[] = [];
   for (const p of g.params) {
     if (!p) continue;

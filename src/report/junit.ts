@@ -13,7 +13,10 @@ import { ofKind, shown, type Discovered } from '../schema/discover.ts';
 import { loneMaxPoolGenerators } from '../gate/lone.ts';
 import { compactCounts, compensation, countOf } from './html/format.ts';
 
-const x = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+const x = (s: string | number) =>
+  String(s)
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 interface Case {
   readonly classname: string;
@@ -38,15 +41,23 @@ function suite(name: string, file: string, cases: readonly Case[], timestamp: st
 
 export async function junitXml(d: Discovered): Promise<string> {
   const suites: { xml: string; tests: number; failures: number }[] = [];
-  const add = (name: string, file: string, cases: Case[], ts: string) => suites.push({ xml: suite(name, file, cases, ts), tests: cases.length, failures: cases.filter((c) => c.failures.length).length });
+  const add = (name: string, file: string, cases: Case[], ts: string) =>
+    suites.push({ xml: suite(name, file, cases, ts), tests: cases.length, failures: cases.filter((c) => c.failures.length).length });
   for (const v of ofKind(d, 'verify')) {
     const j = v.data;
     const lone = await loneMaxPoolGenerators(j.generators);
     const cases: Case[] = j.table.map((r) => {
       const f: { type: string; message: string }[] = [];
-      if (r.inconsistent > 0) f.push({ type: 'inconsistent', message: `${r.inconsistent} regular draw(s) of ${r.n} fell outside the rigorous rounding bound (${r.generator} on ${r.backend} at ${r.precision} bits)` });
+      if (r.inconsistent > 0)
+        f.push({
+          type: 'inconsistent',
+          message: `${r.inconsistent} regular draw(s) of ${r.n} fell outside the rigorous rounding bound (${r.generator} on ${r.backend} at ${r.precision} bits)`,
+        });
       if (r.precision === '64' && lone.includes(r.generator) && compensation(r) > 0) {
-        f.push({ type: 'compensation-64', message: `${compensation(r)} compensation(s) at 64 bits on lone-MaxPool generator ${r.generator} (${r.backend}): impossible, its input is exact at 64 bits` });
+        f.push({
+          type: 'compensation-64',
+          message: `${compensation(r)} compensation(s) at 64 bits on lone-MaxPool generator ${r.generator} (${r.backend}): impossible, its input is exact at 64 bits`,
+        });
       }
       const sum = Object.values(r.counts).reduce((a, b) => a + b, 0);
       if (sum !== r.n) f.push({ type: 'counts', message: `counts add up to ${sum}, not the ${r.n} draws` });
@@ -61,7 +72,9 @@ export async function junitXml(d: Discovered): Promise<string> {
       cases.push({
         classname: 'adzone.verify.tie-rule',
         name: t.backend,
-        failures: ['first', 'last', 'minnorm'].includes(t.rule) ? [] : [{ type: 'tie-rule', message: `${t.backend} follows no member of the family at ties (measured '${t.rule}'): ${t.evidence}` }],
+        failures: ['first', 'last', 'minnorm'].includes(t.rule)
+          ? []
+          : [{ type: 'tie-rule', message: `${t.backend} follows no member of the family at ties (measured '${t.rule}'): ${t.evidence}` }],
         out: `rule ${t.rule}: ${t.evidence}`,
       });
     }
@@ -72,7 +85,15 @@ export async function junitXml(d: Discovered): Promise<string> {
     const cases: Case[] = z.data.precisions.map((p) => ({
       classname: `adzone.zones.${c.model}.${c.dataset}`,
       name: `${p.precision}-bit`,
-      failures: p.summary.distance.nonfinite > 0 ? [{ type: 'nonfinite', message: `${p.summary.distance.nonfinite} batch(es) with a non-finite estimator distance at ${p.precision} bits` }] : [],
+      failures:
+        p.summary.distance.nonfinite > 0
+          ? [
+              {
+                type: 'nonfinite',
+                message: `${p.summary.distance.nonfinite} batch(es) with a non-finite estimator distance at ${p.precision} bits`,
+              },
+            ]
+          : [],
       out: `estimator in zone ${p.summary.estimatorInZone}/${p.summary.batches}, exact ${p.summary.exactInZone ?? '—'}/${p.summary.batches}`,
     }));
     add(`adzone zones ${c.model}/${c.dataset} (${shown(z.file)})`, shown(z.file), cases, z.data.createdAt);

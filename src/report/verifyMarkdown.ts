@@ -50,7 +50,10 @@ function findingTable(f: Finding): string {
 function counterexampleSection(c: Counterexample): string {
   const cl = c.classification;
   const p = c.case.problem;
-  const vc = cl.valueChecks.map((v) => `${v.jacobian}: max |AD_p − AD_R| = ${v.maxError.toExponential(3)} (bound ${v.bound.toExponential(3)})${v.within ? '' : ' **beyond rounding**'}`);
+  const vc = cl.valueChecks.map(
+    (v) =>
+      `${v.jacobian}: max |AD_p − AD_R| = ${v.maxError.toExponential(3)} (bound ${v.bound.toExponential(3)})${v.within ? '' : ' **beyond rounding**'}`,
+  );
   return [
     `### ${c.generator} · ${c.backend} @ ${c.precision} bits · ${c.class}`,
     '',
@@ -77,7 +80,12 @@ export function verifyMarkdown(h: VerifyHeader, r: VerifyResult): string {
     `Seed ${h.seed}, ${h.samples} draws per generator, precisions ${h.precisions.join(', ')}, family {${h.jacobians.join(', ')}} × ReLU'(0) ∈ {${h.reluAlphas.join(', ')}}, accumulation ${h.accumulate}.`,
     '',
   );
-  out.push('Backends:', ...h.backends.map((b) => `- ${b.id}: ${b.description}`), ...h.unavailable.map((u) => `- ${u.id}: skipped — ${u.unavailable}`), '');
+  out.push(
+    'Backends:',
+    ...h.backends.map((b) => `- ${b.id}: ${b.description}`),
+    ...h.unavailable.map((u) => `- ${u.id}: skipped — ${u.unavailable}`),
+    '',
+  );
   if (h.tieRules.length) {
     out.push('Tie rule measured per framework backend:', ...h.tieRules.map((t) => `- ${t.backend}: **${t.rule}** (${t.evidence})`), '');
   }
@@ -96,8 +104,12 @@ export function verifyMarkdown(h: VerifyHeader, r: VerifyResult): string {
     out.push(`### ${g.id}${g.nearTie ? ' (near-tie)' : ''}`, '', g.description, '', tableFor(rows), '');
   }
   out.push('## Real ties (over the reals, per generator)', '');
-  out.push('| generator | draws | tied windows | harmful | all-zero after ReLU | other harmless | ReLU inputs = 0 |', '| --- | --- | --- | --- | --- | --- | --- |');
-  for (const t of r.realTies) out.push(`| ${t.generator} | ${t.draws} | ${t.tiedWindows} | ${t.harmful} | ${t.allZero} | ${t.otherHarmless} | ${t.reluZeros} |`);
+  out.push(
+    '| generator | draws | tied windows | harmful | all-zero after ReLU | other harmless | ReLU inputs = 0 |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const t of r.realTies)
+    out.push(`| ${t.generator} | ${t.draws} | ${t.tiedWindows} | ${t.harmful} | ${t.allZero} | ${t.otherHarmless} | ${t.reluZeros} |`);
   out.push('');
   out.push('## Minimal counterexamples', '');
   if (!r.counterexamples.length) out.push('None: every draw was regular.', '');

@@ -7,7 +7,14 @@
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
  * comparing the shape of the result with DESIGN §4's PyTorch reference.
  */
-import type { BatchZone, BifurcationCause, CompensationCause, EntryExplanation, HarmlessKind, UnitFinding, UnitZone } from '../zones/network/index.ts';
+import type {
+  BatchZone,
+  BifurcationCause,
+  CompensationCause,
+  HarmlessKind,
+  UnitFinding,
+  UnitZone,
+} from '../zones/network/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // zones.json
@@ -58,7 +65,13 @@ export interface ZonesExactBatch {
   readonly samplesInZone: number;
   readonly layers: readonly ZonesLayer[];
   /** How the exact routing decided its units: float bounds, structure, exact arithmetic. */
-  readonly filter: { readonly units: number; readonly float: number; readonly structural: number; readonly exact: number; readonly exactEvaluations: number };
+  readonly filter: {
+    readonly units: number;
+    readonly float: number;
+    readonly structural: number;
+    readonly exact: number;
+    readonly exactEvaluations: number;
+  };
   /** More non-regular units existed than were explained. */
   readonly findingsTruncated: boolean;
 }
@@ -105,7 +118,14 @@ export interface ZonesSummary {
   readonly exactBifurcation: number | null;
   readonly exactCompensation: number | null;
   /** Estimator vs exact, batch numbers in missedAt / inventedAt. */
-  readonly comparison: { readonly total: number; readonly agree: number; readonly missed: number; readonly invented: number; readonly missedAt: readonly number[]; readonly inventedAt: readonly number[] } | null;
+  readonly comparison: {
+    readonly total: number;
+    readonly agree: number;
+    readonly missed: number;
+    readonly invented: number;
+    readonly missedAt: readonly number[];
+    readonly inventedAt: readonly number[];
+  } | null;
   readonly distance: { readonly min: number; readonly median: number; readonly max: number; readonly nonfinite: number };
   /** Means per batch over MaxPool windows (null without exact classification, except pTied and units). */
   readonly windowsPerBatch: {
@@ -159,7 +179,11 @@ export interface ZonesConfig {
   readonly accumulate: string;
   readonly reluAlpha: number;
   readonly jobs: number;
-  readonly estimator: { readonly betas: readonly [number, number]; readonly thresholds: Readonly<Record<string, number>>; readonly forward: string };
+  readonly estimator: {
+    readonly betas: readonly [number, number];
+    readonly thresholds: Readonly<Record<string, number>>;
+    readonly forward: string;
+  };
   readonly exact: { readonly available: boolean; readonly reason: string | null; readonly evaluationPoint: string };
 }
 
@@ -172,7 +196,13 @@ export interface ZonesReport {
   readonly config: ZonesConfig;
   readonly notes: readonly string[];
   readonly precisions: readonly ZonesPrecisionReport[];
-  readonly timing: { readonly wallSeconds: number; readonly engineSeconds: number; readonly exactSeconds: number; readonly classifySeconds: number; readonly jobs: number };
+  readonly timing: {
+    readonly wallSeconds: number;
+    readonly engineSeconds: number;
+    readonly exactSeconds: number;
+    readonly classifySeconds: number;
+    readonly jobs: number;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,14 +253,18 @@ export function zonesMarkdown(r: ZonesReport): string {
   );
   L.push('');
   if (!exact) {
-    L.push(`> **Estimator only.** Exact classification is impossible for this model: ${c.exact.reason} The exact columns below are empty; the estimator's flags cannot be checked here.`);
+    L.push(
+      `> **Estimator only.** Exact classification is impossible for this model: ${c.exact.reason} The exact columns below are empty; the estimator's flags cannot be checked here.`,
+    );
     L.push('');
   }
   for (const n of r.notes) L.push(`> ${n}`), L.push('');
 
   L.push('## Headline');
   L.push('');
-  L.push('| precision | batches | estimator in zone | exact in zone | missed | invented | non-regular windows per batch | tied windows per batch (harmless: all-zero / identical patches) |');
+  L.push(
+    '| precision | batches | estimator in zone | exact in zone | missed | invented | non-regular windows per batch | tied windows per batch (harmless: all-zero / identical patches) |',
+  );
   L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const p of r.precisions) {
     const s = p.summary;
@@ -253,11 +287,17 @@ export function zonesMarkdown(r: ZonesReport): string {
   for (const p of r.precisions) {
     const s = p.summary;
     const bits: string[] = [];
-    bits.push(`estimator distance min ${sci(s.distance.min)}, median ${sci(s.distance.median)}, max ${sci(s.distance.max)} (threshold ${sci(p.threshold)})${s.distance.nonfinite ? `, ${s.distance.nonfinite} non-finite` : ''}`);
+    bits.push(
+      `estimator distance min ${sci(s.distance.min)}, median ${sci(s.distance.median)}, max ${sci(s.distance.max)} (threshold ${sci(p.threshold)})${s.distance.nonfinite ? `, ${s.distance.nonfinite} non-finite` : ''}`,
+    );
     bits.push(`windows tied in p ${num(s.windowsPerBatch.pTied)} per batch`);
     if (s.exactInZone !== null) {
-      bits.push(`exact: ${s.exactBifurcation} batch${s.exactBifurcation === 1 ? '' : 'es'} with a bifurcation, ${s.exactCompensation} with compensation only`);
-      bits.push(`non-regular ReLU units ${num(s.reluPerBatch.nonRegular)} per batch, samples in zone ${num(s.samplesInZonePerBatch)} per batch`);
+      bits.push(
+        `exact: ${s.exactBifurcation} batch${s.exactBifurcation === 1 ? '' : 'es'} with a bifurcation, ${s.exactCompensation} with compensation only`,
+      );
+      bits.push(
+        `non-regular ReLU units ${num(s.reluPerBatch.nonRegular)} per batch, samples in zone ${num(s.samplesInZonePerBatch)} per batch`,
+      );
     }
     if (s.comparison && (s.comparison.missed || s.comparison.invented)) {
       if (s.comparison.missed) bits.push(`missed${batchList(s.comparison.missedAt)}`);
@@ -270,13 +310,15 @@ export function zonesMarkdown(r: ZonesReport): string {
   if (exact) {
     L.push('## Per layer');
     L.push('');
-    L.push('Counts summed over every batch; shares are of the layer\'s windows (MaxPool) or units (ReLU).');
+    L.push("Counts summed over every batch; shares are of the layer's windows (MaxPool) or units (ReLU).");
     L.push('');
     for (const p of r.precisions) {
       if (!p.layers) continue;
       L.push(`### ${p.precision} bits`);
       L.push('');
-      L.push('| layer | units | regular | harmless (all-zero / identical / unrouted / fixed-α) | bifurcation (causes) | compensation (causes) | exact tied | tied in p | batches hit |');
+      L.push(
+        '| layer | units | regular | harmless (all-zero / identical / unrouted / fixed-α) | bifurcation (causes) | compensation (causes) | exact tied | tied in p | batches hit |',
+      );
       L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
       for (const l of p.layers) {
         const h = l.harmless;
@@ -290,9 +332,11 @@ export function zonesMarkdown(r: ZonesReport): string {
       }
       L.push('');
     }
-    L.push('Causes: `tie-positive` a real tie among positive values that reaches the gradient; `tie-zero` a real tie at 0 that is not erased by the ReLU before it; ' +
-      '`tie` rounding tied the real argmax with other entries (or put a ReLU input at 0); `flip` rounding moved the argmax (or a ReLU sign). ' +
-      'For ReLU rows "exact tied" counts units exactly at 0 and "tied in p" units at 0 in p.');
+    L.push(
+      'Causes: `tie-positive` a real tie among positive values that reaches the gradient; `tie-zero` a real tie at 0 that is not erased by the ReLU before it; ' +
+        '`tie` rounding tied the real argmax with other entries (or put a ReLU input at 0); `flip` rounding moved the argmax (or a ReLU sign). ' +
+        'For ReLU rows "exact tied" counts units exactly at 0 and "tied in p" units at 0 in p.',
+    );
     L.push('');
 
     L.push('## Explanations');
@@ -303,7 +347,9 @@ export function zonesMarkdown(r: ZonesReport): string {
       any = true;
       L.push(`### ${p.precision} bits — non-regular units`);
       L.push('');
-      L.push('The first unit of each (layer, zone, cause) in batch order, bifurcations first, then MaxPool windows, then ReLU units. Entries: index in the layer\'s input, exact value, value in p, structural id (equal ids: identical computations).');
+      L.push(
+        "The first unit of each (layer, zone, cause) in batch order, bifurcations first, then MaxPool windows, then ReLU units. Entries: index in the layer's input, exact value, value in p, structural id (equal ids: identical computations).",
+      );
       L.push('');
       for (const f of p.findings) L.push(...finding(f));
       L.push('');
@@ -325,7 +371,10 @@ export function zonesMarkdown(r: ZonesReport): string {
   L.push('');
   L.push('| precision | engine (2 passes) | exact routing | classification |');
   L.push('| --- | ---: | ---: | ---: |');
-  for (const p of r.precisions) L.push(`| ${p.precision} | ${secs(p.timing.engineMs)} | ${exact ? secs(p.timing.exactMs) : '—'} | ${exact ? secs(p.timing.classifyMs) : '—'} |`);
+  for (const p of r.precisions)
+    L.push(
+      `| ${p.precision} | ${secs(p.timing.engineMs)} | ${exact ? secs(p.timing.exactMs) : '—'} | ${exact ? secs(p.timing.classifyMs) : '—'} |`,
+    );
   L.push('');
   L.push(
     `Wall time ${r.timing.wallSeconds.toFixed(1)} s with ${r.timing.jobs} job${r.timing.jobs > 1 ? 's' : ''}. Stage times are elapsed time inside each task, summed over tasks ` +
@@ -345,7 +394,9 @@ function finding(f: ZonesFinding): string[] {
   const setText = (s: readonly number[]) => (f.kind === 'maxpool' ? `{${s.join(', ')}}` : `${s[0] > 0 ? '+' : s[0] < 0 ? '−' : '0'}`);
   const head =
     `- batch ${f.batch}, sample ${f.sample} (data-set index ${f.datasetIndex}), \`${f.node}\` ${f.label}, ${f.kind === 'maxpool' ? 'window' : 'unit'} ${f.unit}: **${what}** — ` +
-    (f.kind === 'maxpool' ? `exact tie set ${setText(f.exact)}, in p ${setText(f.rounded)}` : `exact sign ${setText(f.exact)}, in p ${setText(f.rounded)}`);
+    (f.kind === 'maxpool'
+      ? `exact tie set ${setText(f.exact)}, in p ${setText(f.rounded)}`
+      : `exact sign ${setText(f.exact)}, in p ${setText(f.rounded)}`);
   const rows = f.entries.map((e) => {
     const exactText = e.exact.length > 40 ? `${e.exact.slice(0, 40)}…` : e.exact;
     return `    - [${e.index}] exact ${exactText}${e.p === null ? '' : `, in p ${e.p}`}${f.kind === 'maxpool' ? `, structure #${e.sid}` : ''}`;
@@ -384,7 +435,7 @@ export function referenceComparison(r: ZonesReport): string {
 
   // Ordering of the exact non-regular share (16 > 32 > 64, 64 ≈ 0): the expectation of every reference.
   if (exact) {
-    const nr = (p: ZonesPrecisionReport | null) => (p ? p.summary.windowsPerBatch.nonRegular ?? 0 : null);
+    const nr = (p: ZonesPrecisionReport | null) => (p ? (p.summary.windowsPerBatch.nonRegular ?? 0) : null);
     const a = nr(p16);
     const b = nr(p32);
     const d = nr(p64);
@@ -404,7 +455,10 @@ export function referenceComparison(r: ZonesReport): string {
     const e32 = share(p32, 'estimatorShare');
     const e16 = share(p16, 'estimatorShare');
     if (e64 !== null) (e64 === 0 ? match : differ).push(`the estimator flags ${pct(e64)} of batches at 64 bits (reference 0 of 100)`);
-    if (e32 !== null) (e32 <= 0.1 ? match : differ).push(`it flags ${pct(e32)} at 32 bits (reference 4 of 100: two rounding noise just over 1e-7, two real ties)`);
+    if (e32 !== null)
+      (e32 <= 0.1 ? match : differ).push(
+        `it flags ${pct(e32)} at 32 bits (reference 4 of 100: two rounding noise just over 1e-7, two real ties)`,
+      );
     if (e16 !== null) {
       const x16 = share(p16, 'exactShare');
       const missesReal = exact && x16 !== null && x16 > e16;
@@ -428,15 +482,20 @@ export function referenceComparison(r: ZonesReport): string {
           `almost all ties are harmless: ${pct(allZeroShare)} all-zero and ${pct(identShare)} identical patches (reference: 65% all-zero, almost all the rest identical background patches)`,
         );
         if (Math.abs(allZeroShare - refAllZero) > 0.1) {
-          differ.push(`the split of harmless ties differs: ${pct(allZeroShare)} all-zero here against ${pct(refAllZero)} in the reference (a different θ and architecture change how many ReLU outputs are all zero)`);
+          differ.push(
+            `the split of harmless ties differs: ${pct(allZeroShare)} all-zero here against ${pct(refAllZero)} in the reference (a different θ and architecture change how many ReLU outputs are all zero)`,
+          );
         }
       }
     }
-    if (c.model === 'lenet5') differ.push('the architecture is the paper\'s unpadded LeNet-5 with its Kaiming/N(0, 0.01) init, not the padded default-init net of the PyTorch run (run --model lenet5-padded for that one), so window counts differ by design');
+    if (c.model === 'lenet5')
+      differ.push(
+        "the architecture is the paper's unpadded LeNet-5 with its Kaiming/N(0, 0.01) init, not the padded default-init net of the PyTorch run (run --model lenet5-padded for that one), so window counts differ by design",
+      );
     return summarise(ref, match, differ, r);
   }
   if (c.model === 'vgg11' && (c.dataset === 'cifar10' || c.dataset === 'svhn')) {
-    const ref = 'the paper\'s VGG11 / CIFAR10 shares of mini-batches in a zone (one θ, 391 batches: 100% at 16 bits, 55.2% at 32, 0% at 64)';
+    const ref = "the paper's VGG11 / CIFAR10 shares of mini-batches in a zone (one θ, 391 batches: 100% at 16 bits, 55.2% at 32, 0% at 64)";
     const refShare: Record<string, number> = { '16': 1, '32': 0.552, '64': 0 };
     for (const p of r.precisions) {
       const e = p.summary.estimatorShare;
@@ -444,19 +503,27 @@ export function referenceComparison(r: ZonesReport): string {
       const want = refShare[p.precision];
       if (want === undefined) continue;
       const close = (v: number) => (want === 0 ? v === 0 : want === 1 ? v >= 0.9 : v > 0.1 && v < 0.95);
-      (close(e) ? match : differ).push(`estimator ${pct(e)} at ${p.precision} bits (paper ${pct(want)})${x === null ? '' : `, exact ${pct(x)}`}`);
+      (close(e) ? match : differ).push(
+        `estimator ${pct(e)} at ${p.precision} bits (paper ${pct(want)})${x === null ? '' : `, exact ${pct(x)}`}`,
+      );
     }
-    if (c.batches < 50) differ.push(`only ${c.batches} batch${c.batches > 1 ? 'es' : ''} were measured (the paper: 391), so shares are coarse`);
-    if (c.modelOptions.width !== undefined && c.modelOptions.width !== 1) differ.push(`the network is ${String(c.modelOptions.width)}× the paper\'s width`);
+    if (c.batches < 50)
+      differ.push(`only ${c.batches} batch${c.batches > 1 ? 'es' : ''} were measured (the paper: 391), so shares are coarse`);
+    if (c.modelOptions.width !== undefined && c.modelOptions.width !== 1)
+      differ.push(`the network is ${String(c.modelOptions.width)}× the paper's width`);
     if (c.dataset === 'cifar10') differ.push('the CIFAR-10 images are the shared JPEG-decoded subset (lossy), not the official batches');
     return summarise(ref, match, differ, r);
   }
-  const ref = 'DESIGN §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
+  const ref =
+    'DESIGN §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
   for (const p of r.precisions) {
     const e = p.summary.estimatorShare;
     if (p.precision === '64') (e === 0 ? match : differ).push(`the estimator flags ${pct(e)} of batches at 64 bits`);
   }
-  if (c.maxpoolNodes === 0) differ.push('this model has no MaxPool, so β cannot change any gradient and the estimator is 0 by construction; only ReLU units can be non-regular');
+  if (c.maxpoolNodes === 0)
+    differ.push(
+      'this model has no MaxPool, so β cannot change any gradient and the estimator is 0 by construction; only ReLU units can be non-regular',
+    );
   return summarise(ref, match, differ, r);
 }
 
@@ -464,7 +531,8 @@ function summarise(ref: string, match: string[], differ: string[], r: ZonesRepor
   const s = [`Compared with ${ref} — shape, not digits.`];
   s.push(match.length ? `What matches: ${match.join('; ')}.` : 'Nothing measured here lines up with the reference.');
   s.push(differ.length ? `What does not: ${differ.join('; ')}.` : 'Nothing measured here contradicts it.');
-  if (!r.config.exact.available) s.push('Without the exact classification (batch norm) the estimator\'s misses and inventions cannot be counted here.');
+  if (!r.config.exact.available)
+    s.push("Without the exact classification (batch norm) the estimator's misses and inventions cannot be counted here.");
   else {
     const missed = r.precisions.reduce((a, p) => a + (p.summary.comparison?.missed ?? 0), 0);
     const invented = r.precisions.reduce((a, p) => a + (p.summary.comparison?.invented ?? 0), 0);

@@ -13,7 +13,14 @@ export const benchShape = obj({
   command: str(),
   tool: rec(any()),
   machine: obj({ cpuModel: str(), cores: count(), platform: str(), arch: str(), loadavgStart: arr(num()), loadavgEnd: arr(num()) }),
-  targets: arr(obj({ id: str(), max: num(), description: str(), results: arr(obj({ row: str(), ratio: num({ nonFinite: true }) }, { verdict: oneOf('PASS', 'MISS') })) })),
+  targets: arr(
+    obj({
+      id: str(),
+      max: num(),
+      description: str(),
+      results: arr(obj({ row: str(), ratio: num({ nonFinite: true }) }, { verdict: oneOf('PASS', 'MISS') })),
+    }),
+  ),
   notes: arr(str()),
   runSeconds: num({ min: 0 }),
   rows: arr(
@@ -50,7 +57,13 @@ export interface BenchRowJson {
   readonly msPerStep: number | null;
   readonly spreadMs: { readonly min: number; readonly q1: number; readonly q3: number; readonly max: number } | null;
   readonly peakRssMB: number | null;
-  readonly ratios: readonly { readonly to: string; readonly value: number; readonly target?: string; readonly max?: number; readonly verdict?: 'PASS' | 'MISS' }[];
+  readonly ratios: readonly {
+    readonly to: string;
+    readonly value: number;
+    readonly target?: string;
+    readonly max?: number;
+    readonly verdict?: 'PASS' | 'MISS';
+  }[];
   readonly error?: string;
   readonly skipped?: string;
 }
@@ -60,8 +73,18 @@ export interface BenchJson {
   readonly schemaVersion: 2;
   readonly createdAt: string;
   readonly command: string;
-  readonly machine: { readonly cpuModel: string; readonly cores: number; readonly loadavgStart: readonly number[]; readonly loadavgEnd: readonly number[] };
-  readonly targets: readonly { readonly id: string; readonly max: number; readonly description: string; readonly results: readonly { readonly row: string; readonly ratio: number; readonly verdict?: string }[] }[];
+  readonly machine: {
+    readonly cpuModel: string;
+    readonly cores: number;
+    readonly loadavgStart: readonly number[];
+    readonly loadavgEnd: readonly number[];
+  };
+  readonly targets: readonly {
+    readonly id: string;
+    readonly max: number;
+    readonly description: string;
+    readonly results: readonly { readonly row: string; readonly ratio: number; readonly verdict?: string }[];
+  }[];
   readonly notes: readonly string[];
   readonly runSeconds: number;
   readonly rows: readonly BenchRowJson[];

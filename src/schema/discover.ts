@@ -69,7 +69,8 @@ export function readMetrics(file: string): MetricsFile {
       } catch {
         throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', 'text that is not JSON');
       }
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', Array.isArray(o) ? 'an array' : String(o));
+      if (typeof o !== 'object' || o === null || Array.isArray(o))
+        throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', Array.isArray(o) ? 'an array' : String(o));
       lines.push(o as Record<string, unknown>);
     });
   return { file, dir: dirname(file), lines };
@@ -94,7 +95,7 @@ export function discover(paths: readonly string[]): Discovered {
       continue;
     }
     const m = /"schema"\s*:\s*"([^"]+)"/.exec(head(f));
-    if (!m || !m[1].startsWith('adzone/') || !kindOfSchemaId(m[1])) continue;
+    if (!m?.[1].startsWith('adzone/') || !kindOfSchemaId(m[1])) continue;
     results.push(readResult(f));
   }
   return { roots: paths, results, metrics };

@@ -87,14 +87,23 @@ export function writeResult<K extends ResultKind>(file: string, kind: K, o: unkn
  * Bring a parsed object of `kind` from its schemaVersion to the current one by following the
  * registered migrations; refuses with a message naming both versions when no path exists.
  */
-export function migrate(kind: ResultKind, o: Record<string, unknown>, file: string): { data: Record<string, unknown>; from?: number; steps: string[] } {
+export function migrate(
+  kind: ResultKind,
+  o: Record<string, unknown>,
+  file: string,
+): { data: Record<string, unknown>; from?: number; steps: string[] } {
   return migrateWith(SCHEMAS[kind], o, file);
 }
 
 /** migrate() against an explicit schema description (its migrations list). */
-export function migrateWith(s: ResultSchema, o: Record<string, unknown>, file: string): { data: Record<string, unknown>; from?: number; steps: string[] } {
+export function migrateWith(
+  s: ResultSchema,
+  o: Record<string, unknown>,
+  file: string,
+): { data: Record<string, unknown>; from?: number; steps: string[] } {
   const v = o.schemaVersion;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new SchemaError(file, '$.schemaVersion', 'a whole number', JSON.stringify(v) ?? 'nothing');
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new SchemaError(file, '$.schemaVersion', 'a whole number', JSON.stringify(v) ?? 'nothing');
   if (v === s.version) return { data: o, steps: [] };
   let cur = o;
   let at = v;
@@ -137,7 +146,13 @@ export function readResult<K extends ResultKind>(file: string, kind?: K): ReadRe
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new SchemaError(file, '$', 'a readable file', (e as NodeJS.ErrnoException).code ?? 'an unreadable file', `${file}: cannot read: ${(e as Error).message}`);
+    throw new SchemaError(
+      file,
+      '$',
+      'a readable file',
+      (e as NodeJS.ErrnoException).code ?? 'an unreadable file',
+      `${file}: cannot read: ${(e as Error).message}`,
+    );
   }
   let raw: unknown;
   try {
@@ -150,14 +165,27 @@ export function readResult<K extends ResultKind>(file: string, kind?: K): ReadRe
 
 /** As readResult, for an object already parsed. The object may be modified (migration, revived numbers). */
 export function parseResult<K extends ResultKind>(raw: unknown, file: string, kind?: K): ReadResult<K> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SchemaError(file, '$', 'an object with a "schema" field', Array.isArray(raw) ? 'an array' : String(raw));
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new SchemaError(file, '$', 'an object with a "schema" field', Array.isArray(raw) ? 'an array' : String(raw));
   const o = raw as Record<string, unknown>;
   const found = kindOfSchemaId(o.schema);
   if (!found) {
     const known = RESULT_KINDS.map((k) => `'${SCHEMAS[k].id}'`).join(', ');
-    throw new SchemaError(file, '$.schema', kind ? `'${SCHEMAS[kind].id}'` : `one of ${known}`, JSON.stringify(o.schema) ?? 'nothing (the field is missing)');
+    throw new SchemaError(
+      file,
+      '$.schema',
+      kind ? `'${SCHEMAS[kind].id}'` : `one of ${known}`,
+      JSON.stringify(o.schema) ?? 'nothing (the field is missing)',
+    );
   }
-  if (kind && found !== kind) throw new SchemaError(file, '$.schema', `'${SCHEMAS[kind].id}'`, `'${SCHEMAS[found].id}'`, `${file}: expected a ${kind} result (schema ${SCHEMAS[kind].id}), found schema ${SCHEMAS[found].id}`);
+  if (kind && found !== kind)
+    throw new SchemaError(
+      file,
+      '$.schema',
+      `'${SCHEMAS[kind].id}'`,
+      `'${SCHEMAS[found].id}'`,
+      `${file}: expected a ${kind} result (schema ${SCHEMAS[kind].id}), found schema ${SCHEMAS[found].id}`,
+    );
   const m = migrate(found, o, file);
   check(SCHEMAS[found].shape, m.data, file, { revive: true });
   return {

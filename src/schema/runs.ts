@@ -64,10 +64,12 @@ export interface RunRow extends TrainRunKey {
 }
 
 /** The configuration a β sweep is drawn for: everything but β and seed. */
-export const configKey = (r: TrainRunKey) => `${r.model}|${r.dataset}|${r.precision}${r.mode ? `|${r.mode}` : ''}|${r.optimizer}|${r.batchNorm ? 'bn' : 'nobn'}`;
+export const configKey = (r: TrainRunKey) =>
+  `${r.model}|${r.dataset}|${r.precision}${r.mode ? `|${r.mode}` : ''}|${r.optimizer}|${r.batchNorm ? 'bn' : 'nobn'}`;
 export const runKey = (r: TrainRunKey) => `${configKey(r)}|${r.beta}|${r.seed}`;
 /** "16-bit wide sgd + BN"; tfjs's own float32 ('framework') is the plain 32-bit case and is not named. */
-export const configLabel = (r: TrainRunKey) => `${r.precision}-bit ${r.mode && r.mode !== 'framework' ? `${r.mode} ` : ''}${r.optimizer}${r.batchNorm ? ' + BN' : ''}`;
+export const configLabel = (r: TrainRunKey) =>
+  `${r.precision}-bit ${r.mode && r.mode !== 'framework' ? `${r.mode} ` : ''}${r.optimizer}${r.batchNorm ? ' + BN' : ''}`;
 
 /**
  * The model with its architecture: "resnet18 ×1/4, imagenet stem" (the width when recorded and not
@@ -92,7 +94,8 @@ export function recipeOf(config: unknown): Recipe | undefined {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** One string per recipe (equal recipes, equal strings); '?' when unknown. */
-export const recipeKey = (r: Recipe | undefined) => (r ? RECIPE_KEYS.map((k) => (r[k] === undefined ? '' : JSON.stringify(r[k]))).join('|') : '?');
+export const recipeKey = (r: Recipe | undefined) =>
+  r ? RECIPE_KEYS.map((k) => (r[k] === undefined ? '' : JSON.stringify(r[k]))).join('|') : '?';
 
 /** A recipe value for people: null limits are 'all', a null width 'default', an unrecorded field 'unset'. */
 export function recipeValue(k: RecipeKey, v: unknown): string {

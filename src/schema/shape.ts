@@ -48,7 +48,14 @@ export function describe(s: Shape): string {
       return s.what ?? (s.pattern ? `a string matching ${s.pattern}` : 'a string');
     case 'number': {
       const base = s.int ? 'a whole number' : 'a number';
-      const range = s.min !== undefined && s.max !== undefined ? ` in [${s.min}, ${s.max}]` : s.min !== undefined ? ` ≥ ${s.min}` : s.max !== undefined ? ` ≤ ${s.max}` : '';
+      const range =
+        s.min !== undefined && s.max !== undefined
+          ? ` in [${s.min}, ${s.max}]`
+          : s.min !== undefined
+            ? ` ≥ ${s.min}`
+            : s.max !== undefined
+              ? ` ≤ ${s.max}`
+              : '';
       return `${base}${range}${s.nonFinite ? " (or 'NaN', 'Infinity', '-Infinity')" : ''}`;
     }
     case 'boolean':
@@ -58,7 +65,12 @@ export function describe(s: Shape): string {
     case 'array':
       return `an array${s.minItems ? ` of at least ${s.minItems}` : ''} of ${plural(describe(s.of))}`;
     case 'object':
-      return Object.keys(s.required).length ? `an object with ${Object.keys(s.required).slice(0, 6).map((k) => `'${k}'`).join(', ')}${Object.keys(s.required).length > 6 ? ', …' : ''}` : 'an object';
+      return Object.keys(s.required).length
+        ? `an object with ${Object.keys(s.required)
+            .slice(0, 6)
+            .map((k) => `'${k}'`)
+            .join(', ')}${Object.keys(s.required).length > 6 ? ', …' : ''}`
+        : 'an object';
     case 'record':
       return `an object whose values are ${plural(describe(s.of))}`;
     case 'nullable':
@@ -81,7 +93,15 @@ export function what(v: unknown): string {
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`;
   if (typeof v === 'number') return String(v);
-  if (typeof v === 'object') return `an object with ${Object.keys(v).length ? Object.keys(v).slice(0, 5).map((k) => `'${k}'`).join(', ') : 'no fields'}`;
+  if (typeof v === 'object')
+    return `an object with ${
+      Object.keys(v).length
+        ? Object.keys(v)
+            .slice(0, 5)
+            .map((k) => `'${k}'`)
+            .join(', ')
+        : 'no fields'
+    }`;
   return `${typeof v} ${String(v)}`;
 }
 

@@ -70,7 +70,12 @@ export const trainShape = obj({
   status: oneOf('completed', 'diverged'),
   finalTestAcc: acc,
   bestTestAcc: nullable(obj({ testAcc: share(), epoch: count() })),
-  epochs: arr(obj({ epoch: count(), step: count(), loss: num({ nonFinite: true }), testAcc: acc }, { testLoss: nullable(num({ nonFinite: true })), trainAcc: acc })),
+  epochs: arr(
+    obj(
+      { epoch: count(), step: count(), loss: num({ nonFinite: true }), testAcc: acc },
+      { testLoss: nullable(num({ nonFinite: true })), trainAcc: acc },
+    ),
+  ),
 });
 
 export const ablateShape = obj({

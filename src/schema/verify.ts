@@ -13,7 +13,11 @@ import { any, arr, bool, count, lit, nullable, num, obj, oneOf, rec, share, str,
 export interface VerifyJson extends VerifyHeader, VerifyResult {
   readonly schema: 'adzone/verify';
   readonly schemaVersion: 1;
-  readonly tool: { readonly adzone: string; readonly node: string; readonly backends: Readonly<Record<string, Readonly<Record<string, string>>>> };
+  readonly tool: {
+    readonly adzone: string;
+    readonly node: string;
+    readonly backends: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  };
   readonly betaMode: string;
 }
 
@@ -45,7 +49,14 @@ export const classificationShape = obj(
     harmlessRoundingDiffs: count(),
     valueChecks: arr(valueCheck),
   },
-  { cause: oneOf('tie', 'flip'), inputZone: oneOf(...zones), matchedRules: arr(str()), reason: str(), inconsistent: bool(), underflow: bool() },
+  {
+    cause: oneOf('tie', 'flip'),
+    inputZone: oneOf(...zones),
+    matchedRules: arr(str()),
+    reason: str(),
+    inconsistent: bool(),
+    underflow: bool(),
+  },
 );
 
 const numbers = arr(num({ nonFinite: true }));
@@ -88,7 +99,17 @@ export const verifyShape = obj({
       { underflow: count(), inputZones: obj({}, Object.fromEntries(zones.map((z) => [z, count()]))) },
     ),
   ),
-  realTies: arr(obj({ generator: str(), draws: count(), tiedWindows: count(), harmful: count(), allZero: count(), otherHarmless: count(), reluZeros: count() })),
+  realTies: arr(
+    obj({
+      generator: str(),
+      draws: count(),
+      tiedWindows: count(),
+      harmful: count(),
+      allZero: count(),
+      otherHarmless: count(),
+      reluZeros: count(),
+    }),
+  ),
   counterexamples: arr(
     obj({
       generator: str(),

@@ -36,7 +36,13 @@ const batch = obj({
   loss: num({ nonFinite: true }),
   windows: count(),
   pTiedWindows: count(),
-  estimator: obj({ distance: num({ nonFinite: true }), threshold: num(), inZone: bool(), nonfinite: bool(), perParam: rec(num({ nonFinite: true })) }),
+  estimator: obj({
+    distance: num({ nonFinite: true }),
+    threshold: num(),
+    inZone: bool(),
+    nonfinite: bool(),
+    perParam: rec(num({ nonFinite: true })),
+  }),
   exact: nullable(
     obj({
       zone: oneOf('regular', 'bifurcation', 'compensation'),
@@ -61,7 +67,9 @@ const summary = obj({
   exactShare: nullable(share()),
   exactBifurcation: nullable(count()),
   exactCompensation: nullable(count()),
-  comparison: nullable(obj({ total: count(), agree: count(), missed: count(), invented: count(), missedAt: arr(count()), inventedAt: arr(count()) })),
+  comparison: nullable(
+    obj({ total: count(), agree: count(), missed: count(), invented: count(), missedAt: arr(count()), inventedAt: arr(count()) }),
+  ),
   distance: obj({ min: num({ nonFinite: true }), median: num({ nonFinite: true }), max: num({ nonFinite: true }), nonfinite: count() }),
   windowsPerBatch: obj({
     units: num({ min: 0 }),

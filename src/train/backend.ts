@@ -146,7 +146,10 @@ async function tfjsTrainer(o: TrainerOptions): Promise<NetTrainer> {
       '@tensorflow/tfjs-core': tf.version_core,
       [BACKEND_PACKAGE[name]]: packageVersion(BACKEND_PACKAGE[name]) ?? null,
       ...(name === 'wasm' ? { wasmSimd: env('WASM_HAS_SIMD_SUPPORT'), wasmThreads: env('WASM_HAS_MULTITHREAD_SUPPORT') } : {}),
-      emulation: precision === '16' ? 'binary16 wide: float32 inside each op, every op output and backward gradient rounded to binary16 (src/backends/tfjs/f16.ts)' : 'float32',
+      emulation:
+        precision === '16'
+          ? 'binary16 wide: float32 inside each op, every op output and backward gradient rounded to binary16 (src/backends/tfjs/f16.ts)'
+          : 'float32',
     },
   };
 }

@@ -98,7 +98,8 @@ export function encodeCheckpoint(header: object, arrays: ReadonlyMap<string, Flo
 export function decodeCheckpoint<H>(file: string, buf: Buffer): Checkpoint<H> {
   if (buf.length === 0) throw new CheckpointError(file, 'is empty (truncated?); it cannot be resumed from');
   const k = Math.min(8, buf.length);
-  if (!buf.subarray(0, k).equals(MAGIC.subarray(0, k))) throw new CheckpointError(file, "is not an adzone checkpoint (no 'ADZCKPT1' magic at its start)");
+  if (!buf.subarray(0, k).equals(MAGIC.subarray(0, k)))
+    throw new CheckpointError(file, "is not an adzone checkpoint (no 'ADZCKPT1' magic at its start)");
   if (buf.length < 16 + HASH) throw new CheckpointError(file, `is truncated: ${buf.length} bytes, shorter than any checkpoint`);
   const body = buf.subarray(0, buf.length - HASH);
   const want = buf.subarray(buf.length - HASH);
@@ -108,11 +109,15 @@ export function decodeCheckpoint<H>(file: string, buf: Buffer): Checkpoint<H> {
     let expected = '';
     try {
       const hdr = JSON.parse(buf.subarray(16, 16 + h).toString('utf8')) as { payloadBytes?: number };
-      if (typeof hdr.payloadBytes === 'number') expected = ` (a whole file would have ${16 + h + hdr.payloadBytes + HASH} bytes, this one has ${buf.length})`;
+      if (typeof hdr.payloadBytes === 'number')
+        expected = ` (a whole file would have ${16 + h + hdr.payloadBytes + HASH} bytes, this one has ${buf.length})`;
     } catch {
       /* header itself damaged */
     }
-    throw new CheckpointError(file, `is corrupt or truncated: its sha256 does not match its content${expected}. It was left as it is; resume from a copy of an intact checkpoint or start the run again in a new --out folder`);
+    throw new CheckpointError(
+      file,
+      `is corrupt or truncated: its sha256 does not match its content${expected}. It was left as it is; resume from a copy of an intact checkpoint or start the run again in a new --out folder`,
+    );
   }
   const h = buf.readUInt32LE(8);
   let header: H & { arrays: ArrayRecord[]; payloadBytes: number };
@@ -122,7 +127,8 @@ export function decodeCheckpoint<H>(file: string, buf: Buffer): Checkpoint<H> {
     throw new CheckpointError(file, `has an unreadable header: ${(e as Error).message}`);
   }
   const start = 16 + h;
-  if (start + header.payloadBytes !== body.length) throw new CheckpointError(file, `has ${body.length - start} payload bytes, its header says ${header.payloadBytes}`);
+  if (start + header.payloadBytes !== body.length)
+    throw new CheckpointError(file, `has ${body.length - start} payload bytes, its header says ${header.payloadBytes}`);
   const arrays = new Map<string, Float64Array>();
   for (const r of header.arrays) {
     const a = new Float64Array(r.length);

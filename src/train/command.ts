@@ -109,7 +109,8 @@ function choiceOf<T extends string>(name: string, v: string, allowed: readonly T
 function parseWidth(v: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+(?:\.\d+)?))?\s*$/.exec(v);
   const w = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!(w > 0 && Number.isFinite(w))) throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
+  if (!(w > 0 && Number.isFinite(w)))
+    throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
   return w;
 }
 
@@ -237,7 +238,10 @@ export function parseTrainArgv(argv: string[]): ParsedTrainArgv {
   if (g.precision !== undefined) {
     let backend;
     try {
-      backend = backendGiven !== undefined ? checkBackend(backendGiven, g.precision, modeGiven, isInstalled) : defaultBackend(g.precision, modeGiven);
+      backend =
+        backendGiven !== undefined
+          ? checkBackend(backendGiven, g.precision, modeGiven, isInstalled)
+          : defaultBackend(g.precision, modeGiven);
     } catch (e) {
       if (e instanceof TrainConfigError) throw new UsageError(e.message);
       throw e;
@@ -251,9 +255,12 @@ export function parseTrainArgv(argv: string[]): ParsedTrainArgv {
     if (backendGiven !== undefined) g.backend = backendGiven as TrainConfig['backend'];
   }
   const optimizer = g.optimizer ?? 'sgd';
-  if (optimizer === 'adam' && g.momentum !== undefined) throw new UsageError("--momentum is SGD's; Adam's β1 is 0.9 (drop --momentum or use --optimizer sgd)");
+  if (optimizer === 'adam' && g.momentum !== undefined)
+    throw new UsageError("--momentum is SGD's; Adam's β1 is 0.9 (drop --momentum or use --optimizer sgd)");
   if (g.lossScale !== undefined && g.lossScale !== 'none' && g.backend !== undefined && g.backend !== 'engine') {
-    throw new UsageError(`--loss-scale ${g.lossScale} runs on the engine only (tfjs's model twins take the gradient of the loss itself); add --backend engine`);
+    throw new UsageError(
+      `--loss-scale ${g.lossScale} runs on the engine only (tfjs's model twins take the gradient of the loss itself); add --backend engine`,
+    );
   }
   return { values, given: g, optimizer, cadence };
 }
@@ -271,7 +278,10 @@ export function defaultBatchSize(model: string): number {
 export function freshConfig(g: Given, optimizer: 'sgd' | 'adam'): TrainConfig {
   const required = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
   const missing = required.filter((k) => g[k] === undefined);
-  if (missing.length) throw new UsageError(`train needs ${missing.map((m) => `--${m}`).join(', ')} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`);
+  if (missing.length)
+    throw new UsageError(
+      `train needs ${missing.map((m) => `--${m}`).join(', ')} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
+    );
   const config: TrainConfig = {
     model: g.model!,
     dataset: g.dataset!,
@@ -312,11 +322,17 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
 
   // --- the folder and the checkpoint in it
   const defaultOut = () =>
-    join('reports', 'train', `${g.model}-${g.dataset}-p${g.precision}-${g.mode}-beta${g.beta}-${optimizer}-seed${g.seed ?? 1}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+    join(
+      'reports',
+      'train',
+      `${g.model}-${g.dataset}-p${g.precision}-${g.mode}-beta${g.beta}-${optimizer}-seed${g.seed ?? 1}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+    );
   const required = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
   const missing = required.filter((k) => g[k] === undefined);
   if (values.out === undefined && missing.length) {
-    throw new UsageError(`train needs ${missing.map((m) => `--${m}`).join(', ')}${values.resume ? ' (or --out DIR of the run to resume)' : ''} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`);
+    throw new UsageError(
+      `train needs ${missing.map((m) => `--${m}`).join(', ')}${values.resume ? ' (or --out DIR of the run to resume)' : ''} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
+    );
   }
   const out = resolve(values.out ?? defaultOut());
   const ckptFile = join(out, CHECKPOINT_FILE);
@@ -332,11 +348,16 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
       throw e;
     }
     if (!resumeFrom) {
-      if (missing.length) throw new UsageError(`--resume: there is no checkpoint at ${ckptFile}, and a fresh run needs ${missing.map((m) => `--${m}`).join(', ')}`);
+      if (missing.length)
+        throw new UsageError(
+          `--resume: there is no checkpoint at ${ckptFile}, and a fresh run needs ${missing.map((m) => `--${m}`).join(', ')}`,
+        );
       process.stderr.write(`no checkpoint at ${ckptFile}: starting from scratch\n`);
     }
   } else if (existsSync(ckptFile)) {
-    throw new UsageError(`${out} already holds a run's checkpoint (${CHECKPOINT_FILE}): pass --resume to continue it, or choose another --out`);
+    throw new UsageError(
+      `${out} already holds a run's checkpoint (${CHECKPOINT_FILE}): pass --resume to continue it, or choose another --out`,
+    );
   }
 
   let config: TrainConfig;
@@ -397,7 +418,9 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
       const best = r.bestTestAcc ? `, best ${(100 * r.bestTestAcc.testAcc).toFixed(2)}% at epoch ${r.bestTestAcc.epoch}` : '';
       const fin = r.finalTestAcc === null ? 'no test accuracy' : `final test accuracy ${(100 * r.finalTestAcc).toFixed(2)}%`;
       const why = r.divergence ? ` (${r.divergence.reason})` : '';
-      console.log(`${r.status}${why}: ${fin}${best}; ${r.timings.steps} steps in ${fmtDuration(r.timings.totalSeconds)} (${r.timings.meanStepMs.toFixed(0)} ms/step); wrote ${join(out, RESULT_FILE)}`);
+      console.log(
+        `${r.status}${why}: ${fin}${best}; ${r.timings.steps} steps in ${fmtDuration(r.timings.totalSeconds)} (${r.timings.meanStepMs.toFixed(0)} ms/step); wrote ${join(out, RESULT_FILE)}`,
+      );
       return 0;
     }
   }

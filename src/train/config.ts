@@ -83,7 +83,12 @@ export function defaultMode(precision: TrainPrecision, backend: RunBackend): Tra
  * Check that `backend` can compute at (precision, mode); throws TrainConfigError saying which
  * backend can. `installed` tells whether a package is present (tfjs-node).
  */
-export function checkBackend(backend: TrainBackendId, precision: TrainPrecision, mode: Accumulate | undefined, installed: (pkg: string) => boolean): RunBackend {
+export function checkBackend(
+  backend: TrainBackendId,
+  precision: TrainPrecision,
+  mode: Accumulate | undefined,
+  installed: (pkg: string) => boolean,
+): RunBackend {
   if (backend === 'tfjs-node') {
     const why = installed('@tensorflow/tfjs-node')
       ? "the tfjs model twins (src/backends/tfjs/models.ts) run on tfjs's cpu and wasm backends only"
@@ -91,7 +96,10 @@ export function checkBackend(backend: TrainBackendId, precision: TrainPrecision,
     throw new TrainConfigError(`--backend tfjs-node: ${why}; use --backend tfjs-wasm (the same tfjs model, float32) or --backend engine`);
   }
   if (backend === 'engine') return backend;
-  if (precision === '64') throw new TrainConfigError(`--backend ${backend} cannot train at 64 bits (tfjs has float32 tensors only); the engine can: use --backend engine (the default at --precision 64)`);
+  if (precision === '64')
+    throw new TrainConfigError(
+      `--backend ${backend} cannot train at 64 bits (tfjs has float32 tensors only); the engine can: use --backend engine (the default at --precision 64)`,
+    );
   if (precision === '16' && mode === 'strict') {
     throw new TrainConfigError(
       `--backend ${backend} cannot train 16-bit strict (every product and sum rounded to binary16): tfjs emulates 16 bits in wide mode only (float32 inside each op, binary16 op outputs). ` +
@@ -109,7 +117,10 @@ export function checkBackend(backend: TrainBackendId, precision: TrainPrecision,
 // ---------------------------------------------------------------------------------------------
 // Learning-rate schedules (per epoch, as PyTorch's StepLR / CosineAnnealingLR stepped each epoch)
 
-export type LrSchedule = { readonly kind: 'none' } | { readonly kind: 'step'; readonly every: number; readonly gamma: number } | { readonly kind: 'cosine' };
+export type LrSchedule =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'step'; readonly every: number; readonly gamma: number }
+  | { readonly kind: 'cosine' };
 
 export function parseLrSchedule(s: string): LrSchedule {
   const t = s.trim();
@@ -117,7 +128,9 @@ export function parseLrSchedule(s: string): LrSchedule {
   if (t === 'cosine') return { kind: 'cosine' };
   const m = /^step:(\d+):([0-9]*\.?[0-9]+(?:[eE][+-]?\d+)?)$/.exec(t);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', every: Number(m[1]), gamma: Number(m[2]) };
-  throw new TrainConfigError(`--lr-schedule must be none, cosine or step:EPOCHS:GAMMA (e.g. step:30:0.1: multiply the lr by 0.1 every 30 epochs), got '${s}'`);
+  throw new TrainConfigError(
+    `--lr-schedule must be none, cosine or step:EPOCHS:GAMMA (e.g. step:30:0.1: multiply the lr by 0.1 every 30 epochs), got '${s}'`,
+  );
 }
 
 export function scheduleName(s: LrSchedule): string {
@@ -184,7 +197,11 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
 ];
 
 /** The stem a run uses: the recorded one, else ResNet18's default for the data set (ImageNet stem on ImageNet images, CIFAR otherwise); undefined for models without one. */
-export function effectiveStem(c: { readonly model: string; readonly dataset: string; readonly stem?: unknown }): 'cifar' | 'imagenet' | undefined {
+export function effectiveStem(c: {
+  readonly model: string;
+  readonly dataset: string;
+  readonly stem?: unknown;
+}): 'cifar' | 'imagenet' | undefined {
   if (c.stem === 'cifar' || c.stem === 'imagenet') return c.stem;
   if (c.model !== 'resnet18') return undefined;
   return c.dataset.toLowerCase().startsWith('imagenet') ? 'imagenet' : 'cifar';

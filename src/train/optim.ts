@@ -25,6 +25,15 @@ export interface TrainOptimizerOptions {
   readonly eps?: number;
 }
 
-export function trainOptimizer({ kind, lr, momentum = 0, weightDecay = 0, masterWeights = 'p', beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: TrainOptimizerOptions): TrainOptimizer {
+export function trainOptimizer({
+  kind,
+  lr,
+  momentum = 0,
+  weightDecay = 0,
+  masterWeights = 'p',
+  beta1 = 0.9,
+  beta2 = 0.999,
+  eps = 1e-8,
+}: TrainOptimizerOptions): TrainOptimizer {
   return kind === 'sgd' ? sgd({ lr, momentum, weightDecay, masterWeights }) : adam({ lr, beta1, beta2, eps, weightDecay, masterWeights });
 }

@@ -6,7 +6,16 @@
  */
 export interface TrainProgress {
   /** `step` of `total` steps of the run done; `startStep` is where this process began (resume). */
-  step(info: { epoch: number; epochs: number; step: number; total: number; startStep: number; loss: number; acc: number | null; msPerStep: number }): void;
+  step(info: {
+    epoch: number;
+    epochs: number;
+    step: number;
+    total: number;
+    startStep: number;
+    loss: number;
+    acc: number | null;
+    msPerStep: number;
+  }): void;
   /** A status word in place of the bar (e.g. 'evaluating'). */
   status(text: string): void;
   /** A line of its own (epoch summaries, notes). */

@@ -71,7 +71,9 @@ export function lockRun(out: string): () => void {
         /* unreadable: stale */
       }
       if (typeof holder.pid === 'number' && holder.pid !== process.pid && (holder.host !== hostname() || alive(holder.pid))) {
-        throw new RunLockedError(`${out} is in use by another adzone train (pid ${holder.pid} on ${holder.host}; ${file}); wait for it to end, or remove the lock file if that process is gone`);
+        throw new RunLockedError(
+          `${out} is in use by another adzone train (pid ${holder.pid} on ${holder.host}; ${file}); wait for it to end, or remove the lock file if that process is gone`,
+        );
       }
       unlinkSync(file);
     }
@@ -155,7 +157,13 @@ export interface CheckpointHeader {
   /** Where the run continues: 0-based epoch and batch index in it; global steps done. */
   readonly position: { readonly epoch: number; readonly batch: number; readonly step: number };
   /** The data pipeline's randomness is stateless: these numbers are all of its state. */
-  readonly rng: { readonly kind: 'stateless'; readonly seed: number; readonly epoch: number; readonly batch: number; readonly note: string };
+  readonly rng: {
+    readonly kind: 'stateless';
+    readonly seed: number;
+    readonly epoch: number;
+    readonly batch: number;
+    readonly note: string;
+  };
   readonly epochSums: Sums & { trainSeconds: number };
   readonly windowSums: Sums;
   readonly optimizer: OptimizerState;
@@ -266,7 +274,8 @@ export function prepare(config: TrainConfig): Prepared {
   const opts: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { classes: info.classes, input: info.shape };
   if (config.width !== null) opts.width = config.width;
   // ResNet18 takes torchvision's ImageNet stem (7×7/2 conv + 3×3/2 MaxPool) on ImageNet images, the CIFAR stem otherwise
-  if (config.stem !== undefined && config.model !== 'resnet18') throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
+  if (config.stem !== undefined && config.model !== 'resnet18')
+    throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
   const stem = effectiveStem({ model: config.model, dataset: info.name, stem: config.stem });
   if (config.stem !== undefined || stem === 'imagenet') opts.stem = stem;
   if (config.batchNorm) opts.batchNorm = true;
@@ -275,7 +284,9 @@ export function prepare(config: TrainConfig): Prepared {
   try {
     spec = modelSpec(config.model, opts);
   } catch (e) {
-    throw new TrainConfigError(`--model ${config.model} on --dataset ${info.name} (${info.shape.join('×')} images, ${info.classes} classes): ${(e as Error).message}`);
+    throw new TrainConfigError(
+      `--model ${config.model} on --dataset ${info.name} (${info.shape.join('×')} images, ${info.classes} classes): ${(e as Error).message}`,
+    );
   }
   return { info, spec, modelOptions: opts };
 }
@@ -286,7 +297,9 @@ export function loadCheckpoint(out: string): Checkpoint<CheckpointHeader> | null
   if (!existsSync(file)) return null;
   const c = readCheckpoint<CheckpointHeader>(file);
   if (c.header.schema !== 'adzone/train-checkpoint' || c.header.schemaVersion !== 1) {
-    throw new Error(`checkpoint ${file}: schema ${String(c.header.schema)} ${String(c.header.schemaVersion)}, expected adzone/train-checkpoint 1`);
+    throw new Error(
+      `checkpoint ${file}: schema ${String(c.header.schema)} ${String(c.header.schemaVersion)}, expected adzone/train-checkpoint 1`,
+    );
   }
   return c;
 }
@@ -336,7 +349,15 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
   const pick = (prefix: string, names: readonly string[]) => new Map(names.map((n) => [n, arrays.get(`${prefix}/${n}`)!] as const));
   const params = saved ? pick('param', saved.params) : initParams(spec, config.seed);
   const buffers = saved ? pick('buffer', saved.buffers) : initBuffers(spec);
-  const trainer: NetTrainer = await createTrainer({ backend: config.backend, precision: config.precision, mode: config.mode, jacobian, spec, params, buffers });
+  const trainer: NetTrainer = await createTrainer({
+    backend: config.backend,
+    precision: config.precision,
+    mode: config.mode,
+    jacobian,
+    spec,
+    params,
+    buffers,
+  });
   const optimizer: Optimizer = trainOptimizer({
     kind: config.optimizer,
     lr: config.lr,
@@ -419,9 +440,13 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
   let lastCheckpointAt = performance.now();
   const cadence = o.checkpointEvery ?? { seconds: 180 };
   const checkpointDue = () =>
-    (cadence.steps !== undefined && step - lastCheckpointStep >= cadence.steps) || (cadence.seconds !== undefined && (performance.now() - lastCheckpointAt) / 1000 >= cadence.seconds);
+    (cadence.steps !== undefined && step - lastCheckpointStep >= cadence.steps) ||
+    (cadence.seconds !== undefined && (performance.now() - lastCheckpointAt) / 1000 >= cadence.seconds);
 
-  if (saved) progress.line(`resuming from ${ckptFile}: epoch ${epoch + 1}, batch ${batchInEpoch} of ${stepsPerEpoch}, step ${step} of ${totalSteps}`);
+  if (saved)
+    progress.line(
+      `resuming from ${ckptFile}: epoch ${epoch + 1}, batch ${batchInEpoch} of ${stepsPerEpoch}, step ${step} of ${totalSteps}`,
+    );
   progress.line(
     `training ${spec.name}${spec.variant ? `/${spec.variant}` : ''} on ${info.name} (${train.n} train, ${test.n} test images): ${config.backend} at ${config.precision} bits (${config.mode}), ` +
       `β = ${config.beta} (${config.betaMode}), ${optimizer.name}, ${config.epochs} epoch${config.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
@@ -478,7 +503,12 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
         msPerStep: (performance.now() - sessionStart) / sessionSteps,
       });
       if (nonFinite && !divergence) {
-        divergence = { kind: 'non-finite-loss', reason: `the training loss is ${r.loss} at step ${step} (epoch ${epoch + 1}, batch ${batchInEpoch})`, epoch: epoch + 1, step };
+        divergence = {
+          kind: 'non-finite-loss',
+          reason: `the training loss is ${r.loss} at step ${step} (epoch ${epoch + 1}, batch ${batchInEpoch})`,
+          epoch: epoch + 1,
+          step,
+        };
         progress.line(`diverged: ${divergence.reason}${o.continueOnDivergence ? '; continuing (--continue-on-divergence)' : ''}`);
         if (!o.continueOnDivergence) {
           stopped = true;

@@ -256,10 +256,15 @@ class ExactPoint {
   realTieMatters(unit: Unit, target = this.target): boolean {
     const j = this.choices[0];
     const r = this.forward.routing.find((x) => x.layer === unit.layer)!;
-    const vertices: Array<readonly number[] | -1 | 1> =
-      r.kind === 'maxpool' ? r.ties[unit.unit].map((i) => [i]) : [-1, 1];
+    const vertices: Array<readonly number[] | -1 | 1> = r.kind === 'maxpool' ? r.ties[unit.unit].map((i) => [i]) : [-1, 1];
     const results = vertices.map((v) =>
-      this.targetGrads(this.config.oracle.backward(this.problem, withUnit(this.forward.routing, unit.layer, unit.unit, v), { ...j, maxpool: { kind: 'first' } }).grads, target),
+      this.targetGrads(
+        this.config.oracle.backward(this.problem, withUnit(this.forward.routing, unit.layer, unit.unit, v), {
+          ...j,
+          maxpool: { kind: 'first' },
+        }).grads,
+        target,
+      ),
     );
     return results.some((g) => !sameExact(g, results[0]));
   }
@@ -287,7 +292,7 @@ class ExactPoint {
   isAllZeroWindow(unit: Unit): boolean {
     if (unit.kind !== 'maxpool') return false;
     const r = this.forward.routing.find((x) => x.layer === unit.layer);
-    if (!r || r.kind !== 'maxpool') return false;
+    if (r?.kind !== 'maxpool') return false;
     const ties = r.ties[unit.unit];
     if (!ties.every((i) => this.forward.activations[unit.layer][i].isZero())) return false;
     const prev = this.forward.routing.find((x) => x.layer === unit.layer - 1);
@@ -335,12 +340,21 @@ function allFinite(r: BackendResult): boolean {
 }
 
 /** Classify with a backend that exposes its routing and takes any Jacobian (the engine). */
-async function classifyRouted(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
+async function classifyRouted(
+  point: ExactPoint,
+  backend: AdBackend,
+  precision: string,
+  bif: boolean,
+  inputBif: boolean,
+): Promise<Classification> {
   const { config, problem } = point;
   const format = formatByName(precision);
   const withAlpha = config.reluAlphas.length > 1;
   const runs = await Promise.all(
-    point.choices.map(async (j) => ({ j, r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j, checkUnderflow: true }) })),
+    point.choices.map(async (j) => ({
+      j,
+      r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j, checkUnderflow: true }),
+    })),
   );
   const base = { backend: backend.id, precision, target: point.target } as const;
   const decide = (target: 'params' | 'input') => {
@@ -436,24 +450,45 @@ function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[
  *   routing units rounding changed;
  * - else: defect, the result is no admissible Jacobian's AD for the routing it computed.
  */
-async function classifyFixed(point: ExactPoint, backend: AdBackend, precision: string, bif: boolean, inputBif: boolean): Promise<Classification> {
+async function classifyFixed(
+  point: ExactPoint,
+  backend: AdBackend,
+  precision: string,
+  bif: boolean,
+  inputBif: boolean,
+): Promise<Classification> {
   const { config, problem } = point;
   const format = formatByName(precision);
   const alpha = config.reluAlphas.includes(0) ? 0 : config.reluAlphas[0];
-  const r = await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: choice({ kind: 'first' }, alpha, config.betaMode) });
+  const r = await backend.run(problem, {
+    precision,
+    accumulate: config.accumulate,
+    jacobian: choice({ kind: 'first' }, alpha, config.betaMode),
+  });
   const base = { backend: backend.id, precision, target: point.target } as const;
   if (!allFinite(r)) {
-    return { ...base, zone: 'nonfinite', reason: `${backend.id} produced a non-finite value on a finite point`, findings: [], harmlessRoundingDiffs: 0, valueChecks: [] };
+    return {
+      ...base,
+      zone: 'nonfinite',
+      reason: `${backend.id} produced a non-finite value on a finite point`,
+      findings: [],
+      harmlessRoundingDiffs: 0,
+      valueChecks: [],
+    };
   }
   const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
   const rule = choice(config.tieRules?.[backend.id] ?? { kind: 'first' }, alpha, config.betaMode);
   const ruleName = jacobianName(rule.maxpool);
   // Which members' exact AD does the result match within rounding? (the tie rule, observed here)
-  const matchedRules = (['first', 'last', 'minnorm'] as const).filter((kind) => valueCheck(point, r, choice({ kind }, alpha, config.betaMode), format, kind).within);
+  const matchedRules = (['first', 'last', 'minnorm'] as const).filter(
+    (kind) => valueCheck(point, r, choice({ kind }, alpha, config.betaMode), format, kind).within,
+  );
   const diffs = routing ? routingDiffs(point.forward.routing, routing) : [];
   const along = routing && diffs.length ? config.oracle.backward(problem, routing, rule) : undefined;
 
-  const decide = (target: 'params' | 'input'): { zone: Zone; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
+  const decide = (
+    target: 'params' | 'input',
+  ): { zone: Zone; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
     const vc = valueCheck(point, r, rule, format, ruleName, target);
     if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };
     if (along) {
@@ -470,11 +505,23 @@ async function classifyFixed(point: ExactPoint, backend: AdBackend, precision: s
           };
         });
         const causeFrom = findings.some((f) => f.matters) ? findings.filter((f) => f.matters) : findings;
-        return { zone: 'compensation', cause: causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie', findings, checks: [vc, va], harmless: 0 };
+        return {
+          zone: 'compensation',
+          cause: causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie',
+          findings,
+          checks: [vc, va],
+          harmless: 0,
+        };
       }
       return { zone: 'defect', findings: [], checks: [vc, va], harmless: 0 };
     }
-    return { zone: routing ? 'defect' : 'compensation', ...(routing ? {} : { cause: 'tie' as Cause }), findings: [], checks: [vc], harmless: 0 };
+    return {
+      zone: routing ? 'defect' : 'compensation',
+      ...(routing ? {} : { cause: 'tie' as Cause }),
+      findings: [],
+      checks: [vc],
+      harmless: 0,
+    };
   };
 
   const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
@@ -504,14 +551,22 @@ async function classifyFixed(point: ExactPoint, backend: AdBackend, precision: s
 }
 
 /** Where a defect shows: the first gradient entries beyond rounding, with exact and computed values. */
-function defectReason(point: ExactPoint, r: BackendResult, j: JacobianChoice, routing: Routing | undefined, along: ExactBackward | undefined, format: Format): string {
+function defectReason(
+  point: ExactPoint,
+  r: BackendResult,
+  j: JacobianChoice,
+  routing: Routing | undefined,
+  along: ExactBackward | undefined,
+  format: Format,
+): string {
   const ref = along ?? point.ad(j);
   const exact = point.targetGrads(ref.grads);
   const got = targetOf(r.grads, point.target);
   const bad: string[] = [];
   for (let i = 0; i < exact.length && bad.length < 3; i++) {
     const err = point.config.oracle.exact(got[i]).sub(exact[i]).abs();
-    if (!err.isZero() && !valueCheckEntry(point, ref, i, err, format)) bad.push(`${point.target}[${i}]: exact ${exact[i].toString()}, got ${got[i]}`);
+    if (!err.isZero() && !valueCheckEntry(point, ref, i, err, format))
+      bad.push(`${point.target}[${i}]: exact ${exact[i].toString()}, got ${got[i]}`);
   }
   return `the result matches the exact AD of ${jacobianName(j.maxpool)} neither along the exact routing nor along the routing of its own forward values${routing ? '' : ' (not exposed)'}; ${bad.join('; ')}`;
 }
@@ -535,7 +590,16 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
       results: config.backends.flatMap((b) =>
         config.precisions
           .filter((p) => b.precisions.includes(p))
-          .map((precision) => ({ backend: b.id, precision, zone: 'nonfinite' as Zone, target, reason, findings: [], harmlessRoundingDiffs: 0, valueChecks: [] })),
+          .map((precision) => ({
+            backend: b.id,
+            precision,
+            zone: 'nonfinite' as Zone,
+            target,
+            reason,
+            findings: [],
+            harmlessRoundingDiffs: 0,
+            valueChecks: [],
+          })),
       ),
     };
   }

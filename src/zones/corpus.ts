@@ -32,7 +32,9 @@ export interface CorpusEntry {
   readonly problem: Problem;
 }
 
-export function entryId(e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion' | 'foundAt' | 'note' | 'seed' | 'path' | 'expected' | 'generator'>): string {
+export function entryId(
+  e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion' | 'foundAt' | 'note' | 'seed' | 'path' | 'expected' | 'generator'>,
+): string {
   const key = JSON.stringify([e.problem, e.backend, e.precision, e.accumulate, e.jacobians, e.reluAlphas], (_k, v) =>
     typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `num:${Object.is(v, -0) ? '-0' : String(v)}` : v,
   );
@@ -41,11 +43,17 @@ export function entryId(e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion' |
 
 /** Numbers JSON cannot hold (NaN, ±Inf, −0) are stored as strings 'NaN', 'Infinity', '-Infinity', '-0'. */
 function encodeNumbers(p: Problem): unknown {
-  return JSON.parse(JSON.stringify(p, (_k, v) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v)));
+  return JSON.parse(
+    JSON.stringify(p, (_k, v) =>
+      typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v,
+    ),
+  );
 }
 
 function decodeNumbers(p: unknown): Problem {
-  return JSON.parse(JSON.stringify(p), (_k, v) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === '-0' ? -0 : v)) as Problem;
+  return JSON.parse(JSON.stringify(p), (_k, v) =>
+    v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === '-0' ? -0 : v,
+  ) as Problem;
 }
 
 /** Add an entry unless the same case is already there; returns the file written, or undefined. */
@@ -72,7 +80,9 @@ export function readCorpus(dir: string): Array<CorpusEntry & { file: string; fam
         throw new Error(`corpus file ${file} is not valid JSON: ${(err as Error).message}`);
       }
       if (raw.schema !== 'adzone/counterexample' || raw.schemaVersion !== 1) {
-        throw new Error(`corpus file ${file}: expected schema adzone/counterexample version 1, found ${raw.schema} version ${raw.schemaVersion}`);
+        throw new Error(
+          `corpus file ${file}: expected schema adzone/counterexample version 1, found ${raw.schema} version ${raw.schemaVersion}`,
+        );
       }
       return { ...raw, file, problem: decodeNumbers(raw.problem), family: raw.jacobians.map(parseJacobian) };
     });

@@ -33,7 +33,14 @@ export interface VerifyOptions {
 
 /** Zone with its cause, the unit reports count: 'regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite'. */
 export type ZoneClass = 'regular' | 'bifurcation' | 'compensation:tie' | 'compensation:flip' | 'nonfinite' | 'defect';
-export const ZONE_CLASSES: readonly ZoneClass[] = ['regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite', 'defect'];
+export const ZONE_CLASSES: readonly ZoneClass[] = [
+  'regular',
+  'bifurcation',
+  'compensation:tie',
+  'compensation:flip',
+  'nonfinite',
+  'defect',
+];
 
 export function zoneClass(c: Pick<Classification, 'zone' | 'cause'>): ZoneClass {
   return c.zone === 'compensation' ? (`compensation:${c.cause ?? 'tie'}` as ZoneClass) : (c.zone as ZoneClass);
@@ -157,7 +164,8 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
         if (r.underflow) (row as { underflow: number }).underflow++;
         if (cls !== 'regular') {
           const fk = `${key}|${cls}`;
-          if (!found.has(fk)) found.set(fk, { generator: gen, backend: o.backends.find((b) => b.id === r.backend)!, precision: r.precision, cls });
+          if (!found.has(fk))
+            found.set(fk, { generator: gen, backend: o.backends.find((b) => b.id === r.backend)!, precision: r.precision, cls });
         }
       }
       done++;
@@ -185,7 +193,12 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
 }
 
 /** Classify one problem on one backend at one precision. */
-export async function classifyOne(o: Omit<VerifyOptions, 'generators' | 'samples' | 'seed'>, backend: AdBackend, precision: string, problem: Problem): Promise<Classification> {
+export async function classifyOne(
+  o: Omit<VerifyOptions, 'generators' | 'samples' | 'seed'>,
+  backend: AdBackend,
+  precision: string,
+  problem: Problem,
+): Promise<Classification> {
   const pc = await classifyPoint(problem, classifyConfig(o as VerifyOptions, [backend], [precision]));
   return pc.results[0];
 }

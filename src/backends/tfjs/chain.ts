@@ -26,7 +26,12 @@ export type PadMode = 'explicit' | 'manual';
 const f32 = (a: readonly number[]): number[] => a.map(Math.fround);
 
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
-const explicit = ([p, q]: readonly [number, number]): Explicit => [[0, 0], [p, p], [q, q], [0, 0]];
+const explicit = ([p, q]: readonly [number, number]): Explicit => [
+  [0, 0],
+  [p, p],
+  [q, q],
+  [0, 0],
+];
 
 function layerForward(layer: LayerSpec, a: Tensor4D, w: Tensor | undefined, b: Tensor | undefined, mode: PadMode): Tensor4D {
   switch (layer.kind) {
@@ -35,9 +40,10 @@ function layerForward(layer: LayerSpec, a: Tensor4D, w: Tensor | undefined, b: T
     case 'conv2d': {
       const filter = tf.transpose(w!, [2, 3, 1, 0]) as Tensor4D; // [out,in,kh,kw] → [kh,kw,in,out]
       const stride = [...layer.stride] as [number, number];
-      const y = mode === 'explicit'
-        ? tf.conv2d(a, filter, stride, explicit(layer.padding))
-        : tf.conv2d(tf.pad(a, explicit(layer.padding), 0), filter, stride, 'valid');
+      const y =
+        mode === 'explicit'
+          ? tf.conv2d(a, filter, stride, explicit(layer.padding))
+          : tf.conv2d(tf.pad(a, explicit(layer.padding), 0), filter, stride, 'valid');
       return b ? tf.add(y, b) : y;
     }
     case 'maxpool': {

@@ -49,14 +49,37 @@ function weightTable(member: MaxPoolJacobian, K: number, round: (x: number) => n
 function scatterOffset(g: Tensor4D, a: number, b: number, sh: number, sw: number, hp: number, wp: number): Tensor4D {
   const [n, oh, ow, c] = g.shape;
   let t: Tensor4D = g;
-  if (sh > 1) t = tf.reshape(tf.pad(tf.reshape(t, [n, oh, 1, ow * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]), [n, oh * sh, ow, c]);
-  if (sw > 1) t = tf.reshape(tf.pad(tf.reshape(t, [n * oh * sh, ow, 1, c]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]), [n, oh * sh, ow * sw, c]);
+  if (sh > 1)
+    t = tf.reshape(
+      tf.pad(tf.reshape(t, [n, oh, 1, ow * c]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+      ]),
+      [n, oh * sh, ow, c],
+    );
+  if (sw > 1)
+    t = tf.reshape(
+      tf.pad(tf.reshape(t, [n * oh * sh, ow, 1, c]), [
+        [0, 0],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]),
+      [n, oh * sh, ow * sw, c],
+    );
   const [h1, w1] = [t.shape[1], t.shape[2]];
   // Shift by (a, b) and fit to HP × WP: pad before, then pad or crop after.
   const rows = Math.min(h1, hp - a);
   const cols = Math.min(w1, wp - b);
   if (rows < h1 || cols < w1) t = tf.slice(t, [0, 0, 0, 0], [n, rows, cols, c]);
-  return tf.pad(t, [[0, 0], [a, hp - a - rows], [b, wp - b - cols], [0, 0]]);
+  return tf.pad(t, [
+    [0, 0],
+    [a, hp - a - rows],
+    [b, wp - b - cols],
+    [0, 0],
+  ]);
 }
 
 /** dx of a max pool (NHWC) under `member`, from the input x, the forward max y and dy. */
@@ -70,7 +93,12 @@ export function maxPoolBetaBackward(x: Tensor4D, y: Tensor4D, dy: Tensor4D, opts
     const [, oh, ow] = y.shape;
     const hp = h + 2 * ph;
     const wp = w + 2 * pw;
-    const pad: Explicit = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+    const pad: Explicit = [
+      [0, 0],
+      [ph, ph],
+      [pw, pw],
+      [0, 0],
+    ];
     const xpad = ph || pw ? tf.pad(x, pad, 0) : x;
     const realPad = ph || pw ? tf.pad(tf.ones([1, h, w, 1]), pad, 0) : undefined;
     const at = (t: Tensor4D, a: number, b: number): Tensor4D =>
@@ -107,7 +135,12 @@ export function maxPoolBeta(x: Tensor4D, opts: MaxPoolBetaOptions): Tensor4D {
   const [kh, kw] = opts.kernel;
   const [ph, pw] = opts.padding;
   if (2 * ph > kh || 2 * pw > kw) throw new Error(`maxPoolBeta: padding ${ph}×${pw} must be at most half the kernel ${kh}×${kw}`);
-  const pad: Explicit = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+  const pad: Explicit = [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ];
   const f = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const input = args[0] as Tensor4D;
     const y = tf.maxPool(input, [kh, kw], [...opts.stride] as [number, number], ph || pw ? pad : 'valid');

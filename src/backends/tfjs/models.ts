@@ -78,7 +78,15 @@ export interface TfjsNetResult {
 }
 
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
-const explicit = (p: readonly [number, number]): Explicit | 'valid' => (p[0] || p[1] ? [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]] : 'valid');
+const explicit = (p: readonly [number, number]): Explicit | 'valid' =>
+  p[0] || p[1]
+    ? [
+        [0, 0],
+        [p[0], p[0]],
+        [p[1], p[1]],
+        [0, 0],
+      ]
+    : 'valid';
 
 /** Everything a layer needs while the network runs. */
 interface Ctx {
@@ -173,7 +181,9 @@ function runLayer(l: NetLayer, a: Tensor, ctx: Ctx): Tensor {
     case 'batchnorm2d':
       return batchnorm(l, a as Tensor4D, ctx);
     case 'relu':
-      return ctx.jacobian === 'native' ? op((x: Tensor) => tf.relu(x))(a) : op((x: Tensor) => reluWithAlpha(x, ctx.round((ctx.jacobian as JacobianChoice).reluAlpha)))(a);
+      return ctx.jacobian === 'native'
+        ? op((x: Tensor) => tf.relu(x))(a)
+        : op((x: Tensor) => reluWithAlpha(x, ctx.round((ctx.jacobian as JacobianChoice).reluAlpha)))(a);
     case 'maxpool':
       return maxpool(l, a as Tensor4D, ctx);
     case 'avgpool':
@@ -205,23 +215,33 @@ function validate(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>
   const [n, c, h, w] = batch.shape;
   const [sc, sh, sw] = spec.input;
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`batch: needs at least one sample, got shape ${batch.shape.join('×')}`);
-  if (c !== sc || h !== sh || w !== sw) throw new Error(`model ${spec.name} takes [N, ${spec.input.join(', ')}] inputs, got [${batch.shape.join(', ')}]`);
-  if (batch.x.length !== n * c * h * w) throw new Error(`batch: shape ${batch.shape.join('×')} needs ${n * c * h * w} values, got ${batch.x.length}`);
+  if (c !== sc || h !== sh || w !== sw)
+    throw new Error(`model ${spec.name} takes [N, ${spec.input.join(', ')}] inputs, got [${batch.shape.join(', ')}]`);
+  if (batch.x.length !== n * c * h * w)
+    throw new Error(`batch: shape ${batch.shape.join('×')} needs ${n * c * h * w} values, got ${batch.x.length}`);
   if (batch.labels.length !== n) throw new Error(`batch: ${n} samples but ${batch.labels.length} labels`);
   for (let i = 0; i < n; i++) {
     const y = batch.labels[i];
-    if (!(Number.isInteger(y) && y >= 0 && y < spec.classes)) throw new Error(`batch: label ${y} of sample ${i} is not in [0, ${spec.classes})`);
+    if (!(Number.isInteger(y) && y >= 0 && y < spec.classes))
+      throw new Error(`batch: label ${y} of sample ${i} is not in [0, ${spec.classes})`);
   }
   for (const p of paramsOf(spec)) {
     const v = params.get(p.name);
     const size = p.shape.reduce((a, b) => a * b, 1);
     if (!v) throw new Error(`tfjs ${spec.name}: no values for parameter '${p.name}'`);
-    if (v.length !== size) throw new Error(`tfjs ${spec.name}: '${p.name}' has shape ${p.shape.join('×')} (${size} values), got ${v.length}`);
+    if (v.length !== size)
+      throw new Error(`tfjs ${spec.name}: '${p.name}' has shape ${p.shape.join('×')} (${size} values), got ${v.length}`);
   }
 }
 
 /** The pass itself; call inside `exclusive` after `activate`. */
-function pass(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, batch: TfjsBatch, opts: TfjsNetOptions, withGrads = true): TfjsNetResult {
+function pass(
+  spec: ModelSpec,
+  params: ReadonlyMap<string, ArrayLike<number>>,
+  batch: TfjsBatch,
+  opts: TfjsNetOptions,
+  withGrads = true,
+): TfjsNetResult {
   validate(spec, params, batch);
   const p16 = opts.precision === '16';
   const round = p16 ? f16round : Math.fround;
@@ -303,7 +323,12 @@ function bnLayers(layers: readonly NetLayer[], out: Extract<NetLayer, { kind: 'b
  * with the run's MaxPool Jacobian (or tfjs's own with jacobian 'native'). Parameters are doubles by
  * PyTorch name (rounded to the precision on entry); nothing passed in is modified.
  */
-export function tfjsGradients(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, batch: TfjsBatch, opts: TfjsNetOptions): Promise<TfjsNetResult> {
+export function tfjsGradients(
+  spec: ModelSpec,
+  params: ReadonlyMap<string, ArrayLike<number>>,
+  batch: TfjsBatch,
+  opts: TfjsNetOptions,
+): Promise<TfjsNetResult> {
   return exclusive(async () => {
     await activate(opts.backend);
     return pass(spec, params, batch, opts);
@@ -340,7 +365,12 @@ export interface TfjsNetState {
  * (src/engine/optim: PyTorch SGD / Adam semantics, every update op rounded to its master format,
  * binary16 or binary32 here) steps the parameters, which hold values of the precision afterwards.
  */
-export async function tfjsTrainStep(state: TfjsNetState, batch: TfjsBatch, opts: Omit<TfjsNetOptions, 'training' | 'buffers'>, optimizer: Optimizer): Promise<{ loss: number; logits: Float64Array }> {
+export async function tfjsTrainStep(
+  state: TfjsNetState,
+  batch: TfjsBatch,
+  opts: Omit<TfjsNetOptions, 'training' | 'buffers'>,
+  optimizer: Optimizer,
+): Promise<{ loss: number; logits: Float64Array }> {
   const format = opts.precision === '16' ? F16 : F32;
   const round = opts.precision === '16' ? f16round : Math.fround;
   for (const v of state.params.values()) for (let i = 0; i < v.length; i++) v[i] = round(v[i]);

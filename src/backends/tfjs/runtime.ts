@@ -71,7 +71,9 @@ export function loadBackendPackage(name: TfjsBackendName): Promise<void> {
         await import(spec);
       }
       if (!tf.findBackendFactory(name)) {
-        throw new Error(`${BACKEND_PACKAGE[name]} loaded but did not register backend '${name}' with this copy of @tensorflow/tfjs-core (${tf.version_core}): install matching versions`);
+        throw new Error(
+          `${BACKEND_PACKAGE[name]} loaded but did not register backend '${name}' with this copy of @tensorflow/tfjs-core (${tf.version_core}): install matching versions`,
+        );
       }
     })();
     loaded.set(name, p);

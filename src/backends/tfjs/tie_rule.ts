@@ -67,7 +67,10 @@ export interface TieRuleReport {
 function makeCase(label: string, layer: MaxPoolSpec, shape: Shape, data: number[]): TieRuleCase {
   const o = layerOutputShape(layer, shape);
   const cotangent = new Array<number>(o[0] * o[1] * o[2] * o[3]).fill(1);
-  return { label: `${label} k${layer.kernel.join('×')} s${layer.stride.join('×')} p${layer.padding.join('×')} in ${shape.join('×')}`, problem: { input: { shape, data }, layers: [layer], params: [null], cotangent } };
+  return {
+    label: `${label} k${layer.kernel.join('×')} s${layer.stride.join('×')} p${layer.padding.join('×')} in ${shape.join('×')}`,
+    problem: { input: { shape, data }, layers: [layer], params: [null], cotangent },
+  };
 }
 
 /** The deterministic case set. */
@@ -75,7 +78,15 @@ export function tieRuleCases(seed = 20240607): TieRuleCase[] {
   const r = rng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const out: TieRuleCase[] = [];
-  const kernels: [number, number][] = [[2, 2], [3, 3], [4, 4], [2, 3], [3, 2], [4, 3], [2, 4]];
+  const kernels: [number, number][] = [
+    [2, 2],
+    [3, 3],
+    [4, 4],
+    [2, 3],
+    [3, 2],
+    [4, 3],
+    [2, 4],
+  ];
   for (const [kh, kw] of kernels) {
     for (let rep = 0; rep < 4; rep++) {
       // rep 0: stride 1 (maximal overlap) with padding; rep 1: no padding; reps 2–3: random.
@@ -85,7 +96,14 @@ export function tieRuleCases(seed = 20240607): TieRuleCase[] {
       const size = shape[0] * shape[1] * shape[2] * shape[3];
       const layer: MaxPoolSpec = { kind: 'maxpool', kernel: [kh, kw], stride, padding };
       if (rep < 3) {
-        out.push(makeCase('ties', layer, shape, Array.from({ length: size }, () => int(-2, 2))));
+        out.push(
+          makeCase(
+            'ties',
+            layer,
+            shape,
+            Array.from({ length: size }, () => int(-2, 2)),
+          ),
+        );
       } else {
         // Distinct values of both signs (a shuffled range): no ties anywhere.
         const vals = Array.from({ length: size }, (_, i) => (i - (size >> 1)) / 4);
@@ -99,7 +117,14 @@ export function tieRuleCases(seed = 20240607): TieRuleCase[] {
   }
   // At the float32 normal threshold: ties and maxima at 2^-127 (subnormal), 2^-126 and 2^-125.
   const tiny = [2 ** -127, 2 ** -126, 2 ** -125];
-  out.push(makeCase('threshold', { kind: 'maxpool', kernel: [2, 2], stride: [1, 1], padding: [1, 1] }, [1, 1, 4, 4], Array.from({ length: 16 }, () => tiny[int(0, 2)])));
+  out.push(
+    makeCase(
+      'threshold',
+      { kind: 'maxpool', kernel: [2, 2], stride: [1, 1], padding: [1, 1] },
+      [1, 1, 4, 4],
+      Array.from({ length: 16 }, () => tiny[int(0, 2)]),
+    ),
+  );
   return out;
 }
 
@@ -207,13 +232,15 @@ export async function measureTieRuleOf(backend: AdBackend, cases: readonly TieRu
     examples: bad.slice(0, 3),
   };
   const counts = RULES.map((r) => `${r} ${matches[r]}`).join(', ');
-  let evidence = `${cases.length} lone-MaxPool cases (k 2–4, overlapping windows, padding), ${tiedWindows}/${windows} windows tied; ` +
+  let evidence =
+    `${cases.length} lone-MaxPool cases (k 2–4, overlapping windows, padding), ${tiedWindows}/${windows} windows tied; ` +
     `of ${routedTied} correctly routed tied windows, reproduced by ${counts}`;
   if (bad.length) {
     const ex = bad[0];
     const above = routedMax.filter((m) => m > badMax![1]);
     const luckyLow = routedMax.length - above.length;
-    evidence += `; DEFECT: ${bad.length} windows (${misrouted.tied} tied) misrouted (gradient dropped or sent outside the tie set), ` +
+    evidence +=
+      `; DEFECT: ${bad.length} windows (${misrouted.tied} tied) misrouted (gradient dropped or sent outside the tie set), ` +
       `their maxima in [${fmt(badMax![0])}, ${fmt(badMax![1])}]` +
       (above.length ? `; every window with a larger maximum (smallest here ${fmt(Math.min(...above))}) routed correctly` : '') +
       (luckyLow ? `, as did ${luckyLow} windows with maxima in that range` : '') +

@@ -11,8 +11,21 @@ import type { Conv2DBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc
 
 /** Every kernel a forward + backward pass of transpose → conv2d(+bias) → relu → maxpool → transpose runs, with pad for the manual-padding path. */
 export const CHAIN_KERNELS = [
-  'Transpose', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Add', 'Sum', 'Reshape',
-  'Relu', 'Step', 'Cast', 'Multiply', 'MaxPool', 'MaxPoolGrad', 'PadV2', 'Slice',
+  'Transpose',
+  'Conv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'Add',
+  'Sum',
+  'Reshape',
+  'Relu',
+  'Step',
+  'Cast',
+  'Multiply',
+  'MaxPool',
+  'MaxPoolGrad',
+  'PadV2',
+  'Slice',
 ] as const;
 
 /** The kernels of `names` that have no implementation registered for `backendName`. */
@@ -52,7 +65,14 @@ export function conv2DBackpropFilterViaConv2D(backendName: string): KernelFunc {
     const slice = kernelOf('Slice', kb, backendName);
     const conv2d = kernelOf('Conv2D', kb, backendName);
     const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
     );
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow } = info;
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -67,20 +87,30 @@ export function conv2DBackpropFilterViaConv2D(backendName: string): KernelFunc {
       if (bottom < 0 || right < 0) {
         const hh = h + Math.min(0, bottom);
         const ww = w + Math.min(0, right);
-        if (hh <= 0 || ww <= 0) throw new Error(`Conv2DBackpropFilter (${backendName}, via conv2d): no window reads the input (padding ${top}/${left} with kernel ${kh}×${kw})`);
+        if (hh <= 0 || ww <= 0)
+          throw new Error(
+            `Conv2DBackpropFilter (${backendName}, via conv2d): no window reads the input (padding ${top}/${left} with kernel ${kh}×${kw})`,
+          );
         xt = keep(slice({ x: xt }, { begin: [0, 0, 0, 0], size: [cin, hh, ww, n] }));
       }
       const dyt = keep(transpose({ x: dy }, { perm: [1, 2, 0, 3] })); // [OH, OW, N, Cout]
-      const corr = keep(conv2d(
-        { x: xt, filter: dyt },
-        {
-          strides: [1, 1],
-          pad: [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]],
-          dataFormat: 'NHWC',
-          dilations: [sh, sw],
-          dimRoundingMode: undefined,
-        },
-      )); // [Cin, kh, kw, Cout]
+      const corr = keep(
+        conv2d(
+          { x: xt, filter: dyt },
+          {
+            strides: [1, 1],
+            pad: [
+              [0, 0],
+              [top, Math.max(0, bottom)],
+              [left, Math.max(0, right)],
+              [0, 0],
+            ],
+            dataFormat: 'NHWC',
+            dilations: [sh, sw],
+            dimRoundingMode: undefined,
+          },
+        ),
+      ); // [Cin, kh, kw, Cout]
       return transpose({ x: corr }, { perm: [1, 2, 0, 3] }); // [kh, kw, Cin, Cout]
     } finally {
       for (const t of temps) kb.disposeData(t.dataId);

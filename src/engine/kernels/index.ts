@@ -25,9 +25,71 @@ import type { Arith } from '../arith.ts';
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
-  convFwd(kind: number, R: number, N: number, C: number, H: number, W: number, O: number, KH: number, KW: number, sh: number, sw: number, ph: number, pw: number, outH: number, outW: number, x: number, w: number, b: number, y: number, scratch: number): number;
-  convDx(kind: number, R: number, N: number, C: number, H: number, W: number, O: number, KH: number, KW: number, sh: number, sw: number, ph: number, pw: number, outH: number, outW: number, gy: number, w: number, dx: number, scratch: number): number;
-  convDw(kind: number, R: number, N: number, C: number, H: number, W: number, O: number, KH: number, KW: number, sh: number, sw: number, ph: number, pw: number, outH: number, outW: number, gy: number, x: number, dw: number, db: number, scratch: number): number;
+  convFwd(
+    kind: number,
+    R: number,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    O: number,
+    KH: number,
+    KW: number,
+    sh: number,
+    sw: number,
+    ph: number,
+    pw: number,
+    outH: number,
+    outW: number,
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    scratch: number,
+  ): number;
+  convDx(
+    kind: number,
+    R: number,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    O: number,
+    KH: number,
+    KW: number,
+    sh: number,
+    sw: number,
+    ph: number,
+    pw: number,
+    outH: number,
+    outW: number,
+    gy: number,
+    w: number,
+    dx: number,
+    scratch: number,
+  ): number;
+  convDw(
+    kind: number,
+    R: number,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    O: number,
+    KH: number,
+    KW: number,
+    sh: number,
+    sw: number,
+    ph: number,
+    pw: number,
+    outH: number,
+    outW: number,
+    gy: number,
+    x: number,
+    dw: number,
+    db: number,
+    scratch: number,
+  ): number;
   linFwd(kind: number, R: number, N: number, I: number, O: number, x: number, w: number, b: number, y: number, scratch: number): number;
   linDx(kind: number, R: number, N: number, I: number, O: number, gy: number, w: number, dx: number, scratch: number): number;
   linDw(kind: number, R: number, N: number, I: number, O: number, gy: number, x: number, dw: number, db: number, scratch: number): number;
@@ -106,7 +168,12 @@ const MAX_BYTES = 2 ** 31;
  * `scratchBytes` estimates the scratch the driver lays out (it grows memory itself; the estimate
  * only guards against exceeding wasm32). Null when declined, too big, or on a trap.
  */
-export function callKernel(inputs: readonly (Float64Array | null)[], outputs: readonly number[], scratchBytes: number, run: (k: KernelExports, ptrs: number[], scratch: number) => number): Float64Array[] | null {
+export function callKernel(
+  inputs: readonly (Float64Array | null)[],
+  outputs: readonly number[],
+  scratchBytes: number,
+  run: (k: KernelExports, ptrs: number[], scratch: number) => number,
+): Float64Array[] | null {
   const k = loadKernels();
   if (!k) return null;
   const align = (p: number) => Math.ceil(p / 16) * 16;

@@ -47,17 +47,29 @@ export interface BatchNorm2dOptions {
   readonly momentum: number;
 }
 
-export function batchnorm2d(x: Tensor, gamma: Tensor, beta: Tensor, running: RunningStats, { training, eps, momentum }: BatchNorm2dOptions): Tensor {
+export function batchnorm2d(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  running: RunningStats,
+  { training, eps, momentum }: BatchNorm2dOptions,
+): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
   if (x.shape.length !== 4) throw new Error(`batchnorm2d: x must be 4-D (NCHW), got ${x.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
-  for (const [what, n] of [['gamma', gamma.size], ['beta', beta.size], ['running mean', running.mean.length], ['running var', running.var.length]] as const) {
+  for (const [what, n] of [
+    ['gamma', gamma.size],
+    ['beta', beta.size],
+    ['running mean', running.mean.length],
+    ['running var', running.var.length],
+  ] as const) {
     if (n !== C) throw new Error(`batchnorm2d: ${what} has ${n} values, x has ${C} channels`);
   }
   const HW = H * W;
   const M = N * HW;
-  if (training && M < 2) throw new Error(`batchnorm2d: training needs more than 1 value per channel, got ${M} (input ${x.shape.join('×')})`);
+  if (training && M < 2)
+    throw new Error(`batchnorm2d: training needs more than 1 value per channel, got ${M} (input ${x.shape.join('×')})`);
   const xd = x.data;
   const gd = gamma.data;
   const bd = beta.data;
@@ -94,7 +106,11 @@ export function batchnorm2d(x: Tensor, gamma: Tensor, beta: Tensor, running: Run
       const mom = roundBy(ak, A, momentum);
       const keep = roundBy(ak, A, 1 - momentum);
       running.mean[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.mean[c])) + roundBy(ak, A, mom * mean)));
-      running.var[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.var[c])) + roundBy(ak, A, mom * unbiased)));
+      running.var[c] = roundBy(
+        rk,
+        R,
+        roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.var[c])) + roundBy(ak, A, mom * unbiased)),
+      );
     } else {
       mean = roundBy(rk, R, running.mean[c]);
       variance = roundBy(rk, R, running.var[c]);

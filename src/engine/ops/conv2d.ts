@@ -32,7 +32,8 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding }: Conv2dOptions): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
-  if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
+  if (x.shape.length !== 4 || w.shape.length !== 4)
+    throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
   const [O, Cw, KH, KW] = w.shape;
   if (Cw !== C) throw new Error(`conv2d: weight has ${Cw} input channels, x has ${C}`);
@@ -50,7 +51,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
 
   tape.record('conv2d', inputs, out, (gy) => {
     if (x.requiresGrad) tape.addGrad(x, (km && conv2dInputGradKernel(km, shape, gy, wd)) ?? inputGrad(ar, s, gy, wd));
-    const wantB = b !== null && b.requiresGrad;
+    const wantB = b?.requiresGrad;
     if (!w.requiresGrad && !wantB) return;
     const k = km && conv2dParamGradKernel(km, shape, gy, xd, w.requiresGrad, wantB);
     if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, s, gy, xd));

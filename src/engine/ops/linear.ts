@@ -22,7 +22,8 @@ import type { Tensor } from '../tensor.ts';
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const tape = x.tape;
   const ar = tape.arith;
-  if (x.shape.length !== 2 || w.shape.length !== 2) throw new Error(`linear: x must be [N, in] and W [out, in], got ${x.shape.join('×')} and ${w.shape.join('×')}`);
+  if (x.shape.length !== 2 || w.shape.length !== 2)
+    throw new Error(`linear: x must be [N, in] and W [out, in], got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, I] = x.shape;
   const [O, Iw] = w.shape;
   if (Iw !== I) throw new Error(`linear: W has ${Iw} inputs, x has ${I}`);
@@ -37,7 +38,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
 
   tape.record('linear', inputs, out, (gy) => {
     if (x.requiresGrad) tape.addGrad(x, (km && linearInputGradKernel(km, N, I, O, gy, wd)) ?? inputGrad(ar, N, I, O, gy, wd));
-    const wantB = b !== null && b.requiresGrad;
+    const wantB = b?.requiresGrad;
     if (!w.requiresGrad && !wantB) return;
     const k = km && linearParamGradKernel(km, N, I, O, gy, xd, w.requiresGrad, wantB);
     if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, N, I, O, gy, xd));

@@ -34,7 +34,8 @@ export function adam({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay =
   if (!(eps >= 0)) throw new Error(`adam: eps must be ≥ 0, got ${eps}`);
   if (!(weightDecay >= 0)) throw new Error(`adam: weightDecay must be ≥ 0, got ${weightDecay}`);
   const state = new ParamState();
-  const describe = (lr: number) => `adam(lr=${lr}, betas=(${beta1}, ${beta2}), eps=${eps}, weightDecay=${weightDecay}${masterWeights === '32' ? ', fp32 masters' : ''})`;
+  const describe = (lr: number) =>
+    `adam(lr=${lr}, betas=(${beta1}, ${beta2}), eps=${eps}, weightDecay=${weightDecay}${masterWeights === '32' ? ', fp32 masters' : ''})`;
   return defineOptimizer('adam', lr, describe, state, (lr, params, grads, format, { gradScale = 1 }) => {
     const q = masterFormat(format, masterWeights);
     const R = rounder(q);
@@ -47,7 +48,8 @@ export function adam({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay =
     for (const [name, param] of params) {
       const grad = grads.get(name);
       if (!grad) continue;
-      if (grad.length !== param.length) throw new Error(`adam: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
+      if (grad.length !== param.length)
+        throw new Error(`adam: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
       const s = state.get(name, param, format, q);
       const w = s.weights;
       const g0 = unscaled(grad, q, gradScale);
@@ -76,7 +78,16 @@ interface AdamConstants {
  * The update of one parameter, every step rounded by roundBy(kq, R, ·) (= R(·), without a call
  * through R per element): the formulas of the header, in that order.
  */
-function update(kq: AccKind, R: (x: number) => number, w: Float64Array, g0: Float64Array, m: Float64Array, v: Float64Array, k: AdamConstants, decay: boolean): void {
+function update(
+  kq: AccKind,
+  R: (x: number) => number,
+  w: Float64Array,
+  g0: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  k: AdamConstants,
+  decay: boolean,
+): void {
   const { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s } = k;
   for (let i = 0; i < w.length; i++) {
     let g = g0[i];

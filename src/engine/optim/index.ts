@@ -3,6 +3,13 @@
  * masters on request), with a learning rate settable between steps and state that exports and
  * imports exactly, for checkpoints (see optimizer.ts).
  */
-export { masterFormat, type MasterWeights, type Optimizer, type OptimizerKind, type OptimizerState, type StepOptions } from './optimizer.ts';
+export {
+  masterFormat,
+  type MasterWeights,
+  type Optimizer,
+  type OptimizerKind,
+  type OptimizerState,
+  type StepOptions,
+} from './optimizer.ts';
 export { sgd, type SgdOptions } from './sgd.ts';
 export { adam, type AdamOptions } from './adam.ts';

@@ -44,7 +44,12 @@ export type OptimizerKind = 'sgd' | 'adam';
 export interface OptimizerState {
   readonly kind: OptimizerKind;
   readonly lr: number;
-  readonly params: readonly { readonly name: string; readonly step: number; readonly master: boolean; readonly buffers: readonly string[] }[];
+  readonly params: readonly {
+    readonly name: string;
+    readonly step: number;
+    readonly master: boolean;
+    readonly buffers: readonly string[];
+  }[];
 }
 
 export interface Optimizer {
@@ -155,7 +160,11 @@ export class ParamState {
     };
     const entries = new Map<string, Entry>();
     for (const p of params) {
-      entries.set(p.name, { master: p.master ? get(`${p.name}/master`) : null, buffers: new Map(p.buffers.map((b) => [b, get(`${p.name}/${b}`)])), step: p.step });
+      entries.set(p.name, {
+        master: p.master ? get(`${p.name}/master`) : null,
+        buffers: new Map(p.buffers.map((b) => [b, get(`${p.name}/${b}`)])),
+        step: p.step,
+      });
     }
     this.entries = entries;
   }
@@ -171,7 +180,13 @@ export function defineOptimizer(
   lr: number,
   describe: (lr: number) => string,
   state: ParamState,
-  update: (lr: number, params: ReadonlyMap<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, format: Format, options: StepOptions) => void,
+  update: (
+    lr: number,
+    params: ReadonlyMap<string, Float64Array>,
+    grads: ReadonlyMap<string, Float64Array>,
+    format: Format,
+    options: StepOptions,
+  ) => void,
 ): Optimizer {
   const checked = (x: number): number => {
     if (!(x >= 0)) throw new Error(`${kind}: lr must be ≥ 0, got ${x}`);

@@ -27,7 +27,8 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
   if (!(weightDecay >= 0)) throw new Error(`sgd: weightDecay must be ≥ 0, got ${weightDecay}`);
   if (nesterov && momentum === 0) throw new Error('sgd: Nesterov momentum needs momentum > 0');
   const state = new ParamState();
-  const describe = (lr: number) => `sgd(lr=${lr}, momentum=${momentum}, weightDecay=${weightDecay}${nesterov ? ', nesterov' : ''}${masterWeights === '32' ? ', fp32 masters' : ''})`;
+  const describe = (lr: number) =>
+    `sgd(lr=${lr}, momentum=${momentum}, weightDecay=${weightDecay}${nesterov ? ', nesterov' : ''}${masterWeights === '32' ? ', fp32 masters' : ''})`;
   return defineOptimizer('sgd', lr, describe, state, (lr, params, grads, format, { gradScale = 1 }) => {
     const q = masterFormat(format, masterWeights);
     const R = rounder(q);
@@ -38,12 +39,13 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
     for (const [name, param] of params) {
       const grad = grads.get(name);
       if (!grad) continue;
-      if (grad.length !== param.length) throw new Error(`sgd: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
+      if (grad.length !== param.length)
+        throw new Error(`sgd: gradient of ${name} has ${grad.length} values, the parameter ${param.length}`);
       const s = state.get(name, param, format, q);
       const w = s.weights;
       const g0 = unscaled(grad, q, gradScale);
       const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
-      update(kq, R, w, g0, buf ? buf.values : null, buf !== null && buf.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
+      update(kq, R, w, g0, buf ? buf.values : null, buf?.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
       s.writeBack();
     }
   });
@@ -53,7 +55,19 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
  * The update of one parameter, every step rounded by roundBy(kq, R, ·) (= R(·), without a call
  * through R per element): the formulas of the header, in that order.
  */
-function update(kq: AccKind, R: (x: number) => number, w: Float64Array, g0: Float64Array, buf: Float64Array | null, fresh: boolean, lrQ: number, muQ: number, wdQ: number, decay: boolean, nesterov: boolean): void {
+function update(
+  kq: AccKind,
+  R: (x: number) => number,
+  w: Float64Array,
+  g0: Float64Array,
+  buf: Float64Array | null,
+  fresh: boolean,
+  lrQ: number,
+  muQ: number,
+  wdQ: number,
+  decay: boolean,
+  nesterov: boolean,
+): void {
   for (let i = 0; i < w.length; i++) {
     let g = g0[i];
     if (decay) g = roundBy(kq, R, g + roundBy(kq, R, wdQ * w[i]));

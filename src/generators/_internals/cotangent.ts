@@ -6,9 +6,7 @@ import fc, { type Arbitrary } from 'fast-check';
  * choice reaches the gradient. Shrinks towards +1.
  */
 export function cotangentEntry(): Arbitrary<number> {
-  return fc
-    .tuple(fc.boolean(), fc.integer({ min: 0, max: 56 }))
-    .map(([negative, n]) => (negative ? -1 : 1) * (8 + n) / 8);
+  return fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 56 })).map(([negative, n]) => ((negative ? -1 : 1) * (8 + n)) / 8);
 }
 
 export function cotangent(length: number): Arbitrary<number[]> {

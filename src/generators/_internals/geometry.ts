@@ -24,10 +24,7 @@ export interface PoolWindow {
 }
 
 export function poolOutSize(g: PoolGeometry): Pair {
-  return [
-    windowOutSize(g.height, g.kernel[0], g.stride[0], g.padding[0]),
-    windowOutSize(g.width, g.kernel[1], g.stride[1], g.padding[1]),
-  ];
+  return [windowOutSize(g.height, g.kernel[0], g.stride[0], g.padding[0]), windowOutSize(g.width, g.kernel[1], g.stride[1], g.padding[1])];
 }
 
 export function inputSize(g: PoolGeometry): number {

@@ -117,8 +117,7 @@ export function writePatch(l: PatchLayout, data: number[], pos: number, patch: r
   const ox = pos % l.convOut[1];
   let i = 0;
   for (let ci = 0; ci < C; ci++)
-    for (let ky = 0; ky < kh; ky++)
-      for (let kx = 0; kx < kw; kx++) data[(ci * H + oy * kh + ky) * W + ox * kw + kx] = patch[i++];
+    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) data[(ci * H + oy * kh + ky) * W + ox * kw + kx] = patch[i++];
 }
 
 /** Weight row of out channel co (row-major (ci, ky, kx)), the same order as a patch. */

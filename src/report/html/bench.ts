@@ -11,7 +11,9 @@ export function benchSection(res: ReadResult<'bench'>, id: string, fileLabel: st
   );
   const groups = [...new Set(b.rows.map((r) => r.group))];
   const series = groups.map((g, i) => ({ key: g, label: g, colour: PALETTE[i % PALETTE.length] }));
-  const vals = b.rows.flatMap((r) => (r.msPerStep === null ? [] : [r.msPerStep, r.spreadMs?.min ?? r.msPerStep, r.spreadMs?.max ?? r.msPerStep]));
+  const vals = b.rows.flatMap((r) =>
+    r.msPerStep === null ? [] : [r.msPerStep, r.spreadMs?.min ?? r.msPerStep, r.spreadMs?.max ?? r.msPerStep],
+  );
   if (vals.length) {
     const sc = chooseScale(vals, { decades: 1 });
     out.push(
@@ -25,24 +27,36 @@ export function benchSection(res: ReadResult<'bench'>, id: string, fileLabel: st
           value: r.msPerStep,
           lo: r.spreadMs?.min,
           hi: r.spreadMs?.max,
-          title: r.msPerStep === null ? `${r.id}: ${r.error ?? r.skipped ?? 'no time'}` : `${r.id}: ${r.msPerStep.toFixed(1)} ms (min ${r.spreadMs?.min.toFixed(1)}, max ${r.spreadMs?.max.toFixed(1)}), peak ${r.peakRssMB?.toFixed(0) ?? '?'} MB`,
+          title:
+            r.msPerStep === null
+              ? `${r.id}: ${r.error ?? r.skipped ?? 'no time'}`
+              : `${r.id}: ${r.msPerStep.toFixed(1)} ms (min ${r.spreadMs?.min.toFixed(1)}, max ${r.spreadMs?.max.toFixed(1)}), peak ${r.peakRssMB?.toFixed(0) ?? '?'} MB`,
         })),
-        x: { label: `ms per step${sc.scale === 'log' ? ' (log scale)' : ''}`, scale: sc.scale, min: sc.scale === 'log' ? sc.min : 0, max: sc.max },
+        x: {
+          label: `ms per step${sc.scale === 'log' ? ' (log scale)' : ''}`,
+          scale: sc.scale,
+          min: sc.scale === 'log' ? sc.min : 0,
+          max: sc.max,
+        },
       })}</figure>`,
     );
   }
   if (b.targets.length) {
     out.push('<table class="small"><thead><tr><th>target</th><th>bound</th><th>row</th><th>ratio</th><th>verdict</th></tr></thead><tbody>');
     for (const t of b.targets) {
-      if (!t.results.length) out.push(`<tr><td title="${esc(t.description)}">${esc(t.id)}</td><td>≤ ${t.max}</td><td colspan="3">not measured</td></tr>`);
+      if (!t.results.length)
+        out.push(`<tr><td title="${esc(t.description)}">${esc(t.id)}</td><td>≤ ${t.max}</td><td colspan="3">not measured</td></tr>`);
       for (const r of t.results) {
-        out.push(`<tr><td title="${esc(t.description)}">${esc(t.id)}</td><td>≤ ${t.max}</td><td>${esc(r.row)}</td><td>${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : String(r.ratio)}</td><td class="${r.verdict === 'PASS' ? 'ok' : 'bad'}">${esc(r.verdict ?? '—')}</td></tr>`);
+        out.push(
+          `<tr><td title="${esc(t.description)}">${esc(t.id)}</td><td>≤ ${t.max}</td><td>${esc(r.row)}</td><td>${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : String(r.ratio)}</td><td class="${r.verdict === 'PASS' ? 'ok' : 'bad'}">${esc(r.verdict ?? '—')}</td></tr>`,
+        );
       }
     }
     out.push('</tbody></table>');
   }
   const failed = b.rows.filter((r) => r.error || r.skipped);
-  if (failed.length) out.push(`<p class="warn">${failed.map((r) => `${esc(r.id)}: ${esc((r.error ?? r.skipped ?? '').split('\n')[0])}`).join('<br>')}</p>`);
+  if (failed.length)
+    out.push(`<p class="warn">${failed.map((r) => `${esc(r.id)}: ${esc((r.error ?? r.skipped ?? '').split('\n')[0])}`).join('<br>')}</p>`);
   for (const n of b.notes) out.push(`<p class="note">${esc(n)}</p>`);
   out.push('</section>');
   return out.join('\n');

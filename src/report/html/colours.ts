@@ -30,7 +30,14 @@ export function zoneSeries(keys: readonly (keyof typeof ZONE_COLOUR)[]): Series[
   return keys.map((k) => ({ key: k, label: ZONE_LABEL[k], colour: ZONE_COLOUR[k] }));
 }
 
-const PRECISION_COLOUR: Record<string, string> = { '16': '#D55E00', bfloat16: '#E69F00', '32': '#0072B2', '64': '#009E73', e4m3: '#CC79A7', e5m2: '#56B4E9' };
+const PRECISION_COLOUR: Record<string, string> = {
+  '16': '#D55E00',
+  bfloat16: '#E69F00',
+  '32': '#0072B2',
+  '64': '#009E73',
+  e4m3: '#CC79A7',
+  e5m2: '#56B4E9',
+};
 const OTHER = ['#CC79A7', '#56B4E9', '#E69F00', '#000000', '#F0E442'];
 
 export function precisionColour(p: string): string {

@@ -45,7 +45,11 @@ export async function reportCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!positionals.length) throw new UsageError('report needs at least one DIR holding result files (e.g. reports/verify)');
-  for (const [k, ext] of [['out', '.html'], ['markdown', '.md'], ['junit', '.xml']] as const) {
+  for (const [k, ext] of [
+    ['out', '.html'],
+    ['markdown', '.md'],
+    ['junit', '.xml'],
+  ] as const) {
     const v = values[k];
     if (v !== undefined && !v.toLowerCase().endsWith(ext)) throw new UsageError(`--${k} must name a ${ext} file, got '${v}'`);
   }
@@ -61,7 +65,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
     throw e;
   }
   if (!d.results.length) {
-    process.stderr.write(`adzone report: no result files (verify.json, zones.json, results.json, result.json, ablate.json) under ${positionals.join(', ')}\n`);
+    process.stderr.write(
+      `adzone report: no result files (verify.json, zones.json, results.json, result.json, ablate.json) under ${positionals.join(', ')}\n`,
+    );
     return 2;
   }
   const title = values.title ?? 'adzone report';
@@ -79,6 +85,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
   const kinds = d.results.map((r) => r.kind);
   const tally = [...new Set(kinds)].map((k) => `${kinds.filter((x) => x === k).length} ${k}`).join(', ');
-  process.stderr.write(`adzone report: read ${tally}${d.metrics.length ? `, ${d.metrics.length} metrics.jsonl` : ''}; wrote ${written.join(', ')}\n`);
+  process.stderr.write(
+    `adzone report: read ${tally}${d.metrics.length ? `, ${d.metrics.length} metrics.jsonl` : ''}; wrote ${written.join(', ')}\n`,
+  );
   return 0;
 }

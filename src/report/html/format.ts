@@ -63,7 +63,7 @@ export function shortDecimal(s: string, max = 34): string {
   }
   // x.000000ddd…: a small offset from a short value, as "x + d.ddd…e-k".
   const n = /^(-?)(\d+(?:\.\d{0,8}?)?)(0{6,})(\d+)$/.exec(s);
-  if (n && n[2].includes('.')) {
+  if (n?.[2].includes('.')) {
     const [int, frac] = n[2].split('.');
     const k = frac.length + n[3].length + 1;
     const head = frac ? `${int}.${frac}` : int;

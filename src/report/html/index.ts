@@ -82,11 +82,19 @@ export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<
   for (const [i, v] of verifies.entries()) {
     const suffix = verifies.length > 1 ? `-${i + 1}` : '';
     const lone = await loneMaxPoolGenerators(v.data.generators);
-    sections.push({ id: `verify${suffix}`, title: `Zones per generator${suffix}`, html: verifySection(v, `verify${suffix}`, shown(v.file), lone) });
+    sections.push({
+      id: `verify${suffix}`,
+      title: `Zones per generator${suffix}`,
+      html: verifySection(v, `verify${suffix}`, shown(v.file), lone),
+    });
     sections.push({ id: `tie-rules${suffix}`, title: 'Tie rules & defects', html: tieRuleSection(v, `tie-rules${suffix}`, shown(v.file)) });
   }
   for (const [i, z] of ofKind(d, 'zones').entries()) {
-    sections.push({ id: `zones-${i + 1}`, title: `Network zones: ${z.data.config.model}/${z.data.config.dataset}`, html: zonesSection(z, `zones-${i + 1}`, shown(z.file)) });
+    sections.push({
+      id: `zones-${i + 1}`,
+      title: `Network zones: ${z.data.config.model}/${z.data.config.dataset}`,
+      html: zonesSection(z, `zones-${i + 1}`, shown(z.file)),
+    });
   }
   const runs = trainRuns(d.results);
   if (runs.length) sections.push({ id: 'accuracy', title: 'Accuracy vs β', html: accuracySection(runs, 'accuracy') });
@@ -94,13 +102,20 @@ export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<
   if (curves) sections.push({ id: 'curves', title: 'Training curves', html: curves });
   for (const [i, v] of verifies.entries()) {
     const suffix = verifies.length > 1 ? `-${i + 1}` : '';
-    sections.push({ id: `counterexamples${suffix}`, title: 'Counterexamples', html: counterexampleSection(v, `counterexamples${suffix}`, shown(v.file)) });
+    sections.push({
+      id: `counterexamples${suffix}`,
+      title: 'Counterexamples',
+      html: counterexampleSection(v, `counterexamples${suffix}`, shown(v.file)),
+    });
   }
-  for (const [i, b] of ofKind(d, 'bench').entries()) sections.push({ id: `bench-${i + 1}`, title: 'Speed', html: benchSection(b, `bench-${i + 1}`, shown(b.file)) });
+  for (const [i, b] of ofKind(d, 'bench').entries())
+    sections.push({ id: `bench-${i + 1}`, title: 'Speed', html: benchSection(b, `bench-${i + 1}`, shown(b.file)) });
 
   const title = o.title ?? 'adzone report';
   const when = o.generatedAt ?? new Date().toISOString();
-  const files = d.results.map((r) => `${shown(r.file)} (${r.kind}${r.migratedFrom !== undefined ? `, migrated from version ${r.migratedFrom}` : ''})`);
+  const files = d.results.map(
+    (r) => `${shown(r.file)} (${r.kind}${r.migratedFrom !== undefined ? `, migrated from version ${r.migratedFrom}` : ''})`,
+  );
   // a long list of files read goes behind a disclosure, so the plots stay at the top of the page
   const sourcesLine = `Automatic differentiation through MaxPool against an exact oracle. Generated ${esc(when)} from ${d.results.length} result file${d.results.length === 1 ? '' : 's'}${d.metrics.length ? ` and ${d.metrics.length} metrics.jsonl` : ''}`;
   const sourcesHtml =

@@ -50,7 +50,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step)
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
   return out;
 }
 
@@ -86,7 +87,19 @@ export function fmtNum(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
-const SUP: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+const SUP: Record<string, string> = {
+  '-': '⁻',
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
+};
 /** 10^k as "10⁻³"; 1, 10, 100 and 1000 plainly. */
 export function fmtPow(v: number): string {
   const k = Math.round(Math.log10(v));
@@ -105,14 +118,17 @@ export function fmtPct(v: number): string {
 }
 
 /** Log scale when the positive values span more than `decades` decades; then [10^⌊log min⌋, max]. */
-export function chooseScale(values: readonly number[], opts: { decades?: number; linMin?: number; linMax?: number } = {}): { scale: ScaleKind; min: number; max: number } {
+export function chooseScale(
+  values: readonly number[],
+  opts: { decades?: number; linMin?: number; linMax?: number } = {},
+): { scale: ScaleKind; min: number; max: number } {
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   const max = pos.length ? Math.max(...pos) : 1;
   const minPos = pos.length ? Math.min(...pos) : max;
   if (pos.length && max / minPos > 10 ** (opts.decades ?? 1.5)) {
     return { scale: 'log', min: pow10(Math.floor(Math.log10(minPos) - 1e-9)), max: pow10(Math.ceil(Math.log10(max) - 1e-9)) };
   }
-  return { scale: 'linear', min: opts.linMin ?? 0, max: opts.linMax ?? (niceTicks(0, max * 1.05).at(-1) ?? max) };
+  return { scale: 'linear', min: opts.linMin ?? 0, max: opts.linMax ?? niceTicks(0, max * 1.05).at(-1) ?? max };
 }
 
 function marker(shape: Series['marker'], x: number, y: number, colour: string, size = 3.5, title?: string): string {
@@ -131,7 +147,13 @@ function marker(shape: Series['marker'], x: number, y: number, colour: string, s
 }
 
 /** Legend across the top: swatch + label per series, wrapping to more rows. Returns svg and height. */
-export function legend(series: readonly Series[], x0: number, y0: number, width: number, kind: 'bar' | 'line'): { svg: string; height: number } {
+export function legend(
+  series: readonly Series[],
+  x0: number,
+  y0: number,
+  width: number,
+  kind: 'bar' | 'line',
+): { svg: string; height: number } {
   const items: string[] = [];
   let x = x0;
   let y = y0;
@@ -145,7 +167,9 @@ export function legend(series: readonly Series[], x0: number, y0: number, width:
       kind === 'bar'
         ? `<rect x="${r2(x)}" y="${r2(y - 8)}" width="12" height="10" fill="${s.colour}"/>`
         : `<line x1="${r2(x - 1)}" x2="${r2(x + 15)}" y1="${r2(y - 3)}" y2="${r2(y - 3)}" stroke="${s.colour}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>${marker(s.marker, x + 7, y - 3, s.colour, 3)}`;
-    items.push(`<g class="legend-item" data-series="${esc(s.key)}">${sw}<text class="legend-label" x="${r2(x + 18)}" y="${r2(y)}">${esc(s.label)}</text></g>`);
+    items.push(
+      `<g class="legend-item" data-series="${esc(s.key)}">${sw}<text class="legend-label" x="${r2(x + 18)}" y="${r2(y)}">${esc(s.label)}</text></g>`,
+    );
     x += w;
   }
   return { svg: `<g class="legend">${items.join('')}</g>`, height: y - y0 + 18 };
@@ -207,7 +231,10 @@ export function barChart(c: BarChartSpec): string {
   const H = c.height ?? 260;
   const left = 62;
   const right = 10;
-  const drawn = (s: Series) => c.groups.some((g) => g.values.some((v) => v.series === s.key && v.value !== null && (v.value > 0 || (c.y.scale === 'linear' && v.value < 0))));
+  const drawn = (s: Series) =>
+    c.groups.some((g) =>
+      g.values.some((v) => v.series === s.key && v.value !== null && (v.value > 0 || (c.y.scale === 'linear' && v.value < 0))),
+    );
   // Only series with at least one bar appear (colours stay fixed per key, so charts still compare).
   const shownSeries = c.series.filter(drawn);
   const lg = legend(shownSeries, left, 34, W - left - right, 'bar');
@@ -227,9 +254,11 @@ export function barChart(c: BarChartSpec): string {
       if (!v || v.value === null || !(v.value > 0 || (c.y.scale === 'linear' && v.value < 0))) return;
       const y = sy(Math.min(v.value, c.y.max));
       const x = gx + si * bw;
-      bars.get(s.key)!.push(
-        `<rect x="${r2(x + 0.5)}" y="${r2(Math.min(y, base))}" width="${r2(Math.max(1, bw - 1))}" height="${r2(Math.max(1, Math.abs(base - y)))}" fill="${s.colour}"><title>${esc(v.title ?? `${g.label} · ${s.label}: ${sy.format(v.value)}`)}</title></rect>`,
-      );
+      bars
+        .get(s.key)!
+        .push(
+          `<rect x="${r2(x + 0.5)}" y="${r2(Math.min(y, base))}" width="${r2(Math.max(1, bw - 1))}" height="${r2(Math.max(1, Math.abs(base - y)))}" fill="${s.colour}"><title>${esc(v.title ?? `${g.label} · ${s.label}: ${sy.format(v.value)}`)}</title></rect>`,
+        );
     });
   });
   const xl = c.groups
@@ -242,7 +271,9 @@ export function barChart(c: BarChartSpec): string {
   const series = shownSeries
     .map((s) => `<g class="series" data-series="${esc(s.key)}" data-points="${bars.get(s.key)!.length}">${bars.get(s.key)!.join('')}</g>`)
     .join('');
-  const empty = shownSeries.length ? '' : `<text class="empty" x="${r2((left + W - right) / 2)}" y="${r2((top + bottom) / 2)}" text-anchor="middle">${esc(c.emptyText ?? 'nothing to draw')}</text>`;
+  const empty = shownSeries.length
+    ? ''
+    : `<text class="empty" x="${r2((left + W - right) / 2)}" y="${r2((top + bottom) / 2)}" text-anchor="middle">${esc(c.emptyText ?? 'nothing to draw')}</text>`;
   return svgDoc(c.id, c.title, W, H, [
     `<text class="title" x="${left}" y="18">${esc(c.title)}</text>`,
     lg.svg,
@@ -289,11 +320,17 @@ export function lineChart(c: LineChartSpec): string {
   const sy = makeScale(c.y, bottom, top);
   const sx = makeScale(c.x, left + 10, W - right - 10);
   const xt = c.x.ticks ?? sx.ticks.map((t) => ({ at: t, label: sx.format(t) }));
-  const parts: string[] = [`<text class="title" x="${left}" y="18">${esc(c.title)}</text>`, lg.svg, yAxis(sy, left, W - right, c.y.label, top, bottom)];
+  const parts: string[] = [
+    `<text class="title" x="${left}" y="18">${esc(c.title)}</text>`,
+    lg.svg,
+    yAxis(sy, left, W - right, c.y.label, top, bottom),
+  ];
   parts.push(`<line class="axis" x1="${left}" x2="${W - right}" y1="${bottom}" y2="${bottom}"/>`);
   for (const t of xt) {
     const x = sx(t.at);
-    parts.push(`<line class="axis" x1="${r2(x)}" x2="${r2(x)}" y1="${bottom}" y2="${bottom + 4}"/><text class="tick" x="${r2(x)}" y="${bottom + 15}" text-anchor="middle">${esc(t.label)}</text>`);
+    parts.push(
+      `<line class="axis" x1="${r2(x)}" x2="${r2(x)}" y1="${bottom}" y2="${bottom + 4}"/><text class="tick" x="${r2(x)}" y="${bottom + 15}" text-anchor="middle">${esc(t.label)}</text>`,
+    );
   }
   parts.push(`<text class="axis-label" x="${r2((left + W - right) / 2)}" y="${H - 4}" text-anchor="middle">${esc(c.x.label)}</text>`);
   for (const h of c.hlines ?? []) {
@@ -316,7 +353,9 @@ export function lineChart(c: LineChartSpec): string {
       if (p.lo !== undefined && p.hi !== undefined && p.hi > p.lo) {
         const y0 = sy(clampY(p.lo));
         const y1 = sy(clampY(p.hi));
-        g.push(`<path class="errbar" d="M${r2(x)} ${r2(y0)}V${r2(y1)}M${r2(x - 3)} ${r2(y0)}h6M${r2(x - 3)} ${r2(y1)}h6" stroke="${s.colour}" stroke-width="1.2" fill="none"/>`);
+        g.push(
+          `<path class="errbar" d="M${r2(x)} ${r2(y0)}V${r2(y1)}M${r2(x - 3)} ${r2(y0)}h6M${r2(x - 3)} ${r2(y1)}h6" stroke="${s.colour}" stroke-width="1.2" fill="none"/>`,
+        );
       }
       g.push(marker(s.marker, x, sy(clampY(p.y)), s.colour, s.line === false ? 2.6 : 3.2, p.title));
     }
@@ -335,7 +374,14 @@ export interface RangeRow {
 }
 
 /** Horizontal dot-and-range chart: one row per label, a dot at the value and a line over [lo, hi]. */
-export function rangeChart(c: { id: string; title: string; rows: readonly RangeRow[]; series: readonly Series[]; x: AxisSpec; width?: number }): string {
+export function rangeChart(c: {
+  id: string;
+  title: string;
+  rows: readonly RangeRow[];
+  series: readonly Series[];
+  x: AxisSpec;
+  width?: number;
+}): string {
   const W = c.width ?? 900;
   const left = 230;
   const right = 16;
@@ -349,7 +395,9 @@ export function rangeChart(c: { id: string; title: string; rows: readonly RangeR
   const parts: string[] = [`<text class="title" x="10" y="18">${esc(c.title)}</text>`, lg.svg];
   for (const t of sx.ticks) {
     const x = sx(t);
-    parts.push(`<line class="grid" x1="${r2(x)}" x2="${r2(x)}" y1="${top}" y2="${bottom}"/><text class="tick" x="${r2(x)}" y="${bottom + 14}" text-anchor="middle">${esc(sx.format(t))}</text>`);
+    parts.push(
+      `<line class="grid" x1="${r2(x)}" x2="${r2(x)}" y1="${top}" y2="${bottom}"/><text class="tick" x="${r2(x)}" y="${bottom + 14}" text-anchor="middle">${esc(sx.format(t))}</text>`,
+    );
   }
   parts.push(`<line class="axis" x1="${left}" x2="${W - right}" y1="${bottom}" y2="${bottom}"/>`);
   parts.push(`<text class="axis-label" x="${r2((left + W - right) / 2)}" y="${H - 4}" text-anchor="middle">${esc(c.x.label)}</text>`);
@@ -359,10 +407,17 @@ export function rangeChart(c: { id: string; title: string; rows: readonly RangeR
     parts.push(`<text class="tick" x="${left - 6}" y="${r2(y + 3.5)}" text-anchor="end">${esc(r.label)}</text>`);
     const s = series.find((q) => q.key === r.series);
     if (!s || r.value === null || !(r.value > 0)) return;
-    const seg = r.lo !== undefined && r.hi !== undefined ? `<line x1="${r2(sx(r.lo))}" x2="${r2(sx(r.hi))}" y1="${r2(y)}" y2="${r2(y)}" stroke="${s.colour}" stroke-width="2.5" opacity="0.45"/>` : '';
+    const seg =
+      r.lo !== undefined && r.hi !== undefined
+        ? `<line x1="${r2(sx(r.lo))}" x2="${r2(sx(r.hi))}" y1="${r2(y)}" y2="${r2(y)}" stroke="${s.colour}" stroke-width="2.5" opacity="0.45"/>`
+        : '';
     by.get(s.key)!.push(`${seg}${marker('circle', sx(r.value), y, s.colour, 4, r.title ?? `${r.label}: ${sx.format(r.value)}`)}`);
   });
-  parts.push(...series.map((s) => `<g class="series" data-series="${esc(s.key)}" data-points="${by.get(s.key)!.length}">${by.get(s.key)!.join('')}</g>`));
+  parts.push(
+    ...series.map(
+      (s) => `<g class="series" data-series="${esc(s.key)}" data-points="${by.get(s.key)!.length}">${by.get(s.key)!.join('')}</g>`,
+    ),
+  );
   return svgDoc(c.id, c.title, W, H, parts);
 }
 

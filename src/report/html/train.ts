@@ -15,7 +15,9 @@ const betaLabel = (b: number) => (b === 0 ? '0' : b >= 1000 && Math.log10(b) % 1
 export function accuracySection(runs: readonly RunRow[], id: string): string {
   if (!runs.length) return '';
   const out: string[] = [`<section id="${id}"><h2>Test accuracy against β</h2>`];
-  out.push('<p class="note">Final test accuracy per configuration: the line joins the mean over seeds, the error bar spans the lowest and highest seed. Colour: precision; line style: optimizer; square markers: with batch norm. β is on an ordinal axis (0, 1, 10, …).</p><div class="grid">');
+  out.push(
+    '<p class="note">Final test accuracy per configuration: the line joins the mean over seeds, the error bar spans the lowest and highest seed. Colour: precision; line style: optimizer; square markers: with batch norm. β is on an ordinal axis (0, 1, 10, …).</p><div class="grid">',
+  );
   const groups = new Map<string, RunRow[]>();
   // One chart per architecture (model, width, stem) and data set.
   for (const r of runs) {
@@ -65,7 +67,13 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
         id: `${id}-${model.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}-${dataset}`,
         title: `${model} on ${dataset}`,
         series,
-        x: { label: 'β (backward-pass mixing of minnorm into first)', scale: 'linear', min: -0.3, max: Math.max(0.3, betas.length - 0.7), ticks: betas.map((b, i) => ({ at: i, label: betaLabel(b) })) },
+        x: {
+          label: 'β (backward-pass mixing of minnorm into first)',
+          scale: 'linear',
+          min: -0.3,
+          max: Math.max(0.3, betas.length - 0.7),
+          ticks: betas.map((b, i) => ({ at: i, label: betaLabel(b) })),
+        },
         y: { label: 'test accuracy (%)', scale: 'linear', min: lo, max: 100 },
         width: 520,
         height: 300,
@@ -74,16 +82,33 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
   }
   out.push('</div>');
   // The numbers behind the charts.
-  out.push('<details><summary>Accuracy table</summary><table class="small"><thead><tr><th>model</th><th>data set</th><th>configuration</th><th>β</th><th>seeds</th><th>mean</th><th>min–max</th></tr></thead><tbody>');
+  out.push(
+    '<details><summary>Accuracy table</summary><table class="small"><thead><tr><th>model</th><th>data set</th><th>configuration</th><th>β</th><th>seeds</th><th>mean</th><th>min–max</th></tr></thead><tbody>',
+  );
   for (const a of accuracyByBeta(runs).sort((x, y) => x.key.localeCompare(y.key) || x.beta - y.beta)) {
-    out.push(`<tr><td>${esc(modelLabel(a.config))}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`);
+    out.push(
+      `<tr><td>${esc(modelLabel(a.config))}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`,
+    );
   }
   out.push('</tbody></table></details></section>');
   return out.join('\n');
 }
 
 const X_KEYS = ['epoch', 'step', 'iteration', 'iter', 'batch'];
-const SKIP = new Set(['seed', 'beta', 'lr', 'seconds', 'epochSeconds', 'trainSeconds', 'evalSeconds', 'steps', 'skipped', 'lossScale', 'ms', ...X_KEYS]);
+const SKIP = new Set([
+  'seed',
+  'beta',
+  'lr',
+  'seconds',
+  'epochSeconds',
+  'trainSeconds',
+  'evalSeconds',
+  'steps',
+  'skipped',
+  'lossScale',
+  'ms',
+  ...X_KEYS,
+]);
 
 interface CurveSpec {
   readonly metric: string;
@@ -114,7 +139,9 @@ function curveSpecs(files: readonly MetricsFile[]): CurveSpec[] {
     ];
   }
   const x = X_KEYS.find((k) => files.every((m) => m.lines.every((l) => typeof l[k] === 'number'))) ?? 'line';
-  const names = [...new Set(files.flatMap((m) => m.lines.flatMap((l) => Object.keys(l).filter((k) => typeof l[k] === 'number' && !SKIP.has(k)))))].slice(0, 6);
+  const names = [
+    ...new Set(files.flatMap((m) => m.lines.flatMap((l) => Object.keys(l).filter((k) => typeof l[k] === 'number' && !SKIP.has(k))))),
+  ].slice(0, 6);
   return names.map((n) => ({ metric: n, title: n, x, lines: (m: MetricsFile) => m.lines }));
 }
 
@@ -130,7 +157,9 @@ export function curvesSection(metrics: readonly MetricsFile[], runs: readonly Ru
   const colour = (m: MetricsFile, i: number) => {
     const r = runs.find((x) => x.dir === m.dir);
     // One run per precision: the precision colour; several: a palette.
-    return r && new Set(shownFiles.map((f) => runs.find((x) => x.dir === f.dir)?.precision)).size === shownFiles.length ? precisionColour(r.precision) : PALETTE[i % PALETTE.length];
+    return r && new Set(shownFiles.map((f) => runs.find((x) => x.dir === f.dir)?.precision)).size === shownFiles.length
+      ? precisionColour(r.precision)
+      : PALETTE[i % PALETTE.length];
   };
   const out: string[] = [`<section id="${id}"><h2>Training curves</h2>`];
   if (files.length > MAX_RUNS) out.push(`<p class="note">Showing ${MAX_RUNS} of ${files.length} runs with metrics.jsonl.</p>`);
@@ -158,9 +187,18 @@ export function curvesSection(metrics: readonly MetricsFile[], runs: readonly Ru
       `<figure>${lineChart({
         id: `${id}-${c.metric}`,
         title: `${c.title} per ${c.x}`,
-        series: series.map((s) => ({ ...s, points: s.points.map((p) => ({ ...p, title: `${s.label}: ${c.x} ${p.x}, ${c.metric} ${Number(p.y.toPrecision(5))}` })) })),
+        series: series.map((s) => ({
+          ...s,
+          points: s.points.map((p) => ({ ...p, title: `${s.label}: ${c.x} ${p.x}, ${c.metric} ${Number(p.y.toPrecision(5))}` })),
+        })),
         x: { label: c.x, scale: 'linear', min: Math.min(...xs), max: Math.max(Math.min(...xs) + 1, ...xs) },
-        y: { label: `${c.metric}${sc.scale === 'log' ? ' (log scale)' : ''}`, scale: sc.scale, min: yMin, max: yMax, ...(isAcc && yMax <= 1 ? { format: (v: number) => `${Math.round(100 * v)}%` } : {}) },
+        y: {
+          label: `${c.metric}${sc.scale === 'log' ? ' (log scale)' : ''}`,
+          scale: sc.scale,
+          min: yMin,
+          max: yMax,
+          ...(isAcc && yMax <= 1 ? { format: (v: number) => `${Math.round(100 * v)}%` } : {}),
+        },
         width: 520,
         height: 300,
       })}</figure>`,

@@ -37,7 +37,9 @@ export function verifySection(res: ReadResult<'verify'>, id: string, fileLabel: 
   const out: string[] = [];
   const totalInconsistent = v.table.reduce((a, r) => a + r.inconsistent, 0);
   const totalUnderflow = v.table.reduce((a, r) => a + (r.underflow ?? 0), 0);
-  const lone64 = v.table.filter((r) => r.precision === '64' && lone.includes(r.generator) && countOf(r, 'compensation:tie') + countOf(r, 'compensation:flip') > 0);
+  const lone64 = v.table.filter(
+    (r) => r.precision === '64' && lone.includes(r.generator) && countOf(r, 'compensation:tie') + countOf(r, 'compensation:flip') > 0,
+  );
   out.push(`<section id="${id}"><h2>Zones per generator <span class="src">${esc(fileLabel)}</span></h2>`);
   out.push(
     `<p class="meta"><code>${esc(v.command)}</code> — ${esc(v.createdAt)}, ${v.seconds.toFixed(0)} s. Seed ${v.seed}, ${v.samples} draws per generator; ` +
@@ -52,14 +54,20 @@ export function verifySection(res: ReadResult<'verify'>, id: string, fileLabel: 
   );
 
   // Overview table.
-  out.push('<h3>Overview</h3><p class="note">B bifurcation, C compensation (flips in brackets), D defect, NF nonfinite; the rest regular. Cell colour: the most frequent non-regular class, stronger with its share.</p>');
-  out.push(`<table class="overview"><thead><tr><th>generator</th>${cols.map((c) => `<th>${esc(c.backend)}<br>${esc(c.precision)}</th>`).join('')}</tr></thead><tbody>`);
+  out.push(
+    '<h3>Overview</h3><p class="note">B bifurcation, C compensation (flips in brackets), D defect, NF nonfinite; the rest regular. Cell colour: the most frequent non-regular class, stronger with its share.</p>',
+  );
+  out.push(
+    `<table class="overview"><thead><tr><th>generator</th>${cols.map((c) => `<th>${esc(c.backend)}<br>${esc(c.precision)}</th>`).join('')}</tr></thead><tbody>`,
+  );
   for (const g of gens) {
     out.push(
       `<tr><th title="${esc(g.description)}">${esc(g.id)}${lone.includes(g.id) ? ' <span class="tag">lone</span>' : ''}</th>${cols
         .map((c) => {
           const r = rowOf(v, g.id, c.backend, c.precision);
-          return r ? `<td${cellStyle(r)} title="${esc(`${r.n} draws; non-regular share ${pct1(r.nonRegularShare)}`)}">${esc(compactCounts(r))}</td>` : '<td class="na">—</td>';
+          return r
+            ? `<td${cellStyle(r)} title="${esc(`${r.n} draws; non-regular share ${pct1(r.nonRegularShare)}`)}">${esc(compactCounts(r))}</td>`
+            : '<td class="na">—</td>';
         })
         .join('')}</tr>`,
     );
@@ -84,7 +92,11 @@ export function verifySection(res: ReadResult<'verify'>, id: string, fileLabel: 
           const r = rowOf(v, g.id, c.backend, c.precision);
           return {
             label: c.label,
-            values: classes.map((k) => ({ series: k, value: r ? share(r, k) : null, title: r ? `${g.id} · ${c.label} · ${k}: ${countOf(r, k)} of ${r.n} (${fmtPct(share(r, k))})` : undefined })),
+            values: classes.map((k) => ({
+              series: k,
+              value: r ? share(r, k) : null,
+              title: r ? `${g.id} · ${c.label} · ${k}: ${countOf(r, k)} of ${r.n} (${fmtPct(share(r, k))})` : undefined,
+            })),
           };
         }),
         y: { label: 'share of draws', scale: sc.scale, min: sc.min, max: yMax, format: fmtPct },
@@ -97,8 +109,13 @@ export function verifySection(res: ReadResult<'verify'>, id: string, fileLabel: 
 
   // Real ties.
   if (v.realTies.length) {
-    out.push('<details><summary>Real ties per generator (over the reals)</summary><table class="small"><thead><tr><th>generator</th><th>draws</th><th>tied windows</th><th>harmful</th><th>all-zero after ReLU</th><th>other harmless</th><th>ReLU inputs = 0</th></tr></thead><tbody>');
-    for (const t of v.realTies) out.push(`<tr><td>${esc(t.generator)}</td><td>${t.draws}</td><td>${t.tiedWindows}</td><td>${t.harmful}</td><td>${t.allZero}</td><td>${t.otherHarmless}</td><td>${t.reluZeros}</td></tr>`);
+    out.push(
+      '<details><summary>Real ties per generator (over the reals)</summary><table class="small"><thead><tr><th>generator</th><th>draws</th><th>tied windows</th><th>harmful</th><th>all-zero after ReLU</th><th>other harmless</th><th>ReLU inputs = 0</th></tr></thead><tbody>',
+    );
+    for (const t of v.realTies)
+      out.push(
+        `<tr><td>${esc(t.generator)}</td><td>${t.draws}</td><td>${t.tiedWindows}</td><td>${t.harmful}</td><td>${t.allZero}</td><td>${t.otherHarmless}</td><td>${t.reluZeros}</td></tr>`,
+      );
     out.push('</tbody></table></details>');
   }
   out.push('</section>');
@@ -115,12 +132,14 @@ export function tieRuleSection(res: ReadResult<'verify'>, id: string, fileLabel:
   }
   out.push(
     '<p class="note">Each fixed-Jacobian backend\'s MaxPool rule at exact ties is measured before the run (lone-MaxPool cases with known tie sets). ' +
-      'A <b>defect</b> is a framework gradient that is the exact AD of no admissible Jacobian along the routing of the framework\'s own forward values.</p>',
+      "A <b>defect</b> is a framework gradient that is the exact AD of no admissible Jacobian along the routing of the framework's own forward values.</p>",
   );
   out.push('<table class="small"><thead><tr><th>backend</th><th>tie rule</th><th>evidence</th></tr></thead><tbody>');
   for (const t of v.tieRules) {
     const [ev, defect] = t.evidence.split(/;\s*DEFECT:\s*/);
-    out.push(`<tr><td>${esc(t.backend)}</td><td><b class="rule">${esc(t.rule)}</b></td><td>${esc(ev)}${defect ? `<div class="defect"><b>Defect:</b> ${esc(defect)}</div>` : ''}</td></tr>`);
+    out.push(
+      `<tr><td>${esc(t.backend)}</td><td><b class="rule">${esc(t.rule)}</b></td><td>${esc(ev)}${defect ? `<div class="defect"><b>Defect:</b> ${esc(defect)}</div>` : ''}</td></tr>`,
+    );
   }
   out.push('</tbody></table>');
   const withDefects = [...new Set(v.table.filter((r) => countOf(r, 'defect') > 0).map((r) => `${r.backend}|${r.precision}`))];
@@ -142,7 +161,11 @@ export function tieRuleSection(res: ReadResult<'verify'>, id: string, fileLabel:
           values: series.map((s) => {
             const [b, p] = s.key.split('|');
             const r = rowOf(v, g.id, b, p);
-            return { series: s.key, value: r ? countOf(r, 'defect') / r.n : null, title: r ? `${g.id} · ${s.label}: ${countOf(r, 'defect')} of ${r.n} defects` : undefined };
+            return {
+              series: s.key,
+              value: r ? countOf(r, 'defect') / r.n : null,
+              title: r ? `${g.id} · ${s.label}: ${countOf(r, 'defect')} of ${r.n} defects` : undefined,
+            };
           }),
         })),
         y: { label: 'share of draws', scale: sc.scale, min: sc.min, max: sc.scale === 'log' ? 1 : sc.max, format: fmtPct },
@@ -163,12 +186,16 @@ export function counterexampleSection(res: ReadResult<'verify'>, id: string, fil
     out.push('<p>None: every draw was regular, or the run skipped shrinking.</p></section>');
     return out.join('\n');
   }
-  out.push(`<p class="note">${v.counterexamples.length} shrunk cases, one per (generator, backend, precision, class). Each table lists a unit that explains the class: its entries' exact values (every digit is in verify.json) and their values in precision p; ✱ marks the exact tie set, ◆ the tie set in p.</p>`);
+  out.push(
+    `<p class="note">${v.counterexamples.length} shrunk cases, one per (generator, backend, precision, class). Each table lists a unit that explains the class: its entries' exact values (every digit is in verify.json) and their values in precision p; ✱ marks the exact tie set, ◆ the tie set in p.</p>`,
+  );
   const byGen = new Map<string, VerifyJson['counterexamples'][number][]>();
   for (const c of v.counterexamples) byGen.set(c.generator, [...(byGen.get(c.generator) ?? []), c]);
   let first = true;
   for (const [gen, cs] of byGen) {
-    out.push(`<details${first ? ' open' : ''}><summary><b>${esc(gen)}</b> — ${cs.length} case${cs.length > 1 ? 's' : ''}: ${cs.map((c) => `${esc(c.backend)} ${esc(c.precision)} ${esc(c.class)}`).join(', ')}</summary><div class="cards">`);
+    out.push(
+      `<details${first ? ' open' : ''}><summary><b>${esc(gen)}</b> — ${cs.length} case${cs.length > 1 ? 's' : ''}: ${cs.map((c) => `${esc(c.backend)} ${esc(c.precision)} ${esc(c.class)}`).join(', ')}</summary><div class="cards">`,
+    );
     first = false;
     for (const c of cs) {
       const cl = c.classification;

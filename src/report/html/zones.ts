@@ -8,23 +8,29 @@ import { ZONE_COLOUR, zoneSeries } from './colours.ts';
 import { barChart, chooseScale, esc, fmtPct, lineChart, pow10, type Point } from './svg.ts';
 
 const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
-const numFmt = (x: number | null) => (x === null ? '—' : Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumFractionDigits: 1 }));
+const numFmt = (x: number | null) =>
+  x === null ? '—' : Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
 export function zonesSection(res: ReadResult<'zones'>, id: string, fileLabel: string): string {
   const z: ZonesReport = res.data;
   const c = z.config;
   const out: string[] = [];
-  out.push(`<section id="${id}"><h2>Network zones: ${esc(c.model)} (${esc(c.variant)}) on ${esc(c.dataset)} <span class="src">${esc(fileLabel)}</span></h2>`);
+  out.push(
+    `<section id="${id}"><h2>Network zones: ${esc(c.model)} (${esc(c.variant)}) on ${esc(c.dataset)} <span class="src">${esc(fileLabel)}</span></h2>`,
+  );
   out.push(
     `<p class="meta"><code>${esc(z.command)}</code> — ${esc(z.createdAt)}. One θ (seed ${c.seed}), the first ${c.batches} ${esc(c.split)} mini-batches of ${c.batchSize}, ` +
       `${c.parameters.toLocaleString('en-US')} parameters; accumulation ${esc(c.accumulate)}, ReLU'(0) = ${c.reluAlpha}. ` +
       `Estimator: Σ‖g(β=0) − g(β=1)‖∞ against ${c.precisions.map((p) => `${c.estimator.thresholds[p] ?? '?'} at ${esc(p)}`).join(', ')}.</p>`,
   );
   for (const n of z.notes) out.push(`<p class="note">${esc(n)}</p>`);
-  if (!c.exact.available) out.push(`<p class="warn">Estimator only: exact classification is impossible here (${esc(c.exact.reason ?? '')}).</p>`);
+  if (!c.exact.available)
+    out.push(`<p class="warn">Estimator only: exact classification is impossible here (${esc(c.exact.reason ?? '')}).</p>`);
 
   // Headline table.
-  out.push('<table class="small"><thead><tr><th>precision</th><th>batches</th><th>estimator in zone</th><th>exact in zone</th><th>missed</th><th>invented</th><th>non-regular windows / batch</th><th>tied windows / batch</th></tr></thead><tbody>');
+  out.push(
+    '<table class="small"><thead><tr><th>precision</th><th>batches</th><th>estimator in zone</th><th>exact in zone</th><th>missed</th><th>invented</th><th>non-regular windows / batch</th><th>tied windows / batch</th></tr></thead><tbody>',
+  );
   for (const p of z.precisions) {
     const s = p.summary;
     out.push(
@@ -50,8 +56,20 @@ export function zonesSection(res: ReadResult<'zones'>, id: string, fileLabel: st
       groups: z.precisions.map((p) => {
         const s = p.summary;
         const n = Math.max(1, s.batches);
-        const t = (k: string, v: number | null | undefined) => ({ series: k, value: v === null || v === undefined ? null : v / n, title: `${p.precision} bits · ${k}: ${v ?? '—'} of ${s.batches} batches` });
-        return { label: `${p.precision} bits`, values: [t('estimator', s.estimatorInZone), t('exact', s.exactInZone), t('missed', s.comparison?.missed), t('invented', s.comparison?.invented)] };
+        const t = (k: string, v: number | null | undefined) => ({
+          series: k,
+          value: v === null || v === undefined ? null : v / n,
+          title: `${p.precision} bits · ${k}: ${v ?? '—'} of ${s.batches} batches`,
+        });
+        return {
+          label: `${p.precision} bits`,
+          values: [
+            t('estimator', s.estimatorInZone),
+            t('exact', s.exactInZone),
+            t('missed', s.comparison?.missed),
+            t('invented', s.comparison?.invented),
+          ],
+        };
       }),
       y: { label: 'share of batches', scale: 'linear', min: 0, max: 1, format: fmtPct },
       xLabel: 'precision',
@@ -69,13 +87,30 @@ export function zonesSection(res: ReadResult<'zones'>, id: string, fileLabel: st
     for (const b of p.batches) {
       const d = b.estimator.distance;
       const y = Number.isFinite(d) && d > 0 ? d : ymin;
-      const pt: Point = { x: b.batch, y, title: `batch ${b.batch}: distance ${Number.isFinite(d) ? d.toExponential(2) : String(d)}${b.exact ? `, exact ${b.exact.zone}` : ''}` };
+      const pt: Point = {
+        x: b.batch,
+        y,
+        title: `batch ${b.batch}: distance ${Number.isFinite(d) ? d.toExponential(2) : String(d)}${b.exact ? `, exact ${b.exact.zone}` : ''}`,
+      };
       (b.exact === null ? unknown : b.exact.inZone ? inZ : notZ).push(pt);
     }
     const series = [
       ...(inZ.length ? [{ key: 'exact-zone', label: 'exact: in zone', colour: ZONE_COLOUR.bifurcation, points: inZ, line: false }] : []),
-      ...(notZ.length ? [{ key: 'exact-regular', label: 'exact: regular', colour: '#777777', points: notZ, line: false, marker: 'square' as const }] : []),
-      ...(unknown.length ? [{ key: 'no-exact', label: 'no exact classification', colour: '#0072B2', points: unknown, line: false, marker: 'diamond' as const }] : []),
+      ...(notZ.length
+        ? [{ key: 'exact-regular', label: 'exact: regular', colour: '#777777', points: notZ, line: false, marker: 'square' as const }]
+        : []),
+      ...(unknown.length
+        ? [
+            {
+              key: 'no-exact',
+              label: 'no exact classification',
+              colour: '#0072B2',
+              points: unknown,
+              line: false,
+              marker: 'diamond' as const,
+            },
+          ]
+        : []),
     ];
     const n = p.batches.length;
     out.push(
@@ -92,14 +127,22 @@ export function zonesSection(res: ReadResult<'zones'>, id: string, fileLabel: st
   out.push('</div>');
 
   // Per layer.
-  const withLayers = z.precisions.filter((p) => p.layers && p.layers.length);
+  const withLayers = z.precisions.filter((p) => p.layers?.length);
   if (withLayers.length) {
     const keys = ['harmless', 'bifurcation', 'compensation:tie', 'compensation:flip'] as const;
     const val = (l: NonNullable<ZonesReport['precisions'][number]['layers']>[number], k: (typeof keys)[number]) =>
-      l.units ? (k === 'harmless' ? sum(l.harmless) : k === 'bifurcation' ? sum(l.bifurcation) : ((l.compensation as Readonly<Record<string, number>>)[k.split(':')[1]] ?? 0)) / l.units : 0;
+      l.units
+        ? (k === 'harmless'
+            ? sum(l.harmless)
+            : k === 'bifurcation'
+              ? sum(l.bifurcation)
+              : ((l.compensation as Readonly<Record<string, number>>)[k.split(':')[1]] ?? 0)) / l.units
+        : 0;
     const all = withLayers.flatMap((p) => p.layers!.flatMap((l) => keys.map((k) => val(l, k))));
     const sc = chooseScale(all, { linMax: 1 });
-    out.push(`<h3>Per layer</h3><p class="note">Share of each layer's units (MaxPool windows, ReLU units) over every batch, ${sc.scale === 'log' ? 'log scale' : 'linear scale'}; hover for counts.</p><div class="grid">`);
+    out.push(
+      `<h3>Per layer</h3><p class="note">Share of each layer's units (MaxPool windows, ReLU units) over every batch, ${sc.scale === 'log' ? 'log scale' : 'linear scale'}; hover for counts.</p><div class="grid">`,
+    );
     for (const p of withLayers) {
       out.push(
         `<figure>${barChart({
@@ -108,7 +151,11 @@ export function zonesSection(res: ReadResult<'zones'>, id: string, fileLabel: st
           series: zoneSeries([...keys]),
           groups: p.layers!.map((l) => ({
             label: l.label,
-            values: keys.map((k) => ({ series: k, value: val(l, k), title: `${l.label} · ${k}: ${fmtPct(val(l, k))} of ${l.units.toLocaleString('en-US')} units` })),
+            values: keys.map((k) => ({
+              series: k,
+              value: val(l, k),
+              title: `${l.label} · ${k}: ${fmtPct(val(l, k))} of ${l.units.toLocaleString('en-US')} units`,
+            })),
           })),
           y: { label: 'share of units', scale: sc.scale, min: sc.min, max: sc.scale === 'log' ? 1 : sc.max, format: fmtPct },
           xLabel: 'layer',

@@ -66,34 +66,62 @@ export async function ablateCommand(argv: string[], o: { version: string }): Pro
   }
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const command = `adzone ablate ${argv.join(' ')}`;
-  if (values.out === undefined) throw new UsageError(`ablate needs --out DIR (e.g. adzone ablate grids/lenet5-mnist-sgd.yaml --out reports/ablate/lenet5-mnist-sgd)`);
+  if (values.out === undefined)
+    throw new UsageError(`ablate needs --out DIR (e.g. adzone ablate grids/lenet5-mnist-sgd.yaml --out reports/ablate/lenet5-mnist-sgd)`);
   const out = resolve(values.out);
   try {
     if (values.merge) {
-      if (!positionals.length) throw new UsageError('--merge needs the output folders of the slices, e.g. adzone ablate --merge out/shard1 out/shard2 --out out/all');
+      if (!positionals.length)
+        throw new UsageError(
+          '--merge needs the output folders of the slices, e.g. adzone ablate --merge out/shard1 out/shard2 --out out/all',
+        );
       if (values.shard !== undefined || values['dry-run']) throw new UsageError('--merge takes no --shard or --dry-run');
       const m = mergeGrids({ dirs: positionals.map((d) => resolve(d)), out, command, log });
-      console.log(`merged ${m.runs} finished runs${m.missing.length ? ` (${m.missing.length} missing: ${m.missing.slice(0, 5).join(', ')}${m.missing.length > 5 ? ', …' : ''})` : ''} into ${m.json} and ${m.md}`);
+      console.log(
+        `merged ${m.runs} finished runs${m.missing.length ? ` (${m.missing.length} missing: ${m.missing.slice(0, 5).join(', ')}${m.missing.length > 5 ? ', …' : ''})` : ''} into ${m.json} and ${m.md}`,
+      );
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError(`ablate takes one grid file${positionals.length ? `, got ${positionals.length}: ${positionals.join(' ')}` : ' (JSON or YAML); run adzone help ablate for its form'}`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        `ablate takes one grid file${positionals.length ? `, got ${positionals.length}: ${positionals.join(' ')}` : ' (JSON or YAML); run adzone help ablate for its form'}`,
+      );
     const shard = values.shard === undefined ? null : parseShard(values.shard);
     const { grid, text } = readGrid(positionals[0]);
     const cells = expandGrid(grid);
     if (values['dry-run']) {
       const mine = new Set((shard ? cells.filter((c) => c.index % shard.count === shard.index - 1) : cells).map((c) => c.id));
-      for (const c of cells) console.log(`${mine.has(c.id) ? '*' : ' '} ${String(c.index + 1).padStart(3)} ${c.id}: adzone train ${c.argv.join(' ')}`);
+      for (const c of cells)
+        console.log(`${mine.has(c.id) ? '*' : ' '} ${String(c.index + 1).padStart(3)} ${c.id}: adzone train ${c.argv.join(' ')}`);
       console.log(`${cells.length} cells${shard ? `, ${mine.size} in shard ${shard.index}/${shard.count} (marked *)` : ''}`);
       return 0;
     }
     const stray = strayRuns(out, cells);
-    if (stray.length) log(`note: ${out}/runs holds ${stray.length} folder(s) of no cell of this grid (left alone): ${stray.slice(0, 3).join(', ')}`);
+    if (stray.length)
+      log(`note: ${out}/runs holds ${stray.length} folder(s) of no cell of this grid (left alone): ${stray.slice(0, 3).join(', ')}`);
     const t0 = performance.now();
     const mine: Cell[] = shard ? cells.filter((c) => c.index % shard.count === shard.index - 1) : cells;
     log(`grid '${grid.name}': ${cells.length} runs${shard ? `, ${mine.length} in shard ${shard.index}/${shard.count}` : ''} into ${out}`);
-    const s = await runGrid({ grid, cells, source: { file: positionals[0], text }, out, shard, version: o.version, command, quiet: values.quiet === true, log });
-    const parts = [`${s.ran} run`, s.resumed ? `${s.resumed} resumed` : '', s.skipped ? `${s.skipped} finished before` : '', s.busy ? `${s.busy} running elsewhere` : ''].filter(Boolean);
-    console.log(`${parts.join(', ')} in ${fmtDuration((performance.now() - t0) / 1000)}; ${s.missing.length ? `${s.missing.length} of ${cells.length} runs not finished yet; ` : ''}wrote ${s.json} and ${s.md}`);
+    const s = await runGrid({
+      grid,
+      cells,
+      source: { file: positionals[0], text },
+      out,
+      shard,
+      version: o.version,
+      command,
+      quiet: values.quiet === true,
+      log,
+    });
+    const parts = [
+      `${s.ran} run`,
+      s.resumed ? `${s.resumed} resumed` : '',
+      s.skipped ? `${s.skipped} finished before` : '',
+      s.busy ? `${s.busy} running elsewhere` : '',
+    ].filter(Boolean);
+    console.log(
+      `${parts.join(', ')} in ${fmtDuration((performance.now() - t0) / 1000)}; ${s.missing.length ? `${s.missing.length} of ${cells.length} runs not finished yet; ` : ''}wrote ${s.json} and ${s.md}`,
+    );
     return s.interrupted ? 1 : 0;
   } catch (e) {
     if (e instanceof GridError || e instanceof TrainConfigError) throw new UsageError(e.message);

@@ -38,7 +38,10 @@ export interface Grid {
   readonly name: string;
   readonly description: string;
   readonly base: OptionBundle;
-  readonly axes: readonly { readonly name: string; readonly values: readonly { readonly label: string; readonly options: OptionBundle }[] }[];
+  readonly axes: readonly {
+    readonly name: string;
+    readonly values: readonly { readonly label: string; readonly options: OptionBundle }[];
+  }[];
 }
 
 export interface Cell {
@@ -63,12 +66,14 @@ function isScalar(v: unknown): v is Scalar {
 }
 
 function bundle(where: string, v: unknown): OptionBundle {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GridError(`${where} must be a mapping of train options (e.g. { precision: 16, mode: strict }), got ${JSON.stringify(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new GridError(`${where} must be a mapping of train options (e.g. { precision: 16, mode: strict }), got ${JSON.stringify(v)}`);
   const out: Record<string, Scalar> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if (k === 'label') continue;
     const name = kebab(k);
-    if (OWNED.has(name)) throw new GridError(`${where}: '${k}' is set by adzone ablate itself (each cell runs in <out>/runs/<cell>); remove it from the grid`);
+    if (OWNED.has(name))
+      throw new GridError(`${where}: '${k}' is set by adzone ablate itself (each cell runs in <out>/runs/<cell>); remove it from the grid`);
     if (!isScalar(x)) throw new GridError(`${where}.${k} must be a number, string or boolean, got ${JSON.stringify(x)}`);
     if (name in out) throw new GridError(`${where}: option '${name}' is given twice`);
     out[name] = x;
@@ -86,10 +91,14 @@ export function parseGrid(text: string, file: string): Grid {
   } catch (e) {
     throw new GridError(`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GridError(`${file}: a grid is a mapping with 'base' (options every run shares) and 'grid' (axis → list of values)`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new GridError(`${file}: a grid is a mapping with 'base' (options every run shares) and 'grid' (axis → list of values)`);
   const r = raw as Record<string, unknown>;
   const unknown = Object.keys(r).filter((k) => !['name', 'description', 'base', 'grid'].includes(k));
-  if (unknown.length) throw new GridError(`${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; a grid has name, description, base and grid`);
+  if (unknown.length)
+    throw new GridError(
+      `${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; a grid has name, description, base and grid`,
+    );
   const name = r.name === undefined ? file.replace(/^.*[\\/]/, '').replace(/\.(json|ya?ml)$/i, '') : r.name;
   if (typeof name !== 'string' || !name) throw new GridError(`${file}: 'name' must be a non-empty string`);
   if (r.description !== undefined && typeof r.description !== 'string') throw new GridError(`${file}: 'description' must be a string`);
@@ -128,7 +137,8 @@ export function parseGrid(text: string, file: string): Grid {
     for (const v of a.values) {
       for (const k of Object.keys(v.options)) {
         const o = owner.get(k);
-        if (o !== undefined && o !== a.name) throw new GridError(`${file}: option '${k}' is set by both axes '${o}' and '${a.name}'; keep it in one`);
+        if (o !== undefined && o !== a.name)
+          throw new GridError(`${file}: option '${k}' is set by both axes '${o}' and '${a.name}'; keep it in one`);
         owner.set(k, a.name);
       }
     }
@@ -141,7 +151,9 @@ export function readGrid(file: string): { grid: Grid; text: string } {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new GridError(`cannot read the grid file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+    throw new GridError(
+      `cannot read the grid file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`,
+    );
   }
   return { grid: parseGrid(text, file), text };
 }
@@ -182,12 +194,17 @@ export function expandGrid(grid: Grid): Cell[] {
       config = freshConfig(parsed.given, parsed.optimizer);
     } catch (e) {
       if (e instanceof UsageError || e instanceof TypeError) {
-        throw new GridError(`grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${(e as Error).message.replace(/^Unknown option '--/, "unknown train option '")}`);
+        throw new GridError(
+          `grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${(e as Error).message.replace(/^Unknown option '--/, "unknown train option '")}`,
+        );
       }
       throw e;
     }
     const dup = ids.get(stringifyExact(config));
-    if (dup !== undefined) throw new GridError(`grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`);
+    if (dup !== undefined)
+      throw new GridError(
+        `grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`,
+      );
     ids.set(stringifyExact(config), index);
     cells.push({ index, id, labels: Object.fromEntries(picks.map((p) => [p.axis, p.label])), argv, config });
   }
@@ -211,7 +228,8 @@ export function parseShard(s: string): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(s);
   const i = m ? Number(m[1]) : NaN;
   const n = m ? Number(m[2]) : NaN;
-  if (!(n >= 1 && i >= 1 && i <= n)) throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4: the second of four slices), got '${s}'`);
+  if (!(n >= 1 && i >= 1 && i <= n))
+    throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4: the second of four slices), got '${s}'`);
   return { index: i, count: n };
 }
 

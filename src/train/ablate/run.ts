@@ -32,7 +32,13 @@ export interface GridRecord {
   readonly description: string;
   readonly hash: string;
   readonly source: { readonly file: string; readonly text: string };
-  readonly cells: readonly { readonly index: number; readonly id: string; readonly labels: Readonly<Record<string, string>>; readonly argv: readonly string[]; readonly config: Cell['config'] }[];
+  readonly cells: readonly {
+    readonly index: number;
+    readonly id: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly argv: readonly string[];
+    readonly config: Cell['config'];
+  }[];
 }
 
 export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: string; text: string }): GridRecord {
@@ -55,7 +61,9 @@ export function readGridRecord(dir: string): GridRecord | null {
   try {
     g = JSON.parse(readFileSync(f, 'utf8')) as GridRecord;
   } catch (e) {
-    throw new GridError(`${f}: not valid JSON (${(e as Error).message}); it is written by adzone ablate: restore it or run the grid into a new --out`);
+    throw new GridError(
+      `${f}: not valid JSON (${(e as Error).message}); it is written by adzone ablate: restore it or run the grid into a new --out`,
+    );
   }
   if (g?.schema !== 'adzone/ablate-grid' || g.schemaVersion !== 1 || !Array.isArray(g.cells) || typeof g.hash !== 'string') {
     throw new GridError(`${f}: not an adzone ablate grid record (schema adzone/ablate-grid 1)`);
@@ -69,7 +77,9 @@ function finishedRun(cell: Cell, dir: string): TrainResult | null {
   if (!existsSync(f)) return null;
   const r = readResult(f, 'train').data as TrainResult;
   if (stringifyExact(r.config) !== stringifyExact(cell.config)) {
-    throw new GridError(`${f} was made by another run (its config differs from cell ${cell.id}'s); the folder does not belong to this grid — move it away or use another --out`);
+    throw new GridError(
+      `${f} was made by another run (its config differs from cell ${cell.id}'s); the folder does not belong to this grid — move it away or use another --out`,
+    );
   }
   return r;
 }
@@ -86,7 +96,14 @@ export function collectRuns(cells: readonly Cell[], root: string, relTo: string)
 }
 
 /** Write ablate.json and ablate.md in `out` for these runs (atomic). */
-export function writeAblate(o: { out: string; record: GridRecord; cells: readonly Cell[]; runs: readonly RunOutcomeRow[]; command: string; extra?: Record<string, unknown> }): { json: string; md: string; missing: string[] } {
+export function writeAblate(o: {
+  out: string;
+  record: GridRecord;
+  cells: readonly Cell[];
+  runs: readonly RunOutcomeRow[];
+  command: string;
+  extra?: Record<string, unknown>;
+}): { json: string; md: string; missing: string[] } {
   const { seedAxes, rows } = summarise(o.cells, o.runs);
   const have = new Set(o.runs.map((r) => r.cell.id));
   const missing = o.cells.filter((c) => !have.has(c.id)).map((c) => c.id);
@@ -123,7 +140,19 @@ export function writeAblate(o: { out: string; record: GridRecord; cells: readonl
     ...(o.extra ?? {}),
     runs,
   });
-  writeFileAtomic(md, tableMarkdown({ name: o.record.name, description: o.record.description, hash: o.record.hash, cells: o.cells, rows, seedAxes, missing, command: o.command }));
+  writeFileAtomic(
+    md,
+    tableMarkdown({
+      name: o.record.name,
+      description: o.record.description,
+      hash: o.record.hash,
+      cells: o.cells,
+      rows,
+      seedAxes,
+      missing,
+      command: o.command,
+    }),
+  );
   return { json, md, missing };
 }
 
@@ -184,20 +213,26 @@ export async function runGrid(o: RunGridOptions): Promise<RunGridSummary> {
     const done = finishedRun(cell, dir);
     if (done) {
       skipped++;
-      o.log(`${head}: finished before (${done.status}, test acc ${done.finalTestAcc === null ? '—' : `${(100 * done.finalTestAcc).toFixed(2)}%`}), skipped`);
+      o.log(
+        `${head}: finished before (${done.status}, test acc ${done.finalTestAcc === null ? '—' : `${(100 * done.finalTestAcc).toFixed(2)}%`}), skipped`,
+      );
       continue;
     }
     let resumeFrom = null;
     if (existsSync(join(dir, CHECKPOINT_FILE))) {
       resumeFrom = loadCheckpoint(dir);
       if (resumeFrom && stringifyExact(resumeFrom.header.config) !== stringifyExact(cell.config)) {
-        throw new GridError(`${join(dir, CHECKPOINT_FILE)} was made by another run (its config differs from cell ${cell.id}'s); move the folder away or use another --out`);
+        throw new GridError(
+          `${join(dir, CHECKPOINT_FILE)} was made by another run (its config differs from cell ${cell.id}'s); move the folder away or use another --out`,
+        );
       }
     }
     prepare(cell.config);
     const elapsed = (performance.now() - t0) / 1000;
     const eta = ran > 0 ? ` — ${fmtDuration(elapsed)} so far, about ${fmtDuration((elapsed / ran) * (mine.length - k))} left` : '';
-    o.log(`${head}: ${resumeFrom ? `resuming from step ${resumeFrom.header.position.step}` : 'starting'} (adzone train ${cell.argv.join(' ')})${eta}`);
+    o.log(
+      `${head}: ${resumeFrom ? `resuming from step ${resumeFrom.header.position.step}` : 'starting'} (adzone train ${cell.argv.join(' ')})${eta}`,
+    );
     let outcome;
     try {
       outcome = await runTrain({
@@ -230,7 +265,9 @@ export async function runGrid(o: RunGridOptions): Promise<RunGridSummary> {
     if (resumeFrom) resumed++;
     else ran++;
     const r = outcome.result;
-    o.log(`${head}: ${r.status}${r.divergence ? ` (${r.divergence.reason})` : ''}, test acc ${r.finalTestAcc === null ? '—' : `${(100 * r.finalTestAcc).toFixed(2)}%`} in ${fmtDuration(r.timings.totalSeconds)}`);
+    o.log(
+      `${head}: ${r.status}${r.divergence ? ` (${r.divergence.reason})` : ''}, test acc ${r.finalTestAcc === null ? '—' : `${(100 * r.finalTestAcc).toFixed(2)}%`} in ${fmtDuration(r.timings.totalSeconds)}`,
+    );
     refresh();
   }
   const w = refresh();
@@ -238,16 +275,24 @@ export async function runGrid(o: RunGridOptions): Promise<RunGridSummary> {
 }
 
 /** The run folders of every given ablation output, joined into one table in `out`. */
-export function mergeGrids(o: { dirs: readonly string[]; out: string; command: string; log: (s: string) => void }): { json: string; md: string; missing: string[]; runs: number } {
+export function mergeGrids(o: { dirs: readonly string[]; out: string; command: string; log: (s: string) => void }): {
+  json: string;
+  md: string;
+  missing: string[];
+  runs: number;
+} {
   const records = o.dirs.map((d) => {
     const r = readGridRecord(d);
-    if (!r) throw new GridError(`${d} has no ${GRID_FILE}: it is not the output of adzone ablate (run 'adzone ablate GRID --out ${d}' first)`);
+    if (!r)
+      throw new GridError(`${d} has no ${GRID_FILE}: it is not the output of adzone ablate (run 'adzone ablate GRID --out ${d}' first)`);
     return r;
   });
   const first = records[0];
   for (const [i, r] of records.entries()) {
     if (r.hash !== first.hash) {
-      throw new GridError(`${o.dirs[i]} holds grid '${r.name}' (${r.hash}) but ${o.dirs[0]} holds '${first.name}' (${first.hash}): only slices of one grid can be merged`);
+      throw new GridError(
+        `${o.dirs[i]} holds grid '${r.name}' (${r.hash}) but ${o.dirs[0]} holds '${first.name}' (${first.hash}): only slices of one grid can be merged`,
+      );
     }
   }
   const cells: Cell[] = first.cells.map((c) => ({ ...c }));
@@ -257,14 +302,23 @@ export function mergeGrids(o: { dirs: readonly string[]; out: string; command: s
       const prev = byId.get(r.cell.id);
       if (!prev) byId.set(r.cell.id, r);
       else if (prev.result.finalTestAcc !== r.result.finalTestAcc || prev.result.status !== r.result.status) {
-        o.log(`note: cell ${r.cell.id} was run twice with different outcomes (${prev.dir}: ${prev.result.finalTestAcc}, ${r.dir}: ${r.result.finalTestAcc}); keeping ${prev.dir}`);
+        o.log(
+          `note: cell ${r.cell.id} was run twice with different outcomes (${prev.dir}: ${prev.result.finalTestAcc}, ${r.dir}: ${r.result.finalTestAcc}); keeping ${prev.dir}`,
+        );
       }
     }
   }
   const runs = cells.map((c) => byId.get(c.id)).filter((r): r is RunOutcomeRow => r !== undefined);
   mkdirSync(o.out, { recursive: true });
   if (!records.some((_, i) => join(o.dirs[i]) === join(o.out))) writeFileAtomic(join(o.out, GRID_FILE), toJson(first));
-  const w = writeAblate({ out: o.out, record: first, cells, runs, command: o.command, extra: { mergedFrom: o.dirs.map((d) => relative(o.out, d) || '.') } });
+  const w = writeAblate({
+    out: o.out,
+    record: first,
+    cells,
+    runs,
+    command: o.command,
+    extra: { mergedFrom: o.dirs.map((d) => relative(o.out, d) || '.') },
+  });
   return { ...w, runs: runs.length };
 }
 

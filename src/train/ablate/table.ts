@@ -16,7 +16,9 @@ export function seedAxes(cells: readonly Cell[]): Set<string> {
     const others = cells.filter((c) => c.labels[axis] !== cells[0].labels[axis]);
     if (!others.length) continue;
     const sameBut = (a: Cell, b: Cell) =>
-      (Object.keys(a.config) as (keyof Cell['config'])[]).every((k) => k === 'seed' || JSON.stringify(a.config[k]) === JSON.stringify(b.config[k]));
+      (Object.keys(a.config) as (keyof Cell['config'])[]).every(
+        (k) => k === 'seed' || JSON.stringify(a.config[k]) === JSON.stringify(b.config[k]),
+      );
     // every pair differing only in this axis differs only in seed
     const onlySeed = cells.every((a) =>
       cells.every((b) => Object.keys(a.labels).some((x) => x !== axis && a.labels[x] !== b.labels[x]) || sameBut(a, b)),
@@ -71,7 +73,8 @@ export function summarise(cells: readonly Cell[], done: readonly RunOutcomeRow[]
     const accs = results.map((r) => r.result.finalTestAcc);
     const finite = accs.filter((a): a is number => a !== null);
     const mean = finite.length ? finite.reduce((s, a) => s + a, 0) / finite.length : null;
-    const std = finite.length >= 2 && mean !== null ? Math.sqrt(finite.reduce((s, a) => s + (a - mean) ** 2, 0) / (finite.length - 1)) : null;
+    const std =
+      finite.length >= 2 && mean !== null ? Math.sqrt(finite.reduce((s, a) => s + (a - mean) ** 2, 0) / (finite.length - 1)) : null;
     const epochSecs = results.flatMap((r) => r.result.timings.epochSeconds);
     rows.push({
       labels: Object.fromEntries(Object.entries(members[0].labels).filter(([a]) => !seeds.has(a))),
@@ -93,13 +96,25 @@ export function summarise(cells: readonly Cell[], done: readonly RunOutcomeRow[]
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}`);
 
 /** The table as Markdown (accuracies in %). */
-export function tableMarkdown(o: { name: string; description: string; hash: string; cells: readonly Cell[]; rows: readonly TableRow[]; seedAxes: readonly string[]; missing: readonly string[]; command: string }): string {
+export function tableMarkdown(o: {
+  name: string;
+  description: string;
+  hash: string;
+  cells: readonly Cell[];
+  rows: readonly TableRow[];
+  seedAxes: readonly string[];
+  missing: readonly string[];
+  command: string;
+}): string {
   const axes = o.cells.length ? Object.keys(o.cells[0].labels).filter((a) => !o.seedAxes.includes(a)) : [];
   const L: string[] = [];
   L.push(`# Ablation ${o.name}`, '');
   if (o.description) L.push(o.description, '');
   const finished = o.cells.length - o.missing.length;
-  L.push(`Grid ${o.hash}: ${o.cells.length} runs, ${finished} finished${o.missing.length ? `, ${o.missing.length} missing` : ''}. Written by \`${o.command}\`.`, '');
+  L.push(
+    `Grid ${o.hash}: ${o.cells.length} runs, ${finished} finished${o.missing.length ? `, ${o.missing.length} missing` : ''}. Written by \`${o.command}\`.`,
+    '',
+  );
   const seedNote = o.seedAxes.length ? ` over ${o.seedAxes.join(', ')}` : '';
   L.push(`| ${[...axes, `test accuracy % (mean ± std${seedNote})`, 'min – max', 'runs', 'diverged', 's/epoch'].join(' | ')} |`);
   L.push(`| ${[...axes, '', '', '', '', ''].map(() => '---').join(' | ')} |`);
@@ -108,7 +123,9 @@ export function tableMarkdown(o: { name: string; description: string; hash: stri
     const range = r.min === null ? '—' : r.min === r.max ? pct(r.min) : `${pct(r.min)} – ${pct(r.max)}`;
     const runs = r.finished === r.planned ? `${r.finished}` : `${r.finished} of ${r.planned}`;
     const div = r.diverged ? `${r.diverged}${r.noAccuracy ? ` (${r.noAccuracy} without accuracy)` : ''}` : '0';
-    L.push(`| ${[...axes.map((a) => r.labels[a]), acc, range, runs, div, r.meanEpochSeconds === null ? '—' : r.meanEpochSeconds.toFixed(0)].join(' | ')} |`);
+    L.push(
+      `| ${[...axes.map((a) => r.labels[a]), acc, range, runs, div, r.meanEpochSeconds === null ? '—' : r.meanEpochSeconds.toFixed(0)].join(' | ')} |`,
+    );
   }
   if (o.missing.length) L.push('', `Missing runs: ${o.missing.join(', ')}.`);
   L.push('');

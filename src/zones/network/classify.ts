@@ -156,8 +156,20 @@ export function classifyNetwork(
     };
     let examples = 0;
     const win = er.kind === 'maxpool' ? windowIndexer(nd) : null;
-    const entries = (unit: number): EntryExplanation[] => (win ? win(unit) : [unit]).map((i) => ({ index: i, exact: exact.exactInputText(path, i), p: values ? values[i] : null, sid: exact.inputSid(path, i) }));
-    const record = (unit: number, zone: Exclude<UnitZone, 'regular'>, what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind }, ex: readonly number[], rounded: readonly number[]) => {
+    const entries = (unit: number): EntryExplanation[] =>
+      (win ? win(unit) : [unit]).map((i) => ({
+        index: i,
+        exact: exact.exactInputText(path, i),
+        p: values ? values[i] : null,
+        sid: exact.inputSid(path, i),
+      }));
+    const record = (
+      unit: number,
+      zone: Exclude<UnitZone, 'regular'>,
+      what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind },
+      ex: readonly number[],
+      rounded: readonly number[],
+    ) => {
       const sample = Math.floor(unit / perSample);
       if (zone === 'bifurcation') samples[sample].bifurcation++;
       if (zone === 'compensation') samples[sample].compensation++;
@@ -175,7 +187,8 @@ export function classifyNetwork(
     };
 
     if (er.kind === 'maxpool' && pr.kind === 'maxpool') {
-      if (pr.ties.length !== er.ties.length) throw new Error(`classifyNetwork: node ${path} has ${er.ties.length} windows, the p routing ${pr.ties.length}`);
+      if (pr.ties.length !== er.ties.length)
+        throw new Error(`classifyNetwork: node ${path} has ${er.ties.length} windows, the p routing ${pr.ties.length}`);
       const reluPath = exact.reluBefore(path);
       const reluSign = reluPath ? (exact.routing.get(reluPath) as Extract<NodeRouting, { kind: 'relu' }>).sign : null;
       const sid = exact.activations.get(nd.inputFrom)!.sid;
@@ -215,7 +228,8 @@ export function classifyNetwork(
         record(o, 'compensation', { cause }, T, P);
       });
     } else if (er.kind === 'relu' && pr.kind === 'relu') {
-      if (pr.sign.length !== er.sign.length) throw new Error(`classifyNetwork: node ${path} has ${er.sign.length} units, the p routing ${pr.sign.length}`);
+      if (pr.sign.length !== er.sign.length)
+        throw new Error(`classifyNetwork: node ${path} has ${er.sign.length} units, the p routing ${pr.sign.length}`);
       const routed = routedMasks(exact, pRouting, path, er.sign.length);
       const d = (s: number) => (s > 0 ? 1 : s < 0 ? 0 : alpha);
       for (let i = 0; i < er.sign.length; i++) {
@@ -254,7 +268,12 @@ export function classifyNetwork(
     }
     const units = er.kind === 'maxpool' ? er.ties.length : er.sign.length;
     const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-    const counts = { regular: summary.regular, harmless: sum(summary.harmless), bifurcation: sum(summary.bifurcation), compensation: sum(summary.compensation) };
+    const counts = {
+      regular: summary.regular,
+      harmless: sum(summary.harmless),
+      bifurcation: sum(summary.bifurcation),
+      compensation: sum(summary.compensation),
+    };
     summaries.push({
       node: path,
       kind: er.kind,
@@ -294,12 +313,17 @@ export function classifyNetwork(
 }
 
 /** For a ReLU whose output only a MaxPool reads: which units that MaxPool routes to, exactly and in p. */
-function routedMasks(exact: ExactRoutingResult, pRouting: NetRouting, reluPath: string, n: number): { exact: Uint8Array; p: Uint8Array } | null {
+function routedMasks(
+  exact: ExactRoutingResult,
+  pRouting: NetRouting,
+  reluPath: string,
+  n: number,
+): { exact: Uint8Array; p: Uint8Array } | null {
   const reader = exact.onlyReader(reluPath);
-  if (!reader || reader.kind !== 'maxpool') return null;
+  if (reader?.kind !== 'maxpool') return null;
   const mark = (r: NodeRouting | undefined) => {
     const m = new Uint8Array(n);
-    if (!r || r.kind !== 'maxpool') return null;
+    if (r?.kind !== 'maxpool') return null;
     for (const t of r.ties) for (const i of t) m[i] = 1;
     return m;
   };

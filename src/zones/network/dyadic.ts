@@ -32,7 +32,7 @@ export function dyOf(x: number): Dy {
   const lo = U32[LITTLE ? 0 : 1];
   const biased = (hi >>> 20) & 0x7ff;
   let mhi = hi & 0xfffff;
-  let mlo = lo;
+  const mlo = lo;
   let e: number;
   if (biased === 0) e = -1074;
   else {

@@ -49,9 +49,15 @@ export function estimatorDistance(g0: GradientMap, g1: GradientMap): { distance:
  * The estimator's verdict for one batch in `precision` ('16' | '32' | '64', or any key of
  * `thresholds`, which defaults to the paper's ESTIMATOR_THRESHOLDS).
  */
-export function estimateZone(g0: GradientMap, g1: GradientMap, precision: string, thresholds: Readonly<Record<string, number>> = ESTIMATOR_THRESHOLDS): EstimatorResult {
+export function estimateZone(
+  g0: GradientMap,
+  g1: GradientMap,
+  precision: string,
+  thresholds: Readonly<Record<string, number>> = ESTIMATOR_THRESHOLDS,
+): EstimatorResult {
   const threshold = thresholds[precision];
-  if (threshold === undefined) throw new Error(`estimator: no threshold for precision '${precision}' (have ${Object.keys(thresholds).join(', ')})`);
+  if (threshold === undefined)
+    throw new Error(`estimator: no threshold for precision '${precision}' (have ${Object.keys(thresholds).join(', ')})`);
   const { distance, perParam } = estimatorDistance(g0, g1);
   const nonfinite = !Number.isFinite(distance);
   return { distance, perParam, threshold, inZone: nonfinite || distance > threshold, nonfinite };
@@ -72,7 +78,8 @@ export interface EstimatorComparison {
 
 /** Compare per-batch estimator flags with exact flags (e.g. classifyNetwork(...).batch.inZone). */
 export function compareEstimator(estimatorFlags: readonly boolean[], exactFlags: readonly boolean[]): EstimatorComparison {
-  if (estimatorFlags.length !== exactFlags.length) throw new Error(`compareEstimator: ${estimatorFlags.length} estimator flags for ${exactFlags.length} exact flags`);
+  if (estimatorFlags.length !== exactFlags.length)
+    throw new Error(`compareEstimator: ${estimatorFlags.length} estimator flags for ${exactFlags.length} exact flags`);
   const missedAt: number[] = [];
   const inventedAt: number[] = [];
   let agree = 0;

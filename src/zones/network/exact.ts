@@ -30,7 +30,21 @@
  *      entries with e = 0 end the recursion.
  * Decisions are taken inline, so a ReLU decided non-positive feeds an exact 0 (e = 0) onward.
  */
-import { certainlyGreater, finish, gamma, inflation, inflation32, SLACK, SUBNORMAL_RISK, TINY, TINY32, twoSumError, up32, UP32_FLOOR, UP32_SCALE } from './bounds.ts';
+import {
+  certainlyGreater,
+  finish,
+  gamma,
+  inflation,
+  inflation32,
+  SLACK,
+  SUBNORMAL_RISK,
+  TINY,
+  TINY32,
+  twoSumError,
+  up32,
+  UP32_FLOOR,
+  UP32_SCALE,
+} from './bounds.ts';
 import { DY_ZERO, dyCmp, dyMul, dyOf, dyScale, dyShift, dySign, dySum, ratText, type Dy } from './dyadic.ts';
 import { compileNetwork, describe, type Graph, type GraphNode, type NetworkSpec, type Params } from './graph.ts';
 import { Interner, recycleInt32, takeInt32 } from './interner.ts';
@@ -137,7 +151,12 @@ class NetworkRun {
         this.t.push(this.t[info.alias]);
         return;
       }
-      const st: TState = { val: new Float64Array(info.size), err: new Float64Array(info.size), sid: new Int32Array(info.size), memo: new Map() };
+      const st: TState = {
+        val: new Float64Array(info.size),
+        err: new Float64Array(info.size),
+        sid: new Int32Array(info.size),
+        memo: new Map(),
+      };
       this.t.push(st);
       switch (nd.kind) {
         case 'conv2d':
@@ -195,16 +214,16 @@ class NetworkRun {
     const nb = b ? b.length : 0;
     const pair =
       this.kernels && K < KERNEL_MAX_TERMS
-      ? forwardPair(
-          inp.val.length,
-          w.length,
-          nb,
-          out.val.length,
-          scratchFor(N * C * (H + 2 * ph) * (W + 2 * pw) + K * (Co + 4)),
-          (v) => fillOperands(v, inp, w, b, G),
-          (k, kind, x, wp, bp, y, sc) => k.convFwd(kind, 0, N, C, H, W, Co, KH, KW, sh, sw, ph, pw, outH, outW, x, wp, bp, y, sc),
-        )
-      : null;
+        ? forwardPair(
+            inp.val.length,
+            w.length,
+            nb,
+            out.val.length,
+            scratchFor(N * C * (H + 2 * ph) * (W + 2 * pw) + K * (Co + 4)),
+            (v) => fillOperands(v, inp, w, b, G),
+            (k, kind, x, wp, bp, y, sc) => k.convFwd(kind, 0, N, C, H, W, Co, KH, KW, sh, sw, ph, pw, outH, outW, x, wp, bp, y, sc),
+          )
+        : null;
     let bnd: Float64Array;
     if (pair) {
       out.val.set(pair.val);
@@ -371,8 +390,16 @@ class NetworkRun {
     const b = nd.bias;
     const pair =
       this.kernels && F < KERNEL_MAX_TERMS
-      ? forwardPair(inp.val.length, w.length, b ? b.length : 0, out.val.length, scratchFor(N * F + F * (O + 4)), (v) => fillOperands(v, inp, w, b, G), (k, kind, x, wp, bp, y, sc) => k.linFwd(kind, 0, N, F, O, x, wp, bp, y, sc))
-      : null;
+        ? forwardPair(
+            inp.val.length,
+            w.length,
+            b ? b.length : 0,
+            out.val.length,
+            scratchFor(N * F + F * (O + 4)),
+            (v) => fillOperands(v, inp, w, b, G),
+            (k, kind, x, wp, bp, y, sc) => k.linFwd(kind, 0, N, F, O, x, wp, bp, y, sc),
+          )
+        : null;
     let bnd: Float64Array;
     if (pair) {
       out.val.set(pair.val);
@@ -417,7 +444,19 @@ class NetworkRun {
     }
   }
 
-  private pooled(inp: TState, out: TState, o: number, idx: ArrayLike<number>, len: number, keyLen: number, key: Int32Array, interner: Interner, k: number, G: number, c: number): void {
+  private pooled(
+    inp: TState,
+    out: TState,
+    o: number,
+    idx: ArrayLike<number>,
+    len: number,
+    keyLen: number,
+    key: Int32Array,
+    interner: Interner,
+    k: number,
+    G: number,
+    c: number,
+  ): void {
     let s = 0;
     let se = 0;
     let sa = 0;
@@ -617,7 +656,10 @@ class NetworkRun {
             cnt.structural++;
           } else {
             T = this.decideExact(nd.input, idx, val, err, sid);
-            patterns.set(wsid, T.map((i) => idx.indexOf(i)));
+            patterns.set(
+              wsid,
+              T.map((i) => idx.indexOf(i)),
+            );
             cnt.exact++;
           }
         }
@@ -654,7 +696,14 @@ class NetworkRun {
   }
 
   /** Stages (a) and (b) for one window: the tie set, or null when only exact values can tell. */
-  private decideFloat(idx: readonly number[], val: Float64Array, err: Float64Array, sid: Int32Array, cnt: Counter, cand: Int32Array): number[] | null {
+  private decideFloat(
+    idx: readonly number[],
+    val: Float64Array,
+    err: Float64Array,
+    sid: Int32Array,
+    cnt: Counter,
+    cand: Int32Array,
+  ): number[] | null {
     const len = idx.length;
     if (len === 1) {
       cnt.float++;
@@ -890,7 +939,13 @@ export function exactRouting(spec: NetworkSpec, params: Params, x: ArrayLike<num
     routing.set(nd.path, nd.kind === 'maxpool' ? { kind: 'maxpool', ties: run.ties.get(k)! } : { kind: 'relu', sign: run.signs.get(k)! });
   });
   const activations = new Map<string, ActivationRecord>();
-  const rec = (t: number): ActivationRecord => ({ shape: g.tensors[t].shape, val: run.t[t].val, err: run.t[t].err, sid: run.t[t].sid, den: g.tensors[t].den });
+  const rec = (t: number): ActivationRecord => ({
+    shape: g.tensors[t].shape,
+    val: run.t[t].val,
+    err: run.t[t].err,
+    sid: run.t[t].sid,
+    den: g.tensors[t].den,
+  });
   activations.set('input', rec(0));
   for (const nd of g.nodes) activations.set(nd.path, rec(nd.output));
   const byPath = new Map(g.nodes.map((nd, k) => [nd.path, k]));
@@ -1126,7 +1181,21 @@ function grown(a: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
  * products as the kernel (summed from 0 in (c, i, j) order, bias last), once per distinct patch,
  * copied to its repeats (identical patches: identical outputs).
  */
-function convJs(nd: Extract<GraphNode, { kind: 'conv2d' }>, x: Float64Array, q: Float64Array, absW: Float64Array, gb: Float64Array | null, C: number, HW: number, pt: Patches, Co: number, P: number, K: number, val: Float64Array, bnd: Float64Array): void {
+function convJs(
+  nd: Extract<GraphNode, { kind: 'conv2d' }>,
+  x: Float64Array,
+  q: Float64Array,
+  absW: Float64Array,
+  gb: Float64Array | null,
+  C: number,
+  HW: number,
+  pt: Patches,
+  Co: number,
+  P: number,
+  K: number,
+  val: Float64Array,
+  bnd: Float64Array,
+): void {
   const { kk, map } = nd.win;
   const w = nd.weight;
   const b = nd.bias;

@@ -21,7 +21,12 @@ export interface FloatForward {
   readonly inputs: ReadonlyMap<string, Float64Array>;
 }
 
-function forward(g: Graph, x: ArrayLike<number>, rnd: ((v: number) => number) | null, params: (w: Float64Array) => Float64Array): FloatForward {
+function forward(
+  g: Graph,
+  x: ArrayLike<number>,
+  rnd: ((v: number) => number) | null,
+  params: (w: Float64Array) => Float64Array,
+): FloatForward {
   const vals: Float64Array[] = [rnd ? Float64Array.from(x, rnd) : Float64Array.from(x)];
   const inputs = new Map<string, Float64Array>();
   for (const nd of g.nodes) {
@@ -67,7 +72,7 @@ function forward(g: Graph, x: ArrayLike<number>, rnd: ((v: number) => number) | 
       }
       case 'relu':
         inputs.set(nd.path, inp);
-        out = inp.map((v) => (v > 0 ? v : 0));
+        out = inp.map((v) => (Math.max(v , 0)));
         break;
       case 'maxpool':
       case 'avgpool': {
@@ -126,7 +131,13 @@ export function plainForward(spec: NetworkSpec, params: Params, x: ArrayLike<num
  * A reference forward in precision `format` (a Format or its name: '16', '32', '64', 'bf16', …),
  * rounding every operation (see the header), with the routing it produces.
  */
-export function simulateForward(spec: NetworkSpec, params: Params, x: ArrayLike<number>, shape: readonly number[], format: Format | string): FloatForward & { readonly routing: NetRouting } {
+export function simulateForward(
+  spec: NetworkSpec,
+  params: Params,
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  format: Format | string,
+): FloatForward & { readonly routing: NetRouting } {
   const f = typeof format === 'string' ? formatByName(format) : format;
   const g = compileNetwork(spec, params, x, shape);
   const rnd = f.name === '64' ? null : (v: number) => round(f, v);
@@ -181,7 +192,10 @@ export function routingFromValues(nodes: readonly NodeDescription[], inputs: Rea
 
 /** A routing decision as a backend lists it: tie sets as arrays or as offsets/indices (the engine's TieSets). */
 export type DecisionLike =
-  | { readonly kind: 'maxpool'; readonly ties: readonly (readonly number[])[] | { readonly offsets: ArrayLike<number>; readonly indices: ArrayLike<number> } }
+  | {
+      readonly kind: 'maxpool';
+      readonly ties: readonly (readonly number[])[] | { readonly offsets: ArrayLike<number>; readonly indices: ArrayLike<number> };
+    }
   | { readonly kind: 'relu'; readonly sign: ArrayLike<number> };
 
 /**
@@ -191,14 +205,16 @@ export type DecisionLike =
  */
 export function routingFromDecisions(nodes: readonly NodeDescription[], decisions: readonly DecisionLike[]): NetRouting {
   const routed = nodes.filter((nd) => nd.kind === 'maxpool' || nd.kind === 'relu');
-  if (routed.length !== decisions.length) throw new Error(`routingFromDecisions: ${decisions.length} decisions for ${routed.length} MaxPool/ReLU nodes`);
+  if (routed.length !== decisions.length)
+    throw new Error(`routingFromDecisions: ${decisions.length} decisions for ${routed.length} MaxPool/ReLU nodes`);
   const routing = new Map<string, NodeRouting>();
   routed.forEach((nd, i) => {
     const d = decisions[i];
     if (d.kind !== nd.kind) throw new Error(`routingFromDecisions: decision ${i} is ${d.kind}, node ${nd.path} is ${nd.kind}`);
     const size = (s: readonly number[]) => s[0] * s[1] * s[2] * s[3];
     if (d.kind === 'relu') {
-      if (d.sign.length !== size(nd.inputShape)) throw new Error(`routingFromDecisions: ${nd.path} has ${size(nd.inputShape)} units, decision ${i} ${d.sign.length}`);
+      if (d.sign.length !== size(nd.inputShape))
+        throw new Error(`routingFromDecisions: ${nd.path} has ${size(nd.inputShape)} units, decision ${i} ${d.sign.length}`);
       routing.set(nd.path, { kind: 'relu', sign: d.sign });
       return;
     }
@@ -207,9 +223,11 @@ export function routingFromDecisions(nodes: readonly NodeDescription[], decision
     else {
       const { offsets, indices } = d.ties as { readonly offsets: ArrayLike<number>; readonly indices: ArrayLike<number> };
       ties = [];
-      for (let o = 0; o + 1 < offsets.length; o++) ties.push(Array.from({ length: offsets[o + 1] - offsets[o] }, (_, j) => indices[offsets[o] + j]));
+      for (let o = 0; o + 1 < offsets.length; o++)
+        ties.push(Array.from({ length: offsets[o + 1] - offsets[o] }, (_, j) => indices[offsets[o] + j]));
     }
-    if (ties.length !== size(nd.outputShape)) throw new Error(`routingFromDecisions: ${nd.path} has ${size(nd.outputShape)} windows, decision ${i} ${ties.length}`);
+    if (ties.length !== size(nd.outputShape))
+      throw new Error(`routingFromDecisions: ${nd.path} has ${size(nd.outputShape)} windows, decision ${i} ${ties.length}`);
     routing.set(nd.path, { kind: 'maxpool', ties });
   });
   return routing;

@@ -46,13 +46,28 @@ interface Base {
 }
 
 export type GraphNode =
-  | (Base & { readonly kind: 'conv2d'; readonly name: string; readonly inC: number; readonly outC: number; readonly win: Windows; readonly weight: Float64Array; readonly bias: Float64Array | null })
+  | (Base & {
+      readonly kind: 'conv2d';
+      readonly name: string;
+      readonly inC: number;
+      readonly outC: number;
+      readonly win: Windows;
+      readonly weight: Float64Array;
+      readonly bias: Float64Array | null;
+    })
   | (Base & { readonly kind: 'relu' })
   | (Base & { readonly kind: 'maxpool'; readonly win: Windows })
   | (Base & { readonly kind: 'avgpool'; readonly win: Windows; readonly odd: bigint; readonly twos: number })
   | (Base & { readonly kind: 'globalavgpool'; readonly odd: bigint; readonly twos: number })
   | (Base & { readonly kind: 'flatten' })
-  | (Base & { readonly kind: 'linear'; readonly name: string; readonly inF: number; readonly outF: number; readonly weight: Float64Array; readonly bias: Float64Array | null })
+  | (Base & {
+      readonly kind: 'linear';
+      readonly name: string;
+      readonly inF: number;
+      readonly outF: number;
+      readonly weight: Float64Array;
+      readonly bias: Float64Array | null;
+    })
   /** body(x) + shortcut(x): `input` is the body's output, `other` the shortcut's. */
   | (Base & { readonly kind: 'add'; readonly other: number });
 
@@ -80,11 +95,14 @@ export function windows(inH: number, inW: number, kernel: Pair, stride: Pair, pa
   const [sh, sw] = stride;
   const [ph, pw] = padding;
   if (!(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0)) {
-    throw new NetworkSpecError(`${what}: kernel and stride must be ≥ 1 and padding ≥ 0, got kernel ${kh}×${kw}, stride ${sh}×${sw}, padding ${ph}×${pw}`);
+    throw new NetworkSpecError(
+      `${what}: kernel and stride must be ≥ 1 and padding ≥ 0, got kernel ${kh}×${kw}, stride ${sh}×${sw}, padding ${ph}×${pw}`,
+    );
   }
   const outH = windowOutSize(inH, kh, sh, ph);
   const outW = windowOutSize(inW, kw, sw, pw);
-  if (outH < 1 || outW < 1) throw new NetworkSpecError(`${what}: input ${inH}×${inW} with kernel ${kh}×${kw}, padding ${ph}×${pw} gives an empty output`);
+  if (outH < 1 || outW < 1)
+    throw new NetworkSpecError(`${what}: input ${inH}×${inW} with kernel ${kh}×${kw}, padding ${ph}×${pw} gives an empty output`);
   // Validated above (with this module's error type); the index map itself is the engine's.
   const { k: kk, map } = windowMap(inH, inW, kernel, stride, padding);
   return { kernel, stride, padding, inH, inW, outH, outW, kk, map };
@@ -105,13 +123,16 @@ function param(params: Params, name: string, length: number): Float64Array {
  * BATCHNORM_UNSUPPORTED), missing or mis-sized parameters, non-finite numbers, impossible shapes.
  */
 export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<number>, shape: readonly number[]): Graph {
-  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 1)) throw new NetworkSpecError(`input shape must be [N, C, H, W] of positive integers, got [${shape.join(', ')}]`);
+  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 1))
+    throw new NetworkSpecError(`input shape must be [N, C, H, W] of positive integers, got [${shape.join(', ')}]`);
   const [N, C, H, W] = shape;
   if (spec.input && (spec.input[0] !== C || spec.input[1] !== H || spec.input[2] !== W)) {
     throw new NetworkSpecError(`input shape ${C}×${H}×${W} does not match the spec's ${spec.input.join('×')}`);
   }
-  if (x.length !== N * C * H * W) throw new NetworkSpecError(`input has ${x.length} values, shape ${shape.join('×')} needs ${N * C * H * W}`);
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new NetworkSpecError(`input[${i}] = ${x[i]} is not finite: it has no exact value`);
+  if (x.length !== N * C * H * W)
+    throw new NetworkSpecError(`input has ${x.length} values, shape ${shape.join('×')} needs ${N * C * H * W}`);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i])) throw new NetworkSpecError(`input[${i}] = ${x[i]} is not finite: it has no exact value`);
   paramsOf(spec); // duplicate names
 
   const nodes: GraphNode[] = [];
@@ -131,7 +152,8 @@ export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<n
         case 'batchnorm2d':
           throw new NetworkSpecError(`${path} (${l.name}): ${BATCHNORM_UNSUPPORTED}`);
         case 'conv2d': {
-          if (c !== l.inChannels) throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
+          if (c !== l.inChannels)
+            throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
           const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} (${l.name})`);
           const K = l.inChannels * l.kernel[0] * l.kernel[1];
           const weight = param(params, `${l.name}.weight`, l.outChannels * K);
@@ -149,7 +171,9 @@ export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<n
         }
         case 'maxpool': {
           if (2 * l.padding[0] > l.kernel[0] || 2 * l.padding[1] > l.kernel[1]) {
-            throw new NetworkSpecError(`${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`);
+            throw new NetworkSpecError(
+              `${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`,
+            );
           }
           const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} maxpool`);
           const out = newTensor([n, c, win.outH, win.outW], inT.den);
@@ -180,7 +204,9 @@ export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<n
         }
         case 'linear': {
           if (h !== 1 || w !== 1 || c !== l.inFeatures) {
-            throw new NetworkSpecError(`${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`);
+            throw new NetworkSpecError(
+              `${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`,
+            );
           }
           const weight = param(params, `${l.name}.weight`, l.outFeatures * l.inFeatures);
           const bias = l.bias ? param(params, `${l.name}.bias`, l.outFeatures) : null;
@@ -194,7 +220,8 @@ export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<n
           const s = seq(l.shortcut, `${path}.shortcut`, t);
           const bs = tensors[b].shape;
           const ss = tensors[s].shape;
-          if (bs.some((d, k) => d !== ss[k])) throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
+          if (bs.some((d, k) => d !== ss[k]))
+            throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
           const out = newTensor(bs, lcm(tensors[b].den, tensors[s].den));
           nodes.push({ kind: 'add', path, input: b, other: s, output: out });
           t = out;

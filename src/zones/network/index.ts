@@ -5,8 +5,29 @@
  */
 export * from './types.ts';
 export { exactRouting, type ExactRoutingResult } from './exact.ts';
-export { classifyNetwork, type BatchZone, type BifurcationCause, type ClassifyNetworkOptions, type CompensationCause, type EntryExplanation, type HarmlessKind, type NetworkClassification, type NodeZoneSummary, type UnitFinding, type UnitZone, type ZoneTotals } from './classify.ts';
-export { ESTIMATOR_THRESHOLDS, compareEstimator, estimateZone, estimatorDistance, type EstimatorComparison, type EstimatorResult, type GradientMap } from './estimator.ts';
+export {
+  classifyNetwork,
+  type BatchZone,
+  type BifurcationCause,
+  type ClassifyNetworkOptions,
+  type CompensationCause,
+  type EntryExplanation,
+  type HarmlessKind,
+  type NetworkClassification,
+  type NodeZoneSummary,
+  type UnitFinding,
+  type UnitZone,
+  type ZoneTotals,
+} from './classify.ts';
+export {
+  ESTIMATOR_THRESHOLDS,
+  compareEstimator,
+  estimateZone,
+  estimatorDistance,
+  type EstimatorComparison,
+  type EstimatorResult,
+  type GradientMap,
+} from './estimator.ts';
 export { plainForward, simulateForward, routingFromValues, routingFromDecisions, type DecisionLike, type FloatForward } from './float.ts';
 export { bruteForceRouting, type BruteForceResult } from './bruteforce.ts';
 export { BATCHNORM_UNSUPPORTED, NetworkSpecError, type NetworkSpec, type Params } from './graph.ts';

@@ -50,7 +50,11 @@ export interface NodeDescription {
   /** Path of the node whose output this node reads ('input' for the network input; an add node's body side). */
   readonly inputFrom: string;
   /** Sliding-window geometry of conv2d / maxpool / avgpool nodes. */
-  readonly window?: { readonly kernel: readonly [number, number]; readonly stride: readonly [number, number]; readonly padding: readonly [number, number] };
+  readonly window?: {
+    readonly kernel: readonly [number, number];
+    readonly stride: readonly [number, number];
+    readonly padding: readonly [number, number];
+  };
 }
 
 /**
