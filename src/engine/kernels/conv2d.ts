@@ -37,7 +37,7 @@ export function conv2dForwardKernel(
   const out = callKernel([x, w, b], [s.N * s.O * s.outH * s.outW], scratch, (k, [xp, wp, bp, yp], sc) =>
     k.convFwd(mode.kind, mode.round, ...dims(s), xp, wp, bp, yp, sc),
   );
-  return out?.[0];
+  return out ? out[0] : null;
 }
 
 /** dx (rounded to p), or null. The scatter's holes are read as +0, so it needs a finite w. */
@@ -48,7 +48,7 @@ export function conv2dInputGradKernel(mode: KernelMode, s: ConvShape, gy: Float6
   const out = callKernel([gy, w], [s.N * s.C * s.H * s.W], scratch, (k, [gp, wp, dxp], sc) =>
     k.convDx(mode.kind, mode.round, ...dims(s), gp, wp, dxp, sc),
   );
-  return out?.[0];
+  return out ? out[0] : null;
 }
 
 /**

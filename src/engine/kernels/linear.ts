@@ -20,7 +20,7 @@ export function linearForwardKernel(
   const out = callKernel([x, w, b], [N * O], bytes(mode, N * I + I * (O + 4)), (k, [xp, wp, bp, yp], sc) =>
     k.linFwd(mode.kind, mode.round, N, I, O, xp, wp, bp, yp, sc),
   );
-  return out?.[0];
+  return out ? out[0] : null;
 }
 
 /** dx (rounded to p), or null. */
@@ -35,7 +35,7 @@ export function linearInputGradKernel(
   const out = callKernel([gy, w], [N * I], bytes(mode, N * O + O * (I + 4)), (k, [gp, wp, dxp], sc) =>
     k.linDx(mode.kind, mode.round, N, I, O, gp, wp, dxp, sc),
   );
-  return out?.[0];
+  return out ? out[0] : null;
 }
 
 /** dW and/or db (rounded to p), or null. db is the sum of gy with every x = 1. */
