@@ -1,5 +1,5 @@
 /**
- * `adzone data fetch` / `adzone data list` (src/data/fetch.ts, src/data/command.ts) against a real
+ * `adzone data fetch` / `adzone data list` (src/data/fetch.ts, src/cli/commands/data.ts) against a real
  * HTTP server on 127.0.0.1 serving files written here in the exact formats of the official ones
  * (SVHN MAT-files, a CIFAR-10 tar.gz): download and md5 check, skip when present, resume of a cut
  * download with a Range request, a server answering 200 to a Range request, 416 for a whole .part,
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { dataCommand, type DataCommandIO } from '../src/data/command.ts';
+import { dataCommand, type DataCommandIO } from '../src/cli/commands/data.ts';
 import { CIFAR10_RECORD_BYTES, FETCH_SOURCES, loadCifar10, loadSvhn, readTar, type FetchSource } from '../src/data/index.ts';
 import { gunzipSync } from 'node:zlib';
 import { FixtureServer, md5, scratchDirs, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';

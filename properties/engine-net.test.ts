@@ -1,6 +1,6 @@
 /**
  * Properties of whole networks on the engine (src/engine ops batchnorm2d, avgpool2d, globalAvgPool,
- * add, flatten, softmaxCrossEntropy; src/engine/optim; src/engine/lossScale; src/models/engine.ts).
+ * add, flatten, softmaxCrossEntropy; src/engine/optim; src/engine/lossScale; src/backends/engine/network.ts).
  * Statements about the mathematics, on small shapes; each title says what is checked.
  *
  * Finite differences. At 64 bits a central difference (f(θ+h) − f(θ−h)) / (2h) differs from f'(θ)
@@ -41,7 +41,7 @@ import {
   type Batch,
   type EngineNet,
   type NetDecision,
-} from '../src/models/engine.ts';
+} from '../src/backends/engine/network.ts';
 import { buffersOf, paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
 import { F16, F32, F64, isRepresentable, type Format } from '../src/precision/index.ts';
 import { mulberry32 as prng } from '../src/util/rng.ts';
@@ -288,16 +288,14 @@ describe('new ops at 64 bits: gradients equal central finite differences', () =>
   });
 
   it('softmaxCrossEntropy: finite differences, and the gradient equals (softmax − onehot)/N', () => {
-    const arb = fc
-      .record({ N: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 2, max: 5 }) })
-      .chain(({ N, K }) =>
-        fc.record({
-          N: fc.constant(N),
-          K: fc.constant(K),
-          z: vec(N * K, fc.double({ min: -8, max: 8, noNaN: true })),
-          labels: vec(N, fc.integer({ min: 0, max: K - 1 })),
-        }),
-      );
+    const arb = fc.record({ N: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 2, max: 5 }) }).chain(({ N, K }) =>
+      fc.record({
+        N: fc.constant(N),
+        K: fc.constant(K),
+        z: vec(N * K, fc.double({ min: -8, max: 8, noNaN: true })),
+        labels: vec(N, fc.integer({ min: 0, max: K - 1 })),
+      }),
+    );
     fc.assert(
       fc.property(arb, ({ N, K, z, labels }) => {
         const lab = Int32Array.from(labels);

@@ -13,7 +13,7 @@ import { conv2d, linear, makeArith, Tape, type Accumulate } from '../src/engine/
 import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
 import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
-import { createEngineNet, gradients } from '../src/models/engine.ts';
+import { createEngineNet, gradients } from '../src/backends/engine/network.ts';
 import { initParams } from '../src/models/init.ts';
 import { modelSpec } from '../src/models/registry.ts';
 import { BF16, E4M3, F16, F32, F64, type Format } from '../src/precision/index.ts';

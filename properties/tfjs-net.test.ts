@@ -2,7 +2,7 @@
  * tfjs twins of the models (src/backends/tfjs/{f16,maxpool_beta,models}.ts):
  * - roundF16 (tf ops only) is binary16 rounding, bit for bit, on cpu and wasm;
  * - maxPoolBeta applies each family member exactly at ties and is tfjs's own gradient away from them;
- * - whole networks: tfjs and the engine (src/models/engine.ts) agree within a derived rounding
+ * - whole networks: tfjs and the engine (src/backends/engine/network.ts) agree within a derived rounding
  *   bound away from ties, and at ties differ exactly as the family predicts.
  *
  * References here are written independently of src/ (plain loops in double).
@@ -23,7 +23,7 @@ import {
   type TfjsNetResult,
 } from '../src/backends/tfjs/models.ts';
 import { beta, choice, FIRST, LAST, MINNORM, tieWeights, type JacobianChoice, type MaxPoolJacobian } from '../src/jacobians/index.ts';
-import { createEngineNet, gradients, trainStep } from '../src/models/engine.ts';
+import { createEngineNet, gradients, trainStep } from '../src/backends/engine/network.ts';
 import { initBuffers, initParams, modelSpec, paramsOf, type ModelSpec, type NetLayer } from '../src/models/index.ts';
 import { adam, sgd } from '../src/engine/optim/index.ts';
 import { F16, F32, F64 } from '../src/precision/index.ts';
@@ -493,7 +493,7 @@ const tfjs = (
 ): Promise<TfjsNetResult> =>
   tfjsGradients(spec, params, batch, { backend: 'cpu', precision: '32', jacobian: choice(FIRST), training: true, ...o });
 
-describe('tfjs twins vs the engine (src/models/engine.ts)', () => {
+describe('tfjs twins vs the engine (src/backends/engine/network.ts)', () => {
   const lenet = modelSpec('lenet5');
 
   it("away from ties: engine (32 bits, strict) and tfjs cpu (own MaxPool rule and the family's `first`) agree within the derived rounding bound", async () => {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { loadCifar10, loadMnist, batches, type Batch } from '../data/index.ts';
 import { initParams } from '../models/init.ts';
 import { modelSpec } from '../models/registry.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { runInChild } from './fork.ts';
 import { plan, BATCH, type Group, type Measurement } from './plan.ts';
 import { TARGETS, verdict } from './targets.ts';

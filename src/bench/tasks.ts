@@ -40,7 +40,7 @@ async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> 
   const training = task.kind === 'train-step';
   const trainingDetail = (jacobian: string, optimizerName: string) => (training ? { jacobian, optimizer: optimizerName } : {});
   if (task.backend === 'engine') {
-    const { createEngineNet, evaluateBatch, trainStep } = await import('../models/engine.ts');
+    const { createEngineNet, evaluateBatch, trainStep } = await import('../backends/engine/network.ts');
     const { formatByName } = await import('../precision/index.ts');
     if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
     const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
@@ -100,7 +100,7 @@ async function exactTask(task: Extract<Task, { kind: 'exact' }>, ready: () => vo
   const x = task.batch.x.map(Math.fround);
   const shape = task.batch.shape;
   if (task.what === 'gradients-32') {
-    const { createEngineNet, gradients } = await import('../models/engine.ts');
+    const { createEngineNet, gradients } = await import('../backends/engine/network.ts');
     const { choice, FIRST } = await import('../jacobians/index.ts');
     const { F32 } = await import('../precision/index.ts');
     ready();

@@ -1,8 +1,8 @@
 /** Small, strict option parsing helpers: every bad value gets a message saying what was expected. */
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { UsageError } from '../util/errors.ts';
+
+export { UsageError };
 
 export function parseIntOption(name: string, value: string | undefined, def: number, min: number, max: number): number {
   if (value === undefined) return def;

@@ -14,7 +14,7 @@ import { BACKEND_IDS, loadBackends } from '../backends/registry.ts';
 import { decimalOracle } from '../oracle/index.ts';
 import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { validate } from '../schema/index.ts';
 import { addToCorpus } from '../zones/corpus.ts';
 import type { Accumulate } from '../engine/types.ts';
@@ -304,13 +304,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        if (rest[0] === 'bench') return await (await import('./bench.ts')).benchCommand(['--help'], VERSION);
-        if (rest[0] === 'report') return await (await import('../report/html/command.ts')).reportCommand(['--help']);
-        if (rest[0] === 'gate') return await (await import('../gate/command.ts')).gateCommand(['--help']);
-        if (rest[0] === 'train') return await (await import('../train/command.ts')).trainCommand(['--help'], { version: VERSION });
-        if (rest[0] === 'ablate') return await (await import('../train/ablate/command.ts')).ablateCommand(['--help'], { version: VERSION });
-        if (rest[0] === 'data') return await (await import('../data/command.ts')).dataCommand(['--help']);
-        if (rest[0] === 'nightly') return await (await import('../nightly/command.ts')).nightlyCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'bench') return await (await import('./commands/bench.ts')).benchCommand(['--help'], VERSION);
+        if (rest[0] === 'report') return await (await import('./commands/report.ts')).reportCommand(['--help']);
+        if (rest[0] === 'gate') return await (await import('./commands/gate.ts')).gateCommand(['--help']);
+        if (rest[0] === 'train') return await (await import('./commands/train.ts')).trainCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'ablate') return await (await import('./commands/ablate.ts')).ablateCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'data') return await (await import('./commands/data.ts')).dataCommand(['--help']);
+        if (rest[0] === 'nightly') return await (await import('./commands/nightly.ts')).nightlyCommand(['--help'], { version: VERSION });
         console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : rest[0] === 'zones' ? ZONES_HELP : HELP);
         return 0;
       case '--version':
@@ -321,23 +321,23 @@ export async function main(argv: string[]): Promise<number> {
       case 'replay':
         return await replay(rest);
       case 'bench':
-        return await (await import('./bench.ts')).benchCommand(rest, VERSION);
+        return await (await import('./commands/bench.ts')).benchCommand(rest, VERSION);
       case 'zones': {
-        const { zones } = await import('./zones.ts');
+        const { zones } = await import('./commands/zones.ts');
         return await zones(rest, { help: ZONES_HELP, version: VERSION });
       }
       case 'report':
-        return await (await import('../report/html/command.ts')).reportCommand(rest);
+        return await (await import('./commands/report.ts')).reportCommand(rest);
       case 'gate':
-        return await (await import('../gate/command.ts')).gateCommand(rest);
+        return await (await import('./commands/gate.ts')).gateCommand(rest);
       case 'train':
-        return await (await import('../train/command.ts')).trainCommand(rest, { version: VERSION });
+        return await (await import('./commands/train.ts')).trainCommand(rest, { version: VERSION });
       case 'nightly':
-        return await (await import('../nightly/command.ts')).nightlyCommand(rest, { version: VERSION });
+        return await (await import('./commands/nightly.ts')).nightlyCommand(rest, { version: VERSION });
       case 'ablate':
-        return await (await import('../train/ablate/command.ts')).ablateCommand(rest, { version: VERSION });
+        return await (await import('./commands/ablate.ts')).ablateCommand(rest, { version: VERSION });
       case 'data':
-        return await (await import('../data/command.ts')).dataCommand(rest);
+        return await (await import('./commands/data.ts')).dataCommand(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { shown } from '../schema/discover.ts';
 import { writeResult, type AblateJson } from '../schema/index.ts';
 import { accuracyByBeta, configKey, recipeKey, type RunRow } from '../schema/runs.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { compactCounts } from '../report/html/format.ts';
 import type { Side } from './compare.ts';
 import { defaultThresholds } from './thresholds.ts';

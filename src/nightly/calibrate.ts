@@ -237,7 +237,7 @@ export async function calibrate(o: {
     let zones = scaled.zones;
     if (o.stages.includes('zones'))
       await part('zones', async () => {
-        const { zones: zonesCommand } = await import('../cli/zones.ts');
+        const { zones: zonesCommand } = await import('../cli/commands/zones.ts');
         const dir = join(tmp, 'zones');
         const t = performance.now();
         const code = await zonesCommand(

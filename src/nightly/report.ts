@@ -15,7 +15,7 @@ import { renderHtml } from '../report/html/index.ts';
 import { esc } from '../report/html/svg.ts';
 import { summaryMarkdown } from '../report/summary.ts';
 import { junitXml } from '../report/junit.ts';
-import { writeFileAtomic } from '../report/atomic.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
 import { fmtSeconds } from './budget.ts';
 import { MNIST_TRAIN_IMAGES, type Counts } from './plan.ts';
 import type { SuitesSummary } from './suites.ts';

@@ -22,7 +22,7 @@ import {
   type ZoneClass,
 } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { validate } from '../schema/index.ts';
 import { shrinkCost, type Costs, type VerifyPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';

@@ -67,7 +67,7 @@ export async function zonesStage(o: {
   readonly clock: Clock;
   readonly tick: StageTicker;
 }): Promise<ZonesSummary> {
-  const { zones } = await import('../cli/zones.ts');
+  const { zones } = await import('../cli/commands/zones.ts');
   const networks: ZonesSummary['networks'][number][] = [];
   let truncated = false;
   for (const u of zonesUnits(o.plan)) {

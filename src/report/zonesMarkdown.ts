@@ -7,14 +7,7 @@
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
  * comparing the shape of the result with DESIGN §4's PyTorch reference.
  */
-import type {
-  BatchZone,
-  BifurcationCause,
-  CompensationCause,
-  HarmlessKind,
-  UnitFinding,
-  UnitZone,
-} from '../zones/network/index.ts';
+import type { BatchZone, BifurcationCause, CompensationCause, HarmlessKind, UnitFinding, UnitZone } from '../zones/network/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // zones.json

@@ -12,13 +12,13 @@
  * | kind | schema | version | file | writer |
  * | --- | --- | --- | --- | --- |
  * | verify | adzone/verify | 1 | verify.json | src/cli/main.ts verify |
- * | zones | adzone/zones | 1 | zones.json | src/cli/zones.ts |
+ * | zones | adzone/zones | 1 | zones.json | src/cli/commands/zones.ts |
  * | bench | adzone/bench | 2 | results.json | src/bench/run.ts |
  * | train | adzone/train | 1 | result.json | src/train/ |
  * | ablate | adzone/ablate | 1 | ablate.json | src/train/ |
  */
 import { readFileSync } from 'node:fs';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import type { ZonesReport } from '../report/zonesMarkdown.ts';
 import { check, SchemaError, type Shape } from './shape.ts';
 import { verifyShape, type VerifyJson } from './verify.ts';

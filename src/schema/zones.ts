@@ -1,5 +1,5 @@
 /**
- * zones.json, schema 'adzone/zones' version 1: what `adzone zones` writes (src/cli/zones.ts); its
+ * zones.json, schema 'adzone/zones' version 1: what `adzone zones` writes (src/cli/commands/zones.ts); its
  * TypeScript types are ZonesReport and friends in src/report/zonesMarkdown.ts. Cause and harmless
  * breakdowns are checked as maps of counts, so a new cause name is not a schema change.
  */

@@ -1,11 +1,12 @@
 /**
- * One interface over the two ways a network trains here: the engine (src/models/engine.ts, any
+ * One interface over the two ways a network trains here: the engine (src/backends/engine/network.ts, any
  * precision, strict or wide) and the tfjs twins (src/backends/tfjs/models.ts: float32, or binary16
  * `wide` emulated). Both step the same parameters (by PyTorch name, values of p held in doubles)
  * with the same optimizer code (the engine's sgd / adam, src/engine/optim), so a trainer saves and
  * restores them alike.
  */
-import { createEngineNet, evaluateBatch, gradients, trainStep, type Batch, type ModelSpec } from '../models/index.ts';
+import { createEngineNet, evaluateBatch, gradients, trainStep, type Batch } from '../backends/engine/network.ts';
+import type { ModelSpec } from '../models/index.ts';
 import type { EngineOptions } from '../engine/types.ts';
 import type { LossScaler } from '../engine/lossScale.ts';
 import { rounder } from '../engine/arith.ts';

@@ -22,7 +22,7 @@ import { countParams, initBuffers, initParams, modelSpec, type ModelOptions, typ
 import { batchCount, batches, datasetByName, type Batch as DataBatch, type Dataset, type DatasetInfo } from '../data/index.ts';
 import { dynamicLossScale, staticLossScale, type LossScaler } from '../engine/lossScale.ts';
 import { beta as betaJacobian, choice } from '../jacobians/index.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { createTrainer, type NetTrainer } from './backend.ts';
 import { readCheckpoint, stringifyExact, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { TrainConfigError, chanceThreshold, effectiveStem, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { jacobianName, parseJacobian, type MaxPoolJacobian } from '../jacobians/index.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { Problem } from '../problem/index.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import type { ZoneClass } from './verify.ts';
 
 export interface CorpusEntry {

@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../cli/args.ts';
 import { stringifyExact } from '../checkpoint.ts';
-import { freshConfig, parseTrainArgv } from '../command.ts';
+import { freshConfig, parseTrainArgv } from '../../cli/commands/train.ts';
 import type { TrainConfig } from '../config.ts';
 
 export class GridError extends Error {

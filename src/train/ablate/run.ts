@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readResult, writeResult, type AblateRun } from '../../schema/index.ts';
-import { toJson, writeFileAtomic } from '../../report/atomic.ts';
+import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import { stringifyExact } from '../checkpoint.ts';
 import { CHECKPOINT_FILE, RESULT_FILE, RunLockedError, loadCheckpoint, prepare, runTrain, type TrainResult } from '../run.ts';
 import { fmtDuration, trainProgress } from '../progress.ts';

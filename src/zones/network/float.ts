@@ -72,7 +72,7 @@ function forward(
       }
       case 'relu':
         inputs.set(nd.path, inp);
-        out = inp.map((v) => (Math.max(v , 0)));
+        out = inp.map((v) => Math.max(v, 0));
         break;
       case 'maxpool':
       case 'avgpool': {

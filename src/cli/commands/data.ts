@@ -1,8 +1,8 @@
 /** `adzone data list` and `adzone data fetch NAME --to DIR`: the official data files, downloaded with resume and checksums. */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { fmtInt } from './errors.ts';
-import { FETCH_SOURCES, FetchError, fetchSource, fmtBytes, type FetchSource, type FetchOutput } from './fetch.ts';
+import { fmtInt } from '../../data/errors.ts';
+import { FETCH_SOURCES, FetchError, fetchSource, fmtBytes, type FetchSource, type FetchOutput } from '../../data/fetch.ts';
 
 export const DATA_HELP = `adzone data — fetch real data sets from their official sources, with checksums and resume
 

@@ -22,9 +22,9 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from './args.ts';
-import { progress } from './progress.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
+import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from '../args.ts';
+import { progress } from '../progress.ts';
+import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import {
   zonesMarkdown,
   type ZonesBatchRecord,
@@ -36,20 +36,18 @@ import {
   type ZonesPrecisionReport,
   type ZonesReport,
   type ZonesSummary,
-} from '../report/zonesMarkdown.ts';
+} from '../../report/zonesMarkdown.ts';
 import {
   MODEL_NAMES,
   countParams,
-  createEngineNet,
-  gradients,
   initParams,
   isModelName,
   modelSpec,
-  type EngineNet,
   type ModelOptions,
   type ModelSpec,
   type NetLayer,
-} from '../models/index.ts';
+} from '../../models/index.ts';
+import { createEngineNet, gradients, type EngineNet } from '../../backends/engine/network.ts';
 import {
   DATASET_NAMES,
   DataError,
@@ -58,7 +56,7 @@ import {
   type Dataset,
   type DatasetInfo,
   type Split,
-} from '../data/index.ts';
+} from '../../data/index.ts';
 import {
   BATCHNORM_UNSUPPORTED,
   ESTIMATOR_THRESHOLDS,
@@ -69,11 +67,11 @@ import {
   routingFromDecisions,
   type NetRouting,
   type UnitFinding,
-} from '../zones/network/index.ts';
-import { formatByName } from '../precision/index.ts';
-import { rounder } from '../engine/index.ts';
-import type { Accumulate } from '../engine/types.ts';
-import { beta, choice } from '../jacobians/index.ts';
+} from '../../zones/network/index.ts';
+import { formatByName } from '../../precision/index.ts';
+import { rounder } from '../../engine/index.ts';
+import type { Accumulate } from '../../engine/types.ts';
+import { beta, choice } from '../../jacobians/index.ts';
 
 const PRECISIONS = ['16', '32', '64'] as const;
 /**

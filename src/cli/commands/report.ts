@@ -1,13 +1,13 @@
 /** `adzone report DIR... [--out FILE.html] [--markdown FILE.md] [--junit FILE.xml] [--title T]`. */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { UsageError } from '../../cli/args.ts';
+import { UsageError } from '../args.ts';
 import { discover, shown } from '../../schema/discover.ts';
 import { SchemaError } from '../../schema/index.ts';
-import { writeFileAtomic } from '../atomic.ts';
-import { renderHtml } from './index.ts';
-import { summaryMarkdown } from '../summary.ts';
-import { junitXml } from '../junit.ts';
+import { writeFileAtomic } from '../../util/atomic.ts';
+import { renderHtml } from '../../report/html/index.ts';
+import { summaryMarkdown } from '../../report/summary.ts';
+import { junitXml } from '../../report/junit.ts';
 
 export const REPORT_HELP = `adzone report — one self-contained HTML page (inline CSS and SVG, no network) from result files
 

@@ -21,7 +21,7 @@
  *    A derived path that would collide with a layer name falls back to the position.
  * A residual block runs body, then shortcut, then adds: body(x) + shortcut(x).
  */
-import { windowOutSize } from '../problem/index.ts';
+import { windowOutSize } from '../../problem/index.ts';
 import {
   add,
   avgpool2d,
@@ -34,14 +34,14 @@ import {
   relu,
   softmaxCrossEntropy,
   type RunningStats,
-} from '../engine/ops/index.ts';
-import { rounder } from '../engine/arith.ts';
-import { allFinite, type LossScaler } from '../engine/lossScale.ts';
-import type { Optimizer } from '../engine/optim/index.ts';
-import { Tape, type Decision } from '../engine/tape.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import type { EngineOptions } from '../engine/types.ts';
-import { buffersOf, paramsOf, type ModelSpec, type NetLayer, type ParamSpec } from './spec.ts';
+} from '../../engine/ops/index.ts';
+import { rounder } from '../../engine/arith.ts';
+import { allFinite, type LossScaler } from '../../engine/lossScale.ts';
+import type { Optimizer } from '../../engine/optim/index.ts';
+import { Tape, type Decision } from '../../engine/tape.ts';
+import type { Tensor } from '../../engine/tensor.ts';
+import type { EngineOptions } from '../../engine/types.ts';
+import { buffersOf, paramsOf, type ModelSpec, type NetLayer, type ParamSpec } from '../../models/spec.ts';
 
 type Layer = Exclude<NetLayer, { kind: 'residual' }>;
 

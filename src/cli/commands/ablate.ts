@@ -3,13 +3,13 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { UsageError } from '../../cli/args.ts';
+import { UsageError } from '../args.ts';
 import { DataError } from '../../data/index.ts';
-import { CheckpointError } from '../checkpoint.ts';
-import { TrainConfigError } from '../config.ts';
-import { fmtDuration } from '../progress.ts';
-import { GridError, expandGrid, parseShard, readGrid, type Cell } from './grid.ts';
-import { mergeGrids, runGrid, strayRuns } from './run.ts';
+import { CheckpointError } from '../../train/checkpoint.ts';
+import { TrainConfigError } from '../../train/config.ts';
+import { fmtDuration } from '../../train/progress.ts';
+import { GridError, expandGrid, parseShard, readGrid, type Cell } from '../../train/ablate/grid.ts';
+import { mergeGrids, runGrid, strayRuns } from '../../train/ablate/run.ts';
 
 export const ABLATE_HELP = `adzone ablate — run a grid of training runs, resumably; or merge the slices of one grid into one table
 

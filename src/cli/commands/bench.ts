@@ -5,11 +5,11 @@
  * The targets live in src/bench/targets.ts, never in tests.
  */
 import { parseArgs } from 'node:util';
-import { UsageError, parseList } from './args.ts';
-import { BATCH, GROUPS, type Group } from '../bench/plan.ts';
-import { runBench } from '../bench/run.ts';
-import { benchTable } from '../bench/table.ts';
-import { TARGETS } from '../bench/targets.ts';
+import { UsageError, parseList } from '../args.ts';
+import { BATCH, GROUPS, type Group } from '../../bench/plan.ts';
+import { runBench } from '../../bench/run.ts';
+import { benchTable } from '../../bench/table.ts';
+import { TARGETS } from '../../bench/targets.ts';
 
 export const BENCH_HELP = `adzone bench — training-step speed (engine 16/32/64 bits vs tfjs), exact classification cost, peak memory
 

@@ -9,12 +9,12 @@
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError, parseIntOption, parseList } from '../cli/args.ts';
-import { SchemaError } from '../schema/index.ts';
-import { shown } from '../schema/discover.ts';
-import { check } from '../schema/shape.ts';
-import { toJson, writeFileAtomic } from '../report/atomic.ts';
-import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from './budget.ts';
+import { UsageError, parseIntOption, parseList } from '../args.ts';
+import { SchemaError } from '../../schema/index.ts';
+import { shown } from '../../schema/discover.ts';
+import { check } from '../../schema/shape.ts';
+import { toJson, writeFileAtomic } from '../../util/atomic.ts';
+import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from '../../nightly/budget.ts';
 import {
   estimate,
   MNIST_TRAIN_IMAGES,
@@ -26,14 +26,14 @@ import {
   type Counts,
   type Estimates,
   type Stage,
-} from './plan.ts';
-import { NIGHTLY_SCHEMA, PLAN_SCHEMA, nightlyShape, planShape, readPlan, type PlanFile } from './schema.ts';
-import { clock as makeClock, stageTicker, type Clock } from './progress.ts';
-import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from './report.ts';
-import type { SuitesSummary } from './suites.ts';
-import type { LoadedBackends, VerifySummary } from './verify.ts';
-import type { ZonesSummary } from './zones.ts';
-import type { AblationSummary } from './ablation.ts';
+} from '../../nightly/plan.ts';
+import { NIGHTLY_SCHEMA, PLAN_SCHEMA, nightlyShape, planShape, readPlan, type PlanFile } from '../../nightly/schema.ts';
+import { clock as makeClock, stageTicker, type Clock } from '../../nightly/progress.ts';
+import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from '../../nightly/report.ts';
+import type { SuitesSummary } from '../../nightly/suites.ts';
+import type { LoadedBackends, VerifySummary } from '../../nightly/verify.ts';
+import type { ZonesSummary } from '../../nightly/zones.ts';
+import type { AblationSummary } from '../../nightly/ablation.ts';
 
 export const NIGHTLY_HELP = `adzone nightly — the whole check in one time-budgeted job: property suites with many more
 fast-check runs, the verify sweep, network zones, a short ablation slice, the reports and the gate
@@ -250,7 +250,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     const t = performance.now();
     let calFailures: readonly string[] = [];
     try {
-      const { calibrate } = await import('./calibrate.ts');
+      const { calibrate } = await import('../../nightly/calibrate.ts');
       const cal = await calibrate({ stages: o.stages, version: meta.version, log });
       costs = cal.costs;
       loaded = cal.loaded;
@@ -259,7 +259,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     } catch (e) {
       // without costs, plan from the reference machine's
       crashed = true;
-      const { referenceCosts } = await import('./calibrate.ts');
+      const { referenceCosts } = await import('../../nightly/calibrate.ts');
       costs = referenceCosts(1);
       stages.push({
         stage: 'calibrate',
@@ -279,7 +279,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
         seconds: calibrationSeconds,
         ...(calFailures.length ? { note: `failed parts: ${calFailures.join('; ')}` } : {}),
       });
-    const { VERIFY_DEFAULTS } = await import('./verify.ts');
+    const { VERIFY_DEFAULTS } = await import('../../nightly/verify.ts');
     const p = planNightly({ budgetSeconds: o.budgetSeconds, spentSeconds: c.elapsed(), stages: o.stages, costs, verify: VERIFY_DEFAULTS });
     counts = p.counts;
     notes.push(...p.notes, ...p.dropped.map((d) => `stage ${d.stage} dropped: ${d.reason}`));
@@ -354,7 +354,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   const pc = counts;
   if (pc.suites) {
     const plan = pc.suites;
-    const { suitesStage } = await import('./suites.ts');
+    const { suitesStage } = await import('../../nightly/suites.ts');
     const reading = costs.suites.files.filter((f) => f.readsMultiplier && plan.files.includes(f.file)).length;
     const detail = `${plan.files.length} property files, ${costs.suites.lanes} at a time, seed ${o.seed}, fast-check runs ×${plan.multiplier} in the ${reading} file${reading === 1 ? '' : 's'} reading it (the others keep their own numRuns)`;
     suites = await runStage('suites', plan.files.length, detail, (tick) =>
@@ -363,7 +363,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   }
   if (pc.verify) {
     const plan = pc.verify;
-    const { verifyStage, loadVerifyBackends } = await import('./verify.ts');
+    const { verifyStage, loadVerifyBackends } = await import('../../nightly/verify.ts');
     verify = await runStage(
       'verify',
       plan.generators.length + plan.maxShrinks,
@@ -386,7 +386,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   }
   if (pc.zones) {
     const plan = pc.zones;
-    const { zonesStage, zonesUnits } = await import('./zones.ts');
+    const { zonesStage, zonesUnits } = await import('../../nightly/zones.ts');
     const units = zonesUnits(plan);
     zones = await runStage('zones', units.length, units.map((u) => `${u.model}/${u.dataset} ${u.batches} batches`).join(', '), (tick) =>
       zonesStage({ out: o.out, seed: o.seed, version: meta.version, plan, costs: costs.zones, quiet: o.quiet, clock: c, tick }),
@@ -394,7 +394,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
   }
   if (pc.train) {
     const plan = pc.train;
-    const { ablationStage } = await import('./ablation.ts');
+    const { ablationStage } = await import('../../nightly/ablation.ts');
     const setup = plan.backend ? `${plan.backend} ${plan.mode ?? 'strict'}` : 'tfjs-wasm (a plan from before the engine)';
     ablation = await runStage(
       'train',

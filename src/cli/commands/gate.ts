@@ -2,13 +2,13 @@
 import { parseArgs } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../cli/args.ts';
-import { shown } from '../schema/discover.ts';
-import { SchemaError } from '../schema/index.ts';
-import { compareSides, GateInputError, loadSide, type Side } from './compare.ts';
-import { loneMaxPoolGenerators } from './lone.ts';
-import { readThresholds, type Thresholds } from './thresholds.ts';
-import { updateBaseline } from './update.ts';
+import { UsageError } from '../args.ts';
+import { shown } from '../../schema/discover.ts';
+import { SchemaError } from '../../schema/index.ts';
+import { compareSides, GateInputError, loadSide, type Side } from '../../gate/compare.ts';
+import { loneMaxPoolGenerators } from '../../gate/lone.ts';
+import { readThresholds, type Thresholds } from '../../gate/thresholds.ts';
+import { updateBaseline } from '../../gate/update.ts';
 
 export const GATE_HELP = `adzone gate — compare a report with a committed baseline under thresholds
 

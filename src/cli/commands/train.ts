@@ -5,11 +5,11 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from '../args.ts';
 import { createRequire } from 'node:module';
-import { MODEL_NAMES } from '../models/index.ts';
-import { DataError, datasetByName } from '../data/index.ts';
-import { CheckpointError, stringifyExact } from './checkpoint.ts';
+import { MODEL_NAMES } from '../../models/index.ts';
+import { DataError, datasetByName } from '../../data/index.ts';
+import { CheckpointError, stringifyExact } from '../../train/checkpoint.ts';
 import {
   CONFIG_KEYS,
   TRAIN_BACKENDS,
@@ -23,10 +23,18 @@ import {
   type TrainBackendId,
   type TrainConfig,
   type TrainPrecision,
-} from './config.ts';
-import { CHECKPOINT_FILE, RESULT_FILE, RunLockedError, loadCheckpoint, prepare, runTrain, type CheckpointCadence } from './run.ts';
-import { fmtDuration, trainProgress } from './progress.ts';
-import type { Accumulate } from '../engine/types.ts';
+} from '../../train/config.ts';
+import {
+  CHECKPOINT_FILE,
+  RESULT_FILE,
+  RunLockedError,
+  loadCheckpoint,
+  prepare,
+  runTrain,
+  type CheckpointCadence,
+} from '../../train/run.ts';
+import { fmtDuration, trainProgress } from '../../train/progress.ts';
+import type { Accumulate } from '../../engine/types.ts';
 
 export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, DESIGN §4)
 
