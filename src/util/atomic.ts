@@ -1,15 +1,12 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { writeFilesAtomic } from './output.ts';
 
 /**
  * Write a file atomically: write a temporary file beside it, then rename over the target, so a
- * reader (or a concurrent writer) sees either the old or the new file, never a torn one.
+ * reader (or a concurrent writer) sees either the old or the new file, never a torn one. Its
+ * folder is made when missing; a failure is an InputError naming the path.
  */
-export function writeFileAtomic(path: string, data: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeFilesAtomic([{ path, data }]);
 }
 
 /** JSON with a trailing newline; non-finite numbers are written as strings ('NaN', 'Infinity', '-Infinity'). */
