@@ -218,10 +218,16 @@ function reference(problem: Problem, pick: 'first' | 'last', alpha: number, { ac
     const x = acts[i];
     const dx = new Array<number>(x.length).fill(0);
     if (l.kind === 'relu') {
-      x.forEach((v, j) => (dx[j] = v > 0 ? g[j] : v === 0 && alpha !== 0 ? out(out(alpha) * g[j]) : 0));
+      x.forEach((v, j) => {
+        dx[j] = v > 0 ? g[j] : v === 0 && alpha !== 0 ? out(out(alpha) * g[j]) : 0;
+      });
     } else if (l.kind === 'maxpool') {
-      chosen[i].forEach((idx, o) => (dx[idx] = acc(dx[idx] + g[o])));
-      dx.forEach((v, j) => (dx[j] = out(v)));
+      chosen[i].forEach((idx, o) => {
+        dx[idx] = acc(dx[idx] + g[o]);
+      });
+      dx.forEach((v, j) => {
+        dx[j] = out(v);
+      });
     } else {
       const p = params[i]!;
       const [KH, KW] = l.kernel;
@@ -428,7 +434,9 @@ describe('Jacobian members', () => {
         const gP = round(format, g);
         const weights = tieWeights(member, ties.length).map((q) => round(format, q.num / q.den));
         const expected = data.map(() => 0);
-        ties.forEach((i, t) => (expected[i] = weights[t] === 0 ? 0 : round(format, weights[t] * gP)));
+        ties.forEach((i, t) => {
+          expected[i] = weights[t] === 0 ? 0 : round(format, weights[t] * gP);
+        });
         expect(r.grads.input.map((v) => (v === 0 ? 0 : v))).toEqual(expected);
         if (member.kind === 'first') expect(r.grads.input.findIndex((v) => v !== 0)).toBe(ties[0]);
         if (member.kind === 'last') expect(r.grads.input.findIndex((v) => v !== 0)).toBe(ties[ties.length - 1]);

@@ -254,7 +254,9 @@ describe('the engine rounds with it at 16 bits, values unchanged', () => {
         const viaCalls2 = makeArith(f, 'strict', { checkUnderflow: true });
         const zero = new Float64Array(a.length);
         addInPlace(ar2, zero, a);
-        a.forEach((x) => viaCalls2.addP(0, x));
+        a.forEach((x) => {
+          viaCalls2.addP(0, x);
+        });
         expect(ar2.flags.underflow).toBe(viaCalls2.flags.underflow);
       }),
       { numRuns: runs(500) },

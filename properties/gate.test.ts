@@ -388,17 +388,23 @@ describe('adzone gate', () => {
   it.each([
     [
       'a newer schemaVersion',
-      (v: Verify) => void (v.schemaVersion = 2),
+      (v: Verify) => {
+        v.schemaVersion = 2;
+      },
       /verify\.json: schema adzone\/verify version 2 was written by a newer adzone; this adzone reads version 1/,
     ],
     [
       'a wrong field type',
-      (v: Verify) => void ((v.table[4] as unknown as { n: string }).n = 'many'),
+      (v: Verify) => {
+        (v.table[4] as unknown as { n: string }).n = 'many';
+      },
       /verify\.json: \$\.table\[4\]\.n: expected a whole number ≥ 0, got the string "many"/,
     ],
     [
       'another Jacobian family',
-      (v: Verify) => void (v.jacobians = ['first', 'last']),
+      (v: Verify) => {
+        v.jacobians = ['first', 'last'];
+      },
       /not comparable .*--jacobians first,last in the report, first,minnorm,beta:10 in the baseline/,
     ],
   ])('exits 2 on %s', async (_what, f, msg) => {

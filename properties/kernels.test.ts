@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { f16round } from '@petamoriken/float16';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { conv2d, linear, makeArith, Tape, type Accumulate } from '../src/engine/index.ts';
+import { conv2d, linear, makeArith, Tape, type Accumulate, type Tensor } from '../src/engine/index.ts';
 import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
 import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
@@ -112,7 +112,7 @@ type OpCase = { readonly op: 'conv'; readonly s: ConvCase } | { readonly op: 'li
 function runOp(c: OpCase, f: Format, acc: Accumulate, profile: Profile, seed: number): Record<string, ArrayLike<number>> {
   const tape = new Tape({ format: f, accumulate: acc, jacobian: choice(FIRST) });
   const v = values(f, profile, seed);
-  let out, x, w, b;
+  let out: Tensor, x: Tensor, w: Tensor, b: Tensor | null;
   if (c.op === 'conv') {
     const { N, C, H, W, O, KH, KW, stride, padding, bias } = c.s;
     x = tape.tensor(v(N * C * H * W), [N, C, H, W], true, 'x');
@@ -316,7 +316,9 @@ describe('kernels give the JS path bit for bit', () => {
         return [y.data, x.gradValues(), w.gradValues()];
       });
     const [js, k] = [run('js'), run('kernels')];
-    js.forEach((a, i) => expect(firstDifference(a, k[i])).toBeNull());
+    js.forEach((a, i) => {
+      expect(firstDifference(a, k[i])).toBeNull();
+    });
     expect(Math.max(...js[0])).toBeGreaterThanOrEqual(2 ** 13);
     expect(kernelCalls[3] - before3).toBeGreaterThan(4);
   });

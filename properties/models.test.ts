@@ -167,7 +167,9 @@ describe('PyTorch names and structure', () => {
             expect(c.outChannels).toBe(Math.max(1, Math.round(convs(base)[i].outChannels * width)));
           });
           const v = modelSpec('vgg11', { width, batchNorm });
-          convs(v).forEach((c, i) => expect(c.outChannels).toBe(Math.max(1, Math.round(convs(modelSpec('vgg11'))[i].outChannels * width))));
+          convs(v).forEach((c, i) => {
+            expect(c.outChannels).toBe(Math.max(1, Math.round(convs(modelSpec('vgg11'))[i].outChannels * width)));
+          });
           expect(specShapes(v).at(-1)).toEqual([10]);
         },
       ),

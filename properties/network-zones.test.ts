@@ -329,7 +329,11 @@ describe('exact routing of whole networks', () => {
       fc.property(fc.array(fc.array(fc.integer({ min: -1, max: 5 }), { minLength: 1, maxLength: 4 }), { maxLength: 60 }), (keys) => {
         const it = new Interner(8, 2);
         const ids = keys.map((k) => it.intern(k));
-        keys.forEach((k, i) => keys.forEach((l, j) => expect(ids[i] === ids[j]).toBe(k.join() === l.join())));
+        keys.forEach((k, i) => {
+          keys.forEach((l, j) => {
+            expect(ids[i] === ids[j]).toBe(k.join() === l.join());
+          });
+        });
       }),
       { numRuns: runs(100) },
     );
@@ -425,7 +429,10 @@ describe('the bounds on the kernels (values in binary64, bound sums in binary32)
   it('up32(x) is a binary32 value ≥ x, at most two binary32 ulps above it', () => {
     const bits = new Float64Array(1);
     const raw = new BigUint64Array(bits.buffer);
-    const anyDouble = fc.bigInt({ min: 0n, max: 0x7fefffffffffffffn }).map((b) => ((raw[0] = b), bits[0]));
+    const anyDouble = fc.bigInt({ min: 0n, max: 0x7fefffffffffffffn }).map((b) => {
+      raw[0] = b;
+      return bits[0];
+    });
     fc.assert(
       fc.property(
         fc.oneof(anyDouble, fc.double({ min: 0, max: 4e38, noNaN: true }), fc.double({ min: 0, max: 2 ** -120, noNaN: true })),

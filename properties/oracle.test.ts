@@ -464,8 +464,12 @@ describe('exact oracle: mathematics of the backward pass', () => {
         const g2 = run(c2);
         const g12 = run(c1.map((x, i) => x + c2[i]));
         const gneg = run(c1.map((x) => -x));
-        g12.forEach((x, i) => expect(qeq(x, qadd(g1[i], g2[i]))).toBe(true));
-        gneg.forEach((x, i) => expect(qeq(x, { n: -g1[i].n, d: g1[i].d })).toBe(true));
+        g12.forEach((x, i) => {
+          expect(qeq(x, qadd(g1[i], g2[i]))).toBe(true);
+        });
+        gneg.forEach((x, i) => {
+          expect(qeq(x, { n: -g1[i].n, d: g1[i].d })).toBe(true);
+        });
       }),
       { numRuns: runs(60) },
     );
@@ -490,10 +494,16 @@ describe('exact oracle: mathematics of the backward pass', () => {
         const f = decimalOracle.forward(problem);
         const g = (m: MaxPoolJacobian) => flat(decimalOracle.backward(problem, f.routing, choice(m, alpha)).grads);
         const [first, b0, mn, b1, b10] = [g(FIRST), g(beta(0)), g(MINNORM), g(beta(1)), g(beta(10))];
-        first.forEach((x, i) => expect(qeq(x, b0[i])).toBe(true));
-        mn.forEach((x, i) => expect(qeq(x, b1[i])).toBe(true));
+        first.forEach((x, i) => {
+          expect(qeq(x, b0[i])).toBe(true);
+        });
+        mn.forEach((x, i) => {
+          expect(qeq(x, b1[i])).toBe(true);
+        });
         // With a single MaxPool layer the gradient is affine in β: g(10) = g(0) + 10·(g(1) − g(0)).
-        b10.forEach((x, i) => expect(qeq(x, qadd(b0[i], qmul({ n: 10n, d: 1n }, qadd(b1[i], { n: -b0[i].n, d: b0[i].d }))))).toBe(true));
+        b10.forEach((x, i) => {
+          expect(qeq(x, qadd(b0[i], qmul({ n: 10n, d: 1n }, qadd(b1[i], { n: -b0[i].n, d: b0[i].d }))))).toBe(true);
+        });
       }),
       { numRuns: runs(60) },
     );
@@ -520,7 +530,10 @@ describe('exact oracle: mathematics of the backward pass', () => {
           expect(mag[i].n >= 0n).toBe(true);
         });
         // lone maxpool with non-negative cotangent and weights: no cancellation at all
-        if (positive && p.layers.length === 1) g.forEach((x, i) => expect(qeq(x, mag[i])).toBe(true));
+        if (positive && p.layers.length === 1)
+          g.forEach((x, i) => {
+            expect(qeq(x, mag[i])).toBe(true);
+          });
       }),
       RUNS,
     );
@@ -556,7 +569,9 @@ describe('exact oracle: mathematics of the backward pass', () => {
           const routing: Routing = [{ kind: 'maxpool', layer: 0, ties: chosen.map((i) => [i]) }];
           const g = oracle.backward(problem, routing, choice(MINNORM)).grads.input.map(q);
           const expected = problem.input.data.map((_, i) => qsum(problem.cotangent.filter((_, o) => chosen[o] === i).map(qOfDouble)));
-          g.forEach((x, i) => expect(qeq(x, expected[i])).toBe(true));
+          g.forEach((x, i) => {
+            expect(qeq(x, expected[i])).toBe(true);
+          });
         },
       ),
       RUNS,

@@ -264,7 +264,7 @@ function probeScipy(): { ok: true } | { ok: false; reason: string } {
 }
 const scipy = probeScipy();
 
-const CROSS = String.raw`
+const CROSS = `
 import sys, json, hashlib
 import numpy as np, scipy.io as sio
 mine, out_c, out_u, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

@@ -32,7 +32,11 @@ import { runs } from '../src/nightly/runs.ts';
 
 type B = 'cpu' | 'wasm';
 const BACKENDS: B[] = ['cpu', 'wasm'];
-const on = <T>(b: B, fn: () => T): Promise<T> => exclusive(async () => (await activate(b), fn()));
+const on = <T>(b: B, fn: () => T): Promise<T> =>
+  exclusive(async () => {
+    await activate(b);
+    return fn();
+  });
 
 // ---------------------------------------------------------------------------------------------
 // roundF16

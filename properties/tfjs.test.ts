@@ -253,7 +253,11 @@ describe('tfjs MaxPool routing (lone maxpool, random kernel 1–4, stride ≤ ke
   });
 
   it('explicit padding and manual −∞ padding give identical results (cpu always; wasm where maxima ≥ 2^-126)', async () => {
-    const on = (name: TfjsBackendName, p: Problem, mode: PadMode) => exclusive(async () => (await activate(name), runChain(p, mode)));
+    const on = (name: TfjsBackendName, p: Problem, mode: PadMode) =>
+      exclusive(async () => {
+        await activate(name);
+        return runChain(p, mode);
+      });
     const same = async (name: TfjsBackendName, p: Problem) => {
       const [m, e] = [await on(name, p, 'manual'), await on(name, p, 'explicit')];
       return sameNumbers(m.output, e.output) ?? sameNumbers(m.grads.input, e.grads.input);
@@ -664,7 +668,11 @@ function expectWithin(got: readonly number[], exact: readonly number[], abs: rea
 }
 
 describe('conv2d → relu → maxpool chains against a float64 reference (no ties within rounding)', () => {
-  const manual = (name: TfjsBackendName, p: Problem) => exclusive(async () => (await activate(name), runChain(p, 'manual')));
+  const manual = (name: TfjsBackendName, p: Problem) =>
+    exclusive(async () => {
+      await activate(name);
+      return runChain(p, 'manual');
+    });
   for (const [b, name] of [
     [cpu, 'cpu'],
     [wasm, 'wasm'],

@@ -124,9 +124,17 @@ function expectSameState(a: ReturnType<typeof finalState>, b: ReturnType<typeof 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const l = vi.spyOn(console, 'log').mockImplementation((...xs: unknown[]) => void (out += `${xs.join(' ')}\n`));
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  const l = vi.spyOn(console, 'log').mockImplementation((...xs: unknown[]) => {
+    out += `${xs.join(' ')}\n`;
+  });
   try {
     const code = await main(args);
     return { code, out, err };
@@ -204,7 +212,7 @@ describe('optimizer state and learning rate (what checkpoints and schedules rely
     },
   );
 
-  it('exports the checkpoint format: { kind, lr, params: [{ name, step, master, buffers }] } and arrays `${param}/${buffer}`', () => {
+  it(`exports the checkpoint format: { kind, lr, params: [{ name, step, master, buffers }] } and arrays \`\${param}/\${buffer}\``, () => {
     const p = () =>
       new Map([
         ['w', Float64Array.of(1, -2)],

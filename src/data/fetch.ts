@@ -215,7 +215,7 @@ const MAX_REDIRECTS = 5;
 /** md5 (hex) of a file, streamed. */
 export async function md5File(path: string): Promise<string> {
   const h = createHash('md5');
-  await pipeline(createReadStream(path), async function* (src: AsyncIterable<Buffer>) {
+  await pipeline(createReadStream(path), async (src: AsyncIterable<Buffer>) => {
     for await (const chunk of src) h.update(chunk);
   });
   return h.digest('hex');

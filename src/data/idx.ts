@@ -87,7 +87,9 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
   const out = new Uint8Array(4 + 4 * dims.length + n);
   const view = new DataView(out.buffer);
   view.setUint32(0, 0x0800 | dims.length, false);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   out.set(data, 4 + 4 * dims.length);
   return out;
 }

@@ -177,7 +177,7 @@ interface Tag {
   readonly next: number;
 }
 
-function readTag(bytes: Uint8Array, dv: DataView, pos: number, end: number, le: boolean, place: Place, what: string): Tag {
+function readTag(dv: DataView, pos: number, end: number, le: boolean, place: Place, what: string): Tag {
   const short = (need: number) => {
     const inFile = place.compressedAt === undefined;
     return new DataError(
@@ -315,7 +315,7 @@ function readMatrix(
 ): MatVariable | MatSkipped | null {
   if (end === start) return null; // MATLAB writes an empty miMATRIX for some empty cells/placeholders.
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const flagsTag = readTag(bytes, dv, start, end, le, place, 'the array flags');
+  const flagsTag = readTag(dv, start, end, le, place, 'the array flags');
   if (flagsTag.type !== MI.UINT32 || flagsTag.nbytes !== 8) {
     throw new DataError(
       'format',
@@ -331,7 +331,7 @@ function readMatrix(
   const logical = (flags & 0x0200) !== 0;
   if (cls === 0 || cls > 15) return { name: '', className, why: `class ${className} is not read` };
 
-  const dimsTag = readTag(bytes, dv, flagsTag.next, end, le, place, 'the dimensions');
+  const dimsTag = readTag(dv, flagsTag.next, end, le, place, 'the dimensions');
   if (dimsTag.type !== MI.INT32 || dimsTag.nbytes % 4 !== 0 || dimsTag.nbytes < 8) {
     throw new DataError(
       'format',
@@ -346,7 +346,7 @@ function readMatrix(
       file: place.path,
     });
 
-  const nameTag = readTag(bytes, dv, dimsTag.next, end, le, place, 'the array name');
+  const nameTag = readTag(dv, dimsTag.next, end, le, place, 'the array name');
   if (nameTag.type !== MI.INT8 && nameTag.type !== MI.UINT8 && nameTag.type !== MI.UTF8) {
     throw new DataError(
       'format',
@@ -360,7 +360,7 @@ function readMatrix(
   if (!NUMERIC_CLASSES.has(cls)) return { name, className, why: `a ${className} array (only numeric arrays are read)` };
   if (complex) return { name, className, why: `a complex ${className} array (only real arrays are read)` };
 
-  const realTag = readTag(bytes, dv, nameTag.next, end, le, place, `the data of variable '${name}'`);
+  const realTag = readTag(dv, nameTag.next, end, le, place, `the data of variable '${name}'`);
   const data = numericData(bytes, realTag.dataStart, realTag.nbytes, realTag.type, le, place, name);
   const count = dims.reduce((a, b) => a * b, 1);
   if (data.length !== count) {
@@ -388,7 +388,7 @@ export function readMat5(bytes: Uint8Array, path: string): Mat5File {
   while (pos < bytes.length) {
     // Tolerate up to 7 zero bytes of trailing padding.
     if (bytes.length - pos < 8 && bytes.subarray(pos).every((b) => b === 0)) break;
-    const tag = readTag(bytes, dv, pos, bytes.length, le, top, 'a data element tag');
+    const tag = readTag(dv, pos, bytes.length, le, top, 'a data element tag');
     let got: MatVariable | MatSkipped | null = null;
     if (tag.type === MI.COMPRESSED) {
       let inner: Uint8Array;
@@ -404,7 +404,7 @@ export function readMat5(bytes: Uint8Array, path: string): Mat5File {
       }
       const place: Place = { path, compressedAt: pos };
       const idv = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
-      const it = readTag(inner, idv, 0, inner.length, le, place, 'the compressed variable');
+      const it = readTag(idv, 0, inner.length, le, place, 'the compressed variable');
       if (it.type === MI.MATRIX) got = readMatrix(inner, it.dataStart, it.dataStart + it.nbytes, le, place, pos, true);
       else skipped.push({ name: '', className: `data type ${it.type}`, why: 'a compressed element that is not a variable' });
     } else if (tag.type === MI.MATRIX) {

@@ -106,7 +106,9 @@ function build(p: Format, l: PatchLayout, windows: ReturnType<typeof windowsOf>,
     .sort((a, b) => a - b);
   const [i, j, k] = slots;
   const weight = d.weights.map((w) => round(p, w));
-  slots.forEach((slot, n) => (weight[co * K + slot] = (d.signs[n] ? -1 : 1) * 2 ** d.wExp[n]));
+  slots.forEach((slot, n) => {
+    weight[co * K + slot] = (d.signs[n] ? -1 : 1) * 2 ** d.wExp[n];
+  });
   const w = (slot: number) => weight[co * K + slot];
 
   const sigma = d.signs[0] === d.signs[2] ? 1 : -1;

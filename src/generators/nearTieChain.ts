@@ -150,14 +150,14 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
   for (let p = 0; p < P; p++) writePatch(l, data, p, d.others.slice(p * K, (p + 1) * K));
   writePatch(l, data, pos(outA), x);
   writePatch(l, data, pos(outB), xB);
-  rest.forEach((out, n) =>
+  rest.forEach((out, n) => {
     writePatch(
       l,
       data,
       pos(out),
       x.map((v) => v * 2 ** -d.shrink[n % d.shrink.length]),
-    ),
-  );
+    );
+  });
 
   const problem = layoutProblem(l, data, weight, bias, d.cotangent);
   const view: ConvView = { shape: inputShape(l), data, conv: problem.layers[0] as ConvView['conv'], params: problem.params[0]! };

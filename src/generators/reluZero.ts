@@ -118,9 +118,15 @@ function build(l: PatchLayout, windows: ReturnType<typeof windowsOf>, d: Draw): 
   const zOrder = orderByKeys(Z.entries, d.keys);
   const zeroCount = Math.min(d.zeroCount, Z.entries.length);
   const zeroOuts = zOrder.slice(0, zeroCount);
-  zeroOuts.forEach((out) => writePatch(l, data, pos(out), zeroPatch));
-  zOrder.slice(zeroCount).forEach((out, n) => writePatch(l, data, pos(out), negativePatch(2 ** -n)));
-  N.entries.forEach((out, n) => writePatch(l, data, pos(out), negativePatch(2 ** -(n + 1))));
+  zeroOuts.forEach((out) => {
+    writePatch(l, data, pos(out), zeroPatch);
+  });
+  zOrder.slice(zeroCount).forEach((out, n) => {
+    writePatch(l, data, pos(out), negativePatch(2 ** -n));
+  });
+  N.entries.forEach((out, n) => {
+    writePatch(l, data, pos(out), negativePatch(2 ** -(n + 1)));
+  });
 
   return {
     problem: layoutProblem(l, data, weight, undefined, d.cotangent),

@@ -79,7 +79,9 @@ function build(coarse: Format, fine: Format, N: number, g: PoolGeometry, candida
   const data = d.background.slice();
   const lower = nextDown(coarse, h);
   for (const e of W.entries) data[e] = lower - Math.abs(data[e]);
-  positions.forEach((e, i) => (data[e] = values[i]));
+  positions.forEach((e, i) => {
+    data[e] = values[i];
+  });
   return {
     problem: lonePoolProblem(g, data, d.cotangent),
     meta: {

@@ -103,7 +103,9 @@ function build(g: PoolGeometry, candidates: readonly PoolWindow[], d: Draw): Cas
   const placed = new Set<SpecialKind>([d.kind]);
   const put = (values: number[], floor: number) => {
     for (const e of W.entries) data[e] = below(floor, data[e]);
-    values.forEach((v, i) => (data[order[i]] = v));
+    values.forEach((v, i) => {
+      data[order[i]] = v;
+    });
   };
   switch (d.kind) {
     case 'nan':

@@ -4,7 +4,7 @@ import type { Case } from './types.ts';
 import { inputSize, outputSize, poolWindows, type PoolGeometry, type PoolWindow } from './_internals/geometry.ts';
 import { clampIndex, orderByKeys } from './_internals/pick.ts';
 import { cotangent } from './_internals/cotangent.ts';
-import { symmetric, valueOf } from './_internals/values.ts';
+import { symmetric, valueIn } from './_internals/values.ts';
 import { lonePoolProblem } from './_internals/problems.ts';
 import { tieCounts } from './_internals/meta.ts';
 import { windowShape } from './windowShape.ts';
@@ -35,7 +35,7 @@ export function ulpNeighbour(format: Format): Arbitrary<Case> {
       .record({
         target: fc.nat({ max: candidates.length - 1 }),
         keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
-        x: valueOf(format),
+        x: valueIn(format),
         edge: fc.boolean(),
         background: fc.array(symmetric(8), { minLength: n, maxLength: n }),
         cotangent: cotangent(outputSize(g)),

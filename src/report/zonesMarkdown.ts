@@ -251,7 +251,10 @@ export function zonesMarkdown(r: ZonesReport): string {
     );
     L.push('');
   }
-  for (const n of r.notes) L.push(`> ${n}`), L.push('');
+  for (const n of r.notes) {
+    L.push(`> ${n}`);
+    L.push('');
+  }
 
   L.push('## Headline');
   L.push('');

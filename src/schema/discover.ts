@@ -4,7 +4,7 @@
  * counterexample corpus, gate thresholds) and non-adzone JSON are skipped; a result file that fails
  * its schema is an error (SchemaError), never skipped silently.
  */
-import { existsSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { kindOfSchemaId, readResult, SchemaError, type ReadResult, type ResultKind, type ResultTypes } from './index.ts';
 
@@ -44,7 +44,7 @@ function walk(dir: string, depth: number, out: string[]): void {
   for (const n of names) {
     if (n.startsWith('.')) continue;
     const p = join(dir, n);
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch {

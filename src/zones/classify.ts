@@ -272,8 +272,15 @@ class ExactPoint {
   realTieUnits(): Unit[] {
     const units: Unit[] = [];
     for (const r of this.forward.routing) {
-      if (r.kind === 'maxpool') r.ties.forEach((t, u) => t.length > 1 && units.push({ layer: r.layer, kind: 'maxpool', unit: u }));
-      else r.sign.forEach((s, u) => s === 0 && units.push({ layer: r.layer, kind: 'relu', unit: u }));
+      if (r.kind === 'maxpool') {
+        r.ties.forEach((t, u) => {
+          if (t.length > 1) units.push({ layer: r.layer, kind: 'maxpool', unit: u });
+        });
+      } else {
+        r.sign.forEach((s, u) => {
+          if (s === 0) units.push({ layer: r.layer, kind: 'relu', unit: u });
+        });
+      }
     }
     return units;
   }

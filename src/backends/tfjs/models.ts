@@ -279,7 +279,10 @@ function pass(
       // Evaluation needs no backward: the same forward, called directly.
       const { value, grads } = withGrads ? tf.valueAndGrads(forward)(tensors) : { value: forward(...tensors), grads: [] as Tensor[] };
       const out = new Map<string, Float64Array>();
-      if (withGrads) specs.forEach((p, i) => out.set(p.name, Float64Array.from(grads[i].dataSync())));
+      if (withGrads)
+        specs.forEach((p, i) => {
+          out.set(p.name, Float64Array.from(grads[i].dataSync()));
+        });
       const z = Float64Array.from(logits!.dataSync());
       const newBuffers = new Map<string, Float64Array>();
       for (const [name, v] of buffers) newBuffers.set(name, Float64Array.from(v));

@@ -81,7 +81,10 @@ export function conv2DBackpropFilterViaConv2D(backendName: string): KernelFunc {
     const bottom = kh + (oh - 1) * sh - top - h;
     const right = kw + (ow - 1) * sw - left - w;
     const temps: TensorInfo[] = [];
-    const keep = (t: TensorInfo) => (temps.push(t), t);
+    const keep = (t: TensorInfo) => {
+      temps.push(t);
+      return t;
+    };
     try {
       let xt = keep(transpose({ x }, { perm: [3, 1, 2, 0] })); // [Cin, H, W, N]
       if (bottom < 0 || right < 0) {

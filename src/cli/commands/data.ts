@@ -73,6 +73,27 @@ function listText(sources: Readonly<Record<string, FetchSource>>): string {
   return lines.join('\n').trimEnd();
 }
 
+/** `adzone data`'s options; a parse error is a Usage error. */
+function parseDataArgv(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        to: { type: 'string' },
+        'base-url': { type: 'string' },
+        extra: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        retries: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new Usage((e as Error).message);
+  }
+}
+
 /** Runs `adzone data ARGV…`; returns the exit code (0 ok, 1 download/checksum failure, 2 usage). */
 export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
@@ -80,25 +101,7 @@ export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promi
   const sources = io.sources ?? FETCH_SOURCES;
   const env = io.env ?? process.env;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          to: { type: 'string' },
-          'base-url': { type: 'string' },
-          extra: { type: 'boolean' },
-          quiet: { type: 'boolean', short: 'q' },
-          retries: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (e) {
-      throw new Usage((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseDataArgv(argv);
     const [sub, ...names] = positionals;
     if (values.help || sub === undefined || sub === 'help') {
       out.write(`${DATA_HELP}\n`);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { UsageError } from '../args.ts';
-import { discover, shown } from '../../schema/discover.ts';
+import { discover, shown, type Discovered } from '../../schema/discover.ts';
 import { SchemaError } from '../../schema/index.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { renderHtml } from '../../report/html/index.ts';
@@ -54,7 +54,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     if (v !== undefined && !v.toLowerCase().endsWith(ext)) throw new UsageError(`--${k} must name a ${ext} file, got '${v}'`);
   }
   const out = resolve(values.out ?? 'reports/report.html');
-  let d;
+  let d: Discovered;
   try {
     d = discover(positionals.map((p) => resolve(p)));
   } catch (e) {

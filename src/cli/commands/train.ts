@@ -20,6 +20,7 @@ import {
   parseLrSchedule,
   scheduleName,
   type LossScaleConfig,
+  type RunBackend,
   type TrainBackendId,
   type TrainConfig,
   type TrainPrecision,
@@ -32,6 +33,7 @@ import {
   prepare,
   runTrain,
   type CheckpointCadence,
+  type RunOutcome,
 } from '../../train/run.ts';
 import { fmtDuration, trainProgress } from '../../train/progress.ts';
 import type { Accumulate } from '../../engine/types.ts';
@@ -244,7 +246,7 @@ export function parseTrainArgv(argv: string[]): ParsedTrainArgv {
 
   // --- precision, mode and backend
   if (g.precision !== undefined) {
-    let backend;
+    let backend: RunBackend;
     try {
       backend =
         backendGiven !== undefined
@@ -390,7 +392,7 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
   }
 
   const progress = trainProgress(values.quiet === true);
-  let outcome;
+  let outcome: RunOutcome;
   try {
     outcome = await runTrain({
       config,

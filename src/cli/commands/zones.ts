@@ -512,8 +512,14 @@ function nodeLabel(spec: ModelSpec, exactPath: string): string {
     if ('name' in l) return `${kind} after ${l.name}`;
     if (l.kind === 'residual') {
       const names: string[] = [];
-      const walk = (ls: readonly NetLayer[]) =>
-        ls.forEach((m) => (m.kind === 'residual' ? (walk(m.body), walk(m.shortcut)) : 'name' in m ? names.push(m.name) : 0));
+      const walk = (ls: readonly NetLayer[]): void => {
+        for (const m of ls) {
+          if (m.kind === 'residual') {
+            walk(m.body);
+            walk(m.shortcut);
+          } else if ('name' in m) names.push(m.name);
+        }
+      };
       walk([l]);
       const prefix = names.length ? names[0].split('.').slice(0, -1).join('.') : '';
       return `${kind} after block ${prefix || j}`;

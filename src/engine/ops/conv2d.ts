@@ -51,7 +51,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
 
   tape.record('conv2d', inputs, out, (gy) => {
     if (x.requiresGrad) tape.addGrad(x, (km && conv2dInputGradKernel(km, shape, gy, wd)) ?? inputGrad(ar, s, gy, wd));
-    const wantB = b !== null && b.requiresGrad;
+    const wantB = b?.requiresGrad === true;
     if (!w.requiresGrad && !wantB) return;
     const k = km && conv2dParamGradKernel(km, shape, gy, xd, w.requiresGrad, wantB);
     if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, s, gy, xd));

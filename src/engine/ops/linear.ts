@@ -38,7 +38,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
 
   tape.record('linear', inputs, out, (gy) => {
     if (x.requiresGrad) tape.addGrad(x, (km && linearInputGradKernel(km, N, I, O, gy, wd)) ?? inputGrad(ar, N, I, O, gy, wd));
-    const wantB = b !== null && b.requiresGrad;
+    const wantB = b?.requiresGrad === true;
     if (!w.requiresGrad && !wantB) return;
     const k = km && linearParamGradKernel(km, N, I, O, gy, xd, w.requiresGrad, wantB);
     if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, N, I, O, gy, xd));

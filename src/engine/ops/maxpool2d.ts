@@ -69,7 +69,7 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
         const idx = map[pos * K + t];
         if (idx < 0) continue;
         const v = xd[base + idx];
-        if (v !== v) {
+        if (Number.isNaN(v)) {
           count = start;
           indices[count++] = base + idx;
           seen = true;

@@ -20,7 +20,7 @@ export function relu(x: Tensor): Tensor {
   for (let i = 0; i < xd.length; i++) {
     const v = xd[i];
     sign[i] = v > 0 ? 1 : v === 0 ? 0 : -1;
-    y[i] = v > 0 || v !== v ? v : 0;
+    y[i] = v > 0 || Number.isNaN(v) ? v : 0;
   }
   const out = tape.result(y, x.shape, [x], 'relu');
   tape.decisions.push({ kind: 'relu', output: out, sign });

@@ -45,7 +45,7 @@ export function sgd({ lr, momentum = 0, weightDecay = 0, nesterov = false, maste
       const w = s.weights;
       const g0 = unscaled(grad, q, gradScale);
       const buf = momentum !== 0 ? s.buffer('momentum', 'zeros') : null;
-      update(kq, R, w, g0, buf ? buf.values : null, buf !== null && buf.fresh, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
+      update(kq, R, w, g0, buf ? buf.values : null, buf?.fresh === true, lrQ, muQ, wdQ, weightDecay !== 0, nesterov);
       s.writeBack();
     }
   });

@@ -64,7 +64,7 @@ export function subnormalOf(f: Format): Arbitrary<number> {
 }
 
 /** A nonzero value of f: mostly normal in [2^-8, 2^9), sometimes subnormal. */
-export function valueOf(f: Format): Arbitrary<number> {
+export function valueIn(f: Format): Arbitrary<number> {
   return fc.oneof({ weight: 4, arbitrary: binadeValue(-8, 8) }, { weight: 1, arbitrary: subnormalOf(f) }).map((v) => round(f, v));
 }
 

@@ -16,7 +16,16 @@ import { join, relative } from 'node:path';
 import { readResult, writeResult, type AblateRun } from '../../schema/index.ts';
 import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import { stringifyExact } from '../checkpoint.ts';
-import { CHECKPOINT_FILE, RESULT_FILE, RunLockedError, loadCheckpoint, prepare, runTrain, type TrainResult } from '../run.ts';
+import {
+  CHECKPOINT_FILE,
+  RESULT_FILE,
+  RunLockedError,
+  loadCheckpoint,
+  prepare,
+  runTrain,
+  type RunOutcome,
+  type TrainResult,
+} from '../run.ts';
 import { fmtDuration, trainProgress } from '../progress.ts';
 import { GridError, gridHash, type Cell, type Grid, type Shard } from './grid.ts';
 import { summarise, tableMarkdown, type RunOutcomeRow } from './table.ts';
@@ -233,7 +242,7 @@ export async function runGrid(o: RunGridOptions): Promise<RunGridSummary> {
     o.log(
       `${head}: ${resumeFrom ? `resuming from step ${resumeFrom.header.position.step}` : 'starting'} (adzone train ${cell.argv.join(' ')})${eta}`,
     );
-    let outcome;
+    let outcome: RunOutcome;
     try {
       outcome = await runTrain({
         config: cell.config,

@@ -84,7 +84,7 @@ export function inflation(n: number): number {
 /** Upper bound from a computed non-negative bound `b` of a chain of depth n (see the header); NaN gives +∞. */
 export function finish(b: number, c: number): number {
   const e = b * c + TINY;
-  return e === e ? e : Infinity;
+  return !Number.isNaN(e) ? e : Infinity;
 }
 
 /** u of binary32: the bound's dot product on the kernels runs in binary32 (see the header). */

@@ -160,19 +160,26 @@ class NetworkRun {
       this.t.push(st);
       switch (nd.kind) {
         case 'conv2d':
-          return this.conv(nd, st);
+          this.conv(nd, st);
+          return;
         case 'linear':
-          return this.linear(nd, st);
+          this.linear(nd, st);
+          return;
         case 'relu':
-          return this.relu(nd, k, st);
+          this.relu(nd, k, st);
+          return;
         case 'maxpool':
-          return this.maxpool(nd, k, st);
+          this.maxpool(nd, k, st);
+          return;
         case 'avgpool':
-          return this.avgpool(nd, st);
+          this.avgpool(nd, st);
+          return;
         case 'globalavgpool':
-          return this.globalavgpool(nd, st);
+          this.globalavgpool(nd, st);
+          return;
         case 'add':
-          return this.add(nd, st);
+          this.add(nd, st);
+          return;
         case 'flatten':
           throw new Error('unreachable: flatten outputs are aliases');
       }
@@ -438,7 +445,7 @@ class NetworkRun {
         // finish(…, c), inlined (written so that no double is boxed); NaN (0·∞) → +∞
         const e = bnd[n * O + o] * cc + tiny;
         out.err[n * O + o] = e;
-        if (e !== e) out.err[n * O + o] = Infinity;
+        if (Number.isNaN(e)) out.err[n * O + o] = Infinity;
         if (z !== 0) out.err[n * O + o] = 0;
       }
     }
@@ -1026,7 +1033,7 @@ function candidates(win: Int32Array, len: number, val: Float64Array, err: Float6
   for (let j = 1; j < len; j++) {
     const i = win[j];
     const lo = val[i] - err[i];
-    if (lo > topLo || topLo !== topLo) {
+    if (lo > topLo || Number.isNaN(topLo)) {
       top = i;
       topLo = lo;
     }
@@ -1098,7 +1105,7 @@ function convErr(bnd: Float64Array, c: number, tiny: number, pt: Patches, err: F
         const o = ob + pos;
         const e = bnd[o] * c + tiny; // written so that no double is boxed
         err[o] = e;
-        if (e !== e) err[o] = Infinity; // NaN (0·∞) → +∞
+        if (Number.isNaN(e)) err[o] = Infinity; // NaN (0·∞) → +∞
         if (zero[id[n * P + pos]] !== 0) err[o] = 0;
       }
     }
@@ -1144,7 +1151,6 @@ function qInto(t: TState, G: number, q: Float64Array): Float64Array {
     if (a < SUBNORMAL_RISK && a !== 0) g += Number.MIN_VALUE;
     q[i] = err[i] + g;
   }
-  return q;
   return q;
 }
 

@@ -26,7 +26,10 @@ export function takeInt32(n: number, zero: boolean): Int32Array {
 /** Give back an array from takeInt32 (the caller must not use it afterwards). */
 export function recycleInt32(a: Int32Array): void {
   let l = pool.get(a.length);
-  if (!l) pool.set(a.length, (l = []));
+  if (!l) {
+    l = [];
+    pool.set(a.length, l);
+  }
   if (l.length < POOL_PER_LENGTH) l.push(a);
 }
 
