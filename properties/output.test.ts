@@ -59,3 +59,17 @@ describe('outputs', () => {
     expect(readdirSync(d).sort()).toEqual(['a.txt', 'blocker']);
   });
 });
+
+describe('findPython', async () => {
+  const { findPython } = await import('../src/util/python.ts');
+  it('a named interpreter without the module is reported as missing, naming it', () => {
+    const r = findPython('no_such_module_adzone', '/bin/false');
+    expect('missing' in r && r.missing).toMatch(/\/bin\/false .*cannot import no_such_module_adzone/);
+  });
+  it('looks past a python3 on PATH that lacks the module (json is everywhere; a bogus module nowhere)', () => {
+    const ok = findPython('json', undefined, {});
+    expect('python' in ok).toBe(true);
+    const none = findPython('no_such_module_adzone', undefined, {});
+    expect('missing' in none && none.missing).toMatch(/asked python3, python, \/usr\/bin\/python3/);
+  });
+});
