@@ -2,12 +2,78 @@
  * `adzone bench --quick --only lenet` writes a results.json with the documented fields
  * (bench/README.md). Shape only: no timing is asserted here; the targets live in src/bench/targets.ts.
  */
-import { describe, expect, it } from 'vitest';
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { probeTorch, torchBuild } from '../src/bench/torch.ts';
+
+interface Row {
+  id: string;
+  detail?: Record<string, unknown> & { lossCheck?: Record<string, unknown>; threads?: number };
+  ratios: { to: string; target?: string; verdict?: string }[];
+}
+
+/** With an interpreter that has torch: the peer rows ran pinned to their threads and agreed on the first-step loss. */
+function checkTorchRows(json: { rows: Row[]; tool: Record<string, unknown> }): void {
+  const row = (id: string) => {
+    const r = json.rows.find((x) => x.id === id);
+    expect(r, id).toBeDefined();
+    return r!;
+  };
+  expect(json.tool.torchBuild).toHaveProperty('blasInfo');
+  expect(typeof json.tool.torchPython).toBe('string');
+  for (const [id, threads, engineRow] of [
+    ['lenet/torch/32/framework', 1, 'lenet/engine/32/strict'],
+    ['lenet/torch/32/framework/t2', 2, 'lenet/engine/32/strict'],
+    ['lenet/torch/64/framework', 1, 'lenet/engine/64/strict'],
+  ] as const) {
+    const r = row(id);
+    expect(r.detail?.threads, id).toBe(threads);
+    expect(r.detail?.lossCheck, id).toMatchObject({ engineRow, agree: true });
+  }
+  expect(row('lenet/engine/32/strict').ratios).toContainEqual(
+    expect.objectContaining({ to: 'lenet/torch/32/framework', target: 'engine-vs-torch' }),
+  );
+}
+
+/** Every row has the documented fields, ran without error, and its spread brackets its median. */
+// biome-ignore lint/suspicious/noExplicitAny: rows as parsed from results.json
+function checkRowShapes(rows: any[]): void {
+  for (const row of rows) {
+    for (const key of [
+      'id',
+      'group',
+      'measurement',
+      'model',
+      'backend',
+      'precision',
+      'accumulate',
+      'batchSize',
+      'warmup',
+      'reps',
+      'msPerStep',
+      'spreadMs',
+      'samplesMs',
+      'peakRssMB',
+      'ratios',
+    ]) {
+      expect(row, `${row.id} lacks ${key}`).toHaveProperty(key);
+    }
+    expect(row.error, row.id).toBeUndefined();
+    expect(row.group).toBe('lenet');
+    expect(row.batchSize).toBe(32);
+    expect(row.samplesMs).toHaveLength(row.reps);
+    expect(row.reps).toBeGreaterThan(0);
+    expect(row.msPerStep).toBeGreaterThan(0);
+    expect(row.spreadMs.min).toBeLessThanOrEqual(row.msPerStep);
+    expect(row.spreadMs.max).toBeGreaterThanOrEqual(row.msPerStep);
+    expect(row.peakRssMB).toBeGreaterThan(0);
+  }
+}
 
 const bin = fileURLToPath(new URL('../bin/adzone.js', import.meta.url));
 
@@ -51,41 +117,15 @@ describe('adzone bench', () => {
         'lenet/engine/16/strict',
         'lenet/engine/16/wide',
         'lenet/engine/64/strict',
+        'lenet/engine/bf16/strict',
+        'lenet/engine/bf16/wide',
       ]) {
         expect(ids).toContain(id);
       }
       expect(ids.every((id: string) => id.startsWith('lenet/'))).toBe(true);
       if (json.tool.torch === null) expect(json.notes.join(' ')).toMatch(/PyTorch peer skipped/);
-      for (const row of json.rows) {
-        for (const key of [
-          'id',
-          'group',
-          'measurement',
-          'model',
-          'backend',
-          'precision',
-          'accumulate',
-          'batchSize',
-          'warmup',
-          'reps',
-          'msPerStep',
-          'spreadMs',
-          'samplesMs',
-          'peakRssMB',
-          'ratios',
-        ]) {
-          expect(row, `${row.id} lacks ${key}`).toHaveProperty(key);
-        }
-        expect(row.error, row.id).toBeUndefined();
-        expect(row.group).toBe('lenet');
-        expect(row.batchSize).toBe(32);
-        expect(row.samplesMs).toHaveLength(row.reps);
-        expect(row.reps).toBeGreaterThan(0);
-        expect(row.msPerStep).toBeGreaterThan(0);
-        expect(row.spreadMs.min).toBeLessThanOrEqual(row.msPerStep);
-        expect(row.spreadMs.max).toBeGreaterThanOrEqual(row.msPerStep);
-        expect(row.peakRssMB).toBeGreaterThan(0);
-      }
+      else checkTorchRows(json);
+      checkRowShapes(json.rows);
       const e32 = json.rows.find((row: { id: string }) => row.id === 'lenet/engine/32/strict');
       expect(e32.ratios[0]).toMatchObject({ to: 'lenet/tfjs-wasm/32/framework', target: 'engine-vs-tfjs-wasm' });
       expect(['PASS', 'MISS']).toContain(e32.ratios[0].verdict);
@@ -95,6 +135,28 @@ describe('adzone bench', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 600_000);
+
+  it('a named interpreter without torch is reported, not replaced by another', async () => {
+    const r = await probeTorch('/nonexistent/python3');
+    expect(r.available).toBe(false);
+    if (!r.available) expect(r.reason).toMatch(/\/nonexistent\/python3 \(from the option\) cannot import torch/);
+  });
+
+  it('torchBuild reads the BLAS, LAPACK and oneDNN of torch.__config__.show()', () => {
+    const show = `PyTorch built with:
+  - Intel(R) MKL-DNN v2.6.3 (Git Hash N/A)
+  - CPU capability usage: AVX2
+  - Build settings: BLAS_INFO=generic, BUILD_TYPE=RelWithDebInfo, LAPACK_INFO=generic, PERF_WITH_AVX=1,`;
+    const b = torchBuild(show, 'ATen parallel backend: OpenMP\n', ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0']);
+    expect(b).toEqual({
+      blasInfo: 'generic',
+      lapackInfo: 'generic',
+      onednn: 'Intel(R) MKL-DNN v2.6.3',
+      cpuCapability: 'AVX2',
+      parallelBackend: 'OpenMP',
+      libraries: ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'],
+    });
+  });
 
   it('rejects an unknown --only group with exit code 2', () => {
     const r = spawnSync(process.execPath, [bin, 'bench', '--only', 'alexnet'], { encoding: 'utf8', timeout: 120_000 });

