@@ -9,15 +9,15 @@ import { readFileSync } from 'node:fs';
 import { f16round } from '@petamoriken/float16';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { conv2d, linear, makeArith, Tape, type Accumulate, type Tensor } from '../src/engine/index.ts';
-import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
-import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
-import { choice, FIRST } from '../src/jacobians/index.ts';
 import { createEngineNet, gradients } from '../src/backends/engine/network.ts';
+import { type Accumulate, conv2d, linear, makeArith, Tape, type Tensor } from '../src/engine/index.ts';
+import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
+import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
+import { choice, FIRST } from '../src/jacobians/index.ts';
 import { initParams } from '../src/models/init.ts';
 import { modelSpec } from '../src/models/registry.ts';
-import { BF16, E4M3, F16, F32, F64, type Format } from '../src/precision/index.ts';
 import { runs } from '../src/nightly/runs.ts';
+import { BF16, E4M3, F16, F32, F64, type Format } from '../src/precision/index.ts';
 
 const savedEnv = process.env.ADZONE_KERNELS;
 afterAll(() => {
@@ -166,8 +166,80 @@ const seedArb = fc.integer({ min: 1, max: 2 ** 31 - 1 });
 
 // ---------------------------------------------------------------------------------------------
 
+/** LeNet-5 (paper and padded) through both paths: loss, logits, input and parameter gradients. */
+function lenetBothPaths(): void {
+  for (const name of ['lenet5', 'lenet5-padded']) {
+    const spec = modelSpec(name);
+    const init = initParams(spec, 3);
+    const N = 3;
+    const v = values(F64, 'typical', 11)(N * 784);
+    const [c, h, w] = spec.input;
+    const batch = {
+      x: Float64Array.from({ length: N * c * h * w }, (_, i) => v[i % v.length]),
+      shape: [N, c, h, w] as [number, number, number, number],
+      labels: Int32Array.from([1, 7, 3]),
+    };
+    for (const [f, acc] of MODES) {
+      const opts = { format: f, accumulate: acc, jacobian: choice(FIRST) };
+      const run = (path: 'js' | 'kernels') =>
+        withPath(path, () => gradients(createEngineNet(spec, init), batch, opts, { training: true, inputGrad: true }));
+      const js = run('js');
+      const k = run('kernels');
+      expect(firstDifference([js.loss], [k.loss]), `${name} ${f.name} ${acc} loss`).toBeNull();
+      expect(firstDifference(js.logits, k.logits), `${name} ${f.name} ${acc} logits`).toBeNull();
+      expect(firstDifference(js.inputGrad!, k.inputGrad!), `${name} ${f.name} ${acc} input gradient`).toBeNull();
+      for (const [p, g] of js.grads) expect(firstDifference(g, k.grads.get(p)!), `${name} ${f.name} ${acc} ${p}`).toBeNull();
+    }
+  }
+}
+
+/** Raw linear kernels as binary16 products and sums, against f16round. */
+function binary16Rounding(): void {
+  // Raw linear kernels: y[n] = Σ_i x[n,i]·w[i] over I = 1 (a product) or 2 (w = 1: a sum of two
+  // binary16 values), in kind 2 (overflow step) and kind 3 (without, only where no sum reaches 65520).
+  const f16s: number[] = [];
+  for (let e = -24; e <= 15; e++) for (let m = 0; m < 1024; m += 7) f16s.push(f16round(2 ** e * (1 + m / 1024)), f16round(2 ** -24 * m));
+  f16s.push(65504, 65472, 2 ** -14, 2 ** -24, 0, Infinity, NaN);
+  const pick = values(F16, 'typical', 5);
+  const run = (kind: number, I: number, x: number[], w: number[]) =>
+    callKernel([Float64Array.from(x), Float64Array.from(w)], [x.length / I], 0, (k, [xp, wp, yp], sc) =>
+      k.linFwd(kind, 0, x.length / I, I, 1, xp, wp, 0, yp, sc),
+    )![0];
+  for (const a of [1 + 2 ** -10, 3, 0.5 + 2 ** -11, 2 ** -10, 2 ** -13, 7.5, 1000, 65504, -1.5]) {
+    const x = f16s.flatMap((v) => [v, -v]);
+    const want = x.map((v) => f16round(0 + f16round(v * a))); // s = +0, s = f16(s + f16(x·a))
+    expect(firstDifference(run(2, 1, x, [a]), want), `products ×${a}, kind 2`).toBeNull();
+    const ok = x.map((v, i) => [v, i] as const).filter(([v]) => Number.isFinite(v) && Math.abs(v * a) < 65520);
+    expect(
+      firstDifference(
+        run(
+          3,
+          1,
+          ok.map(([v]) => v),
+          [a],
+        ),
+        ok.map(([, i]) => want[i]),
+      ),
+      `products ×${a}, kind 3`,
+    ).toBeNull();
+  }
+  const pairs: number[] = [];
+  for (let i = 0; i < 40000; i++) {
+    const [p, q] = pick(2).map((v, j) =>
+      f16round(j === 0 ? f16s[(i * 7919) % f16s.length] : i % 3 === 0 ? -f16s[(i * 104729) % f16s.length] : v),
+    );
+    pairs.push(p, q);
+  }
+  const sums = (ps: number[]) => ps.flatMap((_, i) => (i % 2 ? [] : [f16round(f16round(0 + ps[i]) + ps[i + 1])]));
+  expect(firstDifference(run(2, 2, pairs, [1, 1]), sums(pairs)), 'sums, kind 2').toBeNull();
+  const finite: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2)
+    if (Number.isFinite(pairs[i] + pairs[i + 1]) && Math.abs(pairs[i] + pairs[i + 1]) < 65520) finite.push(pairs[i], pairs[i + 1]);
+  expect(firstDifference(run(3, 2, finite, [1, 1]), sums(finite)), 'sums, kind 3').toBeNull();
+}
+
 describe('kernels.wasm', () => {
-  it('loads (WebAssembly SIMD) and is used at 16/32/64 bits, not for other formats nor a checked Arith', () => {
+  it('loads (WebAssembly SIMD) and its conv2d/linear kernels are used at 16/32/64 bits, not for other formats nor a checked Arith', () => {
     expect(kernelStatus()).toEqual({ active: true, reason: 'loaded' });
     for (const [f, acc] of MODES) expect(kernelMode(makeArith(f, acc))).not.toBeNull();
     for (const f of [BF16, E4M3]) for (const acc of ['strict', 'wide'] as const) expect(kernelMode(makeArith(f, acc))).toBeNull();
@@ -223,75 +295,9 @@ describe('kernels give the JS path bit for bit', () => {
     );
   });
 
-  it('LeNet-5 (paper and padded): loss, logits and every parameter and input gradient of a batch', () => {
-    for (const name of ['lenet5', 'lenet5-padded']) {
-      const spec = modelSpec(name);
-      const init = initParams(spec, 3);
-      const N = 3;
-      const v = values(F64, 'typical', 11)(N * 784);
-      const [c, h, w] = spec.input;
-      const batch = {
-        x: Float64Array.from({ length: N * c * h * w }, (_, i) => v[i % v.length]),
-        shape: [N, c, h, w] as [number, number, number, number],
-        labels: Int32Array.from([1, 7, 3]),
-      };
-      for (const [f, acc] of MODES) {
-        const opts = { format: f, accumulate: acc, jacobian: choice(FIRST) };
-        const run = (path: 'js' | 'kernels') =>
-          withPath(path, () => gradients(createEngineNet(spec, init), batch, opts, { training: true, inputGrad: true }));
-        const js = run('js');
-        const k = run('kernels');
-        expect(firstDifference([js.loss], [k.loss]), `${name} ${f.name} ${acc} loss`).toBeNull();
-        expect(firstDifference(js.logits, k.logits), `${name} ${f.name} ${acc} logits`).toBeNull();
-        expect(firstDifference(js.inputGrad!, k.inputGrad!), `${name} ${f.name} ${acc} input gradient`).toBeNull();
-        for (const [p, g] of js.grads) expect(firstDifference(g, k.grads.get(p)!), `${name} ${f.name} ${acc} ${p}`).toBeNull();
-      }
-    }
-  });
+  it('LeNet-5 (paper and padded): loss, logits and every parameter and input gradient of a batch', lenetBothPaths);
 
-  it('binary16 rounding in the kernels is f16round: products and sums across subnormals, ties and overflow', () => {
-    // Raw linear kernels: y[n] = Σ_i x[n,i]·w[i] over I = 1 (a product) or 2 (w = 1: a sum of two
-    // binary16 values), in kind 2 (overflow step) and kind 3 (without, only where no sum reaches 65520).
-    const f16s: number[] = [];
-    for (let e = -24; e <= 15; e++) for (let m = 0; m < 1024; m += 7) f16s.push(f16round(2 ** e * (1 + m / 1024)), f16round(2 ** -24 * m));
-    f16s.push(65504, 65472, 2 ** -14, 2 ** -24, 0, Infinity, NaN);
-    const pick = values(F16, 'typical', 5);
-    const run = (kind: number, I: number, x: number[], w: number[]) =>
-      callKernel([Float64Array.from(x), Float64Array.from(w)], [x.length / I], 0, (k, [xp, wp, yp], sc) =>
-        k.linFwd(kind, 0, x.length / I, I, 1, xp, wp, 0, yp, sc),
-      )![0];
-    for (const a of [1 + 2 ** -10, 3, 0.5 + 2 ** -11, 2 ** -10, 2 ** -13, 7.5, 1000, 65504, -1.5]) {
-      const x = f16s.flatMap((v) => [v, -v]);
-      const want = x.map((v) => f16round(0 + f16round(v * a))); // s = +0, s = f16(s + f16(x·a))
-      expect(firstDifference(run(2, 1, x, [a]), want), `products ×${a}, kind 2`).toBeNull();
-      const ok = x.map((v, i) => [v, i] as const).filter(([v]) => Number.isFinite(v) && Math.abs(v * a) < 65520);
-      expect(
-        firstDifference(
-          run(
-            3,
-            1,
-            ok.map(([v]) => v),
-            [a],
-          ),
-          ok.map(([, i]) => want[i]),
-        ),
-        `products ×${a}, kind 3`,
-      ).toBeNull();
-    }
-    const pairs: number[] = [];
-    for (let i = 0; i < 40000; i++) {
-      const [p, q] = pick(2).map((v, j) =>
-        f16round(j === 0 ? f16s[(i * 7919) % f16s.length] : i % 3 === 0 ? -f16s[(i * 104729) % f16s.length] : v),
-      );
-      pairs.push(p, q);
-    }
-    const sums = (ps: number[]) => ps.flatMap((_, i) => (i % 2 ? [] : [f16round(f16round(0 + ps[i]) + ps[i + 1])]));
-    expect(firstDifference(run(2, 2, pairs, [1, 1]), sums(pairs)), 'sums, kind 2').toBeNull();
-    const finite: number[] = [];
-    for (let i = 0; i < pairs.length; i += 2)
-      if (Number.isFinite(pairs[i] + pairs[i + 1]) && Math.abs(pairs[i] + pairs[i + 1]) < 65520) finite.push(pairs[i], pairs[i + 1]);
-    expect(firstDifference(run(3, 2, finite, [1, 1]), sums(finite)), 'sums, kind 3').toBeNull();
-  });
+  it('binary16 rounding in the kernels is f16round: products and sums across subnormals, ties and overflow', binary16Rounding);
 
   it('binary16 strict sums long enough to stagnate near 2^13, without the overflow step', () => {
     const c: OpCase = { op: 'linear', s: { N: 3, I: 6000, O: 2, bias: true } };

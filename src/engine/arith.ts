@@ -41,7 +41,7 @@
  * sign of a zero result, which nothing downstream distinguishes.
  */
 import { f16roundFast, roundArrayF16 } from '../precision/f16fast.ts';
-import { round as roundTo, type Format } from '../precision/index.ts';
+import { type Format, round as roundTo } from '../precision/index.ts';
 import type { Accumulate } from './types.ts';
 
 export interface Arith {
@@ -75,6 +75,8 @@ export interface Arith {
   readonly accKind: AccKind;
   /** Which rounding `round` is, for hot loops that call `roundBy` / `roundInPlace` (below) instead of round. */
   readonly roundKind: AccKind;
+  /** Whether this Arith keeps the underflow flag (every rounding goes through `round`/`acc`, so no kernel may compute for it). */
+  readonly checked: boolean;
   /**
    * IEEE-style underflow flag, kept only by a checked Arith (makeArith(..., { checkUnderflow: true })):
    * set when any rounding received a nonzero value below the target format's smallest normal
@@ -223,6 +225,7 @@ export function makeArith(format: Format, accumulate: Accumulate, { checkUnderfl
     log: (a) => acc(Math.log(a)),
     accKind,
     roundKind,
+    checked: checkUnderflow,
     flags,
   };
 }

@@ -21,7 +21,9 @@
  *    A derived path that would collide with a layer name falls back to the position.
  * A residual block runs body, then shortcut, then adds: body(x) + shortcut(x).
  */
-import { windowOutSize } from '../../problem/index.ts';
+
+import { rounder } from '../../engine/arith.ts';
+import { allFinite, type LossScaler } from '../../engine/lossScale.ts';
 import {
   add,
   avgpool2d,
@@ -31,17 +33,16 @@ import {
   globalAvgPool,
   linear,
   maxpool2d,
+  type RunningStats,
   relu,
   softmaxCrossEntropy,
-  type RunningStats,
 } from '../../engine/ops/index.ts';
-import { rounder } from '../../engine/arith.ts';
-import { allFinite, type LossScaler } from '../../engine/lossScale.ts';
 import type { Optimizer } from '../../engine/optim/index.ts';
-import { Tape, type Decision } from '../../engine/tape.ts';
+import { type Decision, Tape } from '../../engine/tape.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import type { EngineOptions } from '../../engine/types.ts';
-import { buffersOf, paramsOf, type ModelSpec, type NetLayer, type ParamSpec } from '../../models/spec.ts';
+import { buffersOf, type ModelSpec, type NetLayer, type ParamSpec, paramsOf } from '../../models/spec.ts';
+import { windowOutSize } from '../../problem/index.ts';
 
 type Layer = Exclude<NetLayer, { kind: 'residual' }>;
 
@@ -308,7 +309,11 @@ function forwardLayer(l: Layer, h: Tensor, ctx: Ctx): Tensor {
   }
 }
 
-function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions, seed: number): NetGradients {
+/**
+ * One pass on a fresh tape, whose device memory (engine kernels) is given back at the end, after
+ * the results are read; `keepDecisionValues`: the decisions' output tensors stay readable too.
+ */
+function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions, seed: number, keepDecisionValues = true): NetGradients {
   const { spec } = net;
   const [N, C, H, W] = batch.shape;
   if (C !== spec.input[0] || H !== spec.input[1] || W !== spec.input[2])
@@ -318,6 +323,15 @@ function pass(net: EngineNet, batch: Batch, opts: EngineOptions, o: PassOptions,
   if (batch.labels.length !== N) throw new Error(`batch: ${N} samples but ${batch.labels.length} labels`);
 
   const tape = new Tape(opts);
+  try {
+    return passOn(tape, net, batch, o, seed);
+  } finally {
+    tape.release(keepDecisionValues ? tape.decisions.map((d) => d.output) : []);
+  }
+}
+
+function passOn(tape: Tape, net: EngineNet, batch: Batch, o: PassOptions, seed: number): NetGradients {
+  const { spec } = net;
   const params = new Map<string, Tensor>();
   const withGrads = o.gradients !== false;
   for (const p of net.paramSpecs) params.set(p.name, tape.tensor(net.params.get(p.name)!, p.shape, withGrads, p.name));
@@ -367,7 +381,7 @@ export function gradients(net: EngineNet, batch: Batch, opts: EngineOptions, o: 
  * forward only.
  */
 export function evaluateBatch(net: EngineNet, batch: Batch, opts: EngineOptions): { loss: number; logits: Float64Array } {
-  const r = pass(net, batch, opts, { training: false, gradients: false }, 1);
+  const r = pass(net, batch, opts, { training: false, gradients: false }, 1, false);
   return { loss: r.loss, logits: r.logits };
 }
 
@@ -388,7 +402,7 @@ export function trainStep(
   const round = rounder(opts.format);
   for (const v of net.params.values()) for (let i = 0; i < v.length; i++) v[i] = round(v[i]); // the p-weights the optimizer steps
   const scale = lossScale ? lossScale.scale : 1;
-  const r = pass(net, batch, opts, { training: true }, scale);
+  const r = pass(net, batch, opts, { training: true }, scale, false);
   if (lossScale) {
     const finite = allFinite(r.grads.values());
     lossScale.update(finite);

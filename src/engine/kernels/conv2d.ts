@@ -1,10 +1,14 @@
 /**
- * conv2d through kernels.wasm: forward, input gradient, weight and bias gradients (the summation
- * orders of ops/conv2d.ts). Each returns null when the JS path has to compute instead (index.ts).
- * Shapes: x [N, C, H, W], w [O, C, KH, KW], y and gy [N, O, outH, outW].
+ * conv2d through kernels.wasm on device tensors: forward, input gradient, weight and bias
+ * gradients (the summation orders of ops/conv2d.ts). Each returns the device address of its
+ * result (a fresh block of the tape's arena), or null when the JS path has to compute instead
+ * (the driver declined or trapped: index.ts). Shapes: x [N, C, H, W], w [O, C, KH, KW], y and gy
+ * [N, O, outH, outW].
  */
 import type { Pair } from '../../problem/index.ts';
-import { callKernel, type KernelMode } from './index.ts';
+import type { Tape } from '../tape.ts';
+import { scratchBase } from './device.ts';
+import { type KernelMode, kernelCalls, noteDeclined } from './index.ts';
 
 export interface ConvShape {
   readonly N: number;
@@ -22,55 +26,52 @@ export interface ConvShape {
 
 const dims = (s: ConvShape) =>
   [s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.stride[0], s.stride[1], s.padding[0], s.padding[1], s.outH, s.outW] as const;
-/** Bytes of element data a driver lays out (4 per value, 8 at kind 0), generously. */
-const bytes = (mode: KernelMode, values: number) => values * (mode.kind === 0 ? 8 : 4) + 65536;
+
+/** Run a driver: what it returned (the kind it ran, +4 for its second layout), or −1 (declined or trapped). */
+export function drive(run: () => number): number {
+  let r: number;
+  try {
+    r = run();
+  } catch {
+    r = -1; // a trap (memory could not grow for the scratch): the JS path computes the op
+  }
+  if (r < 0) noteDeclined();
+  else kernelCalls[r]++;
+  return r;
+}
 
 /** y (rounded to p), or null. Padding is read as +0, so with padding it needs a finite w. */
-export function conv2dForwardKernel(
-  mode: KernelMode,
-  s: ConvShape,
-  x: Float64Array,
-  w: Float64Array,
-  b: Float64Array | null,
-): Float64Array | null {
-  const scratch = bytes(mode, s.N * s.C * (s.H + 2 * s.padding[0]) * (s.W + 2 * s.padding[1]) + s.C * s.KH * s.KW * (s.O + 4));
-  const out = callKernel([x, w, b], [s.N * s.O * s.outH * s.outW], scratch, (k, [xp, wp, bp, yp], sc) =>
-    k.convFwd(mode.kind, mode.round, ...dims(s), xp, wp, bp, yp, sc),
-  );
-  return out ? out[0] : null;
+export function conv2dForwardDev(tape: Tape, mode: KernelMode, s: ConvShape, x: number, w: number, b: number): number | null {
+  const d = tape.device!;
+  const y = tape.alloc(s.N * s.O * s.outH * s.outW);
+  const r = drive(() => d.raw.convFwd(d.E, mode.kind, mode.round, ...dims(s), x, w, b, y, scratchBase()));
+  return r < 0 ? null : y;
 }
 
 /** dx (rounded to p), or null. The scatter's holes are read as +0, so it needs a finite w. */
-export function conv2dInputGradKernel(mode: KernelMode, s: ConvShape, gy: Float64Array, w: Float64Array): Float64Array | null {
-  const Qh = (s.outH - 1) * s.stride[0] + 1;
-  const Qw = (s.outW - 1) * s.stride[1] + 16;
-  const scratch = bytes(mode, s.N * s.O * Qh * Qw + s.O * s.KH * s.KW * (s.C + 4));
-  const out = callKernel([gy, w], [s.N * s.C * s.H * s.W], scratch, (k, [gp, wp, dxp], sc) =>
-    k.convDx(mode.kind, mode.round, ...dims(s), gp, wp, dxp, sc),
-  );
-  return out ? out[0] : null;
+export function conv2dInputGradDev(tape: Tape, mode: KernelMode, s: ConvShape, gy: number, w: number): number | null {
+  const d = tape.device!;
+  const dx = tape.alloc(s.N * s.C * s.H * s.W);
+  const r = drive(() => d.raw.convDx(d.E, mode.kind, mode.round, ...dims(s), gy, w, dx, scratchBase()));
+  return r < 0 ? null : dx;
 }
 
 /**
- * dw and/or db (rounded to p), or null. Padding is read as +0 against gy, so with padding dw needs a finite gy.
- * db is the sum of gy with every x = 1.
+ * dw and/or db (rounded to p; 0 for the one not wanted), or null. Padding is read as +0 against
+ * gy, so with padding dw needs a finite gy. db is the sum of gy with every x = 1.
  */
-export function conv2dParamGradKernel(
+export function conv2dParamGradDev(
+  tape: Tape,
   mode: KernelMode,
   s: ConvShape,
-  gy: Float64Array,
-  x: Float64Array,
+  gy: number,
+  x: number,
   wantW: boolean,
   wantB: boolean,
-): { dw: Float64Array | null; db: Float64Array | null } | null {
-  const scratch = bytes(
-    mode,
-    s.N * s.outH * s.outW * (s.O + 4) + (wantW ? s.N * s.C * (s.H + 2 * s.padding[0]) * (s.W + 2 * s.padding[1]) : 0),
-  );
-  const nw = wantW ? s.O * s.C * s.KH * s.KW : 0;
-  const nb = wantB ? s.O : 0;
-  const out = callKernel([gy, wantW ? x : null], [nw, nb], scratch, (k, [gp, xp, dwp, dbp], sc) =>
-    k.convDw(mode.kind, mode.round, ...dims(s), gp, xp, wantW ? dwp : 0, wantB ? dbp : 0, sc),
-  );
-  return out && { dw: wantW ? out[0] : null, db: wantB ? out[1] : null };
+): { dw: number; db: number } | null {
+  const d = tape.device!;
+  const dw = wantW ? tape.alloc(s.O * s.C * s.KH * s.KW) : 0;
+  const db = wantB ? tape.alloc(s.O) : 0;
+  const r = drive(() => d.raw.convDw(d.E, mode.kind, mode.round, ...dims(s), gy, wantW ? x : 0, dw, db, scratchBase()));
+  return r < 0 ? null : { dw, db };
 }

@@ -1,7 +1,9 @@
 // @ts-nocheck — AssemblyScript, compiled by asc (`npm run build:kernels`) to kernels.wasm; tsc skips it.
 /**
- * WebAssembly SIMD kernels for conv2d and linear (forward, input gradient, weight and bias
- * gradients), bit-identical to the JS loops of ops/conv2d.ts and ops/linear.ts.
+ * The engine's WebAssembly SIMD kernels. This file is the module's entry: it holds conv2d and
+ * linear (forward, input gradient, weight and bias gradients), bit-identical to the JS loops of
+ * ops/conv2d.ts and ops/linear.ts, and exports the kernels of the other ops (ops.as.ts) and the
+ * roundings they share (round.as.ts).
  *
  * Every output element is its own left-to-right sum, in exactly the order its op documents; SIMD
  * runs only across independent output elements (4 output channels, input channels, output columns
@@ -22,7 +24,7 @@
  *          or partial sum can round to ±Inf, whatever the number of terms (see `pick`), so the
  *          overflow step is left out and sums are rounded by Veltkamp's splitting (r16sum)
  * A caller asks for kind 2; the driver scans the operands and runs kind 3 when it may.
- * Output rounding `R` (the op's final round to p): 0 none, 1 to binary32, 2 to binary16.
+ * Output rounding `R` (the op's final round to p): 0 none, 1 to binary32, 2 to binary16, 3 to bfloat16.
  * A driver returns the kind it ran, plus 4 when it used its second layout (convFwd, convDx), or −1
  * when it declines (see "Zero terms": the JS path then computes the op).
  * A product of two binary16 values is exact in binary32, and rounding a binary32-rounded sum of two
@@ -34,36 +36,23 @@
  * starts at +0 and a nonzero sum of values of p never rounds to zero), so a driver declines when
  * the factor that meets the zeros is not all finite.
  *
- * Memory: the caller (index.ts) copies the f64 operands to linear memory and passes their byte
- * addresses and a scratch address; a driver grows memory itself for its scratch.
+ * Memory: operands and outputs are at byte addresses in the module's (imported, shared) memory, as
+ * binary64 or binary32 values (`se`, 8 or 4: device.ts stores tensors of formats of ≤ 32 bits as
+ * binary32); a driver lays its scratch out from the scratch address and grows memory for it.
  */
 
-// ---------------------------------------------------------------------------------------------
-// binary16 rounding of binary32 lanes
+import { r16full, r16sum, r16v, r32, r64, rbf16v } from './round.as';
 
-/** 2^112 and 2^-112: |r| ≥ 2^16 overflows r·2^112 to ±Inf, everything below scales back exactly. */
-const TWO112: f32 = reinterpret<f32>(0x77800000);
-const TWOM112: f32 = reinterpret<f32>(0x07800000);
+export { addP, maxpoolBwd, maxpoolFwd, reluBwd, reluFwd, sceBwd, sceFwd } from './ops.as';
 
-/**
- * Round binary32 lanes to binary16 (round to nearest even, subnormals, overflow to ±Inf when
- * `check`). With E = max(exponent(x), −14), M = 1.5·2^(E+13) has ulp 2^(E−10), the binary16 ulp at
- * x, so (x + M) − M rounds x to it (ties to even: M/ulp is even). Exponent field 255 (Inf, NaN)
- * wraps M to a tiny finite value, which leaves x as it is. A zero result has the sign +; that is
- * harmless inside a sum (see the header) and r16full fixes it for outputs.
- */
-// @ts-ignore
-@inline function r16v(x: v128, check: bool): v128 {
-  const e = i32x4.max_s(v128.and(x, i32x4.splat(0x7f800000)), i32x4.splat(0x38800000));
-  const m = i32x4.add(e, i32x4.splat(0x06c00000));
-  let r = f32x4.sub(f32x4.add(x, m), m);
-  if (check) r = f32x4.mul(f32x4.mul(r, f32x4.splat(TWO112)), f32x4.splat(TWOM112));
-  return r;
+/** A binary32 value rounded to the format of round kind rk (round.as.ts), for the tests of the rounding. */
+export function roundF32(rk: i32, x: f32): f32 {
+  return r32(rk, x);
 }
 
-/** r16v with the overflow step and the sign of x on a zero result: binary16 rounding of outputs. */
-function r16full(x: v128): v128 {
-  return v128.or(r16v(x, true), v128.and(x, i32x4.splat(0x80000000)));
+/** A double rounded to the format of round kind rk (round.as.ts), for the tests of the rounding. */
+export function roundF64(rk: i32, x: f64): f64 {
+  return r64(rk, x);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,18 +75,6 @@ function r16full(x: v128): v128 {
   return r16sum(f32x4.add(s, r16v(f32x4.mul(a, b), false)));
 }
 
-/**
- * Binary16 rounding of a sum of two binary16 values, for the overflow-free kind 3: Veltkamp's
- * splitting, c = x·(2^13 + 1), c − (c − x), rounds a binary32 x to 11 significant bits, to nearest
- * even (checked against f16round on every binary32 significand), in three operations. A sum below 2^−14 is exact in
- * binary32 and already a binary16 subnormal, which the splitting leaves as it is; ±Inf would give
- * NaN, so kind 3 also requires finite operands.
- */
-// @ts-ignore
-@inline function r16sum(x: v128): v128 {
-  const c = f32x4.mul(x, f32x4.splat(8193));
-  return f32x4.sub(c, f32x4.sub(c, x));
-}
 
 /**
  * nb (1..8) accumulators over the segments at `segs` (nseg triples of i32: vector byte offset from
@@ -172,17 +149,17 @@ function mk(kind: i32, nb: i32, segs: usize, nseg: i32, vbase: usize, vs: i32, s
 /** The bias of vector p, lane l, as an f64x2 (kind 0) or f32x4 vector; lanes ≥ `lanes` get 0. */
 // @ts-ignore
 @inline function biasVec(kind: i32, bias: usize, p: i32, bp: i32, bl: i32, lanes: i32): v128 {
-  const b = bias + <usize>(p * bp) * 8;
-  const s = <usize>bl * 8;
+  const b = bias + <usize>(p * bp) * SE;
+  const s = <usize>bl * SE;
   if (kind == 0) {
-    let v = f64x2.splat(load<f64>(b));
-    if (lanes > 1) v = f64x2.replace_lane(v, 1, load<f64>(b + s));
+    let v = f64x2.splat(ldS(b));
+    if (lanes > 1) v = f64x2.replace_lane(v, 1, ldS(b + s));
     return v;
   }
-  let v = f32x4.splat(<f32>load<f64>(b));
-  v = f32x4.replace_lane(v, 1, lanes > 1 ? <f32>load<f64>(b + s) : 0);
-  v = f32x4.replace_lane(v, 2, lanes > 2 ? <f32>load<f64>(b + 2 * s) : 0);
-  v = f32x4.replace_lane(v, 3, lanes > 3 ? <f32>load<f64>(b + 3 * s) : 0);
+  let v = f32x4.splat(<f32>ldS(b));
+  v = f32x4.replace_lane(v, 1, lanes > 1 ? <f32>ldS(b + s) : 0);
+  v = f32x4.replace_lane(v, 2, lanes > 2 ? <f32>ldS(b + 2 * s) : 0);
+  v = f32x4.replace_lane(v, 3, lanes > 3 ? <f32>ldS(b + 3 * s) : 0);
   return v;
 }
 
@@ -192,15 +169,15 @@ function mk(kind: i32, nb: i32, segs: usize, nseg: i32, vbase: usize, vs: i32, s
  * bias + (p·bp + l·bl)·8) in the kind's arithmetic and rounding to p with R.
  */
 function finish(kind: i32, R: i32, acc: usize, nb: i32, lanes: i32, bias: usize, bp: i32, bl: i32, dst: usize, lstride: i32, pstride: i32): void {
-  const ls = <usize>lstride * 8;
+  const ls = <usize>lstride * SE;
   for (let p = 0; p < nb; p++) {
     let v = v128.load(acc + <usize>p * 16);
-    const d = dst + <usize>(p * pstride) * 8;
+    const d = dst + <usize>(p * pstride) * SE;
     if (kind == 0) {
       if (bias != 0) v = f64x2.add(v, biasVec(0, bias, p, bp, bl, lanes));
       if (R == 1) v = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
-      store<f64>(d, f64x2.extract_lane(v, 0));
-      if (lanes > 1) store<f64>(d + ls, f64x2.extract_lane(v, 1));
+      stS(d, f64x2.extract_lane(v, 0));
+      if (lanes > 1) stS(d + ls, f64x2.extract_lane(v, 1));
       continue;
     }
     if (bias != 0) {
@@ -208,6 +185,18 @@ function finish(kind: i32, R: i32, acc: usize, nb: i32, lanes: i32, bias: usize,
       if (kind >= 2) v = r16full(v);
     }
     if (R == 2) v = r16full(v);
+    else if (R == 3) v = rbf16v(v);
+    if (SE == 4) {
+      if (lstride == 1 && lanes == 4) {
+        v128.store(d, v);
+        continue;
+      }
+      store<f32>(d, f32x4.extract_lane(v, 0));
+      if (lanes > 1) store<f32>(d + ls, f32x4.extract_lane(v, 1));
+      if (lanes > 2) store<f32>(d + 2 * ls, f32x4.extract_lane(v, 2));
+      if (lanes > 3) store<f32>(d + 3 * ls, f32x4.extract_lane(v, 3));
+      continue;
+    }
     const lo = f64x2.promote_low_f32x4(v);
     const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3));
     if (lstride == 1 && lanes == 4) {
@@ -224,6 +213,23 @@ function finish(kind: i32, R: i32, acc: usize, nb: i32, lanes: i32, bias: usize,
 
 // ---------------------------------------------------------------------------------------------
 // Layout helpers
+
+/**
+ * Element size of the operands and outputs in memory (set by each driver from its `se`): 8 for
+ * binary64 storage, 4 for binary32 storage, which holds every value of a format of ≤ 32 bits exactly.
+ */
+let SE: usize = 8;
+
+// @ts-ignore
+@inline function ldS(p: usize): f64 {
+  return SE == 8 ? load<f64>(p) : <f64>load<f32>(p);
+}
+
+// @ts-ignore
+@inline function stS(p: usize, v: f64): void {
+  if (SE == 8) store<f64>(p, v);
+  else store<f32>(p, <f32>v);
+}
 
 // @ts-ignore
 @inline function a16(p: usize): usize {
@@ -246,10 +252,12 @@ function reserve(end: usize): void {
 
 /** n f64 values from src (every ss values) to E-byte elements at dst (every ds elements). */
 function copy(E: i32, src: usize, ss: i32, dst: usize, ds: i32, n: i32): void {
-  const sb = <usize>ss * 8;
+  const sb = <usize>ss * SE;
   const db = <usize>ds * E;
   if (E == 8) {
-    for (let k = 0; k < n; k++) store<f64>(dst + <usize>k * db, load<f64>(src + <usize>k * sb));
+    for (let k = 0; k < n; k++) store<f64>(dst + <usize>k * db, ldS(src + <usize>k * sb));
+  } else if (SE == 4) {
+    for (let k = 0; k < n; k++) store<f32>(dst + <usize>k * db, load<f32>(src + <usize>k * sb));
   } else {
     for (let k = 0; k < n; k++) store<f32>(dst + <usize>k * db, <f32>load<f64>(src + <usize>k * sb));
   }
@@ -260,7 +268,7 @@ function padCopy(E: i32, src: usize, dst: usize, planes: i32, H: i32, W: i32, Hp
   memory.fill(dst, 0, <usize>planes * Hp * Wp * E);
   for (let q = 0; q < planes; q++) {
     for (let h = 0; h < H; h++) {
-      const s = src + (<usize>(q * H + h) * W) * 8;
+      const s = src + (<usize>(q * H + h) * W) * SE;
       const d = dst + (<usize>(q * Hp + h + ph) * Wp + pw) * E;
       copy(E, s, 1, d, 1, W);
     }
@@ -287,7 +295,7 @@ function padCopy(E: i32, src: usize, dst: usize, planes: i32, H: i32, W: i32, Hp
 function scan(src: usize, n: i32): f64 {
   let m: f64 = 0;
   for (let k = 0; k < n; k++) {
-    const a = abs<f64>(load<f64>(src + <usize>k * 8));
+    const a = abs<f64>(ldS(src + <usize>k * SE));
     if (a > m || a != a) m = a;
   }
   return m;
@@ -326,7 +334,8 @@ export function heapBase(): usize {
  * - stride 1 along rows only: lanes = consecutive output columns of one row (their x are
  *   consecutive too), the 8 accumulators = 8 output channels.
  */
-export function convFwd(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+export function convFwd(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+  SE = <usize>se;
   if (kind == 2 || ph > 0 || pw > 0) {
     const mw = scan(w, O * C * KH * KW);
     if ((ph > 0 || pw > 0) && !finite(mw)) return -1;
@@ -359,7 +368,7 @@ export function convFwd(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i3
             const nb = imin(8, O - o0);
             for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(wT + <usize>(o0 + p) * C * K * E));
             mk(kind, nb, segs, C * KH, vb, E, E, srcs, acc);
-            finish(kind, R, acc, nb, imin(L, outW - ow0), b == 0 ? 0 : b + <usize>o0 * 8, 1, 0, y + (<usize>(n * O + o0) * P + oh * outW + ow0) * 8, 1, P);
+            finish(kind, R, acc, nb, imin(L, outW - ow0), b == 0 ? 0 : b + <usize>o0 * SE, 1, 0, y + (<usize>(n * O + o0) * P + oh * outW + ow0) * SE, 1, P);
           }
         }
       }
@@ -367,7 +376,7 @@ export function convFwd(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i3
     return kind + 4;
   }
   memory.fill(wT, 0, <usize>C * K * Op * E);
-  for (let o = 0; o < O; o++) copy(E, w + <usize>o * C * K * 8, 1, wT + <usize>o * E, Op, C * K);
+  for (let o = 0; o < O; o++) copy(E, w + <usize>o * C * K * SE, 1, wT + <usize>o * E, Op, C * K);
   for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) seg(segs + <usize>(c * KH + i) * 12, (c * KH + i) * KW * Op * E, (c * Hp * Wp + i * Wp) * E, KW);
   for (let n = 0; n < N; n++) {
     for (let pos0 = 0; pos0 < P; pos0 += 8) {
@@ -379,7 +388,7 @@ export function convFwd(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i3
       }
       for (let ob = 0; ob < O; ob += L) {
         mk(kind, nb, segs, C * KH, wT + <usize>ob * E, Op * E, E, srcs, acc);
-        finish(kind, R, acc, nb, imin(L, O - ob), b == 0 ? 0 : b + <usize>ob * 8, 0, 1, y + (<usize>(n * O + ob) * P + pos0) * 8, P, 1);
+        finish(kind, R, acc, nb, imin(L, O - ob), b == 0 ? 0 : b + <usize>ob * SE, 0, 1, y + (<usize>(n * O + ob) * P + pos0) * SE, P, 1);
       }
     }
   }
@@ -402,7 +411,8 @@ export function convFwd(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i3
  * - lanes = input channels, the 8 accumulators = 8 consecutive w (any stride);
  * - stride 1: lanes = consecutive w (their gy are consecutive too), accumulators = 8 channels.
  */
-export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+export function convDx(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+  SE = <usize>se;
   const mw = scan(w, O * C * KH * KW);
   if (!finite(mw)) return -1;
   kind = pick(kind, mw, kind == 2 ? scan(gy, N * O * outH * outW) : 0);
@@ -429,7 +439,7 @@ export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
   memory.fill(gyD, 0, <usize>N * O * Qh * Qw * E);
   for (let q = 0; q < N * O; q++) {
     for (let oh = 0; oh < outH; oh++) {
-      const s = gy + <usize>(q * P + oh * outW) * 8;
+      const s = gy + <usize>(q * P + oh * outW) * SE;
       const d = gyD + <usize>((q * Qh + oh * sh) * Qw + PADL) * E;
       copy(E, s, 1, d, sw, outW);
     }
@@ -457,7 +467,7 @@ export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
             const nb = imin(8, C - c0);
             for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(wT + <usize>(c0 + p) * K * E));
             mk(kind, nb, segs, nseg, vb, E, -E, srcs, acc);
-            finish(kind, R, acc, nb, imin(L, W - w0), 0, 0, 0, dx + (<usize>(n * C + c0) * H * W + h * W + w0) * 8, 1, H * W);
+            finish(kind, R, acc, nb, imin(L, W - w0), 0, 0, 0, dx + (<usize>(n * C + c0) * H * W + h * W + w0) * SE, 1, H * W);
           }
         }
       }
@@ -465,7 +475,7 @@ export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
     return kind + 4;
   }
   memory.fill(wT, 0, <usize>O * K * Cp * E);
-  for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) copy(E, w + <usize>(o * C + c) * K * 8, 1, wT + <usize>(o * K * Cp + c) * E, Cp, K);
+  for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) copy(E, w + <usize>(o * C + c) * K * SE, 1, wT + <usize>(o * K * Cp + c) * E, Cp, K);
   for (let n = 0; n < N; n++) {
     for (let h = 0; h < H; h++) {
       const ilo = imax(0, h + ph - (outH - 1) * sh);
@@ -485,7 +495,7 @@ export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
         for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(gyD + <usize>(n * O * Qh * Qw + PADL + w0 + p + pw) * E));
         for (let cb = 0; cb < C; cb += L) {
           mk(kind, nb, segs, nseg, wT + <usize>cb * E, -Cp * E, E, srcs, acc);
-          finish(kind, R, acc, nb, imin(L, C - cb), 0, 0, 0, dx + (<usize>(n * C + cb) * H * W + h * W + w0) * 8, H * W, 1);
+          finish(kind, R, acc, nb, imin(L, C - cb), 0, 0, 0, dx + (<usize>(n * C + cb) * H * W + h * W + w0) * SE, H * W, 1);
         }
       }
     }
@@ -499,7 +509,8 @@ export function convDx(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
  * one input channel. Padding read as +0 (the caller checks that gy is finite when there is
  * padding). db is the same sum with every x = 1 (fl(g·1) = g). dw = 0 or db = 0: not wanted.
  */
-export function convDw(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+export function convDw(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+  SE = <usize>se;
   const padded = dw != 0 && (ph > 0 || pw > 0);
   if (kind == 2 || padded) {
     const mg = scan(gy, N * O * outH * outW);
@@ -521,7 +532,7 @@ export function convDw(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
   const one = acc + 128;
   reserve(one + 16);
   memory.fill(gyT, 0, <usize>N * P * Op * E);
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) copy(E, gy + <usize>(n * O + o) * P * 8, 1, gyT + <usize>(n * P * Op + o) * E, Op, P);
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) copy(E, gy + <usize>(n * O + o) * P * SE, 1, gyT + <usize>(n * P * Op + o) * E, Op, P);
   if (dw != 0) {
     padCopy(E, x, xs, N * C, H, W, Hp, Wp, ph, pw);
     for (let n = 0; n < N; n++) for (let oh = 0; oh < outH; oh++) seg(segs + <usize>(n * outH + oh) * 12, (n * P + oh * outW) * Op * E, (n * C * Hp * Wp + oh * sh * Wp) * E, outW);
@@ -536,7 +547,7 @@ export function convDw(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
         }
         for (let ob = 0; ob < O; ob += L) {
           mk(kind, nb, segs, N * outH, gyT + <usize>ob * E, Op * E, sw * E, srcs, acc);
-          finish(kind, R, acc, nb, imin(L, O - ob), 0, 0, 0, dw + <usize>((ob * C + c) * K + t0) * 8, C * K, 1);
+          finish(kind, R, acc, nb, imin(L, O - ob), 0, 0, 0, dw + <usize>((ob * C + c) * K + t0) * SE, C * K, 1);
         }
         t0 += nb;
       }
@@ -548,7 +559,7 @@ export function convDw(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
     seg(segs, 0, 0, N * P);
     for (let ob = 0; ob < O; ob += L) {
       mk(kind, 1, segs, 1, gyT + <usize>ob * E, Op * E, 0, srcs, acc);
-      finish(kind, R, acc, 1, imin(L, O - ob), 0, 0, 0, db + <usize>ob * 8, 1, 0);
+      finish(kind, R, acc, 1, imin(L, O - ob), 0, 0, 0, db + <usize>ob * SE, 1, 0);
     }
   }
   return kind;
@@ -558,7 +569,8 @@ export function convDw(kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32
 // linear (x [N, I], W [O, I]); see ops/linear.ts for the summation orders
 
 /** y[n,o] = Σ_i x[n,i]·W[o,i] + b[o], ascending i. Lanes: outputs o; accumulators: 8 samples n. */
-export function linFwd(kind: i32, R: i32, N: i32, I: i32, O: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+export function linFwd(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+  SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(w, O * I), scan(x, N * I));
   const E = kind == 0 ? 8 : 4;
   const L = 16 / E;
@@ -571,21 +583,22 @@ export function linFwd(kind: i32, R: i32, N: i32, I: i32, O: i32, x: usize, w: u
   reserve(acc + 128);
   copy(E, x, 1, xs, 1, N * I);
   memory.fill(wT, 0, <usize>I * Op * E);
-  for (let o = 0; o < O; o++) copy(E, w + <usize>o * I * 8, 1, wT + <usize>o * E, Op, I);
+  for (let o = 0; o < O; o++) copy(E, w + <usize>o * I * SE, 1, wT + <usize>o * E, Op, I);
   seg(segs, 0, 0, I);
   for (let n0 = 0; n0 < N; n0 += 8) {
     const nb = imin(8, N - n0);
     for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(xs + <usize>(n0 + p) * I * E));
     for (let ob = 0; ob < O; ob += L) {
       mk(kind, nb, segs, 1, wT + <usize>ob * E, Op * E, E, srcs, acc);
-      finish(kind, R, acc, nb, imin(L, O - ob), b == 0 ? 0 : b + <usize>ob * 8, 0, 1, y + <usize>(n0 * O + ob) * 8, 1, O);
+      finish(kind, R, acc, nb, imin(L, O - ob), b == 0 ? 0 : b + <usize>ob * SE, 0, 1, y + <usize>(n0 * O + ob) * SE, 1, O);
     }
   }
   return kind;
 }
 
 /** dx[n,i] = Σ_o gy[n,o]·W[o,i], ascending o. Lanes: inputs i; accumulators: 8 samples n. */
-export function linDx(kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+export function linDx(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+  SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(gy, N * O), scan(w, O * I));
   const E = kind == 0 ? 8 : 4;
   const L = 16 / E;
@@ -598,14 +611,14 @@ export function linDx(kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: u
   reserve(acc + 128);
   copy(E, gy, 1, gys, 1, N * O);
   memory.fill(wp, 0, <usize>O * Ip * E);
-  for (let o = 0; o < O; o++) copy(E, w + <usize>o * I * 8, 1, wp + <usize>o * Ip * E, 1, I);
+  for (let o = 0; o < O; o++) copy(E, w + <usize>o * I * SE, 1, wp + <usize>o * Ip * E, 1, I);
   seg(segs, 0, 0, O);
   for (let n0 = 0; n0 < N; n0 += 8) {
     const nb = imin(8, N - n0);
     for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(gys + <usize>(n0 + p) * O * E));
     for (let ib = 0; ib < I; ib += L) {
       mk(kind, nb, segs, 1, wp + <usize>ib * E, Ip * E, E, srcs, acc);
-      finish(kind, R, acc, nb, imin(L, I - ib), 0, 0, 0, dx + <usize>(n0 * I + ib) * 8, 1, I);
+      finish(kind, R, acc, nb, imin(L, I - ib), 0, 0, 0, dx + <usize>(n0 * I + ib) * SE, 1, I);
     }
   }
   return kind;
@@ -615,7 +628,8 @@ export function linDx(kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: u
  * dW[o,i] = Σ_n gy[n,o]·x[n,i] and db[o] = Σ_n gy[n,o], ascending n. dW lanes: inputs i,
  * accumulators: 8 outputs o; db lanes: outputs o (the sum with every x = 1). dw = 0 or db = 0: not wanted.
  */
-export function linDw(kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+export function linDw(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+  SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(gy, N * O), max<f64>(dw != 0 ? scan(x, N * I) : 0, 1));
   const E = kind == 0 ? 8 : 4;
   const L = 16 / E;
@@ -632,26 +646,26 @@ export function linDw(kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, x: u
   if (dw != 0) {
     copy(E, gy, 1, gys, 1, N * O);
     memory.fill(xp, 0, <usize>N * Ip * E);
-    for (let n = 0; n < N; n++) copy(E, x + <usize>n * I * 8, 1, xp + <usize>n * Ip * E, 1, I);
+    for (let n = 0; n < N; n++) copy(E, x + <usize>n * I * SE, 1, xp + <usize>n * Ip * E, 1, I);
     seg(segs, 0, 0, N);
     for (let o0 = 0; o0 < O; o0 += 8) {
       const nb = imin(8, O - o0);
       for (let p = 0; p < nb; p++) store<u32>(srcs + <usize>p * 4, <u32>(gys + <usize>(o0 + p) * E));
       for (let ib = 0; ib < I; ib += L) {
         mk(kind, nb, segs, 1, xp + <usize>ib * E, Ip * E, O * E, srcs, acc);
-        finish(kind, R, acc, nb, imin(L, I - ib), 0, 0, 0, dw + <usize>(o0 * I + ib) * 8, 1, I);
+        finish(kind, R, acc, nb, imin(L, I - ib), 0, 0, 0, dw + <usize>(o0 * I + ib) * SE, 1, I);
       }
     }
   }
   if (db != 0) {
     memory.fill(gyP, 0, <usize>N * Op * E);
-    for (let n = 0; n < N; n++) copy(E, gy + <usize>n * O * 8, 1, gyP + <usize>n * Op * E, 1, O);
+    for (let n = 0; n < N; n++) copy(E, gy + <usize>n * O * SE, 1, gyP + <usize>n * Op * E, 1, O);
     put(E, one, 1.0);
     store<u32>(srcs, <u32>one);
     seg(segs, 0, 0, N);
     for (let ob = 0; ob < O; ob += L) {
       mk(kind, 1, segs, 1, gyP + <usize>ob * E, Op * E, 0, srcs, acc);
-      finish(kind, R, acc, 1, imin(L, O - ob), 0, 0, 0, db + <usize>ob * 8, 1, 0);
+      finish(kind, R, acc, 1, imin(L, O - ob), 0, 0, 0, db + <usize>ob * SE, 1, 0);
     }
   }
   return kind;

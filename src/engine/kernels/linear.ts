@@ -1,59 +1,54 @@
 /**
- * linear through kernels.wasm: forward, input gradient, weight and bias gradients (the summation
- * orders of ops/linear.ts). Each returns null when the JS path has to compute instead (index.ts).
+ * linear through kernels.wasm on device tensors: forward, input gradient, weight and bias
+ * gradients (the summation orders of ops/linear.ts). Each returns the device address of its result
+ * (a fresh block of the tape's arena), or null when the JS path has to compute instead.
  * Shapes: x [N, I], W [O, I], y and gy [N, O].
  */
-import { callKernel, type KernelMode } from './index.ts';
+import type { Tape } from '../tape.ts';
+import { drive } from './conv2d.ts';
+import { scratchBase } from './device.ts';
+import type { KernelMode } from './index.ts';
 
-const bytes = (mode: KernelMode, values: number) => values * (mode.kind === 0 ? 8 : 4) + 65536;
-
-/** y (rounded to p), or null. */
-export function linearForwardKernel(
+/** y (rounded to p), or null. b = 0: no bias. */
+export function linearForwardDev(
+  tape: Tape,
   mode: KernelMode,
   N: number,
   I: number,
   O: number,
-  x: Float64Array,
-  w: Float64Array,
-  b: Float64Array | null,
-): Float64Array | null {
-  const out = callKernel([x, w, b], [N * O], bytes(mode, N * I + I * (O + 4)), (k, [xp, wp, bp, yp], sc) =>
-    k.linFwd(mode.kind, mode.round, N, I, O, xp, wp, bp, yp, sc),
-  );
-  return out ? out[0] : null;
+  x: number,
+  w: number,
+  b: number,
+): number | null {
+  const d = tape.device!;
+  const y = tape.alloc(N * O);
+  const r = drive(() => d.raw.linFwd(d.E, mode.kind, mode.round, N, I, O, x, w, b, y, scratchBase()));
+  return r < 0 ? null : y;
 }
 
 /** dx (rounded to p), or null. */
-export function linearInputGradKernel(
-  mode: KernelMode,
-  N: number,
-  I: number,
-  O: number,
-  gy: Float64Array,
-  w: Float64Array,
-): Float64Array | null {
-  const out = callKernel([gy, w], [N * I], bytes(mode, N * O + O * (I + 4)), (k, [gp, wp, dxp], sc) =>
-    k.linDx(mode.kind, mode.round, N, I, O, gp, wp, dxp, sc),
-  );
-  return out ? out[0] : null;
+export function linearInputGradDev(tape: Tape, mode: KernelMode, N: number, I: number, O: number, gy: number, w: number): number | null {
+  const d = tape.device!;
+  const dx = tape.alloc(N * I);
+  const r = drive(() => d.raw.linDx(d.E, mode.kind, mode.round, N, I, O, gy, w, dx, scratchBase()));
+  return r < 0 ? null : dx;
 }
 
-/** dW and/or db (rounded to p), or null. db is the sum of gy with every x = 1. */
-export function linearParamGradKernel(
+/** dW and/or db (rounded to p; 0 for the one not wanted), or null. db is the sum of gy with every x = 1. */
+export function linearParamGradDev(
+  tape: Tape,
   mode: KernelMode,
   N: number,
   I: number,
   O: number,
-  gy: Float64Array,
-  x: Float64Array,
+  gy: number,
+  x: number,
   wantW: boolean,
   wantB: boolean,
-): { dw: Float64Array | null; db: Float64Array | null } | null {
-  const out = callKernel(
-    [gy, wantW ? x : null],
-    [wantW ? O * I : 0, wantB ? O : 0],
-    bytes(mode, N * O + N * (I + 4) + N * (O + 4)),
-    (k, [gp, xp, dwp, dbp], sc) => k.linDw(mode.kind, mode.round, N, I, O, gp, xp, wantW ? dwp : 0, wantB ? dbp : 0, sc),
-  );
-  return out && { dw: wantW ? out[0] : null, db: wantB ? out[1] : null };
+): { dw: number; db: number } | null {
+  const d = tape.device!;
+  const dw = wantW ? tape.alloc(O * I) : 0;
+  const db = wantB ? tape.alloc(O) : 0;
+  const r = drive(() => d.raw.linDw(d.E, mode.kind, mode.round, N, I, O, gy, wantW ? x : 0, dw, db, scratchBase()));
+  return r < 0 ? null : { dw, db };
 }

@@ -31,7 +31,7 @@
  *   inference: dx = round_p(acc(k · gy)).
  * x̂ and invstd used by the backward are the forward's (rounded) values.
  */
-import { dotStep, roundBy } from '../arith.ts';
+import { type Arith, dotStep, roundBy } from '../arith.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface RunningStats {
@@ -55,7 +55,6 @@ export function batchnorm2d(
   { training, eps, momentum }: BatchNorm2dOptions,
 ): Tensor {
   const tape = x.tape;
-  const ar = tape.arith;
   if (x.shape.length !== 4) throw new Error(`batchnorm2d: x must be 4-D (NCHW), got ${x.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
   for (const [what, n] of [
@@ -66,113 +65,158 @@ export function batchnorm2d(
   ] as const) {
     if (n !== C) throw new Error(`batchnorm2d: ${what} has ${n} values, x has ${C} channels`);
   }
-  const HW = H * W;
-  const M = N * HW;
+  const M = N * H * W;
   if (training && M < 2)
     throw new Error(`batchnorm2d: training needs more than 1 value per channel, got ${M} (input ${x.shape.join('×')})`);
-  const xd = x.data;
-  const gd = gamma.data;
-  const bd = beta.data;
+  const g: Geometry = { N, C, HW: H * W, M, training };
   // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round
   // (ar.add(a, b) = acc(a + b), ar.mul(a, b) = acc(a·b), …), without a call through the Arith per element.
-  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  const { accKind: ak, acc: A } = tape.arith;
   const epsA = roundBy(ak, A, eps);
+  const xd = x.data;
 
   // Forward. xhat is kept for the backward (values of p in strict, of W in wide).
   const xhat = new Float64Array(x.size);
   const invstd = new Float64Array(C);
   const y = new Float64Array(x.size);
   for (let c = 0; c < C; c++) {
-    let mean: number;
-    let variance: number;
-    if (training) {
-      let s = 0;
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) s = roundBy(ak, A, s + xd[base + i]);
-      }
-      mean = roundBy(ak, A, s / M);
-      let s2 = 0;
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) {
-          const d = roundBy(ak, A, xd[base + i] - mean);
-          xhat[base + i] = d; // centred value; scaled by invstd below
-          s2 = roundBy(ak, A, s2 + roundBy(ak, A, d * d));
-        }
-      }
-      variance = roundBy(ak, A, s2 / M);
-      const unbiased = roundBy(ak, A, s2 / (M - 1));
-      const mom = roundBy(ak, A, momentum);
-      const keep = roundBy(ak, A, 1 - momentum);
-      running.mean[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.mean[c])) + roundBy(ak, A, mom * mean)));
-      running.var[c] = roundBy(
-        rk,
-        R,
-        roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.var[c])) + roundBy(ak, A, mom * unbiased)),
-      );
-    } else {
-      mean = roundBy(rk, R, running.mean[c]);
-      variance = roundBy(rk, R, running.var[c]);
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) xhat[base + i] = roundBy(ak, A, xd[base + i] - mean);
-      }
-    }
-    const inv = roundBy(ak, A, 1 / roundBy(ak, A, Math.sqrt(roundBy(ak, A, variance + epsA))));
-    invstd[c] = inv;
-    const g = gd[c];
-    const b = bd[c];
-    for (let n = 0; n < N; n++) {
-      const base = (n * C + c) * HW;
-      for (let i = 0; i < HW; i++) {
-        const h = roundBy(ak, A, xhat[base + i] * inv);
-        xhat[base + i] = h;
-        y[base + i] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, h * g) + b));
-      }
-    }
+    const variance = training
+      ? batchStats(tape.arith, g, c, xd, xhat, running, momentum)
+      : runningStats(tape.arith, g, c, xd, xhat, running);
+    invstd[c] = roundBy(ak, A, 1 / roundBy(ak, A, Math.sqrt(roundBy(ak, A, variance + epsA))));
+    normalize(tape.arith, g, c, invstd[c], gamma.data[c], beta.data[c], xhat, y);
   }
   const inputs = [x, gamma, beta];
   const out = tape.result(y, x.shape, inputs, 'batchnorm2d');
-
   tape.record('batchnorm2d', inputs, out, (gy) => {
-    const dgamma = new Float64Array(C);
-    const dbeta = new Float64Array(C);
-    const dx = x.requiresGrad ? new Float64Array(x.size) : null;
-    for (let c = 0; c < C; c++) {
-      let sg = 0;
-      let sgx = 0;
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * HW;
-        for (let i = 0; i < HW; i++) {
-          sg = roundBy(ak, A, sg + gy[base + i]);
-          sgx = dotStep(ak, A, sgx, gy[base + i], xhat[base + i]); // ar.addProduct
-        }
-      }
-      dbeta[c] = roundBy(rk, R, sg);
-      dgamma[c] = roundBy(rk, R, sgx);
-      if (!dx) continue;
-      const k = roundBy(ak, A, gd[c] * invstd[c]);
-      const a = roundBy(ak, A, sg / M);
-      const b = roundBy(ak, A, sgx / M);
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * HW;
-        if (training) {
-          for (let i = 0; i < HW; i++) {
-            const j = base + i;
-            dx[j] = roundBy(rk, R, roundBy(ak, A, k * roundBy(ak, A, roundBy(ak, A, gy[j] - a) - roundBy(ak, A, xhat[j] * b))));
-          }
-        } else {
-          for (let i = 0; i < HW; i++) {
-            const j = base + i;
-            dx[j] = roundBy(rk, R, roundBy(ak, A, k * gy[j]));
-          }
-        }
-      }
-    }
+    const { dx, dgamma, dbeta } = backward(tape.arith, g, gy, xhat, invstd, gamma.data, x.requiresGrad);
     if (dx) tape.addGrad(x, dx);
     tape.addGrad(gamma, dgamma);
     tape.addGrad(beta, dbeta);
   });
   return out;
+}
+
+/** Sizes: N samples, C channels, HW values a plane, M = N·HW values a channel. */
+interface Geometry {
+  readonly N: number;
+  readonly C: number;
+  readonly HW: number;
+  readonly M: number;
+  readonly training: boolean;
+}
+
+/**
+ * Training: the batch mean and biased variance of channel c (xhat gets the centred values), and
+ * the running statistics updated with the unbiased variance. Returns the variance.
+ */
+function batchStats(
+  ar: Arith,
+  { N, C, HW, M }: Geometry,
+  c: number,
+  xd: Float64Array,
+  xhat: Float64Array,
+  running: RunningStats,
+  momentum: number,
+): number {
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  let s = 0;
+  for (let n = 0; n < N; n++) {
+    const base = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) s = roundBy(ak, A, s + xd[base + i]);
+  }
+  const mean = roundBy(ak, A, s / M);
+  let s2 = 0;
+  for (let n = 0; n < N; n++) {
+    const base = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) {
+      const d = roundBy(ak, A, xd[base + i] - mean);
+      xhat[base + i] = d; // centred value; scaled by invstd in normalize
+      s2 = roundBy(ak, A, s2 + roundBy(ak, A, d * d));
+    }
+  }
+  const variance = roundBy(ak, A, s2 / M);
+  const unbiased = roundBy(ak, A, s2 / (M - 1));
+  const mom = roundBy(ak, A, momentum);
+  const keep = roundBy(ak, A, 1 - momentum);
+  running.mean[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.mean[c])) + roundBy(ak, A, mom * mean)));
+  running.var[c] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, keep * roundBy(rk, R, running.var[c])) + roundBy(ak, A, mom * unbiased)));
+  return variance;
+}
+
+/** Inference: the running statistics of channel c, rounded to p (xhat gets the centred values). Returns the variance. */
+function runningStats(ar: Arith, { N, C, HW }: Geometry, c: number, xd: Float64Array, xhat: Float64Array, running: RunningStats): number {
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  const mean = roundBy(rk, R, running.mean[c]);
+  const variance = roundBy(rk, R, running.var[c]);
+  for (let n = 0; n < N; n++) {
+    const base = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) xhat[base + i] = roundBy(ak, A, xd[base + i] - mean);
+  }
+  return variance;
+}
+
+/** x̂ = acc(xc · invstd) in place of the centred values, and y = round_p(acc(acc(x̂ · γ) + β)), for channel c. */
+function normalize(
+  ar: Arith,
+  { N, C, HW }: Geometry,
+  c: number,
+  inv: number,
+  g: number,
+  b: number,
+  xhat: Float64Array,
+  y: Float64Array,
+): void {
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  for (let n = 0; n < N; n++) {
+    const base = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) {
+      const h = roundBy(ak, A, xhat[base + i] * inv);
+      xhat[base + i] = h;
+      y[base + i] = roundBy(rk, R, roundBy(ak, A, roundBy(ak, A, h * g) + b));
+    }
+  }
+}
+
+/** dβ, dγ and (when wanted) dx, by the formulas of the header. */
+function backward(
+  ar: Arith,
+  { N, C, HW, M, training }: Geometry,
+  gy: Float64Array,
+  xhat: Float64Array,
+  invstd: Float64Array,
+  gd: Float64Array,
+  wantX: boolean,
+): { dx: Float64Array | null; dgamma: Float64Array; dbeta: Float64Array } {
+  const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
+  const dgamma = new Float64Array(C);
+  const dbeta = new Float64Array(C);
+  const dx = wantX ? new Float64Array(N * C * HW) : null;
+  for (let c = 0; c < C; c++) {
+    let sg = 0;
+    let sgx = 0;
+    for (let n = 0; n < N; n++) {
+      const base = (n * C + c) * HW;
+      for (let i = 0; i < HW; i++) {
+        sg = roundBy(ak, A, sg + gy[base + i]);
+        sgx = dotStep(ak, A, sgx, gy[base + i], xhat[base + i]); // ar.addProduct
+      }
+    }
+    dbeta[c] = roundBy(rk, R, sg);
+    dgamma[c] = roundBy(rk, R, sgx);
+    if (!dx) continue;
+    const k = roundBy(ak, A, gd[c] * invstd[c]);
+    const a = roundBy(ak, A, sg / M);
+    const b = roundBy(ak, A, sgx / M);
+    for (let n = 0; n < N; n++) {
+      const base = (n * C + c) * HW;
+      for (let i = 0; i < HW; i++) {
+        const j = base + i;
+        dx[j] = training
+          ? roundBy(rk, R, roundBy(ak, A, k * roundBy(ak, A, roundBy(ak, A, gy[j] - a) - roundBy(ak, A, xhat[j] * b))))
+          : roundBy(rk, R, roundBy(ak, A, k * gy[j]));
+      }
+    }
+  }
+  return { dx, dgamma, dbeta };
 }

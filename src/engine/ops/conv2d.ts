@@ -13,13 +13,13 @@
  * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
  *
  * At 16, 32 and 64 bits the WebAssembly SIMD kernels (../kernels) compute the same sums in the same
- * orders, bit for bit. The loops below run for the other formats, for a checked Arith, with
- * ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
+ * orders, bit for bit, on the tape's device tensors. The loops below run for the other formats, for
+ * a checked Arith, with ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
  */
 import type { Pair } from '../../problem/index.ts';
-import { dotStep, type Arith } from '../arith.ts';
-import { kernelMode } from '../kernels/index.ts';
-import { conv2dForwardKernel, conv2dInputGradKernel, conv2dParamGradKernel, type ConvShape } from '../kernels/conv2d.ts';
+import { type Arith, dotStep } from '../arith.ts';
+import { type ConvShape, conv2dForwardDev, conv2dInputGradDev, conv2dParamGradDev } from '../kernels/conv2d.ts';
+import type { KernelMode } from '../kernels/index.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
 
@@ -31,7 +31,6 @@ export interface Conv2dOptions {
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding }: Conv2dOptions): Tensor {
   const tape = x.tape;
-  const ar = tape.arith;
   if (x.shape.length !== 4 || w.shape.length !== 4)
     throw new Error(`conv2d: x and w must be 4-D (NCHW, OIHW), got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, C, H, W] = x.shape;
@@ -40,22 +39,63 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, { stride, padding
   if (b && b.size !== O) throw new Error(`conv2d: bias has ${b.size} values, needs ${O}`);
   const { outH, outW, k: K, map } = windowMap(H, W, [KH, KW], stride, padding);
   const s: Loops = { N, C, HW: H * W, O, K, P: outH * outW, map };
-  const km = kernelMode(ar);
   const shape: ConvShape = { N, C, H, W, O, KH, KW, stride, padding, outH, outW };
+  const km = tape.device?.gemm;
+  return (km && conv2dDevice(km, shape, s, x, w, b)) || conv2dJs(s, shape, x, w, b);
+}
+
+/** The JS loops, forward and backward. */
+function conv2dJs(s: Loops, shape: ConvShape, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const tape = x.tape;
+  const ar = tape.arith;
   const xd = x.data;
   const wd = w.data;
-
-  const y = (km && conv2dForwardKernel(km, shape, xd, wd, b ? b.data : null)) ?? forward(ar, s, xd, wd, b ? b.data : null);
+  const y = forward(ar, s, xd, wd, b ? b.data : null);
   const inputs = b ? [x, w, b] : [x, w];
-  const out = tape.result(y, [N, O, outH, outW], inputs, 'conv2d');
-
+  const out = tape.result(y, [shape.N, shape.O, shape.outH, shape.outW], inputs, 'conv2d');
   tape.record('conv2d', inputs, out, (gy) => {
-    if (x.requiresGrad) tape.addGrad(x, (km && conv2dInputGradKernel(km, shape, gy, wd)) ?? inputGrad(ar, s, gy, wd));
+    if (x.requiresGrad) tape.addGrad(x, inputGrad(ar, s, gy, wd));
+    if (w.requiresGrad) tape.addGrad(w, weightGrad(ar, s, gy, xd));
+    if (b?.requiresGrad) tape.addGrad(b, biasGrad(ar, s, gy));
+  });
+  return out;
+}
+
+/**
+ * The kernels on device tensors (kernels/conv2d.ts), each direction falling back to its JS loop
+ * when its kernel declines; null when the forward kernel declines (then conv2dJs runs).
+ */
+function conv2dDevice(km: KernelMode, shape: ConvShape, s: Loops, x: Tensor, w: Tensor, b: Tensor | null): Tensor | null {
+  const tape = x.tape;
+  const ar = tape.arith;
+  const xp = tape.devOf(x);
+  const wp = tape.devOf(w);
+  const yp = conv2dForwardDev(tape, km, shape, xp, wp, b ? tape.devOf(b) : 0);
+  if (yp === null) return null;
+  const inputs = b ? [x, w, b] : [x, w];
+  const out = tape.resultDev(yp, [shape.N, shape.O, shape.outH, shape.outW], inputs, 'conv2d');
+  tape.recordDev('conv2d', inputs, out, (gy) => {
+    let gyHost: Float64Array | null = null;
+    const host = () => {
+      gyHost ??= tape.download(gy, out.size);
+      return gyHost;
+    };
+    if (x.requiresGrad) {
+      const dx = conv2dInputGradDev(tape, km, shape, gy, wp);
+      if (dx !== null) tape.addGradDev(x, dx, true);
+      else tape.addGrad(x, inputGrad(ar, s, host(), w.data));
+    }
     const wantB = b?.requiresGrad === true;
     if (!w.requiresGrad && !wantB) return;
-    const k = km && conv2dParamGradKernel(km, shape, gy, xd, w.requiresGrad, wantB);
-    if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, s, gy, xd));
-    if (b && wantB) tape.addGrad(b, k?.db ?? biasGrad(ar, s, gy));
+    const k = conv2dParamGradDev(tape, km, shape, gy, xp, w.requiresGrad, wantB);
+    if (w.requiresGrad) {
+      if (k) tape.addGradDev(w, k.dw, true);
+      else tape.addGrad(w, weightGrad(ar, s, host(), x.data));
+    }
+    if (b && wantB) {
+      if (k) tape.addGradDev(b, k.db, true);
+      else tape.addGrad(b, biasGrad(ar, s, host()));
+    }
   });
   return out;
 }

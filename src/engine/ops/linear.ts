@@ -11,38 +11,74 @@
  * The products-and-sums steps go through dotStep (arith.ts), the same value as Arith.addProduct.
  *
  * At 16, 32 and 64 bits the WebAssembly SIMD kernels (../kernels) compute the same sums in the same
- * orders, bit for bit. The loops below run for the other formats, for a checked Arith, with
- * ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
+ * orders, bit for bit, on the tape's device tensors. The loops below run for the other formats, for
+ * a checked Arith, with ADZONE_KERNELS=js, and whenever a kernel declines (kernels/index.ts).
  */
-import { dotStep, type Arith } from '../arith.ts';
-import { kernelMode } from '../kernels/index.ts';
-import { linearForwardKernel, linearInputGradKernel, linearParamGradKernel } from '../kernels/linear.ts';
+import { type Arith, dotStep } from '../arith.ts';
+import type { KernelMode } from '../kernels/index.ts';
+import { linearForwardDev, linearInputGradDev, linearParamGradDev } from '../kernels/linear.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
-  const tape = x.tape;
-  const ar = tape.arith;
   if (x.shape.length !== 2 || w.shape.length !== 2)
     throw new Error(`linear: x must be [N, in] and W [out, in], got ${x.shape.join('×')} and ${w.shape.join('×')}`);
   const [N, I] = x.shape;
   const [O, Iw] = w.shape;
   if (Iw !== I) throw new Error(`linear: W has ${Iw} inputs, x has ${I}`);
   if (b && b.size !== O) throw new Error(`linear: bias has ${b.size} values, needs ${O}`);
+  const km = x.tape.device?.gemm;
+  return (km && linearDevice(km, N, I, O, x, w, b)) || linearJs(N, I, O, x, w, b);
+}
+
+/** The JS loops, forward and backward. */
+function linearJs(N: number, I: number, O: number, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const tape = x.tape;
+  const ar = tape.arith;
   const xd = x.data;
   const wd = w.data;
-  const km = kernelMode(ar);
-
-  const y = (km && linearForwardKernel(km, N, I, O, xd, wd, b ? b.data : null)) ?? forward(ar, N, I, O, xd, wd, b ? b.data : null);
+  const y = forward(ar, N, I, O, xd, wd, b ? b.data : null);
   const inputs = b ? [x, w, b] : [x, w];
   const out = tape.result(y, [N, O], inputs, 'linear');
-
   tape.record('linear', inputs, out, (gy) => {
-    if (x.requiresGrad) tape.addGrad(x, (km && linearInputGradKernel(km, N, I, O, gy, wd)) ?? inputGrad(ar, N, I, O, gy, wd));
+    if (x.requiresGrad) tape.addGrad(x, inputGrad(ar, N, I, O, gy, wd));
+    if (w.requiresGrad) tape.addGrad(w, weightGrad(ar, N, I, O, gy, xd));
+    if (b?.requiresGrad) tape.addGrad(b, biasGrad(ar, N, O, gy));
+  });
+  return out;
+}
+
+/** The kernels on device tensors (kernels/linear.ts), each falling back to its JS loop when it declines. */
+function linearDevice(km: KernelMode, N: number, I: number, O: number, x: Tensor, w: Tensor, b: Tensor | null): Tensor | null {
+  const tape = x.tape;
+  const ar = tape.arith;
+  const xp = tape.devOf(x);
+  const wp = tape.devOf(w);
+  const yp = linearForwardDev(tape, km, N, I, O, xp, wp, b ? tape.devOf(b) : 0);
+  if (yp === null) return null;
+  const inputs = b ? [x, w, b] : [x, w];
+  const out = tape.resultDev(yp, [N, O], inputs, 'linear');
+  tape.recordDev('linear', inputs, out, (gy) => {
+    let gyHost: Float64Array | null = null;
+    const host = () => {
+      gyHost ??= tape.download(gy, out.size);
+      return gyHost;
+    };
+    if (x.requiresGrad) {
+      const dx = linearInputGradDev(tape, km, N, I, O, gy, wp);
+      if (dx !== null) tape.addGradDev(x, dx, true);
+      else tape.addGrad(x, inputGrad(ar, N, I, O, host(), w.data));
+    }
     const wantB = b?.requiresGrad === true;
     if (!w.requiresGrad && !wantB) return;
-    const k = km && linearParamGradKernel(km, N, I, O, gy, xd, w.requiresGrad, wantB);
-    if (w.requiresGrad) tape.addGrad(w, k?.dw ?? weightGrad(ar, N, I, O, gy, xd));
-    if (b && wantB) tape.addGrad(b, k?.db ?? biasGrad(ar, N, O, gy));
+    const k = linearParamGradDev(tape, km, N, I, O, gy, xp, w.requiresGrad, wantB);
+    if (w.requiresGrad) {
+      if (k) tape.addGradDev(w, k.dw, true);
+      else tape.addGrad(w, weightGrad(ar, N, I, O, host(), x.data));
+    }
+    if (b && wantB) {
+      if (k) tape.addGradDev(b, k.db, true);
+      else tape.addGrad(b, biasGrad(ar, N, O, host()));
+    }
   });
   return out;
 }

@@ -21,13 +21,17 @@
  * branches with the same max m, y = fl(fl(β·m) + fl((1−β)·m)) in p (cancellation at large β in
  * low precision); the backward sends fl(β·gy) through the minnorm branch and fl((1−β)·gy) through
  * the first branch, each branch's dx rounded to p, and the tape adds the two in p (as autograd does).
+ *
+ * On a tape with kernels the forward and the scatter of every member run in kernels/ops.as.ts
+ * (maxpoolFwd, maxpoolBwd), bit for bit the loops below; 'mixed-forward' stays on the JS loops.
  */
-import { MINNORM, FIRST, tieWeights, type MaxPoolJacobian } from '../../jacobians/index.ts';
+import { FIRST, type MaxPoolJacobian, MINNORM, tieWeights } from '../../jacobians/index.ts';
 import type { Pair } from '../../problem/index.ts';
-import { dotStep, roundBy, roundAccumulated, type Arith } from '../arith.ts';
+import { type Arith, dotStep, roundAccumulated, roundBy } from '../arith.ts';
+import { memViews, uploadF64, uploadI32 } from '../kernels/device.ts';
 import type { TieSets } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { windowMap } from '../windows.ts';
+import { type WindowMap, windowMap } from '../windows.ts';
 
 export interface MaxPool2dOptions {
   readonly kernel: Pair;
@@ -45,18 +49,47 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
     throw new Error(`maxpool2d: padding ${padding.join('×')} must be at most half the kernel ${kernel.join('×')}`);
   }
   const [N, C, H, W] = x.shape;
-  const { outH, outW, k: K, map } = windowMap(H, W, kernel, stride, padding);
-  const P = outH * outW;
-  const HW = H * W;
-  const xd = x.data;
+  const win = windowMap(H, W, kernel, stride, padding);
+  const mixed = betaMode === 'mixed-forward' && member.kind === 'beta';
+  if (tape.device && !mixed) return maxpoolDevice(x, win, member);
+  const { y, ties } = forwardJs(x.data, N * C, H * W, win);
+  const nOut = y.length;
+  const betaP = mixed ? ar.round(member.beta) : 0;
+  const oneMinusBetaP = mixed ? ar.round(1 - member.beta) : 0;
+  if (mixed) {
+    const { roundKind: rk, round } = ar;
+    for (let o = 0; o < nOut; o++) y[o] = roundBy(rk, round, roundBy(rk, round, betaP * y[o]) + roundBy(rk, round, oneMinusBetaP * y[o])); // addP(mulP, mulP)
+  }
 
-  // Forward: tie sets, then the output.
-  const nOut = N * C * P;
+  const out = tape.result(y, [N, C, win.outH, win.outW], [x], 'maxpool2d');
+  tape.decisions.push({ kind: 'maxpool', output: out, ties });
+  tape.record('maxpool2d', [x], out, (gy) => {
+    if (!mixed) {
+      tape.addGrad(x, scatter(ar, ties, member, gy, x.size));
+      return;
+    }
+    const { roundKind: rk, round } = ar;
+    const gMinnorm = new Float64Array(nOut);
+    const gFirst = new Float64Array(nOut);
+    for (let o = 0; o < nOut; o++) {
+      gMinnorm[o] = roundBy(rk, round, betaP * gy[o]); // mulP
+      gFirst[o] = roundBy(rk, round, oneMinusBetaP * gy[o]);
+    }
+    tape.addGrad(x, scatter(ar, ties, MINNORM, gMinnorm, x.size));
+    tape.addGrad(x, scatter(ar, ties, FIRST, gFirst, x.size));
+  });
+  return out;
+}
+
+/** The forward on doubles: per window, the tie set in one pass (see the header), then the output. */
+function forwardJs(xd: Float64Array, planes: number, HW: number, { outH, outW, k: K, map }: WindowMap): { y: Float64Array; ties: TieSets } {
+  const P = outH * outW;
+  const nOut = planes * P;
   const y = new Float64Array(nOut);
   const offsets = new Int32Array(nOut + 1);
   const indices = new Int32Array(nOut * K);
   let count = 0;
-  for (let plane = 0; plane < N * C; plane++) {
+  for (let plane = 0; plane < planes; plane++) {
     const base = plane * HW;
     for (let pos = 0; pos < P; pos++) {
       const o = plane * P + pos;
@@ -87,32 +120,42 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
     }
   }
   offsets[nOut] = count;
-  const ties: TieSets = { offsets, indices: indices.slice(0, count) };
+  return { y, ties: { offsets, indices: indices.slice(0, count) } };
+}
 
-  const mixed = betaMode === 'mixed-forward' && member.kind === 'beta';
-  const betaP = mixed ? ar.round(member.beta) : 0;
-  const oneMinusBetaP = mixed ? ar.round(1 - member.beta) : 0;
-  if (mixed) {
-    const { roundKind: rk, round } = ar;
-    for (let o = 0; o < nOut; o++) y[o] = roundBy(rk, round, roundBy(rk, round, betaP * y[o]) + roundBy(rk, round, oneMinusBetaP * y[o])); // addP(mulP, mulP)
-  }
-
-  const out = tape.result(y, [N, C, outH, outW], [x], 'maxpool2d');
+/**
+ * The forward and the scatter in kernels/ops.as.ts (maxpoolFwd, maxpoolBwd): the same tie sets
+ * and values as forwardJs and scatter. The tie sets are copied out for the routing decision and
+ * kept in device memory for the backward.
+ */
+function maxpoolDevice(x: Tensor, win: WindowMap, member: MaxPoolJacobian): Tensor {
+  const tape = x.tape;
+  const d = tape.device!;
+  const [N, C, H, W] = x.shape;
+  const { outH, outW, k: K } = win;
+  const P = outH * outW;
+  const nOut = N * C * P;
+  const mapP = uploadI32(d, win.map);
+  const yp = tape.alloc(nOut);
+  const offP = tape.allocBytes(4 * (nOut + 1));
+  const idxP = tape.allocBytes(4 * nOut * K);
+  const count = d.raw.maxpoolFwd(d.E, N * C, H * W, P, K, mapP, tape.devOf(x), yp, offP, idxP);
+  if (count < 0) throw new Error('maxpool2d: an output has a window made only of padding');
+  const v = memViews(d.memory);
+  const ties: TieSets = { offsets: v.i32.slice(offP >> 2, (offP >> 2) + nOut + 1), indices: v.i32.slice(idxP >> 2, (idxP >> 2) + count) };
+  const out = tape.resultDev(yp, [N, C, outH, outW], [x], 'maxpool2d');
   tape.decisions.push({ kind: 'maxpool', output: out, ties });
-  tape.record('maxpool2d', [x], out, (gy) => {
-    if (!mixed) {
-      tape.addGrad(x, scatter(ar, ties, member, gy, x.size));
-      return;
-    }
-    const { roundKind: rk, round } = ar;
-    const gMinnorm = new Float64Array(nOut);
-    const gFirst = new Float64Array(nOut);
-    for (let o = 0; o < nOut; o++) {
-      gMinnorm[o] = roundBy(rk, round, betaP * gy[o]); // mulP
-      gFirst[o] = roundBy(rk, round, oneMinusBetaP * gy[o]);
-    }
-    tape.addGrad(x, scatter(ar, ties, MINNORM, gMinnorm, x.size));
-    tape.addGrad(x, scatter(ar, ties, FIRST, gFirst, x.size));
+  tape.recordDev('maxpool2d', [x], out, (gy) => {
+    const ar = tape.arith;
+    const wtab = new Float64Array((K * (K + 1)) / 2);
+    for (let k = 1; k <= K; k++)
+      tieWeights(member, k).forEach((r, t) => {
+        wtab[(k * (k - 1)) / 2 + t] = ar.round(r.num / r.den);
+      });
+    const dx = tape.alloc(x.size);
+    const acc64 = d.E === 4 && d.ak === 0 ? tape.allocBytes(8 * x.size) : 0;
+    d.raw.maxpoolBwd(d.E, d.ak, d.rk, nOut, x.size, offP, idxP, uploadF64(d, wtab), gy, dx, acc64);
+    tape.addGradDev(x, dx, true);
   });
   return out;
 }

@@ -7,13 +7,18 @@
  *
  * Backward: dx = gy where x > 0; 0 where x < 0; round_p(α_p · gy) where x = 0, with α_p = round_p(α).
  * A zero slope is a structural zero: it gives 0 even when gy is ±∞ or NaN.
+ *
+ * On a tape with kernels both directions run in kernels/ops.as.ts (reluFwd, reluBwd), bit for bit
+ * the loops below.
  */
 import { roundBy } from '../arith.ts';
+import { memViews } from '../kernels/device.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function relu(x: Tensor): Tensor {
   const tape = x.tape;
-  const ar = tape.arith;
+  const alpha = tape.arith.round(tape.options.jacobian.reluAlpha);
+  if (tape.device) return reluDevice(x, alpha);
   const xd = x.data;
   const y = new Float64Array(x.size);
   const sign = new Int8Array(x.size);
@@ -24,15 +29,33 @@ export function relu(x: Tensor): Tensor {
   }
   const out = tape.result(y, x.shape, [x], 'relu');
   tape.decisions.push({ kind: 'relu', output: out, sign });
-  const alpha = ar.round(tape.options.jacobian.reluAlpha);
   tape.record('relu', [x], out, (gy) => {
-    const { roundKind: rk, round } = ar;
+    const { roundKind: rk, round } = tape.arith;
     const dx = new Float64Array(x.size);
     for (let i = 0; i < dx.length; i++) {
       if (sign[i] > 0) dx[i] = gy[i];
       else if (sign[i] === 0 && alpha !== 0) dx[i] = roundBy(rk, round, alpha * gy[i]); // ar.mulP(alpha, gy[i])
     }
     tape.addGrad(x, dx);
+  });
+  return out;
+}
+
+function reluDevice(x: Tensor, alpha: number): Tensor {
+  const tape = x.tape;
+  const d = tape.device!;
+  const n = x.size;
+  const xp = tape.devOf(x);
+  const yp = tape.alloc(n);
+  const sp = tape.allocBytes(n);
+  d.raw.reluFwd(d.E, n, xp, yp, sp);
+  const sign = memViews(d.memory).i8.slice(sp, sp + n);
+  const out = tape.resultDev(yp, x.shape, [x], 'relu');
+  tape.decisions.push({ kind: 'relu', output: out, sign });
+  tape.recordDev('relu', [x], out, (gy) => {
+    const dx = tape.alloc(n);
+    d.raw.reluBwd(d.E, d.rk, n, sp, gy, alpha, dx);
+    tape.addGradDev(x, dx, true);
   });
   return out;
 }

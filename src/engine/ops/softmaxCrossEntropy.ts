@@ -18,8 +18,12 @@
  * Backward, with g the gradient of the scalar L (the seed, 1 unless the loss is scaled):
  *   dz[n,k] = round_p(acc(acc(acc(e_k / S) − [k = label_n]) · acc(g / N)))
  * i.e. (softmax − onehot)·g/N.
+ *
+ * On a tape with kernels both directions run in kernels/ops.as.ts (sceFwd, sceBwd): the same double
+ * expressions with the same roundings, exp and log being the host's Math.exp and Math.log.
  */
 import { roundBy } from '../arith.ts';
+import { uploadI32 } from '../kernels/device.ts';
 import type { Tensor } from '../tensor.ts';
 
 export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
@@ -32,6 +36,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor 
   for (let n = 0; n < N; n++) {
     if (!(labels[n] >= 0 && labels[n] < K)) throw new Error(`softmaxCrossEntropy: label ${labels[n]} of row ${n} is not in [0, ${K})`);
   }
+  if (tape.device) return softmaxCrossEntropyDevice(logits, labels);
   const z = logits.data;
   // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round.
   const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;
@@ -72,6 +77,23 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor 
       }
     }
     tape.addGrad(logits, dz);
+  });
+  return out;
+}
+
+function softmaxCrossEntropyDevice(logits: Tensor, labels: Int32Array): Tensor {
+  const tape = logits.tape;
+  const d = tape.device!;
+  const [N, K] = logits.shape;
+  const lp = uploadI32(d, labels);
+  const e = tape.allocBytes(8 * N * K);
+  const sums = tape.allocBytes(8 * N);
+  const loss = d.raw.sceFwd(d.E, d.ak, d.rk, N, K, tape.devOf(logits), lp, e, sums);
+  const out = tape.result(Float64Array.of(loss), [], [logits], 'softmaxCrossEntropy');
+  tape.record('softmaxCrossEntropy', [logits], out, (gy) => {
+    const dz = tape.alloc(N * K);
+    d.raw.sceBwd(d.E, d.ak, d.rk, N, K, e, sums, lp, gy[0], dz);
+    tape.addGradDev(logits, dz, true);
   });
   return out;
 }

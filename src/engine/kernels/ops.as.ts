@@ -1,0 +1,221 @@
+// @ts-nocheck — AssemblyScript, compiled into kernels.wasm through kernels.as.ts; tsc skips it.
+/**
+ * The kernels of the ops around the convolutions and matrix products — ReLU, MaxPool (forward with
+ * its tie sets, and the gradient scatter of every Jacobian), the elementwise add, the tape's
+ * gradient accumulation and softmax cross-entropy — each bit-identical to its JS loop in
+ * src/engine/ops (same operations in the same order, rounded the same way).
+ *
+ * Operands are tensors in the kernels' memory (src/engine/kernels/device.ts): values of the
+ * engine's format p held as binary32 (E = 4; every format of ≤ 32 bits) or binary64 (E = 8, p =
+ * binary64). `rk` is p's round kind and `ak` the accumulator's (round.as.ts: 0 none, 1 binary32,
+ * 2 binary16, 3 bfloat16): strict mode has ak = rk; wide mode accumulates in binary32 (p ≤ 16
+ * bits, ak = 1) or binary64 (p = binary32, ak = 0).
+ *
+ * Two ways to be bit-identical, chosen per op:
+ * - in binary32 arithmetic, where a binary32 result rounded to p is p's rounding of the exact
+ *   result (a product of two values of p ≤ 16 bits is exact in binary32; a sum or product rounded
+ *   twice is rounded once, round.as.ts): ReLU's α·gy, the add, the accumulation, the scatter;
+ * - in binary64 arithmetic with the JS path's roundings of doubles (r64), the JS expression for
+ *   expression: softmax cross-entropy (exp and log are the host's Math.exp and Math.log, imported,
+ *   since wasm has neither and another implementation could differ in the last bit).
+ */
+import { r32, r64 } from './round.as';
+
+// @ts-ignore
+@external('env', 'exp') declare function hostExp(x: f64): f64;
+// @ts-ignore
+@external('env', 'log') declare function hostLog(x: f64): f64;
+
+// @ts-ignore
+@inline function ld(E: i32, p: usize, i: i32): f64 {
+  return E == 8 ? load<f64>(p + (<usize>i << 3)) : <f64>load<f32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore
+@inline function st(E: i32, p: usize, i: i32, v: f64): void {
+  if (E == 8) store<f64>(p + (<usize>i << 3), v);
+  else store<f32>(p + (<usize>i << 2), <f32>v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU (ops/relu.ts)
+
+/** y = x for x > 0 or NaN, +0 otherwise; sign = 1 (x > 0), 0 (x = ±0), −1 (x < 0 or NaN). */
+export function reluFwd(E: i32, n: i32, x: usize, y: usize, sign: usize): void {
+  for (let i = 0; i < n; i++) {
+    const v = ld(E, x, i);
+    store<i8>(sign + <usize>i, v > 0 ? 1 : v == 0 ? 0 : -1);
+    st(E, y, i, v > 0 || v != v ? v : 0);
+  }
+}
+
+/** dx = gy where sign > 0; round_p(α·gy) where sign = 0 and α ≠ 0; +0 elsewhere (a structural zero). */
+export function reluBwd(E: i32, rk: i32, n: i32, sign: usize, gy: usize, alpha: f64, dx: usize): void {
+  const a32 = <f32>alpha;
+  for (let i = 0; i < n; i++) {
+    const s = load<i8>(sign + <usize>i);
+    let d: f64 = 0;
+    if (s > 0) d = ld(E, gy, i);
+    else if (s == 0 && alpha != 0) d = E == 8 ? alpha * ld(E, gy, i) : <f64>r32(rk, a32 * <f32>ld(E, gy, i));
+    st(E, dx, i, d);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise add (ops/add.ts) and the tape's gradient accumulation (tape.ts addGrad)
+
+/** y = round_p(a + b) elementwise (y may be a: dst += src in p). */
+export function addP(E: i32, rk: i32, n: i32, a: usize, b: usize, y: usize): void {
+  if (E == 8) {
+    for (let i = 0; i < n; i++) st(8, y, i, ld(8, a, i) + ld(8, b, i));
+    return;
+  }
+  let i = 0;
+  if (rk == 1) {
+    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), f32x4.add(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  }
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), r32(rk, load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// MaxPool (ops/maxpool2d.ts)
+
+/**
+ * Forward over planes of HW inputs and P outputs, K taps a window (map: P·K plane offsets, −1 on
+ * padding, ascending within a window): y, and the tie sets as offsets (P·planes + 1) and the
+ * compacted indices (flat input indices, ascending within a set). Returns the number of indices,
+ * or −1 when a window is made only of padding. NaN: the set is {first NaN}.
+ */
+export function maxpoolFwd(E: i32, planes: i32, HW: i32, P: i32, K: i32, map: usize, x: usize, y: usize, offsets: usize, indices: usize): i32 {
+  let count = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const base = plane * HW;
+    for (let pos = 0; pos < P; pos++) {
+      const o = plane * P + pos;
+      const start = count;
+      store<i32>(offsets + (<usize>o << 2), start);
+      let m: f64 = -Infinity;
+      let seen = false;
+      for (let t = 0; t < K; t++) {
+        const idx = load<i32>(map + (<usize>(pos * K + t) << 2));
+        if (idx < 0) continue;
+        const v = ld(E, x, base + idx);
+        if (v != v) {
+          store<i32>(indices + (<usize>start << 2), base + idx);
+          count = start + 1;
+          seen = true;
+          break;
+        }
+        if (v > m || !seen) {
+          m = v;
+          seen = true;
+          store<i32>(indices + (<usize>start << 2), base + idx);
+          count = start + 1;
+        } else if (v == m) {
+          store<i32>(indices + (<usize>count << 2), base + idx);
+          count++;
+        }
+      }
+      if (!seen) return -1;
+      st(E, y, o, ld(E, x, load<i32>(indices + (<usize>start << 2))));
+    }
+  }
+  store<i32>(offsets + (<usize>(planes * P) << 2), count);
+  return count;
+}
+
+/**
+ * The gradient scatter of one MaxPool branch: for each window o (ascending) and each index of its
+ * tie set (ascending), dx[i] = acc(dx[i] + acc(w_t · gy[o])), w = wtab[k(k−1)/2 + t] for a set of
+ * k (values of p, f64); zero weights are skipped. dx (n entries) starts at +0 and is rounded to p
+ * at the end when the accumulator is wider than p. `acc64`: n doubles of scratch, used when the
+ * accumulator is binary64 and p is not (binary32 wide).
+ */
+export function maxpoolBwd(E: i32, ak: i32, rk: i32, nOut: i32, n: i32, offsets: usize, indices: usize, wtab: usize, gy: usize, dx: usize, acc64: usize): void {
+  if (ak == 0) maxpoolBwd64(E, nOut, n, offsets, indices, wtab, gy, dx, acc64);
+  else maxpoolBwd32(ak, rk, nOut, n, offsets, indices, wtab, gy, dx);
+}
+
+function maxpoolBwd64(E: i32, nOut: i32, n: i32, offsets: usize, indices: usize, wtab: usize, gy: usize, dx: usize, acc64: usize): void {
+  const s = E == 8 ? dx : acc64;
+  memory.fill(s, 0, <usize>n << 3);
+  for (let o = 0; o < nOut; o++) {
+    const start = load<i32>(offsets + (<usize>o << 2));
+    const k = load<i32>(offsets + (<usize>(o + 1) << 2)) - start;
+    const row = wtab + (<usize>((k * (k - 1)) >> 1) << 3);
+    const g = ld(E, gy, o);
+    for (let t = 0; t < k; t++) {
+      const w = load<f64>(row + (<usize>t << 3));
+      if (w == 0) continue;
+      const i = load<i32>(indices + (<usize>(start + t) << 2));
+      const p = s + (<usize>i << 3);
+      store<f64>(p, load<f64>(p) + w * g);
+    }
+  }
+  if (E == 4) for (let i = 0; i < n; i++) store<f32>(dx + (<usize>i << 2), <f32>load<f64>(s + (<usize>i << 3)));
+}
+
+function maxpoolBwd32(ak: i32, rk: i32, nOut: i32, n: i32, offsets: usize, indices: usize, wtab: usize, gy: usize, dx: usize): void {
+  memory.fill(dx, 0, <usize>n << 2);
+  for (let o = 0; o < nOut; o++) {
+    const start = load<i32>(offsets + (<usize>o << 2));
+    const k = load<i32>(offsets + (<usize>(o + 1) << 2)) - start;
+    const row = wtab + (<usize>((k * (k - 1)) >> 1) << 3);
+    const g = load<f32>(gy + (<usize>o << 2));
+    for (let t = 0; t < k; t++) {
+      const w = load<f64>(row + (<usize>t << 3));
+      if (w == 0) continue;
+      const i = load<i32>(indices + (<usize>(start + t) << 2));
+      const p = dx + (<usize>i << 2);
+      store<f32>(p, r32(ak, load<f32>(p) + r32(ak, <f32>w * g)));
+    }
+  }
+  if (ak != rk) for (let i = 0; i < n; i++) store<f32>(dx + (<usize>i << 2), r32(rk, load<f32>(dx + (<usize>i << 2))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax cross-entropy (ops/softmaxCrossEntropy.ts), in binary64 with the JS roundings
+
+/**
+ * The mean cross-entropy of logits z [N, K] against labels (i32): keeps e = exp(z − m) (N·K
+ * doubles) and the row sums S (N doubles) for the backward, returns the loss (a value of p).
+ */
+export function sceFwd(E: i32, ak: i32, rk: i32, N: i32, K: i32, z: usize, labels: usize, e: usize, sums: usize): f64 {
+  let total: f64 = 0;
+  for (let n = 0; n < N; n++) {
+    const row = n * K;
+    const label = load<i32>(labels + (<usize>n << 2));
+    let m: f64 = -Infinity;
+    for (let k = 0; k < K; k++) {
+      const v = ld(E, z, row + k);
+      if (v > m) m = v;
+    }
+    let s: f64 = 0;
+    let dLabel: f64 = 0;
+    for (let k = 0; k < K; k++) {
+      const d = r64(ak, ld(E, z, row + k) - m);
+      if (k == label) dLabel = d;
+      const ek = r64(ak, hostExp(d));
+      store<f64>(e + (<usize>(row + k) << 3), ek);
+      s = r64(ak, s + ek);
+    }
+    store<f64>(sums + (<usize>n << 3), s);
+    total = r64(ak, total + r64(ak, r64(ak, hostLog(s)) - dLabel));
+  }
+  return r64(rk, r64(ak, total / <f64>N));
+}
+
+/** dz[n,k] = round_p(acc(acc(acc(e/S) − [k = label]) · acc(g/N))). */
+export function sceBwd(E: i32, ak: i32, rk: i32, N: i32, K: i32, e: usize, sums: usize, labels: usize, g: f64, dz: usize): void {
+  const gN = r64(ak, g / <f64>N);
+  for (let n = 0; n < N; n++) {
+    const row = n * K;
+    const label = load<i32>(labels + (<usize>n << 2));
+    const sn = load<f64>(sums + (<usize>n << 3));
+    for (let k = 0; k < K; k++) {
+      const p = r64(ak, load<f64>(e + (<usize>(row + k) << 3)) / sn);
+      const q = k == label ? r64(ak, p - 1) : p;
+      st(E, dz, row + k, r64(rk, r64(ak, q * gN)));
+    }
+  }
+}
