@@ -56,6 +56,8 @@ const MODES: readonly (readonly [Format, Accumulate])[] = [
   [F32, 'wide'],
   [F16, 'strict'],
   [F16, 'wide'],
+  [BF16, 'strict'],
+  [BF16, 'wide'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -74,8 +76,8 @@ function values(f: Format, profile: Profile, seed: number): (n: number) => numbe
     return (s >>> 0) / 2 ** 32;
   };
   const sign = () => (u() < 0.5 ? -1 : 1);
-  const minSub = f === F16 ? 2 ** -24 : f === F32 ? 2 ** -149 : 2 ** -1074;
-  const max = f === F16 ? 65504 : f === F32 ? 3.4e38 : 1.7e308;
+  const minSub = f === F16 ? 2 ** -24 : f === BF16 ? 2 ** -133 : f === F32 ? 2 ** -149 : 2 ** -1074;
+  const max = f === F16 ? 65504 : f === BF16 ? 3.38e38 : f === F32 ? 3.4e38 : 1.7e308;
   const typical = () => sign() * u() * 10 ** (3 * u() - 2);
   const one = (): number => {
     const r = u();
@@ -239,10 +241,10 @@ function binary16Rounding(): void {
 }
 
 describe('kernels.wasm', () => {
-  it('loads (WebAssembly SIMD) and its conv2d/linear kernels are used at 16/32/64 bits, not for other formats nor a checked Arith', () => {
+  it('loads (WebAssembly SIMD) and its conv2d/linear kernels are used at 16/32/64 bits and bfloat16, not for other formats nor a checked Arith', () => {
     expect(kernelStatus()).toEqual({ active: true, reason: 'loaded' });
     for (const [f, acc] of MODES) expect(kernelMode(makeArith(f, acc))).not.toBeNull();
-    for (const f of [BF16, E4M3]) for (const acc of ['strict', 'wide'] as const) expect(kernelMode(makeArith(f, acc))).toBeNull();
+    for (const acc of ['strict', 'wide'] as const) expect(kernelMode(makeArith(E4M3, acc))).toBeNull();
     for (const [f, acc] of MODES) expect(kernelMode(makeArith(f, acc, { checkUnderflow: true }))).toBeNull();
     withPath('js', () => expect(kernelMode(makeArith(F32, 'strict'))).toBeNull());
   });
@@ -329,13 +331,13 @@ describe('kernels give the JS path bit for bit', () => {
     expect(kernelCalls[3] - before3).toBeGreaterThan(4);
   });
 
-  it('ran every kernel kind (64/32-wide, 32-strict/16-wide, 16-strict with and without the overflow step) in both conv layouts, and declined some', () => {
+  it('ran every kernel kind (64/32-wide, 32-strict/16-wide/bfloat16-wide, 16-strict with and without the overflow step, bfloat16 strict), and declined some', () => {
     const ran = kernelCalls.map((n, i) => n - before[i]);
     expect(kernelDeclined - declinedBefore).toBeGreaterThan(10); // padding or scatter holes against Inf/NaN: the JS path ran
     expect(cases).toBeGreaterThanOrEqual(3000);
     expect(
       ran.every((n) => n >= 10),
-      `calls per kind (+4: second layout): ${ran.join(', ')}`,
+      `calls per kind: ${ran.join(', ')}`,
     ).toBe(true);
   });
 });

@@ -6,15 +6,23 @@
  * routing decisions of every maxpool and relu, and the gradients of L w.r.t. every parameter and
  * the input (all values of p).
  */
-import { validateProblem, type Gradients, type LayerRouting, type Problem } from '../problem/index.ts';
+import { type Gradients, type LayerRouting, type Problem, validateProblem } from '../problem/index.ts';
 import { conv2d, maxpool2d, relu } from './ops/index.ts';
-import { Tape, type Decision, type TieSets } from './tape.ts';
+import { type Decision, Tape, type TieSets } from './tape.ts';
 import type { Tensor } from './tensor.ts';
 import type { EngineOptions, EngineResult } from './types.ts';
 
 export function runChain(problem: Problem, opts: EngineOptions): EngineResult {
   validateProblem(problem);
   const tape = new Tape(opts);
+  try {
+    return runOn(tape, problem, opts);
+  } finally {
+    tape.release(); // every result below is a copy in doubles
+  }
+}
+
+function runOn(tape: Tape, problem: Problem, opts: EngineOptions): EngineResult {
   const input = tape.tensor(problem.input.data, problem.input.shape, true, 'input');
   const params: ({ weight: Tensor; bias: Tensor | null } | null)[] = [];
   const routing: LayerRouting[] = [];

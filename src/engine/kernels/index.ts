@@ -17,8 +17,7 @@
  * - ADZONE_KERNELS=js is set (read when a Tape is made, so tests can switch between passes);
  * - the Arith is checked (makeArith(..., { checkUnderflow: true })): the underflow flag needs every
  *   rounding observed;
- * - the format has no kernels (E4M3, E5M2), or an op's kernel does not cover it (conv2d and linear
- *   at bfloat16 so far);
+ * - the format has no kernels (E4M3, E5M2), or an op's kernel does not cover it;
  * - the module cannot be loaded (no WebAssembly SIMD or shared memory), or memory runs out;
  * - a kernel declines: it would read padding (or the scatter's holes) as +0 against a non-finite
  *   factor, which would add NaN where the JS path skips the term (kernels.as.ts "Zero terms").
@@ -111,13 +110,14 @@ export interface KernelExports {
 }
 
 /**
- * How a GEMM kernel computes for an Arith (kernels.as.ts header): kind 0 binary64 arithmetic, 1
+ * How a GEMM kernel computes for an Arith (gemm.as.ts header): kind 0 binary64 arithmetic, 1
  * binary32 arithmetic, 2 binary16 strict (the driver runs its kind 2 or the faster kind 3, whichever
- * is exact for the operands); round: the op's final rounding, 0 none, 1 to binary32, 2 to binary16.
+ * is exact for the operands), 4 bfloat16 strict; round: the op's final rounding, 0 none, 1 to
+ * binary32, 2 to binary16, 3 to bfloat16.
  */
 export interface KernelMode {
-  readonly kind: 0 | 1 | 2;
-  readonly round: 0 | 1 | 2;
+  readonly kind: 0 | 1 | 2 | 4;
+  readonly round: 0 | 1 | 2 | 3;
 }
 
 const MODES: Readonly<Record<string, KernelMode>> = {
@@ -127,6 +127,8 @@ const MODES: Readonly<Record<string, KernelMode>> = {
   '32/wide': { kind: 0, round: 1 },
   '16/strict': { kind: 2, round: 0 },
   '16/wide': { kind: 1, round: 2 },
+  'bf16/strict': { kind: 4, round: 0 },
+  'bf16/wide': { kind: 1, round: 3 },
 };
 
 /** Largest memory: 32768 pages of 64 KiB (2 GiB), the module's declared maximum; byte offsets stay within i32. */
@@ -198,10 +200,10 @@ export function kernelMode(ar: Arith): KernelMode | null {
 }
 
 /**
- * Kernel calls since the process started, by what the driver returned (kind 0..3, plus 4 for a
- * driver's second layout): lets tests and benchmarks see which variants ran.
+ * GEMM kernel calls since the process started, by the kind the driver ran (0..4, gemm.as.ts): lets
+ * tests and benchmarks see which variants ran.
  */
-export const kernelCalls = [0, 0, 0, 0, 0, 0, 0, 0];
+export const kernelCalls = [0, 0, 0, 0, 0];
 /** Calls a driver declined (the JS path computed the op), since the process started. */
 export let kernelDeclined = 0;
 

@@ -19,7 +19,7 @@
  *   expression: softmax cross-entropy (exp and log are the host's Math.exp and Math.log, imported,
  *   since wasm has neither and another implementation could differ in the last bit).
  */
-import { r32, r64 } from './round.as';
+import { r16full, r32, r64, rbf16v } from './round.as';
 
 // @ts-ignore
 @external('env', 'exp') declare function hostExp(x: f64): f64;
@@ -42,23 +42,61 @@ import { r32, r64 } from './round.as';
 
 /** y = x for x > 0 or NaN, +0 otherwise; sign = 1 (x > 0), 0 (x = ±0), −1 (x < 0 or NaN). */
 export function reluFwd(E: i32, n: i32, x: usize, y: usize, sign: usize): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (E == 4) for (; i + 16 <= n; i += 16) relu16(x + (<usize>i << 2), y + (<usize>i << 2), sign + <usize>i);
+  for (; i < n; i++) {
     const v = ld(E, x, i);
     store<i8>(sign + <usize>i, v > 0 ? 1 : v == 0 ? 0 : -1);
     st(E, y, i, v > 0 || v != v ? v : 0);
   }
 }
 
+/** reluFwd of 16 binary32 values: the signs as −(x > 0) + ¬(x > 0 ∨ x = 0), narrowed to bytes. */
+// @ts-ignore
+@inline function relu16(x: usize, y: usize, sign: usize): void {
+  const s0 = relu4(x, y);
+  const s1 = relu4(x + 16, y + 16);
+  const s2 = relu4(x + 32, y + 32);
+  const s3 = relu4(x + 48, y + 48);
+  v128.store(sign, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(s0, s1), i16x8.narrow_i32x4_s(s2, s3)));
+}
+
+// @ts-ignore
+@inline function relu4(x: usize, y: usize): v128 {
+  const v = v128.load(x);
+  const zero = f32x4.splat(0);
+  const gt = f32x4.gt(v, zero);
+  v128.store(y, v128.and(v, v128.or(gt, f32x4.ne(v, v))));
+  return i32x4.add(i32x4.neg(gt), v128.not(v128.or(gt, f32x4.eq(v, zero))));
+}
+
 /** dx = gy where sign > 0; round_p(α·gy) where sign = 0 and α ≠ 0; +0 elsewhere (a structural zero). */
 export function reluBwd(E: i32, rk: i32, n: i32, sign: usize, gy: usize, alpha: f64, dx: usize): void {
   const a32 = <f32>alpha;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // α ∈ [0, 1] (jacobians/family.ts), so α·gy stays in the range where r16full is exact.
+  if (E == 4 && abs<f64>(alpha) <= 1) for (; i + 4 <= n; i += 4) reluBwd4(rk, sign + <usize>i, gy + (<usize>i << 2), a32, dx + (<usize>i << 2));
+  for (; i < n; i++) {
     const s = load<i8>(sign + <usize>i);
     let d: f64 = 0;
     if (s > 0) d = ld(E, gy, i);
     else if (s == 0 && alpha != 0) d = E == 8 ? alpha * ld(E, gy, i) : <f64>r32(rk, a32 * <f32>ld(E, gy, i));
     st(E, dx, i, d);
   }
+}
+
+// @ts-ignore
+@inline function reluBwd4(rk: i32, sign: usize, gy: usize, a32: f32, dx: usize): void {
+  const s = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(sign)));
+  const g = v128.load(gy);
+  let d = v128.and(g, i32x4.gt_s(s, i32x4.splat(0)));
+  if (a32 != 0) {
+    let p = f32x4.mul(f32x4.splat(a32), g);
+    if (rk == 2) p = r16full(p);
+    else if (rk == 3) p = rbf16v(p);
+    d = v128.or(d, v128.and(p, i32x4.eq(s, i32x4.splat(0))));
+  }
+  v128.store(dx, d);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,8 +109,12 @@ export function addP(E: i32, rk: i32, n: i32, a: usize, b: usize, y: usize): voi
     return;
   }
   let i = 0;
-  if (rk == 1) {
-    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), f32x4.add(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  // A sum of two binary16 values stays below 2^17, where r16full is exact (round.as.ts).
+  for (; i + 4 <= n; i += 4) {
+    let v = f32x4.add(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)));
+    if (rk == 2) v = r16full(v);
+    else if (rk == 3) v = rbf16v(v);
+    v128.store(y + (<usize>i << 2), v);
   }
   for (; i < n; i++) store<f32>(y + (<usize>i << 2), r32(rk, load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2))));
 }
@@ -87,37 +129,56 @@ export function addP(E: i32, rk: i32, n: i32, a: usize, b: usize, y: usize): voi
  * or −1 when a window is made only of padding. NaN: the set is {first NaN}.
  */
 export function maxpoolFwd(E: i32, planes: i32, HW: i32, P: i32, K: i32, map: usize, x: usize, y: usize, offsets: usize, indices: usize): i32 {
+  return E == 4 ? maxpoolFwdT<f32>(planes, HW, P, K, map, x, y, offsets, indices) : maxpoolFwdT<f64>(planes, HW, P, K, map, x, y, offsets, indices);
+}
+
+/**
+ * Branch-free per window (the running compares of the JS loop mispredict on real data): the max m
+ * over the window's taps (wasm max: a NaN anywhere makes m NaN), then the tie set = every tap equal
+ * to m, ascending — the set the JS loop's restarts leave, −0 and +0 tying. m NaN: the first NaN.
+ * The output is the value at the set's first index.
+ */
+function maxpoolFwdT<T>(planes: i32, HW: i32, P: i32, K: i32, map: usize, x: usize, y: usize, offsets: usize, indices: usize): i32 {
   let count = 0;
+  const sh = alignof<T>();
   for (let plane = 0; plane < planes; plane++) {
     const base = plane * HW;
+    const xb = x + (<usize>base << sh);
     for (let pos = 0; pos < P; pos++) {
       const o = plane * P + pos;
-      const start = count;
-      store<i32>(offsets + (<usize>o << 2), start);
-      let m: f64 = -Infinity;
+      const taps = map + (<usize>(pos * K) << 2);
+      store<i32>(offsets + (<usize>o << 2), count);
+      let m = <T>NaN;
       let seen = false;
       for (let t = 0; t < K; t++) {
-        const idx = load<i32>(map + (<usize>(pos * K + t) << 2));
+        const idx = load<i32>(taps + (<usize>t << 2));
         if (idx < 0) continue;
-        const v = ld(E, x, base + idx);
-        if (v != v) {
-          store<i32>(indices + (<usize>start << 2), base + idx);
-          count = start + 1;
-          seen = true;
-          break;
-        }
-        if (v > m || !seen) {
-          m = v;
-          seen = true;
-          store<i32>(indices + (<usize>start << 2), base + idx);
-          count = start + 1;
-        } else if (v == m) {
-          store<i32>(indices + (<usize>count << 2), base + idx);
-          count++;
-        }
+        const v = load<T>(xb + (<usize>idx << sh));
+        m = seen ? max<T>(m, v) : v;
+        seen = true;
       }
       if (!seen) return -1;
-      st(E, y, o, ld(E, x, load<i32>(indices + (<usize>start << 2))));
+      const start = count;
+      if (m != m) {
+        for (let t = 0; t < K; t++) {
+          const idx = load<i32>(taps + (<usize>t << 2));
+          if (idx < 0) continue;
+          const v = load<T>(xb + (<usize>idx << sh));
+          if (v != v) {
+            store<i32>(indices + (<usize>count << 2), base + idx);
+            count++;
+            break;
+          }
+        }
+      } else {
+        for (let t = 0; t < K; t++) {
+          const idx = load<i32>(taps + (<usize>t << 2));
+          if (idx < 0) continue;
+          store<i32>(indices + (<usize>count << 2), base + idx);
+          count += i32(load<T>(xb + (<usize>idx << sh)) == m);
+        }
+      }
+      store<T>(y + (<usize>o << sh), load<T>(x + (<usize>load<i32>(indices + (<usize>start << 2)) << sh)));
     }
   }
   store<i32>(offsets + (<usize>(planes * P) << 2), count);
