@@ -10,13 +10,18 @@ import { f16round } from '@petamoriken/float16';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Accumulate, add, maxpool2d, relu, reshape, softmaxCrossEntropy, Tape, type Tensor } from '../src/engine/index.ts';
+import { setPoisonOnRelease } from '../src/engine/kernels/device.ts';
 import { loadModule } from '../src/engine/kernels/index.ts';
 import { beta, choice, FIRST, LAST, type MaxPoolJacobian, MINNORM } from '../src/jacobians/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 import { BF16, F16, F32, F64, type Format, round as roundTo } from '../src/precision/index.ts';
 
+// Released device memory is poisoned, so that an output a kernel left unwritten cannot pass for
+// the value an earlier tape left at the same address.
+setPoisonOnRelease(true);
 const savedEnv = process.env.ADZONE_KERNELS;
 afterAll(() => {
+  setPoisonOnRelease(false);
   if (savedEnv === undefined) delete process.env.ADZONE_KERNELS;
   else process.env.ADZONE_KERNELS = savedEnv;
 });

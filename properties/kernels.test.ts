@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEngineNet, gradients } from '../src/backends/engine/network.ts';
 import { type Accumulate, conv2d, linear, makeArith, Tape, type Tensor } from '../src/engine/index.ts';
 import type { ConvShape } from '../src/engine/kernels/conv2d.ts';
+import { setPoisonOnRelease } from '../src/engine/kernels/device.ts';
 import { callKernel, kernelCalls, kernelDeclined, kernelMode, kernelStatus } from '../src/engine/kernels/index.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
 import { initParams } from '../src/models/init.ts';
@@ -19,8 +20,12 @@ import { modelSpec } from '../src/models/registry.ts';
 import { runs } from '../src/nightly/runs.ts';
 import { BF16, E4M3, F16, F32, F64, type Format } from '../src/precision/index.ts';
 
+// Released device memory is poisoned, so that an output a kernel left unwritten cannot pass for
+// the value an earlier tape left at the same address.
+setPoisonOnRelease(true);
 const savedEnv = process.env.ADZONE_KERNELS;
 afterAll(() => {
+  setPoisonOnRelease(false);
   if (savedEnv === undefined) delete process.env.ADZONE_KERNELS;
   else process.env.ADZONE_KERNELS = savedEnv;
 });

@@ -7,8 +7,9 @@
  */
 import type { Pair } from '../../problem/index.ts';
 import type { Tape } from '../tape.ts';
-import { scratchBase } from './device.ts';
+import { type DeviceCtx, scratchBase } from './device.ts';
 import { type KernelMode, kernelCalls, noteDeclined } from './index.ts';
+import { ensureThreads, runJob, threadsFor } from './threads.ts';
 
 export interface ConvShape {
   readonly N: number;
@@ -24,16 +25,26 @@ export interface ConvShape {
   readonly outW: number;
 }
 
+/** Multiplications and additions of one direction of the conv. */
+const flops = (s: ConvShape) => 2 * s.N * s.O * s.outH * s.outW * s.C * s.KH * s.KW;
+
 const dims = (s: ConvShape) =>
   [s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.stride[0], s.stride[1], s.padding[0], s.padding[1], s.outH, s.outW] as const;
 
-/** Run a driver: what it returned (the kind it ran, +4 for its second layout), or −1 (declined or trapped). */
-export function drive(run: () => number): number {
+/**
+ * Run a driver on as many threads as its `flops` deserve (threads.ts): `prepare(T)` lays the job
+ * out (the driver called with T ≥ 1), then the threads compute it. What the driver returned (the
+ * kind it ran), or −1 (declined, or a trap: memory could not grow for the scratch).
+ */
+export function drive(d: DeviceCtx, flops: number, prepare: (T: number) => number): number {
   let r: number;
   try {
-    r = run();
+    const T = threadsFor(flops);
+    ensureThreads(d.module, d.memory, T);
+    r = prepare(T);
+    if (r >= 0) runJob(d.raw, d.raw.lastJob(), T);
   } catch {
-    r = -1; // a trap (memory could not grow for the scratch): the JS path computes the op
+    r = -1; // the JS path computes the op
   }
   if (r < 0) noteDeclined();
   else kernelCalls[r]++;
@@ -44,7 +55,7 @@ export function drive(run: () => number): number {
 export function conv2dForwardDev(tape: Tape, mode: KernelMode, s: ConvShape, x: number, w: number, b: number): number | null {
   const d = tape.device!;
   const y = tape.alloc(s.N * s.O * s.outH * s.outW);
-  const r = drive(() => d.raw.convFwd(d.E, mode.kind, mode.round, ...dims(s), x, w, b, y, scratchBase()));
+  const r = drive(d, flops(s), (T) => d.raw.convFwd(d.E, T, mode.kind, mode.round, ...dims(s), x, w, b, y, scratchBase()));
   return r < 0 ? null : y;
 }
 
@@ -52,7 +63,7 @@ export function conv2dForwardDev(tape: Tape, mode: KernelMode, s: ConvShape, x: 
 export function conv2dInputGradDev(tape: Tape, mode: KernelMode, s: ConvShape, gy: number, w: number): number | null {
   const d = tape.device!;
   const dx = tape.alloc(s.N * s.C * s.H * s.W);
-  const r = drive(() => d.raw.convDx(d.E, mode.kind, mode.round, ...dims(s), gy, w, dx, scratchBase()));
+  const r = drive(d, flops(s), (T) => d.raw.convDx(d.E, T, mode.kind, mode.round, ...dims(s), gy, w, dx, scratchBase()));
   return r < 0 ? null : dx;
 }
 
@@ -72,6 +83,6 @@ export function conv2dParamGradDev(
   const d = tape.device!;
   const dw = wantW ? tape.alloc(s.O * s.C * s.KH * s.KW) : 0;
   const db = wantB ? tape.alloc(s.O) : 0;
-  const r = drive(() => d.raw.convDw(d.E, mode.kind, mode.round, ...dims(s), gy, wantW ? x : 0, dw, db, scratchBase()));
+  const r = drive(d, flops(s), (T) => d.raw.convDw(d.E, T, mode.kind, mode.round, ...dims(s), gy, wantW ? x : 0, dw, db, scratchBase()));
   return r < 0 ? null : { dw, db };
 }

@@ -80,9 +80,27 @@ const pool = {
   },
 };
 
+/** A block that is never given back (the threads' control block). */
+export function permanentBlock(bytes: number): number {
+  const m = loadModule();
+  if (!m) throw new Error('internal: no kernels module');
+  return pool.take(m.memory, align64(bytes)).ptr;
+}
+
 /** Bytes in use by arenas and free in the pool (for tests and diagnostics). */
 export function poolStats(): { readonly top: number; readonly freeChunks: number; readonly freeBytes: number } {
   return { top: heap.top, freeChunks: pool.free.length, freeBytes: pool.free.reduce((s, c) => s + c.size, 0) };
+}
+
+let poison = false;
+
+/**
+ * Fill memory given back with 0x41 bytes (12.078… as binary32, 2.26…e6 as binary64): a kernel that
+ * leaves an output unwritten then shows it, instead of the same values a previous tape left at the
+ * same address. For tests; off by default.
+ */
+export function setPoisonOnRelease(on: boolean): void {
+  poison = on;
 }
 
 /** A tape's allocations: bump-allocated in chunks of the pool, all given back at once. */
@@ -118,6 +136,7 @@ export class Arena {
   release(): void {
     if (this.released) return;
     this.released = true;
+    if (poison) for (const c of this.chunks) memViews(this.memory).u8.fill(0x41, c.ptr, c.ptr + c.size);
     pool.give(this.chunks);
     this.chunks.length = 0;
   }
@@ -129,6 +148,7 @@ const reclaim = new FinalizationRegistry<Arena>((arena) => arena.release());
 /** What a tape computes its ops with on the device. */
 export interface DeviceCtx {
   readonly raw: RawKernels;
+  readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly arena: Arena;
   /** Bytes per stored value: 4 (binary32 storage) or 8 (binary64). */
@@ -153,7 +173,7 @@ export function deviceFor(ar: Arith, owner: object): DeviceCtx | null {
   const ak: RoundKind = ar.accumulate === 'strict' ? rk : ar.format.bits <= 16 ? 1 : 0;
   const arena = new Arena(m.memory);
   reclaim.register(owner, arena);
-  return { raw: m.raw, memory: m.memory, arena, E: rk === 0 ? 8 : 4, rk, ak, gemm: kernelMode(ar) };
+  return { raw: m.raw, module: m.module, memory: m.memory, arena, E: rk === 0 ? 8 : 4, rk, ak, gemm: kernelMode(ar) };
 }
 
 /** n values at `ptr` as doubles (a copy). */

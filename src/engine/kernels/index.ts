@@ -30,7 +30,10 @@
 import { readFileSync } from 'node:fs';
 import type { Arith } from '../arith.ts';
 
-/** Conv and linear driver arguments after the storage size and kind: R, then the shape, then addresses. */
+/**
+ * Conv and linear drivers: (storage size, threads T, kind, R, shape…, addresses…, scratch). T = 0
+ * computes the op at once; T ≥ 1 only prepares its job for T threads (runProduct runs them).
+ */
 type Driver = (...args: number[]) => number;
 
 /** The raw exports of kernels.wasm (addresses are byte offsets into the shared memory). */
@@ -74,6 +77,10 @@ export interface RawKernels {
   sceBwd(E: number, ak: number, rk: number, N: number, K: number, e: number, sums: number, labels: number, g: number, dz: number): void;
   roundF32(rk: number, x: number): number;
   roundF64(rk: number, x: number): number;
+  /** The job the last GEMM driver prepared (drivers called with T ≥ 1 only prepare it). */
+  lastJob(): number;
+  /** Thread t of T: its share of a prepared job. */
+  runProduct(job: number, t: number, T: number): void;
 }
 
 /** The conv2d/linear drivers on binary64 operands at caller-chosen addresses (kernels.as.ts), from heapBase() up. */
@@ -136,6 +143,7 @@ export const MAX_PAGES = 32768;
 
 export interface Loaded {
   readonly raw: RawKernels;
+  readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly legacy: KernelExports;
 }
@@ -154,12 +162,13 @@ export function loadModule(): Loaded | null {
     const bytes = readFileSync(new URL('./kernels.wasm', import.meta.url));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const env = { memory, exp: Math.exp, log: Math.log };
-    const raw = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as RawKernels;
+    const module = new WebAssembly.Module(bytes);
+    const raw = new WebAssembly.Instance(module, { env }).exports as unknown as RawKernels;
     heap.top = align16(raw.heapBase());
     const f64io =
       (f: Driver) =>
       (...args: number[]) =>
-        f(8, ...args);
+        f(8, 0, ...args);
     const legacy: KernelExports = {
       memory,
       heapBase: () => align16(heap.top),
@@ -170,7 +179,7 @@ export function loadModule(): Loaded | null {
       linDx: f64io(raw.linDx),
       linDw: f64io(raw.linDw),
     };
-    loaded = { raw, memory, legacy };
+    loaded = { raw, module, memory, legacy };
   } catch (e) {
     loaded = null;
     loadError = e instanceof Error ? e.message : String(e);

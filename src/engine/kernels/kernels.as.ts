@@ -276,15 +276,15 @@ function packB(E: i32, BE: i32, src: usize, qofs: usize, qn: i32, kofs: usize, k
 }
 
 /**
- * Columns q0 … q0+qn of C (rows m < M, in Cacc with row stride ldc) to the output: C[m][q] goes to
- * out[(n·M + m)·P + p] where q = n·P + p (P = Q for a plain row-major [M][Q] output); the bias is
- * per row (biasRow) or per column.
+ * Columns q0 … q0+qn of rows m0 … m0+rows of C (of M rows; row m0 first in Cacc, row stride ldc)
+ * to the output: C[m][q] goes to out[(n·M + m)·P + p] where q = n·P + p (P = Q for a plain
+ * row-major [M][Q] output); the bias is per row (biasRow) or per column.
  */
-function finishPanel(kind: i32, R: i32, E: i32, Cacc: usize, ldc: usize, M: i32, q0: i32, qn: i32, P: i32, out: usize, bias: usize, biasRow: bool): void {
+function finishPanel(kind: i32, R: i32, E: i32, Cacc: usize, ldc: usize, m0: i32, rows: i32, M: i32, q0: i32, qn: i32, P: i32, out: usize, bias: usize, biasRow: bool): void {
   const VL = 16 / E;
   const hasBias = bias != 0;
-  for (let m = 0; m < M; m++) {
-    const row = Cacc + <usize>m * ldc;
+  for (let m = m0; m < m0 + rows; m++) {
+    const row = Cacc + <usize>(m - m0) * ldc;
     let q = 0;
     while (q < qn) {
       const qa = q0 + q;
@@ -302,65 +302,182 @@ function finishPanel(kind: i32, R: i32, E: i32, Cacc: usize, ldc: usize, M: i32,
   }
 }
 
-/** Column col of C (rows m < M) rounded with R to out[m] (db: no bias). */
-function finishColumn(kind: i32, R: i32, E: i32, Cacc: usize, ldc: usize, M: i32, col: i32, out: usize): void {
-  for (let m = 0; m < M; m++) {
-    const v = E == 8 ? f64x2.splat(load<f64>(Cacc + <usize>m * ldc + <usize>col * 8)) : f32x4.splat(load<f32>(Cacc + <usize>m * ldc + <usize>col * 4));
+/** Column col of rows m0 … m0+rows of C (row m0 first in Cacc) rounded with R to out[m] (db: no bias). */
+function finishColumn(kind: i32, R: i32, E: i32, Cacc: usize, ldc: usize, m0: i32, rows: i32, col: i32, out: usize): void {
+  for (let m = m0; m < m0 + rows; m++) {
+    const c = Cacc + <usize>(m - m0) * ldc + <usize>col * E;
+    const v = E == 8 ? f64x2.splat(load<f64>(c)) : f32x4.splat(load<f32>(c));
     storeVec(E, finishVec(kind, R, v, i32x4.splat(0), false), 1, out + <usize>m * SE);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The product of a driver
+// The product of a driver, as a job for one or several threads
 
 /**
- * C = A·B over Qall columns (qofs has Qall entries; the first Q go to `out`, a column Q of ones, if
- * any, to `db`), panel by panel and block by block, then finished into the outputs.
+ * A driver prepares its product (padded copies, offset tables, A packed) and describes it in a job
+ * (i32 fields at `lastJob()`); `runProduct(job, t, T)` then computes thread t's share of it, with
+ * its own scratch (a B panel and the partial sums). The work is cut into tasks — a panel of QB
+ * columns, times a group of rows when panels are fewer than threads — and thread t takes tasks
+ * [t·n/T, (t+1)·n/T): each output is computed whole by one thread, in the same operations whatever
+ * T is, so the results are the same bit for bit for any number of threads.
  */
-function product(kind: i32, R: i32, E: i32, Ap: usize, M: i32, K: i32, BE: i32, src: usize, kofs: usize, qofs: usize, Q: i32, Qall: i32, Bp: usize, Cacc: usize, out: usize, P: i32, bias: usize, biasRow: bool, db: usize): void {
-  const mtiles = (M + MR - 1) / MR;
-  const lda = <usize>K * MR * E;
-  const ldc = <usize>QB * E;
-  const NR = 32 / E;
-  for (let q0 = 0; q0 < Qall; q0 += QB) {
-    const qn = imin(QB, Qall - q0);
-    const qtiles = (qn + NR - 1) / NR;
-    memory.fill(Cacc, 0, <usize>mtiles * MR * ldc);
-    for (let k0 = 0; k0 < K; k0 += KB) {
-      const kb = imin(KB, K - k0);
-      packB(E, BE, src, qofs + (<usize>q0 << 2), qn, kofs + (<usize>k0 << 2), kb, qtiles, Bp);
-      gemmBlock(kind, Ap + <usize>k0 * MR * E, lda, mtiles, Bp, qtiles, Cacc, ldc, kb);
-    }
-    if (Q > q0) finishPanel(kind, R, E, Cacc, ldc, M, q0, imin(qn, Q - q0), P, out, bias, biasRow);
-    if (Qall > Q && Q >= q0 && Q < q0 + qn) finishColumn(kind, R, E, Cacc, ldc, M, Q - q0, db);
-  }
+const J_KIND = 0;
+const J_R = 1;
+const J_E = 2;
+const J_BE = 3;
+const J_AP = 4;
+const J_M = 5;
+const J_K = 6;
+const J_SRC = 7;
+const J_KOFS = 8;
+const J_QOFS = 9;
+const J_Q = 10;
+const J_QALL = 11;
+const J_OUT = 12;
+const J_P = 13;
+const J_BIAS = 14;
+const J_BIASROW = 15;
+const J_DB = 16;
+const J_SE = 17;
+const J_MGROUPS = 18;
+const J_TSCR = 19;
+const J_TSZ = 20;
+const J_NEXT = 21;
+const J_FIELDS = 22;
+
+let job: usize = 0;
+
+/** The job the last driver call prepared. */
+export function lastJob(): usize {
+  return job;
+}
+
+// @ts-ignore
+@inline function jget(j: usize, f: i32): i32 {
+  return load<i32>(j + (<usize>f << 2));
+}
+
+// @ts-ignore
+@inline function jset(j: usize, f: i32, v: i32): void {
+  store<i32>(j + (<usize>f << 2), v);
 }
 
 /**
- * Scratch of a product after its packed A (no allocation: the module has no heap of its own, the
- * memory above heapBase is the engine's): the offset tables and the panels, addresses in the
- * L_* globals; reserves the memory.
+ * Scratch of a driver: the job, then the offset tables (kofsA, kofsB: K entries; qofs: Qall), then
+ * `T` thread scratches (a B panel and the partial sums of a panel); reserves the memory. The
+ * tables' addresses are in the L_* globals.
  */
 let L_kofsA: usize = 0;
 let L_kofsB: usize = 0;
 let L_qofs: usize = 0;
-let L_Bp: usize = 0;
-let L_Cacc: usize = 0;
 
-function layout(E: i32, start: usize, M: i32, K: i32, Qall: i32): void {
-  L_kofsA = a16(start);
+function layout(E: i32, start: usize, M: i32, K: i32, Qall: i32, T: i32): void {
+  job = a16(start);
+  L_kofsA = a16(job + J_FIELDS * 4);
   L_kofsB = a16(L_kofsA + <usize>K * 4);
   L_qofs = a16(L_kofsB + <usize>K * 4);
-  L_Bp = a16(L_qofs + <usize>Qall * 4);
-  L_Cacc = a16(L_Bp + <usize>QB * KB * E);
-  reserve(L_Cacc + <usize>((M + MR - 1) / MR) * MR * QB * E + 64);
+  const tscr = a16(L_qofs + <usize>Qall * 4);
+  const tsz = a16(<usize>QB * KB * E + <usize>((M + MR - 1) / MR) * MR * QB * E + 64);
+  reserve(tscr + <usize>max<i32>(T, 1) * tsz);
+  const npanels = (Qall + QB - 1) / QB;
+  const mtiles = (M + MR - 1) / MR;
+  jset(job, J_E, E);
+  jset(job, J_M, M);
+  jset(job, J_K, K);
+  jset(job, J_QALL, Qall);
+  jset(job, J_KOFS, <i32>L_kofsB);
+  jset(job, J_QOFS, <i32>L_qofs);
+  jset(job, J_SE, <i32>SE);
+  jset(job, J_TSCR, <i32>tscr);
+  jset(job, J_TSZ, <i32>tsz);
+  jset(job, J_NEXT, 0);
+  // Fewer panels than threads: split rows too (each thread then packs the B panels it needs).
+  jset(job, J_MGROUPS, T > 1 && npanels < 2 * T ? imin(mtiles, (2 * T + npanels - 1) / npanels) : 1);
+}
+
+/** The rest of the job: what to multiply and where the results go. */
+function describe(kind: i32, R: i32, BE: i32, Ap: usize, src: usize, Q: i32, out: usize, P: i32, bias: usize, biasRow: bool, db: usize): void {
+  jset(job, J_KIND, kind);
+  jset(job, J_R, R);
+  jset(job, J_BE, BE);
+  jset(job, J_AP, <i32>Ap);
+  jset(job, J_SRC, <i32>src);
+  jset(job, J_Q, Q);
+  jset(job, J_OUT, <i32>out);
+  jset(job, J_P, P);
+  jset(job, J_BIAS, <i32>bias);
+  jset(job, J_BIASROW, biasRow ? 1 : 0);
+  jset(job, J_DB, <i32>db);
+}
+
+/** After a driver's preparation: T = 0 computes the whole product now (one thread), else the caller runs the threads. */
+function finishDriver(T: i32, kind: i32): i32 {
+  if (T == 0) runProduct(job, 0, 1);
+  return kind;
+}
+
+/**
+ * Thread t of T: tasks of the job's product C = A·B over Qall columns (qofs has Qall entries;
+ * the first Q go to `out`, a column Q of ones, if any, to `db`), panel by panel and block by
+ * block, then finished into the outputs.
+ */
+export function runProduct(j: usize, t: i32, T: i32): void {
+  SE = <usize>jget(j, J_SE);
+  const E = jget(j, J_E);
+  const M = jget(j, J_M);
+  const Qall = jget(j, J_QALL);
+  const mgroups = jget(j, J_MGROUPS);
+  const mtiles = (M + MR - 1) / MR;
+  const npanels = (Qall + QB - 1) / QB;
+  const tasks = npanels * mgroups;
+  const tscr = <usize>jget(j, J_TSCR) + <usize>t * <usize>jget(j, J_TSZ);
+  const Bp = a16(tscr);
+  const Cacc = a16(Bp + <usize>QB * KB * E);
+  for (;;) {
+    const task = atomic.add<i32>(j + (<usize>J_NEXT << 2), 1);
+    if (task >= tasks) break;
+    const panel = task / mgroups;
+    const g = task - panel * mgroups;
+    const mt0 = <i32>((<i64>mtiles * g) / mgroups);
+    const mt1 = <i32>((<i64>mtiles * (g + 1)) / mgroups);
+    if (mt1 > mt0) productTask(j, E, panel * QB, mt0, mt1, Bp, Cacc);
+  }
+}
+
+/** Rows of tiles mt0 … mt1 of the panel at column q0. */
+function productTask(j: usize, E: i32, q0: i32, mt0: i32, mt1: i32, Bp: usize, Cacc: usize): void {
+  const kind = jget(j, J_KIND);
+  const M = jget(j, J_M);
+  const K = jget(j, J_K);
+  const Q = jget(j, J_Q);
+  const Qall = jget(j, J_QALL);
+  const Ap = <usize>jget(j, J_AP);
+  const lda = <usize>K * MR * E;
+  const ldc = <usize>QB * E;
+  const NR = 32 / E;
+  const qn = imin(QB, Qall - q0);
+  const qtiles = (qn + NR - 1) / NR;
+  const m0 = mt0 * MR;
+  const rows = imin(M, mt1 * MR) - m0;
+  memory.fill(Cacc, 0, <usize>(mt1 - mt0) * MR * ldc);
+  for (let k0 = 0; k0 < K; k0 += KB) {
+    const kb = imin(KB, K - k0);
+    packB(E, jget(j, J_BE), <usize>jget(j, J_SRC), <usize>jget(j, J_QOFS) + (<usize>q0 << 2), qn, <usize>jget(j, J_KOFS) + (<usize>k0 << 2), kb, qtiles, Bp);
+    gemmBlock(kind, Ap + <usize>mt0 * lda + <usize>k0 * MR * E, lda, mt1 - mt0, Bp, qtiles, Cacc, ldc, kb);
+  }
+  const R = jget(j, J_R);
+  const bias = <usize>jget(j, J_BIAS);
+  const out = <usize>jget(j, J_OUT);
+  if (Q > q0) finishPanel(kind, R, E, Cacc, ldc, m0, rows, M, q0, imin(qn, Q - q0), jget(j, J_P), out, bias, jget(j, J_BIASROW) != 0);
+  if (Qall > Q && Q >= q0 && Q < q0 + qn) finishColumn(kind, R, E, Cacc, ldc, m0, rows, Q - q0, <usize>jget(j, J_DB));
 }
 
 // ---------------------------------------------------------------------------------------------
 // conv2d (NCHW, weight [O, C, KH, KW]); see ops/conv2d.ts for the summation orders
 
 /** y[n,o,oh,ow] = Σ_(c,i,j) w[o,c,i,j]·x[n,c,oh·sh−ph+i,ow·sw−pw+j] + b[o]; b = 0: no bias. */
-export function convFwd(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+export function convFwd(se: i32, T: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
   SE = <usize>se;
   if (kind == 2 || ph > 0 || pw > 0) {
     const mw = scan(w, O * C * KH * KW);
@@ -375,7 +492,7 @@ export function convFwd(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i
   const Q = N * P;
   const xs = a16(scratch);
   const Ap = a16(xs + <usize>N * C * Hp * Wp * E + 64);
-  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * K * E, O, K, Q);
+  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * K * E, O, K, Q, T);
   padCopy(E, x, xs, N * C, H, W, Hp, Wp, ph, pw);
   for (let k = 0; k < K; k++) store<i32>(L_kofsA + (<usize>k << 2), k);
   for (let c = 0, k = 0; c < C; c++)
@@ -383,8 +500,8 @@ export function convFwd(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i
   for (let n = 0, q = 0; n < N; n++)
     for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++, q++) store<i32>(L_qofs + (<usize>q << 2), (n * C * Hp + oh * sh) * Wp + ow * sw);
   packA(E, w, K, L_kofsA, O, K, Ap);
-  product(kind, R, E, Ap, O, K, E, xs, L_kofsB, L_qofs, Q, Q, L_Bp, L_Cacc, y, P, b, true, 0);
-  return kind;
+  describe(kind, R, E, Ap, xs, Q, y, P, b, true, 0);
+  return finishDriver(T, kind);
 }
 
 /**
@@ -394,13 +511,13 @@ export function convFwd(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i
  * the terms of (h, w) are gyD[n, o, h + i', w + j'] · w[o, c, KH−1−i', KW−1−j'], k = (o, i', j')
  * ascending. The holes read +0: the driver declines unless w is finite.
  */
-export function convDx(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+export function convDx(se: i32, T: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
   SE = <usize>se;
   const mw = scan(w, O * C * KH * KW);
   if (!finite(mw)) return -1;
-  const T = KH - 1 - ph;
+  const Tt = KH - 1 - ph;
   const Tl = KW - 1 - pw;
-  if (T < 0 || Tl < 0) return -1;
+  if (Tt < 0 || Tl < 0) return -1;
   kind = pick(kind, mw, kind == 2 ? scan(gy, N * O * outH * outW) : 0);
   const E = kind == 0 ? 8 : 4;
   const Hd = H + KH - 1;
@@ -409,12 +526,12 @@ export function convDx(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i3
   const Q = N * H * W;
   const gyD = a16(scratch);
   const Ap = a16(gyD + <usize>N * O * Hd * Wd * E + 64);
-  layout(E, Ap + <usize>((C + MR - 1) / MR) * MR * K * E, C, K, Q);
+  layout(E, Ap + <usize>((C + MR - 1) / MR) * MR * K * E, C, K, Q, T);
   memory.fill(gyD, 0, <usize>N * O * Hd * Wd * E);
   for (let q = 0; q < N * O; q++)
     for (let oh = 0; oh < outH; oh++)
       for (let ow = 0; ow < outW; ow++)
-        put(E, gyD + (<usize>(q * Hd + T + oh * sh) * Wd + Tl + ow * sw) * E, ldS(gy + <usize>((q * outH + oh) * outW + ow) * SE));
+        put(E, gyD + (<usize>(q * Hd + Tt + oh * sh) * Wd + Tl + ow * sw) * E, ldS(gy + <usize>((q * outH + oh) * outW + ow) * SE));
   for (let o = 0, k = 0; o < O; o++)
     for (let i = 0; i < KH; i++)
       for (let j = 0; j < KW; j++, k++) {
@@ -423,8 +540,8 @@ export function convDx(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i3
       }
   for (let n = 0, q = 0; n < N; n++) for (let h = 0; h < H; h++) for (let x = 0; x < W; x++, q++) store<i32>(L_qofs + (<usize>q << 2), (n * O * Hd + h) * Wd + x);
   packA(E, w, KH * KW, L_kofsA, C, K, Ap);
-  product(kind, R, E, Ap, C, K, E, gyD, L_kofsB, L_qofs, Q, Q, L_Bp, L_Cacc, dx, H * W, 0, true, 0);
-  return kind;
+  describe(kind, R, E, Ap, gyD, Q, dx, H * W, 0, true, 0);
+  return finishDriver(T, kind);
 }
 
 /**
@@ -433,7 +550,7 @@ export function convDx(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i3
  * column of ones for db. Padding reads +0 against gy: with padding dw needs a finite gy.
  * dw = 0 or db = 0: not wanted.
  */
-export function convDw(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+export function convDw(se: i32, T: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32, outH: i32, outW: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
   SE = <usize>se;
   const padded = dw != 0 && (ph > 0 || pw > 0);
   if (kind == 2 || padded) {
@@ -450,7 +567,7 @@ export function convDw(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i3
   const Qall = Q + (db != 0 ? 1 : 0);
   const xs = a16(scratch);
   const Ap = a16(xs + (dw != 0 ? <usize>N * C * Hp * Wp * E : 0) + 64);
-  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * K * E, O, K, Qall);
+  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * K * E, O, K, Qall, T);
   if (dw != 0) padCopy(E, x, xs, N * C, H, W, Hp, Wp, ph, pw);
   for (let n = 0, k = 0; n < N; n++)
     for (let oh = 0; oh < outH; oh++)
@@ -462,59 +579,59 @@ export function convDw(se: i32, kind: i32, R: i32, N: i32, C: i32, H: i32, W: i3
     for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++, q++) store<i32>(L_qofs + (<usize>q << 2), (c * Hp + i) * Wp + j);
   if (db != 0) store<i32>(L_qofs + (<usize>Q << 2), -2);
   packA(E, gy, P, L_kofsA, O, K, Ap);
-  product(kind, R, E, Ap, O, K, E, xs, L_kofsB, L_qofs, Q, Qall, L_Bp, L_Cacc, dw, Q, 0, true, db);
-  return kind;
+  describe(kind, R, E, Ap, xs, Q, dw, Q, 0, true, db);
+  return finishDriver(T, kind);
 }
 
 // ---------------------------------------------------------------------------------------------
 // linear (x [N, I], W [O, I]); see ops/linear.ts for the summation orders
 
 /** y[n,o] = Σ_i x[n,i]·W[o,i] + b[o], ascending i: A = x (rows n), B[i][o] = W[o,i]. */
-export function linFwd(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
+export function linFwd(se: i32, T: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, x: usize, w: usize, b: usize, y: usize, scratch: usize): i32 {
   SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(w, O * I), scan(x, N * I));
   const E = kind == 0 ? 8 : 4;
   const Ap = a16(scratch);
-  layout(E, Ap + <usize>((N + MR - 1) / MR) * MR * I * E, N, I, O);
+  layout(E, Ap + <usize>((N + MR - 1) / MR) * MR * I * E, N, I, O, T);
   for (let i = 0; i < I; i++) {
     store<i32>(L_kofsA + (<usize>i << 2), i);
     store<i32>(L_kofsB + (<usize>i << 2), i);
   }
   for (let o = 0; o < O; o++) store<i32>(L_qofs + (<usize>o << 2), o * I);
   packA(E, x, I, L_kofsA, N, I, Ap);
-  product(kind, R, E, Ap, N, I, <i32>SE, w, L_kofsB, L_qofs, O, O, L_Bp, L_Cacc, y, O, b, false, 0);
-  return kind;
+  describe(kind, R, <i32>SE, Ap, w, O, y, O, b, false, 0);
+  return finishDriver(T, kind);
 }
 
 /** dx[n,i] = Σ_o gy[n,o]·W[o,i], ascending o: A = gy (rows n), B[o][i] = W[o,i]. */
-export function linDx(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
+export function linDx(se: i32, T: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, w: usize, dx: usize, scratch: usize): i32 {
   SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(gy, N * O), scan(w, O * I));
   const E = kind == 0 ? 8 : 4;
   const Ap = a16(scratch);
-  layout(E, Ap + <usize>((N + MR - 1) / MR) * MR * O * E, N, O, I);
+  layout(E, Ap + <usize>((N + MR - 1) / MR) * MR * O * E, N, O, I, T);
   for (let o = 0; o < O; o++) {
     store<i32>(L_kofsA + (<usize>o << 2), o);
     store<i32>(L_kofsB + (<usize>o << 2), o * I);
   }
   for (let i = 0; i < I; i++) store<i32>(L_qofs + (<usize>i << 2), i);
   packA(E, gy, O, L_kofsA, N, O, Ap);
-  product(kind, R, E, Ap, N, O, <i32>SE, w, L_kofsB, L_qofs, I, I, L_Bp, L_Cacc, dx, I, 0, false, 0);
-  return kind;
+  describe(kind, R, <i32>SE, Ap, w, I, dx, I, 0, false, 0);
+  return finishDriver(T, kind);
 }
 
 /**
  * dW[o,i] = Σ_n gy[n,o]·x[n,i] and db[o] = Σ_n gy[n,o], ascending n: A = gy (rows o), B[n][i] =
  * x[n,i] and a column of ones for db. dw = 0 or db = 0: not wanted.
  */
-export function linDw(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
+export function linDw(se: i32, T: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: usize, x: usize, dw: usize, db: usize, scratch: usize): i32 {
   SE = <usize>se;
   if (kind == 2) kind = pick(kind, scan(gy, N * O), max<f64>(dw != 0 ? scan(x, N * I) : 0, 1));
   const E = kind == 0 ? 8 : 4;
   const Q = dw != 0 ? I : 0;
   const Qall = Q + (db != 0 ? 1 : 0);
   const Ap = a16(scratch);
-  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * N * E, O, N, Qall);
+  layout(E, Ap + <usize>((O + MR - 1) / MR) * MR * N * E, O, N, Qall, T);
   for (let n = 0; n < N; n++) {
     store<i32>(L_kofsA + (<usize>n << 2), n * O);
     store<i32>(L_kofsB + (<usize>n << 2), n * I);
@@ -522,6 +639,6 @@ export function linDw(se: i32, kind: i32, R: i32, N: i32, I: i32, O: i32, gy: us
   for (let i = 0; i < Q; i++) store<i32>(L_qofs + (<usize>i << 2), i);
   if (db != 0) store<i32>(L_qofs + (<usize>Q << 2), -2);
   packA(E, gy, 1, L_kofsA, O, N, Ap);
-  product(kind, R, E, Ap, O, N, <i32>SE, x, L_kofsB, L_qofs, Q, Qall, L_Bp, L_Cacc, dw, Q, 0, false, db);
-  return kind;
+  describe(kind, R, <i32>SE, Ap, x, Q, dw, Q, 0, false, db);
+  return finishDriver(T, kind);
 }

@@ -22,7 +22,7 @@ export function linearForwardDev(
 ): number | null {
   const d = tape.device!;
   const y = tape.alloc(N * O);
-  const r = drive(() => d.raw.linFwd(d.E, mode.kind, mode.round, N, I, O, x, w, b, y, scratchBase()));
+  const r = drive(d, 2 * N * I * O, (T) => d.raw.linFwd(d.E, T, mode.kind, mode.round, N, I, O, x, w, b, y, scratchBase()));
   return r < 0 ? null : y;
 }
 
@@ -30,7 +30,7 @@ export function linearForwardDev(
 export function linearInputGradDev(tape: Tape, mode: KernelMode, N: number, I: number, O: number, gy: number, w: number): number | null {
   const d = tape.device!;
   const dx = tape.alloc(N * I);
-  const r = drive(() => d.raw.linDx(d.E, mode.kind, mode.round, N, I, O, gy, w, dx, scratchBase()));
+  const r = drive(d, 2 * N * I * O, (T) => d.raw.linDx(d.E, T, mode.kind, mode.round, N, I, O, gy, w, dx, scratchBase()));
   return r < 0 ? null : dx;
 }
 
@@ -49,6 +49,6 @@ export function linearParamGradDev(
   const d = tape.device!;
   const dw = wantW ? tape.alloc(O * I) : 0;
   const db = wantB ? tape.alloc(O) : 0;
-  const r = drive(() => d.raw.linDw(d.E, mode.kind, mode.round, N, I, O, gy, wantW ? x : 0, dw, db, scratchBase()));
+  const r = drive(d, 2 * N * I * O, (T) => d.raw.linDw(d.E, T, mode.kind, mode.round, N, I, O, gy, wantW ? x : 0, dw, db, scratchBase()));
   return r < 0 ? null : { dw, db };
 }
