@@ -38,6 +38,9 @@ function checkTorchRows(json: { rows: Row[]; tool: Record<string, unknown> }): v
   expect(row('lenet/engine/32/strict').ratios).toContainEqual(
     expect.objectContaining({ to: 'lenet/torch/32/framework', target: 'engine-vs-torch' }),
   );
+  expect(row('lenet/engine/32/strict/t2').ratios).toContainEqual(
+    expect.objectContaining({ to: 'lenet/torch/32/framework/t2', target: 'engine-vs-torch' }),
+  );
 }
 
 /** Every row has the documented fields, ran without error, and its spread brackets its median. */
@@ -72,6 +75,7 @@ function checkRowShapes(rows: any[]): void {
     expect(row.spreadMs.min).toBeLessThanOrEqual(row.msPerStep);
     expect(row.spreadMs.max).toBeGreaterThanOrEqual(row.msPerStep);
     expect(row.peakRssMB).toBeGreaterThan(0);
+    if (row.backend === 'engine') expect(row.detail.threads, row.id).toBe(row.id.endsWith('/t2') ? 2 : 1);
   }
 }
 
@@ -81,7 +85,7 @@ describe('adzone bench', () => {
   it('--quick --only lenet writes results.json with the documented fields', () => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-bench-'));
     try {
-      const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--only', 'lenet', '--out', out, '--quiet'], {
+      const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--only', 'lenet', '--threads', '2', '--out', out, '--quiet'], {
         encoding: 'utf8',
         timeout: 540_000,
       });
@@ -90,7 +94,7 @@ describe('adzone bench', () => {
       const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
       expect(json.schema).toBe('adzone/bench');
       expect(json.schemaVersion).toBe(2);
-      expect(json.options).toEqual({ quick: true, only: ['lenet'] });
+      expect(json.options).toEqual({ quick: true, only: ['lenet'], threads: 2 });
       expect(typeof json.tool.adzone).toBe('string');
       expect(json.tool.node).toBe(process.version);
       expect(typeof json.tool['@tensorflow/tfjs']).toBe('string');
@@ -119,6 +123,7 @@ describe('adzone bench', () => {
         'lenet/engine/64/strict',
         'lenet/engine/bf16/strict',
         'lenet/engine/bf16/wide',
+        'lenet/engine/32/strict/t2',
       ]) {
         expect(ids).toContain(id);
       }

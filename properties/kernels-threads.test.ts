@@ -191,3 +191,18 @@ describe('kernel threads', () => {
     expect(parallelRuns() - before).toBeGreaterThan(10);
   });
 });
+
+describe('--threads on the command line', () => {
+  const bin = new URL('../bin/adzone.js', import.meta.url).pathname;
+  it('train and bench refuse a thread count that is not an integer from 1 to 64 (exit 2)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    for (const [cmd, arg] of [
+      ['train', '0'],
+      ['bench', 'two'],
+    ]) {
+      const r = spawnSync(process.execPath, [bin, cmd, '--threads', arg], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--threads must be an integer/);
+    }
+  });
+});

@@ -21,8 +21,13 @@ export const BATCH = {
   quick: { lenet: 32, vgg: 2, resnet: 2 },
 } as const;
 
-/** Thread counts the engine and PyTorch are compared at (each side pinned to the same count). */
-export const PEER_THREADS = [1, 2] as const;
+/**
+ * Thread counts the engine and PyTorch are compared at (each side pinned to the same count): 1 and
+ * the run's `threads` (--threads, else ADZONE_THREADS, else the available cores), when above 1.
+ */
+export function peerThreads(threads: number): number[] {
+  return threads > 1 ? [1, threads] : [1];
+}
 
 const QUICK: Reps = { warmup: 1, minReps: 2, maxReps: 2, budgetMs: 0 };
 /** Repetitions per kind of measurement (full run). */
@@ -73,6 +78,8 @@ export interface PlanInput {
   readonly cifar?: { readonly vgg: WireBatch; readonly resnet: WireBatch };
   /** Whether the torch rows are to be run (an interpreter with torch was found). */
   readonly torch: boolean;
+  /** The multi-threaded comparison's thread count (1: single-threaded rows only). */
+  readonly threads: number;
 }
 
 export const MODEL_LABEL: Record<BenchModel, string> = {
@@ -100,7 +107,10 @@ type Mode = 'strict' | 'wide' | 'framework';
 /** Builds the measurements of one plan (one group after another). */
 class Planner {
   readonly out: Measurement[] = [];
-  constructor(private readonly p: PlanInput) {}
+  readonly peer: number[];
+  constructor(private readonly p: PlanInput) {
+    this.peer = peerThreads(p.threads);
+  }
 
   reps(kind: keyof typeof FULL): Reps {
     return this.p.quick ? QUICK : FULL[kind];
@@ -116,12 +126,13 @@ class Planner {
     accumulate: Mode,
     ratios: RatioSpec[],
     tfjsJacobian?: 'native' | 'first',
+    threads = 1,
   ): void {
-    const suffix = tfjsJacobian === 'first' ? '/first' : '';
+    const suffix = `${tfjsJacobian === 'first' ? '/first' : ''}${threads > 1 ? `/t${threads}` : ''}`;
     this.out.push({
       id: `${group}/${backend}/${precision}/${accumulate}${suffix}`,
       group,
-      measurement: `${MODEL_LABEL[model]} train step${tfjsJacobian === 'first' ? ' (adzone first-index MaxPool)' : ''}`,
+      measurement: `${MODEL_LABEL[model]} train step${tfjsJacobian === 'first' ? ' (adzone first-index MaxPool)' : ''}${threads > 1 ? ` (${threads} threads)` : ''}`,
       model,
       backend,
       precision,
@@ -130,7 +141,17 @@ class Planner {
       reps,
       ratios,
       batch,
-      task: { kind: 'train-step', model, backend, precision, accumulate, batch, reps, ...(tfjsJacobian ? { tfjsJacobian } : {}) },
+      task: {
+        kind: 'train-step',
+        model,
+        backend,
+        precision,
+        accumulate,
+        batch,
+        reps,
+        ...(tfjsJacobian ? { tfjsJacobian } : {}),
+        ...(backend === 'engine' ? { threads } : {}),
+      },
     });
   }
 
@@ -204,7 +225,20 @@ function planLenet(pl: Planner, b: WireBatch): void {
   pl.step('lenet', 'lenet5', b, fast, 'tfjs-wasm', '32', 'framework', [{ to: wasm }], 'first');
   pl.step('lenet', 'lenet5', b, pl.reps('slow'), 'tfjs-cpu', '32', 'framework', [{ to: wasm }], 'native');
   planLenetEval(pl, b);
-  for (const threads of PEER_THREADS) pl.torch('lenet', 'lenet5', b, fast, 'float32', threads, 'lenet/engine/32/strict');
+  for (const threads of pl.peer.slice(1))
+    pl.step(
+      'lenet',
+      'lenet5',
+      b,
+      fast,
+      'engine',
+      '32',
+      'strict',
+      [{ to: torchId('lenet', '32', threads), target: 'engine-vs-torch' }],
+      undefined,
+      threads,
+    );
+  for (const threads of pl.peer) pl.torch('lenet', 'lenet5', b, fast, 'float32', threads, 'lenet/engine/32/strict');
   pl.torch('lenet', 'lenet5', b, fast, 'float64', 1, 'lenet/engine/64/strict');
   pl.torch('lenet', 'lenet5', b, fast, 'bfloat16', 1, 'lenet/engine/bf16/wide', [
     { to: 'lenet/engine/16/strict' },
@@ -279,5 +313,18 @@ function planBig(pl: Planner, group: 'vgg' | 'resnet', model: BenchModel, b: Wir
   pl.step(group, model, b, big, 'engine', '32', 'strict', [{ to: wasm }, { to: torchId(group, '32', 1), target: 'engine-vs-torch-big' }]);
   pl.step(group, model, b, big, 'engine', '16', 'strict', [{ to: e32 }]);
   pl.step(group, model, b, big, 'engine', '64', 'strict', [{ to: e32 }]);
-  for (const threads of PEER_THREADS) pl.torch(group, model, b, big, 'float32', threads, e32);
+  for (const threads of pl.peer.slice(1))
+    pl.step(
+      group,
+      model,
+      b,
+      big,
+      'engine',
+      '32',
+      'strict',
+      [{ to: torchId(group, '32', threads), target: 'engine-vs-torch-big' }],
+      undefined,
+      threads,
+    );
+  for (const threads of pl.peer) pl.torch(group, model, b, big, 'float32', threads, e32);
 }

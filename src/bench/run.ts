@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type Batch, batches, loadCifar10, loadMnist } from '../data/index.ts';
+import { threadSetting } from '../engine/kernels/threads.ts';
 import { initParams } from '../models/init.ts';
 import { buffersOf, paramsOf } from '../models/spec.ts';
 import { runInChild } from './fork.ts';
@@ -24,6 +25,8 @@ export interface BenchConfig {
   readonly command: string;
   /** The Python interpreter for the PyTorch peer (default: ADZONE_PYTHON, then the first one that imports torch). */
   readonly python?: string;
+  /** The thread count of the multi-threaded rows, engine and PyTorch alike (default: threadSetting(): ADZONE_THREADS, else the available cores). */
+  readonly threads?: number;
   /** Progress lines. */
   readonly log?: (s: string) => void;
 }
@@ -124,12 +127,14 @@ export async function runBench(o: BenchConfig): Promise<BenchResults> {
   const torch = o.groups.some((g) => g !== 'exact') ? await probeTorch(o.python) : null;
   if (torch && !torch.available) notes.push(`PyTorch peer skipped: ${torch.reason}.`);
   if (torch?.available) log(`bench: PyTorch ${torch.version} from ${torch.python} (BLAS ${torch.build.blasInfo}, ${torch.build.onednn})`);
+  const threads = o.threads ?? threadSetting().threads;
   const measurements = plan({
     quick: o.quick,
     groups: o.groups,
     mnist: inputs.mnist,
     cifar: inputs.cifar,
     torch: torch?.available === true,
+    threads,
   });
   const python = torch?.available ? torch.python : '';
 
@@ -154,7 +159,7 @@ export async function runBench(o: BenchConfig): Promise<BenchResults> {
   const runSeconds = (performance.now() - t0) / 1000;
   const loadEnd = loadavg();
   log(`bench: load average at end ${loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${runSeconds.toFixed(0)} s in all`);
-  const json = resultsJson({ o, date, loadStart, loadEnd, torch, inputs, notes, runSeconds, rows });
+  const json = resultsJson({ o: { ...o, threads }, date, loadStart, loadEnd, torch, inputs, notes, runSeconds, rows });
   return { rows, notes, runSeconds, failed: rows.filter((r) => r.error).length, json };
 }
 
@@ -184,7 +189,7 @@ function resultsJson({ o, date, loadStart, loadEnd, torch, inputs, notes, runSec
     schemaVersion: 2,
     createdAt: date,
     command: o.command,
-    options: { quick: o.quick, only: o.groups },
+    options: { quick: o.quick, only: o.groups, threads: o.threads },
     tool: { adzone: o.version, node: process.version, ...versions(), ...torchTool },
     machine: {
       cpuModel: cpu[0]?.model ?? 'unknown',
@@ -215,7 +220,7 @@ function setup(quick: boolean): Record<string, unknown> {
     timing:
       "each row in its own child process; warm-up steps untimed, then the median of the timed steps; peak RSS = that process's maxRSS",
     threads:
-      'engine rows run on one thread unless their id ends in /tN; torch rows are pinned to their thread count (OMP_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads)',
+      'engine and torch rows run on one thread unless their id ends in /tN (engine: the kernels thread count, setThreads; torch: OMP_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads)',
     torchPeer:
       "torch_net.py builds the network from the same ModelSpec with the engine's initial parameters, BN buffers and batch; its first-step loss is checked against the engine row named in detail.lossCheck",
     engineKernels:

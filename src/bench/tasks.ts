@@ -44,13 +44,23 @@ async function stepTask(task: StepTask, ready: () => void): Promise<TaskResult> 
     const { formatByName } = await import('../precision/index.ts');
     if (task.accumulate === 'framework') throw new Error('engine steps are strict or wide');
     const opts = { format: formatByName(task.precision), accumulate: task.accumulate, jacobian: choice(FIRST) };
+    const { setThreads, threadSetting } = await import('../engine/kernels/threads.ts');
+    setThreads(task.threads ?? 1);
     ready();
     const net = createEngineNet(spec, initParams(spec, INIT_SEED));
     const losses = lossLog();
     const timing = await timeSteps(() => {
       losses.push(training ? trainStep(net, task.batch, opts, optimizer).loss : evaluateBatch(net, task.batch, opts).loss);
     }, task.reps);
-    return { timing, detail: { ...trainingDetail('first', optimizer.name), ...losses.detail(), kernels: await engineKernels() } };
+    return {
+      timing,
+      detail: {
+        ...trainingDetail('first', optimizer.name),
+        ...losses.detail(),
+        threads: threadSetting().threads,
+        kernels: await engineKernels(),
+      },
+    };
   }
   const { tfjsEvaluate, tfjsTrainStep } = await import('../backends/tfjs/models.ts');
   const { activate, exclusive, tf } = await import('../backends/tfjs/runtime.ts');

@@ -39,6 +39,8 @@ export interface StepTask {
   readonly tfjsJacobian?: 'native' | 'first';
   readonly batch: WireBatch;
   readonly reps: Reps;
+  /** Engine rows: threads for the kernels (setThreads); 1 unless the row id ends in /tN. */
+  readonly threads?: number;
 }
 
 export type Task =

@@ -6,10 +6,11 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BATCH, GROUPS, type Group, PEER_THREADS } from '../../bench/plan.ts';
+import { BATCH, GROUPS, type Group } from '../../bench/plan.ts';
 import { runBench } from '../../bench/run.ts';
 import { benchTable } from '../../bench/table.ts';
 import { TARGETS } from '../../bench/targets.ts';
+import { MAX_THREADS } from '../../engine/kernels/threads.ts';
 import { writeResult } from '../../schema/index.ts';
 import { assertWritableFile } from '../../util/output.ts';
 import { parseList, UsageError } from '../args.ts';
@@ -18,11 +19,12 @@ export const BENCH_HELP = `adzone bench — training-step speed (engine 16/32/64
 
 Measured side by side, each measurement in its own child process (so peak memory is its own):
   lenet    LeNet-5 SGD-momentum step, real MNIST batch of ${BATCH.full.lenet}: engine 32/16/64 bits and bfloat16 (strict
-           and wide), tfjs-wasm, tfjs-cpu, and PyTorch float32 (at ${PEER_THREADS.join(' and ')} threads), float64 and bfloat16
+           and wide), tfjs-wasm, tfjs-cpu, and PyTorch float32, float64 and bfloat16; engine and PyTorch
+           float32 also on N threads
   exact    exact routing of the same LeNet-5 batch at the 32-bit point vs the engine's 32-bit
            gradient pass and a plain float64 forward
   vgg      VGG11 width 1/4, CIFAR-10 subset batch of ${BATCH.full.vgg} (${BATCH.quick.vgg} with --quick): engine 16/32/64, tfjs-wasm 32,
-           PyTorch float32 at ${PEER_THREADS.join(' and ')} threads
+           PyTorch float32; engine and PyTorch float32 also on N threads
   resnet   ResNet18 width 1/4 with batch norm, batch of ${BATCH.full.resnet} (${BATCH.quick.resnet} with --quick): the same
 PyTorch runs the same network, initial parameters and batch (its first-step loss is checked against
 the engine's), pinned to the same thread count, through the first Python that imports torch.
@@ -35,6 +37,8 @@ Options:
   --only LIST    comma list of ${GROUPS.join(', ')} (default all)
   --python PATH  the Python interpreter for the PyTorch peer (default: ADZONE_PYTHON, else the
                  first of python3, python, /usr/bin/python3, /usr/local/bin/python3 that imports torch)
+  --threads N    the multi-threaded rows' thread count, engine and PyTorch alike (default:
+                 ADZONE_THREADS, else the available cores; 1: single-threaded rows only)
   --quick        a smoke run: one warm-up step and two timed steps a measurement
   --quiet        no progress lines on stderr`;
 
@@ -45,6 +49,7 @@ export async function benchCommand(argv: string[], version: string): Promise<num
       out: { type: 'string' },
       only: { type: 'string' },
       python: { type: 'string' },
+      threads: { type: 'string' },
       quick: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -59,6 +64,9 @@ export async function benchCommand(argv: string[], version: string): Promise<num
   const groups = parseList('only', values.only, [...GROUPS], GROUPS) as Group[];
   if (!groups.length) throw new UsageError(`--only needs at least one of ${GROUPS.join(', ')}`);
   if (values.python === '') throw new UsageError('--python needs the path of an interpreter');
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new UsageError(`--threads must be an integer from 1 to ${MAX_THREADS}, got '${values.threads}'`);
   const file = join(resolve(values.out ?? 'bench'), 'results.json');
   assertWritableFile(file);
   const log = values.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
@@ -68,6 +76,7 @@ export async function benchCommand(argv: string[], version: string): Promise<num
     version,
     command: `adzone bench ${argv.join(' ')}`.trim(),
     ...(values.python ? { python: values.python } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     log,
   });
   writeResult(file, 'bench', r.json);

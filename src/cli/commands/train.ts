@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../args.ts';
+import { MAX_THREADS, setThreads } from '../../engine/kernels/threads.ts';
 import { createRequire } from 'node:module';
 import { MODEL_NAMES } from '../../models/index.ts';
 import { DataError, datasetByName } from '../../data/index.ts';
@@ -80,6 +81,8 @@ Output and control:
   --checkpoint-every C  N steps, or a time such as 90s or 3m (default 3m); and at the end of every epoch
   --log-every K         a metrics line every K steps (default 50)
   --continue-on-divergence  keep training after a NaN/Inf loss or a test accuracy at chance (still recorded as diverged)
+  --threads N           threads for the engine's conv/linear kernels (default: ADZONE_THREADS, else the
+                        available cores); results are bit-identical for any count
   --quiet               no progress bar
 
 Writes DIR/metrics.jsonl (a line every K steps and every epoch), DIR/checkpoint.bin and DIR/result.json
@@ -187,6 +190,7 @@ function parseTrainValues(argv: string[]) {
       'checkpoint-every': { type: 'string' },
       'continue-on-divergence': { type: 'boolean' },
       quiet: { type: 'boolean' },
+      threads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -329,6 +333,7 @@ export async function trainCommand(argv: string[], { version, afterStep }: Train
     return 0;
   }
   const { values, given: g, optimizer, cadence } = parseTrainArgv(argv);
+  if (values.threads !== undefined) setThreads(num('threads', values.threads, { min: 1, max: MAX_THREADS, integer: true }));
 
   // --- the folder and the checkpoint in it
   const defaultOut = () =>
