@@ -2,14 +2,28 @@
  * The kernels of the ops around the GEMMs (src/engine/kernels/ops.as.ts, round.as.ts) give the JS
  * path bit for bit: ReLU with every α, MaxPool with every Jacobian of the family (first, last,
  * minnorm, β) on windows with ties, NaN, ±0 and ±∞, the residual add, the tape's accumulation of
- * gradients from several consumers, reshape and softmax cross-entropy — at binary16, bfloat16,
+ * gradients from several consumers, reshape, softmax cross-entropy, batch norm (training, with the
+ * running statistics, and inference) and average pooling — at binary16, bfloat16,
  * binary32 and binary64, strict and wide. "Bit for bit" compares IEEE bits (NaN = NaN, as in
  * kernels.test.ts); routing decisions (ReLU signs, MaxPool tie sets) must be identical too.
  */
 import { f16round } from '@petamoriken/float16';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Accumulate, add, maxpool2d, relu, reshape, softmaxCrossEntropy, Tape, type Tensor } from '../src/engine/index.ts';
+import { bf16roundFast } from '../src/engine/arith.ts';
+import {
+  type Accumulate,
+  add,
+  avgpool2d,
+  batchnorm2d,
+  globalAvgPool,
+  maxpool2d,
+  relu,
+  reshape,
+  softmaxCrossEntropy,
+  Tape,
+  type Tensor,
+} from '../src/engine/index.ts';
 import { setPoisonOnRelease } from '../src/engine/kernels/device.ts';
 import { loadModule } from '../src/engine/kernels/index.ts';
 import { beta, choice, FIRST, LAST, type MaxPoolJacobian, MINNORM } from '../src/jacobians/index.ts';
@@ -155,15 +169,62 @@ function run(
   };
 }
 
+/**
+ * x → batch norm (training or inference, running statistics that start random) → relu → average
+ * pooling → global average pooling → reshape → softmax cross-entropy: every value, the running
+ * statistics after, and the gradients of x, γ and β.
+ */
+function runNorm(
+  c: Case,
+  f: Format,
+  acc: Accumulate,
+  training: boolean,
+  profile: Profile,
+  seed: number,
+): Record<string, ArrayLike<number>> {
+  const tape = new Tape({ format: f, accumulate: acc, jacobian: choice(FIRST) });
+  const v = values(f, profile, seed);
+  const x = tape.tensor(v(c.N * c.C * c.H * c.W), [c.N, c.C, c.H, c.W], true, 'x');
+  const gamma = tape.tensor(v(c.C), [c.C], true, 'gamma');
+  const beta = tape.tensor(v(c.C), [c.C], true, 'beta');
+  const running = { mean: Float64Array.from(v(c.C)), var: Float64Array.from(v(c.C), Math.abs) };
+  const bn = batchnorm2d(x, gamma, beta, running, { training: training && c.N * c.H * c.W > 1, eps: 1e-5, momentum: 0.1 });
+  const kernel: [number, number] = [Math.min(c.kernel[0], c.H), Math.min(c.kernel[1], c.W)]; // no padding here
+  const pooled = avgpool2d(relu(bn), { kernel, stride: c.stride });
+  const g = globalAvgPool(pooled);
+  const flat = reshape(g, [c.N, c.C]);
+  const labels = Int32Array.from({ length: c.N }, (_, i) => (seed + i) % c.C);
+  if (c.C >= 2) tape.backward(softmaxCrossEntropy(flat, labels), [1]);
+  else tape.backward(flat, v(flat.size));
+  return {
+    bn: bn.data,
+    pooled: pooled.data,
+    g: g.data,
+    mean: running.mean,
+    var: running.var,
+    dx: x.gradValues(),
+    dgamma: gamma.gradValues(),
+    dbeta: beta.gradValues(),
+  };
+}
+
 function compare(c: Case, f: Format, acc: Accumulate, jac: MaxPoolJacobian, alpha: number, profile: Profile, seed: number): string | null {
-  const js = withPath('js', () => run(c, f, acc, jac, alpha, profile, seed));
-  const k = withPath('kernels', () => run(c, f, acc, jac, alpha, profile, seed));
+  const js = withPath('js', () => ({
+    ...run(c, f, acc, jac, alpha, profile, seed),
+    ...prefixed(runNorm(c, f, acc, seed % 2 === 0, profile, seed)),
+  }));
+  const k = withPath('kernels', () => ({
+    ...run(c, f, acc, jac, alpha, profile, seed),
+    ...prefixed(runNorm(c, f, acc, seed % 2 === 0, profile, seed)),
+  }));
   for (const name of Object.keys(js)) {
     const d = firstDifference(js[name], k[name] ?? []);
     if (d) return `${f.name} ${acc} ${JSON.stringify(jac)} α=${alpha} ${profile} ${JSON.stringify(c)} seed ${seed}: ${name}${d}`;
   }
   return null;
 }
+
+const prefixed = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [`norm.${k}`, v]));
 
 const caseArb: fc.Arbitrary<Case> = fc
   .record({
@@ -187,7 +248,7 @@ describe('op kernels give the JS path bit for bit', () => {
     expect(loadModule()).not.toBeNull();
   });
 
-  it('relu, maxpool (every Jacobian), add, accumulation, reshape, softmax cross-entropy: random shapes, formats, modes and values', () => {
+  it('relu, maxpool (every Jacobian), add, accumulation, reshape, softmax cross-entropy, batch norm (training and inference), average and global pooling: random shapes, formats, modes and values', () => {
     fc.assert(
       fc.property(
         caseArb,
@@ -218,8 +279,9 @@ describe('op kernels give the JS path bit for bit', () => {
 describe('rounding inside the kernels', () => {
   const raw = () => loadModule()!.raw;
 
-  it('doubles to binary16 are f16roundFast and to bfloat16 are roundGeneric, across subnormals, ties and overflow', () => {
+  it('doubles to binary16 are f16roundFast and to bfloat16 are roundGeneric (in the kernels and in JS: bf16roundFast), across subnormals, ties and overflow', () => {
     const check = (x: number) => {
+      expect(firstDifference([bf16roundFast(x)], [roundTo(BF16, x)]), `bf16roundFast ${x}`).toBeNull();
       expect(firstDifference([raw().roundF64(2, x)], [f16round(x)]), `f16 ${x}`).toBeNull();
       expect(firstDifference([raw().roundF64(3, x)], [roundTo(BF16, x)]), `bf16 ${x}`).toBeNull();
       expect(firstDifference([raw().roundF64(1, x)], [Math.fround(x)]), `f32 ${x}`).toBeNull();

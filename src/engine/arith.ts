@@ -4,7 +4,8 @@
  * helpers below (roundBy, dotStep, roundInPlace, addInPlace, roundAccumulated) with the Arith's
  * `accKind`/`roundKind` and functions: the same values as its methods, without a call through a
  * closure per element. Binary16 is rounded by f16roundFast (../precision/f16fast.ts), bit-identical
- * to @petamoriken/float16's f16round.
+ * to @petamoriken/float16's f16round, and bfloat16 by bf16roundFast (below), bit-identical to the
+ * generic rounding of ../precision.
  *
  * Values live in doubles. "A value of p" is a double that format p represents exactly.
  *
@@ -87,9 +88,41 @@ export interface Arith {
 
 /**
  * 0: none (binary64), 1: Math.fround, 2: binary16 (f16roundFast, bit-identical to f16round), 3: any
- * other rounding — another format's, or a checked Arith's, which must see every value it rounds.
+ * other rounding — another format's, or a checked Arith's, which must see every value it rounds —
+ * 4: bfloat16 (bf16roundFast, bit-identical to the generic rounding).
  */
-export type AccKind = 0 | 1 | 2 | 3;
+export type AccKind = 0 | 1 | 2 | 3 | 4;
+
+const bfBits = new Float64Array(1);
+const bfWords = new Uint32Array(bfBits.buffer);
+/** 2^−126, bfloat16's smallest normal; 1.5·2^−81, whose ulp 2^−133 is its subnormal quantum; 2^128, past its largest finite value. */
+const BF16_MIN_NORMAL = 2 ** -126;
+const BF16_SUBNORMAL_MAGIC = 1.5 * 2 ** -81;
+const BF16_OVERFLOW = 2 ** 128;
+
+/**
+ * The bfloat16 value nearest x (ties to even), as a double: the same value as round(BF16, x)
+ * (precision/round.ts), much faster. Normal range: round-half-even on the 45 bits binary64 has
+ * beyond bfloat16's 8 (a carry into the exponent is right; a result of 2^128 or more overflows to
+ * ±∞); below 2^−126, one addition of 1.5·2^−81 rounds to the subnormal quantum 2^−133, a zero
+ * result keeping the sign of x. NaN and ±∞ come back as they came.
+ */
+export function bf16roundFast(x: number): number {
+  const a = Math.abs(x);
+  if (!(a < Infinity)) return x;
+  if (a < BF16_MIN_NORMAL) {
+    const r = x + BF16_SUBNORMAL_MAGIC - BF16_SUBNORMAL_MAGIC;
+    return r === 0 ? x * 0 : r;
+  }
+  bfBits[0] = x;
+  let hi = bfWords[1];
+  const dropped = hi & 0x1fff; // the low 13 bits of the high word, above the whole low word
+  if (dropped > 0x1000 || (dropped === 0x1000 && (bfWords[0] !== 0 || (hi & 0x2000) !== 0))) hi += 0x2000;
+  bfWords[1] = hi & ~0x1fff;
+  bfWords[0] = 0;
+  const r = bfBits[0];
+  return Math.abs(r) >= BF16_OVERFLOW ? (x > 0 ? Infinity : -Infinity) : r;
+}
 
 /**
  * r(x) — the same value as calling the rounding r of kind `kind` — for hot loops: one module-level
@@ -101,10 +134,11 @@ export function roundBy(kind: AccKind, r: (x: number) => number, x: number): num
   if (kind === 0) return x;
   if (kind === 1) return Math.fround(x);
   if (kind === 2) return f16roundFast(x);
+  if (kind === 4) return bf16roundFast(x);
   return r(x);
 }
 
-/** The kind of `rounder(format)` (3 for formats other than binary16/32/64). */
+/** The kind of `rounder(format)` (3 for formats other than binary16/32/64 and bfloat16). */
 export function roundKindOf(format: Format): AccKind {
   switch (format.name) {
     case '64':
@@ -113,6 +147,8 @@ export function roundKindOf(format: Format): AccKind {
       return 1;
     case '16':
       return 2;
+    case 'bf16':
+      return 4;
     default:
       return 3;
   }
@@ -124,6 +160,7 @@ export function roundArrayBy(kind: AccKind, r: (x: number) => number, a: Float64
   if (kind === 0) return;
   if (kind === 2) roundArrayF16(a, 0, n);
   else if (kind === 1) for (let i = 0; i < n; i++) a[i] = Math.fround(a[i]);
+  else if (kind === 4) for (let i = 0; i < n; i++) a[i] = bf16roundFast(a[i]);
   else for (let i = 0; i < n; i++) a[i] = r(a[i]);
 }
 
@@ -151,6 +188,7 @@ export function addInPlace(ar: Arith, dst: Float64Array, src: Float64Array): voi
   if (kind === 0) for (let i = 0; i < n; i++) dst[i] += src[i];
   else if (kind === 1) for (let i = 0; i < n; i++) dst[i] = Math.fround(dst[i] + src[i]);
   else if (kind === 2) for (let i = 0; i < n; i++) dst[i] = f16roundFast(dst[i] + src[i]);
+  else if (kind === 4) for (let i = 0; i < n; i++) dst[i] = bf16roundFast(dst[i] + src[i]);
   else for (let i = 0; i < n; i++) dst[i] = r(dst[i] + src[i]);
 }
 
@@ -165,6 +203,7 @@ export function dotStep(kind: AccKind, acc: (x: number) => number, s: number, a:
   if (kind === 0) return s + a * b;
   if (kind === 1) return Math.fround(s + Math.fround(a * b));
   if (kind === 2) return f16roundFast(s + f16roundFast(a * b));
+  if (kind === 4) return bf16roundFast(s + bf16roundFast(a * b));
   return acc(s + acc(a * b));
 }
 
@@ -179,6 +218,8 @@ export function rounder(format: Format): (x: number) => number {
       return Math.fround;
     case '16':
       return f16roundFast; // bit-identical to f16round (src/precision/f16fast.ts), several times faster
+    case 'bf16':
+      return bf16roundFast; // bit-identical to round(BF16, ·) (properties/kernels-ops.test.ts), much faster
     default:
       return (x) => roundTo(format, x);
   }
@@ -205,7 +246,7 @@ export function makeArith(format: Format, accumulate: Accumulate, { checkUnderfl
   const acc = accumulate === 'strict' ? round : checkUnderflow ? checked(wideRounder(format), wideMinNormal, flags) : wideRounder(format);
   // A checked Arith must route every hot loop through `acc` and `round`, so it reports kind 3 for both.
   const kindOf = (r: (x: number) => number): AccKind =>
-    checkUnderflow ? 3 : r === identity ? 0 : r === Math.fround ? 1 : r === f16roundFast ? 2 : 3;
+    checkUnderflow ? 3 : r === identity ? 0 : r === Math.fround ? 1 : r === f16roundFast ? 2 : r === bf16roundFast ? 4 : 3;
   const accKind = kindOf(acc);
   const roundKind = kindOf(round);
   return {

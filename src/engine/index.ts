@@ -10,12 +10,13 @@
  *   optim/       optimizers (SGD, Adam) stepping parameters in precision p
  *   lossScale.ts static and dynamic loss scaling (off by default)
  */
-export * from './types.ts';
-export { makeArith, rounder, wideRounder, type Arith } from './arith.ts';
-export { Tensor } from './tensor.ts';
-export { Tape, type Decision, type TieSets } from './tape.ts';
-export { windowMap, type WindowMap } from './windows.ts';
-export * from './ops/index.ts';
+
+export { type Arith, makeArith, rounder, wideRounder } from './arith.ts';
 export { runChain, tieLists } from './chain.ts';
+export { allFinite, type DynamicLossScaleOptions, dynamicLossScale, type LossScaler, staticLossScale } from './lossScale.ts';
+export * from './ops/index.ts';
 export * from './optim/index.ts';
-export { allFinite, dynamicLossScale, staticLossScale, type DynamicLossScaleOptions, type LossScaler } from './lossScale.ts';
+export { type Decision, Tape, type TieSets } from './tape.ts';
+export { Tensor } from './tensor.ts';
+export * from './types.ts';
+export { type WindowMap, windowMap } from './windows.ts';

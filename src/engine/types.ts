@@ -1,6 +1,6 @@
+import type { JacobianChoice } from '../jacobians/index.ts';
 import type { Format } from '../precision/index.ts';
 import type { Gradients, Routing } from '../problem/index.ts';
-import type { JacobianChoice } from '../jacobians/index.ts';
 
 /**
  * How arithmetic is rounded (see README "Accumulation modes"):

@@ -2,8 +2,9 @@
  * Sliding-window index maps shared by conv2d and maxpool2d (precomputed once per op, so the inner
  * loops are plain typed-array reads).
  */
-import { windowOutSize } from '../problem/index.ts';
+
 import type { Pair } from '../problem/index.ts';
+import { windowOutSize } from '../problem/index.ts';
 
 export interface WindowMap {
   readonly outH: number;

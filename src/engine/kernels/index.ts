@@ -6,7 +6,8 @@
  * op falls back to its own JS loop when its kernel declines or the format has none.
  *
  *   kernels.as.ts   the AssemblyScript entry (conv2d and linear drivers, micro-kernel);
- *   ops.as.ts       ReLU, MaxPool, add, gradient accumulation, softmax cross-entropy;
+ *   ops.as.ts       ReLU, MaxPool, add, gradient accumulation, softmax cross-entropy, batch norm,
+ *                   average pooling;
  *   round.as.ts     rounding to binary32/binary16/bfloat16 inside the kernels
  *   kernels.wasm    their build, committed: `npm run build:kernels` regenerates it, and
  *                   properties/kernels.test.ts checks that rebuilding gives the same bytes
@@ -75,6 +76,54 @@ export interface RawKernels {
   ): void;
   sceFwd(E: number, ak: number, rk: number, N: number, K: number, z: number, labels: number, e: number, sums: number): number;
   sceBwd(E: number, ak: number, rk: number, N: number, K: number, e: number, sums: number, labels: number, g: number, dz: number): void;
+  bnFwd(
+    E: number,
+    ak: number,
+    rk: number,
+    N: number,
+    C: number,
+    HW: number,
+    training: number,
+    x: number,
+    gamma: number,
+    beta: number,
+    stats: number,
+    eps: number,
+    momentum: number,
+    xhat: number,
+    invstd: number,
+    y: number,
+  ): void;
+  bnBwd(
+    E: number,
+    ak: number,
+    rk: number,
+    N: number,
+    C: number,
+    HW: number,
+    training: number,
+    gy: number,
+    xhat: number,
+    invstd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+  ): void;
+  avgpoolFwd(E: number, ak: number, rk: number, planes: number, HW: number, P: number, K: number, map: number, x: number, y: number): void;
+  avgpoolBwd(
+    E: number,
+    ak: number,
+    rk: number,
+    planes: number,
+    HW: number,
+    P: number,
+    K: number,
+    map: number,
+    gy: number,
+    dx: number,
+    acc64: number,
+  ): void;
   roundF32(rk: number, x: number): number;
   roundF64(rk: number, x: number): number;
   /** The job the last GEMM driver prepared (drivers called with T ≥ 1 only prepare it). */

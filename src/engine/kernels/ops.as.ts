@@ -280,3 +280,133 @@ export function sceBwd(E: i32, ak: i32, rk: i32, N: i32, K: i32, e: usize, sums:
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm (ops/batchnorm2d.ts) and average pooling (ops/avgpool2d.ts), in binary64 with the JS
+// roundings: each JS expression roundBy(k, ·) of a double is rr(k, ·) of the same double here.
+
+/** r64 with the binary32 case inline (the common one in hot loops). */
+// @ts-ignore
+@inline function rr(k: i32, x: f64): f64 {
+  if (k == 0) return x;
+  if (k == 1) return <f64><f32>x;
+  return r64(k, x);
+}
+
+/**
+ * Batch-norm forward of channels [c0, c1) (x, y: N·C·HW stored values; xhat: N·C·HW doubles kept
+ * for the backward; invstd, gamma/beta (stored), stats: per channel). training: batch mean and
+ * biased variance, and stats[2c], stats[2c+1] ← the running mean and variance updated with the
+ * unbiased variance (mom = acc(momentum), keep = acc(1 − momentum) in double). Inference: stats
+ * hold the running mean and variance, only read.
+ */
+export function bnFwd(E: i32, ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, x: usize, gamma: usize, beta: usize, stats: usize, eps: f64, momentum: f64, xhat: usize, invstd: usize, y: usize): void {
+  const M = N * HW;
+  const epsA = rr(ak, eps);
+  for (let c = 0; c < C; c++) {
+    let variance: f64;
+    if (training) {
+      let s: f64 = 0;
+      for (let n = 0; n < N; n++) for (let i = 0, b = (n * C + c) * HW; i < HW; i++) s = rr(ak, s + ld(E, x, b + i));
+      const mean = rr(ak, s / <f64>M);
+      let s2: f64 = 0;
+      for (let n = 0; n < N; n++) {
+        for (let i = 0, b = (n * C + c) * HW; i < HW; i++) {
+          const d = rr(ak, ld(E, x, b + i) - mean);
+          store<f64>(xhat + (<usize>(b + i) << 3), d);
+          s2 = rr(ak, s2 + rr(ak, d * d));
+        }
+      }
+      variance = rr(ak, s2 / <f64>M);
+      const unbiased = rr(ak, s2 / <f64>(M - 1));
+      const mom = rr(ak, momentum);
+      const keep = rr(ak, 1 - momentum);
+      const pm = stats + (<usize>(2 * c) << 3);
+      store<f64>(pm, rr(rk, rr(ak, rr(ak, keep * rr(rk, load<f64>(pm))) + rr(ak, mom * mean))));
+      store<f64>(pm, rr(rk, rr(ak, rr(ak, keep * rr(rk, load<f64>(pm, 8))) + rr(ak, mom * unbiased))), 8);
+    } else {
+      const mean = rr(rk, load<f64>(stats + (<usize>(2 * c) << 3)));
+      variance = rr(rk, load<f64>(stats + (<usize>(2 * c) << 3), 8));
+      for (let n = 0; n < N; n++) for (let i = 0, b = (n * C + c) * HW; i < HW; i++) store<f64>(xhat + (<usize>(b + i) << 3), rr(ak, ld(E, x, b + i) - mean));
+    }
+    const inv = rr(ak, 1 / rr(ak, sqrt<f64>(rr(ak, variance + epsA))));
+    store<f64>(invstd + (<usize>c << 3), inv);
+    const g = ld(E, gamma, c);
+    const bb = ld(E, beta, c);
+    for (let n = 0; n < N; n++) {
+      for (let i = 0, b = (n * C + c) * HW; i < HW; i++) {
+        const p = xhat + (<usize>(b + i) << 3);
+        const h = rr(ak, load<f64>(p) * inv);
+        store<f64>(p, h);
+        st(E, y, b + i, rr(rk, rr(ak, rr(ak, h * g) + bb)));
+      }
+    }
+  }
+}
+
+/** Batch-norm backward: dβ, dγ (per channel), and dx when dx ≠ 0 (training: through the batch statistics). */
+export function bnBwd(E: i32, ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, gy: usize, xhat: usize, invstd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  const M = <f64>(N * HW);
+  for (let c = 0; c < C; c++) {
+    let sg: f64 = 0;
+    let sgx: f64 = 0;
+    for (let n = 0; n < N; n++) {
+      for (let i = 0, b = (n * C + c) * HW; i < HW; i++) {
+        const g = ld(E, gy, b + i);
+        sg = rr(ak, sg + g);
+        sgx = rr(ak, sgx + rr(ak, g * load<f64>(xhat + (<usize>(b + i) << 3))));
+      }
+    }
+    st(E, dbeta, c, rr(rk, sg));
+    st(E, dgamma, c, rr(rk, sgx));
+    if (dx == 0) continue;
+    const k = rr(ak, ld(E, gamma, c) * load<f64>(invstd + (<usize>c << 3)));
+    const a = rr(ak, sg / M);
+    const bm = rr(ak, sgx / M);
+    for (let n = 0; n < N; n++) {
+      for (let i = 0, b = (n * C + c) * HW; i < HW; i++) {
+        const g = ld(E, gy, b + i);
+        const v = training
+          ? rr(rk, rr(ak, k * rr(ak, rr(ak, g - a) - rr(ak, load<f64>(xhat + (<usize>(b + i) << 3)) * bm))))
+          : rr(rk, rr(ak, k * g));
+        st(E, dx, b + i, v);
+      }
+    }
+  }
+}
+
+/** Average pooling forward: per window (K taps of map, ascending) s = acc(s + x), y = round_p(acc(s / K)). */
+export function avgpoolFwd(E: i32, ak: i32, rk: i32, planes: i32, HW: i32, P: i32, K: i32, map: usize, x: usize, y: usize): void {
+  for (let plane = 0; plane < planes; plane++) {
+    const base = plane * HW;
+    for (let pos = 0; pos < P; pos++) {
+      let s: f64 = 0;
+      for (let t = 0; t < K; t++) s = rr(ak, s + ld(E, x, base + load<i32>(map + (<usize>(pos * K + t) << 2))));
+      st(E, y, plane * P + pos, rr(rk, rr(ak, s / <f64>K)));
+    }
+  }
+}
+
+/**
+ * Average pooling backward: each window sends g = acc(gy / K) to its taps, an entry summing what it
+ * gets in ascending window order (acc64: n doubles of scratch), then dx = round_p of the sums when
+ * the accumulator is wider than p.
+ */
+export function avgpoolBwd(E: i32, ak: i32, rk: i32, planes: i32, HW: i32, P: i32, K: i32, map: usize, gy: usize, dx: usize, acc64: usize): void {
+  const n = planes * HW;
+  memory.fill(acc64, 0, <usize>n << 3);
+  for (let plane = 0; plane < planes; plane++) {
+    const base = plane * HW;
+    for (let pos = 0; pos < P; pos++) {
+      const g = rr(ak, ld(E, gy, plane * P + pos) / <f64>K);
+      for (let t = 0; t < K; t++) {
+        const p = acc64 + (<usize>(base + load<i32>(map + (<usize>(pos * K + t) << 2))) << 3);
+        store<f64>(p, rr(ak, load<f64>(p) + g));
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(acc64 + (<usize>i << 3));
+    st(E, dx, i, ak == rk ? v : rr(rk, v));
+  }
+}

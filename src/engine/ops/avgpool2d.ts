@@ -11,9 +11,13 @@
  * Backward: each window sends acc(gy[o] / K) to each of its K entries; an entry covered by several
  * (overlapping) windows sums their contributions in ascending output order o; dx is rounded to p
  * at the end. Without overlap every entry gets exactly one term, round_p(gy[o] / K).
+ *
+ * On a tape with kernels both directions run in kernels/ops.as.ts (avgpoolFwd, avgpoolBwd), bit
+ * for bit the loops below.
  */
 import type { Pair } from '../../problem/index.ts';
-import { roundBy, roundAccumulated } from '../arith.ts';
+import { roundAccumulated, roundBy } from '../arith.ts';
+import { uploadI32 } from '../kernels/device.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
 
@@ -30,6 +34,19 @@ export function avgpool2d(x: Tensor, { kernel, stride }: AvgPool2dOptions): Tens
   const { outH, outW, k: K, map } = windowMap(H, W, kernel, stride, [0, 0]);
   const P = outH * outW;
   const HW = H * W;
+  const d = tape.device;
+  if (d) {
+    const mapP = uploadI32(d, map);
+    const yp = tape.alloc(N * C * P);
+    d.raw.avgpoolFwd(d.E, d.ak, d.rk, N * C, HW, P, K, mapP, tape.devOf(x), yp);
+    const out = tape.resultDev(yp, [N, C, outH, outW], [x], 'avgpool2d');
+    tape.recordDev('avgpool2d', [x], out, (gy) => {
+      const dx = tape.alloc(x.size);
+      d.raw.avgpoolBwd(d.E, d.ak, d.rk, N * C, HW, P, K, mapP, gy, dx, tape.allocBytes(8 * x.size));
+      tape.addGradDev(x, dx, true);
+    });
+    return out;
+  }
   const xd = x.data;
   // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round.
   const { accKind: ak, acc: A, roundKind: rk, round: R } = ar;

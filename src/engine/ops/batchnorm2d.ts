@@ -30,8 +30,12 @@
  *              (dx = γ·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)), the textbook formula)
  *   inference: dx = round_p(acc(k · gy)).
  * x̂ and invstd used by the backward are the forward's (rounded) values.
+ *
+ * On a tape with kernels both directions run in kernels/ops.as.ts (bnFwd, bnBwd), bit for bit the
+ * loops below.
  */
 import { type Arith, dotStep, roundBy } from '../arith.ts';
+import { memViews, uploadF64 } from '../kernels/device.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface RunningStats {
@@ -69,6 +73,7 @@ export function batchnorm2d(
   if (training && M < 2)
     throw new Error(`batchnorm2d: training needs more than 1 value per channel, got ${M} (input ${x.shape.join('×')})`);
   const g: Geometry = { N, C, HW: H * W, M, training };
+  if (tape.device) return batchnormDevice(x, gamma, beta, running, eps, momentum, g);
   // acc(x) and round(x) as roundBy(ak, A, x) and roundBy(rk, R, x): the same values as ar.acc / ar.round
   // (ar.add(a, b) = acc(a + b), ar.mul(a, b) = acc(a·b), …), without a call through the Arith per element.
   const { accKind: ak, acc: A } = tape.arith;
@@ -93,6 +98,55 @@ export function batchnorm2d(
     if (dx) tape.addGrad(x, dx);
     tape.addGrad(gamma, dgamma);
     tape.addGrad(beta, dbeta);
+  });
+  return out;
+}
+
+/**
+ * The forward and backward in kernels/ops.as.ts (bnFwd, bnBwd): the same double expressions with
+ * the same roundings, x̂ kept in device memory as doubles; the running statistics go there and
+ * back as [mean, var] pairs.
+ */
+function batchnormDevice(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  running: RunningStats,
+  eps: number,
+  momentum: number,
+  g: Geometry,
+): Tensor {
+  const tape = x.tape;
+  const d = tape.device!;
+  const { N, C, HW, training } = g;
+  const stats = new Float64Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    stats[2 * c] = running.mean[c];
+    stats[2 * c + 1] = running.var[c];
+  }
+  const sp = uploadF64(d, stats);
+  const xhat = tape.allocBytes(8 * x.size);
+  const inv = tape.allocBytes(8 * C);
+  const yp = tape.alloc(x.size);
+  const gp = tape.devOf(gamma);
+  d.raw.bnFwd(d.E, d.ak, d.rk, N, C, HW, training ? 1 : 0, tape.devOf(x), gp, tape.devOf(beta), sp, eps, momentum, xhat, inv, yp);
+  if (training) {
+    const v = memViews(d.memory).f64;
+    for (let c = 0; c < C; c++) {
+      running.mean[c] = v[(sp >> 3) + 2 * c];
+      running.var[c] = v[(sp >> 3) + 2 * c + 1];
+    }
+  }
+  const inputs = [x, gamma, beta];
+  const out = tape.resultDev(yp, x.shape, inputs, 'batchnorm2d');
+  tape.recordDev('batchnorm2d', inputs, out, (gy) => {
+    const dx = x.requiresGrad ? tape.alloc(x.size) : 0;
+    const dgamma = tape.alloc(C);
+    const dbeta = tape.alloc(C);
+    d.raw.bnBwd(d.E, d.ak, d.rk, N, C, HW, training ? 1 : 0, gy, xhat, inv, gp, dx, dgamma, dbeta);
+    if (dx) tape.addGradDev(x, dx, true);
+    tape.addGradDev(gamma, dgamma, true);
+    tape.addGradDev(beta, dbeta, true);
   });
   return out;
 }

@@ -1,11 +1,11 @@
 export { add } from './add.ts';
-export { avgpool2d, type AvgPool2dOptions } from './avgpool2d.ts';
-export { batchnorm2d, type BatchNorm2dOptions, type RunningStats } from './batchnorm2d.ts';
-export { conv2d, type Conv2dOptions } from './conv2d.ts';
+export { type AvgPool2dOptions, avgpool2d } from './avgpool2d.ts';
+export { type BatchNorm2dOptions, batchnorm2d, type RunningStats } from './batchnorm2d.ts';
+export { type Conv2dOptions, conv2d } from './conv2d.ts';
 export { flatten } from './flatten.ts';
 export { globalAvgPool } from './globalAvgPool.ts';
 export { linear } from './linear.ts';
-export { maxpool2d, type MaxPool2dOptions } from './maxpool2d.ts';
+export { type MaxPool2dOptions, maxpool2d } from './maxpool2d.ts';
 export { relu } from './relu.ts';
 export { reshape } from './reshape.ts';
 export { softmaxCrossEntropy } from './softmaxCrossEntropy.ts';

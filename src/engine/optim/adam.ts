@@ -16,8 +16,8 @@
  * lr is the optimizer's current learning rate (settable between steps); state (the moments
  * 'exp_avg', 'exp_avg_sq' and t) exports and imports as optimizer.ts describes.
  */
-import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
-import { defineOptimizer, masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer } from './optimizer.ts';
+import { type AccKind, roundBy, rounder, roundKindOf } from '../arith.ts';
+import { defineOptimizer, type MasterWeights, masterFormat, type Optimizer, ParamState, unscaled } from './optimizer.ts';
 
 export interface AdamOptions {
   readonly lr: number;

@@ -3,13 +3,14 @@
  * masters on request), with a learning rate settable between steps and state that exports and
  * imports exactly, for checkpoints (see optimizer.ts).
  */
+
+export { type AdamOptions, adam } from './adam.ts';
 export {
-  masterFormat,
   type MasterWeights,
+  masterFormat,
   type Optimizer,
   type OptimizerKind,
   type OptimizerState,
   type StepOptions,
 } from './optimizer.ts';
-export { sgd, type SgdOptions } from './sgd.ts';
-export { adam, type AdamOptions } from './adam.ts';
+export { type SgdOptions, sgd } from './sgd.ts';

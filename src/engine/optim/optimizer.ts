@@ -20,7 +20,7 @@
  * bit for bit as the exported one would have.
  */
 import { F32, type Format } from '../../precision/index.ts';
-import { roundArrayBy, roundBy, roundKindOf, rounder } from '../arith.ts';
+import { roundArrayBy, roundBy, rounder, roundKindOf } from '../arith.ts';
 
 export interface StepOptions {
   /**

@@ -10,8 +10,8 @@
  * lr is the optimizer's current learning rate (settable between steps); state (the momentum buffer
  * 'momentum') exports and imports as optimizer.ts describes.
  */
-import { roundBy, roundKindOf, rounder, type AccKind } from '../arith.ts';
-import { defineOptimizer, masterFormat, ParamState, unscaled, type MasterWeights, type Optimizer } from './optimizer.ts';
+import { type AccKind, roundBy, rounder, roundKindOf } from '../arith.ts';
+import { defineOptimizer, type MasterWeights, masterFormat, type Optimizer, ParamState, unscaled } from './optimizer.ts';
 
 export interface SgdOptions {
   readonly lr: number;
