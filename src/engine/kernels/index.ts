@@ -61,6 +61,18 @@ export interface RawKernels {
     offsets: number,
     indices: number,
   ): number;
+  maxpool2x2(
+    E: number,
+    planes: number,
+    H: number,
+    W: number,
+    outH: number,
+    outW: number,
+    x: number,
+    y: number,
+    offsets: number,
+    indices: number,
+  ): number;
   maxpoolBwd(
     E: number,
     ak: number,

@@ -42,7 +42,7 @@
 import { gemmBlock, KB, MR, QB } from './gemm.as';
 import { r16full, r32, r64, rbf16v } from './round.as';
 
-export { addP, avgpoolBwd, avgpoolFwd, bnBwd, bnFwd, maxpoolBwd, maxpoolFwd, reluBwd, reluFwd, sceBwd, sceFwd } from './ops.as';
+export { addP, avgpoolBwd, avgpoolFwd, bnBwd, bnFwd, maxpool2x2, maxpoolBwd, maxpoolFwd, reluBwd, reluFwd, sceBwd, sceFwd } from './ops.as';
 
 /** A binary32 value rounded to the format of round kind rk (round.as.ts), for the tests of the rounding. */
 export function roundF32(rk: i32, x: f32): f32 {
@@ -125,7 +125,8 @@ function padCopy(E: i32, src: usize, dst: usize, planes: i32, H: i32, W: i32, Hp
     for (let h = 0; h < H; h++) {
       const s = src + <usize>((q * H + h) * W) * SE;
       const d = dst + (<usize>(q * Hp + h + ph) * Wp + pw) * E;
-      for (let k = 0; k < W; k++) put(E, d + <usize>k * E, ldS(s + <usize>k * SE));
+      if (SE == <usize>E) memory.copy(d, s, <usize>W * E);
+      else for (let k = 0; k < W; k++) put(E, d + <usize>k * E, ldS(s + <usize>k * SE));
     }
   }
 }
@@ -528,10 +529,14 @@ export function convDx(se: i32, T: i32, kind: i32, R: i32, N: i32, C: i32, H: i3
   const Ap = a16(gyD + <usize>N * O * Hd * Wd * E + 64);
   layout(E, Ap + <usize>((C + MR - 1) / MR) * MR * K * E, C, K, Q, T);
   memory.fill(gyD, 0, <usize>N * O * Hd * Wd * E);
-  for (let q = 0; q < N * O; q++)
-    for (let oh = 0; oh < outH; oh++)
-      for (let ow = 0; ow < outW; ow++)
-        put(E, gyD + (<usize>(q * Hd + Tt + oh * sh) * Wd + Tl + ow * sw) * E, ldS(gy + <usize>((q * outH + oh) * outW + ow) * SE));
+  for (let q = 0; q < N * O; q++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const d = gyD + (<usize>(q * Hd + Tt + oh * sh) * Wd + Tl) * E;
+      const s = gy + <usize>((q * outH + oh) * outW) * SE;
+      if (sw == 1 && SE == <usize>E) memory.copy(d, s, <usize>outW * E);
+      else for (let ow = 0; ow < outW; ow++) put(E, d + <usize>(ow * sw) * E, ldS(s + <usize>ow * SE));
+    }
+  }
   for (let o = 0, k = 0; o < O; o++)
     for (let i = 0; i < KH; i++)
       for (let j = 0; j < KW; j++, k++) {

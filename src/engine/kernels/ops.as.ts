@@ -186,6 +186,51 @@ function maxpoolFwdT<T>(planes: i32, HW: i32, P: i32, K: i32, map: usize, x: usi
 }
 
 /**
+ * maxpoolFwd for 2×2 windows at stride 2 without padding (LeNet's and VGG's): the same tie sets
+ * and outputs, with the four taps addressed directly (p, p + 1, p + W, p + W + 1: ascending).
+ */
+export function maxpool2x2(E: i32, planes: i32, H: i32, W: i32, outH: i32, outW: i32, x: usize, y: usize, offsets: usize, indices: usize): i32 {
+  return E == 4 ? maxpool2x2T<f32>(planes, H, W, outH, outW, x, y, offsets, indices) : maxpool2x2T<f64>(planes, H, W, outH, outW, x, y, offsets, indices);
+}
+
+function maxpool2x2T<T>(planes: i32, H: i32, W: i32, outH: i32, outW: i32, x: usize, y: usize, offsets: usize, indices: usize): i32 {
+  const sh = alignof<T>();
+  let count = 0;
+  let o = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = plane * H * W + 2 * oh * W;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const p = row + 2 * ow;
+        const a = load<T>(x + (<usize>p << sh));
+        const b = load<T>(x + (<usize>(p + 1) << sh));
+        const c = load<T>(x + (<usize>(p + W) << sh));
+        const d = load<T>(x + (<usize>(p + W + 1) << sh));
+        const m = max<T>(max<T>(a, b), max<T>(c, d));
+        store<i32>(offsets + (<usize>o << 2), count);
+        const q = indices + (<usize>count << 2);
+        if (m != m) {
+          store<i32>(q, a != a ? p : b != b ? p + 1 : c != c ? p + W : p + W + 1);
+          count++;
+        } else {
+          store<i32>(q, p);
+          let k = i32(a == m);
+          store<i32>(q + (<usize>k << 2), p + 1);
+          k += i32(b == m);
+          store<i32>(q + (<usize>k << 2), p + W);
+          k += i32(c == m);
+          store<i32>(q + (<usize>k << 2), p + W + 1);
+          count += k + i32(d == m);
+        }
+        store<T>(y + (<usize>o << sh), load<T>(x + (<usize>load<i32>(q) << sh)));
+      }
+    }
+  }
+  store<i32>(offsets + (<usize>o << 2), count);
+  return count;
+}
+
+/**
  * The gradient scatter of one MaxPool branch: for each window o (ascending) and each index of its
  * tie set (ascending), dx[i] = acc(dx[i] + acc(w_t · gy[o])), w = wtab[k(k−1)/2 + t] for a set of
  * k (values of p, f64); zero weights are skipped. dx (n entries) starts at +0 and is rounded to p
@@ -301,6 +346,10 @@ export function sceBwd(E: i32, ak: i32, rk: i32, N: i32, K: i32, e: usize, sums:
  * hold the running mean and variance, only read.
  */
 export function bnFwd(E: i32, ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, x: usize, gamma: usize, beta: usize, stats: usize, eps: f64, momentum: f64, xhat: usize, invstd: usize, y: usize): void {
+  if (E == 4 && (ak == 1 || ak == 2)) {
+    bnFwd32(ak, rk, N, C, HW, training, x, gamma, beta, stats, eps, momentum, xhat, invstd, y);
+    return;
+  }
   const M = N * HW;
   const epsA = rr(ak, eps);
   for (let c = 0; c < C; c++) {
@@ -346,6 +395,10 @@ export function bnFwd(E: i32, ak: i32, rk: i32, N: i32, C: i32, HW: i32, trainin
 
 /** Batch-norm backward: dβ, dγ (per channel), and dx when dx ≠ 0 (training: through the batch statistics). */
 export function bnBwd(E: i32, ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, gy: usize, xhat: usize, invstd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  if (E == 4 && (ak == 1 || ak == 2)) {
+    bnBwd32(ak, rk, N, C, HW, training, gy, xhat, invstd, gamma, dx, dgamma, dbeta);
+    return;
+  }
   const M = <f64>(N * HW);
   for (let c = 0; c < C; c++) {
     let sg: f64 = 0;
@@ -408,5 +461,253 @@ export function avgpoolBwd(E: i32, ak: i32, rk: i32, planes: i32, HW: i32, P: i3
   for (let i = 0; i < n; i++) {
     const v = load<f64>(acc64 + (<usize>i << 3));
     st(E, dx, i, ak == rk ? v : rr(rk, v));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm with a binary32 or binary16 accumulator (ak = 1, 2; binary32 storage): every step in
+// binary32 arithmetic, rounded with r32. The JS path rounds each double result to the accumulator;
+// for +, −, ×, ÷ and √ of binary32 values the binary32 operation is that rounding (binary64 has
+// ≥ 2·24 + 2 bits), and for binary16 the binary32 result rounded again is too (24 ≥ 2·11 + 2,
+// binary16's whole range being normal in binary32). bfloat16 strict (ak = 3) keeps the binary64
+// path: its subnormals are binary32's, where that margin is not shown. x̂ is kept as binary32 here
+// (its values are the accumulator's), as doubles on the binary64 path.
+
+/** Four channels' sums of x (each ascending n, then position, acc-rounded at each step) in R0…R3: four independent chains interleaved. */
+let R0: f32 = 0;
+let R1: f32 = 0;
+let R2: f32 = 0;
+let R3: f32 = 0;
+
+function sum4(ak: i32, N: i32, C: i32, HW: i32, c: i32, x: usize): void {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  const plane = <usize>HW << 2;
+  for (let n = 0; n < N; n++) {
+    const p = x + (<usize>((n * C + c) * HW) << 2);
+    for (let i = 0; i < HW; i++) {
+      const q = p + (<usize>i << 2);
+      s0 = r32(ak, s0 + load<f32>(q));
+      s1 = r32(ak, s1 + load<f32>(q + plane));
+      s2 = r32(ak, s2 + load<f32>(q + 2 * plane));
+      s3 = r32(ak, s3 + load<f32>(q + 3 * plane));
+    }
+  }
+  R0 = s0;
+  R1 = s1;
+  R2 = s2;
+  R3 = s3;
+}
+
+/** Four channels centred (x̂ ← acc(x − mean), doubles) and their sums of squares in R0…R3, interleaved. */
+function center4(ak: i32, N: i32, C: i32, HW: i32, c: i32, x: usize, xhat: usize, m0: f32, m1: f32, m2: f32, m3: f32): void {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  for (let n = 0; n < N; n++) {
+    const b = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) {
+      const j = b + i;
+      const d0 = r32(ak, load<f32>(x + (<usize>j << 2)) - m0);
+      const d1 = r32(ak, load<f32>(x + (<usize>(j + HW) << 2)) - m1);
+      const d2 = r32(ak, load<f32>(x + (<usize>(j + 2 * HW) << 2)) - m2);
+      const d3 = r32(ak, load<f32>(x + (<usize>(j + 3 * HW) << 2)) - m3);
+      store<f32>(xhat + (<usize>j << 2), d0);
+      store<f32>(xhat + (<usize>(j + HW) << 2), d1);
+      store<f32>(xhat + (<usize>(j + 2 * HW) << 2), d2);
+      store<f32>(xhat + (<usize>(j + 3 * HW) << 2), d3);
+      s0 = r32(ak, s0 + r32(ak, d0 * d0));
+      s1 = r32(ak, s1 + r32(ak, d1 * d1));
+      s2 = r32(ak, s2 + r32(ak, d2 * d2));
+      s3 = r32(ak, s3 + r32(ak, d3 * d3));
+    }
+  }
+  R0 = s0;
+  R1 = s1;
+  R2 = s2;
+  R3 = s3;
+}
+
+/** The channel's sum of x (ascending n, then position), acc-rounded at each step. *//** The channel's sum of x (ascending n, then position), acc-rounded at each step. */
+// @ts-ignore
+@inline function sum32(ak: i32, N: i32, C: i32, HW: i32, c: i32, x: usize): f32 {
+  let s: f32 = 0;
+  for (let n = 0; n < N; n++) {
+    const p = x + (<usize>((n * C + c) * HW) << 2);
+    for (let i = 0; i < HW; i++) s = r32(ak, s + load<f32>(p + (<usize>i << 2)));
+  }
+  return s;
+}
+
+function bnFwd32(ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, x: usize, gamma: usize, beta: usize, stats: usize, eps: f64, momentum: f64, xhat: usize, invstd: usize, y: usize): void {
+  const M = <f32>(N * HW);
+  const epsA = <f32>r64(ak, eps);
+  // Training: the batch variance of each channel into invstd (as a double, replaced below),
+  // four channels at a time where there are four (independent sums interleaved).
+  for (let c = 0; training && c < C; ) {
+    if (C - c >= 4) {
+      sum4(ak, N, C, HW, c, x);
+      const m0 = r32(ak, R0 / M), m1 = r32(ak, R1 / M), m2 = r32(ak, R2 / M), m3 = r32(ak, R3 / M);
+      center4(ak, N, C, HW, c, x, xhat, m0, m1, m2, m3);
+      const q0 = R0, q1 = R1, q2 = R2, q3 = R3;
+      runningStats32(ak, rk, M, c, m0, q0, stats, momentum, invstd);
+      runningStats32(ak, rk, M, c + 1, m1, q1, stats, momentum, invstd);
+      runningStats32(ak, rk, M, c + 2, m2, q2, stats, momentum, invstd);
+      runningStats32(ak, rk, M, c + 3, m3, q3, stats, momentum, invstd);
+      c += 4;
+      continue;
+    }
+    const mean = r32(ak, sum32(ak, N, C, HW, c, x) / M);
+    let s2: f32 = 0;
+    for (let n = 0; n < N; n++) {
+      const b = (n * C + c) * HW;
+      for (let i = 0; i < HW; i++) {
+        const d = r32(ak, load<f32>(x + (<usize>(b + i) << 2)) - mean);
+        store<f32>(xhat + (<usize>(b + i) << 2), d);
+        s2 = r32(ak, s2 + r32(ak, d * d));
+      }
+    }
+    runningStats32(ak, rk, M, c, mean, s2, stats, momentum, invstd);
+    c++;
+  }
+  for (let c = 0; c < C; c++) {
+    let variance: f32;
+    if (training) variance = <f32>load<f64>(invstd + (<usize>c << 3));
+    else {
+      const pm = stats + (<usize>(2 * c) << 3);
+      const mean = <f32>r64(rk, load<f64>(pm));
+      variance = <f32>r64(rk, load<f64>(pm, 8));
+      for (let n = 0; n < N; n++) {
+        const b = (n * C + c) * HW;
+        for (let i = 0; i < HW; i++) store<f32>(xhat + (<usize>(b + i) << 2), r32(ak, load<f32>(x + (<usize>(b + i) << 2)) - mean));
+      }
+    }
+    const inv = r32(ak, <f32>1 / r32(ak, sqrt<f32>(r32(ak, variance + epsA))));
+    store<f64>(invstd + (<usize>c << 3), <f64>inv);
+    normalize32(ak, rk, N, C, HW, c, inv, load<f32>(gamma + (<usize>c << 2)), load<f32>(beta + (<usize>c << 2)), xhat, y);
+  }
+}
+
+/** Channel c's variance acc(S2/M) into invstd[c] (a double, for bnFwd32), and its running statistics updated (in double with the JS roundings). */
+function runningStats32(ak: i32, rk: i32, M: f32, c: i32, mean: f32, s2: f32, stats: usize, momentum: f64, invstd: usize): void {
+  store<f64>(invstd + (<usize>c << 3), <f64>r32(ak, s2 / M));
+  const unbiased = r32(ak, s2 / (M - 1));
+  const mom = r64(ak, momentum);
+  const keep = r64(ak, 1 - momentum);
+  const pm = stats + (<usize>(2 * c) << 3);
+  store<f64>(pm, r64(rk, r64(ak, r64(ak, keep * r64(rk, load<f64>(pm))) + r64(ak, mom * <f64>mean))));
+  store<f64>(pm, r64(rk, r64(ak, r64(ak, keep * r64(rk, load<f64>(pm, 8))) + r64(ak, mom * <f64>unbiased))), 8);
+}
+
+/** x̂ = acc(x̂ · inv) in place and y = round_p(acc(acc(x̂ · γ) + β)) for channel c (binary32 vectors, then the tail). */
+function normalize32(ak: i32, rk: i32, N: i32, C: i32, HW: i32, c: i32, inv: f32, g: f32, bb: f32, xhat: usize, y: usize): void {
+  const vinv = f32x4.splat(inv);
+  const vg = f32x4.splat(g);
+  const vb = f32x4.splat(bb);
+  for (let n = 0; n < N; n++) {
+    const b = (n * C + c) * HW;
+    let i = 0;
+    for (; i + 4 <= HW; i += 4) {
+      const p = xhat + (<usize>(b + i) << 2);
+      const h = rv(ak, f32x4.mul(v128.load(p), vinv));
+      v128.store(p, h);
+      v128.store(y + (<usize>(b + i) << 2), rv(rk, rv(ak, f32x4.add(rv(ak, f32x4.mul(h, vg)), vb))));
+    }
+    for (; i < HW; i++) {
+      const p = xhat + (<usize>(b + i) << 2);
+      const h = r32(ak, load<f32>(p) * inv);
+      store<f32>(p, h);
+      store<f32>(y + (<usize>(b + i) << 2), r32(rk, r32(ak, r32(ak, h * g) + bb)));
+    }
+  }
+}
+
+/**
+ * Binary32 lanes rounded to the format of kind k (1: as they are, 2: binary16, 3: bfloat16). For
+ * binary16 the lanes are results of one operation on binary16 values (below 2^33), where r16full
+ * is exact (round.as.ts).
+ */
+// @ts-ignore
+@inline function rv(k: i32, v: v128): v128 {
+  if (k == 2) return r16full(v);
+  if (k == 3) return rbf16v(v);
+  return v;
+}
+
+function bnBwd32(ak: i32, rk: i32, N: i32, C: i32, HW: i32, training: i32, gy: usize, xhat: usize, invstd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  const M = <f32>(N * HW);
+  for (let c = 0; c < C; ) {
+    const G = C - c >= 2 ? 2 : 1;
+    if (G == 2) sums2(ak, N, C, HW, c, gy, xhat);
+    else sums1(ak, N, C, HW, c, gy, xhat);
+    const sg0 = R0, sgx0 = R1, sg1 = R2, sgx1 = R3;
+    bwdChannel32(ak, rk, M, N, C, HW, c, training, sg0, sgx0, gy, xhat, invstd, gamma, dx, dgamma, dbeta);
+    if (G == 2) bwdChannel32(ak, rk, M, N, C, HW, c + 1, training, sg1, sgx1, gy, xhat, invstd, gamma, dx, dgamma, dbeta);
+    c += G;
+  }
+}
+
+/** Channel c's Σ gy and Σ acc(gy · x̂) into R0, R1 (ascending n, then position). */
+function sums1(ak: i32, N: i32, C: i32, HW: i32, c: i32, gy: usize, xhat: usize): void {
+  let sg: f32 = 0;
+  let sgx: f32 = 0;
+  for (let n = 0; n < N; n++) {
+    const b = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) {
+      const g = load<f32>(gy + (<usize>(b + i) << 2));
+      sg = r32(ak, sg + g);
+      sgx = r32(ak, sgx + r32(ak, g * load<f32>(xhat + (<usize>(b + i) << 2))));
+    }
+  }
+  R0 = sg;
+  R1 = sgx;
+}
+
+/** sums1 of channels c and c + 1 interleaved: R0, R1 for c; R2, R3 for c + 1. */
+function sums2(ak: i32, N: i32, C: i32, HW: i32, c: i32, gy: usize, xhat: usize): void {
+  let sg0: f32 = 0, sgx0: f32 = 0, sg1: f32 = 0, sgx1: f32 = 0;
+  for (let n = 0; n < N; n++) {
+    const b = (n * C + c) * HW;
+    for (let i = 0; i < HW; i++) {
+      const j = b + i;
+      const g0 = load<f32>(gy + (<usize>j << 2));
+      const g1 = load<f32>(gy + (<usize>(j + HW) << 2));
+      sg0 = r32(ak, sg0 + g0);
+      sg1 = r32(ak, sg1 + g1);
+      sgx0 = r32(ak, sgx0 + r32(ak, g0 * load<f32>(xhat + (<usize>j << 2))));
+      sgx1 = r32(ak, sgx1 + r32(ak, g1 * load<f32>(xhat + (<usize>(j + HW) << 2))));
+    }
+  }
+  R0 = sg0;
+  R1 = sgx0;
+  R2 = sg1;
+  R3 = sgx1;
+}
+
+/** dβ, dγ of channel c from its sums, and its dx when wanted (binary32 vectors, then the tail). */
+function bwdChannel32(ak: i32, rk: i32, M: f32, N: i32, C: i32, HW: i32, c: i32, training: i32, sg: f32, sgx: f32, gy: usize, xhat: usize, invstd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  store<f32>(dbeta + (<usize>c << 2), r32(rk, sg));
+  store<f32>(dgamma + (<usize>c << 2), r32(rk, sgx));
+  if (dx == 0) return;
+  const k = r32(ak, load<f32>(gamma + (<usize>c << 2)) * <f32>load<f64>(invstd + (<usize>c << 3)));
+  const a = r32(ak, sg / M);
+  const bm = r32(ak, sgx / M);
+  const vk = f32x4.splat(k);
+  const va = f32x4.splat(a);
+  const vbm = f32x4.splat(bm);
+  for (let n = 0; n < N; n++) {
+    const b = (n * C + c) * HW;
+    let i = 0;
+    for (; i + 4 <= HW; i += 4) {
+      const g = v128.load(gy + (<usize>(b + i) << 2));
+      const v = training
+        ? rv(rk, rv(ak, f32x4.mul(vk, rv(ak, f32x4.sub(rv(ak, f32x4.sub(g, va)), rv(ak, f32x4.mul(v128.load(xhat + (<usize>(b + i) << 2)), vbm)))))))
+        : rv(rk, rv(ak, f32x4.mul(vk, g)));
+      v128.store(dx + (<usize>(b + i) << 2), v);
+    }
+    for (; i < HW; i++) {
+      const g = load<f32>(gy + (<usize>(b + i) << 2));
+      const v = training
+        ? r32(rk, r32(ak, k * r32(ak, r32(ak, g - a) - r32(ak, load<f32>(xhat + (<usize>(b + i) << 2)) * bm))))
+        : r32(rk, r32(ak, k * g));
+      store<f32>(dx + (<usize>(b + i) << 2), v);
+    }
   }
 }

@@ -51,7 +51,7 @@ export function maxpool2d(x: Tensor, { kernel, stride, padding }: MaxPool2dOptio
   const [N, C, H, W] = x.shape;
   const win = windowMap(H, W, kernel, stride, padding);
   const mixed = betaMode === 'mixed-forward' && member.kind === 'beta';
-  if (tape.device && !mixed) return maxpoolDevice(x, win, member);
+  if (tape.device && !mixed) return maxpoolDevice(x, win, member, stride, padding);
   const { y, ties } = forwardJs(x.data, N * C, H * W, win);
   const nOut = y.length;
   const betaP = mixed ? ar.round(member.beta) : 0;
@@ -123,23 +123,31 @@ function forwardJs(xd: Float64Array, planes: number, HW: number, { outH, outW, k
   return { y, ties: { offsets, indices: indices.slice(0, count) } };
 }
 
+/** 2×2 windows at stride 2 without padding: kernels/ops.as.ts maxpool2x2 addresses the taps directly. */
+function twoByTwo(shape: readonly number[], win: WindowMap, stride: Pair, padding: Pair): boolean {
+  return (
+    win.k === 4 && stride[0] === 2 && stride[1] === 2 && padding[0] === 0 && padding[1] === 0 && win.map[1] === 1 && win.map[2] === shape[3]
+  );
+}
+
 /**
  * The forward and the scatter in kernels/ops.as.ts (maxpoolFwd, maxpoolBwd): the same tie sets
  * and values as forwardJs and scatter. The tie sets are copied out for the routing decision and
  * kept in device memory for the backward.
  */
-function maxpoolDevice(x: Tensor, win: WindowMap, member: MaxPoolJacobian): Tensor {
+function maxpoolDevice(x: Tensor, win: WindowMap, member: MaxPoolJacobian, stride: Pair, padding: Pair): Tensor {
   const tape = x.tape;
   const d = tape.device!;
   const [N, C, H, W] = x.shape;
   const { outH, outW, k: K } = win;
   const P = outH * outW;
   const nOut = N * C * P;
-  const mapP = uploadI32(d, win.map);
   const yp = tape.alloc(nOut);
   const offP = tape.allocBytes(4 * (nOut + 1));
   const idxP = tape.allocBytes(4 * nOut * K);
-  const count = d.raw.maxpoolFwd(d.E, N * C, H * W, P, K, mapP, tape.devOf(x), yp, offP, idxP);
+  const count = twoByTwo(x.shape, win, stride, padding)
+    ? d.raw.maxpool2x2(d.E, N * C, H, W, outH, outW, tape.devOf(x), yp, offP, idxP)
+    : d.raw.maxpoolFwd(d.E, N * C, H * W, P, K, uploadI32(d, win.map), tape.devOf(x), yp, offP, idxP);
   if (count < 0) throw new Error('maxpool2d: an output has a window made only of padding');
   const v = memViews(d.memory);
   const ties: TieSets = { offsets: v.i32.slice(offP >> 2, (offP >> 2) + nOut + 1), indices: v.i32.slice(idxP >> 2, (idxP >> 2) + count) };
