@@ -180,26 +180,89 @@ function packB(E: i32, BE: i32, src: usize, qofs: usize, qn: i32, kofs: usize, k
     const tile = Bp + <usize>qt * kb * 32;
     for (let v = 0; v < 2; v++) {
       const l0 = qt * 2 * VL + v * VL;
-      const o0 = l0 < qn ? load<i32>(qofs + (<usize>l0 << 2)) : -1;
-      let run = o0 >= 0;
-      for (let l = 1; l < VL && run; l++) run = l0 + l < qn && load<i32>(qofs + (<usize>(l0 + l) << 2)) == o0 + l;
       const dst = tile + <usize>v * 16;
-      if (run) {
-        const base = src + <usize>o0 * BE;
-        for (let kk = 0; kk < kb; kk++) v128.store(dst + <usize>kk * 32, loadVec(E, BE, base + <usize>load<i32>(kofs + (<usize>kk << 2)) * BE));
-        continue;
-      }
-      for (let l = 0; l < VL; l++) {
-        const o = l0 + l < qn ? load<i32>(qofs + (<usize>(l0 + l) << 2)) : -1;
-        const d = dst + <usize>l * E;
-        if (o < 0) {
-          const c: f64 = o == -2 ? 1 : 0;
-          for (let kk = 0; kk < kb; kk++) put(E, d + <usize>kk * 32, c);
-        } else {
-          const s = src + <usize>o * BE;
-          for (let kk = 0; kk < kb; kk++) put(E, d + <usize>kk * 32, ldB(BE, s + <usize>load<i32>(kofs + (<usize>kk << 2)) * BE));
-        }
-      }
+      const shape = vectorShape(VL, qofs, l0, qn);
+      if (shape >= 0 && (shape == 0 || BE == E)) packRuns(E, BE, src, load<i32>(qofs + (<usize>l0 << 2)), shape, qofs, l0, kofs, kb, dst);
+      else packLanes(E, BE, src, qofs, l0, qn, kofs, kb, dst);
+    }
+  }
+}
+
+/**
+ * How the VL lanes l0 … of a vector of B read their source: 0 one run of consecutive offsets;
+ * r (1 … VL−1) two runs, lanes [0, r) and [r, VL); VL any offsets, all real; −1 some lane is a
+ * constant (beyond qn, padding of the panel, or the column of ones).
+ */
+// @ts-ignore
+@inline function vectorShape(VL: i32, qofs: usize, l0: i32, qn: i32): i32 {
+  if (l0 + VL > qn) return -1;
+  for (let l = 0; l < VL; l++) if (load<i32>(qofs + (<usize>(l0 + l) << 2)) < 0) return -1;
+  let split = 0;
+  for (let l = 1; l < VL; l++) {
+    if (load<i32>(qofs + (<usize>(l0 + l) << 2)) != load<i32>(qofs + (<usize>(l0 + l - 1) << 2)) + 1) {
+      if (split != 0) return VL;
+      split = l;
+    }
+  }
+  return split;
+}
+
+/**
+ * A vector of real lanes for kb terms: one load (one run, converted when BE ≠ E), two loads and a
+ * blend (two runs: the second read from r lanes before its start, memory that exists: the
+ * source sits above the engine's own data), or a load per lane.
+ */
+function packRuns(E: i32, BE: i32, src: usize, o0: i32, shape: i32, qofs: usize, l0: i32, kofs: usize, kb: i32, dst: usize): void {
+  const VL = 16 / E;
+  if (shape == 0) {
+    const base = src + <usize>o0 * BE;
+    for (let kk = 0; kk < kb; kk++) v128.store(dst + <usize>kk * 32, loadVec(E, BE, base + <usize>load<i32>(kofs + (<usize>kk << 2)) * BE));
+    return;
+  }
+  const q = qofs + (<usize>l0 << 2);
+  if (shape < VL) {
+    const b0 = src + <usize>o0 * E;
+    const b1 = src + <usize>(load<i32>(q + (<usize>shape << 2)) - shape) * E;
+    for (let kk = 0; kk < kb; kk++) {
+      const k = <usize>load<i32>(kofs + (<usize>kk << 2)) * E;
+      const v0 = v128.load(b0 + k);
+      const v1 = v128.load(b1 + k);
+      let r: v128;
+      if (E == 8) r = i64x2.shuffle(v0, v1, 0, 3);
+      else if (shape == 1) r = i32x4.shuffle(v0, v1, 0, 5, 6, 7);
+      else if (shape == 2) r = i32x4.shuffle(v0, v1, 0, 1, 6, 7);
+      else r = i32x4.shuffle(v0, v1, 0, 1, 2, 7);
+      v128.store(dst + <usize>kk * 32, r);
+    }
+    return;
+  }
+  // Any offsets (VL = 4 binary32 lanes here: two binary64 lanes are at most two runs).
+  const s0 = src + <usize>load<i32>(q) * E;
+  const s1 = src + <usize>load<i32>(q, 4) * E;
+  const s2 = src + <usize>load<i32>(q, 8) * E;
+  const s3 = src + <usize>load<i32>(q, 12) * E;
+  for (let kk = 0; kk < kb; kk++) {
+    const k = <usize>load<i32>(kofs + (<usize>kk << 2)) * E;
+    let r = v128.load32_zero(s0 + k);
+    r = v128.load32_lane(s1 + k, r, 1);
+    r = v128.load32_lane(s2 + k, r, 2);
+    r = v128.load32_lane(s3 + k, r, 3);
+    v128.store(dst + <usize>kk * 32, r);
+  }
+}
+
+/** A vector with constant lanes (0, or 1 for the column of ones) or a conversion: lane by lane. */
+function packLanes(E: i32, BE: i32, src: usize, qofs: usize, l0: i32, qn: i32, kofs: usize, kb: i32, dst: usize): void {
+  const VL = 16 / E;
+  for (let l = 0; l < VL; l++) {
+    const o = l0 + l < qn ? load<i32>(qofs + (<usize>(l0 + l) << 2)) : -1;
+    const d = dst + <usize>l * E;
+    if (o < 0) {
+      const c: f64 = o == -2 ? 1 : 0;
+      for (let kk = 0; kk < kb; kk++) put(E, d + <usize>kk * 32, c);
+    } else {
+      const s = src + <usize>o * BE;
+      for (let kk = 0; kk < kb; kk++) put(E, d + <usize>kk * 32, ldB(BE, s + <usize>load<i32>(kofs + (<usize>kk << 2)) * BE));
     }
   }
 }
