@@ -26,6 +26,7 @@ import {
 } from '../src/engine/index.ts';
 import { setPoisonOnRelease } from '../src/engine/kernels/device.ts';
 import { loadModule } from '../src/engine/kernels/index.ts';
+import { adam, sgd } from '../src/engine/optim/index.ts';
 import { beta, choice, FIRST, LAST, type MaxPoolJacobian, MINNORM } from '../src/jacobians/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 import { BF16, F16, F32, F64, type Format, round as roundTo } from '../src/precision/index.ts';
@@ -331,5 +332,47 @@ describe('rounding inside the kernels', () => {
       expect(firstDifference([raw().roundF32(3, x)], [roundTo(BF16, x)]), `bf16 of 0x${b.toString(16)}`).toBeNull();
       expect(firstDifference([raw().roundF32(2, x)], [f16round(x)]), `f16 of 0x${b.toString(16)}`).toBeNull();
     }
+  });
+});
+
+describe('optimizer updates in the kernels give the JS loops bit for bit', () => {
+  type Make = () => ReturnType<typeof sgd>;
+  const optimizers: readonly [string, Make][] = [
+    ['sgd', () => sgd({ lr: 0.01 })],
+    ['sgd momentum', () => sgd({ lr: 0.05, momentum: 0.9 })],
+    ['sgd momentum, decay, nesterov', () => sgd({ lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true })],
+    ['sgd fp32 masters', () => sgd({ lr: 0.01, momentum: 0.9, masterWeights: '32' })],
+    ['adam', () => adam({ lr: 1e-3 })],
+    ['adam decay', () => adam({ lr: 3e-3, weightDecay: 1e-4 })],
+    ['adam fp32 masters', () => adam({ lr: 1e-3, masterWeights: '32' })],
+  ];
+
+  it('SGD (momentum, weight decay, Nesterov) and Adam, over several steps, at binary16, bfloat16, binary32, binary64, with special gradients', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...optimizers),
+        fc.constantFrom(...FORMATS),
+        fc.constantFrom(...PROFILES),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 40 }),
+        ([name, make], f, profile, seed, n) => {
+          const run = () => {
+            const v = values(f, profile, seed);
+            const opt = make();
+            const params = new Map([['w', Float64Array.from(values(f, 'typical', seed + 1)(n), (x) => roundTo(f, x))]]);
+            for (let t = 0; t < 3; t++) opt.step(params, new Map([['w', Float64Array.from(v(n), (x) => roundTo(f, x))]]), f);
+            const { arrays } = opt.exportState();
+            return { w: params.get('w')!, ...Object.fromEntries(arrays) };
+          };
+          const js = withPath('js', run);
+          const k = withPath('kernels', run);
+          for (const key of Object.keys(js)) {
+            const d = firstDifference(js[key as 'w'], k[key as 'w']);
+            if (d) throw new Error(`${name} ${f.name} ${profile} seed ${seed} n ${n}: ${key}${d}`);
+          }
+        },
+      ),
+      { numRuns: runs(400) },
+    );
   });
 });

@@ -12,6 +12,7 @@
  *   kernels.wasm    their build, committed: `npm run build:kernels` regenerates it, and
  *                   properties/kernels.test.ts checks that rebuilding gives the same bytes
  *   device.ts       the kernels' memory: arenas of tensors per tape, upload and download
+ *   optim.ts        the SGD and Adam updates on the optimizers' arrays
  *   conv2d.ts, linear.ts   the GEMM calls on device tensors
  *
  * The JS path is used instead when
@@ -135,6 +136,35 @@ export interface RawKernels {
     gy: number,
     dx: number,
     acc64: number,
+  ): void;
+  sgdUpdate(
+    qk: number,
+    n: number,
+    w: number,
+    g: number,
+    buf: number,
+    fresh: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    decay: number,
+    nesterov: number,
+  ): void;
+  adamUpdate(
+    qk: number,
+    n: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    wd: number,
+    decay: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    eps: number,
+    stepSize: number,
+    c2s: number,
   ): void;
   roundF32(rk: number, x: number): number;
   roundF64(rk: number, x: number): number;

@@ -42,7 +42,22 @@
 import { gemmBlock, KB, MR, QB } from './gemm.as';
 import { r16full, r32, r64, rbf16v } from './round.as';
 
-export { addP, avgpoolBwd, avgpoolFwd, bnBwd, bnFwd, maxpool2x2, maxpoolBwd, maxpoolFwd, reluBwd, reluFwd, sceBwd, sceFwd } from './ops.as';
+export {
+  adamUpdate,
+  addP,
+  avgpoolBwd,
+  avgpoolFwd,
+  bnBwd,
+  bnFwd,
+  maxpool2x2,
+  maxpoolBwd,
+  maxpoolFwd,
+  reluBwd,
+  reluFwd,
+  sceBwd,
+  sceFwd,
+  sgdUpdate,
+} from './ops.as';
 
 /** A binary32 value rounded to the format of round kind rk (round.as.ts), for the tests of the rounding. */
 export function roundF32(rk: i32, x: f32): f32 {

@@ -711,3 +711,47 @@ function bwdChannel32(ak: i32, rk: i32, M: f32, N: i32, C: i32, HW: i32, c: i32,
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer updates (optim/sgd.ts, optim/adam.ts), in binary64 with the JS roundings to the master
+// format q (round kind qk), on doubles: the parameters, gradients and state come and go as the
+// optimizer's Float64Arrays.
+
+/**
+ * SGD: g ← R(g + R(wd·w)) if decay; buf ← g (fresh) or R(R(μ·buf) + g) if buf ≠ 0; g ← R(g + R(μ·buf))
+ * (nesterov) or buf; w ← R(w − R(lr·g)). w, g, buf: n doubles each.
+ */
+export function sgdUpdate(qk: i32, n: i32, w: usize, g: usize, buf: usize, fresh: i32, lr: f64, mu: f64, wd: f64, decay: i32, nesterov: i32): void {
+  for (let i = 0; i < n; i++) {
+    const pw = w + (<usize>i << 3);
+    let gi = load<f64>(g + (<usize>i << 3));
+    if (decay) gi = rr(qk, gi + rr(qk, wd * load<f64>(pw)));
+    if (buf != 0) {
+      const pb = buf + (<usize>i << 3);
+      const b = fresh ? gi : rr(qk, rr(qk, mu * load<f64>(pb)) + gi);
+      store<f64>(pb, b);
+      gi = nesterov ? rr(qk, gi + rr(qk, mu * b)) : b;
+    }
+    store<f64>(pw, rr(qk, load<f64>(pw) - rr(qk, lr * gi)));
+  }
+}
+
+/**
+ * Adam (PyTorch semantics, optim/adam.ts): m ← R(m + R(c1·R(g − m))), v ← R(R(β2·v) + R(c2·R(g·g))),
+ * denom = R(R(R(√v) / c2s) + ε), w ← R(w − R(stepSize·R(m / denom))), after the weight decay.
+ */
+export function adamUpdate(qk: i32, n: i32, w: usize, g: usize, m: usize, v: usize, wd: f64, decay: i32, c1: f64, b2: f64, c2: f64, eps: f64, stepSize: f64, c2s: f64): void {
+  for (let i = 0; i < n; i++) {
+    const pw = w + (<usize>i << 3);
+    const pm = m + (<usize>i << 3);
+    const pv = v + (<usize>i << 3);
+    let gi = load<f64>(g + (<usize>i << 3));
+    if (decay) gi = rr(qk, gi + rr(qk, wd * load<f64>(pw)));
+    const mi = rr(qk, load<f64>(pm) + rr(qk, c1 * rr(qk, gi - load<f64>(pm))));
+    store<f64>(pm, mi);
+    const vi = rr(qk, rr(qk, b2 * load<f64>(pv)) + rr(qk, c2 * rr(qk, gi * gi)));
+    store<f64>(pv, vi);
+    const denom = rr(qk, rr(qk, rr(qk, sqrt<f64>(vi)) / c2s) + eps);
+    store<f64>(pw, rr(qk, load<f64>(pw) - rr(qk, stepSize * rr(qk, mi / denom))));
+  }
+}

@@ -14,9 +14,11 @@
  * (q = p = 16) the default ε = 1e−8 rounds to 0, so a parameter whose gradient has always been 0
  * gets 0/0 = NaN, as it does in PyTorch with fp16 parameters and Adam; use masterWeights '32'.
  * lr is the optimizer's current learning rate (settable between steps); state (the moments
- * 'exp_avg', 'exp_avg_sq' and t) exports and imports as optimizer.ts describes.
+ * 'exp_avg', 'exp_avg_sq' and t) exports and imports as optimizer.ts describes. With the kernels
+ * the update runs in kernels/ops.as.ts (adamUpdate), bit for bit the loop below.
  */
 import { type AccKind, roundBy, rounder, roundKindOf } from '../arith.ts';
+import { adamKernel } from '../kernels/optim.ts';
 import { defineOptimizer, type MasterWeights, masterFormat, type Optimizer, ParamState, unscaled } from './optimizer.ts';
 
 export interface AdamOptions {
@@ -88,6 +90,7 @@ function update(
   k: AdamConstants,
   decay: boolean,
 ): void {
+  if (adamKernel(kq, w, g0, m, v, { ...k, decay })) return;
   const { wdQ, c1Q, b2Q, c2Q, epsQ, stepSize, c2s } = k;
   for (let i = 0; i < w.length; i++) {
     let g = g0[i];

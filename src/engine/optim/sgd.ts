@@ -8,9 +8,11 @@
  *   g ← R(g + R(μ · buf)) (nesterov)  or  buf
  *   w ← R(w − R(lr · g))
  * lr is the optimizer's current learning rate (settable between steps); state (the momentum buffer
- * 'momentum') exports and imports as optimizer.ts describes.
+ * 'momentum') exports and imports as optimizer.ts describes. With the kernels the update runs in
+ * kernels/ops.as.ts (sgdUpdate), bit for bit the loop below.
  */
 import { type AccKind, roundBy, rounder, roundKindOf } from '../arith.ts';
+import { sgdKernel } from '../kernels/optim.ts';
 import { defineOptimizer, type MasterWeights, masterFormat, type Optimizer, ParamState, unscaled } from './optimizer.ts';
 
 export interface SgdOptions {
@@ -68,6 +70,7 @@ function update(
   decay: boolean,
   nesterov: boolean,
 ): void {
+  if (sgdKernel(kq, w, g0, buf, fresh, { lr: lrQ, mu: muQ, wd: wdQ, decay, nesterov })) return;
   for (let i = 0; i < w.length; i++) {
     let g = g0[i];
     if (decay) g = roundBy(kq, R, g + roundBy(kq, R, wdQ * w[i]));
