@@ -160,12 +160,36 @@ function packA(E: i32, src: usize, ms: i32, kofs: usize, M: i32, K: i32, Ap: usi
   const mtiles = (M + MR - 1) / MR;
   for (let mt = 0; mt < mtiles; mt++) {
     const tile = Ap + <usize>mt * K * MR * E;
+    let k = 0;
+    // Four full binary32 rows, four consecutive terms at a time: four loads, a 4×4 transpose.
+    if (E == 4 && SE == 4 && mt * MR + MR <= M) {
+      const row = src + <usize>(mt * MR) * ms * 4;
+      const rs = <usize>ms * 4;
+      for (; k + 4 <= K; k += 4) {
+        const o = load<i32>(kofs + (<usize>k << 2));
+        if (load<i32>(kofs + (<usize>k << 2), 4) != o + 1 || load<i32>(kofs + (<usize>k << 2), 8) != o + 2 || load<i32>(kofs + (<usize>k << 2), 12) != o + 3) break;
+        const p = row + <usize>o * 4;
+        const r0 = v128.load(p);
+        const r1 = v128.load(p + rs);
+        const r2 = v128.load(p + 2 * rs);
+        const r3 = v128.load(p + 3 * rs);
+        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+        const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+        const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+        const d = tile + (<usize>k * MR) * 4;
+        v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
+        v128.store(d, i64x2.shuffle(t0, t1, 1, 3), 16);
+        v128.store(d, i64x2.shuffle(t2, t3, 0, 2), 32);
+        v128.store(d, i64x2.shuffle(t2, t3, 1, 3), 48);
+      }
+    }
     for (let r = 0; r < MR; r++) {
       const m = mt * MR + r;
       const row = src + <usize>m * ms * SE;
-      for (let k = 0; k < K; k++) {
-        const v = m < M ? ldS(row + <usize>load<i32>(kofs + (<usize>k << 2)) * SE) : 0;
-        put(E, tile + (<usize>(k * MR + r)) * E, v);
+      for (let kk = k; kk < K; kk++) {
+        const v = m < M ? ldS(row + <usize>load<i32>(kofs + (<usize>kk << 2)) * SE) : 0;
+        put(E, tile + (<usize>(kk * MR + r)) * E, v);
       }
     }
   }
