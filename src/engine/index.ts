@@ -2,10 +2,11 @@
  * The engine: tensors and reverse-mode AD in a chosen precision (DESIGN §5).
  *
  *   arith.ts     rounding and the strict / wide accumulation modes (read this first)
- *   tensor.ts    Tensor: flat Float64Array of values of p, shape, grad
- *   tape.ts      Tape: options, recorded ops, routing decisions, backward
+ *   tensor.ts    Tensor: values of p (as doubles, or in the kernels' memory), shape, grad
+ *   tape.ts      Tape: options, recorded ops, routing decisions, backward, device memory
  *   windows.ts   sliding-window index maps (conv2d, maxpool2d)
- *   ops/         one op a file, its gradient beside it
+ *   ops/         one op a file, its gradient beside it; the JS loops are the reference
+ *   kernels/     the same ops in WebAssembly SIMD (bit for bit), on worker threads for the GEMMs
  *   chain.ts     runChain: a Problem through the engine
  *   optim/       optimizers (SGD, Adam) stepping parameters in precision p
  *   lossScale.ts static and dynamic loss scaling (off by default)
