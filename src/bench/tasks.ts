@@ -131,6 +131,8 @@ async function exactTask(task: Extract<Task, { kind: 'exact' }>, ready: () => vo
     const { createEngineNet, gradients } = await import('../backends/engine/network.ts');
     const { choice, FIRST } = await import('../jacobians/index.ts');
     const { F32 } = await import('../precision/index.ts');
+    const { setThreads } = await import('../engine/kernels/threads.ts');
+    setThreads(1);
     ready();
     const net = createEngineNet(spec, params);
     const batch = { x, shape, labels: task.batch.labels };
@@ -138,7 +140,7 @@ async function exactTask(task: Extract<Task, { kind: 'exact' }>, ready: () => vo
       () => gradients(net, batch, { format: F32, accumulate: 'strict', jacobian: choice(FIRST) }, { training: true }),
       task.reps,
     );
-    return { timing, detail: { jacobian: 'first', kernels: await engineKernels() } };
+    return { timing, detail: { jacobian: 'first', threads: 1, kernels: await engineKernels() } };
   }
   const { exactRouting, plainForward } = await import('../zones/network/index.ts');
   ready();
