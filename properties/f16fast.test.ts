@@ -9,10 +9,10 @@
 import { f16round } from '@petamoriken/float16';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addInPlace, makeArith, roundArrayBy, roundBy, roundInPlace, roundKindOf, rounder } from '../src/engine/arith.ts';
+import { addInPlace, makeArith, roundArrayBy, roundBy, rounder, roundInPlace, roundKindOf } from '../src/engine/arith.ts';
+import { runs } from '../src/nightly/runs.ts';
 import { f16roundFast, roundArrayF16 } from '../src/precision/f16fast.ts';
 import { BF16, E4M3, E5M2, F16, F32, F64, type Format } from '../src/precision/index.ts';
-import { runs } from '../src/nightly/runs.ts';
 import { f16FromBits } from './support/f16.ts';
 
 // ---------------------------------------------------------------------------------------------

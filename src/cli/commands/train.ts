@@ -2,42 +2,43 @@
  * `adzone train`: option parsing for the training ablations (strict: an unknown option or a bad
  * value is a UsageError, exit 2), resume bookkeeping, then runTrain (./run.ts).
  */
-import { parseArgs } from 'node:util';
+
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { UsageError } from '../args.ts';
-import { MAX_THREADS, setThreads } from '../../engine/kernels/threads.ts';
 import { createRequire } from 'node:module';
-import { MODEL_NAMES } from '../../models/index.ts';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { DataError, datasetByName } from '../../data/index.ts';
+import { MAX_THREADS, setThreads } from '../../engine/kernels/threads.ts';
+import type { Accumulate } from '../../engine/types.ts';
+import { MODEL_NAMES } from '../../models/index.ts';
 import { CheckpointError, stringifyExact } from '../../train/checkpoint.ts';
 import {
   CONFIG_KEYS,
-  TRAIN_BACKENDS,
-  TrainConfigError,
   checkBackend,
   defaultBackend,
   defaultMode,
-  parseLrSchedule,
-  scheduleName,
   type LossScaleConfig,
+  parseLrSchedule,
   type RunBackend,
+  scheduleName,
+  TRAIN_BACKENDS,
   type TrainBackendId,
   type TrainConfig,
+  TrainConfigError,
   type TrainPrecision,
 } from '../../train/config.ts';
+import { fmtDuration, trainProgress } from '../../train/progress.ts';
 import {
   CHECKPOINT_FILE,
-  RESULT_FILE,
-  RunLockedError,
+  type CheckpointCadence,
   loadCheckpoint,
   prepare,
-  runTrain,
-  type CheckpointCadence,
+  RESULT_FILE,
+  RunLockedError,
   type RunOutcome,
+  runTrain,
 } from '../../train/run.ts';
-import { fmtDuration, trainProgress } from '../../train/progress.ts';
-import type { Accumulate } from '../../engine/types.ts';
+import { UsageError } from '../args.ts';
 
 export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, DESIGN §4)
 
