@@ -1,7 +1,7 @@
 /**
  * Whole-network zones (src/zones/network): the filtered exact routing against a brute-force exact
  * forward, the rigour of the float bounds, the soundness of structural equality, the
- * classification statements of DESIGN §3, and the paper's estimator.
+ * classification statements of docs/DESIGN.md §3, and the paper's estimator.
  *
  * Networks and batches are drawn from a seed (mulberry32) so that shapes stay consistent: random
  * conv / relu / maxpool / avgpool / linear chains and a tiny residual net, with weights and inputs

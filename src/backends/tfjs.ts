@@ -1,5 +1,5 @@
 /**
- * TensorFlow.js as an AD system under test (DESIGN §5 `backends`): 'tfjs-cpu', 'tfjs-wasm' and
+ * TensorFlow.js as an AD system under test (docs/DESIGN.md §5 `backends`): 'tfjs-cpu', 'tfjs-wasm' and
  * 'tfjs-node' (tfjs's 'tensorflow' backend, from the optional peer @tensorflow/tfjs-node).
  *
  * tfjs has float32 tensors only, and fixes the Jacobians itself: its MaxPool rule at ties is

@@ -23,7 +23,7 @@ export interface BackendResult {
   readonly underflow?: boolean;
 }
 
-/** An AD system under test (DESIGN §5 `backends`). */
+/** An AD system under test (docs/DESIGN.md §5 `backends`). */
 export interface AdBackend {
   /** 'engine' | 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node'. */
   readonly id: string;

@@ -6,7 +6,7 @@ Reads one JSON object on stdin:
    "warmup": W, "minReps": a, "maxReps": b, "budgetMs": t}
 and prints one JSON object on stdout:
   {"ok": true, "samplesMs": [...], "torch": "1.13.1", "threads": 2, "peakRssMB": ..., "lastLoss": ...}
-The network is the paper's LeNet-5 (DESIGN section 4, src/models/lenet5.ts): conv1 6@5x5 -> ReLU ->
+The network is the paper's LeNet-5 (docs/DESIGN.md section 4, src/models/lenet5.ts): conv1 6@5x5 -> ReLU ->
 MaxPool 2x2 -> conv2 16@5x5 -> ReLU -> MaxPool 2x2 -> fc1 256->120 -> ReLU -> fc2 120->84 -> ReLU
 -> fc3 84->10, with the same initial parameters (by PyTorch name) as the engine and tfjs rows.
 Run by src/bench/torch.ts; never installs anything.

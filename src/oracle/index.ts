@@ -1,5 +1,5 @@
 /**
- * The exact oracle (DESIGN §3): two independent implementations of the same contract
+ * The exact oracle (docs/DESIGN.md §3): two independent implementations of the same contract
  * (types.ts), decimal.js (primary, with a proven working precision) and big.js (cross-check,
  * exact by construction). Their ExactNumbers compare through canonical text: equal values give
  * identical toString() in both, and `toRational` turns either into a BigInt fraction.

@@ -2,7 +2,7 @@
  * An evaluation point: an input tensor, a chain of layers with their parameters, and the upstream
  * gradient (cotangent) that defines the scalar loss L = ⟨cotangent, output⟩.
  *
- * Every number is a double and is taken at its *exact* value by the oracle (DESIGN §3). A backend
+ * Every number is a double and is taken at its *exact* value by the oracle (docs/DESIGN.md §3). A backend
  * working in precision p first rounds the input, the parameters and the cotangent to p.
  *
  * Layout is NCHW throughout; conv weights are [outChannels, inChannels, kh, kw].
@@ -57,7 +57,7 @@ export interface Gradients<T> {
 }
 
 /**
- * Routing decisions: the only way nonsmoothness acts (DESIGN §3).
+ * Routing decisions: the only way nonsmoothness acts (docs/DESIGN.md §3).
  * - maxpool: for each output element (flat NCHW index of the layer's output), the flat NCHW indices
  *   of the layer's input that attain the window maximum, ascending (= row-major order within the
  *   window, so ties[o][0] is the `first` element). Padding never attains the maximum.

@@ -90,7 +90,7 @@ export function verifyMarkdown(h: VerifyHeader, r: VerifyResult): string {
     out.push('Tie rule measured per framework backend:', ...h.tieRules.map((t) => `- ${t.backend}: **${t.rule}** (${t.evidence})`), '');
   }
   out.push(
-    'Zones (DESIGN §3): **bifurcation** — over the reals a tie is hit and the Jacobian choice changes the gradient; ' +
+    'Zones (docs/DESIGN.md §3): **bifurcation** — over the reals a tie is hit and the Jacobian choice changes the gradient; ' +
       '**compensation** — correct over the reals, but rounding in precision p made a tie (`tie`) or swapped an argmax or ReLU sign (`flip`) that changes it; ' +
       '**regular** — AD_p equals the exact gradient up to rounding error; **nonfinite** — NaN/Inf in the point or overflow in p, outside the zones; ' +
       '**defect** — a framework result that is the exact AD of no admissible Jacobian along the routing of its own forward values (a bug, not a zone). ' +

@@ -5,7 +5,7 @@
  * Sections: a headline table (per precision: estimator vs exact share of batches in a zone, the
  * estimator's misses and inventions, non-regular and tied windows per batch), a per-layer table
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
- * comparing the shape of the result with DESIGN §4's PyTorch reference.
+ * comparing the shape of the result with docs/DESIGN.md §4's PyTorch reference.
  */
 import type { BatchZone, BifurcationCause, CompensationCause, HarmlessKind, UnitFinding, UnitZone } from '../zones/network/index.ts';
 
@@ -378,7 +378,7 @@ export function zonesMarkdown(r: ZonesReport): string {
   );
   L.push('');
 
-  L.push('## Against the PyTorch reference (DESIGN §4)');
+  L.push('## Against the PyTorch reference (docs/DESIGN.md §4)');
   L.push('');
   L.push(referenceComparison(r));
   L.push('');
@@ -413,7 +413,7 @@ function bottleneck(r: ZonesReport): string {
 }
 
 /**
- * One paragraph comparing the shape of the measurement with DESIGN §4: the PyTorch 1.13 LeNet-5 /
+ * One paragraph comparing the shape of the measurement with docs/DESIGN.md §4: the PyTorch 1.13 LeNet-5 /
  * MNIST estimator run (0 batches over threshold at 64, 4 of 100 at 32, 0 at bfloat16 despite ≈590 real
  * ties per batch; ≈122k of 202k windows tied, 79k all-zero, the rest identical patches) and the
  * paper's VGG11 / CIFAR10 shares (100% / 55.2% / 0% at 16 / 32 / 64).
@@ -446,7 +446,7 @@ export function referenceComparison(r: ZonesReport): string {
   }
 
   if (c.model.startsWith('lenet5') && c.dataset === 'mnist') {
-    const ref = 'the PyTorch 1.13 CPU run of DESIGN §4 (lenet5-padded, default init, first 100 MNIST batches of 128)';
+    const ref = 'the PyTorch 1.13 CPU run of docs/DESIGN.md §4 (lenet5-padded, default init, first 100 MNIST batches of 128)';
     const e64 = share(p64, 'estimatorShare');
     const e32 = share(p32, 'estimatorShare');
     const e16 = share(p16, 'estimatorShare');
@@ -511,7 +511,7 @@ export function referenceComparison(r: ZonesReport): string {
     return summarise(ref, match, differ, r);
   }
   const ref =
-    'DESIGN §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
+    'docs/DESIGN.md §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
   for (const p of r.precisions) {
     const e = p.summary.estimatorShare;
     if (p.precision === '64') (e === 0 ? match : differ).push(`the estimator flags ${pct(e)} of batches at 64 bits`);

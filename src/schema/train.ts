@@ -1,5 +1,5 @@
 /**
- * Training results (DESIGN §4's ablations): what `report` and `gate` read from them.
+ * Training results (docs/DESIGN.md §4's ablations): what `report` and `gate` read from them.
  *
  * - result.json of one training run, schema 'adzone/train' version 1, written by `adzone train`
  *   (src/train/run.ts, type TrainResult), with metrics.jsonl beside it (MetricLine: 'step' lines

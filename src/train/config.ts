@@ -2,7 +2,7 @@
  * What a training run is: the options that decide its numbers (TrainConfig), the backend that can
  * compute them, the learning-rate schedule and the chance level that marks a collapsed run.
  *
- * Backends (DESIGN §4 ablations):
+ * Backends (docs/DESIGN.md §4 ablations):
  *   precision 32, no --mode            tfjs-wasm (tfjs's own float32 arithmetic: mode 'framework')
  *   precision 16, mode wide (default)  tfjs-wasm, 16-bit `wide` emulated by rounding every op output to binary16
  *   precision 16, mode strict          engine (every product and sum rounded to binary16)

@@ -1,5 +1,5 @@
 /**
- * Zone classification of one evaluation point (DESIGN §3).
+ * Zone classification of one evaluation point (docs/DESIGN.md §3).
  *
  * The decision is made by routing, without tolerance, and then checked with values:
  * 1. Over the reals (oracle): AD_R(J) for every member J of the family. If two members disagree,

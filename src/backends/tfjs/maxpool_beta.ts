@@ -1,5 +1,5 @@
 /**
- * MaxPool with a chosen member of the Jacobian family (DESIGN §2) in tfjs, through tf.customGrad.
+ * MaxPool with a chosen member of the Jacobian family (docs/DESIGN.md §2) in tfjs, through tf.customGrad.
  *
  * Forward: tf.maxPool (NHWC, explicit padding that never wins the max), so the value is exactly
  * tfjs's own max. Backward, for a window with tie set I (entries equal to the window's max, in

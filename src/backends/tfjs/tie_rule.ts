@@ -1,5 +1,5 @@
 /**
- * Measure which MaxPool Jacobian an AD backend applies at exact ties (DESIGN §2), window by window.
+ * Measure which MaxPool Jacobian an AD backend applies at exact ties (docs/DESIGN.md §2), window by window.
  *
  * Lone MaxPools are run with a one-hot cotangent per output window, so the input gradient is that
  * window's Jacobian row, and the row is compared with what each rule gives the window's tie set

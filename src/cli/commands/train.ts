@@ -38,7 +38,7 @@ import {
 import { fmtDuration, trainProgress } from '../../train/progress.ts';
 import type { Accumulate } from '../../engine/types.ts';
 
-export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, DESIGN §4)
+export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, docs/DESIGN.md §4)
 
 Required:
   --model NAME          ${MODEL_NAMES.join(', ')}

@@ -1,6 +1,6 @@
 /**
  * `adzone zones`: zones of a whole network on real mini-batches, the paper's threshold estimator
- * side by side with the exact classification (DESIGN §3).
+ * side by side with the exact classification (docs/DESIGN.md §3).
  *
  * One θ (initParams(spec, seed), untrained), the first N mini-batches of a split in order,
  * normalised with the data set's recipe. For each batch and precision p:

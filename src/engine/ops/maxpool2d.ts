@@ -11,13 +11,13 @@
  * - the output is the value at I's first index.
  * The tie sets are recorded on the tape as the op's routing decision.
  *
- * Backward, with the tape's JacobianChoice (DESIGN §2): for each window (ascending output index)
+ * Backward, with the tape's JacobianChoice (docs/DESIGN.md §2): for each window (ascending output index)
  * and each i_t ∈ I (ascending), dx[i_t] += w_t · gy[o], where w_t = round_p(num/den) from
  * tieWeights(member, |I|). Exact-zero weights are structural zeros of the Jacobian row and are
  * skipped (so `first` never multiplies an ∞ gradient by 0). Overlapping windows add into the same
  * entry; products and sums accumulate per the tape's mode and dx is rounded to p at the end.
  *
- * betaMode 'mixed-forward' (the paper's code, DESIGN §2), for a beta(β) member: two max-pool
+ * betaMode 'mixed-forward' (the paper's code, docs/DESIGN.md §2), for a beta(β) member: two max-pool
  * branches with the same max m, y = fl(fl(β·m) + fl((1−β)·m)) in p (cancellation at large β in
  * low precision); the backward sends fl(β·gy) through the minnorm branch and fl((1−β)·gy) through
  * the first branch, each branch's dx rounded to p, and the tape adds the two in p (as autograd does).

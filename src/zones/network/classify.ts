@@ -1,5 +1,5 @@
 /**
- * Zones of a whole-network evaluation, unit by unit (DESIGN §3): every MaxPool window and every
+ * Zones of a whole-network evaluation, unit by unit (docs/DESIGN.md §3): every MaxPool window and every
  * ReLU unit is classified from the exact routing (exact.ts) and the routing a float backend
  * produced in precision p. The family varied is MaxPool's Jacobians (as the paper's estimator
  * varies β); ReLU'(0) = α is the run's, fixed (see `reluZeroIsChoice` to vary it too).

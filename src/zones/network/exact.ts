@@ -1,5 +1,5 @@
 /**
- * Exact routing of a whole-network evaluation (DESIGN §3): for every MaxPool window its exact tie
+ * Exact routing of a whole-network evaluation (docs/DESIGN.md §3): for every MaxPool window its exact tie
  * set, for every ReLU unit its exact sign, with every number (input, parameters) taken at its exact
  * value. Paths and index conventions: types.ts.
  *

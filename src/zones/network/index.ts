@@ -1,5 +1,5 @@
 /**
- * Exact zone classification of whole-network evaluations (DESIGN §3 on networks): the exact
+ * Exact zone classification of whole-network evaluations (docs/DESIGN.md §3 on networks): the exact
  * routing made affordable by filtering (exact.ts), the per-unit classification against a
  * precision-p routing (classify.ts), and the paper's threshold estimator (estimator.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Shared types of the whole-network zone classification (DESIGN §3 on networks).
+ * Shared types of the whole-network zone classification (docs/DESIGN.md §3 on networks).
  *
  * Node paths. Every layer of a ModelSpec is a node, named by where it sits in the spec:
  * - a top-level layer i is `layers.${i}`;
