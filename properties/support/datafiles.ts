@@ -4,15 +4,16 @@
  * compactly as miUINT8; either byte order), SVHN-layout fixtures, a ustar tar writer, and a local
  * HTTP server with Range support and hooks to cut, corrupt, ignore the Range, or redirect.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DataError } from '../../src/data/index.ts';
+
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { DataError } from '../../src/data/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // MAT level 5
@@ -323,13 +324,16 @@ export interface Seen {
  * Serves `files` under /files/NAME with Range support (206, 416). /hop/K/NAME redirects K times
  * (302, alternating relative and absolute Location) before /files/NAME. Hooks: `cut` (NAME → bytes
  * to send before dropping the connection, once), `wrong` (NAMEs served with a byte changed),
- * `ignoreRange` (answer 200 with the whole file to a Range request).
+ * `ignoreRange` (answer 200 with the whole file to a Range request), `pad` (NAME → bytes of zeros
+ * served after the file), `noLength` (NAMEs served without Content-Length, chunked).
  */
 export class FixtureServer {
   readonly files = new Map<string, Buffer>();
   readonly seen: Seen[] = [];
   readonly cut = new Map<string, number>();
   readonly wrong = new Set<string>();
+  readonly pad = new Map<string, number>();
+  readonly noLength = new Set<string>();
   ignoreRange = false;
   private server?: http.Server;
   base = '';
@@ -376,10 +380,10 @@ export class FixtureServer {
       return;
     }
     const name = m[1];
-    let body = file;
+    let body = this.pad.has(name) ? Buffer.concat([file, Buffer.alloc(this.pad.get(name)!)]) : file;
     if (this.wrong.has(name)) {
-      body = Buffer.from(file);
-      body[body.length >> 1] ^= 0xff;
+      body = Buffer.from(body);
+      body[file.length >> 1] ^= 0xff;
     }
     let status = 200;
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
@@ -397,7 +401,7 @@ export class FixtureServer {
       headers['content-range'] = `bytes ${start}-${end}/${body.length}`;
       body = body.subarray(start, end + 1);
     }
-    headers['content-length'] = body.length;
+    if (!this.noLength.has(name)) headers['content-length'] = body.length;
     note(status);
     res.writeHead(status, headers);
     const cut = this.cut.get(name);
