@@ -17,6 +17,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DataCommandIO, dataCommand } from '../src/cli/commands/data.ts';
 import { CIFAR10_RECORD_BYTES, FETCH_SOURCES, type FetchSource, loadCifar10, loadSvhn, readTar } from '../src/data/index.ts';
+import { type FetchDatasetConfig, fetchDataset, listDatasets, resolveFetchConfig } from '../src/data/stages.ts';
+import { ConfigError } from '../src/util/errors.ts';
 import { run } from './support/cli.ts';
 import { FixtureServer, md5, scratchDirs, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';
 
@@ -483,5 +485,46 @@ describe('adzone data fetch: CIFAR-10 members checked by content (issue 12, item
       expect(m.bytes).toBe(30_730_000);
       expect(m.sha1).toMatch(/^[0-9a-f]{40}$/);
     }
+  });
+});
+
+describe('the data stages (listDatasets, resolveFetchConfig, fetchDataset)', () => {
+  it('a bad config field is a ConfigError naming the field, in the config’s own words; nothing is made on disk', async () => {
+    const dir = join(root(), 'stage-never-made');
+    const cases: [Partial<FetchDatasetConfig>, string, RegExp][] = [
+      [{ name: 'fashion' }, 'name', /unknown data set 'fashion'/],
+      [{ retries: 101 }, 'retries', /must be a whole number from 0 to 100, got 101/],
+      [{ retries: 1.5 }, 'retries', /got 1\.5/],
+      [{ baseUrl: 'ftp://host/' }, 'baseUrl', /must be an http/],
+      [{ name: 'cifar10', extra: true }, 'extra', /cifar10 has no optional files/],
+      [{ dir: ' ' }, 'dir', /is required/],
+    ];
+    for (const [over, field, msg] of cases) {
+      const config = { name: 'svhn', dir, sources: SOURCES, ...over };
+      await expect(fetchDataset(config)).rejects.toSatisfy((e) => e instanceof ConfigError && e.field === field && msg.test(e.message));
+    }
+    await expect(fetchDataset({ name: 'imagenet', dir, sources: SOURCES })).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(existsSync(dir)).toBe(false);
+    expect(resolveFetchConfig({ name: 'SVHN', dir: 'rel', sources: SOURCES }).options).toMatchObject({
+      dir: join(process.cwd(), 'rel'),
+      retries: 3,
+    });
+  });
+
+  it('fetchDataset returns the report; listDatasets the table the command prints', async () => {
+    const dir = freshDir();
+    const r = await fetchDataset({ name: 'svhn', dir, baseUrl: base, quiet: true, sources: SOURCES });
+    expect(r.failures).toEqual([]);
+    expect(r.files.map((f) => [f.file, f.status])).toEqual([
+      ['train_32x32.mat', 'downloaded'],
+      ['test_32x32.mat', 'downloaded'],
+    ]);
+    expect(r.from).toBe(base);
+    expect(r.use).toMatch(`ADZONE_SVHN_DIR=${dir}`);
+    const list = listDatasets();
+    expect(list.map((d) => d.name)).toEqual(['svhn', 'cifar10', 'mnist', 'imagenet']);
+    expect(list[0]).toMatchObject({ totalBytes: 182_040_794 + 64_275_384, hasOptional: true });
+    expect(list[1].unpackedInto).toBe('cifar-10-batches-bin');
+    expect(list[3].unavailable).toMatch(/cannot be fetched/);
   });
 });

@@ -152,8 +152,9 @@ export function sharedDataStatus(): SharedDataStatus {
 export function sharedDataHowToGet(status: SharedDataStatus = sharedDataStatus()): string {
   const where = `${status.root}${status.fromEnv ? ' ($ADZONE_DATA_DIR)' : ''}`;
   return (
-    `${status.missing.join(', ')} not in ${where}: the CIFAR-10 subset and the ImageNet sample are real data kept beside the repository ` +
-    '(../shared/data in CI, each folder with a PROVENANCE.md), not in a clone; copy that folder and set ADZONE_DATA_DIR to it. ' +
-    'On a machine with internet, `adzone data fetch cifar10 --to DIR` gets the official CIFAR-10 batches instead (load them with { dir: DIR/cifar-10-batches-bin }).'
+    `${status.missing.join(', ')} not in ${where}. The CIFAR-10 subset and the ImageNet sample are real data kept beside the repository ` +
+    '(../shared/data in CI, with PROVENANCE.md files), not in a clone: set ADZONE_DATA_DIR to a copy of that folder. ' +
+    'For real CIFAR-10 without it, `adzone data fetch cifar10 --to DIR` (on a machine with internet) gets the official batches, ' +
+    'which loadCifar10(split, { dir: DIR/cifar-10-batches-bin }) reads.'
   );
 }
