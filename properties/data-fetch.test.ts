@@ -465,6 +465,7 @@ describe('adzone data fetch: symbolic links and unwritable folders (issue 12, it
     expect(server.seen.length).toBe(n);
     expect(r.code).toBe(2);
     expect(errLines(r.err)).toEqual([expect.stringMatching(/^adzone data: .*a-file is a file, not a folder/)]);
+    expect(r.out).toBe('');
   });
 });
 

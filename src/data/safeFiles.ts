@@ -6,8 +6,9 @@
  * are opened with O_NOFOLLOW (a link planted between the check and the open fails too), and unpacked
  * members go to a fresh temp made with exclusive create and are then renamed into place.
  */
-import { closeSync, constants, lstatSync, mkdirSync, openSync, type Stats, writeSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, rmSync, type Stats, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { InputError } from '../util/errors.ts';
 import { tempBeside } from '../util/output.ts';
 import { DataError } from './errors.ts';
 
@@ -55,7 +56,7 @@ export function openNoFollow(path: string, append: boolean, what: string): numbe
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP')
       throw new DataError('unsafe', `${path} (${what}) became a symbolic link; refusing to write through it`, { file: path });
-    throw new DataError('missing', `cannot write ${path} (${what}): ${(e as Error).message}`, { file: path });
+    throw new InputError(`cannot write ${path} (${what}): ${(e as Error).message}`, path);
   }
 }
 
@@ -78,8 +79,11 @@ export function writeFreshTemp(target: string, data: Uint8Array): string {
   try {
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new InputError(`cannot write ${tmp} (for ${target}): ${(e as Error).message}`, target);
   }
+  closeSync(fd);
   return tmp;
 }

@@ -53,6 +53,8 @@ export interface FetchDatasetConfig extends Omit<FetchOptions, 'dir'> {
   readonly dir: string;
   /** The source table (default FETCH_SOURCES, the official one; tests and mirrors pass their own). */
   readonly sources?: Sources;
+  /** Called once the config is checked and the folder found writable, before the first download. */
+  readonly onStart?: (start: { readonly name: string; readonly dir: string; readonly from: string }) => void;
 }
 
 export interface ResolvedFetchConfig {
@@ -85,7 +87,7 @@ export function resolveFetchConfig(config: FetchDatasetConfig): ResolvedFetchCon
   if (config.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(config.baseUrl)) {
     throw new ConfigError('baseUrl', `must be an http:// or https:// URL, got '${config.baseUrl}'`);
   }
-  const { name: _n, sources: _s, ...options } = config;
+  const { name: _n, sources: _s, onStart: _o, ...options } = config;
   return { source, options: { ...options, dir: resolve(config.dir), retries } };
 }
 
@@ -104,6 +106,8 @@ export interface FetchDatasetResult extends FetchReport {
 export async function fetchDataset(config: FetchDatasetConfig): Promise<FetchDatasetResult> {
   const { source, options } = resolveFetchConfig(config);
   assertWritableDir(options.dir);
+  const from = options.baseUrl ?? source.base;
+  config.onStart?.({ name: source.name, dir: options.dir, from });
   const report = await fetchSource(source, options);
-  return { ...report, from: options.baseUrl ?? source.base, use: source.use(options.dir) };
+  return { ...report, from, use: source.use(options.dir) };
 }

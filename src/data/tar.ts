@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { InputError } from '../util/errors.ts';
 import { DataError, fmtInt } from './errors.ts';
 import type { FetchExtract, FetchMember } from './fetchSources.ts';
 import { regularFileSize, regularFileThere, safeDirUnder, writeFreshTemp } from './safeFiles.ts';
@@ -133,7 +134,7 @@ function writeMember(dir: string, rel: string, data: Uint8Array): void {
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new DataError('missing', `cannot write ${target}: ${(e as Error).message}`, { file: target });
+    throw new InputError(`cannot write ${target}: ${(e as Error).message}`, target);
   }
 }
 

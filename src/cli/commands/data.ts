@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { fmtInt } from '../../data/errors.ts';
 import { type FetchOutput, type FetchSource, fmtBytes } from '../../data/fetch.ts';
-import { type DatasetListing, type FetchDatasetConfig, fetchDataset, listDatasets, resolveFetchConfig } from '../../data/stages.ts';
+import { type DatasetListing, type FetchDatasetConfig, fetchDataset, listDatasets } from '../../data/stages.ts';
 import { ConfigError, EXIT, InputError, UsageError } from '../../util/errors.ts';
 
 export const DATA_HELP = `adzone data — fetch real data sets from their official sources, with checksums and resume
@@ -106,7 +106,9 @@ function fetchConfig({ values, positionals }: Parsed, io: DataCommandIO, err: Fe
   const names = positionals.slice(1);
   const sources = io.sources;
   if (names.length !== 1) {
-    const known = Object.keys(sources ?? {}).join(', ') || 'svhn, cifar10, mnist';
+    const known = listDatasets(sources)
+      .map((d) => d.name)
+      .join(', ');
     const got = names.length ? names.map((n) => `'${n}'`).join(', ') : 'none';
     throw new UsageError(`data fetch takes one data set name (${known}), got ${got}`);
   }
@@ -127,10 +129,10 @@ function fetchConfig({ values, positionals }: Parsed, io: DataCommandIO, err: Fe
   };
 }
 
-/** The stage's check of the config; a missing folder is said in the command line's words. */
-function resolveOrUsage(config: FetchDatasetConfig) {
+/** fetchDataset, with a missing folder said in the command line's words. */
+async function fetchOrUsage(config: FetchDatasetConfig) {
   try {
-    return resolveFetchConfig(config);
+    return await fetchDataset(config);
   } catch (e) {
     if (e instanceof ConfigError && e.field === 'dir' && config.dir === '') {
       throw new UsageError(`data fetch ${config.name} needs --to DIR (the folder to put the files in), e.g. --to data/${config.name}`);
@@ -142,9 +144,7 @@ function resolveOrUsage(config: FetchDatasetConfig) {
 /** `adzone data fetch …`: 0 when every file is there and verified, 2 when a step failed (each failure one line). */
 async function fetchCommand(parsed: Parsed, io: DataCommandIO, out: FetchOutput, err: FetchOutput): Promise<number> {
   const config = fetchConfig(parsed, io, err, out);
-  const { source, options } = resolveOrUsage(config);
-  out.write(`${source.name}: fetching into ${options.dir} from ${options.baseUrl ?? source.base}\n`);
-  const r = await fetchDataset(config);
+  const r = await fetchOrUsage({ ...config, onStart: (s) => out.write(`${s.name}: fetching into ${s.dir} from ${s.from}\n`) });
   const n = r.files.length;
   if (r.failures.length) {
     for (const f of r.failures) err.write(`adzone data: ${f}\n`);
