@@ -6,7 +6,7 @@
  * against PROVENANCE). Without it those skip, with one line on stderr saying how to get it.
  */
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -31,6 +31,9 @@ import {
   Mulberry32,
   mnistPackageDir,
   normalise,
+  REPO_ROOT,
+  sharedDataHowToGet,
+  sharedDataStatus,
 } from '../src/data/index.ts';
 import { InputError } from '../src/util/errors.ts';
 import {
@@ -508,6 +511,42 @@ describe('loader errors: checksums and the class list', () => {
     lines[3] = 'garbage';
     writeFileSync(join(dir, 'classes.txt'), lines.join('\n'));
     expectDataError(() => loadImagenetSample(32, { dir }), 'format', join(dir, 'classes.txt'), 'line 4');
+  });
+});
+
+describe('the data root (dataRoot, sharedDataStatus)', () => {
+  it('is ADZONE_DATA_DIR when set, else ../shared/data beside the repository', () => {
+    const old = process.env.ADZONE_DATA_DIR;
+    delete process.env.ADZONE_DATA_DIR;
+    try {
+      expect(dataRoot()).toBe(resolve(REPO_ROOT, '..', 'shared', 'data'));
+      expect(sharedDataStatus().fromEnv).toBe(false);
+    } finally {
+      if (old !== undefined) process.env.ADZONE_DATA_DIR = old;
+    }
+    const empty = freshDir();
+    const st = withEnv('ADZONE_DATA_DIR', empty, () => sharedDataStatus());
+    expect(st).toEqual({ root: empty, fromEnv: true, present: { cifar10: false, imagenet: false }, missing: ['cifar10/', 'imagenet/'] });
+    expect(sharedDataHowToGet(st)).toMatch(`cifar10/, imagenet/ not in ${empty} ($ADZONE_DATA_DIR)`);
+    expect(sharedDataHowToGet(st)).toMatch('adzone data fetch cifar10 --to DIR');
+  });
+
+  it('can point the loaders at the fixtures (with verification off), which never pass for the shared data', () => {
+    const st = withEnv('ADZONE_DATA_DIR', FIXTURE_DATA_DIR, () => sharedDataStatus());
+    expect(st.present).toEqual({ cifar10: false, imagenet: false });
+    expect(st.missing[0]).toBe("cifar10/train_subset.bin (98,336 bytes, not the shared file's 30,730,000)");
+    const loaded = withEnv('ADZONE_DATA_DIR', FIXTURE_DATA_DIR, () =>
+      withEnv('ADZONE_DATA_VERIFY', '0', () => [
+        datasetByName('cifar10').load('train'),
+        datasetByName('cifar10').load('test'),
+        datasetByName('imagenet').load('test', { size: 32 }),
+      ]),
+    );
+    expect(loaded.map((d) => [d.name, d.n, d.source.verified.every((v) => !v)])).toEqual([
+      ['cifar10', CIFAR_FIXTURE_RECORDS.train, true],
+      ['cifar10', CIFAR_FIXTURE_RECORDS.test, true],
+      ['imagenet', IMAGENET_FIXTURE_LABELS[32].length, true],
+    ]);
   });
 });
 

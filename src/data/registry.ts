@@ -1,10 +1,10 @@
 /** Data sets by name, for the CLI and the trainers; and where the shared real data is, and whether it is there. */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Cifar10Options, loadCifar10 } from './cifar10.ts';
-import { DataError } from './errors.ts';
-import { dataRoot } from './files.ts';
-import { type ImagenetOptions, type ImagenetSize, loadImagenetSample } from './imagenet.ts';
+import { existsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CIFAR10_KNOWN, type Cifar10Options, loadCifar10 } from './cifar10.ts';
+import { DataError, fmtInt } from './errors.ts';
+import { dataRoot, type KnownFile } from './files.ts';
+import { IMAGENET_KNOWN, type ImagenetOptions, type ImagenetSize, loadImagenetSample } from './imagenet.ts';
 import { loadMnist, type MnistOptions } from './mnist.ts';
 import { defaultNormalisation, type Normalisation } from './normalise.ts';
 import { loadSvhn, SVHN_FILES, type SvhnOptions, svhnDir, svhnHowToGet, svhnPresent } from './svhn.ts';
@@ -126,23 +126,39 @@ export interface SharedDataStatus {
   readonly fromEnv: boolean;
   /** Per data set: every one of its files is there. */
   readonly present: { readonly cifar10: boolean; readonly imagenet: boolean };
-  /** The files that are not there, relative to the root (a whole folder when none of its files is). */
+  /**
+   * The files that are not there, or not the real ones (another size than the shared file's, e.g.
+   * the committed fixtures), relative to the root; a whole folder when none of its files is there.
+   */
   readonly missing: readonly string[];
 }
 
+const SHARED_KNOWN: Readonly<Record<string, KnownFile>> = { ...CIFAR10_KNOWN, ...IMAGENET_KNOWN };
+
+/** Why `rel` under `root` is not the shared file ('' when it is there with the shared file's size). */
+function notShared(root: string, rel: string): string {
+  const path = join(root, rel);
+  if (!existsSync(path)) return rel;
+  const size = statSync(path).size;
+  const known = SHARED_KNOWN[basename(rel)].bytes;
+  return size === known ? '' : `${rel} (${fmtInt(size)} bytes, not the shared file's ${fmtInt(known)})`;
+}
+
 /**
- * Whether the shared CIFAR-10 subset and ImageNet sample are in the data root. A public clone has
- * neither (they live beside the repository, in ../shared/data, as in CI): tests and commands that
- * need them ask here and say what is missing (sharedDataHowToGet) instead of failing.
+ * Whether the shared CIFAR-10 subset and ImageNet sample are in the data root (each file there
+ * with the shared file's size; a cheap look, not a checksum: the loaders check those). A public
+ * clone has neither (they live beside the repository, in ../shared/data, as in CI): tests and
+ * commands that need them ask here and say what is missing (sharedDataHowToGet) instead of failing.
  */
 export function sharedDataStatus(): SharedDataStatus {
   const root = dataRoot();
   const missing: string[] = [];
   const present = { cifar10: true, imagenet: true };
   for (const name of ['cifar10', 'imagenet'] as const) {
-    const gone = SHARED_DATA_FILES[name].filter((f) => !existsSync(join(root, f)));
+    const files = SHARED_DATA_FILES[name];
+    const gone = files.map((f) => notShared(root, f)).filter((why) => why !== '');
     present[name] = gone.length === 0;
-    missing.push(...(gone.length === SHARED_DATA_FILES[name].length ? [`${name}/`] : gone));
+    missing.push(...(files.every((f) => !existsSync(join(root, f))) ? [`${name}/`] : gone));
   }
   const env = process.env.ADZONE_DATA_DIR;
   return { root, fromEnv: Boolean(env && env.trim() !== ''), present, missing };
