@@ -4,11 +4,12 @@
  * JSON-ish object per image; we read the raw files with our own IDX parser instead. Files ending in
  * .gz (as LeCun's site distributes them) are also accepted and gunzipped with node:zlib.
  */
+
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { DataError, fmtInt } from './errors.ts';
-import { applyLimit, checkKnown, fileCacheKey, gunzipFile, isGzip, readDataFile, verifyWanted, type KnownFile } from './files.ts';
+import { applyLimit, checkKnown, fileCacheKey, gunzipFile, isGzip, type KnownFile, readDataFile, verifyWanted } from './files.ts';
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, parseIdx } from './idx.ts';
 import type { Dataset, LoadOptions, Split } from './types.ts';
 
