@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from './args.ts';
 import { progress } from './progress.ts';
+import { reportError } from './exit.ts';
 import { parseJacobian, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
 import { FORMATS } from '../precision/index.ts';
 import { GENERATORS, generatorById } from '../generators/index.ts';
@@ -342,16 +343,6 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }
   } catch (e) {
-    const err = e as Error & { code?: string };
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`adzone: ${err.message}\nRun 'adzone help ${cmd && cmd !== 'help' ? cmd : ''}' for usage.\n`);
-      return 2;
-    }
-    if (/^unknown (generator|backend|precision|Jacobian)/i.test(err.message)) {
-      process.stderr.write(`adzone: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`adzone: ${err.stack ?? err.message}\n`);
-    return 1;
+    return reportError(e, cmd);
   }
 }
