@@ -187,31 +187,16 @@ export type {
   /** regular, bifurcation, compensation, nonfinite, defect. */
   Zone,
 } from '../zones/types.ts';
-// Stages: typed functions, config in, result out. One line each.
-export {
-  /** One minimal counterexample of runVerify, with its seed and path. */
-  type Counterexample,
-  /** Classify one Problem on one backend at one precision. */
-  classifyOne,
-  /** The seed a generator draws from in a run with `seed`. */
-  generatorSeed,
-  /** Re-create a case from a generator, seed and fast-check path (as verify reports print them). */
-  replayCase,
-  /** The verify sweep: draw from the generators, classify every draw, count zones, shrink counterexamples. */
-  runVerify,
+// Stages: typed functions, config in, result out (docs/DEVELOPING.md). One line per stage; their types below.
+export { /** The verify sweep: zone counts over the generators' draws, minimal counterexamples. */ runVerify } from '../zones/verify.ts';
+export { /** Re-create a case from its generator, seed and fast-check path. */ replayCase } from '../zones/verify.ts';
+export { /** Classify one Problem on one backend at one precision. */ classifyOne } from '../zones/verify.ts';
+
+export type {
   /** runVerify's config. */
-  type VerifyOptions,
+  VerifyOptions,
   /** runVerify's result: the zone table, real-tie totals, minimal counterexamples. */
-  type VerifyResult,
-  /** Every ZoneClass, in report order. */
-  ZONE_CLASSES,
-  /** A zone with its cause, the unit reports count ('compensation:tie', …). */
-  type ZoneClass,
-  /** The ZoneClass of a classification. */
-  zoneClass,
+  VerifyResult,
+  /** One minimal counterexample of runVerify, with its seed and path. */
+  Counterexample,
 } from '../zones/verify.ts';
-// The generators (also `adzone/generators`) and the exact oracle (also `adzone/oracle`).
-export * from './generators.ts';
-export * from './oracle.ts';
-// Test-suite helpers (also `adzone/testing`).
-export * from './testing.ts';
