@@ -130,6 +130,30 @@ describe('src/api', () => {
     expect(undocumented).toEqual([]);
     expect(names).toBeGreaterThan(100);
   });
+
+  it('the root exports every name of every subpath, the same objects', async () => {
+    const index = (await import('../src/api/index.ts')) as Record<string, unknown>;
+    for (const f of API_FILES.filter((x) => x !== 'index.ts')) {
+      const sub = (await import(`../src/api/${f}`)) as Record<string, unknown>;
+      expect(Object.keys(sub).length, f).toBeGreaterThan(0);
+      expect(
+        Object.keys(sub).filter((k) => index[k] !== sub[k]),
+        f,
+      ).toEqual([]);
+    }
+    for (const name of [
+      'runVerify',
+      'replayCase',
+      'classifyOne',
+      'classifyPoint',
+      'loadBackends',
+      'engineBackend',
+      'GENERATORS',
+      'decimalOracle',
+    ]) {
+      expect(typeof index[name], name).not.toBe('undefined');
+    }
+  });
 });
 
 describe('bin/adzone.js', () => {
