@@ -1,6 +1,8 @@
 /**
  * Every AD backend by id. Backends load lazily (tfjs, its wasm binary and the engine are imported
  * only when asked for); one that cannot run here comes back as an UnavailableBackend with its reason.
+ * tfjs is an optional peer dependency: when its packages are absent the backend is unavailable with
+ * one line naming the install command (peers.ts), and nothing of tfjs is imported.
  *
  *   const b = await loadBackend('tfjs-wasm');
  *   if (isUnavailable(b)) console.log(b.unavailable);
@@ -8,6 +10,7 @@
 import type { AdBackend, UnavailableBackend } from './types.ts';
 import type { TieRuleReport } from './tfjs/tie_rule.ts';
 import type { MaxPoolJacobian } from '../jacobians/index.ts';
+import { tfjsMissing } from './peers.ts';
 
 export const BACKEND_IDS = ['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const;
 export type BackendId = (typeof BACKEND_IDS)[number];
@@ -29,14 +32,24 @@ export function loadBackend(id: string): Promise<AdBackend | UnavailableBackend>
   }
   let p = cache.get(id);
   if (!p) {
-    p =
-      id === 'engine'
-        ? import('./engine.ts').then((m) => m.engineBackend as AdBackend)
-        : import('./tfjs.ts').then((m) => m.createTfjsBackend(id));
+    p = id === 'engine' ? import('./engine.ts').then((m) => m.engineBackend as AdBackend) : loadTfjs(id);
     cache.set(id, p);
     p.catch(() => cache.delete(id));
   }
   return p;
+}
+
+/** A tfjs backend, or why it cannot run: its packages missing (checked before importing anything of tfjs), or tfjs failing to load. */
+async function loadTfjs(id: Exclude<BackendId, 'engine'>): Promise<AdBackend | UnavailableBackend> {
+  const missing = tfjsMissing(id);
+  if (missing) return { id, unavailable: missing };
+  let m: typeof import('./tfjs.ts');
+  try {
+    m = await import('./tfjs.ts');
+  } catch (e) {
+    return { id, unavailable: `@tensorflow/tfjs failed to load: ${String(e instanceof Error ? e.message : e).split('\n')[0]}` };
+  }
+  return m.createTfjsBackend(id);
 }
 
 /**

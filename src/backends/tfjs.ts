@@ -18,16 +18,8 @@
 import type { Problem } from '../problem/index.ts';
 import type { AdBackend, BackendResult, BackendRunOptions, UnavailableBackend } from './types.ts';
 import { runChain, type PadMode } from './tfjs/chain.ts';
-import {
-  activate,
-  BACKEND_PACKAGE,
-  exclusive,
-  isInstalled,
-  loadBackendPackage,
-  packageVersion,
-  tf,
-  type TfjsBackendName,
-} from './tfjs/runtime.ts';
+import { activate, BACKEND_PACKAGE, exclusive, loadBackendPackage, packageVersion, tf, type TfjsBackendName } from './tfjs/runtime.ts';
+import { tfjsMissing } from './peers.ts';
 
 export { registerWasmGradKernels, missingWasmKernels, CHAIN_KERNELS, conv2DBackpropFilterViaConv2D } from './tfjs/wasm_kernels.ts';
 export { exclusive, activate, isInstalled, tf, type TfjsBackendName } from './tfjs/runtime.ts';
@@ -51,7 +43,7 @@ export const TFJS_BACKENDS: Readonly<Record<TfjsBackendId, TfjsBackendName>> = {
   'tfjs-node': 'tensorflow',
 };
 
-export const TFJS_NODE_MISSING = 'tfjs-node not installed: npm install @tensorflow/tfjs-node to enable it';
+export { TFJS_NODE_MISSING } from './peers.ts';
 
 export function isTfjsBackendId(id: string): id is TfjsBackendId {
   return Object.hasOwn(TFJS_BACKENDS, id);
@@ -103,7 +95,8 @@ export async function createTfjsBackend(id: TfjsBackendId, options: TfjsBackendO
   const name = TFJS_BACKENDS[id];
   if (!name) throw new Error(`unknown tfjs backend '${id}': expected one of ${Object.keys(TFJS_BACKENDS).join(', ')}`);
   const pkg = BACKEND_PACKAGE[name];
-  if (name === 'tensorflow' && !isInstalled(pkg)) return { id, unavailable: TFJS_NODE_MISSING };
+  const missing = tfjsMissing(id);
+  if (missing) return { id, unavailable: missing };
   try {
     await loadBackendPackage(name);
   } catch (e) {
