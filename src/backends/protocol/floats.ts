@@ -7,9 +7,9 @@
  * '3f800000' (float32), '3ff0000000000000' (float64).
  *
  * On the JavaScript side, values are doubles: every float16, bfloat16 and float32 value is exactly
- * a double, and quiet NaN payloads survive (the payload goes to the double's top significand bits).
- * Signalling NaNs are quieted when V8 reads them as numbers, so `decode` then `encode` returns the
- * same string except that a signalling NaN comes back with its quiet bit set.
+ * a double, and NaN payloads survive (the payload goes to the double's top significand bits), so
+ * `decode` then `encode` gives the same string back, except that a signalling NaN may come back
+ * with its quiet bit set: the CPU quiets a float32 signalling NaN when V8 widens it to a double.
  *
  * `encodeFloats` refuses a value the dtype cannot hold exactly (round first, with
  * src/precision's `round`): the wire carries exactly what was asked, never a silent rounding.

@@ -22,7 +22,6 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { DTYPES } from './floats.ts';
 
 export const PROTOCOL_VERSION = 1;
-export const PROTOCOL_ID = 'adzone-ad-protocol';
 
 const strict = { additionalProperties: false } as const;
 const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -200,7 +199,7 @@ export function protocolJsonSchema(): Record<string, unknown> {
   };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://github.com/adzone/adzone/schemas/protocol.schema.json',
+    $id: `urn:adzone:ad-protocol:${PROTOCOL_VERSION}`,
     title: `adzone AD protocol, version ${PROTOCOL_VERSION}`,
     description:
       'One line of the stdio protocol or of a batch file (JSON Lines). Problems file: a clientHello, then runRequests. ' +
@@ -210,4 +209,9 @@ export function protocolJsonSchema(): Record<string, unknown> {
       .map((k) => ({ $ref: `#/$defs/${k}` })),
     $defs: Object.fromEntries(Object.entries(defs).map(([k, v]) => [k, plain(v)])),
   };
+}
+
+/** schemas/protocol.schema.json's exact text. */
+export function protocolSchemaText(): string {
+  return `${JSON.stringify(protocolJsonSchema(), null, 2)}\n`;
 }

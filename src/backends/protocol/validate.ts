@@ -36,22 +36,50 @@ function literals(s: TSchema): string[] {
   return c === undefined ? [] : [JSON.stringify(c)];
 }
 
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
+}
+
+function accepts(schemaType: unknown, v: unknown): boolean {
+  const t = jsonType(v);
+  return schemaType === t || (schemaType === 'number' && t === 'integer');
+}
+
+/** The first error of `value` against `schema`, its path under `at`. */
+function firstUnder(schema: TSchema, value: unknown, at: string): ValueError | undefined {
+  const e = Value.Errors(schema, value).First();
+  return e && { ...e, path: `${at}${e.path}` };
+}
+
 /**
- * The most telling error: for a union (a layer of the wrong shape, a params entry), the branch whose
- * first error lies deepest, i.e. the branch whose discriminator matched; when none went deeper than
- * the union itself, a message listing what the union accepts.
+ * The most telling error for a union: a discriminated one (layers by `kind`) is checked against the
+ * branch its discriminator names, or reports the discriminator; one whose branches differ by JSON
+ * type (null or an object) against the branch of the value's type; a union of literals lists them.
  */
 function resolve(e: ValueError): ValueError {
   if (e.type !== ValueErrorType.Union) return e;
-  const firsts = e.errors.map((it) => it.First()).filter((x): x is ValueError => x !== undefined);
-  const depth = (x: ValueError) => x.path.split('/').length;
-  const best = firsts.reduce<ValueError | undefined>((a, b) => (!a || depth(b) > depth(a) ? b : a), undefined);
-  const discriminatorOnly = best && best.type === ValueErrorType.Literal && /\/(kind|type)$/.test(best.path);
-  if (best && depth(best) > depth(e) && !discriminatorOnly && firsts.filter((f) => depth(f) === depth(best)).length === 1)
-    return resolve(best);
-  if (discriminatorOnly) {
-    const options = firsts.flatMap((f) => literals(f.schema));
-    return { ...best, message: `expected one of ${[...new Set(options)].join(', ')}` };
+  const branches = ((e.schema as { anyOf?: TSchema[] }).anyOf ?? []) as (TSchema & { properties?: Record<string, { const?: unknown }> })[];
+  const v = e.value as Record<string, unknown>;
+  for (const disc of ['kind', 'type']) {
+    const consts = branches.map((b) => b.properties?.[disc]?.const);
+    if (!consts.length || consts.some((c) => c === undefined) || jsonType(v) !== 'object') continue;
+    const i = consts.indexOf(v[disc]);
+    if (i < 0)
+      return {
+        ...e,
+        path: `${e.path}/${disc}`,
+        value: v[disc],
+        message: `expected one of ${consts.map((c) => JSON.stringify(c)).join(', ')}`,
+      };
+    const inner = firstUnder(branches[i], v, e.path);
+    return inner ? resolve(inner) : e;
+  }
+  const typed = branches.filter((b) => accepts(b.type, v));
+  if (typed.length === 1) {
+    const inner = firstUnder(typed[0], v, e.path);
+    if (inner) return resolve(inner);
   }
   const options = literals(e.schema);
   return options.length ? { ...e, message: `expected one of ${options.join(', ')}` } : e;
