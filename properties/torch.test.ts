@@ -124,8 +124,8 @@ describe('exact float encoding (hex of IEEE bit patterns)', () => {
     );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (hi, lo) => {
-        const isNaN = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || lo !== 0);
-        const hex = ((isNaN ? hi | 0x80000 : hi) >>> 0).toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+        const nan = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || lo !== 0);
+        const hex = ((nan ? hi | 0x80000 : hi) >>> 0).toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
         return encodeFloats(decodeFloats(hex, 'float64'), 'float64') === hex;
       }),
       { numRuns: 5000 },
@@ -436,6 +436,80 @@ function verifyOptions(backends: AdBackend[], tieRules: VerifyOptions['tieRules'
   };
 }
 
+/** Specials through torch's max_pool2d with a 1×1 window, which copies its input. */
+async function throughMaxPool(): Promise<void> {
+  const b = await torchBackend();
+  for (const p of b.precisions) {
+    const d = ({ '32': 'float32', '64': 'float64', bf16: 'bfloat16', '16': 'float16' } as Record<string, Dtype>)[p];
+    const data = Array.from(decodeFloats(SPECIALS[d].map(([h]) => h).join(''), d));
+    const problem: Problem = {
+      input: { shape: [1, 1, 1, data.length], data },
+      layers: [{ kind: 'maxpool', kernel: [1, 1], stride: [1, 1], padding: [0, 0] }],
+      params: [null],
+      cotangent: data.map(() => 1),
+    };
+    const r = await b.run(problem, {
+      precision: p,
+      accumulate: 'strict',
+      jacobian: { maxpool: FIRST, reluAlpha: 0, betaMode: 'backward' },
+    });
+    const got = r.activations![1];
+    data.forEach((x, i) => {
+      // torch 1.13 computes bfloat16 pooling through float32 and rounds NaN back to the canonical 0x7fc0.
+      if (d === 'bfloat16' && Number.isNaN(x)) expect(encodeFloats([got[i]], d)).toBe('7fc0');
+      else expect(encodeFloats([got[i]], d), `${d} forward[${i}]`).toBe(encodeFloats([x], d));
+    });
+    expect(r.grads.input).toEqual(data.map(() => 1));
+  }
+}
+
+/** The bridge's decode and encode (imported from the script) give every special back unchanged. */
+function bridgeCodec(): void {
+  const signalling: Record<Dtype, string> = { float16: '7c01', bfloat16: '7f81', float32: '7f800001', float64: '7ff0000000000001' };
+  const cases = Object.fromEntries(DTYPES.map((d) => [d, SPECIALS[d].map(([h]) => h).join('') + signalling[d]]));
+  const code = [
+    'import importlib.util, json, sys, torch',
+    `spec = importlib.util.spec_from_file_location("bridge", ${JSON.stringify(TORCH_BRIDGE)})`,
+    'b = importlib.util.module_from_spec(spec); spec.loader.exec_module(b); b.torch = torch',
+    'cases = json.loads(sys.argv[1])',
+    'print(json.dumps({d: b.encode(b.decode({"shape": [len(h) // b.HEX_WIDTH[d]], "bits": h}, d, "cpu"), d)["bits"] for d, h in cases.items()}))',
+  ].join('\n');
+  const r = spawnSync(TORCH!.python, ['-c', code, JSON.stringify(cases)], { encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual(cases);
+}
+
+/** Export a verify run's problems, run the real bridge on the file, import its results: the same table as the live bridge. */
+async function batchEndToEnd(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'adzone-batch-'));
+  const gens = ['exact-tie', 'argmax-flip-32'];
+  const b = exportBatch({
+    samples: 6,
+    seed: 7,
+    generators: gens.map((g) => generatorById(g)),
+    precisions: ['32', '64', 'bf16', '16'],
+    clientVersion: 't',
+  });
+  writeFileSync(join(dir, 'problems.jsonl'), b.text);
+  const run = spawnSync(TORCH!.python, [TORCH_BRIDGE, '--batch', join(dir, 'problems.jsonl'), '--out', join(dir, 'results.jsonl')], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  const recorded = recordedBackend('torch', 'PyTorch', join(dir, 'results.jsonl'));
+  const live = await torchBackend();
+  expect(recorded.precisions).toEqual(live.precisions);
+  const { measureTieRuleOf } = await import('../src/backends/tie_rule.ts');
+  const rule = await measureTieRuleOf(recorded);
+  expect([rule.rule, rule.nan.rule]).toEqual(['first', 'last']);
+  const table = async (backend: AdBackend) => (await runVerify(verifyOptions([backend], { torch: FIRST }, gens, 6))).table;
+  expect(await table(recorded)).toEqual(await table(live));
+  // A run asking for a draw the batch lacks is told how to make a matching one.
+  await expect(runVerify(verifyOptions([recorded], { torch: FIRST }, gens, 7))).rejects.toThrow(
+    /has no result for a .* problem .*same --seed, --samples/,
+  );
+}
+
 describe.skipIf(!TORCH)(`PyTorch bridge (${TORCH ? `torch ${TORCH.moduleVersion} at ${TORCH.python}` : 'PyTorch not found'})`, () => {
   it('says what it can do, and answers a bad request with an error naming the field', () => {
     const hello = { type: 'hello', protocols: [1], client: { name: 't', version: '0' } };
@@ -458,46 +532,12 @@ describe.skipIf(!TORCH)(`PyTorch bridge (${TORCH ? `torch ${TORCH.moduleVersion}
     expect(e3).toMatchObject({ type: 'error', id: null, error: { code: 'bad-message' } });
   });
 
-  it("the bridge's own codec is exact: every special, signalling NaNs included, goes hex → torch tensor → hex unchanged", () => {
-    const signalling: Record<Dtype, string> = { float16: '7c01', bfloat16: '7f81', float32: '7f800001', float64: '7ff0000000000001' };
-    const cases = Object.fromEntries(DTYPES.map((d) => [d, SPECIALS[d].map(([h]) => h).join('') + signalling[d]]));
-    const code = [
-      'import importlib.util, json, sys, torch',
-      `spec = importlib.util.spec_from_file_location("bridge", ${JSON.stringify(TORCH_BRIDGE)})`,
-      'b = importlib.util.module_from_spec(spec); spec.loader.exec_module(b); b.torch = torch',
-      'cases = json.loads(sys.argv[1])',
-      'print(json.dumps({d: b.encode(b.decode({"shape": [len(h) // b.HEX_WIDTH[d]], "bits": h}, d, "cpu"), d)["bits"] for d, h in cases.items()}))',
-    ].join('\n');
-    const r = spawnSync(TORCH!.python, ['-c', code, JSON.stringify(cases)], { encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(cases);
-  });
+  it("the bridge's own codec is exact: every special, signalling NaNs included, goes hex → torch tensor → hex unchanged", bridgeCodec);
 
-  it('carries −0, subnormals, ±Inf and NaN through torch ops: a 1×1 max_pool2d copies its input (bfloat16 NaN payloads: torch makes them 7fc0)', async () => {
-    const b = await torchBackend();
-    for (const p of b.precisions) {
-      const d = ({ '32': 'float32', '64': 'float64', bf16: 'bfloat16', '16': 'float16' } as const)[p as '32'];
-      const data = Array.from(decodeFloats(SPECIALS[d].map(([h]) => h).join(''), d));
-      const problem: Problem = {
-        input: { shape: [1, 1, 1, data.length], data },
-        layers: [{ kind: 'maxpool', kernel: [1, 1], stride: [1, 1], padding: [0, 0] }],
-        params: [null],
-        cotangent: data.map(() => 1),
-      };
-      const r = await b.run(problem, {
-        precision: p,
-        accumulate: 'strict',
-        jacobian: { maxpool: FIRST, reluAlpha: 0, betaMode: 'backward' },
-      });
-      const got = r.activations![1];
-      data.forEach((x, i) => {
-        // torch 1.13 computes bfloat16 pooling through float32 and rounds NaN back to the canonical 0x7fc0.
-        if (d === 'bfloat16' && Number.isNaN(x)) expect(encodeFloats([got[i]], d)).toBe('7fc0');
-        else expect(encodeFloats([got[i]], d), `${d} forward[${i}]`).toBe(encodeFloats([x], d));
-      });
-      expect(r.grads.input).toEqual(data.map(() => 1));
-    }
-  });
+  it(
+    'carries −0, subnormals, ±Inf and NaN through torch ops: a 1×1 max_pool2d copies its input (bfloat16 NaN payloads: torch makes them 7fc0)',
+    throughMaxPool,
+  );
 
   it('tie rule measured: first; a window holding NaN sends its gradient to its last NaN', async () => {
     const m = await measureTieRule('torch', TORCH_OPTS);
@@ -525,35 +565,7 @@ describe.skipIf(!TORCH)(`PyTorch bridge (${TORCH ? `torch ${TORCH.moduleVersion}
     expect(r.table.find((t) => t.generator === 'exact-tie' && t.precision === '64')!.counts['compensation:tie']).toBe(0);
   });
 
-  it('batch mode end to end: export, the bridge on files, import; the same table as the live bridge', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'adzone-batch-'));
-    const gens = ['exact-tie', 'argmax-flip-32'];
-    const b = exportBatch({
-      samples: 6,
-      seed: 7,
-      generators: gens.map((g) => generatorById(g)),
-      precisions: ['32', '64', 'bf16', '16'],
-      clientVersion: 't',
-    });
-    writeFileSync(join(dir, 'problems.jsonl'), b.text);
-    const run = spawnSync(TORCH!.python, [TORCH_BRIDGE, '--batch', join(dir, 'problems.jsonl'), '--out', join(dir, 'results.jsonl')], {
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    expect(run.status, run.stderr).toBe(0);
-    const recorded = recordedBackend('torch', 'PyTorch', join(dir, 'results.jsonl'));
-    const live = await torchBackend();
-    expect(recorded.precisions).toEqual(live.precisions);
-    const { measureTieRuleOf } = await import('../src/backends/tie_rule.ts');
-    const rule = await measureTieRuleOf(recorded);
-    expect([rule.rule, rule.nan.rule]).toEqual(['first', 'last']);
-    const table = async (backend: AdBackend) => (await runVerify(verifyOptions([backend], { torch: FIRST }, gens, 6))).table;
-    expect(await table(recorded)).toEqual(await table(live));
-    // A run asking for a draw the batch lacks is told how to make a matching one.
-    await expect(runVerify(verifyOptions([recorded], { torch: FIRST }, gens, 7))).rejects.toThrow(
-      /has no result for a .* problem .*same --seed, --samples/,
-    );
-  });
+  it('batch mode end to end: export, the bridge on files, import; the same table as the live bridge', batchEndToEnd);
 
   it('adzone verify --backends torch writes a report whose tie rule for torch is first', () => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-verify-torch-'));
