@@ -753,8 +753,8 @@ describe('tfjs resources, switching and registry', () => {
   });
 
   it('registry: ids, unknown id, tfjs-node absent → one line', async () => {
-    expect([...BACKEND_IDS]).toEqual(['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node']);
-    await expect(loadBackend('tfjs-gpu')).rejects.toThrow(/engine, tfjs-cpu, tfjs-wasm, tfjs-node/);
+    expect([...BACKEND_IDS]).toEqual(['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node', 'torch']);
+    await expect(loadBackend('tfjs-gpu')).rejects.toThrow(/engine, tfjs-cpu, tfjs-wasm, tfjs-node, torch/);
     const node = await loadBackend('tfjs-node');
     if (!isInstalled('@tensorflow/tfjs-node')) {
       expect(isUnavailable(node)).toBe(true);
