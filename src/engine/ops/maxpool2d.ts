@@ -24,9 +24,9 @@
  * low precision); the backward sends fl(β·gy) through the minnorm branch and fl((1−β)·gy) through
  * the first branch, each branch's dx rounded to p, and the tape adds the two in p (as autograd does).
  */
-import { MINNORM, FIRST, tieWeights, type MaxPoolJacobian } from '../../jacobians/index.ts';
+import { FIRST, type MaxPoolJacobian, MINNORM, tieWeights } from '../../jacobians/index.ts';
 import type { Pair } from '../../problem/index.ts';
-import { dotStep, roundBy, roundAccumulated, type Arith } from '../arith.ts';
+import { type Arith, dotStep, roundAccumulated, roundBy } from '../arith.ts';
 import type { TieSets } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
