@@ -286,6 +286,19 @@ describe('the stdio client never hangs', () => {
     expect(error.message).toMatch(/^mute said no hello within 3 s/);
   });
 
+  it('a bridge that refuses the handshake says why', async () => {
+    const refuse = fakeBridge('', false).args[0];
+    writeFileSync(
+      refuse,
+      readFileSync(refuse, 'utf8').replace(
+        "if (m.type === 'hello') {",
+        "if (m.type === 'hello') { out({ type: 'error', id: null, error: { code: 'unsupported', message: 'protocol 7 only' } });",
+      ),
+    );
+    const { error } = await rejection(BridgeClient.start({ command: process.execPath, args: [refuse], ...fast, label: 'picky' }));
+    expect(error.message).toBe('picky refused the handshake: protocol 7 only');
+  });
+
   it('a bridge that goes silent on a request fails it within the request timeout', async () => {
     const c = await BridgeClient.start({ ...fakeBridge('/* silence */'), ...fast, label: 'silent' });
     const { error } = await rejection(c.run({ dtype: 'float32', problem: wire }));
@@ -436,6 +449,28 @@ function verifyOptions(backends: AdBackend[], tieRules: VerifyOptions['tieRules'
   };
 }
 
+/** The bridge's hello lists every dtype as supported or unsupported with a reason; bad requests get errors naming the field. */
+function helloAndFieldErrors(): void {
+  const hello = { type: 'hello', protocols: [1], client: { name: 't', version: '0' } };
+  const [h, e1, e2, e3] = bridgeLines([
+    JSON.stringify(hello),
+    runLine((m) => ((m.problem.layers as { stride: unknown }[])[0].stride = [2])),
+    runLine((m) => (m.problem.extra = 1)),
+    'nope',
+  ]);
+  const cpu = (h as typeof FAKE_HELLO).capabilities.devices[0] as {
+    name: string;
+    dtypes: string[];
+    unsupported?: Record<string, string>;
+  };
+  expect(cpu.name).toBe('cpu');
+  expect(['float32', 'float64', 'bfloat16'].every((d) => cpu.dtypes.includes(d))).toBe(true);
+  for (const d of DTYPES) expect(cpu.dtypes.includes(d) || !!cpu.unsupported?.[d]).toBe(true);
+  expect(e1).toMatchObject({ type: 'error', id: 'a', error: { code: 'bad-message', field: 'problem.layers[0].stride' } });
+  expect(e2).toMatchObject({ type: 'error', id: 'a', error: { code: 'bad-message', field: 'problem.extra', message: 'unknown field' } });
+  expect(e3).toMatchObject({ type: 'error', id: null, error: { code: 'bad-message' } });
+}
+
 /** Specials through torch's max_pool2d with a 1×1 window, which copies its input. */
 async function throughMaxPool(): Promise<void> {
   const b = await torchBackend();
@@ -511,25 +546,27 @@ async function batchEndToEnd(): Promise<void> {
 }
 
 describe.skipIf(!TORCH)(`PyTorch bridge (${TORCH ? `torch ${TORCH.moduleVersion} at ${TORCH.python}` : 'PyTorch not found'})`, () => {
-  it('says what it can do, and answers a bad request with an error naming the field', () => {
-    const hello = { type: 'hello', protocols: [1], client: { name: 't', version: '0' } };
-    const [h, e1, e2, e3] = bridgeLines([
-      JSON.stringify(hello),
-      runLine((m) => ((m.problem.layers as { stride: unknown }[])[0].stride = [2])),
-      runLine((m) => (m.problem.extra = 1)),
-      'nope',
+  it('says what it can do, and answers a bad request with an error naming the field', helloAndFieldErrors);
+
+  it('refuses a client that offers no protocol version it speaks, and ends the session', () => {
+    const r = spawnSync(TORCH!.python, [TORCH_BRIDGE], {
+      input: `${JSON.stringify({ type: 'hello', protocols: [99], client: { name: 't', version: '0' } })}\n${runLine(() => {})}\n`,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.status).toBe(2);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      {
+        type: 'error',
+        id: null,
+        error: { code: 'unsupported', field: 'protocols', message: expect.stringMatching(/speaks protocol 1; the client offers \[99\]/) },
+      },
     ]);
-    const cpu = (h as typeof FAKE_HELLO).capabilities.devices[0] as {
-      name: string;
-      dtypes: string[];
-      unsupported?: Record<string, string>;
-    };
-    expect(cpu.name).toBe('cpu');
-    expect(['float32', 'float64', 'bfloat16'].every((d) => cpu.dtypes.includes(d))).toBe(true);
-    for (const d of DTYPES) expect(cpu.dtypes.includes(d) || !!cpu.unsupported?.[d]).toBe(true);
-    expect(e1).toMatchObject({ type: 'error', id: 'a', error: { code: 'bad-message', field: 'problem.layers[0].stride' } });
-    expect(e2).toMatchObject({ type: 'error', id: 'a', error: { code: 'bad-message', field: 'problem.extra', message: 'unknown field' } });
-    expect(e3).toMatchObject({ type: 'error', id: null, error: { code: 'bad-message' } });
   });
 
   it("the bridge's own codec is exact: every special, signalling NaNs included, goes hex → torch tensor → hex unchanged", bridgeCodec);
