@@ -108,7 +108,7 @@ export function readResults(text: string, file: string): { hello: BridgeHello; b
   if (!lines.length) throw new InputError(`${file} is empty: expected a bridge's hello, then its results`, file);
   const parse = (line: string, n: number): BridgeMessage => {
     try {
-      return readMessage<BridgeMessage>(line, BRIDGE_MESSAGES, `line ${n}`, file);
+      return readMessage<BridgeMessage>(line, BRIDGE_MESSAGES, 'the bridge', file);
     } catch (e) {
       throw new InputError(`${file}, line ${n}: ${(e as Error).message}`, file);
     }

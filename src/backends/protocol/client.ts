@@ -120,7 +120,7 @@ export class BridgeClient {
     if (this.failure || !line.trim()) return;
     let msg: BridgeMessage;
     try {
-      msg = readMessage<BridgeMessage>(line, BRIDGE_MESSAGES, this.label);
+      msg = readMessage<BridgeMessage>(line, BRIDGE_MESSAGES, 'it');
     } catch (e) {
       this.fail(new BridgeError(`${this.label} broke the protocol: ${(e as Error).message}`, undefined), e);
       return;
