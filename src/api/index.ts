@@ -162,7 +162,7 @@ export {
   measureTieRuleOf,
   /** measureTieRuleOf's report. */
   type TieRuleReport,
-} from '../backends/tfjs/tie_rule.ts';
+} from '../backends/tie_rule.ts';
 
 // The classifier: the zone of one evaluation point, exactly.
 export {

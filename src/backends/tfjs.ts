@@ -16,23 +16,23 @@
  *   if ('unavailable' in b) console.log(b.unavailable); else await b.run(problem, opts);
  */
 import type { Problem } from '../problem/index.ts';
+import { type PadMode, runChain } from './tfjs/chain.ts';
+import { activate, BACKEND_PACKAGE, exclusive, loadBackendPackage, packageVersion, type TfjsBackendName, tf } from './tfjs/runtime.ts';
 import type { AdBackend, BackendResult, BackendRunOptions, UnavailableBackend } from './types.ts';
-import { runChain, type PadMode } from './tfjs/chain.ts';
-import { activate, BACKEND_PACKAGE, exclusive, loadBackendPackage, packageVersion, tf, type TfjsBackendName } from './tfjs/runtime.ts';
 import { tfjsMissing } from './peers.ts';
 
-export { registerWasmGradKernels, missingWasmKernels, CHAIN_KERNELS, conv2DBackpropFilterViaConv2D } from './tfjs/wasm_kernels.ts';
-export { exclusive, activate, isInstalled, tf, type TfjsBackendName } from './tfjs/runtime.ts';
-export { runChain, type PadMode } from './tfjs/chain.ts';
+export { type PadMode, runChain } from './tfjs/chain.ts';
+export { activate, exclusive, isInstalled, type TfjsBackendName, tf } from './tfjs/runtime.ts';
+export { CHAIN_KERNELS, conv2DBackpropFilterViaConv2D, missingWasmKernels, registerWasmGradKernels } from './tfjs/wasm_kernels.ts';
 export {
-  measureTieRuleOf,
-  tieRuleCases,
   maxPoolWindows,
+  measureTieRuleOf,
   ruleRow,
   type TieRule,
   type TieRuleReport,
+  tieRuleCases,
   type WindowObservation,
-} from './tfjs/tie_rule.ts';
+} from './tie_rule.ts';
 
 export type TfjsBackendId = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node';
 
@@ -60,6 +60,7 @@ export interface TfjsBackendOptions {
 class TfjsAdBackend implements AdBackend {
   readonly precisions = ['32'] as const;
   readonly fixedJacobian = true;
+  readonly forwardValues = true;
   constructor(
     readonly id: TfjsBackendId,
     readonly tfjsName: TfjsBackendName,

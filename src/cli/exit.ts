@@ -32,8 +32,9 @@ export function reportError(e: unknown, cmd: string | undefined, env: NodeJS.Pro
   const stack = debug && err.stack ? `\n${err.stack}` : '';
   if (isUnusable(e)) {
     const usage = e instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const field = e instanceof ConfigError && !err.message.startsWith(e.field) ? `${e.field}: ` : '';
     const hint = usage ? `\nRun 'adzone help${cmd && cmd !== 'help' ? ` ${cmd}` : ''}' for usage.` : '';
-    process.stderr.write(`adzone: ${err.message}${hint}${stack}\n`);
+    process.stderr.write(`adzone: ${field}${err.message}${hint}${stack}\n`);
     return EXIT.unusable;
   }
   const more = debug ? stack : '\n(an internal error: run again with ADZONE_DEBUG=1 for the stack trace, and report it)';

@@ -56,6 +56,7 @@ export const classificationShape = obj(
     reason: str(),
     inconsistent: bool(),
     underflow: bool(),
+    verdictBasis: oneOf('own-forward', 'no-forward'),
   },
 );
 
@@ -96,7 +97,7 @@ export const verifyShape = obj({
         harmlessRoundingDiffs: count(),
         inconsistent: count(),
       },
-      { underflow: count(), inputZones: obj({}, Object.fromEntries(zones.map((z) => [z, count()]))) },
+      { underflow: count(), inputZones: obj({}, Object.fromEntries(zones.map((z) => [z, count()]))), noForward: count() },
     ),
   ),
   realTies: arr(

@@ -15,7 +15,7 @@
  * every admissible rule produces them.
  */
 import fc from 'fast-check';
-import { measureTieRuleOf } from '../backends/tfjs/tie_rule.ts';
+import { measureTieRuleOf } from '../backends/tie_rule.ts';
 import type { AdBackend } from '../backends/types.ts';
 import type { Accumulate } from '../engine/types.ts';
 import { type Case, GENERATORS, type Generator } from '../generators/index.ts';

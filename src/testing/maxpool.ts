@@ -78,6 +78,8 @@ export function maxPoolBackend(kernel: MaxPoolKernel): AdBackend {
     description: kernel.description ?? `${kernel.id}: a MaxPool kernel at ${kernel.precision} bits (adzone maxPoolBackend)`,
     precisions: [kernel.precision],
     fixedJacobian: true,
+    // The kernel's own forward output is returned with every gradient (the contract's forward values).
+    forwardValues: true,
     versions: kernel.versions ?? {},
     async run(problem, opts): Promise<BackendResult> {
       if (opts.precision !== kernel.precision) {

@@ -14,29 +14,32 @@
  * 3. Value check: |AD_p(J) − AD_R(J)| against the rigorous bound γ_N·Σ|terms| (N from the oracle's
  *    depth). A regular point must be within it; a result outside it on a regular point is reported
  *    as an inconsistency, never hidden.
- * A backend with a fixed Jacobian (tfjs) is classified against its measured tie rule, with the
+ * A backend with a fixed Jacobian (tfjs, torch) is classified against its measured tie rule, with the
  * routing read off its own forward values; a result that no admissible Jacobian explains along that
- * routing is a 'defect' (see classifyFixed).
+ * routing is a 'defect' (see classifyFixed). Every verdict says what it rests on (`verdictBasis`):
+ * a backend without forward values (src/backends/types.ts) gets 'no-forward', since then a routing
+ * defect cannot be told from a rounding-made tie.
  */
+
+import type { AdBackend, BackendResult } from '../backends/types.ts';
+import type { Accumulate } from '../engine/types.ts';
+import { type BetaMode, choice, type JacobianChoice, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
+import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
 import type { Format } from '../precision/index.ts';
 import { formatByName, unitRoundoff } from '../precision/index.ts';
 import {
   activationShapes,
   flattenParams,
+  type Gradients,
   hasParams,
   isFiniteProblem,
-  routingFromActivations,
-  windowIndices,
-  type Gradients,
   type LayerRouting,
   type MaxPoolSpec,
   type Problem,
   type Routing,
+  routingFromActivations,
+  windowIndices,
 } from '../problem/index.ts';
-import { choice, jacobianName, type BetaMode, type JacobianChoice, type MaxPoolJacobian } from '../jacobians/index.ts';
-import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
-import type { AdBackend, BackendResult } from '../backends/types.ts';
-import type { Accumulate } from '../engine/types.ts';
 import type { Cause, Zone } from './types.ts';
 
 export interface ClassifyConfig {
@@ -115,7 +118,15 @@ export interface Classification {
   readonly inconsistent?: boolean;
   /** The precision-p computation underflowed, so the value check's bound did not apply (reported, counted apart). */
   readonly underflow?: boolean;
+  /**
+   * What the verdict rests on: 'own-forward' — the backend's own routing or forward values, so a
+   * routing defect shows as 'defect'; 'no-forward' — the backend returned neither, so a result beyond
+   * rounding can only be called compensation on trust (it may be a defect). Absent on non-finite points.
+   */
+  readonly verdictBasis?: VerdictBasis;
 }
+
+export type VerdictBasis = 'own-forward' | 'no-forward';
 
 export interface RealTieSummary {
   /** Tied windows (k ≥ 2) over the reals. */
@@ -363,7 +374,7 @@ async function classifyRouted(
       r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j, checkUnderflow: true }),
     })),
   );
-  const base = { backend: backend.id, precision, target: point.target } as const;
+  const base = { backend: backend.id, precision, target: point.target, verdictBasis: 'own-forward' } as const;
   const decide = (target: 'params' | 'input') => {
     const findings: Finding[] = [];
     let harmless = 0;
@@ -450,6 +461,18 @@ function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[
 }
 
 /**
+ * The routing a backend followed: exposed, or read off its forward values; undefined when it has
+ * neither. A backend that declares forward values and returns none breaks the contract (src/backends/types.ts).
+ */
+function ownRouting(backend: AdBackend, problem: Problem, r: BackendResult, precision: string): Routing | undefined {
+  const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
+  if (!routing && backend.forwardValues) {
+    throw new Error(`${backend.id} declares forward values but returned neither activations nor routing at ${precision} bits`);
+  }
+  return routing;
+}
+
+/**
  * Classify a fixed-Jacobian backend (a framework): its tie rule is measured, not chosen, and its
  * routing is read off the forward values it returns (routingFromActivations).
  * - within rounding of AD_R(rule): regular (routing changes that did not matter are counted);
@@ -472,7 +495,8 @@ async function classifyFixed(
     accumulate: config.accumulate,
     jacobian: choice({ kind: 'first' }, alpha, config.betaMode),
   });
-  const base = { backend: backend.id, precision, target: point.target } as const;
+  const routing = ownRouting(backend, problem, r, precision);
+  const base = { backend: backend.id, precision, target: point.target, verdictBasis: routing ? 'own-forward' : 'no-forward' } as const;
   if (!allFinite(r)) {
     return {
       ...base,
@@ -483,7 +507,6 @@ async function classifyFixed(
       valueChecks: [],
     };
   }
-  const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
   const rule = choice(config.tieRules?.[backend.id] ?? { kind: 'first' }, alpha, config.betaMode);
   const ruleName = jacobianName(rule.maxpool);
   // Which members' exact AD does the result match within rounding? (the tie rule, observed here)
@@ -554,8 +577,13 @@ async function classifyFixed(
     valueChecks: d.checks,
     matchedRules,
     ...(d.zone === 'defect' ? { reason: defectReason(point, r, rule, routing, along, format) } : {}),
+    ...(!routing && d.zone === 'compensation' ? { reason: NO_FORWARD_REASON } : {}),
   };
 }
+
+const NO_FORWARD_REASON =
+  'the result is beyond rounding of the exact AD, and the backend returned no forward values: whether rounding changed its routing ' +
+  '(compensation) or its gradient is routed wrongly (a defect) cannot be told; compensation is assumed, unverified';
 
 /** Where a defect shows: the first gradient entries beyond rounding, with exact and computed values. */
 function defectReason(

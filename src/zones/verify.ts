@@ -4,14 +4,14 @@
  * non-regular class found.
  */
 import fc from 'fast-check';
-import type { MaxPoolJacobian, BetaMode } from '../jacobians/index.ts';
-import { jacobianName } from '../jacobians/index.ts';
-import type { Accumulate } from '../engine/types.ts';
 import type { AdBackend } from '../backends/types.ts';
-import type { Oracle } from '../oracle/types.ts';
+import type { Accumulate } from '../engine/types.ts';
 import type { Case, Generator } from '../generators/types.ts';
+import type { BetaMode, MaxPoolJacobian } from '../jacobians/index.ts';
+import { jacobianName } from '../jacobians/index.ts';
+import type { Oracle } from '../oracle/types.ts';
 import type { Problem } from '../problem/index.ts';
-import { classifyPoint, type Classification, type ClassifyConfig, type PointClassification } from './classify.ts';
+import { type Classification, type ClassifyConfig, classifyPoint, type PointClassification } from './classify.ts';
 import type { Zone } from './types.ts';
 
 export interface VerifyOptions {
@@ -62,6 +62,11 @@ export interface TableRow {
   readonly underflow: number;
   /** Input-gradient zones, for chains whose parameter gradient is what is classified. */
   readonly inputZones?: Record<Zone, number>;
+  /**
+   * Draws classified without the backend's forward values (verdictBasis 'no-forward'): their
+   * compensation may hide a routing defect. Present only when not 0.
+   */
+  readonly noForward?: number;
 }
 
 export interface Counterexample {
@@ -151,6 +156,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
             harmlessRoundingDiffs: 0,
             inconsistent: 0,
             underflow: 0,
+            noForward: 0,
             inputZones: { regular: 0, bifurcation: 0, compensation: 0, nonfinite: 0, defect: 0 },
           };
           rows.set(key, row);
@@ -162,6 +168,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
         if (r.harmlessRoundingDiffs > 0) (row as { harmlessRoundingDiffs: number }).harmlessRoundingDiffs++;
         if (r.inconsistent) (row as { inconsistent: number }).inconsistent++;
         if (r.underflow) (row as { underflow: number }).underflow++;
+        if (r.verdictBasis === 'no-forward') (row as { noForward: number }).noForward++;
         if (cls !== 'regular') {
           const fk = `${key}|${cls}`;
           if (!found.has(fk))
@@ -177,8 +184,13 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     const finite = r.n - r.counts.nonfinite;
     const nonRegular = finite - r.counts.regular - r.counts.defect;
     const hasInput = Object.values(r.inputZones).some((v) => v > 0);
-    const { inputZones, ...rest } = r;
-    return { ...rest, nonRegularShare: finite > 0 ? nonRegular / finite : 0, ...(hasInput ? { inputZones } : {}) };
+    const { inputZones, noForward, ...rest } = r;
+    return {
+      ...rest,
+      nonRegularShare: finite > 0 ? nonRegular / finite : 0,
+      ...(hasInput ? { inputZones } : {}),
+      ...(noForward ? { noForward } : {}),
+    };
   });
   const counterexamples: Counterexample[] = [];
   if (o.shrink !== false) {

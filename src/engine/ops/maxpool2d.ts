@@ -7,7 +7,9 @@
  * - the tie set I = every input entry equal to the max, ascending flat NCHW index of x (= row-major
  *   order in the window); padding never attains the max. Compares are IEEE: −0 and +0 tie, ±∞
  *   compare as numbers (a window of −∞ ties everywhere);
- * - NaN (PyTorch's rule): a window holding NaN outputs NaN and its tie set is {first NaN};
+ * - NaN (the engine's own convention): a window holding NaN outputs NaN and its tie set is {first
+ *   NaN}. Frameworks differ here, and each one's rule is measured (src/backends/tie_rule.ts): PyTorch
+ *   1.13's CPU kernel sends the gradient to the *last* NaN, tfjs-cpu 4.22 to a non-NaN entry;
  * - the output is the value at I's first index.
  * The tie sets are recorded on the tape as the op's routing decision.
  *
@@ -22,9 +24,9 @@
  * low precision); the backward sends fl(β·gy) through the minnorm branch and fl((1−β)·gy) through
  * the first branch, each branch's dx rounded to p, and the tape adds the two in p (as autograd does).
  */
-import { MINNORM, FIRST, tieWeights, type MaxPoolJacobian } from '../../jacobians/index.ts';
+import { FIRST, type MaxPoolJacobian, MINNORM, tieWeights } from '../../jacobians/index.ts';
 import type { Pair } from '../../problem/index.ts';
-import { dotStep, roundBy, roundAccumulated, type Arith } from '../arith.ts';
+import { type Arith, dotStep, roundAccumulated, roundBy } from '../arith.ts';
 import type { TieSets } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { windowMap } from '../windows.ts';
