@@ -24,7 +24,7 @@ import {
   NetworkSpecError,
   type NetRouting,
 } from '../src/zones/network/index.ts';
-import { dyAbs, dyCmp, dyOf, dyScale, dySub, ratText } from '../src/zones/network/dyadic.ts';
+import { dyAbs, dyCmp, dyOf, dyScale, dySub, ratText } from '../src/oracle/network/dyadic.ts';
 import { qCmp } from '../src/zones/network/bruteforce.ts';
 import { Interner } from '../src/zones/network/interner.ts';
 import { up32 } from '../src/zones/network/bounds.ts';

@@ -5,8 +5,8 @@
  * networks.
  */
 import type { NetLayer } from '../../models/spec.ts';
-import { dyAdd, dyCmp, dyMul, dyOf, dyScale, dyShift, dySign, DY_ZERO, splitOdd, type Dy } from './dyadic.ts';
-import { BATCHNORM_UNSUPPORTED, NetworkSpecError, type NetworkSpec, type Params } from './graph.ts';
+import { DY_ZERO, type Dy, dyAdd, dyCmp, dyMul, dyOf, dyScale, dyShift, dySign, splitOdd } from '../../oracle/network/index.ts';
+import { BATCHNORM_UNSUPPORTED, type NetworkSpec, NetworkSpecError, type Params } from './graph.ts';
 import type { NetRouting, NodeRouting } from './types.ts';
 
 /** An exact rational n/d, d > 0. */

@@ -27,8 +27,9 @@
  *   regular, counted as a harmless rounding difference; else compensation, 'tie' if s_p = 0, else 'flip'.
  * The batch is in a zone when any unit is in bifurcation or compensation; bifurcation wins.
  */
-import { windows } from './graph.ts';
+
 import type { ExactRoutingResult } from './exact.ts';
+import { windows } from './graph.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
 export type UnitZone = 'regular' | 'harmless' | 'bifurcation' | 'compensation';

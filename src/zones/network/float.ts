@@ -10,8 +10,10 @@
  * - routingFromDecisions: a backend's decision list in forward order (e.g. the engine's
  *   NetGradients.decisions, whose paths follow PyTorch naming) aligned with this module's paths.
  */
-import { round, formatByName, type Format } from '../../precision/index.ts';
-import { compileNetwork, describe, windows, type Graph, type NetworkSpec, type Params } from './graph.ts';
+
+import type { Graph } from '../../oracle/network/index.ts';
+import { type Format, formatByName, round } from '../../precision/index.ts';
+import { compileNetwork, describe, type NetworkSpec, type Params, windows } from './graph.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
 export interface FloatForward {

@@ -3,14 +3,14 @@
  * routing made affordable by filtering (exact.ts), the per-unit classification against a
  * precision-p routing (classify.ts), and the paper's threshold estimator (estimator.ts).
  */
-export * from './types.ts';
-export { exactRouting, type ExactRoutingResult } from './exact.ts';
+
+export { type BruteForceResult, bruteForceRouting } from './bruteforce.ts';
 export {
-  classifyNetwork,
   type BatchZone,
   type BifurcationCause,
   type ClassifyNetworkOptions,
   type CompensationCause,
+  classifyNetwork,
   type EntryExplanation,
   type HarmlessKind,
   type NetworkClassification,
@@ -20,14 +20,15 @@ export {
   type ZoneTotals,
 } from './classify.ts';
 export {
-  ESTIMATOR_THRESHOLDS,
   compareEstimator,
-  estimateZone,
-  estimatorDistance,
+  ESTIMATOR_THRESHOLDS,
   type EstimatorComparison,
   type EstimatorResult,
+  estimateZone,
+  estimatorDistance,
   type GradientMap,
 } from './estimator.ts';
-export { plainForward, simulateForward, routingFromValues, routingFromDecisions, type DecisionLike, type FloatForward } from './float.ts';
-export { bruteForceRouting, type BruteForceResult } from './bruteforce.ts';
-export { BATCHNORM_UNSUPPORTED, NetworkSpecError, type NetworkSpec, type Params } from './graph.ts';
+export { type ExactRoutingResult, exactRouting } from './exact.ts';
+export { type DecisionLike, type FloatForward, plainForward, routingFromDecisions, routingFromValues, simulateForward } from './float.ts';
+export { BATCHNORM_UNSUPPORTED, type NetworkSpec, NetworkSpecError, type Params } from './graph.ts';
+export * from './types.ts';

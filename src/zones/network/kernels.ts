@@ -17,7 +17,7 @@
  * the call would be too big, a driver declines (padding read against a non-finite weight: the
  * parameters are finite, but |w|↑ is +∞ beyond the binary32 range) or traps.
  */
-import { kernelCalls, kernelStatus, loadKernels, type KernelExports } from '../../engine/kernels/index.ts';
+import { type KernelExports, kernelCalls, kernelStatus, loadKernels } from '../../engine/kernels/index.ts';
 
 /** Largest linear memory a call may use (as kernels/index.ts). */
 const MAX_BYTES = 2 ** 31;

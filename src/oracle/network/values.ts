@@ -1,0 +1,143 @@
+/**
+ * The exact value of one entry of a node's output in a compiled network (graph.ts), from the exact
+ * values of the entries it reads: conv and linear Σ w·x + b, ReLU and MaxPool along the routing
+ * already decided, average pools as a dyadic sum over the odd part carried in the tensor's
+ * denominator, residual adds over the common denominator. Every value is a numerator over its
+ * tensor's denominator (TensorInfo.den), in BigInt dyadic arithmetic (dyadic.ts), so nothing rounds.
+ *
+ * The caller supplies the input entries (`ExactInputs.at`), which is where it decides how to get
+ * them: the filtered exact routing (zones/network/exact.ts) answers from float values known to be
+ * exact, from a memo by structural id, or by asking for the producing node's entry here again.
+ * Only the entries a result depends on are asked for: a zero weight skips its input entirely.
+ */
+import { DY_ZERO, type Dy, dyMul, dyOf, dyScale, dyShift, dySum } from './dyadic.ts';
+import type { ConvNode, Graph, GraphNode, LinearNode, NodeOf } from './graph.ts';
+
+/** Where the exact values of a node's inputs come from. */
+export interface ExactInputs {
+  /** Exact numerator of entry i of tensor t (the value is numerator / den(t)). */
+  at(t: number, i: number): Dy;
+}
+
+/** The routing decided so far, by node index: ReLU signs and MaxPool tie sets (ascending). */
+export interface DecidedRouting {
+  sign(k: number): ArrayLike<number>;
+  ties(k: number): readonly (readonly number[])[];
+}
+
+export class NodeValues {
+  /** Exact weights by node, converted on first use (most are never needed). */
+  private readonly wDy = new Map<number, (Dy | undefined)[]>();
+
+  constructor(
+    private readonly g: Graph,
+    private readonly inputs: ExactInputs,
+    private readonly routing: DecidedRouting,
+  ) {}
+
+  /** Exact numerator of entry i of node k's output (over its output tensor's denominator). */
+  entry(k: number, i: number): Dy {
+    const nd = this.g.nodes[k];
+    switch (nd.kind) {
+      case 'conv2d':
+        return this.conv(k, nd, i);
+      case 'linear':
+        return this.linear(k, nd, i);
+      case 'relu':
+        return this.routing.sign(k)[i] > 0 ? this.inputs.at(nd.input, i) : DY_ZERO;
+      case 'maxpool':
+        return this.inputs.at(nd.input, this.routing.ties(k)[i][0]);
+      case 'avgpool':
+        return this.avgpool(nd, i);
+      case 'globalavgpool':
+        return this.globalavgpool(nd, i);
+      case 'add':
+        return this.add(nd, i);
+      case 'flatten':
+        return this.inputs.at(nd.input, i);
+    }
+  }
+
+  private weight(k: number, w: Float64Array, i: number): Dy {
+    let arr = this.wDy.get(k);
+    if (!arr) {
+      arr = new Array(w.length);
+      this.wDy.set(k, arr);
+    }
+    let d = arr[i];
+    if (d === undefined) {
+      d = dyOf(w[i]);
+      arr[i] = d;
+    }
+    return d;
+  }
+
+  /** The bias of output channel c as a numerator over the output's denominator (none: no term). */
+  private biasTerm(nd: GraphNode, bias: Float64Array | null, c: number): Dy[] {
+    return bias ? [dyScale(dyOf(bias[c]), this.g.tensors[nd.output].den)] : [];
+  }
+
+  private conv(k: number, nd: ConvNode, i: number): Dy {
+    const [, C, H, W] = this.g.tensors[nd.input].shape;
+    const { outH, outW, kk, map } = nd.win;
+    const P = outH * outW;
+    const pos = i % P;
+    const co = Math.floor(i / P) % nd.outC;
+    const n = Math.floor(i / (P * nd.outC));
+    const K = C * kk;
+    const terms = this.biasTerm(nd, nd.bias, co);
+    for (let ci = 0; ci < C; ci++) {
+      const base = (n * C + ci) * H * W;
+      for (let j = 0; j < kk; j++) {
+        const off = map[pos * kk + j];
+        if (off < 0) continue;
+        const wi = co * K + ci * kk + j;
+        if (nd.weight[wi] === 0) continue;
+        const x = this.inputs.at(nd.input, base + off);
+        if (x.m !== 0n) terms.push(dyMul(this.weight(k, nd.weight, wi), x));
+      }
+    }
+    return dySum(terms);
+  }
+
+  private linear(k: number, nd: LinearNode, i: number): Dy {
+    const n = Math.floor(i / nd.outF);
+    const o = i % nd.outF;
+    const terms = this.biasTerm(nd, nd.bias, o);
+    for (let f = 0; f < nd.inF; f++) {
+      const wi = o * nd.inF + f;
+      if (nd.weight[wi] === 0) continue;
+      const x = this.inputs.at(nd.input, n * nd.inF + f);
+      if (x.m !== 0n) terms.push(dyMul(this.weight(k, nd.weight, wi), x));
+    }
+    return dySum(terms);
+  }
+
+  private avgpool(nd: NodeOf<'avgpool'>, i: number): Dy {
+    const [, , H, W] = this.g.tensors[nd.input].shape;
+    const { outH, outW, kk, map } = nd.win;
+    const P = outH * outW;
+    const pos = i % P;
+    const plane = Math.floor(i / P);
+    const terms: Dy[] = [];
+    for (let j = 0; j < kk; j++) {
+      const off = map[pos * kk + j];
+      if (off >= 0) terms.push(this.inputs.at(nd.input, plane * H * W + off));
+    }
+    return dyShift(dySum(terms), -nd.twos);
+  }
+
+  private globalavgpool(nd: NodeOf<'globalavgpool'>, i: number): Dy {
+    const [, , H, W] = this.g.tensors[nd.input].shape;
+    const terms: Dy[] = [];
+    for (let j = 0; j < H * W; j++) terms.push(this.inputs.at(nd.input, i * H * W + j));
+    return dyShift(dySum(terms), -nd.twos);
+  }
+
+  private add(nd: NodeOf<'add'>, i: number): Dy {
+    const den = this.g.tensors[nd.output].den;
+    const da = this.g.tensors[nd.input].den;
+    const db = this.g.tensors[nd.other].den;
+    return dySum([dyScale(this.inputs.at(nd.input, i), den / da), dyScale(this.inputs.at(nd.other, i), den / db)]);
+  }
+}
