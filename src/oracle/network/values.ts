@@ -30,9 +30,9 @@ export class NodeValues {
   private readonly wDy = new Map<number, (Dy | undefined)[]>();
 
   constructor(
-    private readonly g: Graph,
-    private readonly inputs: ExactInputs,
-    private readonly routing: DecidedRouting,
+    readonly g: Graph,
+    readonly inputs: ExactInputs,
+    readonly routing: DecidedRouting,
   ) {}
 
   /** Exact numerator of entry i of node k's output (over its output tensor's denominator). */
@@ -40,25 +40,26 @@ export class NodeValues {
     const nd = this.g.nodes[k];
     switch (nd.kind) {
       case 'conv2d':
-        return this.conv(k, nd, i);
+        return convValue(this, k, nd, i);
       case 'linear':
-        return this.linear(k, nd, i);
+        return linearValue(this, k, nd, i);
       case 'relu':
         return this.routing.sign(k)[i] > 0 ? this.inputs.at(nd.input, i) : DY_ZERO;
       case 'maxpool':
         return this.inputs.at(nd.input, this.routing.ties(k)[i][0]);
       case 'avgpool':
-        return this.avgpool(nd, i);
+        return avgpoolValue(this, nd, i);
       case 'globalavgpool':
-        return this.globalavgpool(nd, i);
+        return globalavgpoolValue(this, nd, i);
       case 'add':
-        return this.add(nd, i);
+        return addValue(this, nd, i);
       case 'flatten':
         return this.inputs.at(nd.input, i);
     }
   }
 
-  private weight(k: number, w: Float64Array, i: number): Dy {
+  /** Weight i of node k, exactly. */
+  weight(k: number, w: Float64Array, i: number): Dy {
     let arr = this.wDy.get(k);
     if (!arr) {
       arr = new Array(w.length);
@@ -71,73 +72,73 @@ export class NodeValues {
     }
     return d;
   }
+}
 
-  /** The bias of output channel c as a numerator over the output's denominator (none: no term). */
-  private biasTerm(nd: GraphNode, bias: Float64Array | null, c: number): Dy[] {
-    return bias ? [dyScale(dyOf(bias[c]), this.g.tensors[nd.output].den)] : [];
-  }
+/** The bias of output channel c as a numerator over the output's denominator (none: no term). */
+function biasTerm(v: NodeValues, nd: GraphNode, bias: Float64Array | null, c: number): Dy[] {
+  return bias ? [dyScale(dyOf(bias[c]), v.g.tensors[nd.output].den)] : [];
+}
 
-  private conv(k: number, nd: ConvNode, i: number): Dy {
-    const [, C, H, W] = this.g.tensors[nd.input].shape;
-    const { outH, outW, kk, map } = nd.win;
-    const P = outH * outW;
-    const pos = i % P;
-    const co = Math.floor(i / P) % nd.outC;
-    const n = Math.floor(i / (P * nd.outC));
-    const K = C * kk;
-    const terms = this.biasTerm(nd, nd.bias, co);
-    for (let ci = 0; ci < C; ci++) {
-      const base = (n * C + ci) * H * W;
-      for (let j = 0; j < kk; j++) {
-        const off = map[pos * kk + j];
-        if (off < 0) continue;
-        const wi = co * K + ci * kk + j;
-        if (nd.weight[wi] === 0) continue;
-        const x = this.inputs.at(nd.input, base + off);
-        if (x.m !== 0n) terms.push(dyMul(this.weight(k, nd.weight, wi), x));
-      }
-    }
-    return dySum(terms);
-  }
-
-  private linear(k: number, nd: LinearNode, i: number): Dy {
-    const n = Math.floor(i / nd.outF);
-    const o = i % nd.outF;
-    const terms = this.biasTerm(nd, nd.bias, o);
-    for (let f = 0; f < nd.inF; f++) {
-      const wi = o * nd.inF + f;
-      if (nd.weight[wi] === 0) continue;
-      const x = this.inputs.at(nd.input, n * nd.inF + f);
-      if (x.m !== 0n) terms.push(dyMul(this.weight(k, nd.weight, wi), x));
-    }
-    return dySum(terms);
-  }
-
-  private avgpool(nd: NodeOf<'avgpool'>, i: number): Dy {
-    const [, , H, W] = this.g.tensors[nd.input].shape;
-    const { outH, outW, kk, map } = nd.win;
-    const P = outH * outW;
-    const pos = i % P;
-    const plane = Math.floor(i / P);
-    const terms: Dy[] = [];
+function convValue(v: NodeValues, k: number, nd: ConvNode, i: number): Dy {
+  const [, C, H, W] = v.g.tensors[nd.input].shape;
+  const { outH, outW, kk, map } = nd.win;
+  const P = outH * outW;
+  const pos = i % P;
+  const co = Math.floor(i / P) % nd.outC;
+  const n = Math.floor(i / (P * nd.outC));
+  const K = C * kk;
+  const terms = biasTerm(v, nd, nd.bias, co);
+  for (let ci = 0; ci < C; ci++) {
+    const base = (n * C + ci) * H * W;
     for (let j = 0; j < kk; j++) {
       const off = map[pos * kk + j];
-      if (off >= 0) terms.push(this.inputs.at(nd.input, plane * H * W + off));
+      if (off < 0) continue;
+      const wi = co * K + ci * kk + j;
+      if (nd.weight[wi] === 0) continue;
+      const x = v.inputs.at(nd.input, base + off);
+      if (x.m !== 0n) terms.push(dyMul(v.weight(k, nd.weight, wi), x));
     }
-    return dyShift(dySum(terms), -nd.twos);
   }
+  return dySum(terms);
+}
 
-  private globalavgpool(nd: NodeOf<'globalavgpool'>, i: number): Dy {
-    const [, , H, W] = this.g.tensors[nd.input].shape;
-    const terms: Dy[] = [];
-    for (let j = 0; j < H * W; j++) terms.push(this.inputs.at(nd.input, i * H * W + j));
-    return dyShift(dySum(terms), -nd.twos);
+function linearValue(v: NodeValues, k: number, nd: LinearNode, i: number): Dy {
+  const n = Math.floor(i / nd.outF);
+  const o = i % nd.outF;
+  const terms = biasTerm(v, nd, nd.bias, o);
+  for (let f = 0; f < nd.inF; f++) {
+    const wi = o * nd.inF + f;
+    if (nd.weight[wi] === 0) continue;
+    const x = v.inputs.at(nd.input, n * nd.inF + f);
+    if (x.m !== 0n) terms.push(dyMul(v.weight(k, nd.weight, wi), x));
   }
+  return dySum(terms);
+}
 
-  private add(nd: NodeOf<'add'>, i: number): Dy {
-    const den = this.g.tensors[nd.output].den;
-    const da = this.g.tensors[nd.input].den;
-    const db = this.g.tensors[nd.other].den;
-    return dySum([dyScale(this.inputs.at(nd.input, i), den / da), dyScale(this.inputs.at(nd.other, i), den / db)]);
+function avgpoolValue(v: NodeValues, nd: NodeOf<'avgpool'>, i: number): Dy {
+  const [, , H, W] = v.g.tensors[nd.input].shape;
+  const { outH, outW, kk, map } = nd.win;
+  const P = outH * outW;
+  const pos = i % P;
+  const plane = Math.floor(i / P);
+  const terms: Dy[] = [];
+  for (let j = 0; j < kk; j++) {
+    const off = map[pos * kk + j];
+    if (off >= 0) terms.push(v.inputs.at(nd.input, plane * H * W + off));
   }
+  return dyShift(dySum(terms), -nd.twos);
+}
+
+function globalavgpoolValue(v: NodeValues, nd: NodeOf<'globalavgpool'>, i: number): Dy {
+  const [, , H, W] = v.g.tensors[nd.input].shape;
+  const terms: Dy[] = [];
+  for (let j = 0; j < H * W; j++) terms.push(v.inputs.at(nd.input, i * H * W + j));
+  return dyShift(dySum(terms), -nd.twos);
+}
+
+function addValue(v: NodeValues, nd: NodeOf<'add'>, i: number): Dy {
+  const den = v.g.tensors[nd.output].den;
+  const da = v.g.tensors[nd.input].den;
+  const db = v.g.tensors[nd.other].den;
+  return dySum([dyScale(v.inputs.at(nd.input, i), den / da), dyScale(v.inputs.at(nd.other, i), den / db)]);
 }

@@ -52,166 +52,170 @@ export function reluForward(run: RunContext, nd: NodeOf<'relu'>, k: number, out:
   run.counters.set(k, cnt);
 }
 
+/**
+ * Every window of a MaxPool node: its exact tie set, and its output (value, bound, structural id).
+ * Output sids: 2·d(s) for a window won by the one computation s (d: a dense numbering of the input
+ * sids), 2·(interned window key) + 1 otherwise: disjoint, and each injective.
+ */
 export function maxpoolForward(run: RunContext, nd: NodeOf<'maxpool'>, k: number, out: TState): void {
-  const d = new WindowDecider(run, nd, out);
-  d.all();
-  run.ties.set(k, d.ties);
-  run.counters.set(k, d.cnt);
+  const w = windowState(run, nd, out);
+  const [N, C, H, W] = run.g.tensors[nd.input].shape;
+  const { outH, outW, kk, map } = nd.win;
+  const P = outH * outW;
+  const { win, cand, ties, single, cnt } = w;
+  const { val, err, sid } = w.inp;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    for (let pos = 0; pos < P; pos++) {
+      const o = plane * P + pos;
+      let len = 0;
+      for (let j = 0; j < kk; j++) {
+        const off = map[pos * kk + j];
+        if (off >= 0) win[len++] = base + off;
+      }
+      // (a): the candidates, every entry not certainly below the top one.
+      const nc = candidates(win, len, val, err, cand);
+      if (nc !== 1) {
+        tiedWindow(w, o, nc, base, pos);
+        continue;
+      }
+      // The common case: one entry certainly above all others (or alone in its window); the output is that computation.
+      const top = cand[0];
+      cnt.float++;
+      ties[o] = [top];
+      out.sid[o] = 2 * single.dense(sid[top]);
+      out.val[o] = val[top];
+      out.err[o] = err[top];
+    }
+  }
+  w.interner.release();
+  single.release();
+  run.ties.set(k, ties);
+  run.counters.set(k, cnt);
+}
+
+/** What the windows of one MaxPool node share while they are decided. */
+interface WindowState {
+  readonly run: RunContext;
+  readonly nd: NodeOf<'maxpool'>;
+  readonly inp: TState;
+  readonly out: TState;
+  readonly cnt: Counter;
+  /** One list per window o = plane·P + pos (the placeholder keeps the array of lists packed). */
+  readonly ties: number[][];
+  readonly key: Int32Array;
+  readonly interner: Interner;
+  /** Window sid → tie pattern (positions inside the window) of windows decided exactly. */
+  readonly patterns: Map<number, number[]>;
+  readonly win: Int32Array;
+  readonly cand: Int32Array;
+  readonly single: SidCache;
+}
+
+function windowState(run: RunContext, nd: NodeOf<'maxpool'>, out: TState): WindowState {
+  const [N, C] = run.g.tensors[nd.input].shape;
+  const { outH, outW, kk } = nd.win;
+  const inp = run.t[nd.input];
+  return {
+    run,
+    nd,
+    inp,
+    out,
+    cnt: newCounter(),
+    ties: new Array<number[]>(N * C * outH * outW).fill(NO_TIES),
+    key: new Int32Array(kk),
+    interner: new Interner(kk * 64),
+    patterns: new Map(),
+    win: new Int32Array(kk),
+    cand: new Int32Array(kk),
+    single: new SidCache(inp.sid),
+  };
 }
 
 /**
- * Output sids of a MaxPool: 2·d(s) for a window won by the one computation s (d: a dense numbering
- * of the input sids), 2·(interned window key) + 1 otherwise: disjoint, and each injective.
+ * (a)/(b), the next most common case: the nc candidates are all exact and equal, or all the same
+ * computation (constant background). Otherwise the general case.
  */
-class WindowDecider {
-  readonly cnt: Counter = newCounter();
-  /** One list per window o = plane·P + pos (the placeholder keeps the array of lists packed). */
-  readonly ties: number[][];
-  private readonly inp: TState;
-  private readonly key: Int32Array;
-  private readonly interner: Interner;
-  /** Window sid → tie pattern (positions inside the window) of windows decided exactly. */
-  private readonly patterns = new Map<number, number[]>();
-  private readonly win: Int32Array;
-  private readonly cand: Int32Array;
-  private readonly single: SidCache;
-
-  constructor(
-    private readonly run: RunContext,
-    private readonly nd: NodeOf<'maxpool'>,
-    private readonly out: TState,
-  ) {
-    const [N, C] = run.g.tensors[nd.input].shape;
-    const { outH, outW, kk } = nd.win;
-    this.inp = run.t[nd.input];
-    this.ties = new Array<number[]>(N * C * outH * outW).fill(NO_TIES);
-    this.key = new Int32Array(kk);
-    this.interner = new Interner(kk * 64);
-    this.win = new Int32Array(kk);
-    this.cand = new Int32Array(kk);
-    this.single = new SidCache(this.inp.sid);
+function tiedWindow(w: WindowState, o: number, nc: number, base: number, pos: number): void {
+  const { cand, cnt, out } = w;
+  const { val, err, sid } = w.inp;
+  const c0 = cand[0];
+  const cs0 = sid[c0];
+  let sameSid = true;
+  let sameExact = err[c0] === 0;
+  let cbest = c0;
+  for (let j = 1; j < nc; j++) {
+    const i = cand[j];
+    if (sid[i] !== cs0) sameSid = false;
+    if (err[i] !== 0 || val[i] !== val[c0]) sameExact = false;
+    if (err[i] < err[cbest]) cbest = i;
   }
-
-  /** Every window; the common case (one entry certainly above the others) inline. */
-  all(): void {
-    const [N, C, H, W] = this.run.g.tensors[this.nd.input].shape;
-    const { outH, outW, kk, map } = this.nd.win;
-    const P = outH * outW;
-    const { win, cand, ties, out, single, cnt } = this;
-    const { val, err, sid } = this.inp;
-    for (let plane = 0; plane < N * C; plane++) {
-      const base = plane * H * W;
-      for (let pos = 0; pos < P; pos++) {
-        const o = plane * P + pos;
-        let len = 0;
-        for (let j = 0; j < kk; j++) {
-          const off = map[pos * kk + j];
-          if (off >= 0) win[len++] = base + off;
-        }
-        // (a): the candidates, every entry not certainly below the top one.
-        const nc = candidates(win, len, val, err, cand);
-        if (nc !== 1) {
-          this.tied(o, nc, base, pos);
-          continue;
-        }
-        // One entry certainly above all others (or alone in its window): the output is that computation.
-        const top = cand[0];
-        cnt.float++;
-        ties[o] = [top];
-        out.sid[o] = 2 * single.dense(sid[top]);
-        out.val[o] = val[top];
-        out.err[o] = err[top];
-      }
-    }
-    this.interner.release();
-    single.release();
+  if (!sameSid && !sameExact) {
+    generalWindow(w, o, base, pos);
+    return;
   }
+  if (sameExact) cnt.float++;
+  else cnt.structural++;
+  w.ties[o] = listOf(cand, nc);
+  out.sid[o] = sameSid ? 2 * w.single.dense(cs0) : 2 * windowSid(w, base, pos) + 1;
+  out.val[o] = val[cbest];
+  out.err[o] = err[cbest];
+}
 
-  /**
-   * (a)/(b), the next most common case: the nc candidates are all exact and equal, or all the same
-   * computation (constant background). Otherwise the general case.
-   */
-  private tied(o: number, nc: number, base: number, pos: number): void {
-    const { cand, cnt, out } = this;
-    const { val, err, sid } = this.inp;
-    const c0 = cand[0];
-    const cs0 = sid[c0];
-    let sameSid = true;
-    let sameExact = err[c0] === 0;
-    let cbest = c0;
-    for (let j = 1; j < nc; j++) {
-      const i = cand[j];
-      if (sid[i] !== cs0) sameSid = false;
-      if (err[i] !== 0 || val[i] !== val[c0]) sameExact = false;
-      if (err[i] < err[cbest]) cbest = i;
-    }
-    if (!sameSid && !sameExact) {
-      this.general(o, base, pos);
-      return;
-    }
-    if (sameExact) cnt.float++;
-    else cnt.structural++;
-    this.ties[o] = listOf(cand, nc);
-    out.sid[o] = sameSid ? 2 * this.single.dense(cs0) : 2 * this.windowSid(base, pos) + 1;
-    out.val[o] = val[cbest];
-    out.err[o] = err[cbest];
+/** Stages (a), (b) on classes of equal candidates, a tie pattern seen in the same window key, then (c). */
+function generalWindow(w: WindowState, o: number, base: number, pos: number): void {
+  const { kk, map } = w.nd.win;
+  const { key, cnt, out } = w;
+  const { val, err, sid } = w.inp;
+  const idx: number[] = [];
+  for (let j = 0; j < kk; j++) {
+    const off = map[pos * kk + j];
+    key[j] = off < 0 ? -1 : sid[base + off];
+    if (off >= 0) idx.push(base + off);
   }
+  const wsid = w.interner.intern(key, kk);
+  let T = decideFloat(idx, val, err, sid, cnt, w.cand);
+  if (!T) {
+    const pattern = w.patterns.get(wsid);
+    if (pattern) {
+      T = pattern.map((j) => idx[j]);
+      cnt.structural++;
+    } else {
+      T = decideExact(w.run, w.nd.input, idx, val, err, sid);
+      w.patterns.set(
+        wsid,
+        T.map((i) => idx.indexOf(i)),
+      );
+      cnt.exact++;
+    }
+  }
+  w.ties[o] = T;
+  // Structure of the output: when every exactly tied entry is the same computation s, the
+  // output *is* s (same value, same function of θ whichever entry is routed), so its id
+  // depends on s alone (2·d(s)) whatever the losing entries were; the window key (used above
+  // to reuse tie patterns) would needlessly tell apart [A,B,B,B] and [B,A,B,B] with A the max.
+  // Different computations tied exactly keep the window-specific id 2·wsid + 1 (conservative).
+  const s0 = sid[T[0]];
+  let same = true;
+  for (let j = 1; j < T.length; j++) if (sid[T[j]] !== s0) same = false;
+  out.sid[o] = same ? 2 * w.single.dense(s0) : 2 * wsid + 1;
+  // Output: the tied entry with the smallest bound.
+  let best = T[0];
+  for (const i of T) if (err[i] < err[best]) best = i;
+  out.val[o] = val[best];
+  out.err[o] = err[best];
+}
 
-  /** Stages (a), (b) on classes of equal candidates, a tie pattern seen in the same window key, then (c). */
-  private general(o: number, base: number, pos: number): void {
-    const { kk, map } = this.nd.win;
-    const { key, cnt, out } = this;
-    const { val, err, sid } = this.inp;
-    const idx: number[] = [];
-    for (let j = 0; j < kk; j++) {
-      const off = map[pos * kk + j];
-      key[j] = off < 0 ? -1 : sid[base + off];
-      if (off >= 0) idx.push(base + off);
-    }
-    const wsid = this.interner.intern(key, kk);
-    let T = decideFloat(idx, val, err, sid, cnt, this.cand);
-    if (!T) {
-      const pattern = this.patterns.get(wsid);
-      if (pattern) {
-        T = pattern.map((j) => idx[j]);
-        cnt.structural++;
-      } else {
-        T = decideExact(this.run, this.nd.input, idx, val, err, sid);
-        this.patterns.set(
-          wsid,
-          T.map((i) => idx.indexOf(i)),
-        );
-        cnt.exact++;
-      }
-    }
-    this.ties[o] = T;
-    // Structure of the output: when every exactly tied entry is the same computation s, the
-    // output *is* s (same value, same function of θ whichever entry is routed), so its id
-    // depends on s alone (2·d(s)) whatever the losing entries were; the window key (used above
-    // to reuse tie patterns) would needlessly tell apart [A,B,B,B] and [B,A,B,B] with A the max.
-    // Different computations tied exactly keep the window-specific id 2·wsid + 1 (conservative).
-    const s0 = sid[T[0]];
-    let same = true;
-    for (let j = 1; j < T.length; j++) if (sid[T[j]] !== s0) same = false;
-    out.sid[o] = same ? 2 * this.single.dense(s0) : 2 * wsid + 1;
-    // Output: the tied entry with the smallest bound.
-    let best = T[0];
-    for (const i of T) if (err[i] < err[best]) best = i;
-    out.val[o] = val[best];
-    out.err[o] = err[best];
+/** Interned id of a window's key of input sids (−1 on padding). */
+function windowSid(w: WindowState, base: number, pos: number): number {
+  const { kk, map } = w.nd.win;
+  const { key } = w;
+  const sid = w.inp.sid;
+  for (let j = 0; j < kk; j++) {
+    const off = map[pos * kk + j];
+    key[j] = off < 0 ? -1 : sid[base + off];
   }
-
-  /** Interned id of a window's key of input sids (−1 on padding). */
-  private windowSid(base: number, pos: number): number {
-    const { kk, map } = this.nd.win;
-    const { key } = this;
-    const sid = this.inp.sid;
-    for (let j = 0; j < kk; j++) {
-      const off = map[pos * kk + j];
-      key[j] = off < 0 ? -1 : sid[base + off];
-    }
-    return this.interner.intern(key, kk);
-  }
+  return w.interner.intern(key, kk);
 }
 
 /**

@@ -97,36 +97,8 @@ class NetworkRun implements RunContext {
       }
       const st = emptyState(info.size);
       this.t.push(st);
-      this.step(nd, k, st);
+      forwardStep(this, nd, k, st);
     });
-  }
-
-  private step(nd: Graph['nodes'][number], k: number, st: TState): void {
-    switch (nd.kind) {
-      case 'conv2d':
-        convForward(this, nd, st);
-        break;
-      case 'linear':
-        linearForward(this, nd, st);
-        break;
-      case 'relu':
-        reluForward(this, nd, k, st);
-        break;
-      case 'maxpool':
-        maxpoolForward(this, nd, k, st);
-        break;
-      case 'avgpool':
-        avgpoolForward(this, nd, st);
-        break;
-      case 'globalavgpool':
-        globalavgpoolForward(this, nd, st);
-        break;
-      case 'add':
-        addForward(this, nd, st);
-        break;
-      case 'flatten':
-        throw new Error('unreachable: flatten outputs are aliases');
-    }
   }
 
   /**
@@ -147,17 +119,46 @@ class NetworkRun implements RunContext {
     st.memo.set(s, r);
     return r;
   }
+}
 
-  /** Exact sign of entry i of tensor t: from the bounds when they decide it, else exactly. */
-  exactSign(t: number, i: number): -1 | 0 | 1 {
-    const st = this.t[t];
-    const v = st.val[i];
-    const e = st.err[i];
-    if (e === 0) return v > 0 ? 1 : v < 0 ? -1 : 0;
-    if (v > e) return 1;
-    if (v < -e) return -1;
-    return dySign(this.exactAt(t, i));
+/** One node of the forward: its values, bounds and sids, and the routing it decides. */
+function forwardStep(run: NetworkRun, nd: Graph['nodes'][number], k: number, st: TState): void {
+  switch (nd.kind) {
+    case 'conv2d':
+      convForward(run, nd, st);
+      break;
+    case 'linear':
+      linearForward(run, nd, st);
+      break;
+    case 'relu':
+      reluForward(run, nd, k, st);
+      break;
+    case 'maxpool':
+      maxpoolForward(run, nd, k, st);
+      break;
+    case 'avgpool':
+      avgpoolForward(run, nd, st);
+      break;
+    case 'globalavgpool':
+      globalavgpoolForward(run, nd, st);
+      break;
+    case 'add':
+      addForward(run, nd, st);
+      break;
+    case 'flatten':
+      throw new Error('unreachable: flatten outputs are aliases');
   }
+}
+
+/** Exact sign of entry i of tensor t: from the bounds when they decide it, else exactly. */
+function exactSign(run: NetworkRun, t: number, i: number): -1 | 0 | 1 {
+  const st = run.t[t];
+  const v = st.val[i];
+  const e = st.err[i];
+  if (e === 0) return v > 0 ? 1 : v < 0 ? -1 : 0;
+  if (v > e) return 1;
+  if (v < -e) return -1;
+  return dySign(run.exactAt(t, i));
 }
 
 /** The routing and filter statistics of every MaxPool / ReLU node, in forward order. */
@@ -226,7 +227,7 @@ export function exactRouting(spec: NetworkSpec, params: Params, x: ArrayLike<num
       const nd = node(path);
       return ratText(run.exactAt(nd.input, index), g.tensors[nd.input].den);
     },
-    exactInputSign: (path, index) => run.exactSign(node(path).input, index),
+    exactInputSign: (path, index) => exactSign(run, node(path).input, index),
     inputSid: (path, index) => run.t[node(path).input].sid[index],
     reluBefore: (path) => {
       const p = g.tensors[node(path).input].producer;

@@ -69,117 +69,112 @@ function checkInput(spec: NetworkSpec, x: ArrayLike<number>, shape: readonly num
 }
 
 /** The graph under construction: nodes and tensors appended in forward order. */
-class Builder {
-  readonly nodes: GraphNode[] = [];
+interface Builder {
+  readonly params: Params;
+  readonly nodes: GraphNode[];
   readonly tensors: TensorInfo[];
+}
 
-  constructor(
-    readonly params: Params,
-    input: Shape4,
-  ) {
-    this.tensors = [{ shape: input, size: input[0] * input[1] * input[2] * input[3], den: 1n, producer: -1, alias: null }];
-  }
+/** A new tensor produced by the next node pushed. */
+function tensor(b: Builder, shape: Shape4, den: bigint, alias: number | null = null): number {
+  b.tensors.push({ shape, size: shape[0] * shape[1] * shape[2] * shape[3], den, producer: b.nodes.length, alias });
+  return b.tensors.length - 1;
+}
 
-  /** A new tensor produced by the next node pushed. */
-  tensor(shape: Shape4, den: bigint, alias: number | null = null): number {
-    this.tensors.push({ shape, size: shape[0] * shape[1] * shape[2] * shape[3], den, producer: this.nodes.length, alias });
-    return this.tensors.length - 1;
-  }
+function push(b: Builder, nd: GraphNode): number {
+  b.nodes.push(nd);
+  return nd.output;
+}
 
-  /** The layers of one sequence, in order, from tensor `input`; returns the last output tensor. */
-  seq(layers: readonly NetLayer[], prefix: string, input: number): number {
-    let t = input;
-    layers.forEach((l, i) => {
-      t = this.layer(l, `${prefix}.${i}`, t);
-    });
-    return t;
-  }
+/** The layers of one sequence, in order, from tensor `input`; returns the last output tensor. */
+function seq(b: Builder, layers: readonly NetLayer[], prefix: string, input: number): number {
+  let t = input;
+  layers.forEach((l, i) => {
+    t = layer(b, l, `${prefix}.${i}`, t);
+  });
+  return t;
+}
 
-  private layer(l: NetLayer, path: string, t: number): number {
-    const inT = this.tensors[t];
-    const [n, c, h, w] = inT.shape;
-    switch (l.kind) {
-      case 'batchnorm2d':
-        throw new NetworkSpecError(`${path} (${l.name}): ${BATCHNORM_UNSUPPORTED}`);
-      case 'conv2d':
-        return this.conv(l, path, t);
-      case 'relu':
-        return this.push({ kind: 'relu', path, input: t, output: this.tensor(inT.shape, inT.den) });
-      case 'maxpool':
-        return this.maxpool(l, path, t);
-      case 'avgpool': {
-        const win = windows(h, w, l.kernel, l.stride, [0, 0], `${path} avgpool`);
-        const { odd, twos } = splitOdd(win.kk);
-        const output = this.tensor([n, c, win.outH, win.outW], inT.den * odd);
-        return this.push({ kind: 'avgpool', path, input: t, output, win, odd, twos });
-      }
-      case 'globalavgpool': {
-        const { odd, twos } = splitOdd(h * w);
-        return this.push({ kind: 'globalavgpool', path, input: t, output: this.tensor([n, c, 1, 1], inT.den * odd), odd, twos });
-      }
-      case 'flatten':
-        return this.push({ kind: 'flatten', path, input: t, output: this.tensor([n, c * h * w, 1, 1], inT.den, inT.alias ?? t) });
-      case 'linear':
-        return this.linear(l, path, t);
-      case 'residual':
-        return this.residual(l, path, t);
-      default: {
-        const never: never = l;
-        throw new NetworkSpecError(`unknown layer kind ${(never as { kind: string }).kind}`);
-      }
+function layer(b: Builder, l: NetLayer, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  switch (l.kind) {
+    case 'batchnorm2d':
+      throw new NetworkSpecError(`${path} (${l.name}): ${BATCHNORM_UNSUPPORTED}`);
+    case 'conv2d':
+      return conv(b, l, path, t);
+    case 'relu':
+      return push(b, { kind: 'relu', path, input: t, output: tensor(b, inT.shape, inT.den) });
+    case 'maxpool':
+      return maxpool(b, l, path, t);
+    case 'avgpool': {
+      const win = windows(h, w, l.kernel, l.stride, [0, 0], `${path} avgpool`);
+      const { odd, twos } = splitOdd(win.kk);
+      const output = tensor(b, [n, c, win.outH, win.outW], inT.den * odd);
+      return push(b, { kind: 'avgpool', path, input: t, output, win, odd, twos });
+    }
+    case 'globalavgpool': {
+      const { odd, twos } = splitOdd(h * w);
+      return push(b, { kind: 'globalavgpool', path, input: t, output: tensor(b, [n, c, 1, 1], inT.den * odd), odd, twos });
+    }
+    case 'flatten':
+      return push(b, { kind: 'flatten', path, input: t, output: tensor(b, [n, c * h * w, 1, 1], inT.den, inT.alias ?? t) });
+    case 'linear':
+      return linear(b, l, path, t);
+    case 'residual':
+      return residual(b, l, path, t);
+    default: {
+      const never: never = l;
+      throw new NetworkSpecError(`unknown layer kind ${(never as { kind: string }).kind}`);
     }
   }
+}
 
-  private push(nd: GraphNode): number {
-    this.nodes.push(nd);
-    return nd.output;
-  }
+function conv(b: Builder, l: Extract<NetLayer, { kind: 'conv2d' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (c !== l.inChannels) throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
+  const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} (${l.name})`);
+  const K = l.inChannels * l.kernel[0] * l.kernel[1];
+  const weight = param(b.params, `${l.name}.weight`, l.outChannels * K);
+  const bias = l.bias ? param(b.params, `${l.name}.bias`, l.outChannels) : null;
+  const output = tensor(b, [n, l.outChannels, win.outH, win.outW], inT.den);
+  return push(b, { kind: 'conv2d', path, input: t, output, name: l.name, inC: c, outC: l.outChannels, win, weight, bias });
+}
 
-  private conv(l: Extract<NetLayer, { kind: 'conv2d' }>, path: string, t: number): number {
-    const inT = this.tensors[t];
-    const [n, c, h, w] = inT.shape;
-    if (c !== l.inChannels) throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
-    const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} (${l.name})`);
-    const K = l.inChannels * l.kernel[0] * l.kernel[1];
-    const weight = param(this.params, `${l.name}.weight`, l.outChannels * K);
-    const bias = l.bias ? param(this.params, `${l.name}.bias`, l.outChannels) : null;
-    const output = this.tensor([n, l.outChannels, win.outH, win.outW], inT.den);
-    return this.push({ kind: 'conv2d', path, input: t, output, name: l.name, inC: c, outC: l.outChannels, win, weight, bias });
+function maxpool(b: Builder, l: Extract<NetLayer, { kind: 'maxpool' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (2 * l.padding[0] > l.kernel[0] || 2 * l.padding[1] > l.kernel[1]) {
+    throw new NetworkSpecError(`${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`);
   }
+  const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} maxpool`);
+  return push(b, { kind: 'maxpool', path, input: t, output: tensor(b, [n, c, win.outH, win.outW], inT.den), win });
+}
 
-  private maxpool(l: Extract<NetLayer, { kind: 'maxpool' }>, path: string, t: number): number {
-    const inT = this.tensors[t];
-    const [n, c, h, w] = inT.shape;
-    if (2 * l.padding[0] > l.kernel[0] || 2 * l.padding[1] > l.kernel[1]) {
-      throw new NetworkSpecError(`${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`);
-    }
-    const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} maxpool`);
-    return this.push({ kind: 'maxpool', path, input: t, output: this.tensor([n, c, win.outH, win.outW], inT.den), win });
+function linear(b: Builder, l: Extract<NetLayer, { kind: 'linear' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (h !== 1 || w !== 1 || c !== l.inFeatures) {
+    throw new NetworkSpecError(
+      `${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`,
+    );
   }
+  const weight = param(b.params, `${l.name}.weight`, l.outFeatures * l.inFeatures);
+  const bias = l.bias ? param(b.params, `${l.name}.bias`, l.outFeatures) : null;
+  const output = tensor(b, [n, l.outFeatures, 1, 1], inT.den);
+  return push(b, { kind: 'linear', path, input: t, output, name: l.name, inF: l.inFeatures, outF: l.outFeatures, weight, bias });
+}
 
-  private linear(l: Extract<NetLayer, { kind: 'linear' }>, path: string, t: number): number {
-    const inT = this.tensors[t];
-    const [n, c, h, w] = inT.shape;
-    if (h !== 1 || w !== 1 || c !== l.inFeatures) {
-      throw new NetworkSpecError(
-        `${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`,
-      );
-    }
-    const weight = param(this.params, `${l.name}.weight`, l.outFeatures * l.inFeatures);
-    const bias = l.bias ? param(this.params, `${l.name}.bias`, l.outFeatures) : null;
-    const output = this.tensor([n, l.outFeatures, 1, 1], inT.den);
-    return this.push({ kind: 'linear', path, input: t, output, name: l.name, inF: l.inFeatures, outF: l.outFeatures, weight, bias });
-  }
-
-  private residual(l: Extract<NetLayer, { kind: 'residual' }>, path: string, t: number): number {
-    const b = this.seq(l.body, `${path}.body`, t);
-    const s = this.seq(l.shortcut, `${path}.shortcut`, t);
-    const bs = this.tensors[b].shape;
-    const ss = this.tensors[s].shape;
-    if (bs.some((d, k) => d !== ss[k]))
-      throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
-    return this.push({ kind: 'add', path, input: b, other: s, output: this.tensor(bs, lcm(this.tensors[b].den, this.tensors[s].den)) });
-  }
+function residual(b: Builder, l: Extract<NetLayer, { kind: 'residual' }>, path: string, t: number): number {
+  const body = seq(b, l.body, `${path}.body`, t);
+  const short = seq(b, l.shortcut, `${path}.shortcut`, t);
+  const bs = b.tensors[body].shape;
+  const ss = b.tensors[short].shape;
+  if (bs.some((d, k) => d !== ss[k]))
+    throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
+  const output = tensor(b, bs, lcm(b.tensors[body].den, b.tensors[short].den));
+  return push(b, { kind: 'add', path, input: body, other: short, output });
 }
 
 /**
@@ -189,8 +184,8 @@ class Builder {
 export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<number>, shape: readonly number[]): Graph {
   checkInput(spec, x, shape);
   const [N, C, H, W] = shape;
-  const b = new Builder(params, [N, C, H, W]);
-  const output = b.seq(spec.layers, 'layers', 0);
+  const b: Builder = { params, nodes: [], tensors: [{ shape: [N, C, H, W], size: N * C * H * W, den: 1n, producer: -1, alias: null }] };
+  const output = seq(b, spec.layers, 'layers', 0);
   const uses = b.tensors.map(() => 0);
   for (const nd of b.nodes) {
     uses[nd.input]++;

@@ -25,165 +25,167 @@ export interface Patches {
  * key of its C·KH row ids (equal row-id keys ⇔ equal sid keys, row ids being exact themselves).
  */
 export function convPatches(g: Graph, nd: ConvNode, inp: TState): Patches {
-  const p = new PatchInterner(g, nd, inp);
+  const p = patchState(g, nd, inp);
   for (let n = 0; n < g.tensors[nd.input].shape[0]; n++) {
-    p.rowsOf(n);
-    p.patchesOf(n);
+    rowsOf(p, n);
+    patchesOf(p, n);
   }
-  p.release();
+  p.rowInt.release();
+  p.patchInt.release();
+  p.constRow.release();
   return { id: p.id, zero: p.zero, rep: p.rep };
 }
 
-class PatchInterner {
-  private readonly C: number;
-  private readonly H: number;
-  private readonly W: number;
-  private readonly P: number;
+/** The two interning levels of one conv layer while its samples are interned in turn. */
+interface PatchState {
+  readonly nd: ConvNode;
+  readonly inp: TState;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly P: number;
   /** Rows of the padded input that windows read. */
-  private readonly R: number;
-  private readonly inp: TState;
-  private readonly rowInt: Interner;
-  private rowZero: Uint8Array<ArrayBuffer>;
+  readonly R: number;
+  readonly rowInt: Interner;
+  /** By row id: 1 when every in-bounds entry of the row is an exact zero. */
+  rowZero: Uint8Array<ArrayBuffer>;
   /** Row id of the row [s, s, …, s], by s (−1: not interned yet). */
-  private readonly constRow: SidCache;
+  readonly constRow: SidCache;
   /** Row ids of the current sample, by (c, r, output column). */
-  private readonly rows: Int32Array;
-  private readonly rowKey: Int32Array;
-  private readonly key: Int32Array;
-  private readonly patchInt: Interner;
+  readonly rows: Int32Array;
+  readonly rowKey: Int32Array;
+  readonly key: Int32Array;
+  readonly patchInt: Interner;
   /** Patch id of the patch whose C·KH rows are all row r, by r (−1: not interned yet). */
-  private constPatch = new Int32Array(1024).fill(-1);
+  constPatch: Int32Array;
   readonly id: Int32Array;
   zero: Uint8Array<ArrayBuffer>;
-  readonly rep: number[] = [];
+  readonly rep: number[];
+}
 
-  constructor(
-    g: Graph,
-    private readonly nd: ConvNode,
-    inp: TState,
-  ) {
-    const [N, C, H, W] = g.tensors[nd.input].shape;
-    const { outH, outW, kernel, stride } = nd.win;
-    this.C = C;
-    this.H = H;
-    this.W = W;
-    this.P = outH * outW;
-    this.R = (outH - 1) * stride[0] + kernel[0];
-    this.inp = inp;
-    const nRows = Math.min(N * C * this.R * outW, 1 << 16);
-    this.rowInt = new Interner(kernel[1] * nRows, 32, nRows);
-    this.rowZero = new Uint8Array(nRows);
-    this.constRow = new SidCache(inp.sid);
-    this.rows = new Int32Array(C * this.R * outW);
-    this.rowKey = new Int32Array(kernel[1]);
-    this.key = new Int32Array(C * kernel[0]);
-    const nPatches = Math.min(N * this.P, 1 << 16);
-    this.patchInt = new Interner(C * kernel[0] * nPatches, 32, nPatches);
-    this.id = new Int32Array(N * this.P);
-    this.zero = new Uint8Array(nPatches);
-  }
+function patchState(g: Graph, nd: ConvNode, inp: TState): PatchState {
+  const [N, C, H, W] = g.tensors[nd.input].shape;
+  const { outH, outW, kernel, stride } = nd.win;
+  const P = outH * outW;
+  const R = (outH - 1) * stride[0] + kernel[0];
+  const nRows = Math.min(N * C * R * outW, 1 << 16);
+  const nPatches = Math.min(N * P, 1 << 16);
+  return {
+    nd,
+    inp,
+    C,
+    H,
+    W,
+    P,
+    R,
+    rowInt: new Interner(kernel[1] * nRows, 32, nRows),
+    rowZero: new Uint8Array(nRows),
+    constRow: new SidCache(inp.sid),
+    rows: new Int32Array(C * R * outW),
+    rowKey: new Int32Array(kernel[1]),
+    key: new Int32Array(C * kernel[0]),
+    patchInt: new Interner(C * kernel[0] * nPatches, 32, nPatches),
+    constPatch: new Int32Array(1024).fill(-1),
+    id: new Int32Array(N * P),
+    zero: new Uint8Array(nPatches),
+    rep: [],
+  };
+}
 
-  /** Intern the rows (KW sids each) of sample n's padded input that windows read. */
-  rowsOf(n: number): void {
-    const { C, H, W, R, rows, rowKey, constRow } = this;
-    const { val, err, sid } = this.inp;
-    const { outW, kernel, stride, padding } = this.nd.win;
-    const KW = kernel[1];
-    const [, sw] = stride;
-    const [ph, pw] = padding;
-    for (let ci = 0; ci < C; ci++) {
-      const base = (n * C + ci) * H * W;
-      for (let r = 0; r < R; r++) {
-        const ih = r - ph;
-        const inRow = ih >= 0 && ih < H;
-        const rb = base + ih * W;
-        for (let ow = 0; ow < outW; ow++) {
-          const iw0 = ow * sw - pw;
-          let rid: number;
-          if (inRow && iw0 >= 0 && iw0 + KW <= W) {
-            const s0 = sid[rb + iw0];
-            let same = true;
-            for (let j = 1; j < KW; j++) if (sid[rb + iw0 + j] !== s0) same = false;
-            rid = same ? constRow.get(s0) : -1;
-            if (rid < 0) {
-              let z = 1;
-              for (let j = 0; j < KW; j++) {
-                const i = rb + iw0 + j;
-                rowKey[j] = sid[i];
-                if (val[i] !== 0 || err[i] !== 0) z = 0;
-              }
-              rid = this.newRow(z);
-              if (same) constRow.set(s0, rid);
-            }
-          } else {
+/** Intern the rows (KW sids each) of sample n's padded input that windows read. */
+function rowsOf(p: PatchState, n: number): void {
+  const { C, H, W, R, rows, rowKey, constRow } = p;
+  const { val, err, sid } = p.inp;
+  const { outW, kernel, stride, padding } = p.nd.win;
+  const KW = kernel[1];
+  const [, sw] = stride;
+  const [ph, pw] = padding;
+  for (let ci = 0; ci < C; ci++) {
+    const base = (n * C + ci) * H * W;
+    for (let r = 0; r < R; r++) {
+      const ih = r - ph;
+      const inRow = ih >= 0 && ih < H;
+      const rb = base + ih * W;
+      for (let ow = 0; ow < outW; ow++) {
+        const iw0 = ow * sw - pw;
+        let rid: number;
+        if (inRow && iw0 >= 0 && iw0 + KW <= W) {
+          const s0 = sid[rb + iw0];
+          let same = true;
+          for (let j = 1; j < KW; j++) if (sid[rb + iw0 + j] !== s0) same = false;
+          rid = same ? constRow.get(s0) : -1;
+          if (rid < 0) {
             let z = 1;
             for (let j = 0; j < KW; j++) {
-              const iw = iw0 + j;
-              if (!inRow || iw < 0 || iw >= W) rowKey[j] = -1;
-              else {
-                const i = rb + iw;
-                rowKey[j] = sid[i];
-                if (val[i] !== 0 || err[i] !== 0) z = 0;
-              }
+              const i = rb + iw0 + j;
+              rowKey[j] = sid[i];
+              if (val[i] !== 0 || err[i] !== 0) z = 0;
             }
-            rid = this.newRow(z);
+            rid = newRow(p, z);
+            if (same) constRow.set(s0, rid);
           }
-          rows[(ci * R + r) * outW + ow] = rid;
+        } else {
+          let z = 1;
+          for (let j = 0; j < KW; j++) {
+            const iw = iw0 + j;
+            if (!inRow || iw < 0 || iw >= W) rowKey[j] = -1;
+            else {
+              const i = rb + iw;
+              rowKey[j] = sid[i];
+              if (val[i] !== 0 || err[i] !== 0) z = 0;
+            }
+          }
+          rid = newRow(p, z);
         }
+        rows[(ci * R + r) * outW + ow] = rid;
       }
     }
   }
+}
 
-  /** The id of the row in rowKey (new or not), recording whether it is all exact zeros when new. */
-  private newRow(z: number): number {
-    const rid = this.rowInt.intern(this.rowKey, this.rowKey.length);
-    if (this.rowInt.fresh) {
-      if (rid >= this.rowZero.length) this.rowZero = grown(this.rowZero);
-      this.rowZero[rid] = z;
-    }
-    return rid;
+/** The id of the row in rowKey (new or not), recording whether it is all exact zeros when new. */
+function newRow(p: PatchState, z: number): number {
+  const rid = p.rowInt.intern(p.rowKey, p.rowKey.length);
+  if (p.rowInt.fresh) {
+    if (rid >= p.rowZero.length) p.rowZero = grown(p.rowZero);
+    p.rowZero[rid] = z;
   }
+  return rid;
+}
 
-  /** Intern every patch of sample n as the key of its C·KH row ids (rowsOf(n) first). */
-  patchesOf(n: number): void {
-    const { C, R, P, rows, key, rowZero } = this;
-    const { outH, outW, kernel, stride } = this.nd.win;
-    const KH = kernel[0];
-    const sh = stride[0];
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        let z = 1;
-        const r0 = rows[oh * sh * outW + ow];
-        let same = true;
-        for (let ci = 0; ci < C; ci++) {
-          for (let i = 0; i < KH; i++) {
-            const rid = rows[(ci * R + oh * sh + i) * outW + ow];
-            key[ci * KH + i] = rid;
-            z &= rowZero[rid];
-            if (rid !== r0) same = false;
-          }
+/** Intern every patch of sample n as the key of its C·KH row ids (rowsOf(p, n) first). */
+function patchesOf(p: PatchState, n: number): void {
+  const { C, R, P, rows, key, rowZero } = p;
+  const { outH, outW, kernel, stride } = p.nd.win;
+  const KH = kernel[0];
+  const sh = stride[0];
+  for (let oh = 0; oh < outH; oh++) {
+    for (let ow = 0; ow < outW; ow++) {
+      let z = 1;
+      const r0 = rows[oh * sh * outW + ow];
+      let same = true;
+      for (let ci = 0; ci < C; ci++) {
+        for (let i = 0; i < KH; i++) {
+          const rid = rows[(ci * R + oh * sh + i) * outW + ow];
+          key[ci * KH + i] = rid;
+          z &= rowZero[rid];
+          if (rid !== r0) same = false;
         }
-        const pos = oh * outW + ow;
-        // A patch of one repeated row (the constant background): its id through a cache by row id.
-        if (same && r0 >= this.constPatch.length) this.constPatch = grownFilled(this.constPatch, r0);
-        let pid = same ? this.constPatch[r0] : -1;
-        if (pid < 0) {
-          pid = this.patchInt.intern(key, key.length);
-          if (this.patchInt.fresh) {
-            if (pid >= this.zero.length) this.zero = grown(this.zero);
-            this.zero[pid] = z;
-            this.rep.push(n * P + pos);
-          }
-          if (same) this.constPatch[r0] = pid;
-        }
-        this.id[n * P + pos] = pid;
       }
+      const pos = oh * outW + ow;
+      // A patch of one repeated row (the constant background): its id through a cache by row id.
+      if (same && r0 >= p.constPatch.length) p.constPatch = grownFilled(p.constPatch, r0);
+      let pid = same ? p.constPatch[r0] : -1;
+      if (pid < 0) {
+        pid = p.patchInt.intern(key, key.length);
+        if (p.patchInt.fresh) {
+          if (pid >= p.zero.length) p.zero = grown(p.zero);
+          p.zero[pid] = z;
+          p.rep.push(n * P + pos);
+        }
+        if (same) p.constPatch[r0] = pid;
+      }
+      p.id[n * P + pos] = pid;
     }
-  }
-
-  release(): void {
-    this.rowInt.release();
-    this.patchInt.release();
-    this.constRow.release();
   }
 }
