@@ -3,6 +3,9 @@
  * (types.ts), decimal.js (primary, with a proven working precision) and big.js (cross-check,
  * exact by construction). Their ExactNumbers compare through canonical text: equal values give
  * identical toString() in both, and `toRational` turns either into a BigInt fraction.
+ * These are the lone-layer oracles (a Problem: conv, ReLU, MaxPool layers); the exact arithmetic of
+ * whole networks (BigInt dyadics over a compiled network, residual blocks and average pools
+ * included) is src/oracle/network, which zones/network's exact routing calls.
  */
 
 export { BigExact, bigExact, bigExactFromRational, bigOracle } from './big.ts';
