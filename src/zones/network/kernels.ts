@@ -1,5 +1,5 @@
 /**
- * The bounded float forward's dot products (exact.ts, bounds.ts) on the engine's WebAssembly SIMD
+ * The bounded float forward's dot products (dot.ts, bounds.ts) on the engine's WebAssembly SIMD
  * kernels (src/engine/kernels), no final rounding: for one conv or linear layer, two forwards of
  * the same shape back to back,
  *   values  ŷ = x̂ ⊛ w + b             in binary64 (kind 0): the layer's float64 value;
@@ -34,7 +34,7 @@ export interface ForwardPair {
   readonly gb: Float64Array;
 }
 
-/** Whether exact.ts should try the kernels at all (they are loaded and not switched off). */
+/** Whether the exact routing (dot.ts) should try the kernels at all (they are loaded and not switched off). */
 export function kernelsActive(): boolean {
   return kernelStatus().active;
 }
