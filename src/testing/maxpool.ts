@@ -3,7 +3,7 @@
  * author checks it without writing the Problem glue: the adapter rounds the point to the kernel's
  * precision, hands typed arrays to the kernel, and returns the gradient with the forward values
  * (the input the kernel pooled and its output), from which the classifier reads the kernel's own
- * routing (DESIGN §7).
+ * routing (docs/DESIGN.md §7).
  *
  *   const backend = maxPoolBackend({ id: 'my-maxpool', precision: '32', forward, backward });
  *   await assertMaxPool(backend);
