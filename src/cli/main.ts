@@ -14,8 +14,8 @@ import { BACKEND_IDS, loadBackends } from '../backends/registry.ts';
 import { decimalOracle } from '../oracle/index.ts';
 import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
-import { validate } from '../schema/index.ts';
+import { toJson } from '../util/atomic.ts';
+import { writeResults } from '../schema/index.ts';
 import { addToCorpus } from '../zones/corpus.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { BetaMode } from '../jacobians/index.ts';
@@ -200,9 +200,10 @@ async function verify(argv: string[]): Promise<number> {
     betaMode,
     ...result,
   };
-  validate('verify', json, join(out, 'verify.json'));
-  writeFileAtomic(join(out, 'verify.json'), toJson(json));
-  writeFileAtomic(join(out, 'verify.md'), verifyMarkdown(header, result));
+  writeResults([
+    { file: join(out, 'verify.json'), kind: 'verify', data: json },
+    { path: join(out, 'verify.md'), data: verifyMarkdown(header, result) },
+  ]);
   if (values.corpus) {
     let added = 0;
     for (const c of result.counterexamples) {

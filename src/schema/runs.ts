@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { readResult, type ReadResult } from './index.ts';
 import type { TrainJson, TrainRunKey } from './train.ts';
-import { effectiveStem } from '../train/config.ts';
+import { effectiveStem } from './train.ts';
 
 type ConfigField = keyof TrainJson['config'];
 /** The config fields of a recipe: all but β, seed and logEvery. */

@@ -37,7 +37,8 @@ import { choice, jacobianName, type BetaMode, type JacobianChoice, type MaxPoolJ
 import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
 import type { AdBackend, BackendResult } from '../backends/types.ts';
 import type { Accumulate } from '../engine/types.ts';
-import type { Cause, Zone } from './types.ts';
+import type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+import type { Cause, Outcome } from './types.ts';
 
 export interface ClassifyConfig {
   readonly precisions: readonly string[];
@@ -53,69 +54,7 @@ export interface ClassifyConfig {
   readonly tieRules?: Readonly<Record<string, MaxPoolJacobian>>;
 }
 
-/** One entry of a window (or a ReLU input): its flat index, exact value and value in precision p. */
-export interface EntryView {
-  readonly index: number;
-  readonly exact: string;
-  readonly rounded: number | null;
-}
-
-/** One routing unit (a pooling window or a ReLU) that explains a classification. */
-export interface Finding {
-  readonly layer: number;
-  readonly kind: 'maxpool' | 'relu';
-  /** Output index of the window, or the ReLU unit index. */
-  readonly unit: number;
-  /** 'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing. */
-  readonly what: 'real-tie' | 'tie' | 'flip' | 'split';
-  /** Exact tie set (maxpool) or [sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p (null when the backend does not expose routing). */
-  readonly rounded: readonly number[] | null;
-  /** Whether this unit alone changes the classified gradient. */
-  readonly matters: boolean;
-  readonly entries: readonly EntryView[];
-}
-
-export interface ValueCheck {
-  readonly jacobian: string;
-  /** |AD_p − AD_R| (as a double) at the entry with the largest error-to-bound ratio. */
-  readonly maxError: number;
-  /** That entry's rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
-  readonly bound: number;
-  /** That entry's index in the classified gradient. */
-  readonly entry: number;
-  /** Every entry within its own bound. */
-  readonly within: boolean;
-  /**
-   * The computation underflowed (IEEE flag): the standard model behind the bound assumes no
-   * underflow, so `within: false` then does not contradict a regular routing.
-   */
-  readonly underflow?: boolean;
-}
-
-export interface Classification {
-  readonly backend: string;
-  readonly precision: string;
-  readonly zone: Zone;
-  readonly cause?: Cause;
-  /** What was classified: the parameter gradient, or the input gradient where there are no parameters. */
-  readonly target: 'params' | 'input';
-  /** Zone of the input gradient, reported beside the parameter gradient's (never mixed in). */
-  readonly inputZone?: Zone;
-  readonly findings: readonly Finding[];
-  /** Routing differences from rounding that did not change the gradient over the reals. */
-  readonly harmlessRoundingDiffs: number;
-  readonly valueChecks: readonly ValueCheck[];
-  /** Fixed-Jacobian backends at a real tie: the family members whose AD_R their result matches within rounding. */
-  readonly matchedRules?: readonly string[];
-  /** Set when zone is 'nonfinite': why. */
-  readonly reason?: string;
-  /** A regular point whose value check failed without underflow: the classifier and the bound disagree (a finding to report). */
-  readonly inconsistent?: boolean;
-  /** The precision-p computation underflowed, so the value check's bound did not apply (reported, counted apart). */
-  readonly underflow?: boolean;
-}
+export type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
 
 export interface RealTieSummary {
   /** Tied windows (k ≥ 2) over the reals. */
@@ -399,7 +338,7 @@ async function classifyRouted(
     const mattering = findings.filter((f) => f.matters);
     const causeFrom = mattering.length > 0 ? mattering : findings;
     const cause: Cause | undefined = compensated ? (causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie') : undefined;
-    return { zone: (compensated ? 'compensation' : 'regular') as Zone, cause, findings, harmless };
+    return { zone: (compensated ? 'compensation' : 'regular') as Outcome, cause, findings, harmless };
   };
   if (bif) {
     const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
@@ -495,7 +434,7 @@ async function classifyFixed(
 
   const decide = (
     target: 'params' | 'input',
-  ): { zone: Zone; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
+  ): { zone: Outcome; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
     const vc = valueCheck(point, r, rule, format, ruleName, target);
     if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };
     if (along) {
@@ -600,7 +539,7 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
           .map((precision) => ({
             backend: b.id,
             precision,
-            zone: 'nonfinite' as Zone,
+            zone: 'nonfinite' as Outcome,
             target,
             reason,
             findings: [],

@@ -24,13 +24,14 @@ import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from '../args.ts';
 import { progress } from '../progress.ts';
-import { toJson, writeFileAtomic } from '../../util/atomic.ts';
+import { writeResults } from '../../schema/index.ts';
 import {
   zonesMarkdown,
   type ZonesBatchRecord,
   type ZonesConfig,
   type ZonesCounts,
   type ZonesFinding,
+  type ZonesHarmlessTie,
   type ZonesLayer,
   type ZonesLayerAggregate,
   type ZonesPrecisionReport,
@@ -66,9 +67,11 @@ import {
   exactRouting,
   routingFromDecisions,
   type NetRouting,
+  type HarmlessTie,
   type UnitFinding,
 } from '../../zones/network/index.ts';
 import { formatByName } from '../../precision/index.ts';
+import { BIFURCATION_CAUSES, COMPENSATION_CAUSES, HARMLESS_TIES, zeroCountsOf } from '../../problem/index.ts';
 import { rounder } from '../../engine/index.ts';
 import type { Accumulate } from '../../engine/types.ts';
 import { beta, choice } from '../../jacobians/index.ts';
@@ -303,7 +306,7 @@ interface TaskBatch {
 interface TaskResult {
   readonly record: ZonesBatchRecord;
   readonly findings: ZonesFinding[];
-  readonly harmless: ZonesFinding[];
+  readonly harmless: ZonesHarmlessTie[];
 }
 
 interface PerPrecision {
@@ -426,7 +429,7 @@ class TaskContext {
         pTied,
       };
     });
-    const toFinding = (f: UnitFinding): ZonesFinding => ({
+    const where = (f: UnitFinding | HarmlessTie) => ({
       batch: b.batch,
       datasetIndex: b.indices[f.sample],
       sample: f.sample,
@@ -434,15 +437,16 @@ class TaskContext {
       label: this.label(f.node),
       kind: f.kind,
       unit: f.unit,
-      zone: f.zone,
-      ...(f.cause ? { cause: f.cause } : {}),
-      ...(f.harmless ? { harmless: f.harmless } : {}),
+    });
+    const what = (f: UnitFinding | HarmlessTie) => ({
       exact: [...f.exact],
       rounded: [...f.rounded],
       entries: f.entries.map((e) => ({ ...e })),
     });
+    const toFinding = (f: UnitFinding): ZonesFinding => ({ ...where(f), zone: f.zone, cause: f.cause, ...what(f) });
+    const toHarmless = (f: HarmlessTie): ZonesHarmlessTie => ({ ...where(f), harmless: f.harmless, ...what(f) });
     const findings = pickFindings(explained, FINDINGS_PER_TASK, (f) => `${f.node}|${f.zone}|${f.cause}`).map(toFinding);
-    const harmless = cls.harmlessExamples.map(toFinding);
+    const harmless = cls.harmlessExamples.map(toHarmless);
     const classifyMs = performance.now() - t;
     const { units, regular, harmless: nHarmless, bifurcation, compensation, harmlessRoundingDiffs, zone, inZone } = cls.batch;
     return {
@@ -650,9 +654,9 @@ type Mutable<T> = {
 const zeroCounts = (): Mutable<ZonesCounts> => ({
   units: 0,
   regular: 0,
-  harmless: { 'identical-patches': 0, 'all-zero': 0, unrouted: 0, 'fixed-alpha': 0 },
-  bifurcation: { 'tie-positive': 0, 'tie-zero': 0, 'tie-negative': 0 },
-  compensation: { tie: 0, flip: 0 },
+  harmless: zeroCountsOf(HARMLESS_TIES),
+  bifurcation: zeroCountsOf(BIFURCATION_CAUSES),
+  compensation: zeroCountsOf(COMPENSATION_CAUSES),
   harmlessRoundingDiffs: 0,
   exactTied: 0,
   pTied: 0,
@@ -946,8 +950,10 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
       jobs,
     },
   };
-  writeFileAtomic(join(r.out, 'zones.json'), toJson(report));
-  writeFileAtomic(join(r.out, 'zones.md'), zonesMarkdown(report));
+  writeResults([
+    { file: join(r.out, 'zones.json'), kind: 'zones', data: report },
+    { path: join(r.out, 'zones.md'), data: zonesMarkdown(report) },
+  ]);
   log(`wrote ${join(r.out, 'zones.json')} and ${join(r.out, 'zones.md')} (${wallSeconds.toFixed(1)} s)`);
   return 0;
 }

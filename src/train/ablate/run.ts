@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { readResult, writeResult, type AblateRun } from '../../schema/index.ts';
+import { readResult, writeResults, type AblateRun } from '../../schema/index.ts';
 import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import { stringifyExact } from '../checkpoint.ts';
 import {
@@ -139,29 +139,35 @@ export function writeAblate(o: {
   const json = join(o.out, ABLATE_FILE);
   const md = join(o.out, ABLATE_MD);
   mkdirSync(o.out, { recursive: true });
-  writeResult(json, 'ablate', {
-    schema: 'adzone/ablate',
-    schemaVersion: 1,
-    command: o.command,
-    createdAt: new Date().toISOString(),
-    grid: { name: o.record.name, hash: o.record.hash, cells: o.cells.length, finished: o.runs.length, missing, seedAxes },
-    table: rows.map(({ accuracies, ...r }) => ({ ...r, accuracies })),
-    ...(o.extra ?? {}),
-    runs,
-  });
-  writeFileAtomic(
-    md,
-    tableMarkdown({
-      name: o.record.name,
-      description: o.record.description,
-      hash: o.record.hash,
-      cells: o.cells,
-      rows,
-      seedAxes,
-      missing,
-      command: o.command,
-    }),
-  );
+  writeResults([
+    {
+      file: json,
+      kind: 'ablate',
+      data: {
+        schema: 'adzone/ablate',
+        schemaVersion: 1,
+        command: o.command,
+        createdAt: new Date().toISOString(),
+        grid: { name: o.record.name, hash: o.record.hash, cells: o.cells.length, finished: o.runs.length, missing, seedAxes },
+        table: rows.map(({ accuracies, ...r }) => ({ ...r, accuracies })),
+        ...(o.extra ?? {}),
+        runs,
+      },
+    },
+    {
+      path: md,
+      data: tableMarkdown({
+        name: o.record.name,
+        description: o.record.description,
+        hash: o.record.hash,
+        cells: o.cells,
+        rows,
+        seedAxes,
+        missing,
+        command: o.command,
+      }),
+    },
+  ]);
   return { json, md, missing };
 }
 

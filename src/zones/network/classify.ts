@@ -27,43 +27,27 @@
  *   regular, counted as a harmless rounding difference; else compensation, 'tie' if s_p = 0, else 'flip'.
  * The batch is in a zone when any unit is in bifurcation or compensation; bifurcation wins.
  */
+import {
+  BIFURCATION_CAUSES,
+  COMPENSATION_CAUSES,
+  HARMLESS_TIES,
+  zeroCountsOf,
+  type BifurcationCause,
+  type CompensationCause,
+  type HarmlessKind,
+  type NonRegularZone,
+  type Zone,
+} from '../../problem/index.ts';
+import type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zones.ts';
 import { windows } from './graph.ts';
 import type { ExactRoutingResult } from './exact.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
-export type UnitZone = 'regular' | 'harmless' | 'bifurcation' | 'compensation';
-export type HarmlessKind = 'identical-patches' | 'all-zero' | 'unrouted' | 'fixed-alpha';
-export type BifurcationCause = 'tie-positive' | 'tie-zero' | 'tie-negative';
-export type CompensationCause = 'tie' | 'flip';
-export type BatchZone = 'regular' | 'bifurcation' | 'compensation';
-
-export interface EntryExplanation {
-  /** Flat NCHW index in the node's input. */
-  readonly index: number;
-  /** Exact value: exact decimal, or 'N/D' after odd average pools. */
-  readonly exact: string;
-  /** Value in precision p, when given. */
-  readonly p: number | null;
-  /** Structural id (equal ids ⇒ identical computations). */
-  readonly sid: number;
-}
-
-export interface UnitFinding {
-  readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
-  /** Window index (flat NCHW in the node's output) or ReLU unit index. */
-  readonly unit: number;
-  readonly sample: number;
-  readonly zone: Exclude<UnitZone, 'regular'>;
-  readonly cause?: BifurcationCause | CompensationCause;
-  readonly harmless?: HarmlessKind;
-  /** Exact tie set (maxpool) or [exact sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p. */
-  readonly rounded: readonly number[];
-  /** Every entry of the window (maxpool) or the unit's input (relu). */
-  readonly entries: readonly EntryExplanation[];
-}
+/** What a unit is in: a zone (never 'harmless': harmless ties are counted apart, as HARMLESS_TIES kinds). */
+export type UnitZone = Zone;
+export type BatchZone = Zone;
+export type { BifurcationCause, CompensationCause, HarmlessKind };
+export type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zones.ts';
 
 export interface NodeZoneSummary {
   readonly node: string;
@@ -75,8 +59,8 @@ export interface NodeZoneSummary {
   readonly compensation: Readonly<Record<CompensationCause, number>>;
   /** Units whose p routing differs from the exact one without changing the Jacobian (counted regular). */
   readonly harmlessRoundingDiffs: number;
-  /** Share of the node's units in each zone. */
-  readonly share: Readonly<Record<UnitZone, number>>;
+  /** Share of the node's units in each zone, and of its harmless ties (counted apart, not a zone). */
+  readonly share: Readonly<Record<UnitZone | 'harmless', number>>;
 }
 
 export interface ZoneTotals {
@@ -96,7 +80,7 @@ export interface NetworkClassification {
   /** Every bifurcation and compensation unit (up to maxFindings), explained. */
   readonly findings: readonly UnitFinding[];
   /** The first few harmless ties of each node, explained. */
-  readonly harmlessExamples: readonly UnitFinding[];
+  readonly harmlessExamples: readonly HarmlessTie[];
   /** More bifurcation/compensation units existed than maxFindings. */
   readonly truncated: boolean;
 }
@@ -137,7 +121,7 @@ export function classifyNetwork(
   const batchN = exact.nodes.length ? exact.nodes[0].inputShape[0] : 0;
   const samples = Array.from({ length: batchN }, () => ({ bifurcation: 0, compensation: 0 }));
   const findings: UnitFinding[] = [];
-  const harmlessExamples: UnitFinding[] = [];
+  const harmlessExamples: HarmlessTie[] = [];
   let truncated = false;
   const summaries: NodeZoneSummary[] = [];
 
@@ -148,9 +132,9 @@ export function classifyNetwork(
     const perSample = er.kind === 'maxpool' ? size(nd.outputShape) / batchN : size(nd.inputShape) / batchN;
     const values = pValues?.get(path) ?? null;
     const summary = {
-      harmless: { 'identical-patches': 0, 'all-zero': 0, unrouted: 0, 'fixed-alpha': 0 } as Record<HarmlessKind, number>,
-      bifurcation: { 'tie-positive': 0, 'tie-zero': 0, 'tie-negative': 0 } as Record<BifurcationCause, number>,
-      compensation: { tie: 0, flip: 0 } as Record<CompensationCause, number>,
+      harmless: zeroCountsOf(HARMLESS_TIES),
+      bifurcation: zeroCountsOf(BIFURCATION_CAUSES),
+      compensation: zeroCountsOf(COMPENSATION_CAUSES),
       regular: 0,
       harmlessRoundingDiffs: 0,
     };
@@ -163,27 +147,27 @@ export function classifyNetwork(
         p: values ? values[i] : null,
         sid: exact.inputSid(path, i),
       }));
+    // A unit in a zone is a finding; a harmless tie is an example, counted apart (never a zone).
     const record = (
       unit: number,
-      zone: Exclude<UnitZone, 'regular'>,
-      what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind },
+      what: { zone: NonRegularZone; cause: BifurcationCause | CompensationCause } | { harmless: HarmlessKind },
       ex: readonly number[],
       rounded: readonly number[],
     ) => {
       const sample = Math.floor(unit / perSample);
-      if (zone === 'bifurcation') samples[sample].bifurcation++;
-      if (zone === 'compensation') samples[sample].compensation++;
-      if (zone === 'harmless') {
+      const at = { node: path, kind: er.kind, unit, sample };
+      if ('harmless' in what) {
         if (examples >= examplesPerNode) return;
         examples++;
-        harmlessExamples.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
+        harmlessExamples.push({ ...at, harmless: what.harmless, exact: ex, rounded, entries: entries(unit) });
         return;
       }
+      samples[sample][what.zone]++;
       if (findings.length >= maxFindings) {
         truncated = true;
         return;
       }
-      findings.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
+      findings.push({ ...at, ...what, exact: ex, rounded, entries: entries(unit) });
     };
 
     if (er.kind === 'maxpool' && pr.kind === 'maxpool') {
@@ -206,17 +190,17 @@ export function classifyNetwork(
           if (harmless) {
             if (inT) {
               summary.harmless[harmless]++;
-              record(o, 'harmless', { harmless }, T, P);
+              record(o, { harmless }, T, P);
             } else {
               const cause: CompensationCause = P.some((i) => T.includes(i)) ? 'tie' : 'flip';
               summary.compensation[cause]++;
-              record(o, 'compensation', { cause }, T, P);
+              record(o, { zone: 'compensation', cause }, T, P);
             }
             return;
           }
           const cause: BifurcationCause = sign > 0 ? 'tie-positive' : sign < 0 ? 'tie-negative' : 'tie-zero';
           summary.bifurcation[cause]++;
-          record(o, 'bifurcation', { cause }, T, P);
+          record(o, { zone: 'bifurcation', cause }, T, P);
           return;
         }
         if (sameSet(T, P)) {
@@ -225,7 +209,7 @@ export function classifyNetwork(
         }
         const cause: CompensationCause = P.includes(T[0]) ? 'tie' : 'flip';
         summary.compensation[cause]++;
-        record(o, 'compensation', { cause }, T, P);
+        record(o, { zone: 'compensation', cause }, T, P);
       });
     } else if (er.kind === 'relu' && pr.kind === 'relu') {
       if (pr.sign.length !== er.sign.length)
@@ -239,16 +223,16 @@ export function classifyNetwork(
         if (s === 0) {
           if (unrouted) {
             summary.harmless.unrouted++;
-            record(i, 'harmless', { harmless: 'unrouted' }, [s], [sp]);
+            record(i, { harmless: 'unrouted' }, [s], [sp]);
           } else if (reluZeroIsChoice) {
             summary.bifurcation['tie-zero']++;
-            record(i, 'bifurcation', { cause: 'tie-zero' }, [s], [sp]);
+            record(i, { zone: 'bifurcation', cause: 'tie-zero' }, [s], [sp]);
           } else if (d(sp) === alpha) {
             summary.harmless['fixed-alpha']++;
-            record(i, 'harmless', { harmless: 'fixed-alpha' }, [s], [sp]);
+            record(i, { harmless: 'fixed-alpha' }, [s], [sp]);
           } else {
             summary.compensation.flip++;
-            record(i, 'compensation', { cause: 'flip' }, [s], [sp]);
+            record(i, { zone: 'compensation', cause: 'flip' }, [s], [sp]);
           }
           continue;
         }
@@ -263,7 +247,7 @@ export function classifyNetwork(
         }
         const cause: CompensationCause = sp === 0 ? 'tie' : 'flip';
         summary.compensation[cause]++;
-        record(i, 'compensation', { cause }, [s], [sp]);
+        record(i, { zone: 'compensation', cause }, [s], [sp]);
       }
     }
     const units = er.kind === 'maxpool' ? er.ties.length : er.sign.length;

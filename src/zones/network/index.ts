@@ -13,6 +13,7 @@ export {
   type CompensationCause,
   type EntryExplanation,
   type HarmlessKind,
+  type HarmlessTie,
   type NetworkClassification,
   type NodeZoneSummary,
   type UnitFinding,
