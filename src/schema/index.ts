@@ -130,6 +130,11 @@ export function jsonSchemaOf(kind: FileKind): Record<string, unknown> {
   };
 }
 
+/** The published JSON Schema files: schemas/<kind>.schema.json for every kind, as `npm run schemas` writes them. */
+export function publishedSchemas(): { readonly file: string; readonly text: string }[] {
+  return FILE_KINDS.map((k) => ({ file: `${k}.schema.json`, text: `${JSON.stringify(jsonSchemaOf(k), null, 2)}\n` }));
+}
+
 /** The JSON form of an object as a writer writes it: toJson's text, parsed back. */
 const asWritten = (o: unknown): { text: string; json: unknown } => {
   const text = toJson(o);
