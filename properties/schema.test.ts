@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { HARMLESS_TIES, OUTCOMES, ZONES } from '../src/problem/index.ts';
 import {
@@ -49,9 +49,13 @@ function committedFiles(): { file: string; kind: FileKind }[] {
 const committedTrain = () => committedFiles().find((f) => f.kind === 'train')!.file;
 const committedCorpus = () => committedFiles().find((f) => f.kind === 'counterexample')!.file;
 
+/** Parsed JSON being doctored: any field may be set to anything, which is the point. */
+// biome-ignore lint/suspicious/noExplicitAny: a doctored file is free-form JSON
+type Json = any;
+
 /** A doctored copy of a file: `change` edits the parsed object. */
-function doctor<T = Record<string, any>>(file: string, change: (o: T) => void): T {
-  const o = load(file) as T;
+function doctor(file: string, change: (o: Json) => void): Json {
+  const o = load(file);
   change(o);
   return o;
 }
@@ -59,15 +63,10 @@ function doctor<T = Record<string, any>>(file: string, change: (o: T) => void): 
 const ajv = new Ajv({ strict: true, allErrors: true, strictTuples: false });
 const ajvCheck = (kind: FileKind) => ajv.getSchema(jsonSchemaOf(kind).$id as string) ?? ajv.compile(jsonSchemaOf(kind));
 
-/** The cases: kind, the doctored object, and the message parseResult must give (after "<file>: "). */
-function doctoredCases(): [string, FileKind, unknown, string][] {
-  const zones = Value.Create(ZonesSchema) as any;
-  zones.precisions[0].layers = [Value.Create(ZonesLayerAggregateSchema)];
-  const withZone = (change: (z: any) => void) => {
-    const z = structuredClone(zones);
-    change(z);
-    return z;
-  };
+type Case = [what: string, kind: FileKind, doctored: unknown, message: string];
+
+/** Doctored verify.json files (from the committed baseline), with the message parseResult must give after "<file>: ". */
+function verifyCases(): Case[] {
   return [
     [
       'a count that is a string',
@@ -117,6 +116,20 @@ function doctoredCases(): [string, FileKind, unknown, string][] {
       }),
       '$.table[1].nonRegularShare: expected a number in [0, 1], got the string "NaN"',
     ],
+  ];
+}
+
+/** A synthetic zones.json (every field at its schema's default, one layer), doctored by `change`. */
+function zonesDoctored(change: (z: Json) => void): Json {
+  const z: Json = Value.Create(ZonesSchema);
+  z.precisions[0].layers = [Value.Create(ZonesLayerAggregateSchema)];
+  change(z);
+  return z;
+}
+
+/** Doctored files of the other kinds. */
+function otherCases(): Case[] {
+  return [
     [
       'a share above 1 (train accuracy)',
       'train',
@@ -136,16 +149,18 @@ function doctoredCases(): [string, FileKind, unknown, string][] {
     [
       'a harmless tie counted as a zone (zones.json)',
       'zones',
-      withZone((z) => {
-        z.precisions[0].findings = [{ ...Value.Create(ZonesSchema.properties.precisions.items.properties.findings.items), zone: 'harmless' }];
+      zonesDoctored((z) => {
+        z.precisions[0].findings = [
+          { ...Value.Create(ZonesSchema.properties.precisions.items.properties.findings.items), zone: 'harmless' },
+        ];
       }),
       `$.precisions[0].findings[0].zone: expected one of 'bifurcation', 'compensation', got the string "harmless"`,
     ],
     [
       'an unknown harmless-tie kind (zones.json)',
       'zones',
-      withZone((z) => {
-        z.precisions[0].layers[0].harmless['background'] = 3;
+      zonesDoctored((z) => {
+        z.precisions[0].layers[0].harmless.background = 3;
       }),
       `$.precisions[0].layers[0].harmless.background: expected no field of that name (this object's fields are ${HARMLESS_TIES.map((k) => `'${k}'`).join(', ')}), got 3`,
     ],
@@ -169,7 +184,7 @@ function doctoredCases(): [string, FileKind, unknown, string][] {
 }
 
 describe('a doctored file is rejected, naming the file, the field, what was expected and what was found', () => {
-  it.each(doctoredCases())('%s (%s)', (_what, kind, o, message) => {
+  it.each([...verifyCases(), ...otherCases()])('%s (%s)', (_what, kind, o, message) => {
     expect(() => parseResult(o, 'x/doctored.json', kind)).toThrow(new RegExp(`^x/doctored\\.json: ${esc(message)}$`));
     // the published JSON Schema rejects it too, at the field or the object holding it (inside a
     // union Ajv lists every alternative's error, the null one first)
@@ -178,7 +193,10 @@ describe('a doctored file is rejected, naming the file, the field, what was expe
     const where = (check.errors ?? []).map((e) => `$${e.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}`);
     const path = message.slice(0, message.indexOf(': '));
     const parent = path.replace(/(\.[\w-]+|\["[^"]*"\]|\[\d+\])$/, '');
-    expect(where.some((w) => w === path || w === parent), where.join(', ')).toBe(true);
+    expect(
+      where.some((w) => w === path || w === parent),
+      where.join(', '),
+    ).toBe(true);
   });
 
   it('a SchemaError carries the parts of its message', () => {
@@ -195,7 +213,7 @@ describe('a doctored file is rejected, naming the file, the field, what was expe
   });
 
   it('a number that is NaN in memory is checked as the string the file will hold', () => {
-    const v = readResult(baselineVerify).data as any;
+    const v: Json = readResult(baselineVerify).data;
     const bad = structuredClone(v);
     bad.table[0].nonRegularShare = Number.NaN;
     expect(() => validate('verify', bad, 'out/verify.json')).toThrow(

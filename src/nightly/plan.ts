@@ -18,7 +18,16 @@
  *      the whole test set) but that costs at most TRAIN_EPOCH_SHARE of what is left, it gets the epoch.
  */
 
-import { STAGES, type Costs, type Counts, type Estimates, type NightlyTrainPrecision, type Stage, type TrainPlan, type VerifyPlan } from '../schema/nightly.ts';
+import {
+  STAGES,
+  type Costs,
+  type Counts,
+  type Estimates,
+  type NightlyTrainPrecision,
+  type Stage,
+  type TrainPlan,
+  type VerifyPlan,
+} from '../schema/nightly.ts';
 
 export { STAGES };
 export type { Costs, Counts, Estimates, Stage, SuitesPlan, TrainPlan, VerifyPlan, ZonesPlan } from '../schema/nightly.ts';
@@ -83,12 +92,8 @@ export const SUITE_FIXED_SHARE = 0.25;
 
 export type TrainPrecision = NightlyTrainPrecision;
 
-
-
 /** Backend and mode of the slice's runs (as reports/ablate/grids/lenet5-mnist-sgd.yaml). */
 export const TRAIN_SETUP = { backend: 'engine', mode: 'strict' } as const;
-
-
 
 export interface PlanResult {
   readonly counts: Counts;

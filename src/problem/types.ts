@@ -10,7 +10,7 @@
  * The types are derived from TypeBox schemas (the JSON form of a problem, as verify.json's
  * counterexamples and the counterexample corpus hold it), so the two cannot drift apart.
  */
-import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import { type DeepReadonly, JsonNumber } from '../util/json.ts';
 
 const pair = (minimum: number) => Type.Tuple([Type.Integer({ minimum }), Type.Integer({ minimum })]);
@@ -45,7 +45,12 @@ export function problemSchema<N extends TSchema>(number: N) {
   const numbers = Type.Array(number);
   return Type.Object({
     input: Type.Object({
-      shape: Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })]),
+      shape: Type.Tuple([
+        Type.Integer({ minimum: 1 }),
+        Type.Integer({ minimum: 1 }),
+        Type.Integer({ minimum: 1 }),
+        Type.Integer({ minimum: 1 }),
+      ]),
       data: numbers,
     }),
     layers: Type.Array(LayerSpecSchema),

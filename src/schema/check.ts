@@ -8,7 +8,7 @@
  * alternative that got furthest into the value is reported, since that is the field to fix.
  */
 import { Kind, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { NON_FINITE } from '../util/json.ts';
 

@@ -37,11 +37,11 @@ import { type CorpusEntry, CorpusEntrySchema } from './corpus.ts';
 import { type Thresholds, ThresholdsSchema } from './gate.ts';
 import { type NightlyJson, NightlySchema, type PlanFile, PlanSchema } from './nightly.ts';
 import { type AblateJson, AblateSchema, type TrainJson, TrainSchema } from './train.ts';
-import { VerifySchema, type VerifyJson } from './verify.ts';
+import { type VerifyJson, VerifySchema } from './verify.ts';
 import { type ZonesReport, ZonesSchema } from './zones.ts';
 
-export { checkJson, decodeJson, describe, SchemaError } from './check.ts';
 export type * from './bench.ts';
+export { checkJson, decodeJson, describe, SchemaError } from './check.ts';
 export type * from './corpus.ts';
 export type * from './gate.ts';
 export type * from './nightly.ts';
@@ -89,25 +89,90 @@ export interface ResultSchema {
   readonly migrations: readonly Migration[];
 }
 
-const entry = (
-  kind: FileKind,
-  version: number,
-  fileName: string,
-  schema: TSchema,
-  title: string,
-  description: string,
-): ResultSchema => ({ kind, id: `adzone/${kind}`, version, fileName, title, description, schema, migrations: [] });
+const entry = (kind: FileKind, version: number, fileName: string, schema: TSchema, title: string, description: string): ResultSchema => ({
+  kind,
+  id: `adzone/${kind}`,
+  version,
+  fileName,
+  title,
+  description,
+  schema,
+  migrations: [],
+});
 
 export const SCHEMAS: Readonly<Record<FileKind, ResultSchema>> = {
-  verify: entry('verify', 1, 'verify.json', VerifySchema, 'adzone verify result', 'Zone counts of the verification sweep, real ties and minimal counterexamples (adzone verify).'),
-  zones: entry('zones', 1, 'zones.json', ZonesSchema, 'adzone zones result', 'Network zones per mini-batch: the threshold estimator against the exact unit-by-unit classification (adzone zones).'),
-  bench: entry('bench', 2, 'results.json', BenchSchema, 'adzone bench result', 'Speed and memory per measurement, ratios and target verdicts (adzone bench).'),
-  train: entry('train', 1, 'result.json', TrainSchema, 'adzone train result', 'One training run: its config, per-epoch metrics, accuracy, timings and data (adzone train).'),
-  ablate: entry('ablate', 1, 'ablate.json', AblateSchema, 'adzone ablate result', 'A grid of training runs summarised: one entry per run, with its config (adzone ablate, adzone nightly).'),
-  counterexample: entry('counterexample', 1, 'counterexample.json', CorpusEntrySchema, 'adzone counterexample', 'A kept non-regular case: the exact problem, how to regenerate it and the class it had.'),
-  'gate-thresholds': entry('gate-thresholds', 1, 'thresholds.json', ThresholdsSchema, 'adzone gate thresholds', 'What may move between a gate baseline and a new report, and by how much.'),
-  'nightly-plan': entry('nightly-plan', 1, 'plan.json', PlanSchema, 'adzone nightly plan', "The nightly's counts per stage, the costs they were fitted from and the estimates."),
-  nightly: entry('nightly', 1, 'nightly.json', NightlySchema, 'adzone nightly summary', 'What the nightly ran, for how long, what it found and the gate verdict.'),
+  verify: entry(
+    'verify',
+    1,
+    'verify.json',
+    VerifySchema,
+    'adzone verify result',
+    'Zone counts of the verification sweep, real ties and minimal counterexamples (adzone verify).',
+  ),
+  zones: entry(
+    'zones',
+    1,
+    'zones.json',
+    ZonesSchema,
+    'adzone zones result',
+    'Network zones per mini-batch: the threshold estimator against the exact unit-by-unit classification (adzone zones).',
+  ),
+  bench: entry(
+    'bench',
+    2,
+    'results.json',
+    BenchSchema,
+    'adzone bench result',
+    'Speed and memory per measurement, ratios and target verdicts (adzone bench).',
+  ),
+  train: entry(
+    'train',
+    1,
+    'result.json',
+    TrainSchema,
+    'adzone train result',
+    'One training run: its config, per-epoch metrics, accuracy, timings and data (adzone train).',
+  ),
+  ablate: entry(
+    'ablate',
+    1,
+    'ablate.json',
+    AblateSchema,
+    'adzone ablate result',
+    'A grid of training runs summarised: one entry per run, with its config (adzone ablate, adzone nightly).',
+  ),
+  counterexample: entry(
+    'counterexample',
+    1,
+    'counterexample.json',
+    CorpusEntrySchema,
+    'adzone counterexample',
+    'A kept non-regular case: the exact problem, how to regenerate it and the class it had.',
+  ),
+  'gate-thresholds': entry(
+    'gate-thresholds',
+    1,
+    'thresholds.json',
+    ThresholdsSchema,
+    'adzone gate thresholds',
+    'What may move between a gate baseline and a new report, and by how much.',
+  ),
+  'nightly-plan': entry(
+    'nightly-plan',
+    1,
+    'plan.json',
+    PlanSchema,
+    'adzone nightly plan',
+    "The nightly's counts per stage, the costs they were fitted from and the estimates.",
+  ),
+  nightly: entry(
+    'nightly',
+    1,
+    'nightly.json',
+    NightlySchema,
+    'adzone nightly summary',
+    'What the nightly ran, for how long, what it found and the gate verdict.',
+  ),
 };
 /** The kinds `adzone report` and `adzone gate` read from a folder. */
 export const RESULT_KINDS: readonly ResultKind[] = ['verify', 'zones', 'bench', 'train', 'ablate'];

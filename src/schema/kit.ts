@@ -28,4 +28,9 @@ export const Timestamp = (options: SchemaOptions = {}) => Type.String({ minLengt
 export const PRECISIONS = Object.keys(FORMATS);
 /** One of PRECISIONS (typed as a string: the set is read from src/precision at run time). */
 export const Precision = (options: SchemaOptions = {}, extra: readonly string[] = []) =>
-  Type.Unsafe<string>(Type.Union([...PRECISIONS, ...extra].map((p) => Type.Literal(p)), { description: 'a number format of src/precision', ...options }));
+  Type.Unsafe<string>(
+    Type.Union(
+      [...PRECISIONS, ...extra].map((p) => Type.Literal(p)),
+      { description: 'a number format of src/precision', ...options },
+    ),
+  );

@@ -14,7 +14,7 @@
  * (β and seed) is also found with a known recipe.
  */
 import { join } from 'node:path';
-import { readResult, type ReadResult } from './index.ts';
+import { type ReadResult, readResult } from './index.ts';
 import type { TrainJson, TrainRunKey } from './train.ts';
 import { effectiveStem } from './train.ts';
 

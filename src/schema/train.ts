@@ -14,8 +14,8 @@
  */
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import type { DeepReadonly } from '../util/json.ts';
-import { BETA_MODES } from './verify.ts';
 import { Count, JsonNumber, NonNegative, Nullable, oneOf, Share, Timestamp } from './kit.ts';
+import { BETA_MODES } from './verify.ts';
 
 export const TRAIN_PRECISIONS = ['16', '32', '64'] as const;
 /** 'framework': tfjs at 32 bits, whose float32 kernels accumulate as they do; strict / wide: the engine's accumulations. */

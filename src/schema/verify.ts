@@ -9,16 +9,9 @@
  */
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import type { BetaMode } from '../jacobians/index.ts';
-import {
-  COMPENSATION_CAUSES,
-  OUTCOMES,
-  ROUTING_CHANGES,
-  UNIT_KINDS,
-  ZONE_CLASSES,
-  ProblemSchema,
-} from '../problem/index.ts';
+import { COMPENSATION_CAUSES, OUTCOMES, ProblemSchema, ROUTING_CHANGES, UNIT_KINDS, ZONE_CLASSES } from '../problem/index.ts';
 import type { DeepReadonly } from '../util/json.ts';
-import { Count, JsonNumber, Nullable, NonNegative, oneOf, Precision, Share, Timestamp } from './kit.ts';
+import { Count, JsonNumber, NonNegative, Nullable, oneOf, Precision, Share, Timestamp } from './kit.ts';
 
 export const BETA_MODES = ['backward', 'mixed-forward'] as const satisfies readonly BetaMode[];
 const GRADIENT_TARGETS = ['params', 'input'] as const;
@@ -32,9 +25,13 @@ export const FindingSchema = Type.Object({
   kind: oneOf(UNIT_KINDS),
   /** Output index of the window, or the ReLU unit index. */
   unit: Count(),
-  what: oneOf(ROUTING_CHANGES, { description: "'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing" }),
+  what: oneOf(ROUTING_CHANGES, {
+    description: "'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing",
+  }),
   exact: Type.Array(Type.Integer(), { description: 'exact tie set (maxpool) or [sign] (relu)' }),
-  rounded: Nullable(Type.Array(Type.Integer()), { description: 'tie set or [sign] in precision p; null when the backend does not expose routing' }),
+  rounded: Nullable(Type.Array(Type.Integer()), {
+    description: 'tie set or [sign] in precision p; null when the backend does not expose routing',
+  }),
   matters: Type.Boolean({ description: 'whether this unit alone changes the classified gradient' }),
   entries: Type.Array(EntryViewSchema),
 });

@@ -93,7 +93,6 @@ export function lockRun(out: string): () => void {
 /** Keys of a MetricLine that are wall-clock times (the only ones a resumed run may differ in). */
 export const TIME_KEYS = ['seconds', 'epochSeconds', 'trainSeconds', 'evalSeconds'] as const;
 
-
 interface Sums {
   lossSum: number;
   steps: number;
@@ -158,7 +157,6 @@ export interface RunOptions {
   /** Test hook: called after every step; returning true stops at once as a crash would (nothing more is written). */
   readonly afterStep?: (step: number) => boolean;
 }
-
 
 export type RunOutcome =
   | { readonly status: 'completed' | 'diverged'; readonly result: TrainResult }

@@ -6,7 +6,7 @@
  * a number or one of those strings, and decoding (TypeBox's Decode) turns the strings back into
  * numbers. A plain `Type.Number()` accepts finite numbers only.
  */
-import { Type, type NumberOptions, type TLiteral, type TNumber, type TSchema, type TTransform, type TUnion } from '@sinclair/typebox';
+import { type NumberOptions, type TLiteral, type TNumber, type TSchema, type TTransform, type TUnion, Type } from '@sinclair/typebox';
 
 export const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
 export type NonFiniteText = (typeof NON_FINITE)[number];
@@ -30,4 +30,8 @@ export const JsonNumber = (options: NumberOptions = {}) => numberOrText<NonFinit
 export const ExactJsonNumber = (options: NumberOptions = {}) => numberOrText<NonFiniteText | '-0'>([...NON_FINITE, '-0'], options);
 
 /** A type with every property and array read-only, at every depth (what a TypeBox Static is turned into for results). */
-export type DeepReadonly<T> = T extends (...args: never[]) => unknown ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { jacobianName, parseJacobian, type MaxPoolJacobian } from '../jacobians/index.ts';
-import type { Accumulate } from '../engine/types.ts';
 import type { Problem } from '../problem/index.ts';
 import { readResult, writeResult, type CorpusEntry } from '../schema/index.ts';
 

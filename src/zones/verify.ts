@@ -46,7 +46,6 @@ export function generatorSeed(seed: number, id: string): number {
   return h >>> 0;
 }
 
-
 function classifyConfig(o: VerifyOptions, backends = o.backends, precisions = o.precisions): ClassifyConfig {
   return {
     precisions,

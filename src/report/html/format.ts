@@ -5,7 +5,13 @@ import type { VerifyJson } from '../../schema/index.ts';
 type Row = VerifyJson['table'][number];
 
 /** The non-regular zone classes (src/problem/vocabulary.ts) in the order the report shows them. */
-export const CLASS_ORDER = ['bifurcation', 'compensation:tie', 'compensation:flip', 'defect', 'nonfinite'] as const satisfies readonly ZoneClass[];
+export const CLASS_ORDER = [
+  'bifurcation',
+  'compensation:tie',
+  'compensation:flip',
+  'defect',
+  'nonfinite',
+] as const satisfies readonly ZoneClass[];
 
 export const countOf = (r: Row, c: string): number => (r.counts as Record<string, number | undefined>)[c] ?? 0;
 export const compensation = (r: Row): number => countOf(r, 'compensation:tie') + countOf(r, 'compensation:flip');
