@@ -19,6 +19,7 @@
  * | bench | adzone/bench | 2 | results.json | src/bench/run.ts |
  * | train | adzone/train | 1 | result.json | src/train/run.ts |
  * | ablate | adzone/ablate | 1 | ablate.json | src/train/ablate/run.ts, src/nightly/ablation.ts |
+ * | ablate-grid | adzone/ablate-grid | 1 | grid.json | src/train/ablate/run.ts |
  * | counterexample | adzone/counterexample | 1 | fixtures/counterexamples/*.json | src/zones/corpus.ts |
  * | gate-thresholds | adzone/gate-thresholds | 1 | thresholds.json | src/gate/update.ts |
  * | nightly-plan | adzone/nightly-plan | 1 | plan.json | src/cli/commands/nightly.ts |
@@ -36,7 +37,7 @@ import { checkJson, decodeJson, SchemaError } from './check.ts';
 import { type CorpusEntry, CorpusEntrySchema } from './corpus.ts';
 import { type Thresholds, ThresholdsSchema } from './gate.ts';
 import { type NightlyJson, NightlySchema, type PlanFile, PlanSchema } from './nightly.ts';
-import { type AblateJson, AblateSchema, type TrainJson, TrainSchema } from './train.ts';
+import { type AblateGridJson, AblateGridSchema, type AblateJson, AblateSchema, type TrainJson, TrainSchema } from './train.ts';
 import { type VerifyJson, VerifySchema } from './verify.ts';
 import { type ZonesReport, ZonesSchema } from './zones.ts';
 
@@ -59,6 +60,7 @@ export interface ResultTypes {
 }
 /** Every kind of file with a schema: the result kinds and the files around them. */
 export interface FileTypes extends ResultTypes {
+  'ablate-grid': AblateGridJson;
   counterexample: CorpusEntry;
   'gate-thresholds': Thresholds;
   'nightly-plan': PlanFile;
@@ -140,6 +142,14 @@ export const SCHEMAS: Readonly<Record<FileKind, ResultSchema>> = {
     AblateSchema,
     'adzone ablate result',
     'A grid of training runs summarised: one entry per run, with its config (adzone ablate, adzone nightly).',
+  ),
+  'ablate-grid': entry(
+    'ablate-grid',
+    1,
+    'grid.json',
+    AblateGridSchema,
+    'adzone ablate grid',
+    "The grid an ablation folder runs: its source, a hash of its cells and every cell's full training config.",
   ),
   counterexample: entry(
     'counterexample',

@@ -222,6 +222,29 @@ export const AblateSchema = Type.Object({
   runs: Type.Array(AblateRunSchema),
 });
 
+/**
+ * grid.json, schema 'adzone/ablate-grid' version 1: the grid an `adzone ablate` folder runs (src/train/ablate):
+ * its source file, a hash of its cells, and every cell's full TrainConfig, so that a folder is never
+ * filled by two different grids.
+ */
+export const AblateGridSchema = Type.Object({
+  schema: Type.Literal('adzone/ablate-grid'),
+  schemaVersion: Type.Literal(1),
+  name: Type.String(),
+  description: Type.String(),
+  hash: Type.String({ minLength: 1 }),
+  source: Type.Object({ file: Type.String(), text: Type.String() }),
+  cells: Type.Array(
+    Type.Object({
+      index: Count(),
+      id: Type.String(),
+      labels: Type.Record(Type.String(), Type.String()),
+      argv: Type.Array(Type.String()),
+      config: TrainConfigSchema,
+    }),
+  ),
+});
+
 type Of<T extends TSchema> = DeepReadonly<StaticDecode<T>>;
 export type TrainConfig = Of<typeof TrainConfigSchema>;
 export type MetricLine = Of<typeof MetricLineSchema>;
@@ -233,6 +256,7 @@ export type TrainResult = TrainJson;
 export type TrainRunKey = Of<typeof TrainRunKeySchema>;
 export type AblateRun = Of<typeof AblateRunSchema>;
 export type AblateJson = Of<typeof AblateSchema>;
+export type AblateGridJson = Of<typeof AblateGridSchema>;
 
 /**
  * The stem a run uses: the recorded one, else ResNet18's default for the data set (ImageNet stem on
