@@ -57,6 +57,10 @@ export type HarmlessKind = (typeof HARMLESS_TIES)[number];
 export const BIFURCATION_CAUSES = ['tie-positive', 'tie-zero', 'tie-negative'] as const;
 export type BifurcationCause = (typeof BIFURCATION_CAUSES)[number];
 
+/** What a classification is about: the parameter gradient, or the input gradient where there are no parameters. */
+export const GRADIENT_TARGETS = ['params', 'input'] as const;
+export type GradientTarget = (typeof GRADIENT_TARGETS)[number];
+
 /** The routing units nonsmoothness acts through. */
 export const UNIT_KINDS = ['maxpool', 'relu'] as const;
 export type UnitKind = (typeof UNIT_KINDS)[number];

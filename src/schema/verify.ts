@@ -9,12 +9,19 @@
  */
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import type { BetaMode } from '../jacobians/index.ts';
-import { COMPENSATION_CAUSES, OUTCOMES, ProblemSchema, ROUTING_CHANGES, UNIT_KINDS, ZONE_CLASSES } from '../problem/index.ts';
+import {
+  COMPENSATION_CAUSES,
+  GRADIENT_TARGETS,
+  OUTCOMES,
+  ProblemSchema,
+  ROUTING_CHANGES,
+  UNIT_KINDS,
+  ZONE_CLASSES,
+} from '../problem/index.ts';
 import type { DeepReadonly } from '../util/json.ts';
 import { Count, JsonNumber, NonNegative, Nullable, oneOf, Precision, Share, Timestamp } from './kit.ts';
 
 export const BETA_MODES = ['backward', 'mixed-forward'] as const satisfies readonly BetaMode[];
-const GRADIENT_TARGETS = ['params', 'input'] as const;
 
 /** One entry of a window (or a ReLU input): its flat index, exact value (a decimal) and value in precision p. */
 export const EntryViewSchema = Type.Object({ index: Count(), exact: Type.String(), rounded: Nullable(JsonNumber()) });

@@ -28,6 +28,9 @@ import {
   routingFromActivations,
   windowIndices,
   type Gradients,
+  type GradientTarget,
+  type RoutingChange,
+  type UnitKind,
   type LayerRouting,
   type MaxPoolSpec,
   type Problem,
@@ -39,6 +42,9 @@ import type { AdBackend, BackendResult } from '../backends/types.ts';
 import type { Accumulate } from '../engine/types.ts';
 import type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
 import type { Cause, Outcome } from './types.ts';
+
+/** How rounding changed a routing unit (a routing change other than a real tie). */
+type RoundingChange = Exclude<RoutingChange, 'real-tie'>;
 
 export interface ClassifyConfig {
   readonly precisions: readonly string[];
@@ -71,14 +77,14 @@ export interface RealTieSummary {
 
 export interface PointClassification {
   readonly bifurcation: boolean;
-  readonly target: 'params' | 'input';
+  readonly target: GradientTarget;
   readonly realTies: RealTieSummary;
   readonly results: readonly Classification[];
 }
 
 type Grads = Gradients<ExactNumber>;
 
-function targetOf<T>(g: Gradients<T>, target: 'params' | 'input'): readonly T[] {
+function targetOf<T>(g: Gradients<T>, target: GradientTarget): readonly T[] {
   return target === 'params' ? flattenParams(g) : g.input;
 }
 
@@ -113,7 +119,7 @@ function withUnit(routing: Routing, layerIdx: number, unit: number, value: reado
 
 interface Unit {
   readonly layer: number;
-  readonly kind: 'maxpool' | 'relu';
+  readonly kind: UnitKind;
   readonly unit: number;
 }
 
@@ -122,8 +128,8 @@ function unitValue(r: LayerRouting, unit: number): readonly number[] {
 }
 
 /** Compare an exact and a float routing unit by unit; returns the differing units with their kind of change. */
-export function routingDiffs(exact: Routing, rounded: Routing): Array<Unit & { what: 'tie' | 'flip' | 'split' }> {
-  const diffs: Array<Unit & { what: 'tie' | 'flip' | 'split' }> = [];
+export function routingDiffs(exact: Routing, rounded: Routing): Array<Unit & { what: RoundingChange }> {
+  const diffs: Array<Unit & { what: RoundingChange }> = [];
   exact.forEach((er, li) => {
     const rr = rounded[li];
     if (!rr || rr.kind !== er.kind || rr.layer !== er.layer) throw new Error(`routing layouts differ at routing entry ${li}`);
@@ -150,7 +156,7 @@ export function routingDiffs(exact: Routing, rounded: Routing): Array<Unit & { w
 /** Context shared by all classifications of one point: the exact computation, done once. */
 class ExactPoint {
   readonly forward: ExactForward;
-  readonly target: 'params' | 'input';
+  readonly target: GradientTarget;
   readonly choices: JacobianChoice[];
   private readonly cache = new Map<string, ExactBackward>();
   readonly shapes;
@@ -303,7 +309,7 @@ async function classifyRouted(
     })),
   );
   const base = { backend: backend.id, precision, target: point.target } as const;
-  const decide = (target: 'params' | 'input') => {
+  const decide = (target: GradientTarget) => {
     const findings: Finding[] = [];
     let harmless = 0;
     let compensated = false;
@@ -433,7 +439,7 @@ async function classifyFixed(
   const along = routing && diffs.length ? config.oracle.backward(problem, routing, rule) : undefined;
 
   const decide = (
-    target: 'params' | 'input',
+    target: GradientTarget,
   ): { zone: Outcome; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
     const vc = valueCheck(point, r, rule, format, ruleName, target);
     if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };

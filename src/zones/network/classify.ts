@@ -36,6 +36,7 @@ import {
   type CompensationCause,
   type HarmlessKind,
   type NonRegularZone,
+  type UnitKind,
   type Zone,
 } from '../../problem/index.ts';
 import type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zones.ts';
@@ -51,7 +52,7 @@ export type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zo
 
 export interface NodeZoneSummary {
   readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
+  readonly kind: UnitKind;
   readonly units: number;
   readonly regular: number;
   readonly harmless: Readonly<Record<HarmlessKind, number>>;
