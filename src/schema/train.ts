@@ -149,7 +149,8 @@ export const TrainSchema = Type.Object({
     test: files(),
     normalisation: Type.String(),
     augment: Type.Boolean(),
-    chanceThreshold: Share(),
+    /** 1.2 × the better of uniform guessing and the majority class: can exceed 1 on a tiny test set. */
+    chanceThreshold: NonNegative(),
   }),
   versions: Type.Record(Type.String(), Type.Unknown()),
 });
