@@ -24,6 +24,7 @@
  * | gate-thresholds | adzone/gate-thresholds | 1 | thresholds.json | src/gate/update.ts |
  * | nightly-plan | adzone/nightly-plan | 1 | plan.json | src/cli/commands/nightly.ts |
  * | nightly | adzone/nightly | 1 | nightly.json | src/cli/commands/nightly.ts |
+ * | nightly-suites | adzone/nightly-suites | 1 | suites.json | src/cli/commands/nightly.ts |
  *
  * The first five are the result kinds `adzone report` and `adzone gate` read (RESULT_KINDS); the
  * JSON Schemas of all of them are published in schemas/ (`npm run schemas`).
@@ -36,7 +37,7 @@ import { type BenchJson, BenchSchema } from './bench.ts';
 import { checkJson, decodeJson, SchemaError } from './check.ts';
 import { type CorpusEntry, CorpusEntrySchema } from './corpus.ts';
 import { type Thresholds, ThresholdsSchema } from './gate.ts';
-import { type NightlyJson, NightlySchema, type PlanFile, PlanSchema } from './nightly.ts';
+import { type NightlyJson, NightlySchema, type NightlySuitesJson, NightlySuitesSchema, type PlanFile, PlanSchema } from './nightly.ts';
 import { type AblateGridJson, AblateGridSchema, type AblateJson, AblateSchema, type TrainJson, TrainSchema } from './train.ts';
 import { type VerifyJson, VerifySchema } from './verify.ts';
 import { type ZonesReport, ZonesSchema } from './zones.ts';
@@ -65,6 +66,7 @@ export interface FileTypes extends ResultTypes {
   'gate-thresholds': Thresholds;
   'nightly-plan': PlanFile;
   nightly: NightlyJson;
+  'nightly-suites': NightlySuitesJson;
 }
 export type ResultKind = keyof ResultTypes;
 export type FileKind = keyof FileTypes;
@@ -182,6 +184,14 @@ export const SCHEMAS: Readonly<Record<FileKind, ResultSchema>> = {
     NightlySchema,
     'adzone nightly summary',
     'What the nightly ran, for how long, what it found and the gate verdict.',
+  ),
+  'nightly-suites': entry(
+    'nightly-suites',
+    1,
+    'suites.json',
+    NightlySuitesSchema,
+    'adzone nightly property suites',
+    "The nightly's run of the property suites: per file its counts, failures and every test case.",
   ),
 };
 /** The kinds `adzone report` and `adzone gate` read from a folder. */

@@ -6,7 +6,8 @@
  *   back. Unknown fields are refused: a person may edit the counts, and a misspelt one must not be
  *   ignored.
  * - nightly.json, schema 'adzone/nightly' version 1: what ran, for how long, what it found, the
- *   gate's verdict. Fields this schema does not name are allowed.
+ *   gate's verdict; suites.json, schema 'adzone/nightly-suites' version 1: the property suites' run
+ *   in full. Fields these schemas do not name are allowed.
  *
  * Neither is a result kind report and gate read; the result files the nightly writes (verify.json,
  * zones.json, result.json, ablate.json) are checked against their own schemas.
@@ -175,6 +176,43 @@ export const STAGE_STATUSES = ['done', 'truncated', 'skipped', 'crashed'] as con
 export const SUITE_STATUSES = ['passed', 'failed', 'timed-out', 'crashed', 'skipped'] as const;
 export const GATE_VERDICTS = ['pass', 'regression', 'unusable', 'not-run'] as const;
 
+/** One property-suite file run by the nightly: its counts, failures and every test case (for JUnit). */
+export const SuiteFileResultSchema = Type.Object({
+  file: Type.String(),
+  status: oneOf(SUITE_STATUSES),
+  tests: Count(),
+  passed: Count(),
+  failed: Count(),
+  skippedTests: Count(),
+  seconds: NonNegative(),
+  readsMultiplier: Type.Boolean(),
+  failures: Type.Array(Type.Object({ name: Type.String(), message: Type.String() })),
+  cases: Type.Array(
+    Type.Object({ name: Type.String(), status: Type.String(), seconds: NonNegative(), message: Type.Optional(Type.String()) }),
+  ),
+  /** vitest's JSON report and the log of the file's run, when kept. */
+  json: Nullable(Type.String()),
+  log: Nullable(Type.String()),
+  note: Type.Optional(Type.String()),
+});
+
+const suitesTotals = () => Type.Object({ files: Count(), tests: Count(), passed: Count(), failed: Count(), skipped: Count() });
+
+export const SuitesSummarySchema = Type.Object({
+  multiplier: Type.Number({ minimum: 1 }),
+  seed: Type.Integer(),
+  totals: suitesTotals(),
+  files: Type.Array(SuiteFileResultSchema),
+  truncated: Type.Boolean(),
+});
+
+/** suites.json, schema 'adzone/nightly-suites' version 1: the property suites' run in full. */
+export const NightlySuitesSchema = Type.Object({
+  schema: Type.Literal('adzone/nightly-suites'),
+  schemaVersion: Type.Literal(1),
+  ...SuitesSummarySchema.properties,
+});
+
 export const NightlySchema = Type.Object({
   schema: Type.Literal('adzone/nightly'),
   schemaVersion: Type.Literal(1),
@@ -200,7 +238,7 @@ export const NightlySchema = Type.Object({
     Type.Object({
       multiplier: Type.Number({ minimum: 1 }),
       seed: Type.Integer(),
-      totals: Type.Object({ files: Count(), tests: Count(), passed: Count(), failed: Count(), skipped: Count() }),
+      totals: suitesTotals(),
       files: Type.Array(
         Type.Object({
           file: Type.String(),
@@ -240,3 +278,7 @@ export type Counts = Of<typeof CountsSchema>;
 export type Estimates = Of<typeof EstimatesSchema>;
 export type PlanFile = Of<typeof PlanSchema>;
 export type NightlyJson = Of<typeof NightlySchema>;
+export type TestFailure = Of<typeof SuiteFileResultSchema>['failures'][number];
+export type SuiteFileResult = Of<typeof SuiteFileResultSchema>;
+export type SuitesSummary = Of<typeof SuitesSummarySchema>;
+export type NightlySuitesJson = Of<typeof NightlySuitesSchema>;

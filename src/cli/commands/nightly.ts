@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { UsageError, parseIntOption, parseList } from '../args.ts';
 import { SchemaError, validate, writeResult } from '../../schema/index.ts';
 import { shown } from '../../schema/discover.ts';
-import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from '../../nightly/budget.ts';
 import {
   estimate,
@@ -466,18 +465,15 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     notes,
   });
   if (suites) {
-    writeFileAtomic(
-      join(o.out, 'suites.json'),
-      toJson({
-        schema: 'adzone/nightly-suites',
-        schemaVersion: 1,
-        multiplier: suites.multiplier,
-        seed: suites.seed,
-        totals: suites.totals,
-        truncated: suites.truncated,
-        files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
-      }),
-    );
+    writeResult(join(o.out, 'suites.json'), 'nightly-suites', {
+      schema: 'adzone/nightly-suites',
+      schemaVersion: 1,
+      multiplier: suites.multiplier,
+      seed: suites.seed,
+      totals: suites.totals,
+      truncated: suites.truncated,
+      files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
+    });
   }
   try {
     const w = await writeReports(o.out, view());
