@@ -184,7 +184,7 @@ function fieldOfError(f: () => unknown): string {
 }
 
 describe('protocol messages', () => {
-  it('the committed schemas/protocol.schema.json is what the generator writes (npx tsx scripts/protocol-schema.ts)', () => {
+  it('the committed schemas/protocol.schema.json is what the generator writes (npm run schemas)', () => {
     expect(JSON.parse(readFileSync(join(ROOT, 'schemas/protocol.schema.json'), 'utf8'))).toEqual(JSON.parse(protocolSchemaText()));
   });
 

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { loadCifar10, loadMnist, batches, type Batch } from '../data/index.ts';
 import { initParams } from '../models/init.ts';
 import { modelSpec } from '../models/registry.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
+import { writeResult } from '../schema/index.ts';
 import { runInChild } from './fork.ts';
 import { plan, BATCH, type Group, type Measurement } from './plan.ts';
 import { TARGETS, verdict } from './targets.ts';
@@ -184,7 +184,7 @@ export async function runBench(o: BenchOptions, log: (s: string) => void): Promi
     rows,
   };
   const file = join(resolve(o.out), 'results.json');
-  writeFileAtomic(file, toJson(json));
+  writeResult(file, 'bench', json);
   log(`wrote ${file}`);
   return { file, rows, notes, runSeconds, failed, json };
 }

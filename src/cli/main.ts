@@ -15,7 +15,7 @@ import { jacobianName, type MaxPoolJacobian, parseJacobian } from '../jacobians/
 import { decimalOracle } from '../oracle/index.ts';
 import { FORMATS } from '../precision/index.ts';
 import { type VerifyHeader, verifyMarkdown } from '../report/verifyMarkdown.ts';
-import { validate } from '../schema/index.ts';
+import { writeResults } from '../schema/index.ts';
 import { toJson } from '../util/atomic.ts';
 import { assertWritableDir, assertWritableFile, writeFilesAtomic } from '../util/output.ts';
 import { exportBatch } from '../zones/batch.ts';
@@ -271,9 +271,8 @@ function writeVerifyReport(out: string, header: VerifyHeader, result: VerifyResu
     betaMode,
     ...result,
   };
-  validate('verify', json, join(out, 'verify.json'));
-  writeFilesAtomic([
-    { path: join(out, 'verify.json'), data: toJson(json) },
+  writeResults([
+    { file: join(out, 'verify.json'), kind: 'verify', data: json },
     { path: join(out, 'verify.md'), data: verifyMarkdown(header, result) },
   ]);
 }

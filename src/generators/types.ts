@@ -1,12 +1,12 @@
 import type { Arbitrary } from 'fast-check';
-import type { Problem } from '../problem/index.ts';
+import type { Case } from '../schema/verify.ts';
 
-/** One generated evaluation point, with a note of how it was built (for reports and replay). */
-export interface Case {
-  readonly problem: Problem;
-  /** Free-form facts about the draw: e.g. { k: 3 } for an exact tie of 3 entries, { gapUlps: 1, in: '32' }. */
-  readonly meta: Readonly<Record<string, string | number | boolean>>;
-}
+/**
+ * One generated evaluation point, with a note of how it was built (for reports and replay): its
+ * problem, and free-form facts about the draw in `meta`, e.g. { k: 3 } for an exact tie of 3
+ * entries, { gapUlps: 1, in: '32' }. Its type is verify.json's (src/schema/verify.ts).
+ */
+export type { Case } from '../schema/verify.ts';
 
 export interface Generator {
   /** Stable id used on the command line and in reports: 'exact-tie', 'round-tie-16', ... */

@@ -1,21 +1,7 @@
-import type { Counterexample, TableRow, VerifyResult } from '../zones/verify.ts';
-import { ZONE_CLASSES } from '../zones/verify.ts';
-import type { Finding } from '../zones/classify.ts';
+import { ZONE_CLASSES } from '../problem/index.ts';
+import type { Counterexample, Finding, TableRow, VerifyHeader, VerifyResult } from '../schema/verify.ts';
 
-export interface VerifyHeader {
-  readonly command: string;
-  readonly createdAt: string;
-  readonly seed: number;
-  readonly samples: number;
-  readonly precisions: readonly string[];
-  readonly jacobians: readonly string[];
-  readonly reluAlphas: readonly number[];
-  readonly accumulate: string;
-  readonly backends: readonly { id: string; description: string }[];
-  readonly unavailable: readonly { id: string; unavailable: string }[];
-  readonly tieRules: readonly { backend: string; rule: string; evidence: string }[];
-  readonly generators: readonly { id: string; description: string; nearTie: boolean }[];
-}
+export type { VerifyHeader } from '../schema/verify.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 

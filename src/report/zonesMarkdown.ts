@@ -7,21 +7,22 @@
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
  * comparing the shape of the result with docs/DESIGN.md §4's PyTorch reference.
  */
-import type { ZonesFinding, ZonesLayerAggregate, ZonesPrecisionReport, ZonesReport } from '../zones/network/report.ts';
+import type { ZonesFinding, ZonesHarmlessTie, ZonesLayerAggregate, ZonesPrecisionReport, ZonesReport } from '../schema/zones.ts';
 
-// The types of zones.json live with the stage that produces them; re-exported for the readers that import them from here.
+// The types of zones.json are derived from its schema; re-exported for the readers that import them from here.
 export type {
   ZonesBatchRecord,
   ZonesConfig,
   ZonesCounts,
   ZonesExactBatch,
   ZonesFinding,
+  ZonesHarmlessTie,
   ZonesLayer,
   ZonesLayerAggregate,
   ZonesPrecisionReport,
   ZonesReport,
   ZonesSummary,
-} from '../zones/network/report.ts';
+} from '../schema/zones.ts';
 
 // ---------------------------------------------------------------------------------------------
 // zones.md
@@ -230,8 +231,8 @@ function timing(r: ZonesReport): string[] {
   return L;
 }
 
-function finding(f: ZonesFinding): string[] {
-  const what = f.zone === 'harmless' ? `harmless ${f.harmless}` : `${f.zone} (${f.cause})`;
+function finding(f: ZonesFinding | ZonesHarmlessTie): string[] {
+  const what = 'harmless' in f ? `harmless ${f.harmless}` : `${f.zone} (${f.cause})`;
   const setText = (s: readonly number[]) => (f.kind === 'maxpool' ? `{${s.join(', ')}}` : `${s[0] > 0 ? '+' : s[0] < 0 ? '−' : '0'}`);
   const head =
     `- batch ${f.batch}, sample ${f.sample} (data-set index ${f.datasetIndex}), \`${f.node}\` ${f.label}, ${f.kind === 'maxpool' ? 'window' : 'unit'} ${f.unit}: **${what}** — ` +

@@ -40,7 +40,8 @@ import {
   routingFromActivations,
   windowIndices,
 } from '../problem/index.ts';
-import type { Cause, Zone } from './types.ts';
+import type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+import type { Cause, Outcome } from './types.ts';
 
 export interface ClassifyConfig {
   readonly precisions: readonly string[];
@@ -56,77 +57,8 @@ export interface ClassifyConfig {
   readonly tieRules?: Readonly<Record<string, MaxPoolJacobian>>;
 }
 
-/** One entry of a window (or a ReLU input): its flat index, exact value and value in precision p. */
-export interface EntryView {
-  readonly index: number;
-  readonly exact: string;
-  readonly rounded: number | null;
-}
-
-/** One routing unit (a pooling window or a ReLU) that explains a classification. */
-export interface Finding {
-  readonly layer: number;
-  readonly kind: 'maxpool' | 'relu';
-  /** Output index of the window, or the ReLU unit index. */
-  readonly unit: number;
-  /** 'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing. */
-  readonly what: 'real-tie' | 'tie' | 'flip' | 'split';
-  /** Exact tie set (maxpool) or [sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p (null when the backend does not expose routing). */
-  readonly rounded: readonly number[] | null;
-  /** Whether this unit alone changes the classified gradient. */
-  readonly matters: boolean;
-  readonly entries: readonly EntryView[];
-}
-
-export interface ValueCheck {
-  readonly jacobian: string;
-  /** |AD_p − AD_R| (as a double) at the entry with the largest error-to-bound ratio. */
-  readonly maxError: number;
-  /** That entry's rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
-  readonly bound: number;
-  /** That entry's index in the classified gradient. */
-  readonly entry: number;
-  /** Every entry within its own bound. */
-  readonly within: boolean;
-  /**
-   * The computation underflowed (IEEE flag): the standard model behind the bound assumes no
-   * underflow, so `within: false` then does not contradict a regular routing.
-   */
-  readonly underflow?: boolean;
-}
-
-export interface Classification {
-  readonly backend: string;
-  readonly precision: string;
-  readonly zone: Zone;
-  readonly cause?: Cause;
-  /** What was classified: the parameter gradient, or the input gradient where there are no parameters. */
-  readonly target: 'params' | 'input';
-  /** Zone of the input gradient, reported beside the parameter gradient's (never mixed in). */
-  readonly inputZone?: Zone;
-  readonly findings: readonly Finding[];
-  /** Routing differences from rounding that did not change the gradient over the reals. */
-  readonly harmlessRoundingDiffs: number;
-  readonly valueChecks: readonly ValueCheck[];
-  /** Fixed-Jacobian backends at a real tie: the family members whose AD_R their result matches within rounding. */
-  readonly matchedRules?: readonly string[];
-  /** Set when zone is 'nonfinite': why. */
-  readonly reason?: string;
-  /** A regular point whose value check failed without underflow: the classifier and the bound disagree (a finding to report). */
-  readonly inconsistent?: boolean;
-  /** The precision-p computation underflowed, so the value check's bound did not apply (reported, counted apart). */
-  readonly underflow?: boolean;
-  /**
-   * What the verdict rests on: 'own-forward' — the backend's own routing or forward values, so a
-   * routing defect shows as 'defect'; 'no-forward' — the backend returned neither, so a result beyond
-   * rounding can only be called compensation on trust (it may be a defect). Absent on non-finite points.
-   */
-  readonly verdictBasis?: VerdictBasis;
-}
-
-export type VerdictBasis = 'own-forward' | 'no-forward';
+export type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+export type { VerdictBasis } from '../problem/index.ts';
 
 export interface RealTieSummary {
   /** Tied windows (k ≥ 2) over the reals. */
@@ -432,7 +364,7 @@ function routedZone(
   backendId: string,
   runs: readonly RoutedRun[],
   target: 'params' | 'input',
-): { zone: Zone; cause?: Cause; findings: Finding[]; harmless: number } {
+): { zone: Outcome; cause?: Cause; findings: Finding[]; harmless: number } {
   const findings: Finding[] = [];
   let harmless = 0;
   let compensated = false;
@@ -581,7 +513,7 @@ function ownRouting(backend: AdBackend, problem: Problem, r: BackendResult, prec
 
 /** The outcome of a fixed-Jacobian backend for one target. */
 interface FixedZone {
-  zone: Zone;
+  zone: Outcome;
   cause?: Cause;
   findings: Finding[];
   checks: ValueCheck[];
@@ -671,7 +603,7 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
           .map((precision) => ({
             backend: b.id,
             precision,
-            zone: 'nonfinite' as Zone,
+            zone: 'nonfinite' as Outcome,
             target,
             reason,
             findings: [],

@@ -1,7 +1,7 @@
 /**
  * The AD protocol's messages as TypeBox schemas (the TypeScript types are derived from them), and
  * the JSON Schema published as schemas/protocol.schema.json (`protocolJsonSchema`, written by
- * scripts/protocol-schema.ts; a test checks the committed file matches).
+ * `npm run schemas`; a test checks the committed file matches).
  *
  * Stdio (line-delimited JSON, one message per line, UTF-8):
  *   client → bridge  {"type":"hello","protocols":[1],"client":{...}}

@@ -7,10 +7,9 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { zonesMarkdown } from '../../report/zonesMarkdown.ts';
-import { validate } from '../../schema/index.ts';
-import { toJson } from '../../util/atomic.ts';
+import { writeResults } from '../../schema/index.ts';
 import { ConfigError } from '../../util/errors.ts';
-import { assertWritableDir, writeFilesAtomic } from '../../util/output.ts';
+import { assertWritableDir } from '../../util/output.ts';
 import { type NetworkZonesConfig, networkZones, resolveNetworkZonesConfig } from '../../zones/network/index.ts';
 import { parseAlphas, parseList, UsageError } from '../args.ts';
 import { progress } from '../progress.ts';
@@ -81,9 +80,8 @@ export async function zones(argv: string[], meta: { readonly help: string; reado
   });
   const json = join(out, 'zones.json');
   const md = join(out, 'zones.md');
-  validate('zones', report, json);
-  writeFilesAtomic([
-    { path: json, data: toJson(report) },
+  writeResults([
+    { file: json, kind: 'zones', data: report },
     { path: md, data: zonesMarkdown(report) },
   ]);
   log(`wrote ${json} and ${md} (${report.timing.wallSeconds.toFixed(1)} s)`);

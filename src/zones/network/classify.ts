@@ -32,43 +32,22 @@ import type { ExactRoutingResult } from './exact.ts';
 import { windows } from './graph.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
-export type UnitZone = 'regular' | 'harmless' | 'bifurcation' | 'compensation';
-export type HarmlessKind = 'identical-patches' | 'all-zero' | 'unrouted' | 'fixed-alpha';
-export type BifurcationCause = 'tie-positive' | 'tie-zero' | 'tie-negative';
-export type CompensationCause = 'tie' | 'flip';
-export type BatchZone = 'regular' | 'bifurcation' | 'compensation';
+import type { BifurcationCause, CompensationCause, HarmlessKind, NonRegularZone, UnitKind, Zone } from '../../problem/index.ts';
+import type { HarmlessTie, UnitFinding } from '../../schema/zones.ts';
 
-export interface EntryExplanation {
-  /** Flat NCHW index in the node's input. */
-  readonly index: number;
-  /** Exact value: exact decimal, or 'N/D' after odd average pools. */
-  readonly exact: string;
-  /** Value in precision p, when given. */
-  readonly p: number | null;
-  /** Structural id (equal ids ⇒ identical computations). */
-  readonly sid: number;
-}
+/** What a unit is in: a zone (never 'harmless': harmless ties are counted apart, as HARMLESS_TIES kinds). */
+export type UnitZone = Zone;
+export type BatchZone = Zone;
+export type { BifurcationCause, CompensationCause, HarmlessKind };
+export type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zones.ts';
+import type { EntryExplanation } from '../../schema/zones.ts';
 
-export interface UnitFinding {
-  readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
-  /** Window index (flat NCHW in the node's output) or ReLU unit index. */
-  readonly unit: number;
-  readonly sample: number;
-  readonly zone: Exclude<UnitZone, 'regular'>;
-  readonly cause?: BifurcationCause | CompensationCause;
-  readonly harmless?: HarmlessKind;
-  /** Exact tie set (maxpool) or [exact sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p. */
-  readonly rounded: readonly number[];
-  /** Every entry of the window (maxpool) or the unit's input (relu). */
-  readonly entries: readonly EntryExplanation[];
-}
+/** Where the recorder puts a unit: a zone other than regular, or the harmless ties counted apart. */
+type Destination = NonRegularZone | 'harmless';
 
 export interface NodeZoneSummary {
   readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
+  readonly kind: UnitKind;
   readonly units: number;
   readonly regular: number;
   readonly harmless: Readonly<Record<HarmlessKind, number>>;
@@ -76,8 +55,8 @@ export interface NodeZoneSummary {
   readonly compensation: Readonly<Record<CompensationCause, number>>;
   /** Units whose p routing differs from the exact one without changing the Jacobian (counted regular). */
   readonly harmlessRoundingDiffs: number;
-  /** Share of the node's units in each zone. */
-  readonly share: Readonly<Record<UnitZone, number>>;
+  /** Share of the node's units in each zone, and of its harmless ties (counted apart, not a zone). */
+  readonly share: Readonly<Record<UnitZone | 'harmless', number>>;
 }
 
 export interface ZoneTotals {
@@ -97,7 +76,7 @@ export interface NetworkClassification {
   /** Every bifurcation and compensation unit (up to maxFindings), explained. */
   readonly findings: readonly UnitFinding[];
   /** The first few harmless ties of each node, explained. */
-  readonly harmlessExamples: readonly UnitFinding[];
+  readonly harmlessExamples: readonly HarmlessTie[];
   /** More bifurcation/compensation units existed than maxFindings. */
   readonly truncated: boolean;
 }
@@ -131,7 +110,7 @@ type What = { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessK
 class Recorder {
   readonly samples: { bifurcation: number; compensation: number }[];
   readonly findings: UnitFinding[] = [];
-  readonly harmlessExamples: UnitFinding[] = [];
+  readonly harmlessExamples: HarmlessTie[] = [];
   truncated = false;
   private readonly maxFindings: number;
   private readonly examplesPerNode: number;
@@ -168,25 +147,26 @@ class Recorder {
       harmlessRoundingDiffs: 0,
     };
     let examples = 0;
-    const record = (unit: number, zone: Exclude<UnitZone, 'regular'>, what: What, ex: readonly number[], rounded: readonly number[]) => {
+    const record = (unit: number, zone: Destination, what: What, ex: readonly number[], rounded: readonly number[]) => {
       if (zone === 'harmless') counts.harmless[what.harmless!]++;
       else if (zone === 'bifurcation') counts.bifurcation[what.cause as BifurcationCause]++;
       else counts.compensation[what.cause as CompensationCause]++;
       const sample = Math.floor(unit / perSample);
       if (zone === 'bifurcation') this.samples[sample].bifurcation++;
       if (zone === 'compensation') this.samples[sample].compensation++;
-      const finding = () => ({ node: path, kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
+      const at = { node: path, kind, unit, sample, exact: ex, rounded, entries: entries(unit) };
       if (zone === 'harmless') {
+        // A harmless tie is an example, counted apart: never a zone.
         if (examples >= this.examplesPerNode) return;
         examples++;
-        this.harmlessExamples.push(finding());
+        this.harmlessExamples.push({ ...at, harmless: what.harmless! });
         return;
       }
       if (this.findings.length >= this.maxFindings) {
         this.truncated = true;
         return;
       }
-      this.findings.push(finding());
+      this.findings.push({ ...at, zone, cause: what.cause! });
     };
     return { counts, record };
   }
@@ -194,7 +174,7 @@ class Recorder {
 
 interface NodeRecorder {
   readonly counts: Counts;
-  record(unit: number, zone: Exclude<UnitZone, 'regular'>, what: What, ex: readonly number[], rounded: readonly number[]): void;
+  record(unit: number, zone: Destination, what: What, ex: readonly number[], rounded: readonly number[]): void;
 }
 
 /**

@@ -21,6 +21,7 @@ export {
   classifyNetwork,
   type EntryExplanation,
   type HarmlessKind,
+  type HarmlessTie,
   type NetworkClassification,
   type NodeZoneSummary,
   type UnitFinding,

@@ -12,14 +12,14 @@ import { rounder } from '../../engine/index.ts';
 import { beta, choice } from '../../jacobians/index.ts';
 import { initParams, type ModelSpec, modelSpec } from '../../models/index.ts';
 import { formatByName } from '../../precision/index.ts';
-import { classifyNetwork, type NetworkClassification, type UnitFinding } from './classify.ts';
+import { classifyNetwork, type HarmlessTie, type NetworkClassification, type UnitFinding } from './classify.ts';
 import type { TaskConfig } from './config.ts';
 import { estimateZone } from './estimator.ts';
 import { type ExactRoutingResult, exactRouting } from './exact.ts';
 import { EXPLAIN_FIRST, explainedUnits, FINDINGS_PER_TASK, pickFindings } from './explain.ts';
 import { routingFromDecisions } from './float.ts';
 import { nodeLabel } from './labels.ts';
-import type { ZonesBatchRecord, ZonesExactBatch, ZonesFinding, ZonesLayer } from './report.ts';
+import type { ZonesBatchRecord, ZonesExactBatch, ZonesFinding, ZonesHarmlessTie, ZonesLayer } from './report.ts';
 import type { NetRouting } from './types.ts';
 
 export interface TaskBatch {
@@ -33,7 +33,7 @@ export interface TaskBatch {
 export interface TaskResult {
   readonly record: ZonesBatchRecord;
   readonly findings: ZonesFinding[];
-  readonly harmless: ZonesFinding[];
+  readonly harmless: ZonesHarmlessTie[];
 }
 
 interface PerPrecision {
@@ -135,7 +135,7 @@ function classifyTask(
   ex: ExactRoutingResult,
   g0: NetGradients,
   b: TaskBatch,
-): { exact: ZonesExactBatch; findings: ZonesFinding[]; harmless: ZonesFinding[] } {
+): { exact: ZonesExactBatch; findings: ZonesFinding[]; harmless: ZonesHarmlessTie[] } {
   const pRouting = routingFromDecisions(ex.nodes, g0.decisions);
   const routed = ex.nodes.filter((nd) => nd.kind === 'maxpool' || nd.kind === 'relu');
   const enginePath = new Map(routed.map((nd, i) => [nd.path, g0.decisions[i].path]));
@@ -152,9 +152,10 @@ function classifyTask(
   });
   const explained = explainedUnits(cls, ex, pRouting, pValues, ctx.cfg.reluAlpha, b.batch);
   const layers = cls.nodes.map((s) => layerRecord(ctx, s, ex.routing, pRouting, enginePath));
-  const toFinding = (f: UnitFinding) => findingRecord(ctx, f, b, enginePath);
+  const toFinding = (f: UnitFinding): ZonesFinding => ({ ...where(ctx, f, b, enginePath), zone: f.zone, cause: f.cause });
+  const toHarmless = (f: HarmlessTie): ZonesHarmlessTie => ({ ...where(ctx, f, b, enginePath), harmless: f.harmless });
   const findings = pickFindings(explained, FINDINGS_PER_TASK, (f) => `${f.node}|${f.zone}|${f.cause}`).map(toFinding);
-  return { exact: exactRecord(cls, ex, layers), findings, harmless: cls.harmlessExamples.map(toFinding) };
+  return { exact: exactRecord(cls, ex, layers), findings, harmless: cls.harmlessExamples.map(toHarmless) };
 }
 
 function layerRecord(
@@ -193,7 +194,8 @@ function tiedCount(r: NetRouting, path: string): number {
   return n;
 }
 
-function findingRecord(ctx: TaskContext, f: UnitFinding, b: TaskBatch, enginePath: ReadonlyMap<string, string>): ZonesFinding {
+/** Where a unit is and what it holds, as zones.json records a finding or a harmless tie. */
+function where(ctx: TaskContext, f: UnitFinding | HarmlessTie, b: TaskBatch, enginePath: ReadonlyMap<string, string>) {
   return {
     batch: b.batch,
     datasetIndex: b.indices[f.sample],
@@ -202,9 +204,6 @@ function findingRecord(ctx: TaskContext, f: UnitFinding, b: TaskBatch, enginePat
     label: ctx.label(f.node),
     kind: f.kind,
     unit: f.unit,
-    zone: f.zone,
-    ...(f.cause ? { cause: f.cause } : {}),
-    ...(f.harmless ? { harmless: f.harmless } : {}),
     exact: [...f.exact],
     rounded: [...f.rounded],
     entries: f.entries.map((e) => ({ ...e })),
