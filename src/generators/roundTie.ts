@@ -65,13 +65,14 @@ interface Resolved {
   readonly straddle: boolean | undefined;
   readonly canStraddle: boolean;
   readonly binade: Range;
+  readonly window: WindowShapeOptions | undefined;
 }
 
-function resolve(constraints: RoundTieConstraints): Resolved & { readonly window: WindowShapeOptions | undefined } {
+function resolve(constraints: RoundTieConstraints): Resolved {
   const at: Where = { who: 'roundTie', prefix: '' };
   const c = constraintsObject(at, constraints, FIELDS, ['to']);
   const coarse = formatField(at, 'to', c.to, (f) =>
-    [F16, F32, F64].some((g) => finer(g, f) === undefined) ? undefined : 'no format is finer',
+    [F16, F32, F64].some((g) => finer(g, f) === undefined) ? undefined : 'none of F16, F32, F64 is finer',
   );
   const fine =
     c.from === undefined
