@@ -105,18 +105,10 @@ export class AdmissibilityError extends Error {
 
 /**
  * The generators whose points are a lone MaxPool (no conv, no ReLU): what a MaxPool kernel can run.
- * properties/testing.test.ts checks this list against what every generator draws.
+ * Read from the registry's declared structure, in its order; properties/generators.test.ts checks
+ * each declaration against the generator's draws, properties/testing.test.ts this list against them.
  */
-export const MAXPOOL_GENERATORS: readonly string[] = [
-  'exact-tie',
-  'ulp-neighbour-16',
-  'ulp-neighbour-32',
-  'ulp-neighbour-64',
-  'round-tie-16',
-  'round-tie-32',
-  'near-tie',
-  'special-values',
-];
+export const MAXPOOL_GENERATORS: readonly string[] = GENERATORS.filter((g) => g.structure === 'lone-maxpool').map((g) => g.id);
 
 const DEFAULT_JACOBIANS: readonly JacobianName[] = ['first', 'minnorm', 'beta:10'];
 
