@@ -8,15 +8,19 @@
  * line, ADZONE_FETCH_BASE, and the usage errors (exit 2, imagenet). The fixture checksums go in
  * through the command's source table; the CLI uses the official one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { spawnSync } from 'node:child_process';
-import { dataCommand, type DataCommandIO } from '../src/cli/commands/data.ts';
-import { CIFAR10_RECORD_BYTES, FETCH_SOURCES, loadCifar10, loadSvhn, readTar, type FetchSource } from '../src/data/index.ts';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { FixtureServer, md5, scratchDirs, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DataCommandIO, dataCommand } from '../src/cli/commands/data.ts';
+import { CIFAR10_RECORD_BYTES, FETCH_SOURCES, type FetchSource, loadCifar10, loadSvhn, readTar } from '../src/data/index.ts';
+import { type FetchDatasetConfig, fetchDataset, listDatasets, resolveFetchConfig } from '../src/data/stages.ts';
+import { ConfigError } from '../src/util/errors.ts';
 import { run } from './support/cli.ts';
+import { FixtureServer, md5, scratchDirs, svhnFixture, svhnMat, tarGz } from './support/datafiles.ts';
 
 const { root, fresh: freshDir } = scratchDirs('adzone-fetch-test-');
 const server = new FixtureServer();
@@ -47,6 +51,7 @@ const cifarTar = tarGz([
   { name: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from(`${CIFAR_NAMES.join('\n')}\n\n`) },
   { name: 'cifar-10-batches-bin/readme.html', data: Buffer.from('<html></html>\n') },
 ]);
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 const evilTar = tarGz([{ name: 'cifar-10-batches-bin/' }, { name: '../evil.txt', data: Buffer.from('no') }]);
 
 /** The test's source table: the official entries with the fixtures' md5 sums and sizes. */
@@ -65,7 +70,7 @@ const SOURCES: Record<string, FetchSource> = {
     extract: {
       ...FETCH_SOURCES.cifar10.extract!,
       expect: [
-        ...BATCH_FILES.map((f) => ({ path: `cifar-10-batches-bin/${f}`, bytes: 3 * CIFAR10_RECORD_BYTES })),
+        ...BATCH_FILES.map((f, k) => ({ path: `cifar-10-batches-bin/${f}`, bytes: 3 * CIFAR10_RECORD_BYTES, sha1: sha1(batch(k)) })),
         { path: 'cifar-10-batches-bin/batches.meta.txt' },
       ],
     },
@@ -73,10 +78,20 @@ const SOURCES: Record<string, FetchSource> = {
   evil: {
     ...FETCH_SOURCES.cifar10,
     name: 'evil',
-    files: [{ file: 'evil.tar.gz', md5: md5(evilTar) }],
+    files: [{ file: 'evil.tar.gz', md5: md5(evilTar), bytes: evilTar.length }],
     extract: { archive: 'evil.tar.gz', into: 'cifar-10-batches-bin', expect: [] },
   },
   imagenet: FETCH_SOURCES.imagenet,
+  /** The CIFAR-10 fixture archive, with a recorded sha1 for data_batch_2.bin that its content does not have. */
+  cifar10badsha1: {
+    ...FETCH_SOURCES.cifar10,
+    name: 'cifar10badsha1',
+    files: [{ file: 'cifar-10-binary.tar.gz', md5: md5(cifarTar), bytes: cifarTar.length }],
+    extract: {
+      ...FETCH_SOURCES.cifar10.extract!,
+      expect: BATCH_FILES.map((f, k) => ({ path: `cifar-10-batches-bin/${f}`, sha1: sha1(k === 1 ? batch(0) : batch(k)) })),
+    },
+  },
 };
 
 beforeAll(async () => {
@@ -108,7 +123,7 @@ async function data(args: string[], io: Partial<DataCommandIO> = {}): Promise<{ 
 
 const fetchArgs = (name: string, dir: string, ...more: string[]) => ['fetch', name, '--to', dir, '--base-url', base, '--quiet', ...more];
 
-describe('adzone data fetch', () => {
+describe('adzone data fetch: download, skip, resume', () => {
   it('downloads and md5-checks the files, which then load; a second fetch skips them without downloading', async () => {
     const dir = freshDir();
     const r = await data(fetchArgs('svhn', dir));
@@ -134,11 +149,11 @@ describe('adzone data fetch', () => {
     expect(existsSync(join(dir, 'extra_32x32.mat'))).toBe(true);
   });
 
-  it('a download cut mid-body keeps FILE.part (exit 1); the next fetch resumes it with a Range request', async () => {
+  it('a download cut mid-body keeps FILE.part (exit 2); the next fetch resumes it with a Range request', async () => {
     const dir = freshDir();
     server.cut.set('train_32x32.mat', 20_000);
     const r = await data(fetchArgs('svhn', dir, '--retries', '0'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const part = join(dir, 'train_32x32.mat.part');
     expect(existsSync(part)).toBe(true);
     const kept = statSync(part).size;
@@ -159,7 +174,9 @@ describe('adzone data fetch', () => {
     expect(md5(readFileSync(join(dir, 'train_32x32.mat')))).toBe(md5(trainMat));
     expect(existsSync(part)).toBe(false);
   });
+});
 
+describe('adzone data fetch: retries and Range answers', () => {
   it('with retries, a cut download is resumed within the same run', async () => {
     const dir = freshDir();
     server.cut.set('test_32x32.mat', 5_000);
@@ -205,18 +222,20 @@ describe('adzone data fetch', () => {
     expect(r.out).toMatch(/already complete \(HTTP 416\)/);
     expect(md5(readFileSync(join(dir, 'test_32x32.mat')))).toBe(md5(testMat));
   });
+});
 
-  it('a wrong body fails the md5 check: exit 1 with expected and found, kept as FILE.bad; nothing deleted', async () => {
+describe('adzone data fetch: failures', () => {
+  it('a wrong body fails the md5 check: exit 2 with expected and found, kept as FILE.bad; nothing deleted', async () => {
     const dir = freshDir();
     server.wrong.add('test_32x32.mat');
     try {
       const r = await data(fetchArgs('svhn', dir));
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.err).toMatch(`md5 mismatch for test_32x32.mat`);
       expect(r.err).toMatch(`expected ${md5(testMat)}`);
       const bad = readFileSync(join(dir, 'test_32x32.mat.bad'));
       expect(r.err).toMatch(`found ${md5(bad)}`);
-      expect(r.err).toMatch(/kept as .*test_32x32\.mat\.bad/);
+      expect(r.err, r.err).toMatch(/kept as .*test_32x32\.mat\.bad/);
       expect(bad.length).toBe(testMat.length);
       expect(md5(bad)).not.toBe(md5(testMat));
       expect(existsSync(join(dir, 'test_32x32.mat'))).toBe(false);
@@ -229,7 +248,7 @@ describe('adzone data fetch', () => {
     const dir2 = freshDir();
     writeFileSync(join(dir2, 'train_32x32.mat'), 'mine');
     const r2 = await data(fetchArgs('svhn', dir2));
-    expect(r2.code).toBe(1);
+    expect(r2.code).toBe(2);
     expect(r2.err).toMatch(/train_32x32\.mat is already there but its md5 is .*, expected .*left as it is/);
     expect(readFileSync(join(dir2, 'train_32x32.mat'), 'utf8')).toBe('mine');
   });
@@ -242,7 +261,7 @@ describe('adzone data fetch', () => {
     expect(md5(readFileSync(join(dir, 'train_32x32.mat')))).toBe(md5(trainMat));
     const dir2 = freshDir();
     const r2 = await data(['fetch', 'svhn', '--to', dir2, '--base-url', `${hop}/hop/6/`, '--quiet']);
-    expect(r2.code).toBe(1);
+    expect(r2.code).toBe(2);
     expect(r2.err).toMatch(/more than 5 redirects/);
     expect(readdirSync(dir2)).toEqual([]);
   });
@@ -250,10 +269,12 @@ describe('adzone data fetch', () => {
   it('an HTTP error (404) fails with the URL and status', async () => {
     const dir = freshDir();
     const r = await data(['fetch', 'svhn', '--to', dir, '--base-url', base.replace(/files\/$/, 'nowhere/'), '--quiet']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/nowhere\/train_32x32\.mat answered HTTP 404/);
   });
+});
 
+describe('adzone data fetch: unpacking the CIFAR-10 archive', () => {
   it('CIFAR-10: the tar.gz is unpacked into DIR/cifar-10-batches-bin/, which loadCifar10 reads; a second fetch skips both', async () => {
     const dir = freshDir();
     const r = await data(fetchArgs('cifar10', dir));
@@ -279,14 +300,16 @@ describe('adzone data fetch', () => {
     if (sys.status === 0) expect(sys.stdout.trim().split('\n')).toEqual(ours);
   });
 
-  it('refuses a tar member that points outside the folder (exit 1, nothing written there)', async () => {
+  it('refuses a tar member that points outside the folder (exit 2, nothing written there)', async () => {
     const dir = freshDir();
     const r = await data(fetchArgs('evil', dir));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/refusing member '\.\.\/evil\.txt'/);
     expect(existsSync(join(dir, '..', 'evil.txt'))).toBe(false);
   });
+});
 
+describe('adzone data: the command line', () => {
   it('ADZONE_FETCH_BASE stands in for --base-url; the progress line shows bytes, %, rate and ETA unless --quiet', async () => {
     const dir = freshDir();
     const r = await data(['fetch', 'svhn', '--to', dir], { env: { ADZONE_FETCH_BASE: base } });
@@ -339,5 +362,170 @@ describe('adzone data fetch', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/adzone data fetch NAME --to DIR/);
     expect(existsSync(join(root(), 'im'))).toBe(false);
+  });
+});
+
+/** Every file in `dir` (recursively) and its size. */
+function sizes(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (e.isFile()) out[p.slice(dir.length + 1)] = statSync(p).size;
+  }
+  return out;
+}
+
+/** The lines written to stderr that are not the progress line: each failure is one line. */
+const errLines = (err: string) => err.split('\n').filter((l) => l !== '');
+
+describe('adzone data fetch: the size cap (issue 12, item 8)', () => {
+  it('a server without Content-Length that sends more than the file is cut off at its size: exit 2, nothing past the size on disk', async () => {
+    const dir = freshDir();
+    server.noLength.add('test_32x32.mat');
+    server.pad.set('test_32x32.mat', 3 * testMat.length);
+    try {
+      const r = await data(fetchArgs('svhn', dir));
+      for (const [f, n] of Object.entries(sizes(dir)))
+        expect(n, f).toBeLessThanOrEqual(f.startsWith('train') ? trainMat.length : testMat.length);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(`sent more than the ${testMat.length.toLocaleString('en-US')} bytes test_32x32.mat has`);
+      expect(existsSync(join(dir, 'test_32x32.mat'))).toBe(false);
+      expect(errLines(r.err)).toHaveLength(2); // the failure and the summary, one line each
+    } finally {
+      server.noLength.delete('test_32x32.mat');
+      server.pad.delete('test_32x32.mat');
+    }
+  });
+
+  it('an announced Content-Length other than the published size is refused before anything is written', async () => {
+    const dir = freshDir();
+    server.pad.set('test_32x32.mat', 1000);
+    try {
+      const r = await data(fetchArgs('svhn', dir));
+      expect(Object.keys(sizes(dir))).toEqual(['train_32x32.mat']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(`announces ${(testMat.length + 1000).toLocaleString('en-US')} bytes, but test_32x32.mat is`);
+    } finally {
+      server.pad.delete('test_32x32.mat');
+    }
+  });
+
+  it('a server without Content-Length that sends exactly the file is fine', async () => {
+    const dir = freshDir();
+    server.noLength.add('test_32x32.mat');
+    try {
+      const r = await data(fetchArgs('svhn', dir));
+      expect(r.code, r.err).toBe(0);
+      expect(md5(readFileSync(join(dir, 'test_32x32.mat')))).toBe(md5(testMat));
+    } finally {
+      server.noLength.delete('test_32x32.mat');
+    }
+  });
+});
+
+describe('adzone data fetch: symbolic links and unwritable folders (issue 12, items 8 and general)', () => {
+  it('a symbolic link planted at FILE.part is refused; the file it points to is left as it was', async () => {
+    const dir = freshDir();
+    const victim = join(freshDir(), 'victim.txt');
+    writeFileSync(victim, 'keep me\n');
+    symlinkSync(victim, join(dir, 'test_32x32.mat.part'));
+    const r = await data(fetchArgs('svhn', dir));
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/test_32x32\.mat\.part \(the partial download\) is a symbolic link; refusing to write through it/);
+    expect(lstatSync(join(dir, 'test_32x32.mat.part')).isSymbolicLink()).toBe(true);
+  });
+
+  it('a symbolic link at the target FILE is refused, not replaced or followed', async () => {
+    const dir = freshDir();
+    const elsewhere = join(freshDir(), 'elsewhere.mat');
+    symlinkSync(elsewhere, join(dir, 'test_32x32.mat'));
+    const r = await data(fetchArgs('svhn', dir));
+    expect(lstatSync(join(dir, 'test_32x32.mat')).isSymbolicLink()).toBe(true);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/test_32x32\.mat \(the file to fetch\) is a symbolic link/);
+    expect(existsSync(elsewhere)).toBe(false);
+  });
+
+  it('a symbolic link at the folder the archive unpacks into is refused; nothing is written where it points', async () => {
+    const dir = freshDir();
+    const outside = freshDir();
+    symlinkSync(outside, join(dir, 'cifar-10-batches-bin'));
+    const r = await data(fetchArgs('cifar10', dir));
+    expect(readdirSync(outside)).toEqual([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cifar-10-batches-bin \(a folder to unpack into\) is a symbolic link/);
+  });
+
+  it('--to under a regular file: exit 2 with one line naming it, before any request', async () => {
+    const file = join(freshDir(), 'a-file');
+    writeFileSync(file, 'x');
+    const n = server.seen.length;
+    const r = await data(fetchArgs('svhn', join(file, 'sub')));
+    expect(server.seen.length).toBe(n);
+    expect(r.code).toBe(2);
+    expect(errLines(r.err)).toEqual([expect.stringMatching(/^adzone data: .*a-file is a file, not a folder/)]);
+    expect(r.out).toBe('');
+  });
+});
+
+describe('adzone data fetch: CIFAR-10 members checked by content (issue 12, item 12)', () => {
+  it('a member whose content does not have its recorded sha1 is refused (exit 2), though the archive md5 matched', async () => {
+    const dir = freshDir();
+    const r = await data(fetchArgs('cifar10badsha1', dir));
+    expect(r.err).toMatch(/has sha1/);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(`member cifar-10-batches-bin/data_batch_2.bin has sha1 ${sha1(batch(1))}, expected ${sha1(batch(0))}`);
+    expect(existsSync(join(dir, 'cifar-10-batches-bin', 'data_batch_2.bin'))).toBe(false);
+  });
+
+  it('the official table records each batch with its size and sha1', () => {
+    const expect6 = FETCH_SOURCES.cifar10.extract!.expect.filter((m) => m.path.endsWith('.bin'));
+    expect(expect6.map((m) => m.path.split('/')[1])).toEqual(BATCH_FILES);
+    for (const m of expect6) {
+      expect(m.bytes).toBe(30_730_000);
+      expect(m.sha1).toMatch(/^[0-9a-f]{40}$/);
+    }
+  });
+});
+
+describe('the data stages (listDatasets, resolveFetchConfig, fetchDataset)', () => {
+  it('a bad config field is a ConfigError naming the field, in the config’s own words; nothing is made on disk', async () => {
+    const dir = join(root(), 'stage-never-made');
+    const cases: [Partial<FetchDatasetConfig>, string, RegExp][] = [
+      [{ name: 'fashion' }, 'name', /unknown data set 'fashion'/],
+      [{ retries: 101 }, 'retries', /must be a whole number from 0 to 100, got 101/],
+      [{ retries: 1.5 }, 'retries', /got 1\.5/],
+      [{ baseUrl: 'ftp://host/' }, 'baseUrl', /must be an http/],
+      [{ name: 'cifar10', extra: true }, 'extra', /cifar10 has no optional files/],
+      [{ dir: ' ' }, 'dir', /is required/],
+    ];
+    for (const [over, field, msg] of cases) {
+      const config = { name: 'svhn', dir, sources: SOURCES, ...over };
+      await expect(fetchDataset(config)).rejects.toSatisfy((e) => e instanceof ConfigError && e.field === field && msg.test(e.message));
+    }
+    await expect(fetchDataset({ name: 'imagenet', dir, sources: SOURCES })).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(existsSync(dir)).toBe(false);
+    expect(resolveFetchConfig({ name: 'SVHN', dir: 'rel', sources: SOURCES }).options).toMatchObject({
+      dir: join(process.cwd(), 'rel'),
+      retries: 3,
+    });
+  });
+
+  it('fetchDataset returns the report; listDatasets the table the command prints', async () => {
+    const dir = freshDir();
+    const r = await fetchDataset({ name: 'svhn', dir, baseUrl: base, quiet: true, sources: SOURCES });
+    expect(r.failures).toEqual([]);
+    expect(r.files.map((f) => [f.file, f.status])).toEqual([
+      ['train_32x32.mat', 'downloaded'],
+      ['test_32x32.mat', 'downloaded'],
+    ]);
+    expect(r.from).toBe(base);
+    expect(r.use).toMatch(`ADZONE_SVHN_DIR=${dir}`);
+    const list = listDatasets();
+    expect(list.map((d) => d.name)).toEqual(['svhn', 'cifar10', 'mnist', 'imagenet']);
+    expect(list[0]).toMatchObject({ totalBytes: 182_040_794 + 64_275_384, hasOptional: true });
+    expect(list[1].unpackedInto).toBe('cifar-10-batches-bin');
+    expect(list[3].unavailable).toMatch(/cannot be fetched/);
   });
 });

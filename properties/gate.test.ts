@@ -110,7 +110,7 @@ const trainConfig = (precision: string, beta: number, seed: number, how: How) =>
   logEvery: 50,
 });
 
-/** A valid result.json of one synthetic run. */
+/** A valid result.json of one synthetic run: every field `adzone train` writes (the schema requires them all). */
 const resultJson = (config: ReturnType<typeof trainConfig>, acc: number) => ({
   schema: 'adzone/train',
   schemaVersion: 1,
@@ -118,10 +118,51 @@ const resultJson = (config: ReturnType<typeof trainConfig>, acc: number) => ({
   startedAt: '2026-01-01T00:00:00Z',
   finishedAt: '2026-01-01T00:01:00Z',
   config,
+  backend: config.backend,
+  precision: config.precision,
+  mode: config.mode,
+  betaMode: config.betaMode,
   status: 'completed',
+  divergence: null,
   finalTestAcc: acc,
   bestTestAcc: { testAcc: acc, epoch: config.epochs },
-  epochs: [{ epoch: config.epochs, step: 100, loss: 0.1, testAcc: acc }],
+  epochs: [
+    {
+      kind: 'epoch',
+      epoch: config.epochs,
+      step: 100,
+      loss: 0.1,
+      trainAcc: acc,
+      testLoss: 0.1,
+      testAcc: acc,
+      lr: config.lr,
+      seconds: 60,
+      epochSeconds: 60,
+      trainSeconds: 50,
+      evalSeconds: 10,
+      steps: 100,
+    },
+  ],
+  timings: {
+    totalSeconds: 60,
+    trainSeconds: 50,
+    evalSeconds: 10,
+    meanStepMs: 500,
+    steps: 100,
+    stepsPerEpoch: 100,
+    epochSeconds: [60],
+    sessions: [{ startedAt: '2026-01-01T00:00:00Z', fromStep: 0 }],
+  },
+  model: { name: 'lenet5', variant: 'paper', params: 61706 },
+  optimizer: 'sgd',
+  data: {
+    train: { n: 6400, files: [], sha256: [] },
+    test: { n: 1000, files: [], sha256: [] },
+    normalisation: '0.1307 / 0.3081',
+    augment: false,
+    chanceThreshold: 0.1362,
+  },
+  versions: {},
 });
 
 /**

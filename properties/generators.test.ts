@@ -4,9 +4,43 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { GENERATORS, generatorById, poolWindows, windowShape, type Case } from '../src/generators/index.ts';
-import { F16, F32, F64, formatByName, isRepresentable, nextUp, round, toDyadic, type Format } from '../src/precision/index.ts';
+import {
+  argmaxFlip as argmaxFlipGen,
+  exactTie,
+  GENERATORS,
+  genericChain,
+  generatorById,
+  NEAR_TIE_CHAIN_MODES,
+  nearTie,
+  nearTieChain,
+  poolWindows,
+  reluZero,
+  roundTie as roundTieGen,
+  SPECIAL_KINDS,
+  specialValues,
+  ulpNeighbour as ulpNeighbourGen,
+  windowShape,
+  ZERO_MODES,
+  type Case,
+} from '../src/generators/index.ts';
+import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
+import {
+  BF16,
+  E4M3,
+  E5M2,
+  F16,
+  F32,
+  F64,
+  formatByName,
+  isRepresentable,
+  nextUp,
+  round,
+  toDyadic,
+  type Format,
+} from '../src/precision/index.ts';
 import { validateProblem, type Conv2dSpec, type MaxPoolSpec, type Problem } from '../src/problem/index.ts';
+import { ConfigError } from '../src/util/errors.ts';
+import { drawHashes } from './support/draw-hashes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Exact arithmetic: a value is m·2^e with BigInt m.
@@ -455,5 +489,263 @@ describe('distributions', () => {
       return nums(c.meta.zeroOuts).some((o) => strictConv(F16, c.problem, o, per) !== 0 || strictConv(F32, c.problem, o, per) !== 0);
     });
     expect(moved.length).toBeGreaterThan(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Declared structure: what the gate and the MaxPool checks read instead of sampling.
+const layerKinds = (c: Case) => c.problem.layers.map((l) => l.kind).join(',');
+
+describe('declared structure', () => {
+  it.each(GENERATORS.map((g) => [g.id, g] as const))('%s draws exactly the layer sequences it declares', (_id, g) => {
+    const declared = g.layers.map((ls) => ls.join(','));
+    expect(g.structure === 'lone-maxpool').toBe(declared.length === 1 && declared[0] === 'maxpool');
+    if (g.structure === 'chain') expect(g.layers.every((ls) => ls.length > 1)).toBe(true);
+    const drawn = new Set(fc.sample(g.arbitrary, { numRuns: 120, seed: 14 }).map(layerKinds));
+    expect([...drawn].filter((k) => !declared.includes(k))).toEqual([]);
+    expect(declared.filter((k) => !drawn.has(k))).toEqual([]);
+  });
+  it('the gate reads the declarations; an id the registry does not know falls back on its description', async () => {
+    const lone = GENERATORS.filter((g) => g.structure === 'lone-maxpool').map((g) => g.id);
+    expect(lone).toEqual([
+      'exact-tie',
+      'ulp-neighbour-16',
+      'ulp-neighbour-32',
+      'ulp-neighbour-64',
+      'round-tie-16',
+      'round-tie-32',
+      'near-tie',
+      'special-values',
+    ]);
+    expect(await loneMaxPoolGenerators(GENERATORS)).toEqual(lone);
+    const old = [
+      { id: 'old-lone', description: 'Lone MaxPool with something' },
+      { id: 'old-chain', description: 'conv2d → maxpool' },
+      { id: 'near-tie-chain', description: 'Lone MaxPool (a stale description: the registry decides)' },
+    ];
+    expect(await loneMaxPoolGenerators(old)).toEqual(['old-lone']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Constraints objects.
+describe('constraints: the documented defaults, written out, draw what no constraints draw', () => {
+  const same: [string, fc.Arbitrary<unknown>, fc.Arbitrary<unknown>][] = [
+    [
+      'exactTie',
+      exactTie(),
+      exactTie({ k: { min: 2, max: 16 }, binade: { min: -6, max: 3 }, window: { minEntries: 2, maxSize: 8, channels: [1, 2] } }),
+    ],
+    [
+      'ulpNeighbour',
+      generatorById('ulp-neighbour-32').arbitrary,
+      ulpNeighbourGen({ format: F32, window: { maxSize: 8, channels: [1, 2] } }),
+    ],
+    ['roundTie (from F32 by default)', generatorById('round-tie-16').arbitrary, roundTieGen({ to: F16, binade: { min: -10, max: 10 } })],
+    ['roundTie (from F64 by default)', generatorById('round-tie-32').arbitrary, roundTieGen({ to: F32 })],
+    ['nearTie', nearTie(), nearTie({ gapExponents: { min: -60, max: -2 }, binade: { min: -8, max: 8 }, window: {} })],
+    ['nearTieChain', nearTieChain(), nearTieChain({ modes: ['swap', 'transfer', 'near'], gapExponents: { min: -60 } })],
+    ['argmaxFlip', generatorById('argmax-flip-16').arbitrary, argmaxFlipGen({ format: F16 })],
+    ['reluZero', reluZero(), reluZero({ modes: [...ZERO_MODES].reverse() })],
+    ['specialValues', specialValues(), specialValues({ kinds: [...SPECIAL_KINDS] })],
+    ['genericChain', genericChain(), genericChain({ maxSize: 8, inputBound: 4, weightBound: 1 })],
+  ];
+  it.each(same)('%s', (_name, a, b) => {
+    expect(drawHashes({ arbitrary: b as fc.Arbitrary<Case> })).toEqual(drawHashes({ arbitrary: a as fc.Arbitrary<Case> }));
+  });
+  it('windowShape', () => {
+    const a = fc.sample(windowShape(), { numRuns: 100, seed: 6 });
+    expect(fc.sample(windowShape({ minEntries: 1, maxSize: 8, channels: [1, 2] }), { numRuns: 100, seed: 6 })).toEqual(a);
+  });
+});
+
+/** Every draw of `arb` passes `ok` (a throwing check), over `runs` draws. */
+function holds(arb: fc.Arbitrary<Case>, ok: (c: Case) => void, runs = 60): Case[] {
+  const cs = fc.sample(arb, { numRuns: runs, seed: 15 });
+  for (const c of cs) {
+    validateProblem(c.problem);
+    cotangentOk(c);
+    ok(c);
+  }
+  return cs;
+}
+const inRange = (v: number, lo: number, hi: number) => v >= lo && v <= hi;
+
+describe('constraints are honoured', () => {
+  it('exactTie: k, binade, overlap and window', () => {
+    const cs = holds(
+      exactTie({ k: { min: 3, max: 4 }, binade: { min: 10, max: 12 }, overlap: false, window: { channels: [2, 2], maxSize: 5 } }),
+      (c) => {
+        CHECKS['exact-tie'](c);
+        check(inRange(num(c, 'k'), 3, 4), `k = ${c.meta.k}`);
+        check(inRange(Math.abs(num(c, 'tie')), 2 ** 10, 2 ** 13), `tie ${c.meta.tie}`);
+        check(c.meta.overlap === false, 'overlap');
+        const [, ch, h, w] = c.problem.input.shape;
+        check(ch === 2 && h <= 5 && w <= 5, `shape ${c.problem.input.shape.join('×')}`);
+      },
+    );
+    expect(new Set(cs.map((c) => c.meta.k))).toEqual(new Set([3, 4]));
+    const overlapping = holds(exactTie({ overlap: true }), CHECKS['exact-tie'], 100);
+    const withPartner = overlapping.filter((c) => c.meta.overlap === true).length;
+    // true applies wherever the geometry overlaps; drawn, the flag is on for about half of those.
+    const drawn = fc.sample(exactTie(), { numRuns: 100, seed: 15 }).filter((c) => c.meta.overlap === true).length;
+    expect(withPartner).toBeGreaterThan(drawn);
+  });
+  it('ulpNeighbour: any format holding its values (bfloat16, E5M2), edge fixed', () => {
+    for (const f of [BF16, E5M2]) {
+      const cs = holds(ulpNeighbourGen({ format: f, edge: true }), (c) => {
+        ulpNeighbour(f)(c);
+        lonePool(c);
+        check(c.meta.edge === true, 'edge');
+      });
+      expect(cs.length).toBe(60);
+    }
+    holds(ulpNeighbourGen({ format: F64, edge: false }), (c) => check(c.meta.edge === false, 'edge'));
+  });
+  it('roundTie: other coarse formats, the default fine one, straddle fixed', () => {
+    holds(roundTieGen({ to: BF16 }), (c) => {
+      roundTie(BF16, F32)(c);
+      check(c.meta.fine === '32', `fine ${c.meta.fine}`);
+    });
+    holds(roundTieGen({ to: E5M2 }), (c) => {
+      roundTie(E5M2, F16)(c);
+      check(c.meta.fine === '16', `fine ${c.meta.fine}`);
+    });
+    holds(roundTieGen({ to: E4M3, binade: { min: -6, max: 7 } }), roundTie(E4M3, F16));
+    holds(roundTieGen({ to: F32, straddle: true }), (c) => {
+      roundTie(F32, F64)(c);
+      check(c.meta.straddle === true && c.meta.tie16 === false, 'not a straddle');
+    });
+    holds(roundTieGen({ to: F32, straddle: false, binade: { min: -100, max: -90 } }), (c) => {
+      roundTie(F32, F64)(c);
+      check(c.meta.straddle === false && inRange(Math.abs(num(c, 'h')), 2 ** -100, 2 ** -89), `h ${c.meta.h}`);
+    });
+  });
+  it('nearTie: gap exponents and binade', () => {
+    holds(nearTie({ gapExponents: { min: -30, max: -20 }, binade: { min: 0, max: 2 } }), (c) => {
+      CHECKS['near-tie'](c);
+      check(num(c, 'gapExponent') > -30 && num(c, 'gapExponent') <= -20, `gap exponent ${c.meta.gapExponent}`);
+      check(inRange(Math.abs(num(c, 'a')), 1, 8), `a ${c.meta.a}`);
+    });
+  });
+  it('nearTieChain: modes, gap exponents, cancel and bias', () => {
+    holds(nearTieChain({ modes: ['swap'] }), (c) => {
+      CHECKS['near-tie-chain'](c);
+      check(c.meta.mode === 'swap' && c.meta.exactTie === true, 'not a swap');
+    });
+    const cs = holds(
+      nearTieChain({ modes: ['near', 'transfer'], gapExponents: { min: -20, max: -10 }, cancel: true, bias: false }),
+      (c) => {
+        CHECKS['near-tie-chain'](c);
+        check(c.meta.mode !== 'swap' && c.meta.cancel === true, `mode ${c.meta.mode}, cancel ${c.meta.cancel}`);
+        check(num(c, 'gapExponent') > -20 && num(c, 'gapExponent') <= -10, `gap exponent ${c.meta.gapExponent}`);
+        check(c.problem.params[0]!.bias === undefined, 'bias');
+      },
+    );
+    expect(new Set(cs.map((c) => c.meta.mode))).toEqual(new Set(['near', 'transfer']));
+    expect(NEAR_TIE_CHAIN_MODES).toEqual(['near', 'transfer', 'swap']);
+  });
+  it('argmaxFlip: relu fixed either way', () => {
+    holds(argmaxFlipGen({ format: F32, relu: false }), (c) => {
+      argmaxFlip(F32)(c);
+      check(layerKinds(c) === 'conv2d,maxpool', layerKinds(c));
+    });
+    holds(argmaxFlipGen({ format: F64, relu: true }), (c) => {
+      argmaxFlip(F64)(c);
+      check(layerKinds(c) === 'conv2d,relu,maxpool', layerKinds(c));
+    });
+  });
+  it('reluZero: modes', () => {
+    holds(reluZero({ modes: ['cancel-three'] }), (c) => {
+      CHECKS['relu-zero'](c);
+      check(c.meta.zeroMode === 'cancel-three', String(c.meta.zeroMode));
+    });
+  });
+  it('specialValues: kinds (the target kind and the scattered ones)', () => {
+    const cs = holds(specialValues({ kinds: ['nan', 'sub32'], window: { maxSize: 6 } }), (c) => {
+      CHECKS['special-values'](c);
+      check(['nan', 'sub32'].includes(String(c.meta.kind)), `kind ${c.meta.kind}`);
+      check(
+        String(c.meta.kinds)
+          .split(',')
+          .every((k) => k === 'nan' || k === 'sub32'),
+        `kinds ${c.meta.kinds}`,
+      );
+    });
+    expect(new Set(cs.map((c) => c.meta.kind))).toEqual(new Set(['nan', 'sub32']));
+  });
+  it('genericChain: size, bias and bounds', () => {
+    holds(genericChain({ maxSize: 3, bias: true, inputBound: 0.5, weightBound: 2 }), (c) => {
+      CHECKS['generic-chain'](c);
+      const [, , h, w] = c.problem.input.shape;
+      const { weight, bias } = c.problem.params[0]!;
+      check(h <= 3 && w <= 3, `size ${h}×${w}`);
+      check(bias !== undefined && [...weight, ...bias].every((v) => Math.abs(v) < 2), 'weights');
+      check(
+        c.problem.input.data.every((v) => Math.abs(v) < 0.5),
+        'inputs',
+      );
+    });
+  });
+  it('windowShape: channels, maxSize, minEntries', () => {
+    for (const g of fc.sample(windowShape({ channels: [3, 3], maxSize: 12, minEntries: 9 }), { numRuns: 100, seed: 16 })) {
+      expect(g.channels).toBe(3);
+      expect(Math.max(g.height, g.width)).toBeLessThanOrEqual(12);
+      expect(Math.max(...poolWindows(g).map((w) => w.entries.length))).toBeGreaterThanOrEqual(9);
+    }
+  });
+});
+
+describe('constraints: a bad one throws ConfigError naming the field', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: wrong types on purpose, as a JavaScript caller may pass them.
+  const bad = (x: unknown) => x as any;
+  const cases: [string, string, () => unknown][] = [
+    ['exactTie', 'k.min', () => exactTie({ k: { min: 1 } })],
+    ['exactTie', 'k', () => exactTie({ k: { min: 5, max: 3 } })],
+    ['exactTie', 'k.most', () => exactTie({ k: bad({ min: 2, most: 3 }) })],
+    ['exactTie', 'binade.max', () => exactTie({ binade: { max: 60 } })],
+    ['exactTie', 'overlap', () => exactTie({ overlap: bad('yes') })],
+    ['exactTie', 'window.maxSize', () => exactTie({ window: { maxSize: 2 } })],
+    ['exactTie', 'kk', () => exactTie(bad({ kk: 2 }))],
+    ['ulpNeighbour', 'format', () => ulpNeighbourGen(bad(undefined))],
+    ['ulpNeighbour', 'format', () => ulpNeighbourGen(bad(F16))],
+    ['ulpNeighbour', 'format', () => ulpNeighbourGen({ format: E4M3 })],
+    ['ulpNeighbour', 'format', () => ulpNeighbourGen({ format: bad('16') })],
+    ['ulpNeighbour', 'window.channels', () => ulpNeighbourGen({ format: F16, window: { channels: [2, 1] } })],
+    ['ulpNeighbour', 'window.minEntries', () => ulpNeighbourGen({ format: F16, window: { minEntries: 17 } })],
+    ['roundTie', 'to', () => roundTieGen({ to: F64 })],
+    ['roundTie', 'from', () => roundTieGen({ to: F16, from: BF16 })],
+    ['roundTie', 'straddle', () => roundTieGen({ to: F16, straddle: true })],
+    ['roundTie', 'binade.min', () => roundTieGen({ to: F32, binade: { min: -20 } })],
+    ['roundTie', 'binade.max', () => roundTieGen({ to: E4M3, binade: { max: 8 } })],
+    ['nearTie', 'gapExponents.max', () => nearTie({ gapExponents: { max: -1 } })],
+    ['nearTie', 'gapExponents', () => nearTie({ gapExponents: { min: -2 } })],
+    ['nearTie', 'binade.min', () => nearTie({ binade: { min: 1.5 } })],
+    ['nearTieChain', 'modes', () => nearTieChain({ modes: [] })],
+    ['nearTieChain', 'modes', () => nearTieChain({ modes: ['near', 'near'] })],
+    ['nearTieChain', 'modes', () => nearTieChain({ modes: bad(['nearly']) })],
+    ['nearTieChain', 'gapExponents.min', () => nearTieChain({ gapExponents: { min: Number.NaN } })],
+    ['argmaxFlip', 'format', () => argmaxFlipGen({ format: BF16 })],
+    ['argmaxFlip', 'relu', () => argmaxFlipGen({ format: F16, relu: bad(1) })],
+    ['reluZero', 'modes', () => reluZero({ modes: bad(['cancel-four']) })],
+    ['specialValues', 'kinds', () => specialValues({ kinds: [] })],
+    ['specialValues', 'window.channels', () => specialValues({ window: { channels: bad([0, 1]) } })],
+    ['genericChain', 'maxSize', () => genericChain({ maxSize: 2 })],
+    ['genericChain', 'inputBound', () => genericChain({ inputBound: 0 })],
+    ['genericChain', 'weightBound', () => genericChain({ weightBound: Number.POSITIVE_INFINITY })],
+    ['windowShape', 'minEntries', () => windowShape({ minEntries: 0 })],
+    ['windowShape', 'maxSize', () => windowShape({ maxSize: 3 })],
+    ['windowShape', 'constraints', () => windowShape(bad(7))],
+  ];
+  it.each(cases)('%s: %s', (who, field, make) => {
+    let error: unknown;
+    try {
+      make();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe(field);
+    expect((error as ConfigError).message.startsWith(`${who}: `)).toBe(true);
   });
 });

@@ -1,36 +1,44 @@
 /**
  * Whole-network zones (src/zones/network): the filtered exact routing against a brute-force exact
  * forward, the rigour of the float bounds, the soundness of structural equality, the
- * classification statements of DESIGN §3, and the paper's estimator.
+ * classification statements of docs/DESIGN.md §3, the paper's estimator, and the network-zones stage
+ * called as a library function (networkZones: a config object in, zones.json's content out).
  *
  * Networks and batches are drawn from a seed (mulberry32) so that shapes stay consistent: random
  * conv / relu / maxpool / avgpool / linear chains and a tiny residual net, with weights and inputs
  * drawn to produce constant backgrounds, exact ties (small dyadics, equal weights, repeated
  * values), near ties (one ulp apart) and negative regions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fc from 'fast-check';
-import { paramsOf, type ModelSpec, type NetLayer } from '../src/models/spec.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { kernelStatus } from '../src/engine/kernels/index.ts';
+import { type ModelSpec, type NetLayer, paramsOf } from '../src/models/spec.ts';
+import { runs } from '../src/nightly/runs.ts';
+import { dyAbs, dyCmp, dyOf, dyScale, dySub, ratText } from '../src/oracle/network/dyadic.ts';
+import { F16, round } from '../src/precision/index.ts';
+import { validate } from '../src/schema/index.ts';
+import { ConfigError } from '../src/util/errors.ts';
+import { up32 } from '../src/zones/network/bounds.ts';
+import { qCmp } from '../src/zones/network/bruteforce.ts';
 import {
   bruteForceRouting,
   classifyNetwork,
   compareEstimator,
+  ESTIMATOR_THRESHOLDS,
   estimateZone,
   estimatorDistance,
   exactRouting,
+  type NetRouting,
+  NetworkSpecError,
+  type NetworkZonesConfig,
+  networkZones,
+  resolveNetworkZonesConfig,
   routingFromDecisions,
   simulateForward,
-  ESTIMATOR_THRESHOLDS,
-  NetworkSpecError,
-  type NetRouting,
+  type ZonesReport,
 } from '../src/zones/network/index.ts';
-import { dyAbs, dyCmp, dyOf, dyScale, dySub, ratText } from '../src/zones/network/dyadic.ts';
-import { qCmp } from '../src/zones/network/bruteforce.ts';
 import { Interner } from '../src/zones/network/interner.ts';
-import { up32 } from '../src/zones/network/bounds.ts';
-import { kernelStatus } from '../src/engine/kernels/index.ts';
-import { F16, round } from '../src/precision/index.ts';
-import { runs } from '../src/nightly/runs.ts';
 
 type Spec = Pick<ModelSpec, 'layers'>;
 interface Case {
@@ -770,5 +778,99 @@ describe("the paper's estimator", () => {
       }),
     );
     expect(() => compareEstimator([true], [])).toThrow();
+  });
+});
+
+describe('the network-zones stage as a library function (networkZones)', () => {
+  const tiny: NetworkZonesConfig = { model: 'lenet5', dataset: 'mnist', batches: 2, batchSize: 4, precisions: ['64', '32'], seed: 3 };
+  const withoutTimes = (r: ZonesReport) => r.precisions.map((p) => p.batches.map(({ ms: _ms, ...rest }) => rest));
+
+  it('a config object in, zones.json content out: nothing printed, progress and log through the callbacks, the same for 1 or 2 jobs', async () => {
+    const printed: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) =>
+      vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+        printed.push(String(chunk));
+        return true;
+      }) as NodeJS.WriteStream['write']);
+    const spies = [capture(process.stdout), capture(process.stderr)];
+    const lines: string[] = [];
+    const progress: [number, number][] = [];
+    let one: ZonesReport;
+    let two: ZonesReport;
+    try {
+      one = await networkZones({ ...tiny, jobs: 1, log: (l) => lines.push(l), onProgress: (d, t) => progress.push([d, t]) });
+      two = await networkZones({ ...tiny, jobs: 2 });
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    expect(printed.filter((p) => /zones|batch/.test(p))).toEqual([]);
+    expect(lines).toEqual(['zones: lenet5/paper on mnist train, 2 batches of 4 × precision 32,64, 1 job']);
+    expect(progress[0]).toEqual([0, 4]);
+    expect(progress.map(([d]) => d)).toEqual([0, 1, 2, 3, 4]);
+    expect(progress.every(([, t]) => t === 4)).toBe(true);
+
+    validate('zones', one, '(networkZones result)');
+    expect(one.config).toMatchObject({
+      model: 'lenet5',
+      dataset: 'mnist',
+      batches: 2,
+      batchSize: 4,
+      seed: 3,
+      precisions: ['32', '64'],
+      jobs: 1,
+    });
+    expect(one.command).toMatch(/^networkZones\(\{"model":"lenet5","dataset":"mnist","batches":2,/);
+    expect(one.tool.adzone).toMatch(/^\d+\.\d+\.\d+/);
+    for (const p of one.precisions) {
+      expect(p.batches.map((b) => [b.batch, b.firstIndex, b.size])).toEqual([
+        [0, 0, 4],
+        [1, 4, 4],
+      ]);
+      for (const b of p.batches) {
+        const e = b.exact!;
+        expect(e.units).toBe(e.regular + e.harmless + e.bifurcation + e.compensation);
+        expect(e.filter.float + e.filter.structural + e.filter.exact).toBe(e.units);
+      }
+    }
+    expect(two.config.jobs).toBe(2);
+    expect(withoutTimes(two)).toEqual(withoutTimes(one));
+  });
+
+  it("a bad field is a ConfigError naming that field, in the config's words (no command-line options)", async () => {
+    const bad: [Partial<NetworkZonesConfig>, string][] = [
+      [{ model: 'alexnet' }, 'model'],
+      [{ dataset: 'fashion' }, 'dataset'],
+      [{ dataset: 'cifar10' }, 'dataset'],
+      [{ batches: 0 }, 'batches'],
+      [{ batches: 2.5 }, 'batches'],
+      [{ precisions: ['16', '8'] }, 'precisions'],
+      [{ batchSize: 0 }, 'batchSize'],
+      [{ seed: -1 }, 'seed'],
+      [{ reluAlpha: 2 }, 'reluAlpha'],
+      [{ width: 0.5 }, 'width'],
+      [{ accumulate: 'loose' as 'wide' }, 'accumulate'],
+      [{ jobs: 0 }, 'jobs'],
+      [{ dataset: 'imagenet', split: 'train' }, 'split'],
+    ];
+    for (const [change, field] of bad) {
+      const config = { ...tiny, ...change };
+      let err: unknown;
+      try {
+        resolveNetworkZonesConfig(config);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(change)).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field, JSON.stringify(change)).toBe(field);
+      expect((err as Error).message).not.toMatch(/--/);
+      await expect(networkZones(config)).rejects.toMatchObject({ name: 'ConfigError', field });
+    }
+    // Found only once the data are loaded: more batches than the split has.
+    const tooMany = networkZones({ ...tiny, split: 'test', batchSize: 128, batches: 100 });
+    await expect(tooMany).rejects.toBeInstanceOf(ConfigError);
+    await expect(tooMany).rejects.toMatchObject({
+      field: 'batches',
+      message: expect.stringMatching(/^`batches` 100: the mnist test split has 10000 images/),
+    });
   });
 });

@@ -30,7 +30,7 @@ import {
 } from '../src/nightly/plan.ts';
 import { countsShape, readPlan } from '../src/nightly/schema.ts';
 import { ablationConfig } from '../src/nightly/ablation.ts';
-import { check } from '../src/schema/shape.ts';
+import { checkJson as check } from '../src/schema/index.ts';
 import { readResult } from '../src/schema/index.ts';
 
 const bin = fileURLToPath(new URL('../bin/adzone.js', import.meta.url));

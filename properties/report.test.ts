@@ -25,7 +25,7 @@ import { accuracyByBeta, modelLabel, trainRuns } from '../src/schema/runs.ts';
 const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
 
-/** A synthetic β sweep (NOT measured: a fixture with the shape of DESIGN §4) as one ablate.json. */
+/** A synthetic β sweep (NOT measured: a fixture with the shape of docs/DESIGN.md §4) as one ablate.json. */
 function writeSyntheticAblate(dir: string): void {
   const runs = [];
   for (const precision of ['16', '32'])

@@ -6,11 +6,11 @@
  * and names the file; the registry entry; and, where python3 has scipy, a cross-check both ways
  * with scipy.io (loadmat reads our writer's file, our reader reads savemat's file).
  */
-import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetByName, defaultNormalisation, loadSvhn, readMat5, SVHN_NORMALISATION, type Dataset } from '../src/data/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type Dataset, datasetByName, defaultNormalisation, loadSvhn, readMat5, SVHN_NORMALISATION } from '../src/data/index.ts';
 import {
   expectDataError,
   miDOUBLE,
@@ -103,7 +103,9 @@ describe('SVHN from level-5 MAT-files', () => {
     expectDataError(() => loadSvhn('train', { dir }), 'size', path, /182,040,794/, /verify: false/);
     expect(loadSvhn('train', { dir, verify: false }).n).toBe(20);
   });
+});
 
+describe('SVHN: broken MAT-files are DataErrors naming the file', () => {
   it('a truncated file is DataError truncated naming the file, wherever it is cut', () => {
     const whole = svhnMat(F);
     for (const cut of [0, 50, 127, 128 + 4, 128 + 100, whole.length >> 1, whole.length - 1]) {
@@ -165,7 +167,9 @@ describe('SVHN from level-5 MAT-files', () => {
     dir = folderWith({ 'train_32x32.mat': chars });
     expectDataError(() => loadSvhn('train', { dir, verify: false }), 'format', join(dir, 'train_32x32.mat'), /'y'.*char array/);
   });
+});
 
+describe('SVHN: wrong shapes and labels are DataErrors naming the file', () => {
   it('wrong dimensions of X or y are DataError format', () => {
     let dir = folderWith({ 'train_32x32.mat': svhnMat(F, { xDims: [32, 32, 1, F.n * 3] }) });
     expectDataError(
@@ -205,7 +209,9 @@ describe('SVHN from level-5 MAT-files', () => {
       expect(e.label).toBe(v);
     }
   });
+});
 
+describe('SVHN in the registry', () => {
   it('registry: available only when the files are in $ADZONE_SVHN_DIR (or $ADZONE_DATA_DIR/svhn); else unavailable with how to fetch', () => {
     const old = { svhn: process.env.ADZONE_SVHN_DIR, data: process.env.ADZONE_DATA_DIR };
     const restore = () => {

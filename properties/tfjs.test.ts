@@ -14,28 +14,29 @@
  * Inputs are dyadics k/2^19 with |k| ≤ 2^20, so no product underflows and the bound needs no
  * absolute term.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+
+import type { Tensor4D } from '@tensorflow/tfjs';
 import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BACKEND_IDS, isUnavailable, loadBackend, measureTieRule } from '../src/backends/registry.ts';
 import {
   activate,
   CHAIN_KERNELS,
-  isInstalled,
-  registerWasmGradKernels,
   createTfjsBackend,
   exclusive,
+  isInstalled,
   missingWasmKernels,
-  runChain,
-  tf,
-  TFJS_NODE_MISSING,
   type PadMode,
+  registerWasmGradKernels,
+  runChain,
+  TFJS_NODE_MISSING,
   type TfjsBackendName,
+  tf,
 } from '../src/backends/tfjs.ts';
-import { BACKEND_IDS, isUnavailable, loadBackend, measureTieRule } from '../src/backends/registry.ts';
 import type { AdBackend } from '../src/backends/types.ts';
-import type { LayerSpec, Problem } from '../src/problem/index.ts';
 import { choice, FIRST } from '../src/jacobians/index.ts';
-import type { Tensor4D } from '@tensorflow/tfjs';
 import { runs } from '../src/nightly/runs.ts';
+import type { LayerSpec, Problem } from '../src/problem/index.ts';
 
 const U = 2 ** -24 * (1 + 2 ** -20);
 const gamma = (k: number) => (k * U) / (1 - k * U);
@@ -753,8 +754,8 @@ describe('tfjs resources, switching and registry', () => {
   });
 
   it('registry: ids, unknown id, tfjs-node absent → one line', async () => {
-    expect([...BACKEND_IDS]).toEqual(['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node']);
-    await expect(loadBackend('tfjs-gpu')).rejects.toThrow(/engine, tfjs-cpu, tfjs-wasm, tfjs-node/);
+    expect([...BACKEND_IDS]).toEqual(['engine', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node', 'torch']);
+    await expect(loadBackend('tfjs-gpu')).rejects.toThrow(/engine, tfjs-cpu, tfjs-wasm, tfjs-node, torch/);
     const node = await loadBackend('tfjs-node');
     if (!isInstalled('@tensorflow/tfjs-node')) {
       expect(isUnavailable(node)).toBe(true);

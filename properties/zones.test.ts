@@ -1,5 +1,5 @@
 /**
- * Zone classification: statements about the mathematics of DESIGN §3, checked on generated points.
+ * Zone classification: statements about the mathematics of docs/DESIGN.md §3, checked on generated points.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper's experiments (DESIGN §4) whose tables are committed under reports/ablate/, one grid
+# The paper's experiments (docs/DESIGN.md §4) whose tables are committed under reports/ablate/, one grid
 # after the other. Give a shard to spread them over processes or machines; each process skips the
 # runs that are finished and resumes interrupted ones, so this is also the command to continue:
 #   bash scripts/ablate-paper.sh 1/2 & bash scripts/ablate-paper.sh 2/2; wait

@@ -1,18 +1,22 @@
 /**
- * Test support for src/data's SVHN loader and `adzone data fetch`: a MATLAB level-5 MAT-file
- * writer (as MATLAB writes them: miCOMPRESSED elements, small-element names, double arrays stored
- * compactly as miUINT8; either byte order), SVHN-layout fixtures, a ustar tar writer, and a local
- * HTTP server with Range support and hooks to cut, corrupt, ignore the Range, or redirect.
+ * Test support for src/data and `adzone data fetch`: a MATLAB level-5 MAT-file writer (as MATLAB
+ * writes them: miCOMPRESSED elements, small-element names, double arrays stored compactly as
+ * miUINT8; either byte order), SVHN-layout fixtures, a ustar tar writer, a local HTTP server with
+ * Range support and hooks to cut, corrupt, pad, ignore the Range, or redirect; the committed data
+ * fixtures (fixtures/data, scripts/make-data-fixtures.ts) and the one-line note for checks that
+ * need the shared real data.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DataError } from '../../src/data/index.ts';
+
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { cifarFixtureRecords } from '../../scripts/make-data-fixtures.ts';
+import { CIFAR10_CLASS_NAMES, DataError, type Dataset, sharedDataHowToGet, sharedDataStatus } from '../../src/data/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // MAT level 5
@@ -323,13 +327,16 @@ export interface Seen {
  * Serves `files` under /files/NAME with Range support (206, 416). /hop/K/NAME redirects K times
  * (302, alternating relative and absolute Location) before /files/NAME. Hooks: `cut` (NAME → bytes
  * to send before dropping the connection, once), `wrong` (NAMEs served with a byte changed),
- * `ignoreRange` (answer 200 with the whole file to a Range request).
+ * `ignoreRange` (answer 200 with the whole file to a Range request), `pad` (NAME → bytes of zeros
+ * served after the file), `noLength` (NAMEs served without Content-Length, chunked).
  */
 export class FixtureServer {
   readonly files = new Map<string, Buffer>();
   readonly seen: Seen[] = [];
   readonly cut = new Map<string, number>();
   readonly wrong = new Set<string>();
+  readonly pad = new Map<string, number>();
+  readonly noLength = new Set<string>();
   ignoreRange = false;
   private server?: http.Server;
   base = '';
@@ -376,10 +383,10 @@ export class FixtureServer {
       return;
     }
     const name = m[1];
-    let body = file;
+    let body = this.pad.has(name) ? Buffer.concat([file, Buffer.alloc(this.pad.get(name)!)]) : file;
     if (this.wrong.has(name)) {
-      body = Buffer.from(file);
-      body[body.length >> 1] ^= 0xff;
+      body = Buffer.from(body);
+      body[file.length >> 1] ^= 0xff;
     }
     let status = 200;
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
@@ -397,7 +404,7 @@ export class FixtureServer {
       headers['content-range'] = `bytes ${start}-${end}/${body.length}`;
       body = body.subarray(start, end + 1);
     }
-    headers['content-length'] = body.length;
+    if (!this.noLength.has(name)) headers['content-length'] = body.length;
     note(status);
     res.writeHead(status, headers);
     const cut = this.cut.get(name);
@@ -446,4 +453,47 @@ export function expectDataError(f: () => unknown, kind: DataError['kind'], ...in
   expect(e.kind, e.message).toBe(kind);
   for (const x of inMessage) expect(e.message).toMatch(x);
   return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The committed fixtures and the shared real data
+
+export {
+  CIFAR_FIXTURE_RECORDS,
+  cifarFixturePixel,
+  cifarFixtureRecords,
+  FIXTURE_DATA_DIR,
+  fixtureDifferences,
+  fixtureFiles,
+  IMAGENET_FIXTURE_LABELS,
+  imagenetFixtureClass,
+  imagenetFixturePixel,
+} from '../../scripts/make-data-fixtures.ts';
+
+/**
+ * Which shared real data sets are in the data root (dataRoot(): $ADZONE_DATA_DIR, else
+ * ../shared/data). When one is missing, writes ONE line to stderr naming the checks skipped
+ * (`what`), what is missing and how to get it; call it once per test file, at its top.
+ */
+export function sharedDataOrSkipLine(what: string): { readonly cifar10: boolean; readonly imagenet: boolean } {
+  const status = sharedDataStatus();
+  if (!status.present.cifar10 || !status.present.imagenet) process.stderr.write(`SKIPPED ${what}: ${sharedDataHowToGet(status)}\n`);
+  return status.present;
+}
+
+/**
+ * An in-memory CIFAR-shaped data set of n synthetic records (the fixture formula, label i % 10),
+ * named 'cifar10' so that it gets CIFAR-10's normalisation: for the batching tests, which do not
+ * depend on the pixels being real.
+ */
+export function cifarShaped(n: number): Dataset {
+  const bytes = cifarFixtureRecords(n);
+  const images = new Uint8Array(n * 3072);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = bytes[i * 3073];
+    images.set(bytes.subarray(i * 3073 + 1, (i + 1) * 3073), i * 3072);
+  }
+  const source = { files: [], sha256: [], verified: [] };
+  return { name: 'cifar10', split: 'test', n, shape: [3, 32, 32], classes: 10, classNames: CIFAR10_CLASS_NAMES, images, labels, source };
 }

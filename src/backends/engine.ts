@@ -9,6 +9,7 @@ export const engineBackend: AdBackend = {
   description: `adzone engine ${pkg.version}: tape-based reverse mode, every op rounded to the chosen format (strict or wide accumulation), Jacobian chosen per run`,
   precisions: ['16', '32', '64', 'bf16', 'e4m3', 'e5m2'],
   fixedJacobian: false,
+  forwardValues: true,
   versions: { adzone: pkg.version },
   async run(problem, opts) {
     const r = runChain(problem, {

@@ -1,5 +1,5 @@
 /**
- * TensorFlow.js as an AD system under test (DESIGN §5 `backends`): 'tfjs-cpu', 'tfjs-wasm' and
+ * TensorFlow.js as an AD system under test (docs/DESIGN.md §5 `backends`): 'tfjs-cpu', 'tfjs-wasm' and
  * 'tfjs-node' (tfjs's 'tensorflow' backend, from the optional peer @tensorflow/tfjs-node).
  *
  * tfjs has float32 tensors only, and fixes the Jacobians itself: its MaxPool rule at ties is
@@ -16,31 +16,23 @@
  *   if ('unavailable' in b) console.log(b.unavailable); else await b.run(problem, opts);
  */
 import type { Problem } from '../problem/index.ts';
+import { type PadMode, runChain } from './tfjs/chain.ts';
+import { activate, BACKEND_PACKAGE, exclusive, loadBackendPackage, packageVersion, type TfjsBackendName, tf } from './tfjs/runtime.ts';
 import type { AdBackend, BackendResult, BackendRunOptions, UnavailableBackend } from './types.ts';
-import { runChain, type PadMode } from './tfjs/chain.ts';
-import {
-  activate,
-  BACKEND_PACKAGE,
-  exclusive,
-  isInstalled,
-  loadBackendPackage,
-  packageVersion,
-  tf,
-  type TfjsBackendName,
-} from './tfjs/runtime.ts';
+import { tfjsMissing } from './peers.ts';
 
-export { registerWasmGradKernels, missingWasmKernels, CHAIN_KERNELS, conv2DBackpropFilterViaConv2D } from './tfjs/wasm_kernels.ts';
-export { exclusive, activate, isInstalled, tf, type TfjsBackendName } from './tfjs/runtime.ts';
-export { runChain, type PadMode } from './tfjs/chain.ts';
+export { type PadMode, runChain } from './tfjs/chain.ts';
+export { activate, exclusive, isInstalled, type TfjsBackendName, tf } from './tfjs/runtime.ts';
+export { CHAIN_KERNELS, conv2DBackpropFilterViaConv2D, missingWasmKernels, registerWasmGradKernels } from './tfjs/wasm_kernels.ts';
 export {
-  measureTieRuleOf,
-  tieRuleCases,
   maxPoolWindows,
+  measureTieRuleOf,
   ruleRow,
   type TieRule,
   type TieRuleReport,
+  tieRuleCases,
   type WindowObservation,
-} from './tfjs/tie_rule.ts';
+} from './tie_rule.ts';
 
 export type TfjsBackendId = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node';
 
@@ -51,7 +43,7 @@ export const TFJS_BACKENDS: Readonly<Record<TfjsBackendId, TfjsBackendName>> = {
   'tfjs-node': 'tensorflow',
 };
 
-export const TFJS_NODE_MISSING = 'tfjs-node not installed: npm install @tensorflow/tfjs-node to enable it';
+export { TFJS_NODE_MISSING } from './peers.ts';
 
 export function isTfjsBackendId(id: string): id is TfjsBackendId {
   return Object.hasOwn(TFJS_BACKENDS, id);
@@ -68,6 +60,7 @@ export interface TfjsBackendOptions {
 class TfjsAdBackend implements AdBackend {
   readonly precisions = ['32'] as const;
   readonly fixedJacobian = true;
+  readonly forwardValues = true;
   constructor(
     readonly id: TfjsBackendId,
     readonly tfjsName: TfjsBackendName,
@@ -103,7 +96,8 @@ export async function createTfjsBackend(id: TfjsBackendId, options: TfjsBackendO
   const name = TFJS_BACKENDS[id];
   if (!name) throw new Error(`unknown tfjs backend '${id}': expected one of ${Object.keys(TFJS_BACKENDS).join(', ')}`);
   const pkg = BACKEND_PACKAGE[name];
-  if (name === 'tensorflow' && !isInstalled(pkg)) return { id, unavailable: TFJS_NODE_MISSING };
+  const missing = tfjsMissing(id);
+  if (missing) return { id, unavailable: missing };
   try {
     await loadBackendPackage(name);
   } catch (e) {

@@ -78,45 +78,5 @@ export type WorkerReply =
     }
   | { readonly ok: false; readonly error: string };
 
-export interface Ratio {
-  /** id of the row this one is divided by. */
-  readonly to: string;
-  /** Human-readable name of the reference. */
-  readonly toLabel: string;
-  /** this median / reference median. */
-  readonly value: number;
-  /** Key of TARGETS (targets.ts) when the ratio has a target. */
-  readonly target?: string;
-  /** The target's bound: PASS when value ≤ max. */
-  readonly max?: number;
-  readonly verdict?: 'PASS' | 'MISS';
-}
-
-/** One row of results.json. */
-export interface BenchRow {
-  /** Stable id, e.g. 'lenet/engine/32/strict'. */
-  readonly id: string;
-  /** 'lenet' | 'vgg' | 'resnet' | 'exact'. */
-  readonly group: string;
-  /** What one timed step is. */
-  readonly measurement: string;
-  readonly model: string;
-  readonly backend: string;
-  readonly precision: string;
-  readonly accumulate: string;
-  readonly batchSize: number;
-  readonly warmup: number;
-  readonly reps: number;
-  /** Median ms per step and the spread (min, max, quartiles), null when the measurement failed or was skipped. */
-  readonly msPerStep: number | null;
-  readonly spreadMs: { readonly min: number; readonly q1: number; readonly q3: number; readonly max: number } | null;
-  readonly samplesMs: readonly number[];
-  /** Peak resident memory of the process that ran this measurement alone, MB. */
-  readonly peakRssMB: number | null;
-  readonly rssBeforeMB: number | null;
-  readonly ratios: Ratio[];
-  readonly detail?: Record<string, unknown>;
-  /** Set when the measurement failed or was skipped (why). */
-  readonly error?: string;
-  readonly skipped?: string;
-}
+/** A row of results.json and its ratios to other rows: their types are the schema's (src/schema/bench.ts). */
+export type { BenchRow, Ratio } from '../schema/bench.ts';

@@ -2,23 +2,28 @@
  * The `adzone` command line. Each command parses its options strictly: an unknown option or a bad
  * value prints what was wrong and how to fix it, and exits with code 2.
  */
-import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
+
 import { readFileSync } from 'node:fs';
-import { UsageError, parseAlphas, parseChoice, parseIntOption, parseList } from './args.ts';
-import { progress } from './progress.ts';
-import { parseJacobian, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
-import { FORMATS } from '../precision/index.ts';
-import { GENERATORS, generatorById } from '../generators/index.ts';
-import { BACKEND_IDS, loadBackends } from '../backends/registry.ts';
-import { decimalOracle } from '../oracle/index.ts';
-import { runVerify, replayCase, classifyOne, type VerifyOptions } from '../zones/verify.ts';
-import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
-import { validate } from '../schema/index.ts';
-import { addToCorpus } from '../zones/corpus.ts';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BACKEND_IDS, type BackendOptions, type LoadedBackends, loadBackends } from '../backends/registry.ts';
+import { TORCH_BRIDGE as TORCH_BRIDGE_PATH } from '../backends/torch.ts';
 import type { Accumulate } from '../engine/types.ts';
+import { GENERATORS, generatorById } from '../generators/index.ts';
 import type { BetaMode } from '../jacobians/index.ts';
+import { jacobianName, type MaxPoolJacobian, parseJacobian } from '../jacobians/index.ts';
+import { decimalOracle } from '../oracle/index.ts';
+import { FORMATS } from '../precision/index.ts';
+import { type VerifyHeader, verifyMarkdown } from '../report/verifyMarkdown.ts';
+import { writeResults } from '../schema/index.ts';
+import { toJson } from '../util/atomic.ts';
+import { assertWritableDir, assertWritableFile, writeFilesAtomic } from '../util/output.ts';
+import { exportBatch } from '../zones/batch.ts';
+import { addToCorpus } from '../zones/corpus.ts';
+import { classifyOne, replayCase, runVerify, type VerifyOptions, type VerifyResult } from '../zones/verify.ts';
+import { parseAlphas, parseChoice, parseIntOption, parseList, UsageError } from './args.ts';
+import { progress } from './progress.ts';
+import { reportError } from './exit.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -59,7 +64,21 @@ Options:
   --corpus DIR       also add each minimal counterexample to the replayed corpus (e.g. fixtures/counterexamples)
   --quiet            no progress line
 
-Example: adzone verify --samples 2000 --seed 1 --precision 16,32,64 --jacobians first,minnorm,beta:10 --out /tmp/v`;
+PyTorch (--backends torch, through bridges/torch/adzone_torch_bridge.py; float32, float64 and bf16
+on a CPU, float16 where the device runs it):
+  --python PATH      the interpreter with torch (default: ADZONE_PYTHON, else the first of python3,
+                     python, /usr/bin/python3, /usr/local/bin/python3 that imports torch)
+  --device D         cpu or cuda (default cpu)
+  --torch-module F:C compute every maxpool layer with your nn.Module C from file F (constructed like
+                     torch.nn.MaxPool2d(kernel_size, stride, padding)) instead of F.max_pool2d
+  --export-batch F   write the problems this run would send to the bridge to F (JSON Lines) and stop:
+                     for a machine with PyTorch and no Node (a GPU box), run there
+                       python3 adzone_torch_bridge.py --batch F --out RESULTS [--device cuda]
+  --import-batch R   classify with the bridge's results file R instead of a live bridge (the same
+                     --seed, --samples, --generators and --precision as the export; no shrinking)
+
+Example: adzone verify --samples 2000 --seed 1 --precision 16,32,64 --jacobians first,minnorm,beta:10 --out /tmp/v
+         adzone verify --backends torch --precision 32,64,bf16 --generators exact-tie,argmax-flip-32 --out /tmp/vt`;
 
 const REPLAY_HELP = `adzone replay — re-create and classify one case from a report
 
@@ -72,6 +91,9 @@ Options:
   --jacobians LIST   as for verify (default first,minnorm,beta:10)
   --relu-alpha LIST  as for verify (default 0)
   --accumulate MODE  strict or wide (default strict)
+  --python PATH      for --backend torch: the interpreter with torch (as for verify)
+  --device D         for --backend torch: cpu or cuda (default cpu)
+  --torch-module F:C for --backend torch: your nn.Module for maxpool layers (as for verify)
   --json             print the case and its classification as JSON`;
 
 const ZONES_HELP = `adzone zones — share of mini-batches in a zone for one θ of a network: the paper's threshold
@@ -110,70 +132,110 @@ function familyFrom(value: string | undefined): MaxPoolJacobian[] {
   return fam;
 }
 
-async function verify(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      samples: { type: 'string' },
-      seed: { type: 'string' },
-      precision: { type: 'string' },
-      jacobians: { type: 'string' },
-      'relu-alpha': { type: 'string' },
-      accumulate: { type: 'string' },
-      'beta-mode': { type: 'string' },
-      backends: { type: 'string' },
-      generators: { type: 'string' },
-      out: { type: 'string' },
-      'no-shrink': { type: 'boolean' },
-      corpus: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+const VERIFY_OPTIONS = {
+  samples: { type: 'string' },
+  seed: { type: 'string' },
+  precision: { type: 'string' },
+  jacobians: { type: 'string' },
+  'relu-alpha': { type: 'string' },
+  accumulate: { type: 'string' },
+  'beta-mode': { type: 'string' },
+  backends: { type: 'string' },
+  generators: { type: 'string' },
+  out: { type: 'string' },
+  'no-shrink': { type: 'boolean' },
+  corpus: { type: 'string' },
+  quiet: { type: 'boolean' },
+  python: { type: 'string' },
+  device: { type: 'string' },
+  'torch-module': { type: 'string' },
+  'export-batch': { type: 'string' },
+  'import-batch': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type VerifyValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof VERIFY_OPTIONS; strict: true }>>['values'];
+
+/** The PyTorch bridge's options (--python, --device, --torch-module, --import-batch), as the registry takes them. */
+function torchOptions(values: { python?: string; device?: string; 'torch-module'?: string; 'import-batch'?: string }): BackendOptions {
+  const device = parseChoice('device', values.device, 'cpu', ['cpu', 'cuda']);
+  return {
+    torch: {
+      ...(values.python ? { python: values.python } : {}),
+      device,
+      ...(values['torch-module'] ? { module: resolve(values['torch-module']) } : {}),
+      ...(values['import-batch'] ? { results: resolve(values['import-batch']) } : {}),
+      clientVersion: VERSION,
     },
-    strict: true,
-    allowPositionals: false,
-  });
+  };
+}
+
+function generatorIds(value: string | undefined): string[] {
+  const all = GENERATORS.map((g) => g.id);
+  return value === undefined || value === 'all' ? all : parseList('generators', value, [], all);
+}
+
+/** verify's options, parsed and checked. */
+function verifyConfig(values: VerifyValues) {
+  const backendIds = parseList('backends', values.backends, ['engine', 'tfjs-cpu', 'tfjs-wasm'], BACKEND_IDS);
+  for (const o of ['export-batch', 'import-batch'] as const) {
+    if (values[o] !== undefined && !backendIds.includes('torch'))
+      throw new UsageError(`--${o} is for the PyTorch bridge: add torch to --backends`);
+  }
+  if (values['export-batch'] !== undefined && values['import-batch'] !== undefined) {
+    throw new UsageError('--export-batch and --import-batch are two steps: export, compute with the bridge, then import');
+  }
+  return {
+    samples: parseIntOption('samples', values.samples, 200, 1, 1_000_000),
+    seed: parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1),
+    precisions: parseList('precision', values.precision, ['16', '32', '64'], Object.keys(FORMATS)),
+    family: familyFrom(values.jacobians),
+    reluAlphas: parseAlphas(values['relu-alpha']),
+    accumulate: parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']),
+    betaMode: parseChoice<BetaMode>('beta-mode', values['beta-mode'], 'backward', ['backward', 'mixed-forward']),
+    backendIds,
+    generators: generatorIds(values.generators).map((id) => generatorById(id)),
+    out: resolve(values.out ?? 'reports/verify'),
+    backendOptions: torchOptions(values),
+    // Shrinking asks the backend for new problems, which a results file cannot answer.
+    shrink: values['no-shrink'] !== true && values['import-batch'] === undefined,
+  };
+}
+
+/** --export-batch FILE: write the problems the run would send to the bridge, and say how to go on. */
+function exportBatchFile(file: string, c: ReturnType<typeof verifyConfig>, log: (s: string) => void): number {
+  assertWritableFile(file);
+  const b = exportBatch({ samples: c.samples, seed: c.seed, generators: c.generators, precisions: c.precisions, clientVersion: VERSION });
+  writeFilesAtomic([{ path: file, data: b.text }]);
+  log(
+    `wrote ${b.tieRuleRequests + b.verifyRequests} requests to ${file} (${b.tieRuleRequests} for the tie-rule measurement, ${b.verifyRequests} for the draws). ` +
+      `Next: python3 ${relative(process.cwd(), TORCH_BRIDGE_PATH)} --batch ${file} --out RESULTS [--device cuda], ` +
+      `then the same adzone verify command with --import-batch RESULTS instead of --export-batch`,
+  );
+  return 0;
+}
+
+async function verify(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: VERIFY_OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     console.log(VERIFY_HELP);
     return 0;
   }
-  const samples = parseIntOption('samples', values.samples, 200, 1, 1_000_000);
-  const seed = parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1);
-  const precisions = parseList('precision', values.precision, ['16', '32', '64'], Object.keys(FORMATS));
-  const family = familyFrom(values.jacobians);
-  const reluAlphas = parseAlphas(values['relu-alpha']);
-  const accumulate = parseChoice<Accumulate>('accumulate', values.accumulate, 'strict', ['strict', 'wide']);
-  const betaMode = parseChoice<BetaMode>('beta-mode', values['beta-mode'], 'backward', ['backward', 'mixed-forward']);
-  const backendIds = parseList('backends', values.backends, ['engine', 'tfjs-cpu', 'tfjs-wasm'], BACKEND_IDS);
-  const genIds =
-    values.generators === undefined || values.generators === 'all'
-      ? GENERATORS.map((g) => g.id)
-      : parseList(
-          'generators',
-          values.generators,
-          [],
-          GENERATORS.map((g) => g.id),
-        );
-  const out = resolve(values.out ?? 'reports/verify');
-  const quiet = values.quiet === true;
+  const c = verifyConfig(values);
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (values['export-batch'] !== undefined) return exportBatchFile(resolve(values['export-batch']), c, log);
+  if (values['import-batch'] !== undefined && values['no-shrink'] !== true)
+    log('--import-batch: no shrinking (it would ask the bridge for new problems)');
+  assertWritableDir(c.out);
 
-  const loaded = await loadBackends(backendIds, log);
-  if (!loaded.backends.length) throw new UsageError(`none of the backends ${backendIds.join(', ')} could be loaded`);
-  const generators = genIds.map((id) => generatorById(id));
-  const bar = progress(quiet);
+  const loaded = await loadBackends(c.backendIds, log, c.backendOptions);
+  if (!loaded.backends.length) throw new UsageError(`none of the backends ${c.backendIds.join(', ')} could be loaded`);
+  const bar = progress(values.quiet === true);
   const opts: VerifyOptions = {
-    samples,
-    seed,
-    precisions,
-    family,
-    reluAlphas,
-    accumulate,
-    betaMode,
-    generators,
+    ...c,
     backends: loaded.backends,
     oracle: decimalOracle,
     tieRules: loaded.tieRules,
-    shrink: values['no-shrink'] !== true,
     onProgress: bar.update,
   };
   const result = await runVerify(opts);
@@ -181,17 +243,26 @@ async function verify(argv: string[]): Promise<number> {
   const header: VerifyHeader = {
     command: `adzone verify ${argv.join(' ')}`.trim(),
     createdAt: new Date().toISOString(),
-    seed,
-    samples,
-    precisions,
-    jacobians: family.map(jacobianName),
-    reluAlphas,
-    accumulate,
+    seed: c.seed,
+    samples: c.samples,
+    precisions: c.precisions,
+    jacobians: c.family.map(jacobianName),
+    reluAlphas: c.reluAlphas,
+    accumulate: c.accumulate,
     backends: loaded.backends.map((b) => ({ id: b.id, description: b.description })),
     unavailable: loaded.unavailable,
     tieRules: loaded.tieEvidence,
-    generators: generators.map((g) => ({ id: g.id, description: g.description, nearTie: g.nearTie })),
+    generators: c.generators.map((g) => ({ id: g.id, description: g.description, nearTie: g.nearTie })),
   };
+  writeVerifyReport(c.out, header, result, c.betaMode, loaded);
+  if (values.corpus) addCounterexamples(resolve(values.corpus), result, header, c, log);
+  log(
+    `wrote ${join(c.out, 'verify.json')} and ${join(c.out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`,
+  );
+  return 0;
+}
+
+function writeVerifyReport(out: string, header: VerifyHeader, result: VerifyResult, betaMode: BetaMode, loaded: LoadedBackends): void {
   const json = {
     schema: 'adzone/verify',
     schemaVersion: 1,
@@ -200,34 +271,38 @@ async function verify(argv: string[]): Promise<number> {
     betaMode,
     ...result,
   };
-  validate('verify', json, join(out, 'verify.json'));
-  writeFileAtomic(join(out, 'verify.json'), toJson(json));
-  writeFileAtomic(join(out, 'verify.md'), verifyMarkdown(header, result));
-  if (values.corpus) {
-    let added = 0;
-    for (const c of result.counterexamples) {
-      const f = addToCorpus(resolve(values.corpus), {
-        generator: c.generator,
-        seed: c.seed,
-        path: c.path,
-        backend: c.backend,
-        precision: c.precision,
-        accumulate,
-        jacobians: family.map(jacobianName),
-        reluAlphas,
-        expected: c.class,
-        note: `minimal ${c.class} case of ${c.generator} on ${c.backend} at ${c.precision} bits (adzone verify --seed ${seed})`,
-        foundAt: header.createdAt,
-        problem: c.case.problem,
-      });
-      if (f) added++;
-    }
-    log(`corpus ${values.corpus}: ${added} new case(s)`);
+  writeResults([
+    { file: join(out, 'verify.json'), kind: 'verify', data: json },
+    { path: join(out, 'verify.md'), data: verifyMarkdown(header, result) },
+  ]);
+}
+
+function addCounterexamples(
+  dir: string,
+  result: VerifyResult,
+  header: VerifyHeader,
+  c: { seed: number; accumulate: Accumulate; family: MaxPoolJacobian[]; reluAlphas: number[] },
+  log: (s: string) => void,
+): void {
+  let added = 0;
+  for (const cx of result.counterexamples) {
+    const f = addToCorpus(dir, {
+      generator: cx.generator,
+      seed: cx.seed,
+      path: cx.path,
+      backend: cx.backend,
+      precision: cx.precision,
+      accumulate: c.accumulate,
+      jacobians: c.family.map(jacobianName),
+      reluAlphas: c.reluAlphas,
+      expected: cx.class,
+      note: `minimal ${cx.class} case of ${cx.generator} on ${cx.backend} at ${cx.precision} bits (adzone verify --seed ${c.seed})`,
+      foundAt: header.createdAt,
+      problem: cx.case.problem,
+    });
+    if (f) added++;
   }
-  log(
-    `wrote ${join(out, 'verify.json')} and ${join(out, 'verify.md')} (${result.seconds.toFixed(1)} s, ${result.counterexamples.length} minimal counterexamples)`,
-  );
-  return 0;
+  log(`corpus ${dir}: ${added} new case(s)`);
 }
 
 async function replay(argv: string[]): Promise<number> {
@@ -242,6 +317,9 @@ async function replay(argv: string[]): Promise<number> {
       jacobians: { type: 'string' },
       'relu-alpha': { type: 'string' },
       accumulate: { type: 'string' },
+      python: { type: 'string' },
+      device: { type: 'string' },
+      'torch-module': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -261,7 +339,7 @@ async function replay(argv: string[]): Promise<number> {
   const precision = parseList('precision', values.precision, ['16'], Object.keys(FORMATS));
   if (precision.length !== 1) throw new UsageError('replay classifies at one --precision');
   const backendId = parseChoice('backend', values.backend, 'engine', BACKEND_IDS);
-  const loaded = await loadBackends([backendId], (s) => process.stderr.write(`${s}\n`));
+  const loaded = await loadBackends([backendId], (s) => process.stderr.write(`${s}\n`), torchOptions(values));
   if (!loaded.backends.length) return 1;
   const c = replayCase(gen, seed, values.path);
   const cls = await classifyOne(
@@ -342,16 +420,6 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}'; run 'adzone help' for the list`);
     }
   } catch (e) {
-    const err = e as Error & { code?: string };
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`adzone: ${err.message}\nRun 'adzone help ${cmd && cmd !== 'help' ? cmd : ''}' for usage.\n`);
-      return 2;
-    }
-    if (/^unknown (generator|backend|precision|Jacobian)/i.test(err.message)) {
-      process.stderr.write(`adzone: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`adzone: ${err.stack ?? err.message}\n`);
-    return 1;
+    return reportError(e, cmd);
   }
 }

@@ -3,8 +3,8 @@
  * one epoch; pass `epoch` to get the next epoch's order from the same seed.
  */
 import { DataError } from './errors.ts';
-import { normalise, type Normalisation } from './normalise.ts';
-import { Mulberry32, epochOrder, mixSeed } from './prng.ts';
+import { type Normalisation, normalise } from './normalise.ts';
+import { epochOrder, Mulberry32, mixSeed } from './prng.ts';
 import type { Dataset } from './types.ts';
 
 /**

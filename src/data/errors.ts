@@ -1,8 +1,12 @@
 /**
- * The one error type of the data loaders. Its message always carries the facts a person needs to
- * act: which file, what was expected, what was found, and how to get or fix the file. The same
- * facts are on the object for code that wants them.
+ * The one error type of the data loaders and of `adzone data fetch`. Its message is one line that
+ * carries the facts a person needs to act: which file, what was expected, what was found, and how
+ * to get or fix the file. The same facts are on the object for code that wants them. It is an
+ * InputError (unusable input or environment), so the command line exits 2 with that line.
  */
+import { InputError } from '../util/errors.ts';
+
+/** What kind of trouble a DataError is. */
 export type DataErrorKind =
   /** A file or folder does not exist (the message says how to get it). */
   | 'missing'
@@ -14,14 +18,21 @@ export type DataErrorKind =
   | 'magic'
   /** A label is not below the number of classes. */
   | 'label'
-  /** The content's sha256 is not the published one. */
+  /**
+   * The content's checksum is not the published one: sha256 where one is known, else the md5 or
+   * sha1 that is published for the file (SVHN, the official CIFAR-10 batches).
+   */
   | 'sha256'
   /** Anything else wrong with a file's contents (an unreadable classes.txt, count mismatch, …). */
   | 'format'
   /** The data set has no offline source. */
   | 'unavailable'
   /** A bad argument (unknown name, batch size 0, non-integer seed, …). */
-  | 'option';
+  | 'option'
+  /** A download failed: HTTP error, broken connection, too many redirects, a server that sends more than the file. */
+  | 'download'
+  /** A path that would be followed somewhere else (a symbolic link at a file to write, a tar member outside its folder). */
+  | 'unsafe';
 
 export interface DataErrorFacts {
   readonly file?: string;
@@ -32,7 +43,7 @@ export interface DataErrorFacts {
   readonly label?: number;
 }
 
-export class DataError extends Error {
+export class DataError extends InputError {
   override name = 'DataError';
   readonly kind: DataErrorKind;
   readonly file?: string;
@@ -42,7 +53,7 @@ export class DataError extends Error {
   readonly label?: number;
 
   constructor(kind: DataErrorKind, message: string, facts: DataErrorFacts = {}) {
-    super(message);
+    super(message, facts.file);
     this.kind = kind;
     this.file = facts.file;
     this.expected = facts.expected;

@@ -95,17 +95,41 @@ export function fileCacheKey(path: string, suffix = ''): string {
   return `${path}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${suffix}`;
 }
 
-/** A known file: its content's sha256 (when known) and size in bytes. */
+/** A known file: its content's checksum (sha256, or sha1 where only that is published) and size in bytes. */
 export interface KnownFile {
   readonly sha256?: string;
+  /** Where no sha256 is published but a sha1 is (the official CIFAR-10 batches). */
+  readonly sha1?: string;
   readonly bytes: number;
   /** Where the value comes from, for messages. */
   readonly origin: string;
 }
 
+const SKIP_CHECK =
+  'If you made or changed this file on purpose, load it with { verify: false } (or set ADZONE_DATA_VERIFY=0) to skip the check; otherwise fetch the file again.';
+
+/** A sha1 (hex), cached like sha256Of. */
+function sha1Of(bytes: Uint8Array, cacheKey?: string): string {
+  const key = cacheKey === undefined ? undefined : `${cacheKey}\0sha1`;
+  const hit = key === undefined ? undefined : hashCache.get(key);
+  if (hit !== undefined) return hit;
+  const h = createHash('sha1').update(bytes).digest('hex');
+  if (key !== undefined) hashCache.set(key, h);
+  return h;
+}
+
+function checksumMismatch(path: string, algo: string, expected: string, found: string, known: KnownFile, bytes: number): DataError {
+  return new DataError(
+    'sha256',
+    `${algo} mismatch for ${path}: expected ${expected} (${known.origin}), found ${found} (${fmtInt(bytes)} bytes). ${SKIP_CHECK}`,
+    { file: path, expected, found },
+  );
+}
+
 /**
- * Hashes `bytes` and, when `verify` and the file is known, checks size and hash. Called after the
- * structural checks, so a truncated file or a bad label gets its own, more specific error first.
+ * Hashes `bytes` and, when `verify` and the file is known, checks size and checksum (sha256, and
+ * sha1 where that is what is published). Called after the structural checks, so a truncated file
+ * or a bad label gets its own, more specific error first.
  */
 export function checkKnown(
   path: string,
@@ -114,24 +138,21 @@ export function checkKnown(
   verify: boolean,
   cacheKey?: string,
 ): { sha256: string; verified: boolean } {
-  const how =
-    'If you made or changed this file on purpose, load it with { verify: false } (or set ADZONE_DATA_VERIFY=0) to skip the check; otherwise fetch the file again.';
   if (known && verify && bytes.length !== known.bytes) {
     throw new DataError(
       'size',
-      `${path} has the wrong size: expected ${fmtInt(known.bytes)} bytes (${known.origin}), found ${fmtInt(bytes.length)}. ${how}`,
+      `${path} has the wrong size: expected ${fmtInt(known.bytes)} bytes (${known.origin}), found ${fmtInt(bytes.length)}. ${SKIP_CHECK}`,
       { file: path, expected: known.bytes, found: bytes.length },
     );
   }
   const sha256 = sha256Of(bytes, cacheKey);
-  if (known?.sha256 && verify && sha256 !== known.sha256) {
-    throw new DataError(
-      'sha256',
-      `sha256 mismatch for ${path}: expected ${known.sha256} (${known.origin}), found ${sha256} (${fmtInt(bytes.length)} bytes). ${how}`,
-      { file: path, expected: known.sha256, found: sha256 },
-    );
+  const check = Boolean(known && verify);
+  if (check && known?.sha256 && sha256 !== known.sha256) throw checksumMismatch(path, 'sha256', known.sha256, sha256, known, bytes.length);
+  if (check && known?.sha1) {
+    const sha1 = sha1Of(bytes, cacheKey);
+    if (sha1 !== known.sha1) throw checksumMismatch(path, 'sha1', known.sha1, sha1, known, bytes.length);
   }
-  return { sha256, verified: Boolean(known?.sha256 && verify) };
+  return { sha256, verified: check && Boolean(known?.sha256 || known?.sha1) };
 }
 
 /** Checks a `limit` option and returns the number of records to keep out of `n`. */

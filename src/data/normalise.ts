@@ -11,7 +11,7 @@ export interface Normalisation {
   readonly std: readonly number[];
 }
 
-/** MNIST: mean 0.1307, std 0.3081, as the paper (DESIGN §4) and the usual PyTorch MNIST examples. */
+/** MNIST: mean 0.1307, std 0.3081, as the paper (docs/DESIGN.md §4) and the usual PyTorch MNIST examples. */
 export const MNIST_NORMALISATION: Normalisation = { mean: [0.1307], std: [0.3081] };
 /**
  * CIFAR-10: the usual per-channel values (R, G, B) = mean (0.4914, 0.4822, 0.4465),

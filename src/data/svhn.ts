@@ -24,8 +24,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DataError, fmtInt } from './errors.ts';
-import { applyLimit, checkKnown, dataDir, fileCacheKey, readDataFile, resolveIn, verifyWanted, type KnownFile } from './files.ts';
-import { matVariable, readMat5, type MatVariable } from './mat5.ts';
+import { applyLimit, checkKnown, dataDir, fileCacheKey, type KnownFile, readDataFile, resolveIn, verifyWanted } from './files.ts';
+import { type MatVariable, matVariable, readMat5 } from './mat5.ts';
 import type { Dataset, LoadOptions, Split } from './types.ts';
 
 export const SVHN_FILES = { train: 'train_32x32.mat', test: 'test_32x32.mat', extra: 'extra_32x32.mat' } as const;

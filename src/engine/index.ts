@@ -1,5 +1,5 @@
 /**
- * The engine: tensors and reverse-mode AD in a chosen precision (DESIGN §5).
+ * The engine: tensors and reverse-mode AD in a chosen precision (docs/DESIGN.md §5).
  *
  *   arith.ts     rounding and the strict / wide accumulation modes (read this first)
  *   tensor.ts    Tensor: values of p (as doubles, or in the kernels' memory), shape, grad

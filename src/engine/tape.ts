@@ -25,7 +25,7 @@ export interface TieSets {
   readonly indices: Int32Array;
 }
 
-/** A routing decision taken by a nonsmooth op in the precision-p forward pass (DESIGN §3). */
+/** A routing decision taken by a nonsmooth op in the precision-p forward pass (docs/DESIGN.md §3). */
 export type Decision =
   | { readonly kind: 'maxpool'; readonly output: Tensor; readonly ties: TieSets }
   /** relu: 1 (x > 0), 0 (x = ±0), −1 (x < 0 or NaN: NaN is routed like x < 0, no gradient). */

@@ -1,71 +1,12 @@
 /**
- * thresholds.json of a gate baseline (schema 'adzone/gate-thresholds' version 1): what may move
- * between the committed baseline and a new report, and by how much. Shares are fractions (0.02 =
- * 2 percentage points); accuracies are fractions too.
+ * thresholds.json of a gate baseline (schema 'adzone/gate-thresholds' version 1, src/schema/gate.ts):
+ * what may move between the committed baseline and a new report, and by how much. Shares are
+ * fractions (0.02 = 2 percentage points); accuracies are fractions too.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { arr, bool, check, count, lit, num, obj, rec, SchemaError, share, str } from '../schema/shape.ts';
+import { existsSync } from 'node:fs';
+import { readResult, SchemaError, type Thresholds } from '../schema/index.ts';
 
-export interface Thresholds {
-  readonly schema: 'adzone/gate-thresholds';
-  readonly schemaVersion: 1;
-  /** Result kinds the report must hold (a baseline kind not listed here is compared only when the report has it). */
-  readonly require: readonly string[];
-  readonly verify: {
-    /** Regular draws outside the rigorous rounding bound, per row, in the report. */
-    readonly inconsistentMax: number;
-    /** Generators drawing a lone MaxPool (input exact at 64 bits); default: from the generator registry. */
-    readonly loneMaxPoolGenerators?: readonly string[];
-    /** Compensation draws at 64 bits on those generators, per row. */
-    readonly loneMaxPool64CompensationMax: number;
-    /** Largest allowed growth of a row's non-regular share, per precision (absolute, as a fraction). */
-    readonly nonRegularShareMaxIncrease: Readonly<Record<string, number>>;
-    /** Largest allowed growth of a row's defect share. */
-    readonly defectShareMaxIncrease: number;
-    /**
-     * Extra allowance, in binomial standard errors of the difference, when the two runs drew
-     * different points (different seed or sample count). With the same seed and samples the draws
-     * are identical, so no sampling allowance applies.
-     */
-    readonly samplingSigmas: number;
-    /** Every framework backend's measured tie rule must stay the same. */
-    readonly tieRulesMustMatch: boolean;
-    /** Every (generator, backend, precision) row of the baseline must be in the report. */
-    readonly rowsMustMatch: boolean;
-  };
-  readonly zones: {
-    /** Largest allowed growth of the exact share of batches in a zone, per precision. */
-    readonly exactShareMaxIncrease: number;
-  };
-  readonly train: {
-    /** Largest allowed drop of the mean test accuracy at β = 0 (fraction: 0.005 = 0.5 pp), per configuration, between runs trained alike (same recipe). */
-    readonly accuracyAtBeta0MaxDrop: number;
-  };
-  readonly notes?: readonly string[];
-}
-
-export const thresholdsShape = obj(
-  {
-    schema: lit('adzone/gate-thresholds'),
-    schemaVersion: lit(1),
-    require: arr(str({ values: ['verify', 'zones', 'bench', 'train', 'ablate'] })),
-    verify: obj(
-      {
-        inconsistentMax: count(),
-        loneMaxPool64CompensationMax: count(),
-        nonRegularShareMaxIncrease: rec(share()),
-        defectShareMaxIncrease: share(),
-        samplingSigmas: num({ min: 0 }),
-        tieRulesMustMatch: bool(),
-        rowsMustMatch: bool(),
-      },
-      { loneMaxPoolGenerators: arr(str()) },
-    ),
-    zones: obj({ exactShareMaxIncrease: share() }),
-    train: obj({ accuracyAtBeta0MaxDrop: share() }),
-  },
-  { notes: arr(str()) },
-);
+export type { Thresholds } from '../schema/index.ts';
 
 export function defaultThresholds(loneMaxPoolGenerators: readonly string[]): Thresholds {
   return {
@@ -107,22 +48,5 @@ export function readThresholds(file: string): Thresholds {
       'nothing there',
       `${file}: missing (the baseline needs its thresholds.json; 'adzone gate --update' writes a default one)`,
     );
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new SchemaError(file, '$', 'JSON', 'text that is not JSON', `${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const v = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if ((raw as { schema?: unknown } | null)?.schema === 'adzone/gate-thresholds' && v !== 1) {
-    throw new SchemaError(
-      file,
-      '$.schemaVersion',
-      'version 1',
-      `version ${String(v)}`,
-      `${file}: schema adzone/gate-thresholds version ${String(v)}; this adzone reads version 1`,
-    );
-  }
-  check(thresholdsShape, raw, file);
-  return raw as Thresholds;
+  return readResult(file, 'gate-thresholds').data;
 }

@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { shown } from '../schema/discover.ts';
 import { writeResult, type AblateJson } from '../schema/index.ts';
 import { accuracyByBeta, configKey, recipeKey, type RunRow } from '../schema/runs.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
 import { compactCounts } from '../report/html/format.ts';
 import type { Side } from './compare.ts';
 import { defaultThresholds } from './thresholds.ts';
@@ -129,7 +128,7 @@ export async function updateBaseline(baselineDir: string, old: Side | undefined,
   }
   const th = join(dir, 'thresholds.json');
   if (!existsSync(th)) {
-    writeFileAtomic(th, toJson(defaultThresholds(lone)));
+    writeResult(th, 'gate-thresholds', defaultThresholds(lone));
     lines.push(`wrote default ${shown(th)}`);
   }
   return lines;

@@ -1,5 +1,6 @@
 import fc, { type Arbitrary } from 'fast-check';
 import { F16, F32, F64, round, type Format } from '../precision/index.ts';
+import type { Problem } from '../problem/index.ts';
 import type { Case } from './types.ts';
 import { clampIndex, orderByKeys } from './_internals/pick.ts';
 import { cotangent } from './_internals/cotangent.ts';
@@ -7,6 +8,7 @@ import { binadeValue } from './_internals/values.ts';
 import { cmp, sign } from './_internals/exact.ts';
 import { convExact, convStrict, type ConvView } from './_internals/reference.ts';
 import { list } from './_internals/meta.ts';
+import { constraintsObject, format as formatField, optionalBoolean } from './_internals/constraints.ts';
 import {
   convOutCount,
   inputShape,
@@ -31,6 +33,16 @@ const RANGES: Record<string, { s: [number, number]; g: [number, number] }> = {
   '32': { s: [-8, 8], g: [2, 8] },
   '64': { s: [-8, 8], g: [2, 20] },
 };
+
+/** argmaxFlip's constraints: the format is required, the rest optional. */
+export interface ArgmaxFlipConstraints {
+  /** The format p whose strictly rounded sums flip the order (required): F16, F32 or F64. */
+  readonly format: Format;
+  /** Whether a relu sits between the conv and the maxpool (default: drawn). */
+  readonly relu?: boolean;
+}
+
+const FIELDS = ['format', 'relu'] as const;
 
 interface Draw {
   target: number;
@@ -62,11 +74,19 @@ interface Draw {
  * meta: format, outA, outB (flat conv-output indices), slots (the three term positions), s, delta,
  * eta, relu, order ('row-major strict': the convention the flip is built for), flip16/flip32/flip64
  * (the reference strict sum of A is below B's while exactly A > B).
+ *
+ * argmaxFlip({ format: F16 }) is 'argmax-flip-16' (likewise 32, 64). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function argmaxFlip(format: Format): Arbitrary<Case> {
+export function argmaxFlip(constraints: ArgmaxFlipConstraints): Arbitrary<Case> {
+  const at = { who: 'argmaxFlip', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS, ['format']);
+  const format = formatField(at, 'format', c.format, (f) =>
+    RANGES[f.name] === undefined ? `no construction for it (have ${Object.keys(RANGES).join(', ')})` : undefined,
+  );
+  const relu = optionalBoolean(at, 'relu', c.relu);
   const range = RANGES[format.name];
-  if (!range) throw new Error(`argmaxFlip: no construction for precision '${format.name}' (have ${Object.keys(RANGES).join(', ')})`);
-  return patchLayout({ relu: 'optional', bias: 'never' }).chain((l) => {
+  return patchLayout({ relu: relu === undefined ? 'optional' : relu ? 'always' : 'never', bias: 'never' }).chain((l) => {
     const K = patchSize(l);
     const P = positionCount(l);
     const windows = windowsOf(l);
@@ -97,24 +117,9 @@ function build(p: Format, l: PatchLayout, windows: ReturnType<typeof windowsOf>,
   const W = windows[clampIndex(d.target, windows.length)];
   const co = W.channel;
   const [outA, outB, ...losers] = orderByKeys(W.entries, d.keys);
-
-  const slots = orderByKeys(
-    Array.from({ length: K }, (_, i) => i),
-    d.slots,
-  )
-    .slice(0, 3)
-    .sort((a, b) => a - b);
-  const [i, j, k] = slots;
-  const weight = d.weights.map((w) => round(p, w));
-  slots.forEach((slot, n) => {
-    weight[co * K + slot] = (d.signs[n] ? -1 : 1) * 2 ** d.wExp[n];
-  });
+  const { slots, weight } = termWeights(p, K, co, d);
   const w = (slot: number) => weight[co * K + slot];
-
-  const sigma = d.signs[0] === d.signs[2] ? 1 : -1;
-  const big = sigma * 2 ** d.s;
-  const delta = (1 + d.dm / 8) * 2 ** (d.s - p.significandBits - d.g);
-  const eta = delta * ((8 + d.em) / 16) * 2 ** (1 - d.h); // (1/2 .. 15/16)·2^(1−h)·δ < δ
+  const terms = flipTerms(p, d);
 
   const data = new Array<number>(inputShape(l).reduce((a, b) => a * b, 1)).fill(0);
   for (let pos = 0; pos < P; pos++)
@@ -124,52 +129,84 @@ function build(p: Format, l: PatchLayout, windows: ReturnType<typeof windowsOf>,
       pos,
       d.others.slice(pos * K, (pos + 1) * K).map((x) => round(p, x)),
     );
-  const patch = (terms: [number, number][]) => {
+  const patch = (products: [number, number][]) => {
     const x = new Array<number>(K).fill(0);
-    for (const [slot, t] of terms) x[slot] = t / w(slot);
+    for (const [slot, t] of products) x[slot] = t / w(slot);
     return x;
   };
   const pos = (out: number) => out % P;
+  const [i, j, k] = slots;
   writePatch(
     l,
     data,
     pos(outA),
     patch([
-      [i, big],
-      [j, delta],
-      [k, -big],
+      [i, terms.big],
+      [j, terms.delta],
+      [k, -terms.big],
     ]),
   );
-  writePatch(l, data, pos(outB), patch([[j, eta]]));
+  writePatch(l, data, pos(outB), patch([[j, terms.eta]]));
   for (const [n, out] of losers.entries()) writePatch(l, data, pos(out), patch([[j, -(1 + d.loser[(pos(out) + n) % P] / 8)]]));
 
   const problem = layoutProblem(l, data, weight, undefined, d.cotangent);
+  return { problem, meta: describe(p, l, problem, data, { outA, outB, slots, s: d.s, delta: terms.delta, eta: terms.eta }) };
+}
+
+/** The three term slots of A's patch (in row-major order) and the weights: powers of two on those slots, so products are exact. */
+function termWeights(p: Format, K: number, co: number, d: Draw): { slots: number[]; weight: number[] } {
+  const slots = orderByKeys(
+    Array.from({ length: K }, (_, i) => i),
+    d.slots,
+  )
+    .slice(0, 3)
+    .sort((a, b) => a - b);
+  const weight = d.weights.map((w) => round(p, w));
+  slots.forEach((slot, n) => {
+    weight[co * K + slot] = (d.signs[n] ? -1 : 1) * 2 ** d.wExp[n];
+  });
+  return { slots, weight };
+}
+
+/** A's products [σ2^s, δ, −σ2^s] with δ below half an ulp of 2^s in p, and B's single product η < δ. */
+function flipTerms(p: Format, d: Draw): { big: number; delta: number; eta: number } {
+  const sigma = d.signs[0] === d.signs[2] ? 1 : -1;
+  const big = sigma * 2 ** d.s;
+  const delta = (1 + d.dm / 8) * 2 ** (d.s - p.significandBits - d.g);
+  const eta = delta * ((8 + d.em) / 16) * 2 ** (1 - d.h); // (1/2 .. 15/16)·2^(1−h)·δ < δ
+  return { big, delta, eta };
+}
+
+interface Built {
+  readonly outA: number;
+  readonly outB: number;
+  readonly slots: readonly number[];
+  readonly s: number;
+  readonly delta: number;
+  readonly eta: number;
+}
+
+/** meta: the construction, and whether the reference strict sums flip A and B at 16, 32 and 64 bits. */
+function describe(p: Format, l: PatchLayout, problem: Problem, data: number[], b: Built): Case['meta'] {
   const view: ConvView = { shape: inputShape(l), data, conv: problem.layers[0] as ConvView['conv'], params: problem.params[0]! };
-  const exactA = convExact(view, outA);
-  const exactB = convExact(view, outB);
+  const exactA = convExact(view, b.outA);
+  const exactB = convExact(view, b.outB);
   const exactOrder = cmp(exactA, exactB);
-  const flip = (f: Format) => {
-    const a = convStrict(f, view, outA);
-    const b = convStrict(f, view, outB);
-    return exactOrder > 0 && a < b;
-  };
+  const flip = (f: Format) => exactOrder > 0 && convStrict(f, view, b.outA) < convStrict(f, view, b.outB);
   return {
-    problem,
-    meta: {
-      format: p.name,
-      outA,
-      outB,
-      slots: list(slots),
-      s: d.s,
-      delta,
-      eta,
-      relu: l.relu,
-      order: 'row-major strict',
-      exactAboveB: exactOrder > 0 && sign(exactB) > 0,
-      flip16: flip(F16),
-      flip32: flip(F32),
-      flip64: flip(F64),
-      convOutputs: convOutCount(l),
-    },
+    format: p.name,
+    outA: b.outA,
+    outB: b.outB,
+    slots: list(b.slots),
+    s: b.s,
+    delta: b.delta,
+    eta: b.eta,
+    relu: l.relu,
+    order: 'row-major strict',
+    exactAboveB: exactOrder > 0 && sign(exactB) > 0,
+    flip16: flip(F16),
+    flip32: flip(F32),
+    flip64: flip(F64),
+    convOutputs: convOutCount(l),
   };
 }

@@ -6,7 +6,30 @@ import { cotangent } from './_internals/cotangent.ts';
 import { background, below, binadeValue } from './_internals/values.ts';
 import { lonePoolProblem } from './_internals/problems.ts';
 import { list, maxCount, tieCounts } from './_internals/meta.ts';
-import { windowShape } from './windowShape.ts';
+import { integerRange, optionalBoolean, constraintsObject, type RangeConstraints } from './_internals/constraints.ts';
+import { geometryArbitrary, MAX_KERNEL, resolveWindowShape } from './_internals/window.ts';
+import type { WindowShapeOptions } from './windowShape.ts';
+
+/** exactTie's constraints (every field optional). */
+export interface ExactTieConstraints {
+  /**
+   * How many entries of the target window tie at its maximum: whole numbers, 2 ≤ min ≤ max ≤ 16
+   * (default { min: 2 } up to all the window's entries). The window shape is drawn with at least
+   * k.min entries in some window.
+   */
+  readonly k?: RangeConstraints;
+  /** The pooling geometry (default: windowShape's defaults, with at least k.min entries in a window). */
+  readonly window?: WindowShapeOptions;
+  /**
+   * Whether a tied entry is shared with an overlapping neighbour window that ties too (default: drawn).
+   * true takes effect only on geometries with overlapping windows (stride < kernel).
+   */
+  readonly overlap?: boolean;
+  /** Exponent range of the tie value ±(1 + f)·2^e: whole numbers from −1022 to 50 (default { min: −6, max: 3 }). */
+  readonly binade?: RangeConstraints;
+}
+
+const FIELDS = ['k', 'window', 'overlap', 'binade'] as const;
 
 interface Draw {
   target: number;
@@ -28,21 +51,30 @@ interface Draw {
  * meta: k (tied entries in the target window), targetOut, tie, overlap, and with overlap partnerOut,
  * k2 (tied entries in the partner), shared (tied entries in both); tiedWindows (windows of the whole
  * input with ≥ 2 maxima), k16/k32/k64 (the target's tie count after rounding).
+ *
+ * Without constraints it draws what it always drew (same seed, same cases). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function exactTie(): Arbitrary<Case> {
-  return windowShape({ minEntries: 2 }).chain((g) => {
+export function exactTie(constraints: ExactTieConstraints = {}): Arbitrary<Case> {
+  const at = { who: 'exactTie', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS);
+  const k = integerRange(at, 'k', c.k, { min: 2, max: MAX_KERNEL * MAX_KERNEL }, { min: 2, max: MAX_KERNEL * MAX_KERNEL });
+  const binade = integerRange(at, 'binade', c.binade, { min: -6, max: 3 }, { min: -1022, max: 50 });
+  const overlap = optionalBoolean(at, 'overlap', c.overlap);
+  const shape = resolveWindowShape({ who: 'exactTie', prefix: 'window.' }, c.window, k.min);
+  return geometryArbitrary(shape).chain((g) => {
     const windows = poolWindows(g);
-    const candidates = windows.filter((w) => w.entries.length >= 2);
+    const candidates = windows.filter((w) => w.entries.length >= k.min);
     const maxK = Math.max(...candidates.map((w) => w.entries.length));
     const n = inputSize(g);
     return fc
       .record({
         target: fc.nat({ max: candidates.length - 1 }),
-        k: fc.integer({ min: 2, max: maxK }),
+        k: fc.integer({ min: k.min, max: Math.min(k.max, maxK) }),
         keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
-        tie: binadeValue(-6, 3),
+        tie: binadeValue(binade.min, binade.max),
         background: fc.array(background(8), { minLength: n, maxLength: n }),
-        overlap: fc.boolean(),
+        overlap: overlap === undefined ? fc.boolean() : fc.constant(overlap),
         partner: fc.nat({ max: 7 }),
         cotangent: cotangent(outputSize(g)),
       })

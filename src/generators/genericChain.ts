@@ -5,6 +5,7 @@ import type { Case } from './types.ts';
 import { cotangent } from './_internals/cotangent.ts';
 import { convChainProblem } from './_internals/problems.ts';
 import { symmetric } from './_internals/values.ts';
+import { constraintsObject, integer, optionalBoolean, positive } from './_internals/constraints.ts';
 
 interface Shape {
   inChannels: number;
@@ -13,7 +14,37 @@ interface Shape {
   pool: MaxPoolSpec;
 }
 
-const MAX_SPATIAL = 8;
+/** genericChain's constraints (every field optional). */
+export interface GenericChainConstraints {
+  /** Largest input height and width: a whole number from 3 (conv kernels reach 3) to 64 (default 8). */
+  readonly maxSize?: number;
+  /** Whether the conv has a bias (default: drawn). */
+  readonly bias?: boolean;
+  /** Inputs are uniform by value in (−inputBound, inputBound): a number above 0, at most 2^64 (default 4). */
+  readonly inputBound?: number;
+  /** Weights and bias are uniform by value in (−weightBound, weightBound): a number above 0, at most 2^64 (default 1). */
+  readonly weightBound?: number;
+}
+
+const FIELDS = ['maxSize', 'bias', 'inputBound', 'weightBound'] as const;
+
+interface Resolved {
+  readonly maxSize: number;
+  readonly bias: boolean | undefined;
+  readonly inputBound: number;
+  readonly weightBound: number;
+}
+
+function resolve(constraints: GenericChainConstraints): Resolved {
+  const at = { who: 'genericChain', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS);
+  return {
+    maxSize: integer(at, 'maxSize', c.maxSize, 8, { min: 3, max: 64 }),
+    bias: optionalBoolean(at, 'bias', c.bias),
+    inputBound: positive(at, 'inputBound', c.inputBound, 4, 2 ** 64),
+    weightBound: positive(at, 'weightBound', c.weightBound, 1, 2 ** 64),
+  };
+}
 
 /** kernel ≤ max, stride ≤ kernel, padding ≤ ⌊kernel/2⌋, all by clamping drawn integers. */
 function axis(kRaw: number, sRaw: number, pRaw: number, limit: number) {
@@ -22,21 +53,21 @@ function axis(kRaw: number, sRaw: number, pRaw: number, limit: number) {
 }
 
 /**
- * Shapes of conv2d → relu → maxpool: input 1–2 channels up to 8×8, conv kernel 1–3, stride
+ * Shapes of conv2d → relu → maxpool: input 1–2 channels up to maxSize², conv kernel 1–3, stride
  * 1..kernel, padding 0..⌊kernel/2⌋, 1–2 out channels, optional bias; maxpool kernel 1–3 (at most
  * the conv output), stride 1..kernel, padding 0..⌊kernel/2⌋. Clamping, not rejection, so shrinks stay valid.
  */
-function chainShape(): Arbitrary<Shape> {
+function chainShape(maxSize: number, bias: boolean | undefined): Arbitrary<Shape> {
   const pair = (min: number, max: number) => fc.tuple(fc.integer({ min, max }), fc.integer({ min, max }));
   return fc
     .record({
       inChannels: fc.integer({ min: 1, max: 2 }),
       outChannels: fc.integer({ min: 1, max: 2 }),
-      extra: pair(0, MAX_SPATIAL - 1),
+      extra: pair(0, maxSize - 1),
       convK: pair(1, 3),
       convS: pair(0, 2),
       convP: pair(0, 1),
-      bias: fc.boolean(),
+      bias: bias === undefined ? fc.boolean() : fc.constant(bias),
       poolK: pair(1, 3),
       poolS: pair(0, 2),
       poolP: pair(0, 1),
@@ -46,7 +77,7 @@ function chainShape(): Arbitrary<Shape> {
       const conv = [0, 1].map((a) => axis(r.convK[a], r.convS[a], r.convP[a], 3));
       const pool = [0, 1].map((a) => {
         const c = conv[a];
-        const n = Math.min(MAX_SPATIAL, Math.max(1, c.kernel - 2 * c.padding) + r.extra[a]);
+        const n = Math.min(maxSize, Math.max(1, c.kernel - 2 * c.padding) + r.extra[a]);
         size.push(n);
         // A pool kernel no larger than the conv output always gives ≥ 1 output.
         return axis(r.poolK[a], r.poolS[a], r.poolP[a], windowOutSize(n, c.kernel, c.stride, c.padding));
@@ -74,13 +105,18 @@ function chainShape(): Arbitrary<Shape> {
 
 /**
  * The regular background: conv2d → relu → maxpool with random shapes (see chainShape) and random
- * doubles uniform by value (inputs in (−4, 4), weights and bias in (−1, 1)), without fast-check's
- * bias towards special values, so that ties are as rare as over the reals.
+ * doubles uniform by value (inputs in (−inputBound, inputBound), weights and bias in (−weightBound,
+ * weightBound); by default 4 and 1), without fast-check's bias towards special values, so that ties
+ * are as rare as over the reals.
  *
  * meta: inChannels, outChannels, size ('H×W'), convKernel, poolKernel, bias.
+ *
+ * Without constraints it draws what it always drew (same seed, same cases). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function genericChain(): Arbitrary<Case> {
-  return chainShape().chain((s) => {
+export function genericChain(constraints: GenericChainConstraints = {}): Arbitrary<Case> {
+  const r = resolve(constraints);
+  return chainShape(r.maxSize, r.bias).chain((s) => {
     const [H, W] = s.size;
     const convOut = s.conv.kernel.map((k, a) => windowOutSize(s.size[a], k, s.conv.stride[a], s.conv.padding[a]));
     const poolOut = s.pool.kernel.map((k, a) => windowOutSize(convOut[a], k, s.pool.stride[a], s.pool.padding[a]));
@@ -90,9 +126,9 @@ export function genericChain(): Arbitrary<Case> {
     const arr = (arb: Arbitrary<number>, n: number) => fc.array(arb, { minLength: n, maxLength: n });
     return fc
       .record({
-        input: arr(symmetric(4), nIn),
-        weight: arr(symmetric(1), nW),
-        bias: arr(symmetric(1), s.conv.outChannels),
+        input: arr(symmetric(r.inputBound), nIn),
+        weight: arr(symmetric(r.weightBound), nW),
+        bias: arr(symmetric(r.weightBound), s.conv.outChannels),
         cotangent: cotangent(nOut),
       })
       .map(

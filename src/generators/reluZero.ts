@@ -4,6 +4,7 @@ import { clampIndex, orderByKeys } from './_internals/pick.ts';
 import { cotangent } from './_internals/cotangent.ts';
 import { binadeValue, shortDyadic } from './_internals/values.ts';
 import { list } from './_internals/meta.ts';
+import { constraintsObject, selection } from './_internals/constraints.ts';
 import {
   inputShape,
   layoutProblem,
@@ -16,8 +17,18 @@ import {
   type PatchLayout,
 } from './_internals/patchLayout.ts';
 
+/** The ways reluZero builds its exact zeros (see reluZero). */
 export const ZERO_MODES = ['cancel-pair', 'cancel-three'] as const;
+/** One of ZERO_MODES. */
 export type ZeroMode = (typeof ZERO_MODES)[number];
+
+/** reluZero's constraints (every field optional). */
+export interface ReluZeroConstraints {
+  /** The ways the zeros are made, a non-empty subset of ZERO_MODES (default both, equally often). */
+  readonly modes?: readonly ZeroMode[];
+}
+
+const FIELDS = ['modes'] as const;
 
 interface Draw {
   zeroWindow: number;
@@ -51,8 +62,14 @@ interface Draw {
  *
  * meta: zeroMode, zeroCount, zeroOuts / negOuts (flat conv-output indices), zeroWindowOut and
  * negWindowOut (flat pool-output indices).
+ *
+ * Without constraints it draws what it always drew (same seed, same cases). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function reluZero(): Arbitrary<Case> {
+export function reluZero(constraints: ReluZeroConstraints = {}): Arbitrary<Case> {
+  const at = { who: 'reluZero', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS);
+  const modes = selection(at, 'modes', c.modes, ZERO_MODES);
   return patchLayout({ minWindows: 2, relu: 'always', bias: 'never' }).chain((l) => {
     const K = patchSize(l);
     const P = positionCount(l);
@@ -63,7 +80,7 @@ export function reluZero(): Arbitrary<Case> {
         negWindow: fc.nat({ max: windows.length - 1 }),
         keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
         zeroCount: fc.integer({ min: 1, max: 4 }),
-        mode: fc.constantFrom(...ZERO_MODES),
+        mode: fc.constantFrom(...modes),
         slots: fc.array(fc.nat({ max: 31 }), { minLength: K, maxLength: K }),
         weights: fc.array(shortDyadic(-3, 2), { minLength: l.outChannels * K, maxLength: l.outChannels * K }),
         t: shortDyadic(-3, 2),

@@ -7,7 +7,9 @@ import { cotangent } from './_internals/cotangent.ts';
 import { background, below } from './_internals/values.ts';
 import { lonePoolProblem } from './_internals/problems.ts';
 import { list, tieCounts } from './_internals/meta.ts';
-import { windowShape } from './windowShape.ts';
+import { constraintsObject, selection } from './_internals/constraints.ts';
+import { geometryArbitrary, resolveWindowShape } from './_internals/window.ts';
+import type { WindowShapeOptions } from './windowShape.ts';
 
 /**
  * The kinds of special value, and the meta flag that claims each:
@@ -15,7 +17,22 @@ import { windowShape } from './windowShape.ts';
  * that format, exactly representable in it), over16 (a finite value above 65504, binary16's max).
  */
 export const SPECIAL_KINDS = ['nan', 'posInf', 'negInf', 'signedZero', 'sub16', 'sub32', 'sub64', 'over16'] as const;
+/** One of SPECIAL_KINDS. */
 export type SpecialKind = (typeof SPECIAL_KINDS)[number];
+
+/** specialValues' constraints (every field optional). */
+export interface SpecialValuesConstraints {
+  /**
+   * The kinds placed, a non-empty subset of SPECIAL_KINDS: the target window's kind is one of them,
+   * and only they are scattered elsewhere (default all, equally often). The random background may
+   * still hold ±0 and tiny doubles (fast-check's edge cases), never placed nor claimed.
+   */
+  readonly kinds?: readonly SpecialKind[];
+  /** The pooling geometry (default: windowShape's defaults, with at least 2 entries in a window). */
+  readonly window?: WindowShapeOptions;
+}
+
+const FIELDS = ['kinds', 'window'] as const;
 
 const SUBNORMAL_FORMAT: Record<string, Format> = { sub16: F16, sub32: F32, sub64: F64 };
 const F16_MAX = 65504;
@@ -48,21 +65,28 @@ interface Draw {
  *
  * meta: kind, variant, targetOut, kinds (comma list of every kind placed), one boolean per kind placed
  * (true), and for finite windows k16/k32/k64.
+ *
+ * Without constraints it draws what it always drew (same seed, same cases). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function specialValues(): Arbitrary<Case> {
-  return windowShape({ minEntries: 2 }).chain((g) => {
+export function specialValues(constraints: SpecialValuesConstraints = {}): Arbitrary<Case> {
+  const at = { who: 'specialValues', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS);
+  const kinds = selection(at, 'kinds', c.kinds, SPECIAL_KINDS);
+  const shape = resolveWindowShape({ who: 'specialValues', prefix: 'window.' }, c.window, 2);
+  return geometryArbitrary(shape).chain((g) => {
     const candidates = poolWindows(g).filter((w) => w.entries.length >= 2);
     const n = inputSize(g);
     return fc
       .record({
         target: fc.nat({ max: candidates.length - 1 }),
         keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
-        kind: fc.constantFrom(...SPECIAL_KINDS),
+        kind: fc.constantFrom(...kinds),
         variant: fc.boolean(),
         mantissas: fc.uniqueArray(fc.bigInt({ min: 1n, max: 2n ** 52n - 1n }), { minLength: 2, maxLength: 2 }),
         overs: fc.uniqueArray(fc.integer({ min: 1, max: 2 ** 16 }), { minLength: 2, maxLength: 2 }),
         overScale: fc.integer({ min: 0, max: 8 }),
-        extras: fc.subarray([...SPECIAL_KINDS]),
+        extras: fc.subarray([...kinds]),
         background: fc.array(background(8), { minLength: n, maxLength: n }),
         cotangent: cotangent(outputSize(g)),
       })

@@ -7,7 +7,33 @@ import { cotangent } from './_internals/cotangent.ts';
 import { symmetric, valueIn } from './_internals/values.ts';
 import { lonePoolProblem } from './_internals/problems.ts';
 import { tieCounts } from './_internals/meta.ts';
-import { windowShape } from './windowShape.ts';
+import { constraintsObject, format as formatField, optionalBoolean } from './_internals/constraints.ts';
+import { geometryArbitrary, resolveWindowShape } from './_internals/window.ts';
+import type { WindowShapeOptions } from './windowShape.ts';
+
+/** ulpNeighbour's constraints: the format is required, the rest optional. */
+export interface UlpNeighbourConstraints {
+  /**
+   * The format p whose adjacent values x, nextUp(p, x) top the window (required): F16, F32, F64, or
+   * another Format of src/precision holding every value below 2^9 and subnormals down from 2^−8
+   * (BF16, E5M2; not E4M3, whose largest value is 448).
+   */
+  readonly format: Format;
+  /** Whether x or y sits on a power of two, where p's spacing changes (default: drawn). */
+  readonly edge?: boolean;
+  /** The pooling geometry (default: windowShape's defaults, with at least 2 entries in a window). */
+  readonly window?: WindowShapeOptions;
+}
+
+const FIELDS = ['format', 'edge', 'window'] as const;
+
+/** x is drawn as ±(1 + f)·2^e, e ∈ [−8, 8], or a subnormal of p: both must be values of p. */
+function drawable(f: Format): string | undefined {
+  if (f.maxFinite < 2 ** 9) return `x reaches 2^9 but its largest finite value is ${f.maxFinite}`;
+  if (f.emin > -8) return `x reaches down to 2^-8 but its smallest normal exponent is ${f.emin}`;
+  if (!f.subnormals) return 'x is sometimes subnormal but it has no subnormals';
+  return undefined;
+}
 
 interface Draw {
   target: number;
@@ -26,9 +52,17 @@ interface Draw {
  *
  * meta: format, x, y (= nextUp(p, x)), posX, posY (flat input indices), targetOut, edge,
  * tie16/tie32/tie64 (x and y equal after rounding), k16/k32/k64 (the window's tie count after rounding).
+ *
+ * ulpNeighbour({ format: F16 }) is 'ulp-neighbour-16' (likewise 32, 64). A bad constraint throws
+ * ConfigError naming the field.
  */
-export function ulpNeighbour(format: Format): Arbitrary<Case> {
-  return windowShape({ minEntries: 2 }).chain((g) => {
+export function ulpNeighbour(constraints: UlpNeighbourConstraints): Arbitrary<Case> {
+  const at = { who: 'ulpNeighbour', prefix: '' };
+  const c = constraintsObject(at, constraints, FIELDS, ['format']);
+  const format = formatField(at, 'format', c.format, drawable);
+  const edge = optionalBoolean(at, 'edge', c.edge);
+  const shape = resolveWindowShape({ who: 'ulpNeighbour', prefix: 'window.' }, c.window, 2);
+  return geometryArbitrary(shape).chain((g) => {
     const candidates = poolWindows(g).filter((w) => w.entries.length >= 2);
     const n = inputSize(g);
     return fc
@@ -36,7 +70,7 @@ export function ulpNeighbour(format: Format): Arbitrary<Case> {
         target: fc.nat({ max: candidates.length - 1 }),
         keys: fc.array(fc.nat({ max: 15 }), { minLength: 16, maxLength: 16 }),
         x: valueIn(format),
-        edge: fc.boolean(),
+        edge: edge === undefined ? fc.boolean() : fc.constant(edge),
         background: fc.array(symmetric(8), { minLength: n, maxLength: n }),
         cotangent: cotangent(outputSize(g)),
       })

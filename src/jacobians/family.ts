@@ -1,5 +1,5 @@
 /**
- * The family of admissible MaxPool Jacobians at a tie (DESIGN §2), and ReLU'(0) = α.
+ * The family of admissible MaxPool Jacobians at a tie (docs/DESIGN.md §2), and ReLU'(0) = α.
  *
  * For one window with tie set I (ascending = row-major order, k = |I|), a member gives a weight to
  * each tied index; every member's weights sum to exactly 1 and, without a tie (k = 1), every

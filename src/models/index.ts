@@ -1,5 +1,5 @@
 /**
- * Models (DESIGN §5 `models`): backend-neutral specs (spec.ts), the three architectures, the
+ * Models (docs/DESIGN.md §5 `models`): backend-neutral specs (spec.ts), the three architectures, the
  * registry and deterministic initialisation. Each backend builds its own network from a spec:
  * the engine in src/backends/engine/network.ts, tfjs in src/backends/tfjs/models.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * LeNet-5 (DESIGN §4), two variants:
+ * LeNet-5 (docs/DESIGN.md §4), two variants:
  *
  * - 'paper' (the paper's training setup): conv1 6@5×5 (no padding) → ReLU → MaxPool 2×2 →
  *   conv2 16@5×5 → ReLU → MaxPool 2×2 → flatten → fc1 256→120 → ReLU → fc2 120→84 → ReLU →

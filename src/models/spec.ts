@@ -1,5 +1,5 @@
 /**
- * Backend-neutral model descriptions (DESIGN §4–§5 `models`): a network is a list of nodes, each a
+ * Backend-neutral model descriptions (docs/DESIGN.md §4–§5 `models`): a network is a list of nodes, each a
  * layer or a residual block, with named parameters. The engine (src/backends/engine/network.ts) and tfjs
  * (src/backends/tfjs/models.ts) each build the same network from one spec, so the two can be
  * compared weight for weight.

@@ -1,5 +1,5 @@
 /**
- * VGG11, CIFAR variant (DESIGN §4; the layout of kuangliu/pytorch-cifar's `VGG('VGG11')`):
+ * VGG11, CIFAR variant (docs/DESIGN.md §4; the layout of kuangliu/pytorch-cifar's `VGG('VGG11')`):
  * cfg [64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M], each number a 3×3 conv (stride 1,
  * padding 1, with bias, PyTorch default init) [→ BatchNorm2d] → ReLU, each M a MaxPool 2×2
  * stride 2; then flatten and one classifier Linear(512 → classes). On 3×32×32 the five pools leave

@@ -1,5 +1,5 @@
 /**
- * The nightly's ablation slice (DESIGN §4): LeNet-5 on MNIST, β ∈ {0, 10000} × precision 16 and 32,
+ * The nightly's ablation slice (docs/DESIGN.md §4): LeNet-5 on MNIST, β ∈ {0, 10000} × precision 16 and 32,
  * SGD lr 0.01 momentum 0.9, batch 64, one pass over the first `limitTrain` training images (up to a
  * full epoch), evaluated on the first `limitTest` test images, through src/train's library entry
  * point (runTrain). The runs compute on the engine in strict mode (every product and sum rounded to

@@ -23,13 +23,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatorById } from '../generators/index.ts';
-import { readResult } from '../schema/index.ts';
 import { runVerify, shrinkCounterexample, type TableRow } from '../zones/verify.ts';
 import { ablationConfig, trainOnce } from './ablation.ts';
-import { LIMITS, trainPlan, type Costs, type Stage, type TrainPrecision } from './plan.ts';
+import { type Costs, LIMITS, type Stage, type TrainPrecision, trainPlan } from './plan.ts';
 import { propertySuites, REPO_ROOT } from './suites.ts';
-import { cappedShrink, loadVerifyBackends, shrinkTargets, verifyOptions, VERIFY_DEFAULTS, type LoadedBackends } from './verify.ts';
-import { zonesArgv } from './zones.ts';
+import { cappedShrink, type LoadedBackends, loadVerifyBackends, shrinkTargets, VERIFY_DEFAULTS, verifyOptions } from './verify.ts';
+import { zonesConfig } from './zones.ts';
 
 /** Seed of the calibration's own draws, batches and runs (never the night's). */
 export const CALIBRATION_SEED = 7;
@@ -237,16 +236,10 @@ export async function calibrate(o: {
     let zones = scaled.zones;
     if (o.stages.includes('zones'))
       await part('zones', async () => {
-        const { zones: zonesCommand } = await import('../cli/commands/zones.ts');
-        const dir = join(tmp, 'zones');
+        const { networkZones } = await import('../zones/network/index.ts');
         const t = performance.now();
-        const code = await zonesCommand(
-          zonesArgv({ model: 'lenet5', dataset: 'mnist', batches: 2, dir }, CALIBRATION_SEED, LIMITS.batchSize, dir, true),
-          { help: '', version: o.version },
-        );
+        const r = await networkZones(zonesConfig({ model: 'lenet5', dataset: 'mnist', batches: 2 }, CALIBRATION_SEED, LIMITS.batchSize));
         const wall = since(t);
-        if (code !== 0) throw new Error(`calibration: adzone zones exited with code ${code}`);
-        const r = readResult(join(dir, 'zones.json'), 'zones').data;
         // the second batch's work over every precision, spread over the jobs
         const work =
           r.precisions.reduce((a, p) => {

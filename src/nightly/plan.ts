@@ -18,8 +18,19 @@
  *      the whole test set) but that costs at most TRAIN_EPOCH_SHARE of what is left, it gets the epoch.
  */
 
-export const STAGES = ['suites', 'verify', 'zones', 'train'] as const;
-export type Stage = (typeof STAGES)[number];
+import {
+  STAGES,
+  type Costs,
+  type Counts,
+  type Estimates,
+  type NightlyTrainPrecision,
+  type Stage,
+  type TrainPlan,
+  type VerifyPlan,
+} from '../schema/nightly.ts';
+
+export { STAGES };
+export type { Costs, Counts, Estimates, Stage, SuitesPlan, TrainPlan, VerifyPlan, ZonesPlan } from '../schema/nightly.ts';
 
 /** Share of the usable budget kept unplanned, for costs that were underestimated. */
 export const MARGIN = 0.15;
@@ -79,98 +90,10 @@ export const LIMITS = {
 /** Share of a property suite's time that does not grow with the run multiplier (imports, set-up, fixed samples). */
 export const SUITE_FIXED_SHARE = 0.25;
 
-export type TrainPrecision = '16' | '32';
-
-/** Per-unit costs in seconds on the machine that plans. */
-export interface Costs {
-  /** How much slower than the reference machine the calibration draws ran (1 = as fast). */
-  readonly speed: number;
-  readonly suites: {
-    /** Seconds per file at multiplier 1; `readsMultiplier` when the file scales its runs with runs(). */
-    readonly files: readonly { readonly file: string; readonly seconds: number; readonly readsMultiplier: boolean }[];
-    /** Start-up of one vitest process. */
-    readonly spawn: number;
-    /** Files run at once. */
-    readonly lanes: number;
-  };
-  readonly verify: {
-    /** Loading the backends and measuring their tie rules. */
-    readonly fixed: number;
-    /** Seconds per draw of each generator (every backend and precision). */
-    readonly perDraw: Readonly<Record<string, number>>;
-    /** A shrunk counterexample costs this many draws of its generator, on average (shrink steps classify on one backend and precision). */
-    readonly shrinkDraws: number;
-    /** How many (generator, backend, precision, class) counterexamples a full run finds. */
-    readonly expectedShrinks: number;
-  };
-  readonly zones: { readonly fixed: number; readonly lenetBatch: number; readonly vggBatch: number };
-  /** The ablation slice on the backend and mode of TrainPlan (the engine, strict: TRAIN_SETUP), at its batch size. */
-  readonly train: {
-    /** Per run: start-up, loading the data, writing the results. */
-    readonly fixed: number;
-    /** Seconds per training step (one mini-batch of TrainPlan.batchSize). */
-    readonly step: Readonly<Record<TrainPrecision, number>>;
-    readonly evalPerImage: Readonly<Record<TrainPrecision, number>>;
-  };
-}
-
-export interface SuitesPlan {
-  readonly multiplier: number;
-  /** In the order they start (longest first). */
-  readonly files: readonly string[];
-}
-export interface VerifyPlan {
-  readonly samples: number;
-  /** Counterexamples shrunk at most, taken round-robin over generators. */
-  readonly maxShrinks: number;
-  /** Shrink values pulled per counterexample at most (LIMITS.shrinkCap). */
-  readonly shrinkCap: number;
-  readonly generators: readonly string[];
-  readonly backends: readonly string[];
-  readonly precisions: readonly string[];
-  readonly jacobians: readonly string[];
-}
-export interface ZonesPlan {
-  readonly batchSize: number;
-  /** LeNet-5 on MNIST. */
-  readonly lenetBatches: number;
-  /** VGG11 at width 1/4 on CIFAR-10; 0 when the budget does not allow it. */
-  readonly vggBatches: number;
-}
-export interface TrainPlan {
-  readonly runs: readonly { readonly precision: TrainPrecision; readonly beta: number }[];
-  /**
-   * Where the runs compute: the engine in strict mode (every product and sum rounded to the
-   * precision, at 16 and 32 bits alike). Absent in plans written before the slice moved to the
-   * engine; those run as they did then, on tfjs-wasm (16 bits `wide`, tfjs's float32 at 32).
-   */
-  readonly backend?: 'engine';
-  readonly mode?: 'strict';
-  readonly batchSize: number;
-  /** The first limitTrain training images, one pass (60,000: a full epoch). */
-  readonly limitTrain: number;
-  readonly limitTest: number;
-}
+export type TrainPrecision = NightlyTrainPrecision;
 
 /** Backend and mode of the slice's runs (as reports/ablate/grids/lenet5-mnist-sgd.yaml). */
 export const TRAIN_SETUP = { backend: 'engine', mode: 'strict' } as const;
-
-export interface Counts {
-  readonly suites: SuitesPlan | null;
-  readonly verify: VerifyPlan | null;
-  readonly zones: ZonesPlan | null;
-  readonly train: TrainPlan | null;
-}
-
-export interface Estimates {
-  readonly suites: number;
-  readonly verify: number;
-  readonly zones: number;
-  readonly train: number;
-  readonly reserve: number;
-  /** Calibration (spent) + the stages + the reserve. */
-  readonly total: number;
-}
 
 export interface PlanResult {
   readonly counts: Counts;

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { FC_SEED_ENV, RUNS_MULTIPLIER_ENV } from './runs.ts';
 import { suiteFileCost, type Costs, type SuitesPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
+import type { SuiteFileResult, SuitesSummary, TestFailure } from '../schema/nightly.ts';
 
 /** Process groups of the vitest runs still going, stopped if the nightly itself exits early. */
 const running = new Set<number>();
@@ -52,35 +53,8 @@ export function propertySuites(root = REPO_ROOT): { file: string; readsMultiplie
     .map(({ n, text }) => ({ file: `properties/${n}`, readsMultiplier: /nightly\/runs(\.ts)?['"]/.test(text) }));
 }
 
-export interface TestFailure {
-  readonly name: string;
-  readonly message: string;
-}
-
-export interface SuiteFileResult {
-  readonly file: string;
-  readonly status: 'passed' | 'failed' | 'timed-out' | 'crashed' | 'skipped';
-  readonly tests: number;
-  readonly passed: number;
-  readonly failed: number;
-  readonly skippedTests: number;
-  readonly seconds: number;
-  readonly readsMultiplier: boolean;
-  readonly failures: readonly TestFailure[];
-  /** Every test: for JUnit. */
-  readonly cases: readonly { readonly name: string; readonly status: string; readonly seconds: number; readonly message?: string }[];
-  readonly json: string | null;
-  readonly log: string | null;
-  readonly note?: string;
-}
-
-export interface SuitesSummary {
-  readonly multiplier: number;
-  readonly seed: number;
-  readonly totals: { files: number; tests: number; passed: number; failed: number; skipped: number };
-  readonly files: readonly SuiteFileResult[];
-  readonly truncated: boolean;
-}
+/** The results of the suites' run: their types are suites.json's (src/schema/nightly.ts). */
+export type { SuiteFileResult, SuitesSummary, TestFailure };
 
 interface VitestJson {
   testResults?: {

@@ -22,8 +22,7 @@ import {
   type ZoneClass,
 } from '../zones/verify.ts';
 import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
-import { validate } from '../schema/index.ts';
+import { writeResults } from '../schema/index.ts';
 import { shrinkCost, type Costs, type VerifyPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
 
@@ -186,9 +185,10 @@ export async function verifyStage(o: {
     ...result,
   };
   const file = join(o.out, 'verify', 'verify.json');
-  validate('verify', json, file);
-  writeFileAtomic(file, toJson(json));
-  writeFileAtomic(join(o.out, 'verify', 'verify.md'), verifyMarkdown(header, result));
+  writeResults([
+    { file, kind: 'verify', data: json },
+    { path: join(o.out, 'verify', 'verify.md'), data: verifyMarkdown(header, result) },
+  ]);
   return {
     file,
     samples: plan.samples,

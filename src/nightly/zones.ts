@@ -1,17 +1,23 @@
 /**
- * The nightly's network zones: `adzone zones` on LeNet-5 / MNIST and, when the plan has VGG
- * batches, VGG11 at width 1/4 / CIFAR-10, one θ = initParams(spec, seed), the first N train
- * batches in order, precisions 16, 32, 64. One unit per network; each zones.json is validated.
+ * The nightly's network zones: the network-zones stage on LeNet-5 / MNIST and, when the plan has
+ * VGG batches, VGG11 at width 1/4 / CIFAR-10, one θ = initParams(spec, seed), the first N train
+ * batches in order, precisions 16, 32, 64. One unit per network; each zones.json is validated
+ * and written with its zones.md.
  */
 import { join } from 'node:path';
-import { readResult } from '../schema/index.ts';
+import { zonesMarkdown } from '../report/zonesMarkdown.ts';
+import { validate } from '../schema/index.ts';
+import { toJson } from '../util/atomic.ts';
+import { writeFilesAtomic } from '../util/output.ts';
+import { type NetworkZonesConfig, networkZones } from '../zones/network/index.ts';
 import type { Costs, ZonesPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
 
 export interface ZonesUnit {
   readonly model: string;
   readonly dataset: string;
-  readonly width?: string;
+  /** Channel multiplier (vgg11). */
+  readonly width?: number;
   readonly batches: number;
   readonly dir: string;
 }
@@ -20,29 +26,21 @@ export function zonesUnits(plan: ZonesPlan): ZonesUnit[] {
   const u: ZonesUnit[] = [];
   if (plan.lenetBatches > 0) u.push({ model: 'lenet5', dataset: 'mnist', batches: plan.lenetBatches, dir: join('zones', 'lenet5-mnist') });
   if (plan.vggBatches > 0)
-    u.push({ model: 'vgg11', dataset: 'cifar10', width: '1/4', batches: plan.vggBatches, dir: join('zones', 'vgg11-w0.25-cifar10') });
+    u.push({ model: 'vgg11', dataset: 'cifar10', width: 0.25, batches: plan.vggBatches, dir: join('zones', 'vgg11-w0.25-cifar10') });
   return u;
 }
 
-export function zonesArgv(u: ZonesUnit, seed: number, batchSize: number, out: string, quiet: boolean): string[] {
-  return [
-    '--model',
-    u.model,
-    '--dataset',
-    u.dataset,
-    ...(u.width ? ['--width', u.width] : []),
-    '--batches',
-    String(u.batches),
-    '--batch-size',
-    String(batchSize),
-    '--precision',
-    '16,32,64',
-    '--seed',
-    String(seed),
-    '--out',
-    out,
-    ...(quiet ? ['--quiet'] : []),
-  ];
+/** The stage's config for one unit. */
+export function zonesConfig(u: Omit<ZonesUnit, 'dir'>, seed: number, batchSize: number): NetworkZonesConfig {
+  return {
+    model: u.model,
+    dataset: u.dataset,
+    ...(u.width ? { width: u.width } : {}),
+    batches: u.batches,
+    batchSize,
+    precisions: ['16', '32', '64'],
+    seed,
+  };
 }
 
 export interface ZonesSummary {
@@ -67,7 +65,6 @@ export async function zonesStage(o: {
   readonly clock: Clock;
   readonly tick: StageTicker;
 }): Promise<ZonesSummary> {
-  const { zones } = await import('../cli/commands/zones.ts');
   const networks: ZonesSummary['networks'][number][] = [];
   let truncated = false;
   for (const u of zonesUnits(o.plan)) {
@@ -79,10 +76,13 @@ export async function zonesStage(o: {
     }
     const dir = join(o.out, u.dir);
     const t = performance.now();
-    const code = await zones(zonesArgv(u, o.seed, o.plan.batchSize, dir, o.quiet), { help: '', version: o.version });
-    if (code !== 0) throw new Error(`adzone zones ${u.model}/${u.dataset} exited with code ${code}`);
+    const r = await networkZones({ ...zonesConfig(u, o.seed, o.plan.batchSize), version: o.version, log: (s) => o.tick.note(s) });
     const file = join(dir, 'zones.json');
-    const r = readResult(file, 'zones').data;
+    validate('zones', r, file);
+    writeFilesAtomic([
+      { path: file, data: toJson(r) },
+      { path: join(dir, 'zones.md'), data: zonesMarkdown(r) },
+    ]);
     networks.push({
       model: u.model,
       dataset: u.dataset,

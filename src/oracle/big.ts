@@ -19,12 +19,12 @@
  * comment in decimal.ts), recomputed here on their own.
  */
 import Big from 'big.js';
-import type { Gradients, LayerRouting, MaxPoolSpec, Conv2dSpec, Problem, Routing, Shape } from '../problem/index.ts';
-import { tieWeights, type JacobianChoice, type Rational as Weight } from '../jacobians/index.ts';
+import { type JacobianChoice, tieWeights, type Rational as Weight } from '../jacobians/index.ts';
 import { exactDecimal, FORMATS, isRepresentable } from '../precision/index.ts';
+import type { Conv2dSpec, Gradients, LayerRouting, MaxPoolSpec, Problem, Routing, Shape } from '../problem/index.ts';
 import { checkProblem, checkRouting } from './check.ts';
-import { canonicalText, nearestDouble, parseCanonical, rationalOf, type Rational } from './rational.ts';
-import { OracleError, type ExactBackward, type ExactForward, type ExactNumber, type Oracle } from './types.ts';
+import { canonicalText, nearestDouble, parseCanonical, type Rational, rationalOf } from './rational.ts';
+import { type ExactBackward, type ExactForward, type ExactNumber, type Oracle, OracleError } from './types.ts';
 
 const WHO = 'big.js oracle';
 const B0 = new Big(0);
@@ -241,198 +241,243 @@ function isPow2(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 }
 
+type ReluRouting = Extract<LayerRouting, { kind: 'relu' }>;
+type PoolRouting = Extract<LayerRouting, { kind: 'maxpool' }>;
+
+/** Gradient entries of one parameterised layer, over the common denominator `den` of the layers above it. */
+interface ParamGrads {
+  v: Big[];
+  m: Big[];
+  d: number[];
+  den: bigint;
+  bias?: { v: Big[]; m: Big[]; d: number[] };
+}
+
 function backward(problem: Problem, routing: Routing, jacobian: JacobianChoice): ExactBackward {
   const shapes = checkProblem(problem, WHO);
   const byLayer = checkRouting(problem, shapes, routing, WHO);
   const alpha = jacobian.reluAlpha;
   if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1))
     throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
-  const bigAlpha = big(alpha);
   const { values } = forwardAll(problem, shapes);
+  const fwd = forwardEntries(problem, shapes, values, byLayer);
+  let grad: Entry[] = problem.cotangent.map((c) => {
+    const v = big(c);
+    return { v, m: v.abs(), d: 1 };
+  });
+  let den = 1n;
+  const perLayer: (ParamGrads | null)[] = problem.layers.map(() => null);
+  for (let l = problem.layers.length - 1; l >= 0; l--) {
+    const layer = problem.layers[l];
+    const din = dims(shapes[l]);
+    const dout = dims(shapes[l + 1]);
+    if (layer.kind === 'relu') grad = backRelu(grad, (byLayer[l] as ReluRouting).sign, alpha);
+    else if (layer.kind === 'maxpool') {
+      const S = lcmUpTo(layer.kernel[0] * layer.kernel[1]);
+      grad = backPool(grad, din, dout, layer, (byLayer[l] as PoolRouting).ties, jacobian, S);
+      den *= S;
+    } else {
+      const p = problem.params[l]!;
+      perLayer[l] = { ...weightGrads(grad, din, dout, layer, fwd[l]), den, ...(p.bias ? { bias: biasGrads(grad, dout) } : {}) };
+      grad = backConvInput(grad, din, dout, layer, p.weight.map(big));
+    }
+  }
+  return backwardResult(perLayer, grad, den);
+}
 
-  // Forward magnitudes and depths (what a float forward's error is measured against).
+/** Forward magnitudes and depths (what a float forward's error is measured against), layer by layer. */
+function forwardEntries(
+  problem: Problem,
+  shapes: readonly Shape[],
+  values: readonly Big[][],
+  byLayer: readonly (LayerRouting | undefined)[],
+): Entry[][] {
   const fwd: Entry[][] = [values[0].map((v) => ({ v, m: v.abs(), d: 1 }))];
   for (let l = 0; l < problem.layers.length; l++) {
     const layer = problem.layers[l];
     const din = dims(shapes[l]);
     const dout = dims(shapes[l + 1]);
     const x = fwd[l];
-    const y: Entry[] = [];
-    if (layer.kind === 'conv2d') {
-      const p = problem.params[l]!;
-      const [kh, kw] = layer.kernel;
-      const absW = p.weight.map((x) => big(x).abs());
-      const absB = p.bias?.map((x) => big(x).abs());
-      for (let b = 0; b < dout.n; b++)
-        for (let co = 0; co < dout.c; co++)
-          for (let oy = 0; oy < dout.h; oy++)
-            for (let ox = 0; ox < dout.w; ox++) {
-              const terms: Entry[] = [];
-              for (let ci = 0; ci < din.c; ci++)
-                for (const ry of window(oy, kh, layer.stride[0], layer.padding[0], din.h))
-                  for (const rx of window(ox, kw, layer.stride[1], layer.padding[1], din.w)) {
-                    const e = x[at(din, b, ci, ry.pos, rx.pos)];
-                    terms.push(
-                      e.d < 0 ? NOTHING : { v: B0, m: absW[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(e.m), d: e.d + 2 },
-                    );
-                  }
-              if (absB) terms.push({ v: B0, m: absB[co], d: 1 });
-              const t = total(terms);
-              y.push({ v: values[l + 1][at(dout, b, co, oy, ox)], m: t.m, d: t.d });
-            }
-    } else if (layer.kind === 'relu') {
-      const sign = (byLayer[l] as Extract<LayerRouting, { kind: 'relu' }>).sign;
-      x.forEach((e, i) => {
-        // Given sign ≤ 0 and exact input ≤ 0: the output is exactly 0 in the float pass and exactly.
-        y.push(sign[i] <= 0 && e.v.lte(B0) ? { v: values[l + 1][i], m: B0, d: -1 } : { v: values[l + 1][i], m: e.m, d: e.d });
-      });
-    } else {
-      for (let b = 0; b < dout.n; b++)
-        for (let c = 0; c < dout.c; c++)
-          for (let oy = 0; oy < dout.h; oy++)
-            for (let ox = 0; ox < dout.w; ox++) {
-              let m = B0;
-              let d = -1;
-              for (const ry of window(oy, layer.kernel[0], layer.stride[0], layer.padding[0], din.h))
-                for (const rx of window(ox, layer.kernel[1], layer.stride[1], layer.padding[1], din.w)) {
-                  const e = x[at(din, b, c, ry.pos, rx.pos)];
-                  if (e.m.gt(m)) m = e.m;
-                  if (e.d > d) d = e.d;
-                }
-              y.push({ v: values[l + 1][at(dout, b, c, oy, ox)], m, d });
-            }
-    }
-    fwd.push(y);
+    if (layer.kind === 'conv2d') fwd.push(forwardConvEntries(x, din, dout, layer, problem.params[l]!, values[l + 1]));
+    else if (layer.kind === 'relu') {
+      const sign = (byLayer[l] as ReluRouting).sign;
+      // Given sign ≤ 0 and exact input ≤ 0: the output is exactly 0 in the float pass and exactly.
+      fwd.push(
+        x.map((e, i) => (sign[i] <= 0 && e.v.lte(B0) ? { v: values[l + 1][i], m: B0, d: -1 } : { v: values[l + 1][i], m: e.m, d: e.d })),
+      );
+    } else fwd.push(forwardPoolEntries(x, din, dout, layer, values[l + 1]));
   }
+  return fwd;
+}
 
-  // Backward.
-  let grad: Entry[] = problem.cotangent.map((c) => {
-    const v = big(c);
-    return { v, m: v.abs(), d: 1 };
+function forwardConvEntries(
+  x: readonly Entry[],
+  din: Dims,
+  dout: Dims,
+  layer: Conv2dSpec,
+  p: { readonly weight: readonly number[]; readonly bias?: readonly number[] },
+  out: readonly Big[],
+): Entry[] {
+  const [kh, kw] = layer.kernel;
+  const absW = p.weight.map((x) => big(x).abs());
+  const absB = p.bias?.map((x) => big(x).abs());
+  const y: Entry[] = [];
+  for (let b = 0; b < dout.n; b++)
+    for (let co = 0; co < dout.c; co++)
+      for (let oy = 0; oy < dout.h; oy++)
+        for (let ox = 0; ox < dout.w; ox++) {
+          const terms: Entry[] = [];
+          for (let ci = 0; ci < din.c; ci++)
+            for (const ry of window(oy, kh, layer.stride[0], layer.padding[0], din.h))
+              for (const rx of window(ox, kw, layer.stride[1], layer.padding[1], din.w)) {
+                const e = x[at(din, b, ci, ry.pos, rx.pos)];
+                terms.push(e.d < 0 ? NOTHING : { v: B0, m: absW[((co * din.c + ci) * kh + ry.tap) * kw + rx.tap].times(e.m), d: e.d + 2 });
+              }
+          if (absB) terms.push({ v: B0, m: absB[co], d: 1 });
+          const t = total(terms);
+          y.push({ v: out[at(dout, b, co, oy, ox)], m: t.m, d: t.d });
+        }
+  return y;
+}
+
+function forwardPoolEntries(x: readonly Entry[], din: Dims, dout: Dims, layer: MaxPoolSpec, out: readonly Big[]): Entry[] {
+  const y: Entry[] = [];
+  for (let b = 0; b < dout.n; b++)
+    for (let c = 0; c < dout.c; c++)
+      for (let oy = 0; oy < dout.h; oy++)
+        for (let ox = 0; ox < dout.w; ox++) {
+          let m = B0;
+          let d = -1;
+          for (const ry of window(oy, layer.kernel[0], layer.stride[0], layer.padding[0], din.h))
+            for (const rx of window(ox, layer.kernel[1], layer.stride[1], layer.padding[1], din.w)) {
+              const e = x[at(din, b, c, ry.pos, rx.pos)];
+              if (e.m.gt(m)) m = e.m;
+              if (e.d > d) d = e.d;
+            }
+          y.push({ v: out[at(dout, b, c, oy, ox)], m, d });
+        }
+  return y;
+}
+
+function backRelu(g: readonly Entry[], sign: readonly number[], alpha: number): Entry[] {
+  const bigAlpha = big(alpha);
+  return g.map((e, i) => {
+    if (e.d < 0 || sign[i] === -1 || (sign[i] === 0 && alpha === 0)) return NOTHING;
+    if (sign[i] === 1 || alpha === 1) return e;
+    return { v: e.v.times(bigAlpha), m: e.m.times(bigAlpha), d: e.d + 2 };
   });
-  let den = 1n;
-  interface ParamGrads {
-    v: Big[];
-    m: Big[];
-    d: number[];
-    den: bigint;
-    bias?: { v: Big[]; m: Big[]; d: number[] };
-  }
-  const perLayer: (ParamGrads | null)[] = problem.layers.map(() => null);
+}
 
-  for (let l = problem.layers.length - 1; l >= 0; l--) {
-    const layer = problem.layers[l];
-    const din = dims(shapes[l]);
-    const dout = dims(shapes[l + 1]);
-    const g = grad;
-    const next: Entry[] = new Array(din.n * din.c * din.h * din.w);
+/** MaxPool backward by gathering: each input entry collects the weights of the windows that route to it, scaled by S. */
+function backPool(
+  g: readonly Entry[],
+  din: Dims,
+  dout: Dims,
+  layer: MaxPoolSpec,
+  ties: readonly (readonly number[])[],
+  jacobian: JacobianChoice,
+  S: bigint,
+): Entry[] {
+  const [kh, kw] = layer.kernel;
+  const next: Entry[] = new Array(din.n * din.c * din.h * din.w);
+  for (let b = 0; b < din.n; b++)
+    for (let c = 0; c < din.c; c++)
+      for (let iy = 0; iy < din.h; iy++)
+        for (let ix = 0; ix < din.w; ix++) {
+          const i = at(din, b, c, iy, ix);
+          const terms: Entry[] = [];
+          for (const oy of covering(iy, kh, layer.stride[0], layer.padding[0], dout.h))
+            for (const ox of covering(ix, kw, layer.stride[1], layer.padding[1], dout.w)) {
+              const o = at(dout, b, c, oy, ox);
+              const t = ties[o].indexOf(i);
+              if (t < 0) continue;
+              const wt = tieWeights(jacobian.maxpool, ties[o].length)[t];
+              if (!Number.isInteger(wt.num) || !Number.isInteger(wt.den) || wt.den < 1 || S % BigInt(wt.den) !== 0n) {
+                throw new OracleError(`${WHO}: Jacobian weight ${wt.num}/${wt.den} does not divide the kernel's lcm ${S}`);
+              }
+              if (wt.num === 0 || g[o].d < 0) continue;
+              const k = new Big((BigInt(wt.num) * (S / BigInt(wt.den))).toString());
+              terms.push({ v: g[o].v.times(k), m: g[o].m.times(k.abs()), d: g[o].d + weightOps(wt) });
+            }
+          next[i] = total(terms);
+        }
+  return next;
+}
 
-    if (layer.kind === 'relu') {
-      const sign = (byLayer[l] as Extract<LayerRouting, { kind: 'relu' }>).sign;
-      for (let i = 0; i < next.length; i++) {
-        const e = g[i];
-        if (e.d < 0 || sign[i] === -1 || (sign[i] === 0 && alpha === 0)) next[i] = NOTHING;
-        else if (sign[i] === 1 || alpha === 1) next[i] = e;
-        else next[i] = { v: e.v.times(bigAlpha), m: e.m.times(bigAlpha), d: e.d + 2 };
-      }
-    } else if (layer.kind === 'maxpool') {
-      const ties = (byLayer[l] as Extract<LayerRouting, { kind: 'maxpool' }>).ties;
-      const S = lcmUpTo(layer.kernel[0] * layer.kernel[1]);
-      const [kh, kw] = layer.kernel;
-      for (let b = 0; b < din.n; b++)
-        for (let c = 0; c < din.c; c++)
-          for (let iy = 0; iy < din.h; iy++)
-            for (let ix = 0; ix < din.w; ix++) {
-              const i = at(din, b, c, iy, ix);
-              const terms: Entry[] = [];
-              for (const oy of covering(iy, kh, layer.stride[0], layer.padding[0], dout.h))
-                for (const ox of covering(ix, kw, layer.stride[1], layer.padding[1], dout.w)) {
-                  const o = at(dout, b, c, oy, ox);
-                  const t = ties[o].indexOf(i);
-                  if (t < 0) continue;
-                  const wt = tieWeights(jacobian.maxpool, ties[o].length)[t];
-                  if (!Number.isInteger(wt.num) || !Number.isInteger(wt.den) || wt.den < 1 || S % BigInt(wt.den) !== 0n) {
-                    throw new OracleError(`${WHO}: Jacobian weight ${wt.num}/${wt.den} does not divide the kernel's lcm ${S}`);
-                  }
-                  if (wt.num === 0 || g[o].d < 0) continue;
-                  const k = new Big((BigInt(wt.num) * (S / BigInt(wt.den))).toString());
-                  terms.push({ v: g[o].v.times(k), m: g[o].m.times(k.abs()), d: g[o].d + weightOps(wt) });
-                }
-              next[i] = total(terms);
-            }
-      den *= S;
-    } else {
-      const p = problem.params[l]!;
-      const [kh, kw] = layer.kernel;
-      const [sh, sw] = layer.stride;
-      const [ph, pw] = layer.padding;
-      const W = p.weight.map(big);
-      const absW = W.map((x) => x.abs());
-      // Input gradient: gather over output channels and kernel taps.
-      for (let b = 0; b < din.n; b++)
-        for (let ci = 0; ci < din.c; ci++)
-          for (let iy = 0; iy < din.h; iy++)
-            for (let ix = 0; ix < din.w; ix++) {
-              const terms: Entry[] = [];
-              for (let co = 0; co < dout.c; co++)
-                for (let ky = 0; ky < kh; ky++)
-                  for (let kx = 0; kx < kw; kx++) {
-                    const ty = iy + ph - ky;
-                    const tx = ix + pw - kx;
-                    if (ty < 0 || tx < 0 || ty % sh || tx % sw || ty / sh >= dout.h || tx / sw >= dout.w) continue;
-                    const e = g[at(dout, b, co, ty / sh, tx / sw)];
-                    if (e.d < 0) continue;
-                    const wv = W[((co * din.c + ci) * kh + ky) * kw + kx];
-                    terms.push({ v: wv.times(e.v), m: absW[((co * din.c + ci) * kh + ky) * kw + kx].times(e.m), d: e.d + 2 });
-                  }
-              next[at(din, b, ci, iy, ix)] = total(terms);
-            }
-      // Weight gradient: gather over batch and output positions.
-      const wv: Big[] = [];
-      const wm: Big[] = [];
-      const wd: number[] = [];
-      for (let co = 0; co < dout.c; co++)
-        for (let ci = 0; ci < din.c; ci++)
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++) {
-              const terms: Entry[] = [];
-              for (let b = 0; b < dout.n; b++)
-                for (let oy = 0; oy < dout.h; oy++)
-                  for (let ox = 0; ox < dout.w; ox++) {
-                    const iy = oy * sh - ph + ky;
-                    const ix = ox * sw - pw + kx;
-                    if (iy < 0 || ix < 0 || iy >= din.h || ix >= din.w) continue;
-                    const e = g[at(dout, b, co, oy, ox)];
-                    const a = fwd[l][at(din, b, ci, iy, ix)];
-                    if (e.d < 0 || a.d < 0) continue;
-                    terms.push({ v: e.v.times(a.v), m: e.m.times(a.m), d: e.d + a.d + 1 });
-                  }
-              const t = total(terms);
-              wv.push(t.v);
-              wm.push(t.m);
-              wd.push(t.d);
-            }
-      const entry: ParamGrads = { v: wv, m: wm, d: wd, den };
-      if (p.bias) {
-        const bv: Big[] = [];
-        const bm: Big[] = [];
-        const bd: number[] = [];
-        for (let co = 0; co < dout.c; co++) {
+/** Conv input gradient: gather over output channels and kernel taps. */
+function backConvInput(g: readonly Entry[], din: Dims, dout: Dims, layer: Conv2dSpec, W: readonly Big[]): Entry[] {
+  const [kh, kw] = layer.kernel;
+  const [sh, sw] = layer.stride;
+  const [ph, pw] = layer.padding;
+  const absW = W.map((x) => x.abs());
+  const next: Entry[] = new Array(din.n * din.c * din.h * din.w);
+  for (let b = 0; b < din.n; b++)
+    for (let ci = 0; ci < din.c; ci++)
+      for (let iy = 0; iy < din.h; iy++)
+        for (let ix = 0; ix < din.w; ix++) {
+          const terms: Entry[] = [];
+          for (let co = 0; co < dout.c; co++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const ty = iy + ph - ky;
+                const tx = ix + pw - kx;
+                if (ty < 0 || tx < 0 || ty % sh || tx % sw || ty / sh >= dout.h || tx / sw >= dout.w) continue;
+                const e = g[at(dout, b, co, ty / sh, tx / sw)];
+                if (e.d < 0) continue;
+                const wi = ((co * din.c + ci) * kh + ky) * kw + kx;
+                terms.push({ v: W[wi].times(e.v), m: absW[wi].times(e.m), d: e.d + 2 });
+              }
+          next[at(din, b, ci, iy, ix)] = total(terms);
+        }
+  return next;
+}
+
+/** Conv weight gradient: gather over batch and output positions (activations from the forward entries). */
+function weightGrads(g: readonly Entry[], din: Dims, dout: Dims, layer: Conv2dSpec, x: readonly Entry[]): Omit<ParamGrads, 'den'> {
+  const [kh, kw] = layer.kernel;
+  const [sh, sw] = layer.stride;
+  const [ph, pw] = layer.padding;
+  const out = { v: [] as Big[], m: [] as Big[], d: [] as number[] };
+  for (let co = 0; co < dout.c; co++)
+    for (let ci = 0; ci < din.c; ci++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
           const terms: Entry[] = [];
           for (let b = 0; b < dout.n; b++)
-            for (let oy = 0; oy < dout.h; oy++) for (let ox = 0; ox < dout.w; ox++) terms.push(g[at(dout, b, co, oy, ox)]);
-          const t = total(terms);
-          bv.push(t.v);
-          bm.push(t.m);
-          bd.push(t.d);
+            for (let oy = 0; oy < dout.h; oy++)
+              for (let ox = 0; ox < dout.w; ox++) {
+                const iy = oy * sh - ph + ky;
+                const ix = ox * sw - pw + kx;
+                if (iy < 0 || ix < 0 || iy >= din.h || ix >= din.w) continue;
+                const e = g[at(dout, b, co, oy, ox)];
+                const a = x[at(din, b, ci, iy, ix)];
+                if (e.d < 0 || a.d < 0) continue;
+                terms.push({ v: e.v.times(a.v), m: e.m.times(a.m), d: e.d + a.d + 1 });
+              }
+          pushTotal(out, total(terms));
         }
-        entry.bias = { v: bv, m: bm, d: bd };
-      }
-      perLayer[l] = entry;
-    }
-    grad = next;
-  }
+  return out;
+}
 
+/** Conv bias gradient: the sum of the output gradient over batch and positions, per channel. */
+function biasGrads(g: readonly Entry[], dout: Dims): { v: Big[]; m: Big[]; d: number[] } {
+  const out = { v: [] as Big[], m: [] as Big[], d: [] as number[] };
+  for (let co = 0; co < dout.c; co++) {
+    const terms: Entry[] = [];
+    for (let b = 0; b < dout.n; b++)
+      for (let oy = 0; oy < dout.h; oy++) for (let ox = 0; ox < dout.w; ox++) terms.push(g[at(dout, b, co, oy, ox)]);
+    pushTotal(out, total(terms));
+  }
+  return out;
+}
+
+function pushTotal(out: { v: Big[]; m: Big[]; d: number[] }, t: Entry): void {
+  out.v.push(t.v);
+  out.m.push(t.m);
+  out.d.push(t.d);
+}
+
+function backwardResult(perLayer: readonly (ParamGrads | null)[], grad: readonly Entry[], den: bigint): ExactBackward {
   const ex = (xs: readonly Big[], d: bigint) => xs.map((x) => new BigExact(x, d));
   const dp = (xs: readonly number[]) => xs.map((d) => Math.max(d, 0));
   return {

@@ -3,7 +3,7 @@
  * routing given to `backward` fits the problem (one entry per ReLU / MaxPool layer, the right
  * sizes, tie sets non-empty, ascending and inside their window).
  */
-import { ProblemError, validateProblem, type LayerRouting, type Problem, type Routing, type Shape } from '../problem/index.ts';
+import { type LayerRouting, type Problem, ProblemError, type Routing, type Shape, validateProblem } from '../problem/index.ts';
 import { OracleError } from './types.ts';
 
 /** validateProblem, with ProblemError and non-finite numbers reported as OracleError. */

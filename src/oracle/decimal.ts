@@ -36,12 +36,12 @@
  * beside the dyadic numerators. A gradient entry is then the exact rational numerator / D.
  */
 import { Decimal } from 'decimal.js';
-import type { Gradients, LayerRouting, Problem, Routing, Shape } from '../problem/index.ts';
-import { tieWeights, type JacobianChoice, type Rational as Weight } from '../jacobians/index.ts';
+import { type JacobianChoice, tieWeights, type Rational as Weight } from '../jacobians/index.ts';
 import { exactDecimal, FORMATS, isRepresentable, toDyadic } from '../precision/index.ts';
+import type { Gradients, LayerRouting, Problem, Routing, Shape } from '../problem/index.ts';
 import { checkProblem, checkRouting } from './check.ts';
-import { canonicalText, nearestDouble, parseCanonical, rationalOf, type Rational } from './rational.ts';
-import { OracleError, type ExactBackward, type ExactForward, type ExactNumber, type Oracle } from './types.ts';
+import { canonicalText, nearestDouble, parseCanonical, type Rational, rationalOf } from './rational.ts';
+import { type ExactBackward, type ExactForward, type ExactNumber, type Oracle, OracleError } from './types.ts';
 
 const WHO = 'decimal.js oracle';
 
@@ -394,62 +394,24 @@ function weightCost(w: Weight): number {
   return isSmallDyadic(w) ? 2 : 3;
 }
 
+type ReluRouting = Extract<LayerRouting, { kind: 'relu' }>;
+type PoolRouting = Extract<LayerRouting, { kind: 'maxpool' }>;
+
 function forwardFlow(
   problem: Problem,
   shapes: readonly Shape[],
   acts: readonly Dy[][],
   byLayer: readonly (LayerRouting | undefined)[],
 ): Flow[] {
-  const x0: Flow = {
-    val: acts[0],
-    mag: acts[0].map(absDy),
-    dep: acts[0].map(() => 1),
-  };
-  const flows: Flow[] = [x0];
+  const flows: Flow[] = [{ val: acts[0], mag: acts[0].map(absDy), dep: acts[0].map(() => 1) }];
   problem.layers.forEach((layer, l) => {
     const f = flows[l];
-    const [n, cIn, h, w] = shapes[l];
-    const [, cOut, oh, ow] = shapes[l + 1];
     switch (layer.kind) {
-      case 'conv2d': {
-        const p = problem.params[l]!;
-        const W = p.weight.map(dyOfDouble);
-        const B = p.bias?.map(dyOfDouble);
-        const [kh, kw] = layer.kernel;
-        const mag: Dy[] = [];
-        const dep: number[] = [];
-        for (let b = 0; b < n; b++)
-          for (let co = 0; co < cOut; co++)
-            for (let oy = 0; oy < oh; oy++)
-              for (let ox = 0; ox < ow; ox++) {
-                const terms: Dy[] = [];
-                let d = NONE;
-                let cnt = 0;
-                for (let ci = 0; ci < cIn; ci++)
-                  for (let ky = 0; ky < kh; ky++)
-                    for (let kx = 0; kx < kw; kx++) {
-                      const iy = oy * layer.stride[0] - layer.padding[0] + ky;
-                      const ix = ox * layer.stride[1] - layer.padding[1] + kx;
-                      if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                      const i = ((b * cIn + ci) * h + iy) * w + ix;
-                      if (f.dep[i] === NONE) continue;
-                      terms.push(mul(absDy(W[((co * cIn + ci) * kh + ky) * kw + kx]), f.mag[i]));
-                      d = Math.max(d, f.dep[i] + 2);
-                      cnt++;
-                    }
-                if (B) {
-                  terms.push(absDy(B[co]));
-                  d = Math.max(d, 1);
-                  cnt++;
-                }
-                mag.push(sum(terms));
-                dep.push(d === NONE ? NONE : d + cnt - 1);
-              }
-        flows.push({ val: acts[l + 1], mag, dep });
+      case 'conv2d':
+        flows.push({ val: acts[l + 1], ...convFlow(f, shapes[l], shapes[l + 1], layer, problem.params[l]!) });
         break;
-      }
       case 'relu': {
-        const r = byLayer[l] as Extract<LayerRouting, { kind: 'relu' }>;
+        const r = byLayer[l] as ReluRouting;
         const zero = (i: number) => r.sign[i] <= 0 && !f.val[i].v.gt(0);
         flows.push({
           val: acts[l + 1],
@@ -458,32 +420,79 @@ function forwardFlow(
         });
         break;
       }
-      case 'maxpool': {
-        const mag: Dy[] = [];
-        const dep: number[] = [];
-        for (let plane = 0; plane < n * cIn; plane++)
-          for (let oy = 0; oy < oh; oy++)
-            for (let ox = 0; ox < ow; ox++) {
-              let m = ZERO;
-              let d = NONE;
-              for (let ky = 0; ky < layer.kernel[0]; ky++)
-                for (let kx = 0; kx < layer.kernel[1]; kx++) {
-                  const iy = oy * layer.stride[0] - layer.padding[0] + ky;
-                  const ix = ox * layer.stride[1] - layer.padding[1] + kx;
-                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                  const i = (plane * h + iy) * w + ix;
-                  if (f.mag[i].v.gt(m.v)) m = f.mag[i];
-                  d = Math.max(d, f.dep[i]);
-                }
-              mag.push(m);
-              dep.push(d);
-            }
-        flows.push({ val: acts[l + 1], mag, dep });
+      case 'maxpool':
+        flows.push({ val: acts[l + 1], ...poolFlow(f, shapes[l], shapes[l + 1], layer) });
         break;
-      }
     }
   });
   return flows;
+}
+
+/** Forward magnitudes |W|·|x| + |b| and depths of a conv layer's outputs. */
+function convFlow(
+  f: Flow,
+  [n, cIn, h, w]: Shape,
+  [, cOut, oh, ow]: Shape,
+  layer: Geometry,
+  p: { readonly weight: readonly number[]; readonly bias?: readonly number[] },
+): Omit<Flow, 'val'> {
+  const W = p.weight.map(dyOfDouble);
+  const B = p.bias?.map(dyOfDouble);
+  const [kh, kw] = layer.kernel;
+  const mag: Dy[] = [];
+  const dep: number[] = [];
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cOut; co++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++) {
+          const terms: Dy[] = [];
+          let d = NONE;
+          let cnt = 0;
+          for (let ci = 0; ci < cIn; ci++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = oy * layer.stride[0] - layer.padding[0] + ky;
+                const ix = ox * layer.stride[1] - layer.padding[1] + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                const i = ((b * cIn + ci) * h + iy) * w + ix;
+                if (f.dep[i] === NONE) continue;
+                terms.push(mul(absDy(W[((co * cIn + ci) * kh + ky) * kw + kx]), f.mag[i]));
+                d = Math.max(d, f.dep[i] + 2);
+                cnt++;
+              }
+          if (B) {
+            terms.push(absDy(B[co]));
+            d = Math.max(d, 1);
+            cnt++;
+          }
+          mag.push(sum(terms));
+          dep.push(d === NONE ? NONE : d + cnt - 1);
+        }
+  return { mag, dep };
+}
+
+/** Forward magnitudes (the window's largest) and depths (the window's deepest) of a MaxPool's outputs. */
+function poolFlow(f: Flow, [n, cIn, h, w]: Shape, [, , oh, ow]: Shape, layer: Geometry): Omit<Flow, 'val'> {
+  const mag: Dy[] = [];
+  const dep: number[] = [];
+  for (let plane = 0; plane < n * cIn; plane++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        let m = ZERO;
+        let d = NONE;
+        for (let ky = 0; ky < layer.kernel[0]; ky++)
+          for (let kx = 0; kx < layer.kernel[1]; kx++) {
+            const iy = oy * layer.stride[0] - layer.padding[0] + ky;
+            const ix = ox * layer.stride[1] - layer.padding[1] + kx;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            const i = (plane * h + iy) * w + ix;
+            if (f.mag[i].v.gt(m.v)) m = f.mag[i];
+            d = Math.max(d, f.dep[i]);
+          }
+        mag.push(m);
+        dep.push(d);
+      }
+  return { mag, dep };
 }
 
 function toExact(flow: readonly Dy[], den: bigint): ExactNumber[] {
@@ -498,112 +507,31 @@ function backwardPass(problem: Problem, routing: Routing, jacobian: JacobianChoi
     throw new OracleError(`${WHO}: ReLU'(0) = α must be a double in [0, 1], got ${alpha}`);
   const { acts } = forwardValues(problem, shapes);
   const fwd = forwardFlow(problem, shapes, acts, byLayer);
-
   const cot = problem.cotangent.map(dyOfDouble);
   let g: Flow = { val: cot, mag: cot.map(absDy), dep: cot.map(() => 1) };
   let den = 1n;
   const pGrads: Gradients<ExactNumber>['params'][number][] = problem.layers.map(() => null);
   const pMags: Gradients<ExactNumber>['params'][number][] = problem.layers.map(() => null);
   const pDeps: Gradients<number>['params'][number][] = problem.layers.map(() => null);
-  const depthOut = (d: number[]) => d.map((x) => (x === NONE ? 0 : x));
-
   for (let l = problem.layers.length - 1; l >= 0; l--) {
     const layer = problem.layers[l];
-    const [n, cIn, h, w] = shapes[l];
-    const [, cOut, oh, ow] = shapes[l + 1];
-    const inSize = n * cIn * h * w;
     switch (layer.kind) {
-      case 'relu': {
-        const r = byLayer[l] as Extract<LayerRouting, { kind: 'relu' }>;
-        const a = dyOfDouble(alpha);
-        const next: Flow = { val: [], mag: [], dep: [] };
-        for (let i = 0; i < inSize; i++) {
-          const s = r.sign[i];
-          const slope = s > 0 ? 1 : s < 0 ? 0 : alpha;
-          if (slope === 0 || g.dep[i] === NONE) {
-            next.val.push(ZERO);
-            next.mag.push(ZERO);
-            next.dep.push(NONE);
-          } else if (slope === 1) {
-            next.val.push(g.val[i]);
-            next.mag.push(g.mag[i]);
-            next.dep.push(g.dep[i]);
-          } else {
-            next.val.push(mul(a, g.val[i]));
-            next.mag.push(mul(a, g.mag[i]));
-            next.dep.push(g.dep[i] + 2);
-          }
-        }
-        g = next;
+      case 'relu':
+        g = backRelu(g, (byLayer[l] as ReluRouting).sign, alpha);
         break;
-      }
       case 'maxpool': {
-        const r = byLayer[l] as Extract<LayerRouting, { kind: 'maxpool' }>;
-        const weights = r.ties.map((t) => tieWeights(jacobian.maxpool, t.length));
-        let S = 1n;
-        for (const ws of weights)
-          for (const wt of ws) {
-            if (!Number.isInteger(wt.num) || !Number.isInteger(wt.den) || wt.den < 1) {
-              throw new OracleError(`${WHO}: Jacobian weight ${wt.num}/${wt.den} is not an integer ratio`);
-            }
-            const d = BigInt(wt.den);
-            S = (S * d) / gcdN(S, d);
-          }
-        const acc = new Acc(inSize);
-        r.ties.forEach((tie, o) => {
-          tie.forEach((i, t) => {
-            const wt = weights[o][t];
-            if (wt.num === 0) return;
-            const k = BigInt(wt.num) * (S / BigInt(wt.den));
-            acc.add(
-              i,
-              mul(dyOfBigInt(k), g.val[o]),
-              mul(dyOfBigInt(k < 0n ? -k : k), g.mag[o]),
-              g.dep[o] === NONE ? NONE : g.dep[o] + weightCost(wt),
-            );
-          });
-        });
-        g = acc.done();
-        den *= S;
+        const back = backPool(g, size(shapes[l]), (byLayer[l] as PoolRouting).ties, jacobian);
+        g = back.g;
+        den *= back.S;
         break;
       }
       case 'conv2d': {
         const p = problem.params[l]!;
-        const W = p.weight.map(dyOfDouble);
-        const Wabs = W.map(absDy);
-        const [kh, kw] = layer.kernel;
-        const x = fwd[l];
-        const gin = new Acc(inSize);
-        const gw = new Acc(W.length);
-        const gb = new Acc(cOut);
-        for (let b = 0; b < n; b++)
-          for (let co = 0; co < cOut; co++)
-            for (let oy = 0; oy < oh; oy++)
-              for (let ox = 0; ox < ow; ox++) {
-                const o = ((b * cOut + co) * oh + oy) * ow + ox;
-                const go = g.val[o];
-                const gm = g.mag[o];
-                const gd = g.dep[o];
-                gb.add(co, go, gm, gd);
-                for (let ci = 0; ci < cIn; ci++)
-                  for (let ky = 0; ky < kh; ky++)
-                    for (let kx = 0; kx < kw; kx++) {
-                      const iy = oy * layer.stride[0] - layer.padding[0] + ky;
-                      const ix = ox * layer.stride[1] - layer.padding[1] + kx;
-                      if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                      const i = ((b * cIn + ci) * h + iy) * w + ix;
-                      const wi = ((co * cIn + ci) * kh + ky) * kw + kx;
-                      gin.add(i, mul(W[wi], go), mul(Wabs[wi], gm), gd === NONE ? NONE : gd + 2);
-                      const xd = x.dep[i];
-                      gw.add(wi, mul(go, x.val[i]), mul(gm, x.mag[i]), gd === NONE || xd === NONE ? NONE : gd + xd + 1);
-                    }
-              }
-        const fw = gw.done();
-        const fb = gb.done();
-        pGrads[l] = { weight: toExact(fw.val, den), ...(p.bias ? { bias: toExact(fb.val, den) } : {}) };
-        pMags[l] = { weight: toExact(fw.mag, den), ...(p.bias ? { bias: toExact(fb.mag, den) } : {}) };
-        pDeps[l] = { weight: depthOut(fw.dep), ...(p.bias ? { bias: depthOut(fb.dep) } : {}) };
-        g = gin.done();
+        const c = backConv(g, shapes[l], shapes[l + 1], layer, p.weight.map(dyOfDouble), fwd[l]);
+        pGrads[l] = { weight: toExact(c.w.val, den), ...(p.bias ? { bias: toExact(c.b.val, den) } : {}) };
+        pMags[l] = { weight: toExact(c.w.mag, den), ...(p.bias ? { bias: toExact(c.b.mag, den) } : {}) };
+        pDeps[l] = { weight: depthOut(c.w.dep), ...(p.bias ? { bias: depthOut(c.b.dep) } : {}) };
+        g = c.input;
         break;
       }
     }
@@ -613,6 +541,101 @@ function backwardPass(problem: Problem, routing: Routing, jacobian: JacobianChoi
     magnitude: { params: pMags, input: toExact(g.mag, den) },
     depth: { params: pDeps, input: depthOut(g.dep) },
   };
+}
+
+const size = ([n, c, h, w]: Shape) => n * c * h * w;
+const depthOut = (d: number[]) => d.map((x) => (x === NONE ? 0 : x));
+
+function backRelu(g: Flow, sign: readonly number[], alpha: number): Flow {
+  const a = dyOfDouble(alpha);
+  const next: Flow = { val: [], mag: [], dep: [] };
+  for (let i = 0; i < g.val.length; i++) {
+    const s = sign[i];
+    const slope = s > 0 ? 1 : s < 0 ? 0 : alpha;
+    if (slope === 0 || g.dep[i] === NONE) {
+      next.val.push(ZERO);
+      next.mag.push(ZERO);
+      next.dep.push(NONE);
+    } else if (slope === 1) {
+      next.val.push(g.val[i]);
+      next.mag.push(g.mag[i]);
+      next.dep.push(g.dep[i]);
+    } else {
+      next.val.push(mul(a, g.val[i]));
+      next.mag.push(mul(a, g.mag[i]));
+      next.dep.push(g.dep[i] + 2);
+    }
+  }
+  return next;
+}
+
+/** MaxPool backward, scaled by S = lcm of the denominators of the weights its routing uses (see the header). */
+function backPool(g: Flow, inSize: number, ties: readonly (readonly number[])[], jacobian: JacobianChoice): { g: Flow; S: bigint } {
+  const weights = ties.map((t) => tieWeights(jacobian.maxpool, t.length));
+  let S = 1n;
+  for (const ws of weights)
+    for (const wt of ws) {
+      if (!Number.isInteger(wt.num) || !Number.isInteger(wt.den) || wt.den < 1) {
+        throw new OracleError(`${WHO}: Jacobian weight ${wt.num}/${wt.den} is not an integer ratio`);
+      }
+      const d = BigInt(wt.den);
+      S = (S * d) / gcdN(S, d);
+    }
+  const acc = new Acc(inSize);
+  ties.forEach((tie, o) => {
+    tie.forEach((i, t) => {
+      const wt = weights[o][t];
+      if (wt.num === 0) return;
+      const k = BigInt(wt.num) * (S / BigInt(wt.den));
+      acc.add(
+        i,
+        mul(dyOfBigInt(k), g.val[o]),
+        mul(dyOfBigInt(k < 0n ? -k : k), g.mag[o]),
+        g.dep[o] === NONE ? NONE : g.dep[o] + weightCost(wt),
+      );
+    });
+  });
+  return { g: acc.done(), S };
+}
+
+/** Conv backward by scattering: input, weight and bias gradients together. */
+function backConv(
+  g: Flow,
+  inShape: Shape,
+  [, cOut, oh, ow]: Shape,
+  layer: Geometry,
+  W: readonly Dy[],
+  x: Flow,
+): { input: Flow; w: Flow; b: Flow } {
+  const [n, cIn, h, w] = inShape;
+  const Wabs = W.map(absDy);
+  const [kh, kw] = layer.kernel;
+  const gin = new Acc(size(inShape));
+  const gw = new Acc(W.length);
+  const gb = new Acc(cOut);
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cOut; co++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++) {
+          const o = ((b * cOut + co) * oh + oy) * ow + ox;
+          const go = g.val[o];
+          const gm = g.mag[o];
+          const gd = g.dep[o];
+          gb.add(co, go, gm, gd);
+          for (let ci = 0; ci < cIn; ci++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = oy * layer.stride[0] - layer.padding[0] + ky;
+                const ix = ox * layer.stride[1] - layer.padding[1] + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                const i = ((b * cIn + ci) * h + iy) * w + ix;
+                const wi = ((co * cIn + ci) * kh + ky) * kw + kx;
+                gin.add(i, mul(W[wi], go), mul(Wabs[wi], gm), gd === NONE ? NONE : gd + 2);
+                const xd = x.dep[i];
+                gw.add(wi, mul(go, x.val[i]), mul(gm, x.mag[i]), gd === NONE || xd === NONE ? NONE : gd + xd + 1);
+              }
+        }
+  return { input: gin.done(), w: gw.done(), b: gb.done() };
 }
 
 export const decimalOracle: Oracle = {

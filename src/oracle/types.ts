@@ -1,5 +1,5 @@
-import type { Gradients, Problem, Routing } from '../problem/index.ts';
 import type { JacobianChoice } from '../jacobians/index.ts';
+import type { Gradients, Problem, Routing } from '../problem/index.ts';
 
 /**
  * An exact real number as the oracle computes it: a rational num/den where num is a dyadic

@@ -1,6 +1,6 @@
 /**
  * A binary floating-point format, described by its parameters so that IEEE binary16/32/64,
- * bfloat16 and the 8-bit formats E4M3 / E5M2 are one definition each (DESIGN §6).
+ * bfloat16 and the 8-bit formats E4M3 / E5M2 are one definition each (docs/DESIGN.md §6).
  *
  * A finite non-zero value is ±m·2^(e−(p−1)) with p = `significandBits` (including the implicit
  * bit), e ∈ [emin, emax] and m < 2^p; subnormals extend below 2^emin with quantum 2^(emin−p+1).

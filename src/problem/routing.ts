@@ -3,9 +3,12 @@ import type { LayerRouting, MaxPoolSpec, Problem, Routing } from './types.ts';
 
 /**
  * The routing a forward pass's values imply: for each MaxPool window the entries equal to its
- * maximum (a window holding NaN routes to its first NaN, PyTorch's rule), for each ReLU the sign of
- * its input (NaN counts as −1: no gradient, like the `x > 0` mask). Used for backends that expose
- * their activations but not their decisions (tfjs): the routing is read off the values they computed.
+ * maximum (a window holding NaN routes to its first NaN: the engine's convention, not a framework's;
+ * PyTorch 1.13 on CPU was measured to route to the last NaN, see src/backends/tie_rule.ts; the
+ * classifier never reads a routing off non-finite values, a non-finite result being 'nonfinite'
+ * before routing matters), for each ReLU the sign of its input (NaN counts as −1: no gradient,
+ * like the `x > 0` mask). Used for backends that expose their activations but not their decisions
+ * (tfjs, torch): the routing is read off the values they computed.
  */
 export function routingFromActivations(problem: Problem, activations: readonly (readonly number[])[]): Routing {
   const shapes = activationShapes(problem);

@@ -1,4 +1,4 @@
-import { ProblemError, type LayerSpec, type Problem } from './types.ts';
+import { type LayerSpec, type Problem, ProblemError } from './types.ts';
 
 export type Shape = readonly [number, number, number, number];
 

@@ -1,21 +1,7 @@
-import type { Counterexample, TableRow, VerifyResult } from '../zones/verify.ts';
-import { ZONE_CLASSES } from '../zones/verify.ts';
-import type { Finding } from '../zones/classify.ts';
+import { ZONE_CLASSES } from '../problem/index.ts';
+import type { Counterexample, Finding, TableRow, VerifyHeader, VerifyResult } from '../schema/verify.ts';
 
-export interface VerifyHeader {
-  readonly command: string;
-  readonly createdAt: string;
-  readonly seed: number;
-  readonly samples: number;
-  readonly precisions: readonly string[];
-  readonly jacobians: readonly string[];
-  readonly reluAlphas: readonly number[];
-  readonly accumulate: string;
-  readonly backends: readonly { id: string; description: string }[];
-  readonly unavailable: readonly { id: string; unavailable: string }[];
-  readonly tieRules: readonly { backend: string; rule: string; evidence: string }[];
-  readonly generators: readonly { id: string; description: string; nearTie: boolean }[];
-}
+export type { VerifyHeader } from '../schema/verify.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -90,7 +76,7 @@ export function verifyMarkdown(h: VerifyHeader, r: VerifyResult): string {
     out.push('Tie rule measured per framework backend:', ...h.tieRules.map((t) => `- ${t.backend}: **${t.rule}** (${t.evidence})`), '');
   }
   out.push(
-    'Zones (DESIGN §3): **bifurcation** — over the reals a tie is hit and the Jacobian choice changes the gradient; ' +
+    'Zones (docs/DESIGN.md §3): **bifurcation** — over the reals a tie is hit and the Jacobian choice changes the gradient; ' +
       '**compensation** — correct over the reals, but rounding in precision p made a tie (`tie`) or swapped an argmax or ReLU sign (`flip`) that changes it; ' +
       '**regular** — AD_p equals the exact gradient up to rounding error; **nonfinite** — NaN/Inf in the point or overflow in p, outside the zones; ' +
       '**defect** — a framework result that is the exact AD of no admissible Jacobian along the routing of its own forward values (a bug, not a zone). ' +

@@ -1,202 +1,28 @@
 /**
  * zones.md: the human report of `adzone zones` (zones.json holds everything; this is the short
- * read). Also the types of zones.json, schema 'adzone/zones' version 1, which the command writes.
+ * read). The types of zones.json, schema 'adzone/zones' version 1, are src/zones/network/report.ts.
  *
  * Sections: a headline table (per precision: estimator vs exact share of batches in a zone, the
  * estimator's misses and inventions, non-regular and tied windows per batch), a per-layer table
  * per precision, explanations of the first few non-regular units, the timing, and a paragraph
- * comparing the shape of the result with DESIGN §4's PyTorch reference.
+ * comparing the shape of the result with docs/DESIGN.md §4's PyTorch reference.
  */
-import type { BatchZone, BifurcationCause, CompensationCause, HarmlessKind, UnitFinding, UnitZone } from '../zones/network/index.ts';
+import type { ZonesFinding, ZonesHarmlessTie, ZonesLayerAggregate, ZonesPrecisionReport, ZonesReport } from '../schema/zones.ts';
 
-// ---------------------------------------------------------------------------------------------
-// zones.json
-
-/** Counts of one MaxPool / ReLU node (one batch, or summed over batches). */
-export interface ZonesCounts {
-  /** Windows (maxpool) or units (relu). */
-  readonly units: number;
-  readonly regular: number;
-  readonly harmless: Readonly<Record<HarmlessKind, number>>;
-  readonly bifurcation: Readonly<Record<BifurcationCause, number>>;
-  readonly compensation: Readonly<Record<CompensationCause, number>>;
-  /** p routing differs from the exact one without changing the Jacobian (counted regular). */
-  readonly harmlessRoundingDiffs: number;
-  /** maxpool: windows whose exact tie set has ≥ 2 entries (relu: units exactly at 0). */
-  readonly exactTied: number;
-  /** maxpool: windows tied in precision p (relu: units at 0 in p). */
-  readonly pTied: number;
-}
-
-export interface ZonesLayer extends ZonesCounts {
-  /** The engine's (PyTorch-style) node path, e.g. '2' or 'features.2'. */
-  readonly node: string;
-  /** The exact classifier's path, e.g. 'layers.2'. */
-  readonly exactPath: string;
-  readonly kind: 'maxpool' | 'relu';
-  /** Human label: 'maxpool after conv1'. */
-  readonly label: string;
-}
-
-export interface ZonesLayerAggregate extends ZonesLayer {
-  /** Share of the node's units (over every batch) in each zone. */
-  readonly share: Readonly<Record<UnitZone, number>>;
-  /** Batches in which this node had a bifurcation or compensation unit. */
-  readonly batchesWithNonRegular: number;
-}
-
-export interface ZonesExactBatch {
-  readonly zone: BatchZone;
-  readonly inZone: boolean;
-  readonly units: number;
-  readonly regular: number;
-  readonly harmless: number;
-  readonly bifurcation: number;
-  readonly compensation: number;
-  readonly harmlessRoundingDiffs: number;
-  /** Samples of the batch with a bifurcation or compensation unit. */
-  readonly samplesInZone: number;
-  readonly layers: readonly ZonesLayer[];
-  /** How the exact routing decided its units: float bounds, structure, exact arithmetic. */
-  readonly filter: {
-    readonly units: number;
-    readonly float: number;
-    readonly structural: number;
-    readonly exact: number;
-    readonly exactEvaluations: number;
-  };
-  /** More non-regular units existed than were explained. */
-  readonly findingsTruncated: boolean;
-}
-
-export interface ZonesBatchRecord {
-  /** 0-based mini-batch number (the first N of the split, in order). */
-  readonly batch: number;
-  /** Data-set index of its first sample. */
-  readonly firstIndex: number;
-  readonly size: number;
-  /** Mean cross-entropy at β = 0, a value of p. */
-  readonly loss: number;
-  /** MaxPool windows of the batch, and those tied in precision p (the engine's routing). */
-  readonly windows: number;
-  readonly pTiedWindows: number;
-  readonly estimator: {
-    /** Σ_params ‖g0 − g1‖∞ (NaN when not finite). */
-    readonly distance: number;
-    readonly threshold: number;
-    readonly inZone: boolean;
-    readonly nonfinite: boolean;
-    readonly perParam: Readonly<Record<string, number>>;
-  };
-  /** null when exact classification is impossible (batch norm). */
-  readonly exact: ZonesExactBatch | null;
-  readonly ms: { readonly engine: number; readonly exact: number; readonly classify: number };
-}
-
-export interface ZonesFinding extends UnitFinding {
-  readonly batch: number;
-  /** Data-set index of the sample. */
-  readonly datasetIndex: number;
-  /** Human-readable layer label, e.g. '5 maxpool 2×2 after conv2'. */
-  readonly label: string;
-}
-
-export interface ZonesSummary {
-  readonly batches: number;
-  readonly estimatorInZone: number;
-  readonly estimatorShare: number;
-  /** null without exact classification. */
-  readonly exactInZone: number | null;
-  readonly exactShare: number | null;
-  readonly exactBifurcation: number | null;
-  readonly exactCompensation: number | null;
-  /** Estimator vs exact, batch numbers in missedAt / inventedAt. */
-  readonly comparison: {
-    readonly total: number;
-    readonly agree: number;
-    readonly missed: number;
-    readonly invented: number;
-    readonly missedAt: readonly number[];
-    readonly inventedAt: readonly number[];
-  } | null;
-  readonly distance: { readonly min: number; readonly median: number; readonly max: number; readonly nonfinite: number };
-  /** Means per batch over MaxPool windows (null without exact classification, except pTied and units). */
-  readonly windowsPerBatch: {
-    readonly units: number;
-    readonly pTied: number;
-    readonly exactTied: number | null;
-    readonly nonRegular: number | null;
-    readonly bifurcation: number | null;
-    readonly compensation: number | null;
-    readonly harmlessAllZero: number | null;
-    readonly harmlessIdenticalPatches: number | null;
-  };
-  /** Means per batch over ReLU units (null without exact classification). */
-  readonly reluPerBatch: { readonly units: number; readonly nonRegular: number | null; readonly exactZero: number | null };
-  readonly samplesInZonePerBatch: number | null;
-}
-
-export interface ZonesPrecisionReport {
-  readonly precision: string;
-  readonly format: string;
-  readonly threshold: number;
-  readonly summary: ZonesSummary;
-  /** Summed over batches; null without exact classification. */
-  readonly layers: readonly ZonesLayerAggregate[] | null;
-  /** The first few non-regular units, one of each (layer, zone, cause) first. */
-  readonly findings: readonly ZonesFinding[];
-  /** A few harmless ties, explained (first batch). */
-  readonly harmlessExamples: readonly ZonesFinding[];
-  readonly timing: { readonly engineMs: number; readonly exactMs: number; readonly classifyMs: number };
-  readonly batches: readonly ZonesBatchRecord[];
-}
-
-export interface ZonesConfig {
-  readonly model: string;
-  readonly variant: string;
-  readonly modelOptions: Readonly<Record<string, unknown>>;
-  readonly input: readonly number[];
-  readonly classes: number;
-  readonly parameters: number;
-  readonly maxpoolNodes: number;
-  readonly dataset: string;
-  readonly split: string;
-  readonly normalisation: { readonly mean: readonly number[]; readonly std: readonly number[] };
-  readonly datasetSource: { readonly files: readonly string[]; readonly sha256: readonly string[]; readonly verified: readonly boolean[] };
-  readonly batchSize: number;
-  readonly batches: number;
-  readonly order: string;
-  readonly seed: number;
-  readonly init: string;
-  readonly precisions: readonly string[];
-  readonly accumulate: string;
-  readonly reluAlpha: number;
-  readonly jobs: number;
-  readonly estimator: {
-    readonly betas: readonly [number, number];
-    readonly thresholds: Readonly<Record<string, number>>;
-    readonly forward: string;
-  };
-  readonly exact: { readonly available: boolean; readonly reason: string | null; readonly evaluationPoint: string };
-}
-
-export interface ZonesReport {
-  readonly schema: 'adzone/zones';
-  readonly schemaVersion: 1;
-  readonly tool: Readonly<Record<string, string>>;
-  readonly command: string;
-  readonly createdAt: string;
-  readonly config: ZonesConfig;
-  readonly notes: readonly string[];
-  readonly precisions: readonly ZonesPrecisionReport[];
-  readonly timing: {
-    readonly wallSeconds: number;
-    readonly engineSeconds: number;
-    readonly exactSeconds: number;
-    readonly classifySeconds: number;
-    readonly jobs: number;
-  };
-}
+// The types of zones.json are derived from its schema; re-exported for the readers that import them from here.
+export type {
+  ZonesBatchRecord,
+  ZonesConfig,
+  ZonesCounts,
+  ZonesExactBatch,
+  ZonesFinding,
+  ZonesHarmlessTie,
+  ZonesLayer,
+  ZonesLayerAggregate,
+  ZonesPrecisionReport,
+  ZonesReport,
+  ZonesSummary,
+} from '../schema/zones.ts';
 
 // ---------------------------------------------------------------------------------------------
 // zones.md
@@ -230,13 +56,24 @@ function batchList(xs: readonly number[]): string {
 }
 
 export function zonesMarkdown(r: ZonesReport): string {
+  const L = [
+    ...intro(r),
+    ...headline(r),
+    ...(r.config.exact.available ? [...perLayer(r), ...explanations(r)] : []),
+    ...timing(r),
+    '## Against the PyTorch reference (docs/DESIGN.md §4)',
+    '',
+    referenceComparison(r),
+    '',
+  ];
+  return `${L.join('\n')}\n`;
+}
+
+/** Title, command, what was measured, and the run's notes. */
+function intro(r: ZonesReport): string[] {
   const c = r.config;
-  const L: string[] = [];
   const exact = c.exact.available;
-  L.push(`# adzone zones — ${c.model} (${c.variant}) on ${c.dataset}`);
-  L.push('');
-  L.push(`\`${r.command}\``);
-  L.push('');
+  const L: string[] = [`# adzone zones — ${c.model} (${c.variant}) on ${c.dataset}`, '', `\`${r.command}\``, ''];
   L.push(
     `One θ (untrained, initParams seed ${c.seed}), the first ${c.batches} ${c.split} mini-batch${c.batches > 1 ? 'es' : ''} of ${c.batchSize} in order, ` +
       `normalised (mean ${c.normalisation.mean.join('/')}, std ${c.normalisation.std.join('/')}); ${c.parameters.toLocaleString('en-US')} parameters, ` +
@@ -251,13 +88,13 @@ export function zonesMarkdown(r: ZonesReport): string {
     );
     L.push('');
   }
-  for (const n of r.notes) {
-    L.push(`> ${n}`);
-    L.push('');
-  }
+  for (const n of r.notes) L.push(`> ${n}`, '');
+  return L;
+}
 
-  L.push('## Headline');
-  L.push('');
+/** The headline table and one line of detail per precision. */
+function headline(r: ZonesReport): string[] {
+  const L: string[] = ['## Headline', ''];
   L.push(
     '| precision | batches | estimator in zone | exact in zone | missed | invented | non-regular windows per batch | tied windows per batch (harmless: all-zero / identical patches) |',
   );
@@ -280,93 +117,107 @@ export function zonesMarkdown(r: ZonesReport): string {
       'all negative, and ties between identical input patches.',
   );
   L.push('');
-  for (const p of r.precisions) {
-    const s = p.summary;
-    const bits: string[] = [];
+  for (const p of r.precisions) L.push(`- **${p.precision} bits**: ${precisionDetail(p).join('; ')}.`);
+  L.push('');
+  return L;
+}
+
+function precisionDetail(p: ZonesPrecisionReport): string[] {
+  const s = p.summary;
+  const bits: string[] = [];
+  bits.push(
+    `estimator distance min ${sci(s.distance.min)}, median ${sci(s.distance.median)}, max ${sci(s.distance.max)} (threshold ${sci(p.threshold)})${s.distance.nonfinite ? `, ${s.distance.nonfinite} non-finite` : ''}`,
+  );
+  bits.push(`windows tied in p ${num(s.windowsPerBatch.pTied)} per batch`);
+  if (s.exactInZone !== null) {
     bits.push(
-      `estimator distance min ${sci(s.distance.min)}, median ${sci(s.distance.median)}, max ${sci(s.distance.max)} (threshold ${sci(p.threshold)})${s.distance.nonfinite ? `, ${s.distance.nonfinite} non-finite` : ''}`,
+      `exact: ${s.exactBifurcation} batch${s.exactBifurcation === 1 ? '' : 'es'} with a bifurcation, ${s.exactCompensation} with compensation only`,
     );
-    bits.push(`windows tied in p ${num(s.windowsPerBatch.pTied)} per batch`);
-    if (s.exactInZone !== null) {
-      bits.push(
-        `exact: ${s.exactBifurcation} batch${s.exactBifurcation === 1 ? '' : 'es'} with a bifurcation, ${s.exactCompensation} with compensation only`,
-      );
-      bits.push(
-        `non-regular ReLU units ${num(s.reluPerBatch.nonRegular)} per batch, samples in zone ${num(s.samplesInZonePerBatch)} per batch`,
-      );
-    }
-    if (s.comparison && (s.comparison.missed || s.comparison.invented)) {
-      if (s.comparison.missed) bits.push(`missed${batchList(s.comparison.missedAt)}`);
-      if (s.comparison.invented) bits.push(`invented${batchList(s.comparison.inventedAt)}`);
-    }
-    L.push(`- **${p.precision} bits**: ${bits.join('; ')}.`);
+    bits.push(
+      `non-regular ReLU units ${num(s.reluPerBatch.nonRegular)} per batch, samples in zone ${num(s.samplesInZonePerBatch)} per batch`,
+    );
   }
-  L.push('');
+  if (s.comparison && (s.comparison.missed || s.comparison.invented)) {
+    if (s.comparison.missed) bits.push(`missed${batchList(s.comparison.missedAt)}`);
+    if (s.comparison.invented) bits.push(`invented${batchList(s.comparison.inventedAt)}`);
+  }
+  return bits;
+}
 
-  if (exact) {
-    L.push('## Per layer');
+/** Per precision, per layer: counts summed over every batch. */
+function perLayer(r: ZonesReport): string[] {
+  const L: string[] = [
+    '## Per layer',
+    '',
+    "Counts summed over every batch; shares are of the layer's windows (MaxPool) or units (ReLU).",
+    '',
+  ];
+  for (const p of r.precisions) {
+    if (!p.layers) continue;
+    L.push(`### ${p.precision} bits`);
     L.push('');
-    L.push("Counts summed over every batch; shares are of the layer's windows (MaxPool) or units (ReLU).");
-    L.push('');
-    for (const p of r.precisions) {
-      if (!p.layers) continue;
-      L.push(`### ${p.precision} bits`);
-      L.push('');
-      L.push(
-        '| layer | units | regular | harmless (all-zero / identical / unrouted / fixed-α) | bifurcation (causes) | compensation (causes) | exact tied | tied in p | batches hit |',
-      );
-      L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-      for (const l of p.layers) {
-        const h = l.harmless;
-        const b = sumR(l.bifurcation);
-        const cm = sumR(l.compensation);
-        L.push(
-          `| \`${l.node}\` ${l.label} | ${num(l.units)} | ${pct(l.share.regular)} | ${pct(l.share.harmless)} (${num(h['all-zero'])} / ${num(h['identical-patches'])} / ${num(h.unrouted)} / ${num(h['fixed-alpha'])}) | ` +
-            `${num(b)} ${b ? `(${pct(l.share.bifurcation)}: ${causes(l.bifurcation)})` : ''} | ${num(cm)} ${cm ? `(${pct(l.share.compensation)}: ${causes(l.compensation)})` : ''} | ` +
-            `${num(l.exactTied)} | ${num(l.pTied)} | ${l.batchesWithNonRegular} |`,
-        );
-      }
-      L.push('');
-    }
     L.push(
-      'Causes: `tie-positive` a real tie among positive values that reaches the gradient; `tie-zero` a real tie at 0 that is not erased by the ReLU before it; ' +
-        '`tie` rounding tied the real argmax with other entries (or put a ReLU input at 0); `flip` rounding moved the argmax (or a ReLU sign). ' +
-        'For ReLU rows "exact tied" counts units exactly at 0 and "tied in p" units at 0 in p.',
+      '| layer | units | regular | harmless (all-zero / identical / unrouted / fixed-α) | bifurcation (causes) | compensation (causes) | exact tied | tied in p | batches hit |',
+    );
+    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const l of p.layers) L.push(layerRow(l));
+    L.push('');
+  }
+  L.push(
+    'Causes: `tie-positive` a real tie among positive values that reaches the gradient; `tie-zero` a real tie at 0 that is not erased by the ReLU before it; ' +
+      '`tie` rounding tied the real argmax with other entries (or put a ReLU input at 0); `flip` rounding moved the argmax (or a ReLU sign). ' +
+      'For ReLU rows "exact tied" counts units exactly at 0 and "tied in p" units at 0 in p.',
+  );
+  L.push('');
+  return L;
+}
+
+function layerRow(l: ZonesLayerAggregate): string {
+  const h = l.harmless;
+  const b = sumR(l.bifurcation);
+  const cm = sumR(l.compensation);
+  return (
+    `| \`${l.node}\` ${l.label} | ${num(l.units)} | ${pct(l.share.regular)} | ${pct(l.share.harmless)} (${num(h['all-zero'])} / ${num(h['identical-patches'])} / ${num(h.unrouted)} / ${num(h['fixed-alpha'])}) | ` +
+    `${num(b)} ${b ? `(${pct(l.share.bifurcation)}: ${causes(l.bifurcation)})` : ''} | ${num(cm)} ${cm ? `(${pct(l.share.compensation)}: ${causes(l.compensation)})` : ''} | ` +
+    `${num(l.exactTied)} | ${num(l.pTied)} | ${l.batchesWithNonRegular} |`
+  );
+}
+
+/** The explained non-regular units of each precision, and a few harmless ties. */
+function explanations(r: ZonesReport): string[] {
+  const L: string[] = ['## Explanations', ''];
+  let any = false;
+  for (const p of r.precisions) {
+    if (!p.findings.length) continue;
+    any = true;
+    L.push(`### ${p.precision} bits — non-regular units`);
+    L.push('');
+    L.push(
+      "The first unit of each (layer, zone, cause) in batch order, bifurcations first, then MaxPool windows, then ReLU units. Entries: index in the layer's input, exact value, value in p, structural id (equal ids: identical computations).",
     );
     L.push('');
-
-    L.push('## Explanations');
+    for (const f of p.findings) L.push(...finding(f));
     L.push('');
-    let any = false;
-    for (const p of r.precisions) {
-      if (!p.findings.length) continue;
-      any = true;
-      L.push(`### ${p.precision} bits — non-regular units`);
-      L.push('');
-      L.push(
-        "The first unit of each (layer, zone, cause) in batch order, bifurcations first, then MaxPool windows, then ReLU units. Entries: index in the layer's input, exact value, value in p, structural id (equal ids: identical computations).",
-      );
-      L.push('');
-      for (const f of p.findings) L.push(...finding(f));
-      L.push('');
-    }
-    if (!any) {
-      L.push('No non-regular unit at any precision.');
-      L.push('');
-    }
-    const ex = r.precisions.find((p) => p.harmlessExamples.length)?.harmlessExamples ?? [];
-    if (ex.length) {
-      L.push(`### Harmless ties (${r.precisions.find((p) => p.harmlessExamples.length)!.precision} bits, first batch)`);
-      L.push('');
-      for (const f of ex.slice(0, 4)) L.push(...finding(f));
-      L.push('');
-    }
   }
+  if (!any) L.push('No non-regular unit at any precision.', '');
+  const withHarmless = r.precisions.find((p) => p.harmlessExamples.length);
+  if (withHarmless) {
+    L.push(`### Harmless ties (${withHarmless.precision} bits, first batch)`);
+    L.push('');
+    for (const f of withHarmless.harmlessExamples.slice(0, 4)) L.push(...finding(f));
+    L.push('');
+  }
+  return L;
+}
 
-  L.push('## Timing');
-  L.push('');
-  L.push('| precision | engine (2 passes) | exact routing | classification |');
-  L.push('| --- | ---: | ---: | ---: |');
+function timing(r: ZonesReport): string[] {
+  const exact = r.config.exact.available;
+  const L: string[] = [
+    '## Timing',
+    '',
+    '| precision | engine (2 passes) | exact routing | classification |',
+    '| --- | ---: | ---: | ---: |',
+  ];
   for (const p of r.precisions)
     L.push(
       `| ${p.precision} | ${secs(p.timing.engineMs)} | ${exact ? secs(p.timing.exactMs) : '—'} | ${exact ? secs(p.timing.classifyMs) : '—'} |`,
@@ -377,16 +228,11 @@ export function zonesMarkdown(r: ZonesReport): string {
       `(with several jobs they add up to more than the wall time; on a busy machine they include waiting for a CPU). ${bottleneck(r)}`,
   );
   L.push('');
-
-  L.push('## Against the PyTorch reference (DESIGN §4)');
-  L.push('');
-  L.push(referenceComparison(r));
-  L.push('');
-  return `${L.join('\n')}\n`;
+  return L;
 }
 
-function finding(f: ZonesFinding): string[] {
-  const what = f.zone === 'harmless' ? `harmless ${f.harmless}` : `${f.zone} (${f.cause})`;
+function finding(f: ZonesFinding | ZonesHarmlessTie): string[] {
+  const what = 'harmless' in f ? `harmless ${f.harmless}` : `${f.zone} (${f.cause})`;
   const setText = (s: readonly number[]) => (f.kind === 'maxpool' ? `{${s.join(', ')}}` : `${s[0] > 0 ? '+' : s[0] < 0 ? '−' : '0'}`);
   const head =
     `- batch ${f.batch}, sample ${f.sample} (data-set index ${f.datasetIndex}), \`${f.node}\` ${f.label}, ${f.kind === 'maxpool' ? 'window' : 'unit'} ${f.unit}: **${what}** — ` +
@@ -413,114 +259,122 @@ function bottleneck(r: ZonesReport): string {
 }
 
 /**
- * One paragraph comparing the shape of the measurement with DESIGN §4: the PyTorch 1.13 LeNet-5 /
+ * One paragraph comparing the shape of the measurement with docs/DESIGN.md §4: the PyTorch 1.13 LeNet-5 /
  * MNIST estimator run (0 batches over threshold at 64, 4 of 100 at 32, 0 at bfloat16 despite ≈590 real
  * ties per batch; ≈122k of 202k windows tied, 79k all-zero, the rest identical patches) and the
  * paper's VGG11 / CIFAR10 shares (100% / 55.2% / 0% at 16 / 32 / 64).
  */
 export function referenceComparison(r: ZonesReport): string {
   const c = r.config;
-  const by = (p: string) => r.precisions.find((x) => x.precision === p) ?? null;
   const match: string[] = [];
   const differ: string[] = [];
-  const p16 = by('16');
-  const p32 = by('32');
-  const p64 = by('64');
-  const exact = c.exact.available;
-  const share = (p: ZonesPrecisionReport | null, key: 'estimatorShare' | 'exactShare') => (p ? p.summary[key] : null);
-
-  // Ordering of the exact non-regular share (16 > 32 > 64, 64 ≈ 0): the expectation of every reference.
-  if (exact) {
-    const nr = (p: ZonesPrecisionReport | null) => (p ? (p.summary.windowsPerBatch.nonRegular ?? 0) : null);
-    const a = nr(p16);
-    const b = nr(p32);
-    const d = nr(p64);
-    if (a !== null && b !== null && d !== null) {
-      const ordered = a >= b && b >= d && (a > d || a === 0);
-      (ordered ? match : differ).push(
-        `non-regular windows per batch fall with precision (${num(a)} at 16, ${num(b)} at 32, ${num(d)} at 64 bits)${ordered ? '' : ' — not in the expected order 16 > 32 > 64'}`,
-      );
-      if (d === 0) match.push('64 bits is exactly regular, as every reference has it');
-      else differ.push(`64 bits is not exactly regular (${num(d)} non-regular windows per batch)`);
-    }
-  }
-
-  if (c.model.startsWith('lenet5') && c.dataset === 'mnist') {
-    const ref = 'the PyTorch 1.13 CPU run of DESIGN §4 (lenet5-padded, default init, first 100 MNIST batches of 128)';
-    const e64 = share(p64, 'estimatorShare');
-    const e32 = share(p32, 'estimatorShare');
-    const e16 = share(p16, 'estimatorShare');
-    if (e64 !== null) (e64 === 0 ? match : differ).push(`the estimator flags ${pct(e64)} of batches at 64 bits (reference 0 of 100)`);
-    if (e32 !== null)
-      (e32 <= 0.1 ? match : differ).push(
-        `it flags ${pct(e32)} at 32 bits (reference 4 of 100: two rounding noise just over 1e-7, two real ties)`,
-      );
-    if (e16 !== null) {
-      const x16 = share(p16, 'exactShare');
-      const missesReal = exact && x16 !== null && x16 > e16;
-      (e16 === 0 || missesReal ? match : differ).push(
-        `at 16 bits it flags ${pct(e16)}${exact && x16 !== null ? ` while the exact classification puts ${pct(x16)} in a zone (${num(p16!.summary.windowsPerBatch.nonRegular)} non-regular windows per batch)` : ''} — the reference saw 0 flagged at bfloat16 despite ≈590 real ties per batch, i.e. the estimator misses zones in low precision` +
-          (missesReal ? ' (the same happens here, in binary16, which PyTorch CPU cannot run)' : ''),
-      );
-    }
-    if (exact && p32) {
-      const w = p32.summary.windowsPerBatch;
-      if (w.exactTied !== null && w.units > 0) {
-        const tiedShare = w.exactTied / w.units;
-        const allZeroShare = w.exactTied ? (w.harmlessAllZero ?? 0) / w.exactTied : 0;
-        const identShare = w.exactTied ? (w.harmlessIdenticalPatches ?? 0) / w.exactTied : 0;
-        const refTied = 122 / 202;
-        const refAllZero = 79 / 122;
-        (Math.abs(tiedShare - refTied) < 0.2 ? match : differ).push(
-          `${pct(tiedShare)} of pooling windows are exactly tied (${num(w.exactTied)} of ${num(w.units)} per batch; reference ≈60%, 122k of 202k)`,
-        );
-        (identShare + allZeroShare > 0.9 ? match : differ).push(
-          `almost all ties are harmless: ${pct(allZeroShare)} all-zero and ${pct(identShare)} identical patches (reference: 65% all-zero, almost all the rest identical background patches)`,
-        );
-        if (Math.abs(allZeroShare - refAllZero) > 0.1) {
-          differ.push(
-            `the split of harmless ties differs: ${pct(allZeroShare)} all-zero here against ${pct(refAllZero)} in the reference (a different θ and architecture change how many ReLU outputs are all zero)`,
-          );
-        }
-      }
-    }
-    if (c.model === 'lenet5')
-      differ.push(
-        "the architecture is the paper's unpadded LeNet-5 with its Kaiming/N(0, 0.01) init, not the padded default-init net of the PyTorch run (run --model lenet5-padded for that one), so window counts differ by design",
-      );
-    return summarise(ref, match, differ, r);
-  }
-  if (c.model === 'vgg11' && (c.dataset === 'cifar10' || c.dataset === 'svhn')) {
-    const ref = "the paper's VGG11 / CIFAR10 shares of mini-batches in a zone (one θ, 391 batches: 100% at 16 bits, 55.2% at 32, 0% at 64)";
-    const refShare: Record<string, number> = { '16': 1, '32': 0.552, '64': 0 };
+  if (c.exact.available) orderingChecks(r, match, differ);
+  let ref: string;
+  if (c.model.startsWith('lenet5') && c.dataset === 'mnist') ref = lenetComparison(r, match, differ);
+  else if (c.model === 'vgg11' && (c.dataset === 'cifar10' || c.dataset === 'svhn')) ref = vggComparison(r, match, differ);
+  else {
+    ref =
+      'docs/DESIGN.md §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
     for (const p of r.precisions) {
       const e = p.summary.estimatorShare;
-      const x = p.summary.exactShare;
-      const want = refShare[p.precision];
-      if (want === undefined) continue;
-      const close = (v: number) => (want === 0 ? v === 0 : want === 1 ? v >= 0.9 : v > 0.1 && v < 0.95);
-      (close(e) ? match : differ).push(
-        `estimator ${pct(e)} at ${p.precision} bits (paper ${pct(want)})${x === null ? '' : `, exact ${pct(x)}`}`,
-      );
+      if (p.precision === '64') (e === 0 ? match : differ).push(`the estimator flags ${pct(e)} of batches at 64 bits`);
     }
-    if (c.batches < 50)
-      differ.push(`only ${c.batches} batch${c.batches > 1 ? 'es' : ''} were measured (the paper: 391), so shares are coarse`);
-    if (c.modelOptions.width !== undefined && c.modelOptions.width !== 1)
-      differ.push(`the network is ${String(c.modelOptions.width)}× the paper's width`);
-    if (c.dataset === 'cifar10') differ.push('the CIFAR-10 images are the shared JPEG-decoded subset (lossy), not the official batches');
-    return summarise(ref, match, differ, r);
+    if (c.maxpoolNodes === 0)
+      differ.push(
+        'this model has no MaxPool, so β cannot change any gradient and the estimator is 0 by construction; only ReLU units can be non-regular',
+      );
   }
-  const ref =
-    'DESIGN §4 (no reference run exists for this model and data set; the expected shape is the same everywhere: zones common at 16 bits, rarer at 32, none at 64)';
+  return summarise(ref, match, differ, r);
+}
+
+const byPrecision = (r: ZonesReport, p: string) => r.precisions.find((x) => x.precision === p) ?? null;
+const shareOf = (p: ZonesPrecisionReport | null, key: 'estimatorShare' | 'exactShare') => (p ? p.summary[key] : null);
+
+/** Ordering of the exact non-regular share (16 > 32 > 64, 64 ≈ 0): the expectation of every reference. */
+function orderingChecks(r: ZonesReport, match: string[], differ: string[]): void {
+  const nr = (p: ZonesPrecisionReport | null) => (p ? (p.summary.windowsPerBatch.nonRegular ?? 0) : null);
+  const a = nr(byPrecision(r, '16'));
+  const b = nr(byPrecision(r, '32'));
+  const d = nr(byPrecision(r, '64'));
+  if (a === null || b === null || d === null) return;
+  const ordered = a >= b && b >= d && (a > d || a === 0);
+  (ordered ? match : differ).push(
+    `non-regular windows per batch fall with precision (${num(a)} at 16, ${num(b)} at 32, ${num(d)} at 64 bits)${ordered ? '' : ' — not in the expected order 16 > 32 > 64'}`,
+  );
+  if (d === 0) match.push('64 bits is exactly regular, as every reference has it');
+  else differ.push(`64 bits is not exactly regular (${num(d)} non-regular windows per batch)`);
+}
+
+/** LeNet-5 / MNIST against the PyTorch run of docs/DESIGN.md §4; returns the reference's description. */
+function lenetComparison(r: ZonesReport, match: string[], differ: string[]): string {
+  const exact = r.config.exact.available;
+  const p16 = byPrecision(r, '16');
+  const e64 = shareOf(byPrecision(r, '64'), 'estimatorShare');
+  const e32 = shareOf(byPrecision(r, '32'), 'estimatorShare');
+  const e16 = shareOf(p16, 'estimatorShare');
+  if (e64 !== null) (e64 === 0 ? match : differ).push(`the estimator flags ${pct(e64)} of batches at 64 bits (reference 0 of 100)`);
+  if (e32 !== null)
+    (e32 <= 0.1 ? match : differ).push(
+      `it flags ${pct(e32)} at 32 bits (reference 4 of 100: two rounding noise just over 1e-7, two real ties)`,
+    );
+  if (e16 !== null) {
+    const x16 = shareOf(p16, 'exactShare');
+    const missesReal = exact && x16 !== null && x16 > e16;
+    (e16 === 0 || missesReal ? match : differ).push(
+      `at 16 bits it flags ${pct(e16)}${exact && x16 !== null ? ` while the exact classification puts ${pct(x16)} in a zone (${num(p16!.summary.windowsPerBatch.nonRegular)} non-regular windows per batch)` : ''} — the reference saw 0 flagged at bfloat16 despite ≈590 real ties per batch, i.e. the estimator misses zones in low precision` +
+        (missesReal ? ' (the same happens here, in binary16, which PyTorch CPU cannot run)' : ''),
+    );
+  }
+  const p32 = byPrecision(r, '32');
+  if (exact && p32) tieChecks(p32.summary.windowsPerBatch, match, differ);
+  if (r.config.model === 'lenet5')
+    differ.push(
+      "the architecture is the paper's unpadded LeNet-5 with its Kaiming/N(0, 0.01) init, not the padded default-init net of the PyTorch run (run --model lenet5-padded for that one), so window counts differ by design",
+    );
+  return 'the PyTorch 1.13 CPU run of docs/DESIGN.md §4 (lenet5-padded, default init, first 100 MNIST batches of 128)';
+}
+
+/** Tied windows at 32 bits against the reference's ≈122k of 202k, 79k of them all-zero. */
+function tieChecks(w: ZonesPrecisionReport['summary']['windowsPerBatch'], match: string[], differ: string[]): void {
+  if (w.exactTied === null || w.units <= 0) return;
+  const tiedShare = w.exactTied / w.units;
+  const allZeroShare = w.exactTied ? (w.harmlessAllZero ?? 0) / w.exactTied : 0;
+  const identShare = w.exactTied ? (w.harmlessIdenticalPatches ?? 0) / w.exactTied : 0;
+  const refTied = 122 / 202;
+  const refAllZero = 79 / 122;
+  (Math.abs(tiedShare - refTied) < 0.2 ? match : differ).push(
+    `${pct(tiedShare)} of pooling windows are exactly tied (${num(w.exactTied)} of ${num(w.units)} per batch; reference ≈60%, 122k of 202k)`,
+  );
+  (identShare + allZeroShare > 0.9 ? match : differ).push(
+    `almost all ties are harmless: ${pct(allZeroShare)} all-zero and ${pct(identShare)} identical patches (reference: 65% all-zero, almost all the rest identical background patches)`,
+  );
+  if (Math.abs(allZeroShare - refAllZero) > 0.1) {
+    differ.push(
+      `the split of harmless ties differs: ${pct(allZeroShare)} all-zero here against ${pct(refAllZero)} in the reference (a different θ and architecture change how many ReLU outputs are all zero)`,
+    );
+  }
+}
+
+/** VGG11 / CIFAR-10 (or SVHN) against the paper's shares; returns the reference's description. */
+function vggComparison(r: ZonesReport, match: string[], differ: string[]): string {
+  const c = r.config;
+  const refShare: Record<string, number> = { '16': 1, '32': 0.552, '64': 0 };
   for (const p of r.precisions) {
     const e = p.summary.estimatorShare;
-    if (p.precision === '64') (e === 0 ? match : differ).push(`the estimator flags ${pct(e)} of batches at 64 bits`);
-  }
-  if (c.maxpoolNodes === 0)
-    differ.push(
-      'this model has no MaxPool, so β cannot change any gradient and the estimator is 0 by construction; only ReLU units can be non-regular',
+    const x = p.summary.exactShare;
+    const want = refShare[p.precision];
+    if (want === undefined) continue;
+    const close = (v: number) => (want === 0 ? v === 0 : want === 1 ? v >= 0.9 : v > 0.1 && v < 0.95);
+    (close(e) ? match : differ).push(
+      `estimator ${pct(e)} at ${p.precision} bits (paper ${pct(want)})${x === null ? '' : `, exact ${pct(x)}`}`,
     );
-  return summarise(ref, match, differ, r);
+  }
+  if (c.batches < 50)
+    differ.push(`only ${c.batches} batch${c.batches > 1 ? 'es' : ''} were measured (the paper: 391), so shares are coarse`);
+  if (c.modelOptions.width !== undefined && c.modelOptions.width !== 1)
+    differ.push(`the network is ${String(c.modelOptions.width)}× the paper's width`);
+  if (c.dataset === 'cifar10') differ.push('the CIFAR-10 images are the shared JPEG-decoded subset (lossy), not the official batches');
+  return "the paper's VGG11 / CIFAR10 shares of mini-batches in a zone (one θ, 391 batches: 100% at 16 bits, 55.2% at 32, 0% at 64)";
 }
 
 function summarise(ref: string, match: string[], differ: string[], r: ZonesReport): string {

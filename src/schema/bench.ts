@@ -1,91 +1,93 @@
 /**
- * bench/results.json, schema 'adzone/bench' version 2: what `adzone bench` writes
- * (src/bench/run.ts; fields documented in bench/README.md, row type BenchRow in src/bench/types.ts).
+ * bench/results.json, schema 'adzone/bench' version 2: what `adzone bench` writes (src/bench/run.ts;
+ * fields documented in bench/README.md): one row per measurement with its time, spread, memory and
+ * ratios to other rows, and the targets' verdicts. Fields this schema does not name are allowed.
  */
-import { any, arr, count, lit, nullable, num, obj, oneOf, rec, str } from './shape.ts';
+import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
+import type { DeepReadonly } from '../util/json.ts';
+import { Count, JsonNumber, NonNegative, Nullable, oneOf, Precision, Timestamp } from './kit.ts';
 
-const ms = num({ min: 0 });
+export const VERDICTS = ['PASS', 'MISS'] as const;
 
-export const benchShape = obj({
-  schema: lit('adzone/bench'),
-  schemaVersion: lit(2),
-  createdAt: str(),
-  command: str(),
-  tool: rec(any()),
-  machine: obj({ cpuModel: str(), cores: count(), platform: str(), arch: str(), loadavgStart: arr(num()), loadavgEnd: arr(num()) }),
-  targets: arr(
-    obj({
-      id: str(),
-      max: num(),
-      description: str(),
-      results: arr(obj({ row: str(), ratio: num({ nonFinite: true }) }, { verdict: oneOf('PASS', 'MISS') })),
-    }),
-  ),
-  notes: arr(str()),
-  runSeconds: num({ min: 0 }),
-  rows: arr(
-    obj(
-      {
-        id: str(),
-        group: str(),
-        measurement: str(),
-        model: str(),
-        backend: str(),
-        precision: str(),
-        accumulate: str(),
-        batchSize: count(),
-        msPerStep: nullable(ms),
-        spreadMs: nullable(obj({ min: ms, q1: ms, q3: ms, max: ms })),
-        samplesMs: arr(ms),
-        peakRssMB: nullable(num({ min: 0 })),
-        ratios: arr(obj({ to: str(), value: num({ nonFinite: true }) }, { target: str(), max: num(), verdict: oneOf('PASS', 'MISS') })),
-      },
-      { error: str(), skipped: str(), detail: rec(any()) },
-    ),
-  ),
+const ms = () => NonNegative();
+
+export const RatioSchema = Type.Object({
+  /** id of the row this one is divided by. */
+  to: Type.String(),
+  /** Human-readable name of the reference. */
+  toLabel: Type.String(),
+  /** this median / reference median. */
+  value: JsonNumber(),
+  /** Key of TARGETS (src/bench/targets.ts) when the ratio has a target, its bound, and PASS when value ≤ max. */
+  target: Type.Optional(Type.String()),
+  max: Type.Optional(Type.Number()),
+  verdict: Type.Optional(oneOf(VERDICTS)),
 });
 
-export interface BenchRowJson {
-  readonly id: string;
-  readonly group: string;
-  readonly measurement: string;
-  readonly model: string;
-  readonly backend: string;
-  readonly precision: string;
-  readonly accumulate: string;
-  readonly batchSize: number;
-  readonly msPerStep: number | null;
-  readonly spreadMs: { readonly min: number; readonly q1: number; readonly q3: number; readonly max: number } | null;
-  readonly peakRssMB: number | null;
-  readonly ratios: readonly {
-    readonly to: string;
-    readonly value: number;
-    readonly target?: string;
-    readonly max?: number;
-    readonly verdict?: 'PASS' | 'MISS';
-  }[];
-  readonly error?: string;
-  readonly skipped?: string;
-}
+export const BenchRowSchema = Type.Object({
+  /** Stable id, e.g. 'lenet/engine/32/strict'. */
+  id: Type.String(),
+  /** 'lenet' | 'vgg' | 'resnet' | 'exact'. */
+  group: Type.String(),
+  /** What one timed step is. */
+  measurement: Type.String(),
+  model: Type.String(),
+  /** What ran it: a backend (engine, tfjs-wasm, tfjs-cpu, torch) or, for the exact rows, the classifier ('zones/network'). */
+  backend: Type.String(),
+  precision: Precision({ description: "a number format of src/precision, or 'exact'" }, ['exact']),
+  accumulate: Type.String(),
+  batchSize: Count(),
+  /** Untimed steps first, then the timed ones (0 when the measurement failed or was skipped). */
+  warmup: Count(),
+  reps: Count(),
+  /** Median ms per step and the spread, null when the measurement failed or was skipped. */
+  msPerStep: Nullable(ms()),
+  spreadMs: Nullable(Type.Object({ min: ms(), q1: ms(), q3: ms(), max: ms() })),
+  samplesMs: Type.Array(ms()),
+  /** Peak resident memory of the process that ran this measurement alone, MB. */
+  peakRssMB: Nullable(NonNegative()),
+  /** Resident memory after imports and data, before building the model, MB. */
+  rssBeforeMB: Nullable(NonNegative()),
+  ratios: Type.Array(RatioSchema),
+  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** Set when the measurement failed or was skipped (why). */
+  error: Type.Optional(Type.String()),
+  skipped: Type.Optional(Type.String()),
+});
 
-export interface BenchJson {
-  readonly schema: 'adzone/bench';
-  readonly schemaVersion: 2;
-  readonly createdAt: string;
-  readonly command: string;
-  readonly machine: {
-    readonly cpuModel: string;
-    readonly cores: number;
-    readonly loadavgStart: readonly number[];
-    readonly loadavgEnd: readonly number[];
-  };
-  readonly targets: readonly {
-    readonly id: string;
-    readonly max: number;
-    readonly description: string;
-    readonly results: readonly { readonly row: string; readonly ratio: number; readonly verdict?: string }[];
-  }[];
-  readonly notes: readonly string[];
-  readonly runSeconds: number;
-  readonly rows: readonly BenchRowJson[];
-}
+export const BenchSchema = Type.Object({
+  schema: Type.Literal('adzone/bench'),
+  schemaVersion: Type.Literal(2),
+  createdAt: Timestamp(),
+  command: Type.String(),
+  options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  tool: Type.Record(Type.String(), Type.Unknown()),
+  machine: Type.Object({
+    cpuModel: Type.String(),
+    cores: Count(),
+    platform: Type.String(),
+    arch: Type.String(),
+    loadavgStart: Type.Array(Type.Number()),
+    loadavgEnd: Type.Array(Type.Number()),
+  }),
+  setup: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  targets: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      max: Type.Number(),
+      description: Type.String(),
+      results: Type.Array(Type.Object({ row: Type.String(), ratio: JsonNumber(), verdict: Type.Optional(oneOf(VERDICTS)) })),
+    }),
+  ),
+  notes: Type.Array(Type.String()),
+  runSeconds: NonNegative(),
+  rows: Type.Array(BenchRowSchema),
+});
+
+type Of<T extends TSchema> = DeepReadonly<StaticDecode<T>>;
+export type Ratio = Of<typeof RatioSchema>;
+export type BenchRowJson = Of<typeof BenchRowSchema>;
+/** One row of results.json, as src/bench builds it. */
+export type BenchRow = BenchRowJson;
+export type BenchJson = Of<typeof BenchSchema>;

@@ -4,9 +4,9 @@
  * counterexample corpus, gate thresholds) and non-adzone JSON are skipped; a result file that fails
  * its schema is an error (SchemaError), never skipped silently.
  */
-import { existsSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { kindOfSchemaId, readResult, SchemaError, type ReadResult, type ResultKind, type ResultTypes } from './index.ts';
+import { kindOfSchemaId, type ReadResult, type ResultKind, type ResultTypes, readResult, SchemaError } from './index.ts';
 
 export interface MetricsFile {
   readonly file: string;

@@ -14,9 +14,9 @@
  * (β and seed) is also found with a known recipe.
  */
 import { join } from 'node:path';
-import { readResult, type ReadResult } from './index.ts';
+import { type ReadResult, readResult } from './index.ts';
 import type { TrainJson, TrainRunKey } from './train.ts';
-import { effectiveStem } from '../train/config.ts';
+import { effectiveStem } from './train.ts';
 
 type ConfigField = keyof TrainJson['config'];
 /** The config fields of a recipe: all but β, seed and logEvery. */

@@ -14,6 +14,8 @@ import { formatByName } from '../precision/index.ts';
 import type { JacobianChoice } from '../jacobians/index.ts';
 import type { RunBackend, TrainMode, TrainPrecision } from './config.ts';
 import type { Optimizer } from '../engine/optim/index.ts';
+import { tfjsMissing } from '../backends/peers.ts';
+import { InputError } from '../util/errors.ts';
 
 export interface StepOutcome {
   /** Mean cross-entropy of the batch before the step (unscaled). */
@@ -110,6 +112,9 @@ async function engineTrainer(o: TrainerOptions): Promise<NetTrainer> {
 }
 
 async function tfjsTrainer(o: TrainerOptions): Promise<NetTrainer> {
+  // tfjs is an optional peer: say what to install (or to train on the engine) before importing any of it.
+  const missing = tfjsMissing(o.backend === 'tfjs-wasm' ? 'tfjs-wasm' : 'tfjs-cpu');
+  if (missing) throw new InputError(`backend ${o.backend}: ${missing}; or train with backend engine`);
   const { tfjsTrainStep, tfjsEvaluate } = await import('../backends/tfjs/models.ts');
   const { activate, exclusive, tf, packageVersion, BACKEND_PACKAGE } = await import('../backends/tfjs/runtime.ts');
   const name = o.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';

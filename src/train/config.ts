@@ -2,7 +2,7 @@
  * What a training run is: the options that decide its numbers (TrainConfig), the backend that can
  * compute them, the learning-rate schedule and the chance level that marks a collapsed run.
  *
- * Backends (DESIGN §4 ablations):
+ * Backends (docs/DESIGN.md §4 ablations):
  *   precision 32, no --mode            tfjs-wasm (tfjs's own float32 arithmetic: mode 'framework')
  *   precision 16, mode wide (default)  tfjs-wasm, 16-bit `wide` emulated by rounding every op output to binary16
  *   precision 16, mode strict          engine (every product and sum rounded to binary16)
@@ -12,55 +12,19 @@
  * installed, but the tfjs model twins (src/backends/tfjs/models.ts) run on cpu and wasm only.
  */
 import type { Accumulate } from '../engine/types.ts';
-import type { BetaMode } from '../jacobians/index.ts';
+import type { TrainConfig } from '../schema/train.ts';
+
+export type { TrainConfig } from '../schema/train.ts';
+export { effectiveStem } from '../schema/train.ts';
 
 export const TRAIN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as const;
 export type TrainBackendId = (typeof TRAIN_BACKENDS)[number];
 /** The backends a run can actually use here. */
-export type RunBackend = 'engine' | 'tfjs-wasm' | 'tfjs-cpu';
-export type TrainPrecision = '16' | '32' | '64';
+export type RunBackend = TrainConfig['backend'];
+export type TrainPrecision = TrainConfig['precision'];
 /** 'framework': tfjs at 32 bits, whose float32 kernels accumulate as they do. */
-export type TrainMode = Accumulate | 'framework';
-export type LossScaleConfig = 'none' | 'dynamic' | number;
-
-export interface TrainConfig {
-  readonly model: string;
-  readonly dataset: string;
-  readonly beta: number;
-  readonly betaMode: BetaMode;
-  readonly reluAlpha: number;
-  readonly precision: TrainPrecision;
-  readonly mode: TrainMode;
-  readonly backend: RunBackend;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: 'sgd' | 'adam';
-  readonly lr: number;
-  /** SGD momentum (0 for Adam, whose β1 is 0.9). */
-  readonly momentum: number;
-  readonly weightDecay: number;
-  /** 'none', 'step:EPOCHS:GAMMA' or 'cosine', per epoch. */
-  readonly lrSchedule: string;
-  /** 'p': the optimizer updates the p-weights; '32': fp32 master weights for 16-bit runs. */
-  readonly masterWeights: 'p' | '32';
-  readonly lossScale: LossScaleConfig;
-  readonly batchNorm: boolean;
-  /** Channel multiplier (vgg11, resnet18), null for the model's default. */
-  readonly width: number | null;
-  /**
-   * resnet18 only: 'imagenet' (torchvision's 7×7/2 conv + 3×3/2 MaxPool) or 'cifar' (3×3 conv, no
-   * MaxPool). Absent: the ImageNet stem on ImageNet images, the CIFAR stem otherwise. Recorded only
-   * when given, so configs written before the option existed stay equal.
-   */
-  readonly stem?: 'cifar' | 'imagenet';
-  /** CIFAR recipe (random crop 4 + flip) on the train split. */
-  readonly augment: boolean;
-  readonly seed: number;
-  readonly limitTrain: number | null;
-  readonly limitTest: number | null;
-  /** A metrics line every logEvery steps. */
-  readonly logEvery: number;
-}
+export type TrainMode = TrainConfig['mode'];
+export type LossScaleConfig = TrainConfig['lossScale'];
 
 export class TrainConfigError extends Error {
   override name = 'TrainConfigError';
@@ -195,14 +159,3 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'limitTest',
   'logEvery',
 ];
-
-/** The stem a run uses: the recorded one, else ResNet18's default for the data set (ImageNet stem on ImageNet images, CIFAR otherwise); undefined for models without one. */
-export function effectiveStem(c: {
-  readonly model: string;
-  readonly dataset: string;
-  readonly stem?: unknown;
-}): 'cifar' | 'imagenet' | undefined {
-  if (c.stem === 'cifar' || c.stem === 'imagenet') return c.stem;
-  if (c.model !== 'resnet18') return undefined;
-  return c.dataset.toLowerCase().startsWith('imagenet') ? 'imagenet' : 'cifar';
-}

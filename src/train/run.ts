@@ -22,7 +22,8 @@ import { countParams, initBuffers, initParams, modelSpec, type ModelOptions, typ
 import { batchCount, batches, datasetByName, type Batch as DataBatch, type Dataset, type DatasetInfo } from '../data/index.ts';
 import { dynamicLossScale, staticLossScale, type LossScaler } from '../engine/lossScale.ts';
 import { beta as betaJacobian, choice } from '../jacobians/index.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { writeResult, type Divergence, type MetricLine, type TrainResult } from '../schema/index.ts';
 import { createTrainer, type NetTrainer } from './backend.ts';
 import { readCheckpoint, stringifyExact, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { TrainConfigError, chanceThreshold, effectiveStem, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';
@@ -34,6 +35,8 @@ export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const METRICS_FILE = 'metrics.jsonl';
 export const RESULT_FILE = 'result.json';
 export const LOCK_FILE = 'train.lock';
+
+export type { Divergence, MetricLine, TrainResult } from '../schema/index.ts';
 
 /** Another live process is training in the same folder. */
 export class RunLockedError extends Error {
@@ -87,55 +90,8 @@ export function lockRun(out: string): () => void {
   };
 }
 
-/** One line of metrics.jsonl. Accuracies are fractions in [0, 1]; seconds are wall time since the run began (summed over resumes). */
-export type MetricLine =
-  | {
-      readonly kind: 'step';
-      readonly epoch: number;
-      readonly step: number;
-      /** Batches of this epoch done. */
-      readonly batch: number;
-      /** Mean batch loss over the steps since the previous step line. */
-      readonly loss: number;
-      /** Training-mode accuracy over those steps (null where the backend gives no logits: engine with loss scaling). */
-      readonly trainAcc: number | null;
-      readonly lr: number;
-      readonly seconds: number;
-      /** Steps skipped by loss scaling since the previous line, and the scale now (loss-scaled runs only). */
-      readonly skipped?: number;
-      readonly lossScale?: number;
-    }
-  | {
-      readonly kind: 'epoch';
-      readonly epoch: number;
-      readonly step: number;
-      /** Mean batch loss over the epoch's steps. */
-      readonly loss: number;
-      readonly trainAcc: number | null;
-      /** null when the epoch was cut short by a non-finite loss (no evaluation). */
-      readonly testLoss: number | null;
-      readonly testAcc: number | null;
-      readonly lr: number;
-      readonly seconds: number;
-      readonly epochSeconds: number;
-      readonly trainSeconds: number;
-      readonly evalSeconds: number;
-      readonly steps: number;
-      readonly skipped?: number;
-      readonly lossScale?: number;
-      readonly partial?: true;
-    };
-
 /** Keys of a MetricLine that are wall-clock times (the only ones a resumed run may differ in). */
 export const TIME_KEYS = ['seconds', 'epochSeconds', 'trainSeconds', 'evalSeconds'] as const;
-
-export interface Divergence {
-  readonly reason: string;
-  /** 1-based epoch in which it was found. */
-  readonly epoch: number;
-  readonly step: number;
-  readonly kind: 'non-finite-loss' | 'chance';
-}
 
 interface Sums {
   lossSum: number;
@@ -200,44 +156,6 @@ export interface RunOptions {
   readonly command: string;
   /** Test hook: called after every step; returning true stops at once as a crash would (nothing more is written). */
   readonly afterStep?: (step: number) => boolean;
-}
-
-export interface TrainResult {
-  readonly schema: 'adzone/train';
-  readonly schemaVersion: 1;
-  readonly command: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly config: TrainConfig;
-  readonly backend: string;
-  readonly precision: string;
-  readonly mode: string;
-  readonly betaMode: string;
-  readonly status: 'completed' | 'diverged';
-  readonly divergence: (Divergence & { readonly continued: boolean }) | null;
-  readonly finalTestAcc: number | null;
-  readonly bestTestAcc: { readonly testAcc: number; readonly epoch: number } | null;
-  readonly epochs: readonly Extract<MetricLine, { kind: 'epoch' }>[];
-  readonly timings: {
-    readonly totalSeconds: number;
-    readonly trainSeconds: number;
-    readonly evalSeconds: number;
-    readonly meanStepMs: number;
-    readonly steps: number;
-    readonly stepsPerEpoch: number;
-    readonly epochSeconds: readonly number[];
-    readonly sessions: readonly { readonly startedAt: string; readonly fromStep: number }[];
-  };
-  readonly model: { readonly name: string; readonly variant: string; readonly params: number };
-  readonly optimizer: string;
-  readonly data: {
-    readonly train: { readonly n: number; readonly files: readonly string[]; readonly sha256: readonly string[] };
-    readonly test: { readonly n: number; readonly files: readonly string[]; readonly sha256: readonly string[] };
-    readonly normalisation: string;
-    readonly augment: boolean;
-    readonly chanceThreshold: number;
-  };
-  readonly versions: Record<string, unknown>;
 }
 
 export type RunOutcome =
@@ -619,7 +537,7 @@ async function trainLocked(o: RunOptions): Promise<RunOutcome> {
     },
     versions: { ...o.versions, ...trainer.versions },
   };
-  writeFileAtomic(join(out, RESULT_FILE), toJson(result));
+  writeResult(join(out, RESULT_FILE), 'train', result);
   return { status: result.status, result };
 }
 

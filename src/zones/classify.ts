@@ -1,5 +1,5 @@
 /**
- * Zone classification of one evaluation point (DESIGN §3).
+ * Zone classification of one evaluation point (docs/DESIGN.md §3).
  *
  * The decision is made by routing, without tolerance, and then checked with values:
  * 1. Over the reals (oracle): AD_R(J) for every member J of the family. If two members disagree,
@@ -14,30 +14,34 @@
  * 3. Value check: |AD_p(J) − AD_R(J)| against the rigorous bound γ_N·Σ|terms| (N from the oracle's
  *    depth). A regular point must be within it; a result outside it on a regular point is reported
  *    as an inconsistency, never hidden.
- * A backend with a fixed Jacobian (tfjs) is classified against its measured tie rule, with the
+ * A backend with a fixed Jacobian (tfjs, torch) is classified against its measured tie rule, with the
  * routing read off its own forward values; a result that no admissible Jacobian explains along that
- * routing is a 'defect' (see classifyFixed).
+ * routing is a 'defect' (see classifyFixed). Every verdict says what it rests on (`verdictBasis`):
+ * a backend without forward values (src/backends/types.ts) gets 'no-forward', since then a routing
+ * defect cannot be told from a rounding-made tie.
  */
+
+import type { AdBackend, BackendResult } from '../backends/types.ts';
+import type { Accumulate } from '../engine/types.ts';
+import { type BetaMode, choice, type JacobianChoice, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
+import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
 import type { Format } from '../precision/index.ts';
 import { formatByName, unitRoundoff } from '../precision/index.ts';
 import {
   activationShapes,
   flattenParams,
+  type Gradients,
   hasParams,
   isFiniteProblem,
-  routingFromActivations,
-  windowIndices,
-  type Gradients,
   type LayerRouting,
   type MaxPoolSpec,
   type Problem,
   type Routing,
+  routingFromActivations,
+  windowIndices,
 } from '../problem/index.ts';
-import { choice, jacobianName, type BetaMode, type JacobianChoice, type MaxPoolJacobian } from '../jacobians/index.ts';
-import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
-import type { AdBackend, BackendResult } from '../backends/types.ts';
-import type { Accumulate } from '../engine/types.ts';
-import type { Cause, Zone } from './types.ts';
+import type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+import type { Cause, Outcome } from './types.ts';
 
 export interface ClassifyConfig {
   readonly precisions: readonly string[];
@@ -53,69 +57,8 @@ export interface ClassifyConfig {
   readonly tieRules?: Readonly<Record<string, MaxPoolJacobian>>;
 }
 
-/** One entry of a window (or a ReLU input): its flat index, exact value and value in precision p. */
-export interface EntryView {
-  readonly index: number;
-  readonly exact: string;
-  readonly rounded: number | null;
-}
-
-/** One routing unit (a pooling window or a ReLU) that explains a classification. */
-export interface Finding {
-  readonly layer: number;
-  readonly kind: 'maxpool' | 'relu';
-  /** Output index of the window, or the ReLU unit index. */
-  readonly unit: number;
-  /** 'real-tie': a tie over the reals; 'tie' / 'flip' / 'split': how rounding changed the routing. */
-  readonly what: 'real-tie' | 'tie' | 'flip' | 'split';
-  /** Exact tie set (maxpool) or [sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p (null when the backend does not expose routing). */
-  readonly rounded: readonly number[] | null;
-  /** Whether this unit alone changes the classified gradient. */
-  readonly matters: boolean;
-  readonly entries: readonly EntryView[];
-}
-
-export interface ValueCheck {
-  readonly jacobian: string;
-  /** |AD_p − AD_R| (as a double) at the entry with the largest error-to-bound ratio. */
-  readonly maxError: number;
-  /** That entry's rounding bound γ_N·Σ|terms| (Infinity when N·u ≥ 1). */
-  readonly bound: number;
-  /** That entry's index in the classified gradient. */
-  readonly entry: number;
-  /** Every entry within its own bound. */
-  readonly within: boolean;
-  /**
-   * The computation underflowed (IEEE flag): the standard model behind the bound assumes no
-   * underflow, so `within: false` then does not contradict a regular routing.
-   */
-  readonly underflow?: boolean;
-}
-
-export interface Classification {
-  readonly backend: string;
-  readonly precision: string;
-  readonly zone: Zone;
-  readonly cause?: Cause;
-  /** What was classified: the parameter gradient, or the input gradient where there are no parameters. */
-  readonly target: 'params' | 'input';
-  /** Zone of the input gradient, reported beside the parameter gradient's (never mixed in). */
-  readonly inputZone?: Zone;
-  readonly findings: readonly Finding[];
-  /** Routing differences from rounding that did not change the gradient over the reals. */
-  readonly harmlessRoundingDiffs: number;
-  readonly valueChecks: readonly ValueCheck[];
-  /** Fixed-Jacobian backends at a real tie: the family members whose AD_R their result matches within rounding. */
-  readonly matchedRules?: readonly string[];
-  /** Set when zone is 'nonfinite': why. */
-  readonly reason?: string;
-  /** A regular point whose value check failed without underflow: the classifier and the bound disagree (a finding to report). */
-  readonly inconsistent?: boolean;
-  /** The precision-p computation underflowed, so the value check's bound did not apply (reported, counted apart). */
-  readonly underflow?: boolean;
-}
+export type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+export type { VerdictBasis } from '../problem/index.ts';
 
 export interface RealTieSummary {
   /** Tied windows (k ≥ 2) over the reals. */
@@ -269,22 +212,6 @@ class ExactPoint {
     return results.some((g) => !sameExact(g, results[0]));
   }
 
-  realTieUnits(): Unit[] {
-    const units: Unit[] = [];
-    for (const r of this.forward.routing) {
-      if (r.kind === 'maxpool') {
-        r.ties.forEach((t, u) => {
-          if (t.length > 1) units.push({ layer: r.layer, kind: 'maxpool', unit: u });
-        });
-      } else {
-        r.sign.forEach((s, u) => {
-          if (s === 0) units.push({ layer: r.layer, kind: 'relu', unit: u });
-        });
-      }
-    }
-    return units;
-  }
-
   entries(unit: Unit, rounded?: readonly (readonly number[])[]): EntryView[] {
     const layer = this.problem.layers[unit.layer];
     const acts = this.forward.activations[unit.layer];
@@ -294,17 +221,34 @@ class ExactPoint {
         : [unit.unit];
     return idx.map((i) => ({ index: i, exact: acts[i].toString(), rounded: rounded ? rounded[unit.layer][i] : null }));
   }
+}
 
-  /** Is this all-zero window harmless because ReLU erases it (every tied entry is a ReLU output of a negative or α=0 input)? */
-  isAllZeroWindow(unit: Unit): boolean {
-    if (unit.kind !== 'maxpool') return false;
-    const r = this.forward.routing.find((x) => x.layer === unit.layer);
-    if (r?.kind !== 'maxpool') return false;
-    const ties = r.ties[unit.unit];
-    if (!ties.every((i) => this.forward.activations[unit.layer][i].isZero())) return false;
-    const prev = this.forward.routing.find((x) => x.layer === unit.layer - 1);
-    return !!prev && prev.kind === 'relu' && ties.every((i) => prev.sign[i] < 0);
+/** The units tied over the reals: MaxPool windows with ≥ 2 maximisers, ReLU inputs exactly 0. */
+function realTieUnits(point: ExactPoint): Unit[] {
+  const units: Unit[] = [];
+  for (const r of point.forward.routing) {
+    if (r.kind === 'maxpool') {
+      r.ties.forEach((t, u) => {
+        if (t.length > 1) units.push({ layer: r.layer, kind: 'maxpool', unit: u });
+      });
+    } else {
+      r.sign.forEach((s, u) => {
+        if (s === 0) units.push({ layer: r.layer, kind: 'relu', unit: u });
+      });
+    }
   }
+  return units;
+}
+
+/** Is this all-zero window harmless because ReLU erases it (every tied entry is a ReLU output of a negative or α=0 input)? */
+function isAllZeroWindow(point: ExactPoint, unit: Unit): boolean {
+  if (unit.kind !== 'maxpool') return false;
+  const r = point.forward.routing.find((x) => x.layer === unit.layer);
+  if (r?.kind !== 'maxpool') return false;
+  const ties = r.ties[unit.unit];
+  if (!ties.every((i) => point.forward.activations[unit.layer][i].isZero())) return false;
+  const prev = point.forward.routing.find((x) => x.layer === unit.layer - 1);
+  return !!prev && prev.kind === 'relu' && ties.every((i) => prev.sign[i] < 0);
 }
 
 function bound(depth: number, magnitude: ExactNumber, format: Format): number {
@@ -346,6 +290,12 @@ function allFinite(r: BackendResult): boolean {
   return r.output.every(Number.isFinite) && flattenParams(r.grads).every(Number.isFinite) && r.grads.input.every(Number.isFinite);
 }
 
+/** One run of a routed backend: the member J and its result. */
+interface RoutedRun {
+  readonly j: JacobianChoice;
+  readonly r: BackendResult;
+}
+
 /** Classify with a backend that exposes its routing and takes any Jacobian (the engine). */
 async function classifyRouted(
   point: ExactPoint,
@@ -357,50 +307,15 @@ async function classifyRouted(
   const { config, problem } = point;
   const format = formatByName(precision);
   const withAlpha = config.reluAlphas.length > 1;
-  const runs = await Promise.all(
+  const runs: RoutedRun[] = await Promise.all(
     point.choices.map(async (j) => ({
       j,
       r: await backend.run(problem, { precision, accumulate: config.accumulate, jacobian: j, checkUnderflow: true }),
     })),
   );
-  const base = { backend: backend.id, precision, target: point.target } as const;
-  const decide = (target: 'params' | 'input') => {
-    const findings: Finding[] = [];
-    let harmless = 0;
-    let compensated = false;
-    for (const { j, r } of runs) {
-      if (!r.routing) throw new Error(`backend ${backend.id} exposes no routing`);
-      const diffs = routingDiffs(point.forward.routing, r.routing);
-      if (diffs.length === 0) continue;
-      const along = config.oracle.backward(problem, r.routing, j);
-      const changed = !sameExact(point.targetGrads(along.grads, target), point.targetGrads(point.ad(j).grads, target));
-      if (!changed) {
-        harmless = Math.max(harmless, diffs.length);
-        continue;
-      }
-      compensated = true;
-      for (const d of diffs) {
-        if (findings.some((f) => f.layer === d.layer && f.unit === d.unit && f.kind === d.kind)) continue;
-        const rr = r.routing.find((x) => x.layer === d.layer)!;
-        const value = unitValue(rr, d.unit);
-        const er = point.forward.routing.find((x) => x.layer === d.layer)!;
-        findings.push({
-          layer: d.layer,
-          kind: d.kind,
-          unit: d.unit,
-          what: d.what,
-          exact: unitValue(er, d.unit),
-          rounded: value,
-          matters: point.matters(d, d.kind === 'maxpool' ? value : (value[0] as -1 | 0 | 1), j, target),
-          entries: point.entries(d, r.activations),
-        });
-      }
-    }
-    const mattering = findings.filter((f) => f.matters);
-    const causeFrom = mattering.length > 0 ? mattering : findings;
-    const cause: Cause | undefined = compensated ? (causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie') : undefined;
-    return { zone: (compensated ? 'compensation' : 'regular') as Zone, cause, findings, harmless };
-  };
+  const base = { backend: backend.id, precision, target: point.target, verdictBasis: 'own-forward' } as const;
+  const decide = (target: 'params' | 'input') => routedZone(point, backend.id, runs, target);
+  const checks = () => runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha)));
   if (bif) {
     const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
     return {
@@ -409,7 +324,7 @@ async function classifyRouted(
       ...(inputZone ? { inputZone } : {}),
       findings: realTieFindings(point, runs[0].r.activations),
       harmlessRoundingDiffs: 0,
-      valueChecks: runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha))),
+      valueChecks: checks(),
     };
   }
   if (!runs.every(({ r }) => allFinite(r))) {
@@ -424,7 +339,7 @@ async function classifyRouted(
   }
   const main = decide(point.target);
   const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
-  const valueChecks = runs.map(({ j, r }) => valueCheck(point, r, j, format, choiceName(j, withAlpha)));
+  const valueChecks = checks();
   const inconsistent = main.zone === 'regular' && valueChecks.some((v) => !v.within && !v.underflow);
   return {
     ...base,
@@ -439,9 +354,67 @@ async function classifyRouted(
   };
 }
 
+/**
+ * The zone of a routed backend's runs for one target: compensation when the exact AD along some
+ * run's own p routing differs from AD_R, explained by the units whose routing rounding changed;
+ * otherwise regular, with the routing changes that did not matter counted.
+ */
+function routedZone(
+  point: ExactPoint,
+  backendId: string,
+  runs: readonly RoutedRun[],
+  target: 'params' | 'input',
+): { zone: Outcome; cause?: Cause; findings: Finding[]; harmless: number } {
+  const findings: Finding[] = [];
+  let harmless = 0;
+  let compensated = false;
+  for (const { j, r } of runs) {
+    if (!r.routing) throw new Error(`backend ${backendId} exposes no routing`);
+    const diffs = routingDiffs(point.forward.routing, r.routing);
+    if (diffs.length === 0) continue;
+    const along = point.config.oracle.backward(point.problem, r.routing, j);
+    const changed = !sameExact(point.targetGrads(along.grads, target), point.targetGrads(point.ad(j).grads, target));
+    if (!changed) {
+      harmless = Math.max(harmless, diffs.length);
+      continue;
+    }
+    compensated = true;
+    for (const d of diffs) {
+      if (findings.some((f) => f.layer === d.layer && f.unit === d.unit && f.kind === d.kind)) continue;
+      findings.push(diffFinding(point, d, r.routing, r.activations, j, target));
+    }
+  }
+  const mattering = findings.filter((f) => f.matters);
+  const causeFrom = mattering.length > 0 ? mattering : findings;
+  const cause: Cause | undefined = compensated ? (causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie') : undefined;
+  return { zone: compensated ? 'compensation' : 'regular', cause, findings, harmless };
+}
+
+/** A unit whose routing rounding changed, explained: exact and p decisions, whether it alone matters, its entries. */
+function diffFinding(
+  point: ExactPoint,
+  d: Unit & { what: 'tie' | 'flip' | 'split' },
+  rounded: Routing,
+  activations: BackendResult['activations'],
+  j: JacobianChoice,
+  target: 'params' | 'input',
+): Finding {
+  const value = unitValue(rounded.find((x) => x.layer === d.layer)!, d.unit);
+  return {
+    layer: d.layer,
+    kind: d.kind,
+    unit: d.unit,
+    what: d.what,
+    exact: unitValue(point.forward.routing.find((x) => x.layer === d.layer)!, d.unit),
+    rounded: value,
+    matters: point.matters(d, d.kind === 'maxpool' ? value : (value[0] as -1 | 0 | 1), j, target),
+    entries: point.entries(d, activations),
+  };
+}
+
 function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[])[]): Finding[] {
   const out: Finding[] = [];
-  for (const u of point.realTieUnits()) {
+  for (const u of realTieUnits(point)) {
     if (!point.realTieMatters(u)) continue;
     const r = point.forward.routing.find((x) => x.layer === u.layer)!;
     out.push({ ...u, what: 'real-tie', exact: unitValue(r, u.unit), rounded: null, matters: true, entries: point.entries(u, rounded) });
@@ -472,7 +445,8 @@ async function classifyFixed(
     accumulate: config.accumulate,
     jacobian: choice({ kind: 'first' }, alpha, config.betaMode),
   });
-  const base = { backend: backend.id, precision, target: point.target } as const;
+  const routing = ownRouting(backend, problem, r, precision);
+  const base = { backend: backend.id, precision, target: point.target, verdictBasis: routing ? 'own-forward' : 'no-forward' } as const;
   if (!allFinite(r)) {
     return {
       ...base,
@@ -483,7 +457,6 @@ async function classifyFixed(
       valueChecks: [],
     };
   }
-  const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
   const rule = choice(config.tieRules?.[backend.id] ?? { kind: 'first' }, alpha, config.betaMode);
   const ruleName = jacobianName(rule.maxpool);
   // Which members' exact AD does the result match within rounding? (the tie rule, observed here)
@@ -493,43 +466,7 @@ async function classifyFixed(
   const diffs = routing ? routingDiffs(point.forward.routing, routing) : [];
   const along = routing && diffs.length ? config.oracle.backward(problem, routing, rule) : undefined;
 
-  const decide = (
-    target: 'params' | 'input',
-  ): { zone: Zone; cause?: Cause; findings: Finding[]; checks: ValueCheck[]; harmless: number } => {
-    const vc = valueCheck(point, r, rule, format, ruleName, target);
-    if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };
-    if (along) {
-      const va = valueCheck(point, r, rule, format, `${ruleName} along its routing`, target, along);
-      if (va.within) {
-        const findings = diffs.map((d) => {
-          const value = unitValue(routing!.find((x) => x.layer === d.layer)!, d.unit);
-          return {
-            ...d,
-            exact: unitValue(point.forward.routing.find((x) => x.layer === d.layer)!, d.unit),
-            rounded: value,
-            matters: point.matters(d, d.kind === 'maxpool' ? value : (value[0] as -1 | 0 | 1), rule, target),
-            entries: point.entries(d, r.activations),
-          };
-        });
-        const causeFrom = findings.some((f) => f.matters) ? findings.filter((f) => f.matters) : findings;
-        return {
-          zone: 'compensation',
-          cause: causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie',
-          findings,
-          checks: [vc, va],
-          harmless: 0,
-        };
-      }
-      return { zone: 'defect', findings: [], checks: [vc, va], harmless: 0 };
-    }
-    return {
-      zone: routing ? 'defect' : 'compensation',
-      ...(routing ? {} : { cause: 'tie' as Cause }),
-      findings: [],
-      checks: [vc],
-      harmless: 0,
-    };
-  };
+  const decide = (target: 'params' | 'input') => fixedZone(point, r, rule, routing, diffs, along, format, target);
 
   const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
   if (bif) {
@@ -554,6 +491,72 @@ async function classifyFixed(
     valueChecks: d.checks,
     matchedRules,
     ...(d.zone === 'defect' ? { reason: defectReason(point, r, rule, routing, along, format) } : {}),
+    ...(!routing && d.zone === 'compensation' ? { reason: NO_FORWARD_REASON } : {}),
+  };
+}
+
+const NO_FORWARD_REASON =
+  'the result is beyond rounding of the exact AD, and the backend returned no forward values: whether rounding changed its routing ' +
+  '(compensation) or its gradient is routed wrongly (a defect) cannot be told; compensation is assumed, unverified';
+
+/**
+ * The routing a backend followed: exposed, or read off its forward values; undefined when it has
+ * neither. A backend that declares forward values and returns none breaks the contract (src/backends/types.ts).
+ */
+function ownRouting(backend: AdBackend, problem: Problem, r: BackendResult, precision: string): Routing | undefined {
+  const routing = r.routing ?? (r.activations ? routingFromActivations(problem, r.activations) : undefined);
+  if (!routing && backend.forwardValues) {
+    throw new Error(`${backend.id} declares forward values but returned neither activations nor routing at ${precision} bits`);
+  }
+  return routing;
+}
+
+/** The outcome of a fixed-Jacobian backend for one target. */
+interface FixedZone {
+  zone: Outcome;
+  cause?: Cause;
+  findings: Finding[];
+  checks: ValueCheck[];
+  harmless: number;
+}
+
+/**
+ * A fixed-Jacobian backend's zone for one target: regular within rounding of AD_R(rule);
+ * compensation within rounding of the exact AD along its own routing; otherwise a defect (or, when
+ * it exposes no routing to explain the difference, compensation by a rounding-made tie).
+ */
+function fixedZone(
+  point: ExactPoint,
+  r: BackendResult,
+  rule: JacobianChoice,
+  routing: Routing | undefined,
+  diffs: ReturnType<typeof routingDiffs>,
+  along: ExactBackward | undefined,
+  format: Format,
+  target: 'params' | 'input',
+): FixedZone {
+  const ruleName = jacobianName(rule.maxpool);
+  const vc = valueCheck(point, r, rule, format, ruleName, target);
+  if (vc.within) return { zone: 'regular', findings: [], checks: [vc], harmless: diffs.length };
+  if (!along) {
+    return {
+      zone: routing ? 'defect' : 'compensation',
+      ...(routing ? {} : { cause: 'tie' as Cause }),
+      findings: [],
+      checks: [vc],
+      harmless: 0,
+    };
+  }
+  const va = valueCheck(point, r, rule, format, `${ruleName} along its routing`, target, along);
+  if (!va.within) return { zone: 'defect', findings: [], checks: [vc, va], harmless: 0 };
+  const findings = diffs.map((d) => diffFinding(point, d, routing!, r.activations, rule, target));
+  const causeFrom = findings.some((f) => f.matters) ? findings.filter((f) => f.matters) : findings;
+  return {
+    zone: 'compensation',
+    cause: causeFrom.some((f) => f.what === 'flip') ? 'flip' : 'tie',
+    findings,
+    checks: [vc, va],
+    harmless: 0,
   };
 }
 
@@ -600,7 +603,7 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
           .map((precision) => ({
             backend: b.id,
             precision,
-            zone: 'nonfinite' as Zone,
+            zone: 'nonfinite' as Outcome,
             target,
             reason,
             findings: [],
@@ -619,14 +622,14 @@ export async function classifyPoint(problem: Problem, config: ClassifyConfig): P
   let allZero = 0;
   let otherHarmless = 0;
   let reluZeros = 0;
-  for (const u of point.realTieUnits()) {
+  for (const u of realTieUnits(point)) {
     if (u.kind === 'relu') {
       reluZeros++;
       continue;
     }
     windows++;
     if (point.realTieMatters(u)) harmful++;
-    else if (point.isAllZeroWindow(u)) allZero++;
+    else if (isAllZeroWindow(point, u)) allZero++;
     else otherHarmless++;
   }
   const results: Classification[] = [];

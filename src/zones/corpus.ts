@@ -4,33 +4,13 @@
  * `npm test` replays it and notices when its classification changes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { jacobianName, parseJacobian, type MaxPoolJacobian } from '../jacobians/index.ts';
-import type { Accumulate } from '../engine/types.ts';
 import type { Problem } from '../problem/index.ts';
-import { toJson, writeFileAtomic } from '../util/atomic.ts';
-import type { ZoneClass } from './verify.ts';
+import { readResult, writeResult, type CorpusEntry } from '../schema/index.ts';
 
-export interface CorpusEntry {
-  readonly schema: 'adzone/counterexample';
-  readonly schemaVersion: 1;
-  /** Content hash of (problem, backend, precision, settings): the file name. */
-  readonly id: string;
-  readonly generator: string;
-  readonly seed: number;
-  readonly path: string;
-  readonly backend: string;
-  readonly precision: string;
-  readonly accumulate: Accumulate;
-  readonly jacobians: readonly string[];
-  readonly reluAlphas: readonly number[];
-  readonly expected: ZoneClass;
-  /** Why this case is kept (e.g. the minimal case of a class, or a per-draw ordering inversion). */
-  readonly note: string;
-  readonly foundAt: string;
-  readonly problem: Problem;
-}
+export type { CorpusEntry } from '../schema/index.ts';
 
 export function entryId(
   e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion' | 'foundAt' | 'note' | 'seed' | 'path' | 'expected' | 'generator'>,
@@ -41,7 +21,10 @@ export function entryId(
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-/** Numbers JSON cannot hold (NaN, ±Inf, −0) are stored as strings 'NaN', 'Infinity', '-Infinity', '-0'. */
+/**
+ * Numbers JSON cannot hold (NaN, ±Inf, −0) are stored as strings 'NaN', 'Infinity', '-Infinity',
+ * '-0'; reading (the schema's ExactJsonNumber) turns them back.
+ */
 function encodeNumbers(p: Problem): unknown {
   return JSON.parse(
     JSON.stringify(p, (_k, v) =>
@@ -50,19 +33,13 @@ function encodeNumbers(p: Problem): unknown {
   );
 }
 
-function decodeNumbers(p: unknown): Problem {
-  return JSON.parse(JSON.stringify(p), (_k, v) =>
-    v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === '-0' ? -0 : v,
-  ) as Problem;
-}
-
 /** Add an entry unless the same case is already there; returns the file written, or undefined. */
 export function addToCorpus(dir: string, e: Omit<CorpusEntry, 'id' | 'schema' | 'schemaVersion'>): string | undefined {
   const id = entryId(e);
   const file = join(dir, `${e.generator}-${e.backend}-${e.precision}-${e.expected.replace(':', '-')}-${id}.json`);
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).some((f) => f.endsWith(`-${id}.json`))) return undefined;
-  writeFileAtomic(file, toJson({ schema: 'adzone/counterexample', schemaVersion: 1, id, ...e, problem: encodeNumbers(e.problem) }));
+  writeResult(file, 'counterexample', { schema: 'adzone/counterexample', schemaVersion: 1, id, ...e, problem: encodeNumbers(e.problem) });
   return file;
 }
 
@@ -73,18 +50,8 @@ export function readCorpus(dir: string): Array<CorpusEntry & { file: string; fam
     .sort()
     .map((f) => {
       const file = join(dir, f);
-      let raw: CorpusEntry;
-      try {
-        raw = JSON.parse(readFileSync(file, 'utf8')) as CorpusEntry;
-      } catch (err) {
-        throw new Error(`corpus file ${file} is not valid JSON: ${(err as Error).message}`);
-      }
-      if (raw.schema !== 'adzone/counterexample' || raw.schemaVersion !== 1) {
-        throw new Error(
-          `corpus file ${file}: expected schema adzone/counterexample version 1, found ${raw.schema} version ${raw.schemaVersion}`,
-        );
-      }
-      return { ...raw, file, problem: decodeNumbers(raw.problem), family: raw.jacobians.map(parseJacobian) };
+      const entry = readResult(file, 'counterexample').data;
+      return { ...entry, file, family: entry.jacobians.map(parseJacobian) };
     });
 }
 

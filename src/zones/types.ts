@@ -1,9 +1,6 @@
 /**
- * Zones of one evaluation (DESIGN §3), plus two outcomes outside the three zones:
- * - 'nonfinite': NaN/±Inf in the point (no exact value) or overflow in precision p;
- * - 'defect': a framework's gradient equals, within rounding, the exact AD of no admissible
- *   Jacobian along the routing its own forward values imply: an implementation bug, not a zone.
+ * The words of a point classification, from the one vocabulary (src/problem/vocabulary.ts): a
+ * classification's `zone` is an Outcome: one of the three zones, or 'nonfinite' / 'defect' outside
+ * them; a compensation has a Cause ('tie' or 'flip').
  */
-export type Zone = 'regular' | 'bifurcation' | 'compensation' | 'nonfinite' | 'defect';
-/** Why a compensation happened: rounding produced a tie ('tie') or swapped the argmax / a ReLU sign ('flip'). */
-export type Cause = 'tie' | 'flip';
+export type { CompensationCause as Cause, Outcome, Zone } from '../problem/index.ts';

@@ -10,9 +10,9 @@ import type { Accumulate } from '../engine/types.ts';
 import type { AdBackend } from '../backends/types.ts';
 import type { Oracle } from '../oracle/types.ts';
 import type { Case, Generator } from '../generators/types.ts';
-import type { Problem } from '../problem/index.ts';
+import { OUTCOMES, ZONE_CLASSES, zeroCountsOf, zoneClassOf, type Outcome, type Problem, type ZoneClass } from '../problem/index.ts';
+import type { Counterexample, RealTieTotals, TableRow, VerifyResult } from '../schema/verify.ts';
 import { classifyPoint, type Classification, type ClassifyConfig, type PointClassification } from './classify.ts';
-import type { Zone } from './types.ts';
 
 export interface VerifyOptions {
   readonly samples: number;
@@ -31,67 +31,12 @@ export interface VerifyOptions {
   readonly onProgress?: (done: number, total: number, what: string) => void;
 }
 
-/** Zone with its cause, the unit reports count: 'regular', 'bifurcation', 'compensation:tie', 'compensation:flip', 'nonfinite'. */
-export type ZoneClass = 'regular' | 'bifurcation' | 'compensation:tie' | 'compensation:flip' | 'nonfinite' | 'defect';
-export const ZONE_CLASSES: readonly ZoneClass[] = [
-  'regular',
-  'bifurcation',
-  'compensation:tie',
-  'compensation:flip',
-  'nonfinite',
-  'defect',
-];
+export type { Counterexample, RealTieTotals, TableRow, VerifyResult } from '../schema/verify.ts';
+export { ZONE_CLASSES, type ZoneClass } from '../problem/index.ts';
 
+/** The zone class of a classification: its zone, with the cause for a compensation. */
 export function zoneClass(c: Pick<Classification, 'zone' | 'cause'>): ZoneClass {
-  return c.zone === 'compensation' ? (`compensation:${c.cause ?? 'tie'}` as ZoneClass) : (c.zone as ZoneClass);
-}
-
-export interface TableRow {
-  readonly generator: string;
-  readonly backend: string;
-  readonly precision: string;
-  readonly n: number;
-  readonly counts: Record<ZoneClass, number>;
-  /** Share of draws in a zone other than regular: bifurcation + compensation over the finite draws (defects are counted apart). */
-  readonly nonRegularShare: number;
-  /** Draws where rounding changed the routing without changing the gradient over the reals. */
-  readonly harmlessRoundingDiffs: number;
-  /** Regular draws whose values fell outside the rigorous rounding bound without underflow (should be 0; a finding if not). */
-  readonly inconsistent: number;
-  /** Draws whose precision-p computation underflowed (the bound's standard model does not cover them). */
-  readonly underflow: number;
-  /** Input-gradient zones, for chains whose parameter gradient is what is classified. */
-  readonly inputZones?: Record<Zone, number>;
-}
-
-export interface Counterexample {
-  readonly generator: string;
-  readonly backend: string;
-  readonly precision: string;
-  readonly class: ZoneClass;
-  /** fast-check seed and path: `adzone replay` reproduces the shrunk case from them. */
-  readonly seed: number;
-  readonly path: string;
-  readonly numShrinks: number;
-  readonly case: Case;
-  readonly classification: Classification;
-}
-
-export interface RealTieTotals {
-  readonly generator: string;
-  readonly draws: number;
-  readonly tiedWindows: number;
-  readonly harmful: number;
-  readonly allZero: number;
-  readonly otherHarmless: number;
-  readonly reluZeros: number;
-}
-
-export interface VerifyResult {
-  readonly table: readonly TableRow[];
-  readonly realTies: readonly RealTieTotals[];
-  readonly counterexamples: readonly Counterexample[];
-  readonly seconds: number;
+  return zoneClassOf(c.zone, c.cause);
 }
 
 /** Seed for one generator: the run's seed mixed with the generator id, so adding a generator changes no other's draws. */
@@ -99,10 +44,6 @@ export function generatorSeed(seed: number, id: string): number {
   let h = seed | 0;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x9e3779b1) | 0;
   return h >>> 0;
-}
-
-function emptyCounts(): Record<ZoneClass, number> {
-  return { regular: 0, bifurcation: 0, 'compensation:tie': 0, 'compensation:flip': 0, nonfinite: 0, defect: 0 };
 }
 
 function classifyConfig(o: VerifyOptions, backends = o.backends, precisions = o.precisions): ClassifyConfig {
@@ -121,7 +62,7 @@ function classifyConfig(o: VerifyOptions, backends = o.backends, precisions = o.
 export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const t0 = Date.now();
   const config = classifyConfig(o);
-  const rows = new Map<string, TableRow & { counts: Record<ZoneClass, number>; inputZones: Record<Zone, number> }>();
+  const rows = new Map<string, TableRow & { counts: Record<ZoneClass, number>; inputZones: Record<Outcome, number> }>();
   const realTies: RealTieTotals[] = [];
   const found = new Map<string, { generator: Generator; backend: AdBackend; precision: string; cls: ZoneClass }>();
   const total = o.samples * o.generators.length;
@@ -146,12 +87,13 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
             backend: r.backend,
             precision: r.precision,
             n: 0,
-            counts: emptyCounts(),
+            counts: zeroCountsOf(ZONE_CLASSES),
             nonRegularShare: 0,
             harmlessRoundingDiffs: 0,
             inconsistent: 0,
             underflow: 0,
-            inputZones: { regular: 0, bifurcation: 0, compensation: 0, nonfinite: 0, defect: 0 },
+            noForward: 0,
+            inputZones: zeroCountsOf(OUTCOMES),
           };
           rows.set(key, row);
         }
@@ -162,6 +104,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
         if (r.harmlessRoundingDiffs > 0) (row as { harmlessRoundingDiffs: number }).harmlessRoundingDiffs++;
         if (r.inconsistent) (row as { inconsistent: number }).inconsistent++;
         if (r.underflow) (row as { underflow: number }).underflow++;
+        if (r.verdictBasis === 'no-forward') (row as { noForward: number }).noForward++;
         if (cls !== 'regular') {
           const fk = `${key}|${cls}`;
           if (!found.has(fk))
@@ -177,8 +120,13 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     const finite = r.n - r.counts.nonfinite;
     const nonRegular = finite - r.counts.regular - r.counts.defect;
     const hasInput = Object.values(r.inputZones).some((v) => v > 0);
-    const { inputZones, ...rest } = r;
-    return { ...rest, nonRegularShare: finite > 0 ? nonRegular / finite : 0, ...(hasInput ? { inputZones } : {}) };
+    const { inputZones, noForward, ...rest } = r;
+    return {
+      ...rest,
+      nonRegularShare: finite > 0 ? nonRegular / finite : 0,
+      ...(hasInput ? { inputZones } : {}),
+      ...(noForward ? { noForward } : {}),
+    };
   });
   const counterexamples: Counterexample[] = [];
   if (o.shrink !== false) {

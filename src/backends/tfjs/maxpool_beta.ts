@@ -1,5 +1,5 @@
 /**
- * MaxPool with a chosen member of the Jacobian family (DESIGN §2) in tfjs, through tf.customGrad.
+ * MaxPool with a chosen member of the Jacobian family (docs/DESIGN.md §2) in tfjs, through tf.customGrad.
  *
  * Forward: tf.maxPool (NHWC, explicit padding that never wins the max), so the value is exactly
  * tfjs's own max. Backward, for a window with tie set I (entries equal to the window's max, in
@@ -18,7 +18,7 @@
  * A window whose max is NaN has an empty tie set (NaN ≠ NaN) and sends no gradient.
  */
 import type { GradSaveFunc, Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { tieWeights, type MaxPoolJacobian } from '../../jacobians/index.ts';
+import { type MaxPoolJacobian, tieWeights } from '../../jacobians/index.ts';
 import type { Pair } from '../../problem/index.ts';
 import { tf } from './runtime.ts';
 
@@ -129,7 +129,7 @@ export function maxPoolBetaBackward(x: Tensor4D, y: Tensor4D, dy: Tensor4D, opts
 
 /**
  * maxPool (NHWC) whose gradient is `member`'s Jacobian. tfjs's own gradient of tf.maxPool is the
- * backend's rule instead (cpu: first, wasm: last, see tie_rule.ts).
+ * backend's rule instead (cpu: first, wasm: last, see ../tie_rule.ts).
  */
 export function maxPoolBeta(x: Tensor4D, opts: MaxPoolBetaOptions): Tensor4D {
   const [kh, kw] = opts.kernel;

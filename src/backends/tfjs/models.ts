@@ -130,7 +130,7 @@ function maxpool(l: Extract<NetLayer, { kind: 'maxpool' }>, a: Tensor4D, ctx: Ct
   const pool = (member: MaxPoolJacobian) => (x: Tensor4D) => maxPoolBeta(x, { kernel, stride, padding: l.padding, member, roundWeight });
   const member = ctx.jacobian.maxpool;
   if (ctx.jacobian.betaMode !== 'mixed-forward' || member.kind !== 'beta') return ctx.op(pool(member))(a) as Tensor4D;
-  // The paper's code: two pools with the same max, mixed in the forward pass (DESIGN §2).
+  // The paper's code: two pools with the same max, mixed in the forward pass (docs/DESIGN.md §2).
   const b = scalar(ctx, member.beta);
   const c = scalar(ctx, 1 - member.beta);
   const mixed = ctx.op((u: Tensor, v: Tensor) => tf.add(u, v));

@@ -33,15 +33,7 @@ export function packageVersion(pkg: string): string | undefined {
   }
 }
 
-/** Can `pkg` be resolved from here (without loading it)? */
-export function isInstalled(pkg: string): boolean {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isInstalled } from '../../util/peers.ts';
 
 let queue: Promise<unknown> = Promise.resolve();
 

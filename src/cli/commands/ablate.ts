@@ -19,7 +19,7 @@ Usage:
 
 GRID is a JSON or YAML file:
   name: lenet5-mnist-sgd
-  description: DESIGN §4, LeNet-5 / MNIST, SGD
+  description: docs/DESIGN.md §4, LeNet-5 / MNIST, SGD
   base:                      # train options every run shares (names as for adzone train, without --)
     model: lenet5
     dataset: mnist

@@ -1,8 +1,12 @@
-/** `adzone data list` and `adzone data fetch NAME --to DIR`: the official data files, downloaded with resume and checksums. */
+/**
+ * `adzone data list` and `adzone data fetch NAME --to DIR`: parses argv, calls the data stages
+ * (listDatasets, fetchDataset in src/data/stages.ts), prints, and returns the exit code.
+ */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { fmtInt } from '../../data/errors.ts';
-import { FETCH_SOURCES, FetchError, fetchSource, fmtBytes, type FetchSource, type FetchOutput } from '../../data/fetch.ts';
+import { type FetchOutput, type FetchSource, fmtBytes } from '../../data/fetch.ts';
+import { type DatasetListing, type FetchDatasetConfig, fetchDataset, listDatasets } from '../../data/stages.ts';
+import { ConfigError, EXIT, InputError, UsageError } from '../../util/errors.ts';
 
 export const DATA_HELP = `adzone data — fetch real data sets from their official sources, with checksums and resume
 
@@ -17,7 +21,11 @@ Each file is downloaded to DIR/FILE.part (an interrupted download is resumed fro
 HTTP Range request), its md5 is checked against the published one, and only then is it renamed
 to DIR/FILE. A file whose md5 does not match is kept as DIR/FILE.bad and the fetch fails; files
 already in DIR with the right md5 are skipped. cifar10's archive is then unpacked into
-DIR/cifar-10-batches-bin/.
+DIR/cifar-10-batches-bin/, each batch checked against its published sha1.
+
+Every file's size is known and is a cap: a server announcing another size is refused, and a body
+that runs past the size is cut off there with an error. Nothing is written through a symbolic
+link at DIR/FILE.part or DIR/FILE. DIR is checked writable before any download.
 
 Options:
   --to DIR          folder to put the files in (made if missing) (required). For SVHN the loader
@@ -29,9 +37,9 @@ Options:
                     the .part (default 3)
   --quiet           no progress line on stderr (bytes, %, rate, ETA)
 
-Exit codes: 0 every file is there and verified; 1 a download or checksum failed (what was
-expected and found is printed; partial downloads are kept to resume); 2 usage (unknown name,
-missing --to, imagenet).
+Exit codes: 0 every file is there and verified; 2 otherwise, one line each: usage (unknown
+name, missing --to, bad option), imagenet, a folder that cannot be written, a download, size or
+checksum failure (what was expected and found is printed; partial downloads are kept to resume).
 
 Example: adzone data fetch svhn --to data/svhn && ADZONE_SVHN_DIR=data/svhn adzone train --model vgg11 --dataset svhn …`;
 
@@ -46,11 +54,9 @@ export interface DataCommandIO {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-class Usage extends Error {}
-
-function listText(sources: Readonly<Record<string, FetchSource>>): string {
+function listText(listing: readonly DatasetListing[]): string {
   const lines: string[] = [];
-  for (const s of Object.values(sources)) {
+  for (const s of listing) {
     lines.push(`${s.name} — ${s.title}`);
     if (s.unavailable) {
       lines.push(`  ${s.unavailable}`, '');
@@ -58,14 +64,13 @@ function listText(sources: Readonly<Record<string, FetchSource>>): string {
     }
     lines.push(`  from ${s.base}${s.home !== s.base ? ` (documented at ${s.home})` : ''}`);
     const w = Math.max(...s.files.map((f) => f.file.length));
-    const bw = Math.max(...s.files.map((f) => (f.bytes !== undefined ? fmtInt(f.bytes).length : 1)));
+    const bw = Math.max(...s.files.map((f) => fmtInt(f.bytes).length));
     for (const f of s.files) {
-      const size = f.bytes !== undefined ? `${fmtInt(f.bytes).padStart(bw)} bytes (${fmtBytes(f.bytes)})` : 'size unknown';
+      const size = `${fmtInt(f.bytes).padStart(bw)} bytes (${fmtBytes(f.bytes)})`;
       lines.push(`  ${f.file.padEnd(w)}  ${size}  md5 ${f.md5}${f.optional ? '  (only with --extra)' : ''}`);
     }
-    const total = s.files.filter((f) => !f.optional).reduce((a, f) => a + (f.bytes ?? 0), 0);
     lines.push(
-      `  total ${fmtBytes(total)}${s.files.some((f) => f.optional) ? ' without --extra' : ''}${s.extract ? `; unpacked into DIR/${s.extract.into}/` : ''}`,
+      `  total ${fmtBytes(s.totalBytes)}${s.hasOptional ? ' without --extra' : ''}${s.unpackedInto ? `; unpacked into DIR/${s.unpackedInto}/` : ''}`,
     );
     if (s.note) lines.push(`  note: ${s.note}`);
     lines.push('');
@@ -73,7 +78,7 @@ function listText(sources: Readonly<Record<string, FetchSource>>): string {
   return lines.join('\n').trimEnd();
 }
 
-/** `adzone data`'s options; a parse error is a Usage error. */
+/** `adzone data`'s options; a parse error is a UsageError. */
 function parseDataArgv(argv: string[]) {
   try {
     return parseArgs({
@@ -90,87 +95,107 @@ function parseDataArgv(argv: string[]) {
       allowPositionals: true,
     });
   } catch (e) {
-    throw new Usage((e as Error).message);
+    throw new UsageError((e as Error).message);
   }
 }
 
-/** Runs `adzone data ARGV…`; returns the exit code (0 ok, 1 download/checksum failure, 2 usage). */
+type Parsed = ReturnType<typeof parseDataArgv>;
+
+/** The fetch stage's config from argv (the stage checks the values; only their form is checked here). */
+function fetchConfig({ values, positionals }: Parsed, io: DataCommandIO, err: FetchOutput, out: FetchOutput): FetchDatasetConfig {
+  const names = positionals.slice(1);
+  const sources = io.sources;
+  if (names.length !== 1) {
+    const known = listDatasets(sources)
+      .map((d) => d.name)
+      .join(', ');
+    const got = names.length ? names.map((n) => `'${n}'`).join(', ') : 'none';
+    throw new UsageError(`data fetch takes one data set name (${known}), got ${got}`);
+  }
+  if (values.retries !== undefined && !/^\d+$/.test(values.retries.trim()))
+    throw new UsageError(`--retries must be a whole number from 0 to 100, got '${values.retries}'`);
+  const envBase = (io.env ?? process.env).ADZONE_FETCH_BASE;
+  return {
+    name: names[0],
+    dir: values.to ?? '',
+    baseUrl: values['base-url'] ?? (envBase && envBase.trim() !== '' ? envBase.trim() : undefined),
+    extra: values.extra,
+    quiet: values.quiet,
+    ...(values.retries !== undefined ? { retries: Number(values.retries) } : {}),
+    ...(sources ? { sources } : {}),
+    retryDelayMs: io.retryDelayMs,
+    progress: err,
+    log: (line) => out.write(`  ${line}\n`),
+  };
+}
+
+/** fetchDataset, with a missing folder said in the command line's words. */
+async function fetchOrUsage(config: FetchDatasetConfig) {
+  try {
+    return await fetchDataset(config);
+  } catch (e) {
+    if (e instanceof ConfigError && e.field === 'dir' && config.dir === '') {
+      throw new UsageError(`data fetch ${config.name} needs --to DIR (the folder to put the files in), e.g. --to data/${config.name}`);
+    }
+    throw e;
+  }
+}
+
+/** `adzone data fetch …`: 0 when every file is there and verified, 2 when a step failed (each failure one line). */
+async function fetchCommand(parsed: Parsed, io: DataCommandIO, out: FetchOutput, err: FetchOutput): Promise<number> {
+  const config = fetchConfig(parsed, io, err, out);
+  const r = await fetchOrUsage({ ...config, onStart: (s) => out.write(`${s.name}: fetching into ${s.dir} from ${s.from}\n`) });
+  const n = r.files.length;
+  if (r.failures.length) {
+    for (const f of r.failures) err.write(`adzone data: ${f}\n`);
+    const steps = r.failures.length + n;
+    err.write(
+      `adzone data: ${r.failures.length} of ${steps} step${steps > 1 ? 's' : ''} failed (see above); ${n} file${n === 1 ? '' : 's'} verified in ${r.dir}.\n`,
+    );
+    return EXIT.unusable;
+  }
+  out.write(`${r.source}: ${n} file${n === 1 ? '' : 's'} verified in ${r.dir}. ${r.use}\n`);
+  return EXIT.ok;
+}
+
+/** The option that set a config field, for messages. */
+const OPTION_OF: Readonly<Record<string, string>> = { dir: '--to', baseUrl: '--base-url', retries: '--retries', extra: '--extra' };
+
+/** One line for a known error, and the exit code; anything else is rethrown (a crash, for main to report). */
+function reportError(e: unknown, err: FetchOutput): number {
+  const usage = "\nRun 'adzone help data' for usage.";
+  if (e instanceof ConfigError) {
+    const opt = OPTION_OF[e.field];
+    err.write(`adzone data: ${opt ? `${opt} ${e.message}` : e.message}${usage}\n`);
+  } else if (e instanceof UsageError) {
+    err.write(`adzone data: ${e.message}${usage}\n`);
+  } else if (e instanceof InputError) {
+    err.write(`adzone data: ${e.message}\n`);
+  } else {
+    throw e;
+  }
+  return EXIT.unusable;
+}
+
+/** Runs `adzone data ARGV…`; returns the exit code (0 ok, 2 usage, unusable input or a failed download, with one line each). */
 export async function dataCommand(argv: string[], io: DataCommandIO = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
   const err = io.stderr ?? process.stderr;
-  const sources = io.sources ?? FETCH_SOURCES;
-  const env = io.env ?? process.env;
   try {
-    const { values, positionals } = parseDataArgv(argv);
-    const [sub, ...names] = positionals;
-    if (values.help || sub === undefined || sub === 'help') {
+    const parsed = parseDataArgv(argv);
+    const [sub, ...names] = parsed.positionals;
+    if (parsed.values.help || sub === undefined || sub === 'help') {
       out.write(`${DATA_HELP}\n`);
-      return values.help || sub === 'help' ? 0 : 2;
+      return parsed.values.help || sub === 'help' ? EXIT.ok : EXIT.unusable;
     }
     if (sub === 'list') {
-      if (names.length) throw new Usage(`data list takes no arguments, got ${names.map((n) => `'${n}'`).join(', ')}`);
-      out.write(`${listText(sources)}\n`);
-      return 0;
+      if (names.length) throw new UsageError(`data list takes no arguments, got ${names.map((n) => `'${n}'`).join(', ')}`);
+      out.write(`${listText(listDatasets(io.sources))}\n`);
+      return EXIT.ok;
     }
-    if (sub !== 'fetch') throw new Usage(`unknown data command '${sub}'; expected 'fetch' or 'list'`);
-    if (names.length !== 1)
-      throw new Usage(
-        `data fetch takes one data set name (${Object.keys(sources).join(', ')}), got ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none'}`,
-      );
-    const key = names[0].toLowerCase().replace(/[-_]/g, '');
-    const source = sources[key];
-    if (!source) throw new Usage(`unknown data set '${names[0]}'; fetchable: ${Object.keys(sources).join(', ')}`);
-    if (source.unavailable) {
-      err.write(`adzone data: ${source.unavailable}\n`);
-      return 2;
-    }
-    if (!values.to)
-      throw new Usage(`data fetch ${source.name} needs --to DIR (the folder to put the files in), e.g. --to data/${source.name}`);
-    let retries = 3;
-    if (values.retries !== undefined) {
-      if (!/^\d+$/.test(values.retries.trim()) || Number(values.retries) > 100)
-        throw new Usage(`--retries must be a whole number from 0 to 100, got '${values.retries}'`);
-      retries = Number(values.retries);
-    }
-    if (values.extra && !source.files.some((f) => f.optional)) throw new Usage(`--extra: ${source.name} has no optional files`);
-    const envBase = env.ADZONE_FETCH_BASE;
-    const baseUrl = values['base-url'] ?? (envBase && envBase.trim() !== '' ? envBase.trim() : undefined);
-    if (baseUrl !== undefined && !/^https?:\/\/[^/]/.test(baseUrl))
-      throw new Usage(`--base-url must be an http:// or https:// URL, got '${baseUrl}'`);
-
-    const dir = resolve(values.to);
-    out.write(`${source.name}: fetching into ${dir} from ${baseUrl ?? source.base}\n`);
-    const report = await fetchSource(source, {
-      dir,
-      baseUrl,
-      extra: values.extra,
-      quiet: values.quiet,
-      retries,
-      retryDelayMs: io.retryDelayMs,
-      progress: err,
-      log: (line) => out.write(`  ${line}\n`),
-    });
-    for (const f of report.failures) err.write(`adzone data: ${f}\n`);
-    if (report.failures.length) {
-      const steps = report.failures.length + report.files.length;
-      err.write(
-        `adzone data: ${report.failures.length} of ${steps} step${steps > 1 ? 's' : ''} failed (see above); ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}.\n`,
-      );
-      return 1;
-    }
-    out.write(
-      `${source.name}: ${report.files.length} file${report.files.length === 1 ? '' : 's'} verified in ${dir}. ${source.use(dir)}\n`,
-    );
-    return 0;
+    if (sub !== 'fetch') throw new UsageError(`unknown data command '${sub}'; expected 'fetch' or 'list'`);
+    return await fetchCommand(parsed, io, out, err);
   } catch (e) {
-    if (e instanceof Usage) {
-      err.write(`adzone data: ${e.message}\nRun 'adzone help data' for usage.\n`);
-      return 2;
-    }
-    if (e instanceof FetchError) {
-      err.write(`adzone data: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
+    return reportError(e, err);
   }
 }

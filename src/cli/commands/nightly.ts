@@ -10,10 +10,8 @@ import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, parseIntOption, parseList } from '../args.ts';
-import { SchemaError } from '../../schema/index.ts';
+import { SchemaError, validate, writeResult } from '../../schema/index.ts';
 import { shown } from '../../schema/discover.ts';
-import { check } from '../../schema/shape.ts';
-import { toJson, writeFileAtomic } from '../../util/atomic.ts';
 import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from '../../nightly/budget.ts';
 import {
   estimate,
@@ -27,7 +25,7 @@ import {
   type Estimates,
   type Stage,
 } from '../../nightly/plan.ts';
-import { NIGHTLY_SCHEMA, PLAN_SCHEMA, nightlyShape, planShape, readPlan, type PlanFile } from '../../nightly/schema.ts';
+import { NIGHTLY_SCHEMA, PLAN_SCHEMA, readPlan, type PlanFile } from '../../nightly/schema.ts';
 import { clock as makeClock, stageTicker, type Clock } from '../../nightly/progress.ts';
 import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from '../../nightly/report.ts';
 import type { SuitesSummary } from '../../nightly/suites.ts';
@@ -309,13 +307,13 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     for (const d of p.dropped)
       stages.push({ stage: d.stage, status: 'skipped', plannedSeconds: 0, seconds: 0, note: `dropped by the plan: ${d.reason}` });
   }
-  check(planShape, planFile, join(o.out, 'plan.json'));
+  validate('nightly-plan', planFile, join(o.out, 'plan.json'));
   if (o.dryRun) {
-    if (o.outGiven) writeFileAtomic(join(o.out, 'plan.json'), toJson(planFile));
+    if (o.outGiven) writeResult(join(o.out, 'plan.json'), 'nightly-plan', planFile);
     console.log(planText(planFile, o.outGiven ? join(o.out, 'plan.json') : null));
     return crashed ? 1 : 0;
   }
-  writeFileAtomic(join(o.out, 'plan.json'), toJson(planFile));
+  writeResult(join(o.out, 'plan.json'), 'nightly-plan', planFile);
   const planned = estimate(costs, counts);
   const order: Stage[] = ['suites', 'verify', 'zones', 'train'];
   const later = (s: Stage) => () => order.slice(order.indexOf(s) + 1).reduce((a, k) => a + (counts[k] ? planned[k] : 0), 0) + reserve;
@@ -467,18 +465,15 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     notes,
   });
   if (suites) {
-    writeFileAtomic(
-      join(o.out, 'suites.json'),
-      toJson({
-        schema: 'adzone/nightly-suites',
-        schemaVersion: 1,
-        multiplier: suites.multiplier,
-        seed: suites.seed,
-        totals: suites.totals,
-        truncated: suites.truncated,
-        files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
-      }),
-    );
+    writeResult(join(o.out, 'suites.json'), 'nightly-suites', {
+      schema: 'adzone/nightly-suites',
+      schemaVersion: 1,
+      multiplier: suites.multiplier,
+      seed: suites.seed,
+      totals: suites.totals,
+      truncated: suites.truncated,
+      files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
+    });
   }
   try {
     const w = await writeReports(o.out, view());
@@ -521,8 +516,7 @@ export async function nightlyCommand(argv: string[], meta: { readonly version: s
     truncated,
     crashed,
   };
-  check(nightlyShape, nightly, join(o.out, 'nightly.json'));
-  writeFileAtomic(join(o.out, 'nightly.json'), toJson(nightly));
+  writeResult(join(o.out, 'nightly.json'), 'nightly', nightly);
 
   // --- the last words
   const fmtStage = (s: StageRecord) =>

@@ -40,7 +40,7 @@ import {
 } from '../../train/run.ts';
 import { UsageError } from '../args.ts';
 
-export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, DESIGN §4)
+export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, docs/DESIGN.md §4)
 
 Required:
   --model NAME          ${MODEL_NAMES.join(', ')}

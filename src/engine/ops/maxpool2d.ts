@@ -7,17 +7,19 @@
  * - the tie set I = every input entry equal to the max, ascending flat NCHW index of x (= row-major
  *   order in the window); padding never attains the max. Compares are IEEE: −0 and +0 tie, ±∞
  *   compare as numbers (a window of −∞ ties everywhere);
- * - NaN (PyTorch's rule): a window holding NaN outputs NaN and its tie set is {first NaN};
+ * - NaN (the engine's own convention): a window holding NaN outputs NaN and its tie set is {first
+ *   NaN}. Frameworks differ here, and each one's rule is measured (src/backends/tie_rule.ts): PyTorch
+ *   1.13's CPU kernel sends the gradient to the *last* NaN, tfjs-cpu 4.22 to a non-NaN entry;
  * - the output is the value at I's first index.
  * The tie sets are recorded on the tape as the op's routing decision.
  *
- * Backward, with the tape's JacobianChoice (DESIGN §2): for each window (ascending output index)
+ * Backward, with the tape's JacobianChoice (docs/DESIGN.md §2): for each window (ascending output index)
  * and each i_t ∈ I (ascending), dx[i_t] += w_t · gy[o], where w_t = round_p(num/den) from
  * tieWeights(member, |I|). Exact-zero weights are structural zeros of the Jacobian row and are
  * skipped (so `first` never multiplies an ∞ gradient by 0). Overlapping windows add into the same
  * entry; products and sums accumulate per the tape's mode and dx is rounded to p at the end.
  *
- * betaMode 'mixed-forward' (the paper's code, DESIGN §2), for a beta(β) member: two max-pool
+ * betaMode 'mixed-forward' (the paper's code, docs/DESIGN.md §2), for a beta(β) member: two max-pool
  * branches with the same max m, y = fl(fl(β·m) + fl((1−β)·m)) in p (cancellation at large β in
  * low precision); the backward sends fl(β·gy) through the minnorm branch and fl((1−β)·gy) through
  * the first branch, each branch's dx rounded to p, and the tape adds the two in p (as autograd does).

@@ -1,5 +1,5 @@
 /**
- * relu: y = max(x, 0), with ReLU'(0) = α from the tape's JacobianChoice (DESIGN §2).
+ * relu: y = max(x, 0), with ReLU'(0) = α from the tape's JacobianChoice (docs/DESIGN.md §2).
  *
  * Forward: y = x for x > 0, 0 for x ≤ 0 (±0 give +0), NaN for NaN. The sign of each input is
  * recorded on the tape as the op's routing decision: 1 (x > 0), 0 (x = ±0), −1 (x < 0, and NaN,

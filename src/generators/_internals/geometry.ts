@@ -15,6 +15,7 @@ export interface PoolGeometry {
   readonly padding: Pair;
 }
 
+/** One window of a pooling geometry: its channel, its output and the input entries it reads. */
 export interface PoolWindow {
   readonly channel: number;
   /** Flat NCHW index of the output this window produces. */
@@ -40,6 +41,7 @@ export function poolSpec(g: PoolGeometry): MaxPoolSpec {
   return { kind: 'maxpool', kernel: g.kernel, stride: g.stride, padding: g.padding };
 }
 
+/** Every window of a pooling geometry, output by output (NCHW order), with the flat input indices it covers. */
 export function poolWindows(g: PoolGeometry): PoolWindow[] {
   const [oh, ow] = poolOutSize(g);
   const out: PoolWindow[] = [];

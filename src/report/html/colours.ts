@@ -2,6 +2,7 @@
  * One colour per zone everywhere in the report (Okabe–Ito palette, readable with the common forms
  * of colour blindness), and one per precision in the training plots.
  */
+import type { Zone, ZoneClass } from '../../problem/index.ts';
 import type { Series } from './svg.ts';
 
 export const ZONE_COLOUR = {
@@ -13,7 +14,7 @@ export const ZONE_COLOUR = {
   compensation: '#E69F00',
   defect: '#000000',
   nonfinite: '#56B4E9',
-} as const;
+} as const satisfies Record<ZoneClass | Zone | 'harmless', string>;
 
 export const ZONE_LABEL: Record<keyof typeof ZONE_COLOUR, string> = {
   regular: 'regular',

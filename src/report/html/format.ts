@@ -1,9 +1,17 @@
 /** Small formatting helpers shared by the HTML page, the Markdown summary and the JUnit file. */
+import type { ZoneClass } from '../../problem/index.ts';
 import type { VerifyJson } from '../../schema/index.ts';
 
 type Row = VerifyJson['table'][number];
 
-export const CLASS_ORDER = ['bifurcation', 'compensation:tie', 'compensation:flip', 'defect', 'nonfinite'] as const;
+/** The non-regular zone classes (src/problem/vocabulary.ts) in the order the report shows them. */
+export const CLASS_ORDER = [
+  'bifurcation',
+  'compensation:tie',
+  'compensation:flip',
+  'defect',
+  'nonfinite',
+] as const satisfies readonly ZoneClass[];
 
 export const countOf = (r: Row, c: string): number => (r.counts as Record<string, number | undefined>)[c] ?? 0;
 export const compensation = (r: Row): number => countOf(r, 'compensation:tie') + countOf(r, 'compensation:flip');

@@ -11,10 +11,9 @@
  * it. ablate.json is rebuilt from the run folders after every cell and written atomically, so any
  * number of processes may share OUT. A folder that holds another grid is refused.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { readResult, writeResult, type AblateRun } from '../../schema/index.ts';
-import { toJson, writeFileAtomic } from '../../util/atomic.ts';
+import { readResult, SchemaError, writeResult, writeResults, type AblateGridJson, type AblateRun } from '../../schema/index.ts';
 import { stringifyExact } from '../checkpoint.ts';
 import {
   CHECKPOINT_FILE,
@@ -34,21 +33,8 @@ export const GRID_FILE = 'grid.json';
 export const ABLATE_FILE = 'ablate.json';
 export const ABLATE_MD = 'ablate.md';
 
-export interface GridRecord {
-  readonly schema: 'adzone/ablate-grid';
-  readonly schemaVersion: 1;
-  readonly name: string;
-  readonly description: string;
-  readonly hash: string;
-  readonly source: { readonly file: string; readonly text: string };
-  readonly cells: readonly {
-    readonly index: number;
-    readonly id: string;
-    readonly labels: Readonly<Record<string, string>>;
-    readonly argv: readonly string[];
-    readonly config: Cell['config'];
-  }[];
-}
+/** grid.json: its type is the schema's (src/schema/train.ts AblateGridSchema). */
+export type GridRecord = AblateGridJson;
 
 export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: string; text: string }): GridRecord {
   return {
@@ -66,18 +52,12 @@ export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: s
 export function readGridRecord(dir: string): GridRecord | null {
   const f = join(dir, GRID_FILE);
   if (!existsSync(f)) return null;
-  let g: GridRecord;
   try {
-    g = JSON.parse(readFileSync(f, 'utf8')) as GridRecord;
+    return readResult(f, 'ablate-grid').data;
   } catch (e) {
-    throw new GridError(
-      `${f}: not valid JSON (${(e as Error).message}); it is written by adzone ablate: restore it or run the grid into a new --out`,
-    );
+    if (!(e instanceof SchemaError)) throw e;
+    throw new GridError(`${e.message}; grid.json is written by adzone ablate: restore it or run the grid into a new --out`);
   }
-  if (g?.schema !== 'adzone/ablate-grid' || g.schemaVersion !== 1 || !Array.isArray(g.cells) || typeof g.hash !== 'string') {
-    throw new GridError(`${f}: not an adzone ablate grid record (schema adzone/ablate-grid 1)`);
-  }
-  return g;
 }
 
 /** A finished run of `cell` in `dir`, or null; GridError when the folder holds a different run. */
@@ -139,29 +119,35 @@ export function writeAblate(o: {
   const json = join(o.out, ABLATE_FILE);
   const md = join(o.out, ABLATE_MD);
   mkdirSync(o.out, { recursive: true });
-  writeResult(json, 'ablate', {
-    schema: 'adzone/ablate',
-    schemaVersion: 1,
-    command: o.command,
-    createdAt: new Date().toISOString(),
-    grid: { name: o.record.name, hash: o.record.hash, cells: o.cells.length, finished: o.runs.length, missing, seedAxes },
-    table: rows.map(({ accuracies, ...r }) => ({ ...r, accuracies })),
-    ...(o.extra ?? {}),
-    runs,
-  });
-  writeFileAtomic(
-    md,
-    tableMarkdown({
-      name: o.record.name,
-      description: o.record.description,
-      hash: o.record.hash,
-      cells: o.cells,
-      rows,
-      seedAxes,
-      missing,
-      command: o.command,
-    }),
-  );
+  writeResults([
+    {
+      file: json,
+      kind: 'ablate',
+      data: {
+        schema: 'adzone/ablate',
+        schemaVersion: 1,
+        command: o.command,
+        createdAt: new Date().toISOString(),
+        grid: { name: o.record.name, hash: o.record.hash, cells: o.cells.length, finished: o.runs.length, missing, seedAxes },
+        table: rows.map(({ accuracies, ...r }) => ({ ...r, accuracies })),
+        ...(o.extra ?? {}),
+        runs,
+      },
+    },
+    {
+      path: md,
+      data: tableMarkdown({
+        name: o.record.name,
+        description: o.record.description,
+        hash: o.record.hash,
+        cells: o.cells,
+        rows,
+        seedAxes,
+        missing,
+        command: o.command,
+      }),
+    },
+  ]);
   return { json, md, missing };
 }
 
@@ -204,7 +190,7 @@ export async function runGrid(o: RunGridOptions): Promise<RunGridSummary> {
         'Run the changed grid into a new --out (finished runs are never overwritten), or restore the grid file.',
     );
   }
-  if (!existing) writeFileAtomic(join(o.out, GRID_FILE), toJson(record));
+  if (!existing) writeResult(join(o.out, GRID_FILE), 'ablate-grid', record);
   // every cell's folder is checked up front, so a foreign folder stops the grid before any work
   for (const c of o.cells) finishedRun(c, join(o.out, 'runs', c.id));
 
@@ -319,7 +305,7 @@ export function mergeGrids(o: { dirs: readonly string[]; out: string; command: s
   }
   const runs = cells.map((c) => byId.get(c.id)).filter((r): r is RunOutcomeRow => r !== undefined);
   mkdirSync(o.out, { recursive: true });
-  if (!records.some((_, i) => join(o.dirs[i]) === join(o.out))) writeFileAtomic(join(o.out, GRID_FILE), toJson(first));
+  if (!records.some((_, i) => join(o.dirs[i]) === join(o.out))) writeResult(join(o.out, GRID_FILE), 'ablate-grid', first);
   const w = writeAblate({
     out: o.out,
     record: first,

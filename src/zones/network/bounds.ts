@@ -7,7 +7,7 @@
  * subnormal is exact).
  *
  * Dot product (conv, linear). The value is ŝ = fl(Σ_k fl(w_k·x̂_k) + b) with the K products
- * summed in *some* order (exact.ts takes it from the engine's binary64 SIMD kernel, which sums
+ * summed in *some* order (dot.ts takes it from the engine's binary64 SIMD kernel, which sums
  * from 0 in (c, i, j) order and adds the bias last; its JS fallback does the same): recursive
  * summation of n = K + 1 terms, in any order, gives every term through at most K additions, each
  * product rounded once (standard model fl(x∘y) = (x∘y)(1+δ), |δ| ≤ u), so
@@ -16,7 +16,7 @@
  * exact values), the inputs are off by at most e_k, so |Σ w_k x̂_k − Σ w_k x_k| ≤ Σ|w_k|·e_k, and
  *     e_out = Σ_k |w_k|·q_k + γ_{K+1}|b|,   q_k = e_k + γ_{K+1}|x̂_k|   (+ the underflow terms).
  * That bound is itself evaluated in floating point, as a second dot product of the same shape, run
- * on |w|, the q_k and the bias γ|b|: in binary32 on the kernels (below), in binary64 on exact.ts's
+ * on |w|, the q_k and the bias γ|b|: in binary32 on the kernels (below), in binary64 on dot.ts's
  * JS loops (here), with additions and products of non-negative numbers only, each of which returns
  * at least (exact)·(1 − u) minus η for a product that underflows, whatever the summation order.
  * q_k = fl(e_k + fl(γ·|x̂_k|)) is computed by `qTerm` (in both cases), which adds 2^−1074 ≥ η to
@@ -31,7 +31,7 @@
  * final roundings) and τ = 2^−1000, which dominates every underflow term (≤ (2K+4)η) and, when lost
  * in the final addition (computed ≥ 2^−947), is covered by the slack of c.
  *
- * The bound in binary32 (exact.ts on the kernels: twice the SIMD lanes of binary64). Every
+ * The bound in binary32 (dot.ts on the kernels: twice the SIMD lanes of binary64). Every
  * operand of the bound's dot product is rounded *up* to a binary32 value by `up32` (q_k, |w_k|,
  * fl(γ|b|)), which the kernel then reads exactly; up32(x) ≥ x always (see `up32`). The kernel
  * computes S = fl32(Σ_k fl32(|w_k|↑·q_k↑) + (γ|b|)↑) in binary32 (u₃₂ = 2^−24, η₃₂ = 2^−150 the
@@ -40,7 +40,7 @@
  * and at most K additions). And A ≥ (1 − u)²·(Σ_k |w_k|·(e_k + γ|x̂_k|)) + (1 − u)·γ|b| − η (q_k
  * as above, fl(γ|b|) ≥ γ|b|(1 − u) − η), so the exact bound is at most
  * (S + K·η₃₂)·(1 − u)^−2·(1 − u₃₂)^−(K+1) + 2η ≤ S·(1 + 2(K+2)u₃₂) + 2^−126 for K < 2^22 (then
- * (K+1)u₃₂ ≤ 1/2; exact.ts uses the binary64 loops beyond; a binary32 overflow gives S = +∞,
+ * (K+1)u₃₂ ≤ 1/2; dot.ts uses the binary64 loops beyond; a binary32 overflow gives S = +∞,
  * rigorous). We return fl(fl(S·c₃₂) + τ₃₂) ≥ S·c₃₂(1 − u)² + τ₃₂(1 − u) with c₃₂ = 1 + 2(K+4)u₃₂
  * (`inflation32`: c₃₂(1 − u)² ≥ 1 + 2(K+3)u₃₂) and τ₃₂ = 2^−120, which dominates the absolute
  * terms and the value's own underflow term K·η(1 + γ_K). Looser than the binary64 evaluation by a

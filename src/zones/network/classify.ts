@@ -1,5 +1,5 @@
 /**
- * Zones of a whole-network evaluation, unit by unit (DESIGN §3): every MaxPool window and every
+ * Zones of a whole-network evaluation, unit by unit (docs/DESIGN.md §3): every MaxPool window and every
  * ReLU unit is classified from the exact routing (exact.ts) and the routing a float backend
  * produced in precision p. The family varied is MaxPool's Jacobians (as the paper's estimator
  * varies β); ReLU'(0) = α is the run's, fixed (see `reluZeroIsChoice` to vary it too).
@@ -27,47 +27,27 @@
  *   regular, counted as a harmless rounding difference; else compensation, 'tie' if s_p = 0, else 'flip'.
  * The batch is in a zone when any unit is in bifurcation or compensation; bifurcation wins.
  */
-import { windows } from './graph.ts';
+
 import type { ExactRoutingResult } from './exact.ts';
+import { windows } from './graph.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
-export type UnitZone = 'regular' | 'harmless' | 'bifurcation' | 'compensation';
-export type HarmlessKind = 'identical-patches' | 'all-zero' | 'unrouted' | 'fixed-alpha';
-export type BifurcationCause = 'tie-positive' | 'tie-zero' | 'tie-negative';
-export type CompensationCause = 'tie' | 'flip';
-export type BatchZone = 'regular' | 'bifurcation' | 'compensation';
+import type { BifurcationCause, CompensationCause, HarmlessKind, NonRegularZone, UnitKind, Zone } from '../../problem/index.ts';
+import type { HarmlessTie, UnitFinding } from '../../schema/zones.ts';
 
-export interface EntryExplanation {
-  /** Flat NCHW index in the node's input. */
-  readonly index: number;
-  /** Exact value: exact decimal, or 'N/D' after odd average pools. */
-  readonly exact: string;
-  /** Value in precision p, when given. */
-  readonly p: number | null;
-  /** Structural id (equal ids ⇒ identical computations). */
-  readonly sid: number;
-}
+/** What a unit is in: a zone (never 'harmless': harmless ties are counted apart, as HARMLESS_TIES kinds). */
+export type UnitZone = Zone;
+export type BatchZone = Zone;
+export type { BifurcationCause, CompensationCause, HarmlessKind };
+export type { EntryExplanation, HarmlessTie, UnitFinding } from '../../schema/zones.ts';
+import type { EntryExplanation } from '../../schema/zones.ts';
 
-export interface UnitFinding {
-  readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
-  /** Window index (flat NCHW in the node's output) or ReLU unit index. */
-  readonly unit: number;
-  readonly sample: number;
-  readonly zone: Exclude<UnitZone, 'regular'>;
-  readonly cause?: BifurcationCause | CompensationCause;
-  readonly harmless?: HarmlessKind;
-  /** Exact tie set (maxpool) or [exact sign] (relu). */
-  readonly exact: readonly number[];
-  /** Tie set or [sign] in precision p. */
-  readonly rounded: readonly number[];
-  /** Every entry of the window (maxpool) or the unit's input (relu). */
-  readonly entries: readonly EntryExplanation[];
-}
+/** Where the recorder puts a unit: a zone other than regular, or the harmless ties counted apart. */
+type Destination = NonRegularZone | 'harmless';
 
 export interface NodeZoneSummary {
   readonly node: string;
-  readonly kind: 'maxpool' | 'relu';
+  readonly kind: UnitKind;
   readonly units: number;
   readonly regular: number;
   readonly harmless: Readonly<Record<HarmlessKind, number>>;
@@ -75,8 +55,8 @@ export interface NodeZoneSummary {
   readonly compensation: Readonly<Record<CompensationCause, number>>;
   /** Units whose p routing differs from the exact one without changing the Jacobian (counted regular). */
   readonly harmlessRoundingDiffs: number;
-  /** Share of the node's units in each zone. */
-  readonly share: Readonly<Record<UnitZone, number>>;
+  /** Share of the node's units in each zone, and of its harmless ties (counted apart, not a zone). */
+  readonly share: Readonly<Record<UnitZone | 'harmless', number>>;
 }
 
 export interface ZoneTotals {
@@ -96,7 +76,7 @@ export interface NetworkClassification {
   /** Every bifurcation and compensation unit (up to maxFindings), explained. */
   readonly findings: readonly UnitFinding[];
   /** The first few harmless ties of each node, explained. */
-  readonly harmlessExamples: readonly UnitFinding[];
+  readonly harmlessExamples: readonly HarmlessTie[];
   /** More bifurcation/compensation units existed than maxFindings. */
   readonly truncated: boolean;
 }
@@ -116,6 +96,87 @@ function sameSet(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+type Counts = {
+  harmless: Record<HarmlessKind, number>;
+  bifurcation: Record<BifurcationCause, number>;
+  compensation: Record<CompensationCause, number>;
+  regular: number;
+  harmlessRoundingDiffs: number;
+};
+
+type What = { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind };
+
+/** Where the units of one classification go: per-node counts, per-sample tallies, explained findings. */
+class Recorder {
+  readonly samples: { bifurcation: number; compensation: number }[];
+  readonly findings: UnitFinding[] = [];
+  readonly harmlessExamples: HarmlessTie[] = [];
+  truncated = false;
+  private readonly maxFindings: number;
+  private readonly examplesPerNode: number;
+
+  constructor(
+    private readonly exact: ExactRoutingResult,
+    private readonly pValues: ReadonlyMap<string, ArrayLike<number>> | null,
+    options: ClassifyNetworkOptions,
+    batchN: number,
+  ) {
+    this.maxFindings = options.maxFindings ?? Infinity;
+    this.examplesPerNode = options.harmlessExamplesPerNode ?? 3;
+    this.samples = Array.from({ length: batchN }, () => ({ bifurcation: 0, compensation: 0 }));
+  }
+
+  /** The recorder of one node: counts the unit in its zone, tallies its sample, explains it while the caps allow. */
+  node(nd: NodeDescription, kind: 'maxpool' | 'relu', batchN: number): NodeRecorder {
+    const path = nd.path;
+    const perSample = kind === 'maxpool' ? size(nd.outputShape) / batchN : size(nd.inputShape) / batchN;
+    const values = this.pValues?.get(path) ?? null;
+    const win = kind === 'maxpool' ? windowIndexer(nd) : null;
+    const entries = (unit: number): EntryExplanation[] =>
+      (win ? win(unit) : [unit]).map((i) => ({
+        index: i,
+        exact: this.exact.exactInputText(path, i),
+        p: values ? values[i] : null,
+        sid: this.exact.inputSid(path, i),
+      }));
+    const counts: Counts = {
+      harmless: { 'identical-patches': 0, 'all-zero': 0, unrouted: 0, 'fixed-alpha': 0 },
+      bifurcation: { 'tie-positive': 0, 'tie-zero': 0, 'tie-negative': 0 },
+      compensation: { tie: 0, flip: 0 },
+      regular: 0,
+      harmlessRoundingDiffs: 0,
+    };
+    let examples = 0;
+    const record = (unit: number, zone: Destination, what: What, ex: readonly number[], rounded: readonly number[]) => {
+      if (zone === 'harmless') counts.harmless[what.harmless!]++;
+      else if (zone === 'bifurcation') counts.bifurcation[what.cause as BifurcationCause]++;
+      else counts.compensation[what.cause as CompensationCause]++;
+      const sample = Math.floor(unit / perSample);
+      if (zone === 'bifurcation') this.samples[sample].bifurcation++;
+      if (zone === 'compensation') this.samples[sample].compensation++;
+      const at = { node: path, kind, unit, sample, exact: ex, rounded, entries: entries(unit) };
+      if (zone === 'harmless') {
+        // A harmless tie is an example, counted apart: never a zone.
+        if (examples >= this.examplesPerNode) return;
+        examples++;
+        this.harmlessExamples.push({ ...at, harmless: what.harmless! });
+        return;
+      }
+      if (this.findings.length >= this.maxFindings) {
+        this.truncated = true;
+        return;
+      }
+      this.findings.push({ ...at, zone, cause: what.cause! });
+    };
+    return { counts, record };
+  }
+}
+
+interface NodeRecorder {
+  readonly counts: Counts;
+  record(unit: number, zone: Destination, what: What, ex: readonly number[], rounded: readonly number[]): void;
+}
+
 /**
  * Classify every MaxPool window and ReLU unit of one evaluation.
  * @param exact     exactRouting(...) of the evaluation
@@ -130,185 +191,134 @@ export function classifyNetwork(
   alpha: number,
   options: ClassifyNetworkOptions = {},
 ): NetworkClassification {
-  const reluZeroIsChoice = options.reluZeroIsChoice ?? false;
-  const maxFindings = options.maxFindings ?? Infinity;
-  const examplesPerNode = options.harmlessExamplesPerNode ?? 3;
   const byPath = new Map(exact.nodes.map((nd) => [nd.path, nd]));
   const batchN = exact.nodes.length ? exact.nodes[0].inputShape[0] : 0;
-  const samples = Array.from({ length: batchN }, () => ({ bifurcation: 0, compensation: 0 }));
-  const findings: UnitFinding[] = [];
-  const harmlessExamples: UnitFinding[] = [];
-  let truncated = false;
+  const rec = new Recorder(exact, pValues, options, batchN);
   const summaries: NodeZoneSummary[] = [];
-
   for (const [path, er] of exact.routing) {
     const pr = pRouting.get(path);
     if (!pr || pr.kind !== er.kind) throw new Error(`classifyNetwork: the p routing has no ${er.kind} decisions for node ${path}`);
-    const nd = byPath.get(path)!;
-    const perSample = er.kind === 'maxpool' ? size(nd.outputShape) / batchN : size(nd.inputShape) / batchN;
-    const values = pValues?.get(path) ?? null;
-    const summary = {
-      harmless: { 'identical-patches': 0, 'all-zero': 0, unrouted: 0, 'fixed-alpha': 0 } as Record<HarmlessKind, number>,
-      bifurcation: { 'tie-positive': 0, 'tie-zero': 0, 'tie-negative': 0 } as Record<BifurcationCause, number>,
-      compensation: { tie: 0, flip: 0 } as Record<CompensationCause, number>,
-      regular: 0,
-      harmlessRoundingDiffs: 0,
-    };
-    let examples = 0;
-    const win = er.kind === 'maxpool' ? windowIndexer(nd) : null;
-    const entries = (unit: number): EntryExplanation[] =>
-      (win ? win(unit) : [unit]).map((i) => ({
-        index: i,
-        exact: exact.exactInputText(path, i),
-        p: values ? values[i] : null,
-        sid: exact.inputSid(path, i),
-      }));
-    const record = (
-      unit: number,
-      zone: Exclude<UnitZone, 'regular'>,
-      what: { cause?: BifurcationCause | CompensationCause; harmless?: HarmlessKind },
-      ex: readonly number[],
-      rounded: readonly number[],
-    ) => {
-      const sample = Math.floor(unit / perSample);
-      if (zone === 'bifurcation') samples[sample].bifurcation++;
-      if (zone === 'compensation') samples[sample].compensation++;
-      if (zone === 'harmless') {
-        if (examples >= examplesPerNode) return;
-        examples++;
-        harmlessExamples.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
-        return;
-      }
-      if (findings.length >= maxFindings) {
-        truncated = true;
-        return;
-      }
-      findings.push({ node: path, kind: er.kind, unit, sample, zone, ...what, exact: ex, rounded, entries: entries(unit) });
-    };
-
-    if (er.kind === 'maxpool' && pr.kind === 'maxpool') {
-      if (pr.ties.length !== er.ties.length)
-        throw new Error(`classifyNetwork: node ${path} has ${er.ties.length} windows, the p routing ${pr.ties.length}`);
-      const reluPath = exact.reluBefore(path);
-      const reluSign = reluPath ? (exact.routing.get(reluPath) as Extract<NodeRouting, { kind: 'relu' }>).sign : null;
-      const sid = exact.activations.get(nd.inputFrom)!.sid;
-      er.ties.forEach((T, o) => {
-        const P = pr.ties[o];
-        if (T.length >= 2) {
-          const inT = P.every((i) => T.includes(i));
-          let harmless: HarmlessKind | null = null;
-          const sid0 = sid[T[0]];
-          // All-zero first: entries that are ReLU outputs of negative pre-activations (or of exact
-          // zeros with α = 0) are exactly 0 and pass no gradient, whatever their structural ids.
-          if (reluSign && T.every((i) => reluSign[i] < 0 || (reluSign[i] === 0 && alpha === 0))) harmless = 'all-zero';
-          else if (T.every((i) => sid[i] === sid0)) harmless = 'identical-patches';
-          const sign = harmless ? 1 : exact.exactInputSign(path, T[0]);
-          if (harmless) {
-            if (inT) {
-              summary.harmless[harmless]++;
-              record(o, 'harmless', { harmless }, T, P);
-            } else {
-              const cause: CompensationCause = P.some((i) => T.includes(i)) ? 'tie' : 'flip';
-              summary.compensation[cause]++;
-              record(o, 'compensation', { cause }, T, P);
-            }
-            return;
-          }
-          const cause: BifurcationCause = sign > 0 ? 'tie-positive' : sign < 0 ? 'tie-negative' : 'tie-zero';
-          summary.bifurcation[cause]++;
-          record(o, 'bifurcation', { cause }, T, P);
-          return;
-        }
-        if (sameSet(T, P)) {
-          summary.regular++;
-          return;
-        }
-        const cause: CompensationCause = P.includes(T[0]) ? 'tie' : 'flip';
-        summary.compensation[cause]++;
-        record(o, 'compensation', { cause }, T, P);
-      });
-    } else if (er.kind === 'relu' && pr.kind === 'relu') {
-      if (pr.sign.length !== er.sign.length)
-        throw new Error(`classifyNetwork: node ${path} has ${er.sign.length} units, the p routing ${pr.sign.length}`);
-      const routed = routedMasks(exact, pRouting, path, er.sign.length);
-      const d = (s: number) => (s > 0 ? 1 : s < 0 ? 0 : alpha);
-      for (let i = 0; i < er.sign.length; i++) {
-        const s = er.sign[i];
-        const sp = pr.sign[i];
-        const unrouted = routed !== null && !routed.exact[i] && !routed.p[i];
-        if (s === 0) {
-          if (unrouted) {
-            summary.harmless.unrouted++;
-            record(i, 'harmless', { harmless: 'unrouted' }, [s], [sp]);
-          } else if (reluZeroIsChoice) {
-            summary.bifurcation['tie-zero']++;
-            record(i, 'bifurcation', { cause: 'tie-zero' }, [s], [sp]);
-          } else if (d(sp) === alpha) {
-            summary.harmless['fixed-alpha']++;
-            record(i, 'harmless', { harmless: 'fixed-alpha' }, [s], [sp]);
-          } else {
-            summary.compensation.flip++;
-            record(i, 'compensation', { cause: 'flip' }, [s], [sp]);
-          }
-          continue;
-        }
-        if (sp === s) {
-          summary.regular++;
-          continue;
-        }
-        if (unrouted || d(sp) === d(s)) {
-          summary.regular++;
-          summary.harmlessRoundingDiffs++;
-          continue;
-        }
-        const cause: CompensationCause = sp === 0 ? 'tie' : 'flip';
-        summary.compensation[cause]++;
-        record(i, 'compensation', { cause }, [s], [sp]);
-      }
-    }
-    const units = er.kind === 'maxpool' ? er.ties.length : er.sign.length;
-    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-    const counts = {
-      regular: summary.regular,
-      harmless: sum(summary.harmless),
-      bifurcation: sum(summary.bifurcation),
-      compensation: sum(summary.compensation),
-    };
-    summaries.push({
-      node: path,
-      kind: er.kind,
-      units,
-      ...summary,
-      share: {
-        regular: units ? counts.regular / units : 0,
-        harmless: units ? counts.harmless / units : 0,
-        bifurcation: units ? counts.bifurcation / units : 0,
-        compensation: units ? counts.compensation / units : 0,
-      },
-    });
+    const node = rec.node(byPath.get(path)!, er.kind, batchN);
+    if (er.kind === 'maxpool' && pr.kind === 'maxpool') classifyWindows(exact, path, er, pr, alpha, node);
+    else if (er.kind === 'relu' && pr.kind === 'relu')
+      classifyRelus(exact, pRouting, path, er, pr, alpha, options.reluZeroIsChoice ?? false, node);
+    summaries.push(nodeSummary(path, er, node.counts));
   }
-
-  const total = (f: (s: NodeZoneSummary) => number) => summaries.reduce((a, s) => a + f(s), 0);
-  const sumR = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
-  const bif = total((s) => sumR(s.bifurcation));
-  const comp = total((s) => sumR(s.compensation));
-  const zoneOf = (b: number, c: number): BatchZone => (b > 0 ? 'bifurcation' : c > 0 ? 'compensation' : 'regular');
   return {
     nodes: summaries,
-    batch: {
-      units: total((s) => s.units),
-      regular: total((s) => s.regular),
-      harmless: total((s) => sumR(s.harmless)),
-      bifurcation: bif,
-      compensation: comp,
-      harmlessRoundingDiffs: total((s) => s.harmlessRoundingDiffs),
-      zone: zoneOf(bif, comp),
-      inZone: bif + comp > 0,
+    batch: batchTotals(summaries),
+    samples: rec.samples.map((s) => ({ ...s, zone: zoneOf(s.bifurcation, s.compensation) })),
+    findings: rec.findings,
+    harmlessExamples: rec.harmlessExamples,
+    truncated: rec.truncated,
+  };
+}
+
+type MaxPoolRouting = Extract<NodeRouting, { kind: 'maxpool' }>;
+type ReluRouting = Extract<NodeRouting, { kind: 'relu' }>;
+
+/** Every window of a MaxPool node, by its exact tie set T against the p tie set (see the header). */
+function classifyWindows(
+  exact: ExactRoutingResult,
+  path: string,
+  er: MaxPoolRouting,
+  pr: MaxPoolRouting,
+  alpha: number,
+  node: NodeRecorder,
+) {
+  if (pr.ties.length !== er.ties.length)
+    throw new Error(`classifyNetwork: node ${path} has ${er.ties.length} windows, the p routing ${pr.ties.length}`);
+  const reluPath = exact.reluBefore(path);
+  const reluSign = reluPath ? (exact.routing.get(reluPath) as ReluRouting).sign : null;
+  const nd = exact.nodes.find((n) => n.path === path)!;
+  const sid = exact.activations.get(nd.inputFrom)!.sid;
+  const { counts, record } = node;
+  er.ties.forEach((T, o) => {
+    const P = pr.ties[o];
+    if (T.length >= 2) {
+      // All-zero first: entries that are ReLU outputs of negative pre-activations (or of exact
+      // zeros with α = 0) are exactly 0 and pass no gradient, whatever their structural ids.
+      let harmless: HarmlessKind | null = null;
+      if (reluSign && T.every((i) => reluSign[i] < 0 || (reluSign[i] === 0 && alpha === 0))) harmless = 'all-zero';
+      else if (T.every((i) => sid[i] === sid[T[0]])) harmless = 'identical-patches';
+      if (!harmless) {
+        const sign = exact.exactInputSign(path, T[0]);
+        record(o, 'bifurcation', { cause: sign > 0 ? 'tie-positive' : sign < 0 ? 'tie-negative' : 'tie-zero' }, T, P);
+      } else if (P.every((i) => T.includes(i))) record(o, 'harmless', { harmless }, T, P);
+      else record(o, 'compensation', { cause: P.some((i) => T.includes(i)) ? 'tie' : 'flip' }, T, P);
+      return;
+    }
+    if (sameSet(T, P)) counts.regular++;
+    else record(o, 'compensation', { cause: P.includes(T[0]) ? 'tie' : 'flip' }, T, P);
+  });
+}
+
+/** Every unit of a ReLU node, by its exact sign s against the p sign (see the header). */
+function classifyRelus(
+  exact: ExactRoutingResult,
+  pRouting: NetRouting,
+  path: string,
+  er: ReluRouting,
+  pr: ReluRouting,
+  alpha: number,
+  reluZeroIsChoice: boolean,
+  node: NodeRecorder,
+) {
+  if (pr.sign.length !== er.sign.length)
+    throw new Error(`classifyNetwork: node ${path} has ${er.sign.length} units, the p routing ${pr.sign.length}`);
+  const routed = routedMasks(exact, pRouting, path, er.sign.length);
+  const d = (s: number) => (s > 0 ? 1 : s < 0 ? 0 : alpha);
+  const { counts, record } = node;
+  for (let i = 0; i < er.sign.length; i++) {
+    const s = er.sign[i];
+    const sp = pr.sign[i];
+    const unrouted = routed !== null && !routed.exact[i] && !routed.p[i];
+    if (s === 0) {
+      if (unrouted) record(i, 'harmless', { harmless: 'unrouted' }, [s], [sp]);
+      else if (reluZeroIsChoice) record(i, 'bifurcation', { cause: 'tie-zero' }, [s], [sp]);
+      else if (d(sp) === alpha) record(i, 'harmless', { harmless: 'fixed-alpha' }, [s], [sp]);
+      else record(i, 'compensation', { cause: 'flip' }, [s], [sp]);
+    } else if (sp === s) counts.regular++;
+    else if (unrouted || d(sp) === d(s)) {
+      counts.regular++;
+      counts.harmlessRoundingDiffs++;
+    } else record(i, 'compensation', { cause: sp === 0 ? 'tie' : 'flip' }, [s], [sp]);
+  }
+}
+
+const sumR = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
+const zoneOf = (b: number, c: number): BatchZone => (b > 0 ? 'bifurcation' : c > 0 ? 'compensation' : 'regular');
+
+function nodeSummary(path: string, er: NodeRouting, counts: Counts): NodeZoneSummary {
+  const units = er.kind === 'maxpool' ? er.ties.length : er.sign.length;
+  const share = (n: number) => (units ? n / units : 0);
+  return {
+    node: path,
+    kind: er.kind,
+    units,
+    ...counts,
+    share: {
+      regular: share(counts.regular),
+      harmless: share(sumR(counts.harmless)),
+      bifurcation: share(sumR(counts.bifurcation)),
+      compensation: share(sumR(counts.compensation)),
     },
-    samples: samples.map((s) => ({ ...s, zone: zoneOf(s.bifurcation, s.compensation) })),
-    findings,
-    harmlessExamples,
-    truncated,
+  };
+}
+
+function batchTotals(summaries: readonly NodeZoneSummary[]): NetworkClassification['batch'] {
+  const total = (f: (s: NodeZoneSummary) => number) => summaries.reduce((a, s) => a + f(s), 0);
+  const bif = total((s) => sumR(s.bifurcation));
+  const comp = total((s) => sumR(s.compensation));
+  return {
+    units: total((s) => s.units),
+    regular: total((s) => s.regular),
+    harmless: total((s) => sumR(s.harmless)),
+    bifurcation: bif,
+    compensation: comp,
+    harmlessRoundingDiffs: total((s) => s.harmlessRoundingDiffs),
+    zone: zoneOf(bif, comp),
+    inZone: bif + comp > 0,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The paper's zone estimator for whole networks, without an oracle (DESIGN §3): per mini-batch,
+ * The paper's zone estimator for whole networks, without an oracle (docs/DESIGN.md §3): per mini-batch,
  * compute the parameter gradient twice in precision p, with β = 0 (g0) and β = 1 (g1), and count
  * the batch as "in a zone" when Σ over parameters of ‖g0 − g1‖∞ exceeds a per-precision threshold.
  * compareEstimator measures those flags against the exact classification (classify.ts), which is

@@ -10,8 +10,10 @@
  * - routingFromDecisions: a backend's decision list in forward order (e.g. the engine's
  *   NetGradients.decisions, whose paths follow PyTorch naming) aligned with this module's paths.
  */
-import { round, formatByName, type Format } from '../../precision/index.ts';
-import { compileNetwork, describe, windows, type Graph, type NetworkSpec, type Params } from './graph.ts';
+
+import type { ConvNode, Graph, GraphNode, LinearNode, NodeOf } from '../../oracle/network/index.ts';
+import { type Format, formatByName, round } from '../../precision/index.ts';
+import { compileNetwork, describe, type NetworkSpec, type Params, windows } from './graph.ts';
 import type { NetRouting, NodeDescription, NodeRouting } from './types.ts';
 
 export interface FloatForward {
@@ -21,105 +23,121 @@ export interface FloatForward {
   readonly inputs: ReadonlyMap<string, Float64Array>;
 }
 
-function forward(
-  g: Graph,
-  x: ArrayLike<number>,
-  rnd: ((v: number) => number) | null,
-  params: (w: Float64Array) => Float64Array,
-): FloatForward {
+type Round = ((v: number) => number) | null;
+
+function forward(g: Graph, x: ArrayLike<number>, rnd: Round, params: (w: Float64Array) => Float64Array): FloatForward {
   const vals: Float64Array[] = [rnd ? Float64Array.from(x, rnd) : Float64Array.from(x)];
   const inputs = new Map<string, Float64Array>();
   for (const nd of g.nodes) {
-    const info = g.tensors[nd.output];
     const inp = vals[nd.input];
-    const [, C, H, W] = g.tensors[nd.input].shape;
-    let out: Float64Array;
-    switch (nd.kind) {
-      case 'conv2d':
-      case 'linear': {
-        const conv = nd.kind === 'conv2d';
-        const N = g.batch;
-        const kk = conv ? nd.win.kk : 1;
-        const P = conv ? nd.win.outH * nd.win.outW : 1;
-        const K = conv ? C * kk : nd.inF;
-        const Co = conv ? nd.outC : nd.outF;
-        const w = params(nd.weight);
-        const b = nd.bias ? params(nd.bias) : null;
-        const patch = new Float64Array(K);
-        out = new Float64Array(info.size);
-        for (let n = 0; n < N; n++) {
-          for (let pos = 0; pos < P; pos++) {
-            if (conv) {
-              const map = nd.win.map;
-              for (let ci = 0; ci < C; ci++) {
-                const base = (n * C + ci) * H * W;
-                for (let j = 0; j < kk; j++) {
-                  const off = map[pos * kk + j];
-                  patch[ci * kk + j] = off < 0 ? 0 : inp[base + off];
-                }
-              }
-            } else patch.set(inp.subarray(n * K, n * K + K));
-            for (let co = 0; co < Co; co++) {
-              const wb = co * K;
-              let s = b ? b[co] : 0;
-              if (rnd) for (let k = 0; k < K; k++) s = rnd(s + rnd(w[wb + k] * patch[k]));
-              else for (let k = 0; k < K; k++) s += w[wb + k] * patch[k];
-              out[(n * Co + co) * P + pos] = s;
-            }
-          }
-        }
-        break;
-      }
-      case 'relu':
-        inputs.set(nd.path, inp);
-        out = inp.map((v) => Math.max(v, 0));
-        break;
-      case 'maxpool':
-      case 'avgpool': {
-        if (nd.kind === 'maxpool') inputs.set(nd.path, inp);
-        const { outH, outW, kk, map } = nd.win;
-        const P = outH * outW;
-        out = new Float64Array(info.size);
-        for (let plane = 0; plane < info.shape[0] * C; plane++) {
-          const base = plane * H * W;
-          for (let pos = 0; pos < P; pos++) {
-            let acc = nd.kind === 'maxpool' ? -Infinity : 0;
-            let nan = false;
-            for (let j = 0; j < kk; j++) {
-              const off = map[pos * kk + j];
-              if (off < 0) continue;
-              const v = inp[base + off];
-              if (nd.kind === 'maxpool') {
-                if (Number.isNaN(v)) nan = true;
-                else if (v > acc) acc = v;
-              } else acc = rnd ? rnd(acc + v) : acc + v;
-            }
-            out[plane * P + pos] = nd.kind === 'maxpool' ? (nan ? NaN : acc) : rnd ? rnd(acc / kk) : acc / kk;
-          }
-        }
-        break;
-      }
-      case 'globalavgpool': {
-        out = new Float64Array(info.size);
-        for (let plane = 0; plane < info.size; plane++) {
-          let acc = 0;
-          for (let j = 0; j < H * W; j++) acc = rnd ? rnd(acc + inp[plane * H * W + j]) : acc + inp[plane * H * W + j];
-          out[plane] = rnd ? rnd(acc / (H * W)) : acc / (H * W);
-        }
-        break;
-      }
-      case 'flatten':
-        out = inp;
-        break;
-      case 'add': {
-        const o = vals[nd.other];
-        out = rnd ? inp.map((v, i) => rnd(v + o[i])) : inp.map((v, i) => v + o[i]);
-        break;
-      }
-    }
-    vals.push(out);
+    if (nd.kind === 'relu' || nd.kind === 'maxpool') inputs.set(nd.path, inp);
+    vals.push(layerForward(g, nd, inp, vals, rnd, params));
   }
   return { output: vals[g.output], inputs };
+}
+
+function layerForward(
+  g: Graph,
+  nd: GraphNode,
+  inp: Float64Array,
+  vals: readonly Float64Array[],
+  rnd: Round,
+  params: (w: Float64Array) => Float64Array,
+): Float64Array {
+  switch (nd.kind) {
+    case 'conv2d':
+    case 'linear':
+      return dotForward(g, nd, inp, rnd, params);
+    case 'relu':
+      return inp.map((v) => Math.max(v, 0));
+    case 'maxpool':
+    case 'avgpool':
+      return poolForward(g, nd, inp, rnd);
+    case 'globalavgpool':
+      return globalAvgForward(g, nd, inp, rnd);
+    case 'flatten':
+      return inp;
+    case 'add': {
+      const o = vals[nd.other];
+      return rnd ? inp.map((v, i) => rnd(v + o[i])) : inp.map((v, i) => v + o[i]);
+    }
+  }
+}
+
+/** A conv or linear layer: every output a dot product summed from the bias, in (c, i, j) order. */
+function dotForward(g: Graph, nd: ConvNode | LinearNode, inp: Float64Array, rnd: Round, params: (w: Float64Array) => Float64Array) {
+  const [, C, H, W] = g.tensors[nd.input].shape;
+  const conv = nd.kind === 'conv2d';
+  const N = g.batch;
+  const kk = conv ? nd.win.kk : 1;
+  const P = conv ? nd.win.outH * nd.win.outW : 1;
+  const K = conv ? C * kk : nd.inF;
+  const Co = conv ? nd.outC : nd.outF;
+  const w = params(nd.weight);
+  const b = nd.bias ? params(nd.bias) : null;
+  const patch = new Float64Array(K);
+  const out = new Float64Array(g.tensors[nd.output].size);
+  for (let n = 0; n < N; n++) {
+    for (let pos = 0; pos < P; pos++) {
+      if (conv) {
+        const map = nd.win.map;
+        for (let ci = 0; ci < C; ci++) {
+          const base = (n * C + ci) * H * W;
+          for (let j = 0; j < kk; j++) {
+            const off = map[pos * kk + j];
+            patch[ci * kk + j] = off < 0 ? 0 : inp[base + off];
+          }
+        }
+      } else patch.set(inp.subarray(n * K, n * K + K));
+      for (let co = 0; co < Co; co++) {
+        const wb = co * K;
+        let s = b ? b[co] : 0;
+        if (rnd) for (let k = 0; k < K; k++) s = rnd(s + rnd(w[wb + k] * patch[k]));
+        else for (let k = 0; k < K; k++) s += w[wb + k] * patch[k];
+        out[(n * Co + co) * P + pos] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/** A MaxPool (NaN wins its window) or average pool (summed in window order, then divided). */
+function poolForward(g: Graph, nd: NodeOf<'maxpool'> | NodeOf<'avgpool'>, inp: Float64Array, rnd: Round): Float64Array {
+  const info = g.tensors[nd.output];
+  const [, C, H, W] = g.tensors[nd.input].shape;
+  const { outH, outW, kk, map } = nd.win;
+  const P = outH * outW;
+  const out = new Float64Array(info.size);
+  for (let plane = 0; plane < info.shape[0] * C; plane++) {
+    const base = plane * H * W;
+    for (let pos = 0; pos < P; pos++) {
+      let acc = nd.kind === 'maxpool' ? -Infinity : 0;
+      let nan = false;
+      for (let j = 0; j < kk; j++) {
+        const off = map[pos * kk + j];
+        if (off < 0) continue;
+        const v = inp[base + off];
+        if (nd.kind === 'maxpool') {
+          if (Number.isNaN(v)) nan = true;
+          else if (v > acc) acc = v;
+        } else acc = rnd ? rnd(acc + v) : acc + v;
+      }
+      out[plane * P + pos] = nd.kind === 'maxpool' ? (nan ? NaN : acc) : rnd ? rnd(acc / kk) : acc / kk;
+    }
+  }
+  return out;
+}
+
+function globalAvgForward(g: Graph, nd: NodeOf<'globalavgpool'>, inp: Float64Array, rnd: Round): Float64Array {
+  const info = g.tensors[nd.output];
+  const [, , H, W] = g.tensors[nd.input].shape;
+  const out = new Float64Array(info.size);
+  for (let plane = 0; plane < info.size; plane++) {
+    let acc = 0;
+    for (let j = 0; j < H * W; j++) acc = rnd ? rnd(acc + inp[plane * H * W + j]) : acc + inp[plane * H * W + j];
+    out[plane] = rnd ? rnd(acc / (H * W)) : acc / (H * W);
+  }
+  return out;
 }
 
 /** A plain float64 forward (no bounds, no rounding to another format). */

@@ -1,85 +1,20 @@
 /**
- * A ModelSpec compiled for exact evaluation: a flat list of nodes in forward order (residual
- * blocks unrolled into body, shortcut, add), every tensor's shape and exact denominator, and the
- * parameters checked against paramsOf (PyTorch names). Node paths: see types.ts.
+ * A ModelSpec compiled for exact evaluation (the oracle's Graph, oracle/network/graph.ts): a flat
+ * list of nodes in forward order (residual blocks unrolled into body, shortcut, add), every
+ * tensor's shape and exact denominator, and the parameters checked against paramsOf (PyTorch
+ * names). Node paths: see types.ts.
  */
-import { windowOutSize, type Pair } from '../../problem/index.ts';
+
 import { windowMap } from '../../engine/windows.ts';
-import { paramsOf, type ModelSpec, type NetLayer } from '../../models/spec.ts';
-import { lcm, splitOdd } from './dyadic.ts';
-import type { NodeDescription, Shape4 } from './types.ts';
+import { type ModelSpec, type NetLayer, paramsOf } from '../../models/spec.ts';
+import { type Graph, type GraphNode, lcm, type Shape4, splitOdd, type TensorInfo, type Windows } from '../../oracle/network/index.ts';
+import { type Pair, windowOutSize } from '../../problem/index.ts';
+import type { NodeDescription } from './types.ts';
 
 /** What exactRouting needs of a spec: its layers, and (optionally) the input shape to check x against. */
 export type NetworkSpec = Pick<ModelSpec, 'layers'> & Partial<Pick<ModelSpec, 'input' | 'name'>>;
 
 export type Params = ReadonlyMap<string, Float64Array>;
-
-export interface TensorInfo {
-  readonly shape: Shape4;
-  readonly size: number;
-  /** Positive odd denominator: the exact value of entry i is numerator_i / den. */
-  readonly den: bigint;
-  /** Index of the producing node, −1 for the network input. */
-  readonly producer: number;
-  /** Flatten output: the tensor whose buffers it shares (same flat layout). */
-  readonly alias: number | null;
-}
-
-/** Sliding windows: map[pos·kk + j] = offset inside one H×W plane, −1 on padding. */
-export interface Windows {
-  readonly kernel: Pair;
-  readonly stride: Pair;
-  readonly padding: Pair;
-  readonly inH: number;
-  readonly inW: number;
-  readonly outH: number;
-  readonly outW: number;
-  /** kh·kw */
-  readonly kk: number;
-  readonly map: Int32Array;
-}
-
-interface Base {
-  readonly path: string;
-  readonly input: number;
-  readonly output: number;
-}
-
-export type GraphNode =
-  | (Base & {
-      readonly kind: 'conv2d';
-      readonly name: string;
-      readonly inC: number;
-      readonly outC: number;
-      readonly win: Windows;
-      readonly weight: Float64Array;
-      readonly bias: Float64Array | null;
-    })
-  | (Base & { readonly kind: 'relu' })
-  | (Base & { readonly kind: 'maxpool'; readonly win: Windows })
-  | (Base & { readonly kind: 'avgpool'; readonly win: Windows; readonly odd: bigint; readonly twos: number })
-  | (Base & { readonly kind: 'globalavgpool'; readonly odd: bigint; readonly twos: number })
-  | (Base & { readonly kind: 'flatten' })
-  | (Base & {
-      readonly kind: 'linear';
-      readonly name: string;
-      readonly inF: number;
-      readonly outF: number;
-      readonly weight: Float64Array;
-      readonly bias: Float64Array | null;
-    })
-  /** body(x) + shortcut(x): `input` is the body's output, `other` the shortcut's. */
-  | (Base & { readonly kind: 'add'; readonly other: number });
-
-export interface Graph {
-  readonly nodes: readonly GraphNode[];
-  readonly tensors: readonly TensorInfo[];
-  readonly batch: number;
-  /** The network output tensor. */
-  readonly output: number;
-  /** How many nodes read each tensor (the network output counts one more: the loss). */
-  readonly uses: readonly number[];
-}
 
 export class NetworkSpecError extends Error {
   override name = 'NetworkSpecError';
@@ -118,11 +53,8 @@ function param(params: Params, name: string, length: number): Float64Array {
   return p;
 }
 
-/**
- * Compile `spec` for a batch of shape [N, C, H, W]. Throws NetworkSpecError on batch norm (see
- * BATCHNORM_UNSUPPORTED), missing or mis-sized parameters, non-finite numbers, impossible shapes.
- */
-export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<number>, shape: readonly number[]): Graph {
+/** The input checks of compileNetwork: shape [N, C, H, W] matching the spec, finite values. */
+function checkInput(spec: NetworkSpec, x: ArrayLike<number>, shape: readonly number[]): void {
   if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 1))
     throw new NetworkSpecError(`input shape must be [N, C, H, W] of positive integers, got [${shape.join(', ')}]`);
   const [N, C, H, W] = shape;
@@ -134,115 +66,133 @@ export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<n
   for (let i = 0; i < x.length; i++)
     if (!Number.isFinite(x[i])) throw new NetworkSpecError(`input[${i}] = ${x[i]} is not finite: it has no exact value`);
   paramsOf(spec); // duplicate names
+}
 
-  const nodes: GraphNode[] = [];
-  const tensors: TensorInfo[] = [{ shape: [N, C, H, W], size: N * C * H * W, den: 1n, producer: -1, alias: null }];
-  const newTensor = (shape: Shape4, den: bigint, alias: number | null = null): number => {
-    tensors.push({ shape, size: shape[0] * shape[1] * shape[2] * shape[3], den, producer: nodes.length, alias });
-    return tensors.length - 1;
-  };
+/** The graph under construction: nodes and tensors appended in forward order. */
+interface Builder {
+  readonly params: Params;
+  readonly nodes: GraphNode[];
+  readonly tensors: TensorInfo[];
+}
 
-  const seq = (layers: readonly NetLayer[], prefix: string, input: number): number => {
-    let t = input;
-    layers.forEach((l, i) => {
-      const path = `${prefix}.${i}`;
-      const inT = tensors[t];
-      const [n, c, h, w] = inT.shape;
-      switch (l.kind) {
-        case 'batchnorm2d':
-          throw new NetworkSpecError(`${path} (${l.name}): ${BATCHNORM_UNSUPPORTED}`);
-        case 'conv2d': {
-          if (c !== l.inChannels)
-            throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
-          const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} (${l.name})`);
-          const K = l.inChannels * l.kernel[0] * l.kernel[1];
-          const weight = param(params, `${l.name}.weight`, l.outChannels * K);
-          const bias = l.bias ? param(params, `${l.name}.bias`, l.outChannels) : null;
-          const out = newTensor([n, l.outChannels, win.outH, win.outW], inT.den);
-          nodes.push({ kind: 'conv2d', path, input: t, output: out, name: l.name, inC: c, outC: l.outChannels, win, weight, bias });
-          t = out;
-          break;
-        }
-        case 'relu': {
-          const out = newTensor(inT.shape, inT.den);
-          nodes.push({ kind: 'relu', path, input: t, output: out });
-          t = out;
-          break;
-        }
-        case 'maxpool': {
-          if (2 * l.padding[0] > l.kernel[0] || 2 * l.padding[1] > l.kernel[1]) {
-            throw new NetworkSpecError(
-              `${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`,
-            );
-          }
-          const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} maxpool`);
-          const out = newTensor([n, c, win.outH, win.outW], inT.den);
-          nodes.push({ kind: 'maxpool', path, input: t, output: out, win });
-          t = out;
-          break;
-        }
-        case 'avgpool': {
-          const win = windows(h, w, l.kernel, l.stride, [0, 0], `${path} avgpool`);
-          const { odd, twos } = splitOdd(win.kk);
-          const out = newTensor([n, c, win.outH, win.outW], inT.den * odd);
-          nodes.push({ kind: 'avgpool', path, input: t, output: out, win, odd, twos });
-          t = out;
-          break;
-        }
-        case 'globalavgpool': {
-          const { odd, twos } = splitOdd(h * w);
-          const out = newTensor([n, c, 1, 1], inT.den * odd);
-          nodes.push({ kind: 'globalavgpool', path, input: t, output: out, odd, twos });
-          t = out;
-          break;
-        }
-        case 'flatten': {
-          const out = newTensor([n, c * h * w, 1, 1], inT.den, inT.alias ?? t);
-          nodes.push({ kind: 'flatten', path, input: t, output: out });
-          t = out;
-          break;
-        }
-        case 'linear': {
-          if (h !== 1 || w !== 1 || c !== l.inFeatures) {
-            throw new NetworkSpecError(
-              `${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`,
-            );
-          }
-          const weight = param(params, `${l.name}.weight`, l.outFeatures * l.inFeatures);
-          const bias = l.bias ? param(params, `${l.name}.bias`, l.outFeatures) : null;
-          const out = newTensor([n, l.outFeatures, 1, 1], inT.den);
-          nodes.push({ kind: 'linear', path, input: t, output: out, name: l.name, inF: l.inFeatures, outF: l.outFeatures, weight, bias });
-          t = out;
-          break;
-        }
-        case 'residual': {
-          const b = seq(l.body, `${path}.body`, t);
-          const s = seq(l.shortcut, `${path}.shortcut`, t);
-          const bs = tensors[b].shape;
-          const ss = tensors[s].shape;
-          if (bs.some((d, k) => d !== ss[k]))
-            throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
-          const out = newTensor(bs, lcm(tensors[b].den, tensors[s].den));
-          nodes.push({ kind: 'add', path, input: b, other: s, output: out });
-          t = out;
-          break;
-        }
-        default: {
-          const never: never = l;
-          throw new NetworkSpecError(`unknown layer kind ${(never as { kind: string }).kind}`);
-        }
-      }
-    });
-    return t;
-  };
-  const output = seq(spec.layers, 'layers', 0);
-  const uses = tensors.map(() => 0);
-  for (const nd of nodes) {
+/** A new tensor produced by the next node pushed. */
+function tensor(b: Builder, shape: Shape4, den: bigint, alias: number | null = null): number {
+  b.tensors.push({ shape, size: shape[0] * shape[1] * shape[2] * shape[3], den, producer: b.nodes.length, alias });
+  return b.tensors.length - 1;
+}
+
+function push(b: Builder, nd: GraphNode): number {
+  b.nodes.push(nd);
+  return nd.output;
+}
+
+/** The layers of one sequence, in order, from tensor `input`; returns the last output tensor. */
+function seq(b: Builder, layers: readonly NetLayer[], prefix: string, input: number): number {
+  let t = input;
+  layers.forEach((l, i) => {
+    t = layer(b, l, `${prefix}.${i}`, t);
+  });
+  return t;
+}
+
+function layer(b: Builder, l: NetLayer, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  switch (l.kind) {
+    case 'batchnorm2d':
+      throw new NetworkSpecError(`${path} (${l.name}): ${BATCHNORM_UNSUPPORTED}`);
+    case 'conv2d':
+      return conv(b, l, path, t);
+    case 'relu':
+      return push(b, { kind: 'relu', path, input: t, output: tensor(b, inT.shape, inT.den) });
+    case 'maxpool':
+      return maxpool(b, l, path, t);
+    case 'avgpool': {
+      const win = windows(h, w, l.kernel, l.stride, [0, 0], `${path} avgpool`);
+      const { odd, twos } = splitOdd(win.kk);
+      const output = tensor(b, [n, c, win.outH, win.outW], inT.den * odd);
+      return push(b, { kind: 'avgpool', path, input: t, output, win, odd, twos });
+    }
+    case 'globalavgpool': {
+      const { odd, twos } = splitOdd(h * w);
+      return push(b, { kind: 'globalavgpool', path, input: t, output: tensor(b, [n, c, 1, 1], inT.den * odd), odd, twos });
+    }
+    case 'flatten':
+      return push(b, { kind: 'flatten', path, input: t, output: tensor(b, [n, c * h * w, 1, 1], inT.den, inT.alias ?? t) });
+    case 'linear':
+      return linear(b, l, path, t);
+    case 'residual':
+      return residual(b, l, path, t);
+    default: {
+      const never: never = l;
+      throw new NetworkSpecError(`unknown layer kind ${(never as { kind: string }).kind}`);
+    }
+  }
+}
+
+function conv(b: Builder, l: Extract<NetLayer, { kind: 'conv2d' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (c !== l.inChannels) throw new NetworkSpecError(`${path} (${l.name}): input has ${c} channels, the layer expects ${l.inChannels}`);
+  const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} (${l.name})`);
+  const K = l.inChannels * l.kernel[0] * l.kernel[1];
+  const weight = param(b.params, `${l.name}.weight`, l.outChannels * K);
+  const bias = l.bias ? param(b.params, `${l.name}.bias`, l.outChannels) : null;
+  const output = tensor(b, [n, l.outChannels, win.outH, win.outW], inT.den);
+  return push(b, { kind: 'conv2d', path, input: t, output, name: l.name, inC: c, outC: l.outChannels, win, weight, bias });
+}
+
+function maxpool(b: Builder, l: Extract<NetLayer, { kind: 'maxpool' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (2 * l.padding[0] > l.kernel[0] || 2 * l.padding[1] > l.kernel[1]) {
+    throw new NetworkSpecError(`${path} maxpool: padding ${l.padding.join('×')} must be at most half the kernel ${l.kernel.join('×')}`);
+  }
+  const win = windows(h, w, l.kernel, l.stride, l.padding, `${path} maxpool`);
+  return push(b, { kind: 'maxpool', path, input: t, output: tensor(b, [n, c, win.outH, win.outW], inT.den), win });
+}
+
+function linear(b: Builder, l: Extract<NetLayer, { kind: 'linear' }>, path: string, t: number): number {
+  const inT = b.tensors[t];
+  const [n, c, h, w] = inT.shape;
+  if (h !== 1 || w !== 1 || c !== l.inFeatures) {
+    throw new NetworkSpecError(
+      `${path} (${l.name}): linear needs a flat input [N, ${l.inFeatures}] (add a flatten), got ${inT.shape.join('×')}`,
+    );
+  }
+  const weight = param(b.params, `${l.name}.weight`, l.outFeatures * l.inFeatures);
+  const bias = l.bias ? param(b.params, `${l.name}.bias`, l.outFeatures) : null;
+  const output = tensor(b, [n, l.outFeatures, 1, 1], inT.den);
+  return push(b, { kind: 'linear', path, input: t, output, name: l.name, inF: l.inFeatures, outF: l.outFeatures, weight, bias });
+}
+
+function residual(b: Builder, l: Extract<NetLayer, { kind: 'residual' }>, path: string, t: number): number {
+  const body = seq(b, l.body, `${path}.body`, t);
+  const short = seq(b, l.shortcut, `${path}.shortcut`, t);
+  const bs = b.tensors[body].shape;
+  const ss = b.tensors[short].shape;
+  if (bs.some((d, k) => d !== ss[k]))
+    throw new NetworkSpecError(`${path} residual: body output ${bs.join('×')} and shortcut output ${ss.join('×')} differ`);
+  const output = tensor(b, bs, lcm(b.tensors[body].den, b.tensors[short].den));
+  return push(b, { kind: 'add', path, input: body, other: short, output });
+}
+
+/**
+ * Compile `spec` for a batch of shape [N, C, H, W]. Throws NetworkSpecError on batch norm (see
+ * BATCHNORM_UNSUPPORTED), missing or mis-sized parameters, non-finite numbers, impossible shapes.
+ */
+export function compileNetwork(spec: NetworkSpec, params: Params, x: ArrayLike<number>, shape: readonly number[]): Graph {
+  checkInput(spec, x, shape);
+  const [N, C, H, W] = shape;
+  const b: Builder = { params, nodes: [], tensors: [{ shape: [N, C, H, W], size: N * C * H * W, den: 1n, producer: -1, alias: null }] };
+  const output = seq(b, spec.layers, 'layers', 0);
+  const uses = b.tensors.map(() => 0);
+  for (const nd of b.nodes) {
     uses[nd.input]++;
     if (nd.kind === 'add') uses[nd.other]++;
   }
   uses[output]++;
-  return { nodes, tensors, batch: N, output, uses };
+  return { nodes: b.nodes, tensors: b.tensors, batch: N, output, uses };
 }
 
 export function describe(g: Graph): NodeDescription[] {

@@ -1,5 +1,5 @@
 /**
- * The bounded float forward's dot products (exact.ts, bounds.ts) on the engine's WebAssembly SIMD
+ * The bounded float forward's dot products (dot.ts, bounds.ts) on the engine's WebAssembly SIMD
  * kernels (src/engine/kernels), no final rounding: for one conv or linear layer, two forwards of
  * the same shape back to back,
  *   values  ŷ = x̂ ⊛ w + b             in binary64 (kind 0): the layer's float64 value;
@@ -17,7 +17,7 @@
  * the call would be too big, a driver declines (padding read against a non-finite weight: the
  * parameters are finite, but |w|↑ is +∞ beyond the binary32 range) or traps.
  */
-import { kernelCalls, kernelStatus, loadKernels, type KernelExports } from '../../engine/kernels/index.ts';
+import { type KernelExports, kernelCalls, kernelStatus, loadKernels } from '../../engine/kernels/index.ts';
 
 /** Largest linear memory a call may use (as kernels/index.ts). */
 const MAX_BYTES = 2 ** 31;
@@ -34,7 +34,7 @@ export interface ForwardPair {
   readonly gb: Float64Array;
 }
 
-/** Whether exact.ts should try the kernels at all (they are loaded and not switched off). */
+/** Whether the exact routing (dot.ts) should try the kernels at all (they are loaded and not switched off). */
 export function kernelsActive(): boolean {
   return kernelStatus().active;
 }

@@ -1,5 +1,5 @@
 /**
- * Shared types of the whole-network zone classification (DESIGN §3 on networks).
+ * Shared types of the whole-network zone classification (docs/DESIGN.md §3 on networks).
  *
  * Node paths. Every layer of a ModelSpec is a node, named by where it sits in the spec:
  * - a top-level layer i is `layers.${i}`;
@@ -14,8 +14,9 @@
  * NCHW indices of the node's *input*, ascending (row-major within the window, so ties[o][0] is
  * the `first` element). A ReLU unit is its flat NCHW index (input and output share the layout).
  */
+import type { Shape4 } from '../../oracle/network/index.ts';
 
-export type Shape4 = readonly [number, number, number, number];
+export type { Shape4 };
 
 /** Routing decisions of one node: tie sets of every window, or signs (−1/0/1) of every unit. */
 export type NodeRouting =

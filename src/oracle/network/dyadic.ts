@@ -1,6 +1,6 @@
 /**
  * Exact dyadic arithmetic on BigInt: a value m·2^e with m a BigInt and e an integer. Every finite
- * double is one (DESIGN §3), and sums and products of dyadics are dyadics, so conv / linear /
+ * double is one (docs/DESIGN.md §3), and sums and products of dyadics are dyadics, so conv / linear /
  * max / ReLU / residual adds are computed exactly here. Average pooling divides by k; its odd part
  * is carried as a per-tensor denominator (see graph.ts), so numerators stay dyadic.
  *
