@@ -45,6 +45,12 @@ export function mergeAblations(config: MergeConfig): MergeSummary {
   const out = resolve(config.out);
   const log = config.log ?? (() => {});
   const dirs = ablationDirs(config.dirs);
+  const containers = config.dirs.map((d) => resolve(d)).filter((d) => !dirs.includes(d));
+  if (containers.includes(out))
+    throw new GridError(
+      `${out} holds the shard folders; merge into another folder (e.g. adzone ablate --merge ${out} --out ${out}-table), so that it keeps standing for its shards`,
+      out,
+    );
   const records = dirs.map((d) => {
     const r = readGridRecord(d);
     if (!r)
