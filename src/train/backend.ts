@@ -16,8 +16,8 @@ import type { Optimizer } from '../engine/optim/index.ts';
 import type { JacobianChoice } from '../jacobians/index.ts';
 import type { ModelSpec } from '../models/index.ts';
 import type { TrainConfig } from '../schema/train.ts';
-import { engineBackend } from './backends/engine.ts';
-import { tfjsBackend } from './backends/tfjs.ts';
+import { engineTrainBackend } from './backends/engine.ts';
+import { tfjsTrainBackend } from './backends/tfjs.ts';
 
 export { countCorrect } from './backends/count.ts';
 
@@ -83,9 +83,9 @@ export interface TrainBackend {
 }
 
 export const TRAIN_BACKEND_IMPLS: Readonly<Record<RunBackend, TrainBackend>> = {
-  engine: engineBackend,
-  'tfjs-wasm': tfjsBackend('tfjs-wasm'),
-  'tfjs-cpu': tfjsBackend('tfjs-cpu'),
+  engine: engineTrainBackend,
+  'tfjs-wasm': tfjsTrainBackend('tfjs-wasm'),
+  'tfjs-cpu': tfjsTrainBackend('tfjs-cpu'),
 };
 
 export function trainBackend(id: RunBackend): TrainBackend {

@@ -38,7 +38,7 @@ async function engineTrainer(o: TrainerOptions): Promise<NetTrainer> {
   };
 }
 
-export const engineBackend: TrainBackend = {
+export const engineTrainBackend: TrainBackend = {
   id: 'engine',
   unsupported: (_precision, mode) =>
     mode === 'framework'

@@ -80,7 +80,7 @@ function unsupported(id: TfjsId, precision: '16' | '32' | '64', mode: string | u
   return null;
 }
 
-export function tfjsBackend(id: TfjsId): TrainBackend {
+export function tfjsTrainBackend(id: TfjsId): TrainBackend {
   return {
     id,
     unsupported: (precision, mode) => unsupported(id, precision, mode),
