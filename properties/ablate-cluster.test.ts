@@ -18,7 +18,6 @@ import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import { runs } from '../src/nightly/runs.ts';
 import { planAblation, runAblation } from '../src/train/ablate/run.ts';
-import { mergeAblations } from '../src/train/ablate/merge.ts';
 import { type Env, shardCells, shardFromEnv } from '../src/train/ablate/shard.ts';
 import { ConfigError } from '../src/util/errors.ts';
 import { bin, root, runMain as cli, tempDirs } from './support/cli.ts';
