@@ -13,8 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { GridError, expandGrid, parseGrid, parseShard, shardCells, type Cell } from '../src/train/ablate/grid.ts';
-import { runGrid } from '../src/train/ablate/run.ts';
+import { GridError, expandGrid, parseGrid, type Cell } from '../src/train/ablate/grid.ts';
+import { parseShard, shardCells } from '../src/train/ablate/shard.ts';
+import { planAblation, runAblation } from '../src/train/ablate/run.ts';
 import { seedAxes, summarise, type RunOutcomeRow } from '../src/train/ablate/table.ts';
 import type { TrainResult } from '../src/train/index.ts';
 import { runs } from '../src/nightly/runs.ts';
@@ -99,7 +100,8 @@ grid:
       ['grid: [1, 2\n', /g\.yaml: not valid YAML/],
       [
         'base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { beta: [0, -1] }\n',
-        /cell beta--1 .*--beta must be an integer ≥ 0/,
+        // in the grid's words since cells are no longer command lines (was '--beta must be')
+        /cell beta--1 .*beta must be an integer ≥ 0/,
       ],
       [
         'base: { model: lenet5, dataset: mnist, epochs: 1, precision: 32 }\ngrid: { colour: [red] }\n',
@@ -212,27 +214,17 @@ describe('adzone ablate end to end (tiny LeNet-5 runs)', () => {
   it('a cell stopped mid-run resumes from its checkpoint and ends as an uninterrupted run', async () => {
     const d = tmp('adzone-ablate-resume-');
     const text = `name: r\n${tinyBase.replace('limit-train: 128', 'limit-train: 192')}grid:\n  beta: [0]\n  seed: [3]\n`;
-    const cells = expandGrid(parseGrid(text, 'r.yaml'));
-    const g = parseGrid(text, 'r.yaml');
-    const base = {
-      grid: g,
-      cells,
-      source: { file: 'r.yaml', text },
-      shard: null,
-      version: 'test',
-      command: 'test',
-      quiet: true,
-      log: () => {},
-    };
     // checkpoints are written every 120 s and at epoch ends: with 2 epochs the stop after step 8
     // (epoch 2 of 6 steps each) resumes from the end of epoch 1
-    const two = { ...g, base: { ...g.base, epochs: 2 } };
-    const cells2 = expandGrid(two);
-    const stopped = await runGrid({ ...base, grid: two, cells: cells2, out: join(d, 'x'), afterStep: (_c, s) => s === 8 });
+    const two = text.replace('epochs: 1', 'epochs: 2');
+    const plan = (out: string) =>
+      planAblation({ grid: { file: 'r.yaml', text: two }, out: join(d, out), version: 'test', command: 'test' });
+    const cells2 = plan('x').cells;
+    const stopped = await runAblation(plan('x'), { crashAt: (_c, p, s) => p === 'step' && s === 8 });
     expect(stopped.interrupted).toBe(true);
-    const resumed = await runGrid({ ...base, grid: two, cells: cells2, out: join(d, 'x') });
+    const resumed = await runAblation(plan('x'));
     expect(resumed).toMatchObject({ resumed: 1, ran: 0, interrupted: false });
-    const fresh = await runGrid({ ...base, grid: two, cells: cells2, out: join(d, 'y') });
+    const fresh = await runAblation(plan('y'));
     expect(fresh.ran).toBe(1);
     const res = (o: string) => JSON.parse(readFileSync(join(d, o, 'runs', cells2[0].id, 'result.json'), 'utf8')) as TrainResult;
     expect(res('x').finalTestAcc).toBe(res('y').finalTestAcc);

@@ -31,11 +31,10 @@ import {
   TIME_KEYS,
   decodeCheckpoint,
   encodeCheckpoint,
-  loadCheckpoint,
+  openCheckpoint,
   readCheckpoint,
-  runTrain,
+  trainRun,
   trainOptimizer,
-  trainProgress,
   type CheckpointHeader,
   type TrainConfig,
   type TrainResult,
@@ -79,24 +78,23 @@ function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
   };
 }
 
-const quiet = trainProgress(true);
-
 async function train(
   config: TrainConfig,
   out: string,
   extra: { stopAfter?: number; every?: number; resume?: boolean; continueOnDivergence?: boolean } = {},
 ) {
-  return runTrain({
-    config,
-    out,
-    resumeFrom: extra.resume ? loadCheckpoint(out) : null,
-    checkpointEvery: { steps: extra.every ?? 4 },
-    progress: quiet,
-    versions: { adzone: 'test' },
-    command: 'test',
-    ...(extra.stopAfter !== undefined ? { afterStep: (s: number) => s === extra.stopAfter } : {}),
-    ...(extra.continueOnDivergence ? { continueOnDivergence: true } : {}),
-  });
+  return trainRun(
+    {
+      ...config,
+      out,
+      resume: extra.resume === true,
+      checkpointEvery: { steps: extra.every ?? 4 },
+      versions: { adzone: 'test' },
+      command: 'test',
+      ...(extra.continueOnDivergence ? { continueOnDivergence: true } : {}),
+    },
+    extra.stopAfter !== undefined ? { crashAt: (p, s) => p === 'step' && s === extra.stopAfter } : {},
+  );
 }
 
 /** The final state of a run folder: every array of its checkpoint as bytes, and its metrics without wall times. */
@@ -393,7 +391,7 @@ describe('adzone train: tiny runs', () => {
       const first = await train(cfg, a, { every: 2 });
       // stop at step 3, one step after the checkpoint of step 2: step 3 is lost and redone
       expect((await train(cfg, b, { every: 2, stopAfter: 3 })).status).toBe('interrupted');
-      expect(loadCheckpoint(b)!.header.position.step).toBe(2);
+      expect(openCheckpoint(b)!.header.position.step).toBe(2);
       const again = await train(cfg, b, { every: 2, resume: true });
       expect(again.status).toBe(first.status);
       expectSameState(finalState(a), finalState(b));
@@ -448,7 +446,7 @@ describe('adzone train: tiny runs', () => {
       }
       child.kill('SIGKILL');
       expect(await exited).toBe(-9);
-      const at = loadCheckpoint(b)!.header.position.step;
+      const at = openCheckpoint(b)!.header.position.step;
       expect(at).toBeGreaterThan(0);
       expect(at).toBeLessThan(200);
       expect(existsSync(join(b, RESULT_FILE))).toBe(false);
@@ -528,7 +526,8 @@ describe('adzone train: tiny runs', () => {
       ]) {
         writeFileSync(file, bad);
         const r = await cli('train', '--out', d, '--resume', '--quiet');
-        expect(r.code).toBe(1);
+        // a damaged checkpoint is unusable input: exit 2 like every other (it was 1, the code of a failing check)
+        expect(r.code).toBe(2);
         expect(r.err).toContain(file);
         expect(r.err).toMatch(/corrupt or truncated|is empty/);
         expect(readFileSync(file).equals(bad)).toBe(true);

@@ -33,3 +33,30 @@ export function run(...args: string[]): Promise<{ status: number | null; stdout:
     p.on('close', (status) => res({ status, stdout, stderr }));
   });
 }
+
+/** Run `adzone ARGS...` in this process (main), capturing what it writes to stdout and stderr. */
+export async function runMain(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { vi } = await import('vitest');
+  const { main } = await import('../../src/cli/main.ts');
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  const l = vi.spyOn(console, 'log').mockImplementation((...xs: unknown[]) => {
+    out += `${xs.join(' ')}\n`;
+  });
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    l.mockRestore();
+  }
+}

@@ -224,3 +224,39 @@ export type {
   /** One minimal counterexample of runVerify, with its seed and path. */
   Counterexample,
 } from '../zones/verify.ts';
+export {
+  /** Train one network into a folder (or resume it, or return it when it has ended); progress, log lines and epoch ends through hooks, and onEpoch may stop it. */
+  trainRun,
+} from '../train/run.ts';
+export {
+  /** Read a grid file and pick the cells and the folder of this process's shard (i/n, or 'auto' from a job array). */ planAblation,
+} from '../train/ablate/run.ts';
+export {
+  /** Train a plan's cells into its folder, resumably; ablate.json and ablate.md after each. */ runAblation,
+} from '../train/ablate/run.ts';
+export {
+  /** Join the finished runs of ablation folders (slices of one grid) into one table. */ mergeAblations,
+} from '../train/ablate/merge.ts';
+
+export type {
+  /** trainRun's config: the run's options (defaults in src/train/config.ts), its folder, resume and checkpoints. */
+  TrainRunConfig,
+  /** trainRun's hooks: onStep, onStatus, log, onEpoch (return 'stop' to end the run after that epoch), crashAt. */
+  TrainHooks,
+  /** trainRun's outcome: completed or diverged with its result, or stopped by onEpoch. */
+  TrainOutcome,
+} from '../train/run.ts';
+export type {
+  /** planAblation's config: the grid, the folder, the shard. */
+  AblationConfig,
+  /** What planAblation returns and runAblation takes. */
+  AblationPlan,
+  /** runAblation's hooks: log lines, each run's hooks. */
+  AblationHooks,
+  /** runAblation's result: runs made, resumed, skipped, left to other processes; the table's files. */
+  AblationSummary,
+} from '../train/ablate/run.ts';
+export type {
+  /** mergeAblations' config: the folders to join, the output folder. */
+  MergeConfig,
+} from '../train/ablate/merge.ts';

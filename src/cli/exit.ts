@@ -10,7 +10,6 @@ const UNUSABLE_NAMES = new Set([
   'SchemaError',
   'GateInputError',
   'RunLockedError',
-  'TrainConfigError',
   'CheckpointError',
   'GridError',
   'NetworkSpecError',

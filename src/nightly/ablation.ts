@@ -1,8 +1,8 @@
 /**
  * The nightly's ablation slice (docs/DESIGN.md §4): LeNet-5 on MNIST, β ∈ {0, 10000} × precision 16 and 32,
  * SGD lr 0.01 momentum 0.9, batch 64, one pass over the first `limitTrain` training images (up to a
- * full epoch), evaluated on the first `limitTest` test images, through src/train's library entry
- * point (runTrain). The runs compute on the engine in strict mode (every product and sum rounded to
+ * full epoch), evaluated on the first `limitTest` test images, through src/train's stage
+ * (trainRun). The runs compute on the engine in strict mode (every product and sum rounded to
  * the precision) at both precisions, so 16 and 32 bits differ in nothing else: the setup of the
  * committed full experiment (reports/ablate/grids/lenet5-mnist-sgd.yaml), of which the slice is the
  * first epoch (init and batch order come from the seed alone). A plan written before this (no
@@ -11,7 +11,7 @@
  * lists them (schema adzone/ablate 1).
  */
 import { join } from 'node:path';
-import { CONFIG_KEYS, defaultBackend, defaultMode, prepare, runTrain, trainProgress, type TrainConfig } from '../train/index.ts';
+import { defaultBackend, defaultMode, orderedConfig, progressHooks, type TrainConfig, trainRun } from '../train/index.ts';
 import { readResult, writeResult, type AblateRun } from '../schema/index.ts';
 import { trainRunCost, type Costs, type TrainPlan, type TrainPrecision } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
@@ -50,7 +50,7 @@ export function ablationConfig(
     limitTest: plan.limitTest,
     logEvery: Math.max(1, Math.floor(plan.limitTrain / plan.batchSize / 10)),
   };
-  return Object.fromEntries(CONFIG_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as unknown as TrainConfig;
+  return orderedConfig(c);
 }
 
 export const runDir = (r: { precision: string; beta: number }) => `lenet5-mnist-p${r.precision}-beta${r.beta}`;
@@ -70,18 +70,23 @@ export interface AblationSummary {
 
 /** Train one configuration into `dir`; returns the result (also used by the calibration). */
 export async function trainOnce(config: TrainConfig, dir: string, o: { version: string; command: string; quiet: boolean }) {
-  prepare(config);
-  const outcome = await runTrain({
-    config,
-    out: dir,
-    resumeFrom: null,
-    checkpointEvery: { steps: Number.MAX_SAFE_INTEGER },
-    progress: trainProgress(o.quiet),
-    versions: { adzone: o.version, node: process.version },
-    command: o.command,
-  });
-  if (outcome.status !== 'completed' && outcome.status !== 'diverged') throw new Error(`training in ${dir} ended as ${outcome.status}`);
-  return outcome.result;
+  const progress = progressHooks(o.quiet);
+  try {
+    const outcome = await trainRun(
+      {
+        ...config,
+        out: dir,
+        checkpointEvery: { steps: Number.MAX_SAFE_INTEGER },
+        versions: { adzone: o.version, node: process.version },
+        command: o.command,
+      },
+      progress,
+    );
+    if (outcome.status !== 'completed' && outcome.status !== 'diverged') throw new Error(`training in ${dir} ended as ${outcome.status}`);
+    return outcome.result;
+  } finally {
+    progress.done();
+  }
 }
 
 export async function ablationStage(o: {

@@ -56,23 +56,28 @@ function walk(dir: string, depth: number, out: string[]): void {
   }
 }
 
-/** Parse metrics.jsonl: one object a line; a bad line is an error naming its line number. */
+/**
+ * Parse metrics.jsonl: one object a line; a bad line is an error naming its line number, except a
+ * last line without its newline that does not parse: the line a run killed mid-write left cut
+ * (the run's checkpoint holds it whole, and a resumed run rewrites the file), which is skipped.
+ */
 export function readMetrics(file: string): MetricsFile {
   const lines: Record<string, unknown>[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((l, i) => {
-      if (!l.trim()) return;
-      let o: unknown;
-      try {
-        o = JSON.parse(l);
-      } catch {
-        throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', 'text that is not JSON');
-      }
-      if (typeof o !== 'object' || o === null || Array.isArray(o))
-        throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', Array.isArray(o) ? 'an array' : String(o));
-      lines.push(o as Record<string, unknown>);
-    });
+  const text = readFileSync(file, 'utf8');
+  const all = text.split('\n');
+  all.forEach((l, i) => {
+    if (!l.trim()) return;
+    let o: unknown;
+    try {
+      o = JSON.parse(l);
+    } catch {
+      if (i === all.length - 1) return; // torn by a kill: no newline after it
+      throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', 'text that is not JSON');
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o))
+      throw new SchemaError(file, `line ${i + 1}`, 'a JSON object', Array.isArray(o) ? 'an array' : String(o));
+    lines.push(o as Record<string, unknown>);
+  });
   return { file, dir: dirname(file), lines };
 }
 

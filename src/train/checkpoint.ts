@@ -19,18 +19,20 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { InputError } from '../util/errors.ts';
 
 const MAGIC = Buffer.from('ADZCKPT1', 'latin1');
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HASH = 32;
 
-export class CheckpointError extends Error {
+/** A checkpoint that cannot be resumed from: unreadable, damaged, or not of this run. Unusable input (exit 2). */
+export class CheckpointError extends InputError {
   override name = 'CheckpointError';
   constructor(
     readonly file: string,
     why: string,
   ) {
-    super(`checkpoint ${file} ${why}`);
+    super(`checkpoint ${file} ${why}`, file);
   }
 }
 
@@ -94,7 +96,7 @@ export function encodeCheckpoint(header: object, arrays: ReadonlyMap<string, Flo
   return Buffer.concat([body, hash]);
 }
 
-/** Parse and check checkpoint bytes read from `file` (the name is for messages). */
+/** Parse and check checkpoint bytes read from `file` (the name is for messages). Any damage is a CheckpointError. */
 export function decodeCheckpoint<H>(file: string, buf: Buffer): Checkpoint<H> {
   if (buf.length === 0) throw new CheckpointError(file, 'is empty (truncated?); it cannot be resumed from');
   const k = Math.min(8, buf.length);
@@ -102,40 +104,68 @@ export function decodeCheckpoint<H>(file: string, buf: Buffer): Checkpoint<H> {
     throw new CheckpointError(file, "is not an adzone checkpoint (no 'ADZCKPT1' magic at its start)");
   if (buf.length < 16 + HASH) throw new CheckpointError(file, `is truncated: ${buf.length} bytes, shorter than any checkpoint`);
   const body = buf.subarray(0, buf.length - HASH);
-  const want = buf.subarray(buf.length - HASH);
   const got = createHash('sha256').update(body).digest();
-  if (!got.equals(want)) {
-    const h = buf.readUInt32LE(8);
-    let expected = '';
-    try {
-      const hdr = JSON.parse(buf.subarray(16, 16 + h).toString('utf8')) as { payloadBytes?: number };
-      if (typeof hdr.payloadBytes === 'number')
-        expected = ` (a whole file would have ${16 + h + hdr.payloadBytes + HASH} bytes, this one has ${buf.length})`;
-    } catch {
-      /* header itself damaged */
-    }
-    throw new CheckpointError(
-      file,
-      `is corrupt or truncated: its sha256 does not match its content${expected}. It was left as it is; resume from a copy of an intact checkpoint or start the run again in a new --out folder`,
-    );
-  }
+  if (!got.equals(buf.subarray(buf.length - HASH))) throw hashMismatch(file, buf);
   const h = buf.readUInt32LE(8);
-  let header: H & { arrays: ArrayRecord[]; payloadBytes: number };
-  try {
-    header = parseExact(buf.subarray(16, 16 + h).toString('utf8')) as H & { arrays: ArrayRecord[]; payloadBytes: number };
-  } catch (e) {
-    throw new CheckpointError(file, `has an unreadable header: ${(e as Error).message}`);
-  }
+  if (16 + h > body.length) throw new CheckpointError(file, `says its header has ${h} bytes, but only ${body.length - 16} follow`);
+  const header = parseHeader(file, buf.subarray(16, 16 + h).toString('utf8'));
+  const records = checkRecords(file, header, body.length - 16 - h);
   const start = 16 + h;
-  if (start + header.payloadBytes !== body.length)
-    throw new CheckpointError(file, `has ${body.length - start} payload bytes, its header says ${header.payloadBytes}`);
   const arrays = new Map<string, Float64Array>();
-  for (const r of header.arrays) {
+  for (const r of records) {
     const a = new Float64Array(r.length);
     Buffer.from(a.buffer).set(buf.subarray(start + r.offset, start + r.offset + r.length * 8));
     arrays.set(r.name, a);
   }
-  return { header, arrays };
+  return { header: header as H, arrays };
+}
+
+function hashMismatch(file: string, buf: Buffer): CheckpointError {
+  const h = buf.readUInt32LE(8);
+  let expected = '';
+  try {
+    const hdr = JSON.parse(buf.subarray(16, 16 + h).toString('utf8')) as { payloadBytes?: number };
+    if (typeof hdr.payloadBytes === 'number')
+      expected = ` (a whole file would have ${16 + h + hdr.payloadBytes + HASH} bytes, this one has ${buf.length})`;
+  } catch {
+    /* header itself damaged */
+  }
+  return new CheckpointError(
+    file,
+    `is corrupt or truncated: its sha256 does not match its content${expected}. It was left as it is; resume from a copy of an intact checkpoint or start the run again in a new --out folder`,
+  );
+}
+
+function parseHeader(file: string, text: string): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = parseExact(text);
+  } catch (e) {
+    throw new CheckpointError(file, `has an unreadable header: ${(e as Error).message}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new CheckpointError(file, `has a header that is not a JSON object (${Array.isArray(header) ? 'an array' : String(header)})`);
+  return header as Record<string, unknown>;
+}
+
+/** The array records of a header: named once each, laid end to end from offset 0, filling the payload exactly. */
+function checkRecords(file: string, header: Record<string, unknown>, payload: number): ArrayRecord[] {
+  const bad = (why: string) => new CheckpointError(file, `has a damaged array table: ${why}`);
+  if (header.payloadBytes !== payload) throw bad(`its header says ${String(header.payloadBytes)} payload bytes, the file has ${payload}`);
+  if (!Array.isArray(header.arrays)) throw bad(`'arrays' is ${JSON.stringify(header.arrays) ?? 'missing'}, not a list`);
+  const names = new Set<string>();
+  let at = 0;
+  for (const [i, r] of (header.arrays as unknown[]).entries()) {
+    const rec = r as Partial<ArrayRecord> | null;
+    if (rec === null || typeof rec !== 'object' || typeof rec.name !== 'string') throw bad(`entry ${i} has no name`);
+    if (!Number.isSafeInteger(rec.length) || (rec.length as number) < 0) throw bad(`'${rec.name}' has length ${String(rec.length)}`);
+    if (rec.offset !== at) throw bad(`'${rec.name}' starts at byte ${String(rec.offset)}, expected ${at}`);
+    if (names.has(rec.name)) throw bad(`'${rec.name}' is listed twice`);
+    names.add(rec.name);
+    at += (rec.length as number) * 8;
+  }
+  if (at !== payload) throw bad(`the arrays take ${at} bytes, the payload has ${payload}`);
+  return header.arrays as ArrayRecord[];
 }
 
 export function readCheckpoint<H>(file: string): Checkpoint<H> {

@@ -1,81 +1,123 @@
 /**
- * What a training run is: the options that decide its numbers (TrainConfig), the backend that can
- * compute them, the learning-rate schedule and the chance level that marks a collapsed run.
+ * What a training run is: the options that decide its numbers (TrainConfig), their defaults (all
+ * here, TRAIN_DEFAULTS), the checks that turn a caller's TrainOptions into a TrainConfig (each bad
+ * field a ConfigError in the config's own words: `limitTrain`, never --limit-train), the
+ * learning-rate schedule and the chance level that marks a collapsed run.
  *
- * Backends (docs/DESIGN.md §4 ablations):
- *   precision 32, no --mode            tfjs-wasm (tfjs's own float32 arithmetic: mode 'framework')
+ * Backends (docs/DESIGN.md §4 ablations), chosen from precision and mode when not given:
+ *   precision 32, no mode              tfjs-wasm (tfjs's own float32 arithmetic: mode 'framework')
  *   precision 16, mode wide (default)  tfjs-wasm, 16-bit `wide` emulated by rounding every op output to binary16
  *   precision 16, mode strict          engine (every product and sum rounded to binary16)
  *   precision 64                       engine
- *   precision 32 with --mode strict|wide  engine (only the engine has those two modes at 32 bits)
- * tfjs-cpu runs the same twins as tfjs-wasm, much slower. tfjs-node would be preferred where it is
- * installed, but the tfjs model twins (src/backends/tfjs/models.ts) run on cpu and wasm only.
+ *   precision 32 with mode strict|wide engine (only the engine has those two modes at 32 bits)
+ * What each backend can compute is said by its descriptor (./backend.ts), so a new backend brings
+ * its own rule. Messages name other fields in backticks (`backend`), so that the command line can
+ * put its option names in their place.
  */
-import type { Accumulate } from '../engine/types.ts';
+import { createRequire } from 'node:module';
+import { datasetByName } from '../data/index.ts';
+import { MODEL_NAMES } from '../models/index.ts';
+import { BETA_MODES } from '../schema/verify.ts';
 import type { TrainConfig } from '../schema/train.ts';
+import { ConfigError } from '../util/errors.ts';
+import { trainBackend, unsupportedBackend, type RunBackend, type TrainBackendId, type TrainMode, type TrainPrecision } from './backend.ts';
 
 export type { TrainConfig } from '../schema/train.ts';
 export { effectiveStem } from '../schema/train.ts';
+export { TRAIN_BACKENDS, type RunBackend, type TrainBackendId, type TrainMode, type TrainPrecision } from './backend.ts';
 
-export const TRAIN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as const;
-export type TrainBackendId = (typeof TRAIN_BACKENDS)[number];
-/** The backends a run can actually use here. */
-export type RunBackend = TrainConfig['backend'];
-export type TrainPrecision = TrainConfig['precision'];
-/** 'framework': tfjs at 32 bits, whose float32 kernels accumulate as they do. */
-export type TrainMode = TrainConfig['mode'];
 export type LossScaleConfig = TrainConfig['lossScale'];
 
-export class TrainConfigError extends Error {
-  override name = 'TrainConfigError';
+/**
+ * What a caller sets: any field of a TrainConfig, most of them optional. `mode` 'framework' and
+ * the backend may be left to the defaults; a TrainConfig is itself a complete TrainOptions and
+ * resolves to itself.
+ */
+export type TrainOptions = {
+  readonly [K in keyof TrainConfig]?: K extends 'backend' ? TrainBackendId : TrainConfig[K];
+};
+
+/** The fields a fresh run cannot do without. */
+export const REQUIRED_TRAIN_FIELDS = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
+
+/** The defaults of every optional field, in one place. */
+export const TRAIN_DEFAULTS = {
+  betaMode: 'backward',
+  reluAlpha: 0,
+  optimizer: 'sgd',
+  /** By optimizer. */
+  lr: { sgd: 0.01, adam: 0.001 },
+  /** SGD's; Adam records 0 (its β1 is 0.9). */
+  momentum: 0.9,
+  weightDecay: 0,
+  lrSchedule: 'none',
+  masterWeights: 'p',
+  lossScale: 'none',
+  batchNorm: false,
+  width: null,
+  seed: 1,
+  limitTrain: null,
+  limitTest: null,
+  logEvery: 50,
+} as const;
+
+/** Upper bounds of the integer fields (beyond them a run is a typo, not an experiment). */
+export const TRAIN_LIMITS = { beta: 1_000_000, epochs: 100_000, batchSize: 65_536, seed: 2 ** 31 - 1, images: 1_000_000_000 } as const;
+
+/**
+ * The default mini-batch: 64 for LeNet-5 (with SGD lr 0.01, momentum 0.9 one epoch reaches 97.40% on
+ * the MNIST test set on tfjs-wasm at 32 bits, where batch 128 reaches 95.84%: the paper's N(0, 0.01)
+ * init of the linear layers keeps the loss flat for the first ~150 steps), 128 for the CIFAR nets.
+ */
+export function defaultBatchSize(model: string): number {
+  return model.startsWith('lenet5') ? 64 : 128;
 }
 
+/** The CIFAR recipe (random crop 4 + flip) is on by default for cifar10 only. */
+export const defaultAugment = (dataset: string): boolean => dataset === 'cifar10';
+
 /** The backend a precision and mode default to. */
-export function defaultBackend(precision: TrainPrecision, mode: Accumulate | undefined): RunBackend {
+export function defaultBackend(precision: TrainPrecision, mode: TrainMode | undefined): RunBackend {
   if (precision === '64') return 'engine';
+  if (mode === 'framework') return 'tfjs-wasm';
   if (precision === '16') return mode === 'strict' ? 'engine' : 'tfjs-wasm';
   return mode === undefined ? 'tfjs-wasm' : 'engine';
 }
 
-/** The mode of a (precision, backend) when --mode is not given: tfjs's own (32) or wide (16) on tfjs, strict on the engine. */
+/** The mode of a (precision, backend) when none is asked for: tfjs's own (32) or wide (16) on tfjs, strict on the engine. */
 export function defaultMode(precision: TrainPrecision, backend: RunBackend): TrainMode {
-  if (backend !== 'engine') return precision === '32' ? 'framework' : 'wide';
-  return 'strict';
+  return trainBackend(backend).defaultMode(precision);
 }
 
-/**
- * Check that `backend` can compute at (precision, mode); throws TrainConfigError saying which
- * backend can. `installed` tells whether a package is present (tfjs-node).
- */
-export function checkBackend(
-  backend: TrainBackendId,
+/** Whether a package resolves from here (without loading it). */
+function isInstalled(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The backend and mode a run computes with; ConfigError saying which backend can when the asked one cannot. */
+export function resolveBackend(
   precision: TrainPrecision,
-  mode: Accumulate | undefined,
-  installed: (pkg: string) => boolean,
-): RunBackend {
+  mode: TrainMode | undefined,
+  backend: TrainBackendId | undefined,
+): { backend: RunBackend; mode: TrainMode } {
   if (backend === 'tfjs-node') {
-    const why = installed('@tensorflow/tfjs-node')
+    const why = isInstalled('@tensorflow/tfjs-node')
       ? "the tfjs model twins (src/backends/tfjs/models.ts) run on tfjs's cpu and wasm backends only"
       : '@tensorflow/tfjs-node is not installed here';
-    throw new TrainConfigError(`--backend tfjs-node: ${why}; use --backend tfjs-wasm (the same tfjs model, float32) or --backend engine`);
-  }
-  if (backend === 'engine') return backend;
-  if (precision === '64')
-    throw new TrainConfigError(
-      `--backend ${backend} cannot train at 64 bits (tfjs has float32 tensors only); the engine can: use --backend engine (the default at --precision 64)`,
-    );
-  if (precision === '16' && mode === 'strict') {
-    throw new TrainConfigError(
-      `--backend ${backend} cannot train 16-bit strict (every product and sum rounded to binary16): tfjs emulates 16 bits in wide mode only (float32 inside each op, binary16 op outputs). ` +
-        'Use --backend engine for --mode strict, or --mode wide for tfjs',
+    throw new ConfigError(
+      'backend',
+      `\`backend\` tfjs-node: ${why}; use \`backend\` tfjs-wasm (the same tfjs model, float32) or \`backend\` engine`,
     );
   }
-  if (precision === '32' && mode !== undefined) {
-    throw new TrainConfigError(
-      `--backend ${backend} at 32 bits computes in tfjs's own float32 arithmetic, neither --mode ${mode} of the engine; use --backend engine for --mode ${mode} at 32 bits, or drop --mode`,
-    );
-  }
-  return backend;
+  const b = backend ?? defaultBackend(precision, mode);
+  const why = unsupportedBackend(b, precision, mode);
+  if (why) throw new ConfigError(mode !== undefined && backend === undefined ? 'mode' : 'backend', why);
+  return { backend: b, mode: mode ?? defaultMode(precision, b) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,13 +129,14 @@ export type LrSchedule =
   | { readonly kind: 'cosine' };
 
 export function parseLrSchedule(s: string): LrSchedule {
-  const t = s.trim();
+  const t = String(s).trim();
   if (t === 'none') return { kind: 'none' };
   if (t === 'cosine') return { kind: 'cosine' };
   const m = /^step:(\d+):([0-9]*\.?[0-9]+(?:[eE][+-]?\d+)?)$/.exec(t);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', every: Number(m[1]), gamma: Number(m[2]) };
-  throw new TrainConfigError(
-    `--lr-schedule must be none, cosine or step:EPOCHS:GAMMA (e.g. step:30:0.1: multiply the lr by 0.1 every 30 epochs), got '${s}'`,
+  throw new ConfigError(
+    'lrSchedule',
+    `\`lrSchedule\` must be none, cosine or step:EPOCHS:GAMMA (e.g. step:30:0.1: multiply the lr by 0.1 every 30 epochs), got '${s}'`,
   );
 }
 
@@ -131,7 +174,7 @@ export function chanceThreshold(classes: number, testLabels: ArrayLike<number>):
   return 1.2 * Math.max(1 / classes, majority);
 }
 
-/** The options that change a run's numbers, in the order the CLI prints them. */
+/** The options that change a run's numbers, in the order the CLI prints them and result.json lists them. */
 export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'model',
   'dataset',
@@ -159,3 +202,164 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'limitTest',
   'logEvery',
 ];
+
+/** A config's fields in CONFIG_KEYS order (absent optional fields left out), so files read in one order. */
+export function orderedConfig(c: TrainConfig): TrainConfig {
+  return Object.fromEntries(CONFIG_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as unknown as TrainConfig;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolving options into a config
+
+const fail = (field: string, message: string): never => {
+  throw new ConfigError(field, message);
+};
+
+function checkChoice<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
+  if (!(allowed as readonly unknown[]).includes(v)) fail(field, `\`${field}\` must be one of ${allowed.join(', ')}, got '${String(v)}'`);
+  return v as T;
+}
+
+interface Range {
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  readonly exclusiveMin?: boolean;
+}
+
+function checkNumber(field: string, v: unknown, { min = -Infinity, max = Infinity, integer = false, exclusiveMin = false }: Range): number {
+  const n = typeof v === 'number' ? v : NaN;
+  const okMin = exclusiveMin ? n > min : n >= min;
+  if (!Number.isFinite(n) || !okMin || n > max || (integer && !Number.isInteger(n))) {
+    const range = `${exclusiveMin ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}`;
+    fail(
+      field,
+      `\`${field}\` must be ${integer ? 'an integer' : 'a number'} ${range}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`,
+    );
+  }
+  return n;
+}
+
+function checkBoolean(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(field, `\`${field}\` must be true or false, got ${JSON.stringify(v)}`);
+  return v as boolean;
+}
+
+const nullable = <T>(v: T | null | undefined, check: (v: T) => T): T | null => (v === null || v === undefined ? null : check(v));
+
+function checkDataset(v: unknown): string {
+  try {
+    return datasetByName(String(v)).name;
+  } catch (e) {
+    return fail('dataset', `\`dataset\`: ${(e as Error).message}`);
+  }
+}
+
+function checkLossScale(v: unknown): LossScaleConfig {
+  if (v === 'none' || v === 'dynamic') return v;
+  if (typeof v !== 'number') return fail('lossScale', `\`lossScale\` must be none, dynamic or a number > 0, got '${String(v)}'`);
+  return checkNumber('lossScale', v, { min: 0, exclusiveMin: true });
+}
+
+const TRAIN_BACKEND_IDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
+
+const limit = (field: string) => (v: unknown) =>
+  nullable(v as number | null, (n) => checkNumber(field, n, { min: 1, max: TRAIN_LIMITS.images, integer: true }));
+
+/** Each field's check on its own (ranges, choices); the checks across fields are resolveTrainConfig's. */
+const FIELD_CHECKS: { readonly [K in keyof TrainConfig]-?: (v: unknown) => TrainConfig[K] } = {
+  model: (v) => checkChoice('model', v, MODEL_NAMES),
+  dataset: checkDataset,
+  beta: (v) => checkNumber('beta', v, { min: 0, max: TRAIN_LIMITS.beta, integer: true }),
+  betaMode: (v) => checkChoice('betaMode', v, BETA_MODES),
+  reluAlpha: (v) => checkNumber('reluAlpha', v, { min: 0, max: 1 }),
+  precision: (v) => checkChoice('precision', v, ['16', '32', '64'] as const),
+  mode: (v) => checkChoice('mode', v, ['strict', 'wide', 'framework'] as const),
+  backend: (v) => checkChoice('backend', v, TRAIN_BACKEND_IDS) as RunBackend,
+  epochs: (v) => checkNumber('epochs', v, { min: 1, max: TRAIN_LIMITS.epochs, integer: true }),
+  batchSize: (v) => checkNumber('batchSize', v, { min: 1, max: TRAIN_LIMITS.batchSize, integer: true }),
+  optimizer: (v) => checkChoice('optimizer', v, ['sgd', 'adam'] as const),
+  lr: (v) => checkNumber('lr', v, { min: 0, exclusiveMin: true }),
+  momentum: (v) => checkNumber('momentum', v, { min: 0, max: 1 }),
+  weightDecay: (v) => checkNumber('weightDecay', v, { min: 0 }),
+  lrSchedule: (v) => scheduleName(parseLrSchedule(v as string)),
+  masterWeights: (v) => checkChoice('masterWeights', v, ['p', '32'] as const),
+  lossScale: checkLossScale,
+  batchNorm: (v) => checkBoolean('batchNorm', v),
+  width: (v) => nullable(v as number | null, (w) => checkNumber('width', w, { min: 0, exclusiveMin: true })),
+  stem: (v) => checkChoice('stem', v, ['cifar', 'imagenet'] as const),
+  augment: (v) => checkBoolean('augment', v),
+  seed: (v) => checkNumber('seed', v, { min: 0, max: TRAIN_LIMITS.seed, integer: true }),
+  limitTrain: limit('limitTrain'),
+  limitTest: limit('limitTest'),
+  logEvery: (v) => checkNumber('logEvery', v, { min: 1, integer: true }),
+};
+
+/** Check every field given, each on its own (ConfigError naming the first bad one); nothing is required. */
+export function checkTrainOptions(o: TrainOptions): void {
+  for (const k of CONFIG_KEYS) if (o[k] !== undefined) FIELD_CHECKS[k](o[k]);
+}
+
+/** A field's value: the given one or the default, checked. */
+const field = <K extends keyof TrainConfig>(o: TrainOptions, k: K, fallback?: unknown): TrainConfig[K] =>
+  (FIELD_CHECKS[k] as (v: unknown) => TrainConfig[K])(o[k] ?? fallback);
+
+/** The optimizer's fields: lr by optimizer, momentum SGD's only. */
+function optimizerFields(o: TrainOptions) {
+  const optimizer = field(o, 'optimizer', TRAIN_DEFAULTS.optimizer);
+  if (optimizer === 'adam' && o.momentum !== undefined && o.momentum !== 0)
+    fail('momentum', "`momentum` is SGD's; Adam's β1 is 0.9 (drop `momentum` or use `optimizer` sgd)");
+  return {
+    optimizer,
+    lr: field(o, 'lr', TRAIN_DEFAULTS.lr[optimizer]),
+    momentum: optimizer === 'sgd' ? field(o, 'momentum', TRAIN_DEFAULTS.momentum) : 0,
+    weightDecay: field(o, 'weightDecay', TRAIN_DEFAULTS.weightDecay),
+    lrSchedule: field(o, 'lrSchedule', TRAIN_DEFAULTS.lrSchedule),
+  };
+}
+
+/** Precision, mode, backend, master weights and loss scaling: what the arithmetic is. */
+function arithmeticFields(o: TrainOptions) {
+  const precision = field(o, 'precision');
+  const { backend, mode } = resolveBackend(precision, o.mode, o.backend);
+  const lossScale = field(o, 'lossScale', TRAIN_DEFAULTS.lossScale);
+  if (lossScale !== 'none' && backend !== 'engine')
+    fail(
+      'lossScale',
+      `\`lossScale\` ${lossScale} runs on the engine only (tfjs's model twins take the gradient of the loss itself); add \`backend\` engine`,
+    );
+  return { precision, mode, backend, masterWeights: field(o, 'masterWeights', TRAIN_DEFAULTS.masterWeights), lossScale };
+}
+
+/**
+ * A fresh run's config from the options: every field given checked, required fields present,
+ * defaults filled in, backend and mode chosen. Throws ConfigError naming the first bad field. A
+ * complete TrainConfig resolves to itself (resumed and grid runs rely on it).
+ */
+export function resolveTrainConfig(o: TrainOptions): TrainConfig {
+  checkTrainOptions(o);
+  const missing = REQUIRED_TRAIN_FIELDS.filter((k) => o[k] === undefined);
+  if (missing.length) fail(missing[0], `a fresh run needs ${missing.map((m) => `\`${m}\``).join(', ')}`);
+  const model = field(o, 'model');
+  const dataset = field(o, 'dataset');
+  const config: TrainConfig = {
+    model,
+    dataset,
+    beta: field(o, 'beta'),
+    betaMode: field(o, 'betaMode', TRAIN_DEFAULTS.betaMode),
+    reluAlpha: field(o, 'reluAlpha', TRAIN_DEFAULTS.reluAlpha),
+    ...arithmeticFields(o),
+    epochs: field(o, 'epochs'),
+    batchSize: field(o, 'batchSize', defaultBatchSize(model)),
+    ...optimizerFields(o),
+    batchNorm: field(o, 'batchNorm', TRAIN_DEFAULTS.batchNorm),
+    width: field(o, 'width', TRAIN_DEFAULTS.width),
+    ...(o.stem !== undefined ? { stem: field(o, 'stem') } : {}),
+    augment: field(o, 'augment', defaultAugment(dataset)),
+    seed: field(o, 'seed', TRAIN_DEFAULTS.seed),
+    limitTrain: field(o, 'limitTrain', TRAIN_DEFAULTS.limitTrain),
+    limitTest: field(o, 'limitTest', TRAIN_DEFAULTS.limitTest),
+    logEvery: field(o, 'logEvery', TRAIN_DEFAULTS.logEvery),
+  };
+  return orderedConfig(config);
+}

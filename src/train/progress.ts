@@ -1,9 +1,14 @@
 /**
+ * A progress display for the commands that train (train, ablate, nightly): the training stage
+ * itself never prints, it calls hooks; progressHooks turns them into this display.
+ *
  * The training progress line on stderr, in the style of src/cli/progress.ts: redrawn in place on a
  * terminal, one line every 10% of the run otherwise (CI logs). Shows epoch, step/steps, the loss
  * and accuracy of the recent steps, the step time and the ETA. Epoch summaries and notes are
  * printed as lines of their own either way.
  */
+import type { TrainHooks } from './loop.ts';
+
 export interface TrainProgress {
   /** `step` of `total` steps of the run done; `startStep` is where this process began (resume). */
   step(info: {
@@ -76,4 +81,10 @@ export function trainProgress(quiet: boolean, stream: NodeJS.WriteStream = proce
       clear();
     },
   };
+}
+
+/** trainRun's hooks drawing the progress line and printing the log lines on `stream`; `done` clears the line. */
+export function progressHooks(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): TrainHooks & { done(): void } {
+  const p = trainProgress(quiet, stream);
+  return { onStep: (s) => p.step(s), onStatus: (t) => p.status(t), log: (l) => p.line(l), done: () => p.done() };
 }

@@ -1,11 +1,16 @@
 /**
- * The training loop: epochs of seeded mini-batches, an evaluation on the test set after each,
- * metrics as JSON lines, checkpoints, resume, divergence. Writes into one folder:
+ * The training stage: trainRun(config, hooks) trains one run into one folder and returns its
+ * outcome; no argv, no printing (the hooks carry progress and log lines to whoever shows them).
  *
  *   checkpoint.bin   the last checkpoint (./checkpoint.ts), replaced atomically at the end of every
  *                    epoch and every `checkpointEvery` steps or seconds
  *   metrics.jsonl    one line every `logEvery` steps and one per epoch (MetricLine)
  *   result.json      schema 'adzone/train' 1, when the run ends (completed or diverged)
+ *   train.lock       while a process trains there (./lock.ts)
+ *
+ * The order of a run's end makes every kill recoverable: the final checkpoint is written marked
+ * finished, then result.json. Resuming a finished run whose result.json is missing (a kill between
+ * the two) rebuilds result.json from that checkpoint, which holds every number it reports.
  *
  * Determinism: the numbers of a run are a function of its TrainConfig alone (for one backend and
  * machine architecture): parameters from initParams(spec, seed), batch order and augmentation from
@@ -15,156 +20,192 @@
  * scale, the epoch's running sums and the metrics so far; resuming from it replays nothing and
  * ends bit for bit where an uninterrupted run ends (timings aside).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { countParams, initBuffers, initParams, modelSpec, type ModelOptions, type ModelSpec } from '../models/index.ts';
-import { batchCount, batches, datasetByName, type Batch as DataBatch, type Dataset, type DatasetInfo } from '../data/index.ts';
-import { dynamicLossScale, staticLossScale, type LossScaler } from '../engine/lossScale.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { batchCount, type Dataset, type DatasetInfo, datasetByName } from '../data/index.ts';
+import { dynamicLossScale, type LossScaler, staticLossScale } from '../engine/lossScale.ts';
+import type { Optimizer } from '../engine/optim/index.ts';
 import { beta as betaJacobian, choice } from '../jacobians/index.ts';
+import { initBuffers, initParams, type ModelOptions, type ModelSpec, modelSpec } from '../models/index.ts';
+import { readResult, SchemaError, type TrainResult, writeResult } from '../schema/index.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { writeResult, type Divergence, type MetricLine, type TrainResult } from '../schema/index.ts';
-import { createTrainer, type NetTrainer } from './backend.ts';
-import { readCheckpoint, stringifyExact, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { TrainConfigError, chanceThreshold, effectiveStem, lrAt, parseLrSchedule, type TrainConfig } from './config.ts';
-import type { Optimizer, OptimizerState } from '../engine/optim/index.ts';
+import { ConfigError, InputError } from '../util/errors.ts';
+import { assertWritableDir } from '../util/output.ts';
+import { createTrainer } from './backend.ts';
+import { type Checkpoint, CheckpointError, stringifyExact } from './checkpoint.ts';
+import {
+  CONFIG_KEYS,
+  chanceThreshold,
+  checkTrainOptions,
+  effectiveStem,
+  parseLrSchedule,
+  REQUIRED_TRAIN_FIELDS,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainOptions,
+} from './config.ts';
+import { CHECKPOINT_FILE, type CheckpointHeader, checkResumable, openCheckpoint } from './header.ts';
+import { lockRun, removeRunTemps } from './lock.ts';
+import { type CheckpointCadence, type CrashPoint, type RunContext, type TrainHooks, trainEpochs } from './loop.ts';
 import { trainOptimizer } from './optim.ts';
-import { fmtDuration, type TrainProgress } from './progress.ts';
+import { buildResult } from './result.ts';
+import { initialState } from './state.ts';
 
-export const CHECKPOINT_FILE = 'checkpoint.bin';
-export const METRICS_FILE = 'metrics.jsonl';
-export const RESULT_FILE = 'result.json';
-export const LOCK_FILE = 'train.lock';
-
+export { CHECKPOINT_FILE, type CheckpointHeader } from './header.ts';
+export { LOCK_FILE, RunLockedError, lockRun } from './lock.ts';
+export type { CheckpointCadence, CrashPoint, StepProgress, TrainHooks } from './loop.ts';
 export type { Divergence, MetricLine, TrainResult } from '../schema/index.ts';
 
-/** Another live process is training in the same folder. */
-export class RunLockedError extends Error {
-  override name = 'RunLockedError';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Take DIR/train.lock (pid and host of the process training there), so two processes never write
- * one folder's checkpoint and metrics at once. A lock left by a process that no longer runs (killed)
- * is taken over. Returns the release function.
- */
-export function lockRun(out: string): () => void {
-  mkdirSync(out, { recursive: true });
-  const file = join(out, LOCK_FILE);
-  const me = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(file, me, { flag: 'wx' });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-      let holder: { pid?: number; host?: string } = {};
-      try {
-        holder = JSON.parse(readFileSync(file, 'utf8')) as typeof holder;
-      } catch {
-        /* unreadable: stale */
-      }
-      if (typeof holder.pid === 'number' && holder.pid !== process.pid && (holder.host !== hostname() || alive(holder.pid))) {
-        throw new RunLockedError(
-          `${out} is in use by another adzone train (pid ${holder.pid} on ${holder.host}; ${file}); wait for it to end, or remove the lock file if that process is gone`,
-        );
-      }
-      unlinkSync(file);
-    }
-  }
-  return () => {
-    try {
-      if ((JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid === process.pid) unlinkSync(file);
-    } catch {
-      /* already gone */
-    }
-  };
-}
+export const METRICS_FILE = 'metrics.jsonl';
+export const RESULT_FILE = 'result.json';
 
 /** Keys of a MetricLine that are wall-clock times (the only ones a resumed run may differ in). */
 export const TIME_KEYS = ['seconds', 'epochSeconds', 'trainSeconds', 'evalSeconds'] as const;
 
-interface Sums {
-  lossSum: number;
-  steps: number;
-  correct: number;
-  /** Samples whose correctness is known (logits available). */
-  counted: number;
-  skipped: number;
-}
-
-const zeroSums = (): Sums => ({ lossSum: 0, steps: 0, correct: 0, counted: 0, skipped: 0 });
-
-/** The JSON part of a checkpoint. */
-export interface CheckpointHeader {
-  readonly schema: 'adzone/train-checkpoint';
-  readonly schemaVersion: 1;
-  readonly config: TrainConfig;
-  readonly createdAt: string;
-  /** Where the run continues: 0-based epoch and batch index in it; global steps done. */
-  readonly position: { readonly epoch: number; readonly batch: number; readonly step: number };
-  /** The data pipeline's randomness is stateless: these numbers are all of its state. */
-  readonly rng: {
-    readonly kind: 'stateless';
-    readonly seed: number;
-    readonly epoch: number;
-    readonly batch: number;
-    readonly note: string;
-  };
-  readonly epochSums: Sums & { trainSeconds: number };
-  readonly windowSums: Sums;
-  readonly optimizer: OptimizerState;
-  readonly lossScale: { readonly kind: 'static' | 'dynamic'; readonly scale: number; readonly growthTracker: number } | null;
-  readonly params: readonly string[];
-  readonly buffers: readonly string[];
-  readonly metrics: readonly MetricLine[];
-  readonly divergence: Divergence | null;
-  readonly best: { readonly testAcc: number; readonly epoch: number } | null;
-  readonly elapsedSeconds: number;
-  readonly evalSecondsTotal: number;
-  readonly trainSecondsTotal: number;
-  readonly sessions: readonly { readonly startedAt: string; readonly fromStep: number }[];
-  readonly startedAt: string;
-  /** Set once the run has ended; resuming then does nothing. */
-  readonly finished: 'completed' | 'diverged' | null;
-}
-
-export interface CheckpointCadence {
-  readonly steps?: number;
-  readonly seconds?: number;
-}
-
-export interface RunOptions {
-  readonly config: TrainConfig;
+/** A run: what decides its numbers (TrainOptions, defaults from ./config.ts), where it goes and how it is kept. */
+export interface TrainRunConfig extends TrainOptions {
+  /** The run's folder. */
   readonly out: string;
-  /** The checkpoint to continue from (loadCheckpoint), or null for a fresh run. */
-  readonly resumeFrom: Checkpoint<CheckpointHeader> | null;
+  /**
+   * Continue from out/checkpoint.bin (options given must match it; those left out are the
+   * checkpoint's), or start fresh when there is none. Without it a folder holding a checkpoint is
+   * refused. A finished run is not trained again: its result is returned (rebuilt if it was lost).
+   */
+  readonly resume?: boolean;
+  /** Keep training after a NaN/Inf loss or a test accuracy at chance (still recorded as diverged). */
   readonly continueOnDivergence?: boolean;
   /** Default: every 180 s of work. Epoch ends always checkpoint. */
   readonly checkpointEvery?: CheckpointCadence;
-  readonly progress: TrainProgress;
-  readonly versions: Record<string, unknown>;
-  readonly command: string;
-  /** Test hook: called after every step; returning true stops at once as a crash would (nothing more is written). */
-  readonly afterStep?: (step: number) => boolean;
+  /** Recorded in result.json. Default: adzone's and node's versions. */
+  readonly versions?: Record<string, unknown>;
+  /** Recorded in result.json (the command that started the run). Default: this call, `trainRun({...})`. */
+  readonly command?: string;
 }
 
-export type RunOutcome =
-  | { readonly status: 'completed' | 'diverged'; readonly result: TrainResult }
-  | { readonly status: 'interrupted'; readonly step: number }
-  | { readonly status: 'already-finished'; readonly finished: 'completed' | 'diverged' };
+export type TrainOutcome =
+  | {
+      readonly status: 'completed' | 'diverged';
+      readonly result: TrainResult;
+      readonly out: string;
+      /** This call continued from a checkpoint. */
+      readonly resumed: boolean;
+      /** 'now': this call ended it; 'before': it had ended (result.json as it was); 'rebuilt': it had ended, result.json rebuilt from its final checkpoint. */
+      readonly ended: 'now' | 'before' | 'rebuilt';
+    }
+  | { readonly status: 'stopped'; readonly out: string; readonly epoch: number; readonly step: number }
+  | { readonly status: 'interrupted'; readonly out: string; readonly step: number; readonly point: CrashPoint };
 
-// ---------------------------------------------------------------------------------------------
-// Setup shared with the command (so bad combinations are caught before any work)
+/** Options given to a resumed run that contradict its checkpoint. */
+export class ResumeMismatchError extends ConfigError {
+  override name = 'ResumeMismatchError';
+  constructor(
+    readonly file: string,
+    readonly fields: readonly { readonly field: keyof TrainConfig; readonly checkpoint: unknown; readonly given: unknown }[],
+  ) {
+    super(
+      fields[0].field,
+      `the checkpoint ${file} was made with ${fields.map((f) => `\`${f.field}\` ${stringifyExact(f.checkpoint)}`).join(', ')}, ` +
+        `this run asks for ${fields.map((f) => `\`${f.field}\` ${stringifyExact(f.given)}`).join(', ')}; leave those out to continue the run as it was, or start a new run in another \`out\``,
+    );
+  }
+}
+
+const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Train one run (or continue it, or return it when it had ended). Checks come first: the config
+ * (ConfigError), the folder (InputError when it cannot be written), the lock (RunLockedError),
+ * the checkpoint (CheckpointError) and the data; nothing is written before they pass.
+ */
+export async function trainRun(config: TrainRunConfig, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  checkTrainOptions(config);
+  const fresh = config.resume ? null : resolveTrainConfig(config);
+  if (fresh) prepare(fresh);
+  const out = resolve(config.out);
+  assertWritableDir(out);
+  const release = lockRun(out);
+  try {
+    return await runLocked(out, config, fresh, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(out: string, rc: TrainRunConfig, fresh: TrainConfig | null, hooks: TrainHooks): Promise<TrainOutcome> {
+  const file = join(out, CHECKPOINT_FILE);
+  const saved = rc.resume ? openCheckpoint(out) : refuseCheckpoint(out, file);
+  const config = saved ? resumedConfig(rc, saved.header.config, file) : (fresh ?? freshInstead(rc, file, hooks));
+  const prepared = prepare(config);
+  removeRunTemps(out);
+  if (saved?.header.finished) {
+    const before = priorResult(out, config);
+    if (before) return { status: before.status, result: before, out, resumed: true, ended: 'before' };
+  }
+  const ctx = await openRun({ out, config, prepared, saved, rc, hooks });
+  if (saved?.header.finished) return finish(ctx, rc, { ended: 'rebuilt', resumed: true, continued: continuedPast(saved.header) });
+  logStart(ctx, saved !== null);
+  const end = await trainEpochs(ctx);
+  const { step, epoch } = ctx.state;
+  if (end.kind === 'interrupted') return { status: 'interrupted', out, step, point: end.point };
+  if (end.kind === 'stopped') return { status: 'stopped', out, epoch, step };
+  if (hooks.crashAt?.('result', step)) return { status: 'interrupted', out, step, point: 'result' };
+  return finish(ctx, rc, { ended: 'now', resumed: saved !== null, continued: rc.continueOnDivergence === true });
+}
+
+function refuseCheckpoint(out: string, file: string): null {
+  if (existsSync(file))
+    throw new ConfigError(
+      'resume',
+      `${out} already holds a run's checkpoint (${CHECKPOINT_FILE}): set \`resume\` to continue it, or choose another \`out\``,
+    );
+  return null;
+}
+
+/** resume without a checkpoint: a fresh run, when the options make one. */
+function freshInstead(rc: TrainRunConfig, file: string, hooks: TrainHooks): TrainConfig {
+  const missing = REQUIRED_TRAIN_FIELDS.filter((k) => rc[k] === undefined);
+  if (missing.length)
+    throw new ConfigError(
+      missing[0],
+      `there is no checkpoint at ${file} to resume, and a fresh run needs ${missing.map((m) => `\`${m}\``).join(', ')}`,
+    );
+  hooks.log?.(`no checkpoint at ${file}: starting from scratch`);
+  return resolveTrainConfig(rc);
+}
+
+/** The checkpoint's config, when the options given agree with it (compared as resolved, so `0.10` equals `0.1`). */
+function resumedConfig(given: TrainOptions, c: TrainConfig, file: string): TrainConfig {
+  const asked: Record<string, unknown> = { ...c, ...given };
+  let resolved: Record<string, unknown> = asked;
+  try {
+    resolved = resolveTrainConfig(asked as TrainOptions) as unknown as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+  }
+  const fields = CONFIG_KEYS.filter((k) => given[k] !== undefined && stringifyExact(resolved[k]) !== stringifyExact(c[k])).map((k) => ({
+    field: k,
+    checkpoint: c[k],
+    given: resolved[k],
+  }));
+  if (fields.length) throw new ResumeMismatchError(file, fields);
+  return c;
+}
+
+/** The result.json of a run that had ended, when it is there; an InputError when it is there but not this run's. */
+function priorResult(out: string, config: TrainConfig): TrainResult | null {
+  const f = join(out, RESULT_FILE);
+  if (!existsSync(f)) return null;
+  let r: TrainResult;
+  try {
+    r = readResult(f, 'train').data as TrainResult;
+  } catch (e) {
+    if (!(e instanceof SchemaError)) throw e;
+    throw new InputError(`${e.message}; remove it to have it rebuilt from the run's final checkpoint`, f);
+  }
+  if (stringifyExact(r.config) !== stringifyExact(config))
+    throw new InputError(`${f} was made by another run than the checkpoint beside it; move one of them away`, f);
+  return r;
+}
 
 export interface Prepared {
   readonly info: DatasetInfo;
@@ -172,14 +213,9 @@ export interface Prepared {
   readonly modelOptions: ModelOptions;
 }
 
-/** The model spec for a config and data set, or a TrainConfigError saying what does not fit. */
+/** The model spec for a config and its data set, or a ConfigError saying what does not fit. */
 export function prepare(config: TrainConfig): Prepared {
-  let info: DatasetInfo;
-  try {
-    info = datasetByName(config.dataset);
-  } catch (e) {
-    throw new TrainConfigError(`--dataset: ${(e as Error).message}`);
-  }
+  const info = datasetByName(config.dataset);
   if (!info.available || !info.splits.includes('train')) {
     let why = `${info.name} has no train split here`;
     try {
@@ -187,42 +223,43 @@ export function prepare(config: TrainConfig): Prepared {
     } catch (e) {
       why = (e as Error).message;
     }
-    throw new TrainConfigError(`--dataset ${info.name} cannot be trained on: ${why}`);
+    throw new ConfigError('dataset', `\`dataset\` ${info.name} cannot be trained on: ${why}`);
   }
   const opts: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { classes: info.classes, input: info.shape };
   if (config.width !== null) opts.width = config.width;
   // ResNet18 takes torchvision's ImageNet stem (7×7/2 conv + 3×3/2 MaxPool) on ImageNet images, the CIFAR stem otherwise
   if (config.stem !== undefined && config.model !== 'resnet18')
-    throw new TrainConfigError(`--stem is resnet18's (its first layers); ${config.model} has none`);
+    throw new ConfigError('stem', `\`stem\` is resnet18's (its first layers); ${config.model} has none`);
   const stem = effectiveStem({ model: config.model, dataset: info.name, stem: config.stem });
   if (config.stem !== undefined || stem === 'imagenet') opts.stem = stem;
   if (config.batchNorm) opts.batchNorm = true;
   else if (config.model === 'resnet18') opts.batchNorm = false;
-  let spec: ModelSpec;
   try {
-    spec = modelSpec(config.model, opts);
+    return { info, spec: modelSpec(config.model, opts), modelOptions: opts };
   } catch (e) {
-    throw new TrainConfigError(
-      `--model ${config.model} on --dataset ${info.name} (${info.shape.join('×')} images, ${info.classes} classes): ${(e as Error).message}`,
+    throw new ConfigError(
+      'model',
+      `\`model\` ${config.model} on \`dataset\` ${info.name} (${info.shape.join('×')} images, ${info.classes} classes): ${(e as Error).message}`,
     );
   }
-  return { info, spec, modelOptions: opts };
 }
 
-/** The checkpoint in `out`, checked, or null when there is none. Throws CheckpointError for a damaged one. */
-export function loadCheckpoint(out: string): Checkpoint<CheckpointHeader> | null {
-  const file = join(out, CHECKPOINT_FILE);
-  if (!existsSync(file)) return null;
-  const c = readCheckpoint<CheckpointHeader>(file);
-  if (c.header.schema !== 'adzone/train-checkpoint' || c.header.schemaVersion !== 1) {
-    throw new Error(
-      `checkpoint ${file}: schema ${String(c.header.schema)} ${String(c.header.schemaVersion)}, expected adzone/train-checkpoint 1`,
-    );
+/** A run's data, with the limits checked against what the splits hold. */
+function loadData(config: TrainConfig, info: DatasetInfo): { train: Dataset; test: Dataset } {
+  const train = info.load('train', config.limitTrain !== null ? { limit: config.limitTrain } : {});
+  const test = info.load('test', config.limitTest !== null ? { limit: config.limitTest } : {});
+  for (const [field, limit, split] of [
+    ['limitTrain', config.limitTrain, train],
+    ['limitTest', config.limitTest, test],
+  ] as const) {
+    if (limit !== null && split.n < limit)
+      throw new ConfigError(
+        field,
+        `\`${field}\` ${limit} is more than the ${split.n} images of ${info.name}'s ${field === 'limitTrain' ? 'train' : 'test'} split; leave it out to use them all`,
+      );
   }
-  return c;
+  return { train, test };
 }
-
-// ---------------------------------------------------------------------------------------------
 
 function makeLossScale(config: TrainConfig, saved: CheckpointHeader['lossScale']): LossScaler | null {
   if (config.lossScale === 'none') return null;
@@ -234,316 +271,104 @@ function makeLossScale(config: TrainConfig, saved: CheckpointHeader['lossScale']
   return staticLossScale(config.lossScale);
 }
 
-const acc = (s: Sums): number | null => (s.counted > 0 ? s.correct / s.counted : null);
-
-export async function runTrain(o: RunOptions): Promise<RunOutcome> {
-  const saved = o.resumeFrom?.header ?? null;
-  if (saved?.finished) return { status: 'already-finished', finished: saved.finished };
-  const release = lockRun(o.out);
-  try {
-    return await trainLocked(o);
-  } finally {
-    release();
-  }
-}
-
-async function trainLocked(o: RunOptions): Promise<RunOutcome> {
-  const { config, out, progress } = o;
-  const saved = o.resumeFrom?.header ?? null;
-  const { info, spec } = prepare(config);
-  const schedule = parseLrSchedule(config.lrSchedule);
-  const ckptFile = join(out, CHECKPOINT_FILE);
-  const metricsFile = join(out, METRICS_FILE);
-
-  const train: Dataset = info.load('train', config.limitTrain !== null ? { limit: config.limitTrain } : {});
-  const test: Dataset = info.load('test', config.limitTest !== null ? { limit: config.limitTest } : {});
-  const chance = chanceThreshold(info.classes, test.labels);
-  const stepsPerEpoch = batchCount(train.n, config.batchSize);
-  const totalSteps = stepsPerEpoch * config.epochs;
-  const jacobian = choice(betaJacobian(config.beta), config.reluAlpha, config.betaMode);
-
-  // --- state: fresh or from the checkpoint
-  const arrays = o.resumeFrom?.arrays ?? new Map<string, Float64Array>();
-  const pick = (prefix: string, names: readonly string[]) => new Map(names.map((n) => [n, arrays.get(`${prefix}/${n}`)!] as const));
-  const params = saved ? pick('param', saved.params) : initParams(spec, config.seed);
-  const buffers = saved ? pick('buffer', saved.buffers) : initBuffers(spec);
-  const trainer: NetTrainer = await createTrainer({
-    backend: config.backend,
-    precision: config.precision,
-    mode: config.mode,
-    jacobian,
-    spec,
-    params,
-    buffers,
-  });
-  const optimizer: Optimizer = trainOptimizer({
+function makeOptimizer(config: TrainConfig, saved: Checkpoint<CheckpointHeader> | null, file: string): Optimizer {
+  const optimizer = trainOptimizer({
     kind: config.optimizer,
     lr: config.lr,
     momentum: config.optimizer === 'sgd' ? config.momentum : 0,
     weightDecay: config.weightDecay,
     masterWeights: config.masterWeights,
   });
-  if (saved) {
-    const optArrays = new Map<string, Float64Array>();
-    for (const [k, v] of arrays) if (k.startsWith('opt/')) optArrays.set(k.slice(4), v);
-    optimizer.importState(saved.optimizer, optArrays);
+  if (!saved) return optimizer;
+  const arrays = new Map<string, Float64Array>();
+  for (const [k, v] of saved.arrays) if (k.startsWith('opt/')) arrays.set(k.slice(4), v);
+  try {
+    optimizer.importState(saved.header.optimizer, arrays);
+  } catch (e) {
+    throw new CheckpointError(file, `has an optimizer state that cannot be restored: ${(e as Error).message}`);
   }
-  const lossScale = makeLossScale(config, saved?.lossScale ?? null);
+  return optimizer;
+}
 
-  let epoch = saved?.position.epoch ?? 0;
-  let batchInEpoch = saved?.position.batch ?? 0;
-  let step = saved?.position.step ?? 0;
-  const epochSums: Sums & { trainSeconds: number } = saved ? { ...saved.epochSums } : { ...zeroSums(), trainSeconds: 0 };
-  let windowSums: Sums = saved ? { ...saved.windowSums } : zeroSums();
-  const metrics: MetricLine[] = saved ? [...saved.metrics] : [];
-  let divergence: Divergence | null = saved?.divergence ?? null;
-  let best = saved?.best ?? null;
-  let trainSecondsTotal = saved?.trainSecondsTotal ?? 0;
-  let evalSecondsTotal = saved?.evalSecondsTotal ?? 0;
-  const startedAt = saved?.startedAt ?? new Date().toISOString();
-  const sessions = [...(saved?.sessions ?? []), { startedAt: new Date().toISOString(), fromStep: step }];
-  const elapsedBefore = saved?.elapsedSeconds ?? 0;
-  const sessionStart = performance.now();
-  const elapsed = () => elapsedBefore + (performance.now() - sessionStart) / 1000;
-  const startStep = step;
+interface OpenArgs {
+  readonly out: string;
+  readonly config: TrainConfig;
+  readonly prepared: Prepared;
+  readonly saved: Checkpoint<CheckpointHeader> | null;
+  readonly rc: TrainRunConfig;
+  readonly hooks: TrainHooks;
+}
 
-  // metrics.jsonl holds exactly the checkpoint's lines, then grows line by line.
-  writeFileAtomic(metricsFile, metrics.map((m) => `${stringifyExact(m)}\n`).join(''));
-  const emit = (m: MetricLine) => {
-    metrics.push(m);
-    appendFileSync(metricsFile, `${stringifyExact(m)}\n`);
-  };
-
-  const checkpoint = (finished: CheckpointHeader['finished']) => {
-    const a = new Map<string, Float64Array>();
-    for (const [k, v] of trainer.params) a.set(`param/${k}`, v);
-    const bufs = trainer.buffers();
-    for (const [k, v] of bufs) a.set(`buffer/${k}`, v);
-    const opt = optimizer.exportState();
-    for (const [k, v] of opt.arrays) a.set(`opt/${k}`, v);
-    const header: CheckpointHeader = {
-      schema: 'adzone/train-checkpoint',
-      schemaVersion: 1,
-      config,
-      createdAt: new Date().toISOString(),
-      position: { epoch, batch: batchInEpoch, step },
-      rng: {
-        kind: 'stateless',
-        seed: config.seed,
-        epoch,
-        batch: batchInEpoch,
-        note: 'init = initParams(spec, seed); batch order and augmentation = src/data batches({ seed, epoch }), batch index onwards; nothing else is random',
-      },
-      epochSums: { ...epochSums },
-      windowSums: { ...windowSums },
-      optimizer: opt.state,
-      lossScale: lossScale ? { kind: lossScale.kind, scale: lossScale.scale, growthTracker: lossScale.growthTracker } : null,
-      params: [...trainer.params.keys()],
-      buffers: [...bufs.keys()],
-      metrics,
-      divergence,
-      best,
-      elapsedSeconds: elapsed(),
-      trainSecondsTotal,
-      evalSecondsTotal,
-      sessions,
-      startedAt,
-      finished,
-    };
-    writeCheckpoint(ckptFile, header, a);
-    lastCheckpointStep = step;
-    lastCheckpointAt = performance.now();
-  };
-  let lastCheckpointStep = step;
-  let lastCheckpointAt = performance.now();
-  const cadence = o.checkpointEvery ?? { seconds: 180 };
-  const checkpointDue = () =>
-    (cadence.steps !== undefined && step - lastCheckpointStep >= cadence.steps) ||
-    (cadence.seconds !== undefined && (performance.now() - lastCheckpointAt) / 1000 >= cadence.seconds);
-
-  if (saved)
-    progress.line(
-      `resuming from ${ckptFile}: epoch ${epoch + 1}, batch ${batchInEpoch} of ${stepsPerEpoch}, step ${step} of ${totalSteps}`,
-    );
-  progress.line(
-    `training ${spec.name}${spec.variant ? `/${spec.variant}` : ''} on ${info.name} (${train.n} train, ${test.n} test images): ${config.backend} at ${config.precision} bits (${config.mode}), ` +
-      `β = ${config.beta} (${config.betaMode}), ${optimizer.name}, ${config.epochs} epoch${config.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
-  );
-
-  let stopped = false;
-  let sessionSteps = 0;
-  while (epoch < config.epochs && !stopped) {
-    const lr = lrAt(config.lr, schedule, epoch, config.epochs);
-    optimizer.lr = lr;
-    for (const b of batches(train, { batchSize: config.batchSize, seed: config.seed, epoch, shuffle: true, augment: config.augment })) {
-      if (b.batch < batchInEpoch) continue;
-      const t0 = performance.now();
-      const r = await trainer.step(toNetBatch(b), optimizer, lossScale);
-      const dt = (performance.now() - t0) / 1000;
-      epochSums.trainSeconds += dt;
-      trainSecondsTotal += dt;
-      step++;
-      sessionSteps++;
-      batchInEpoch = b.batch + 1;
-      for (const s of [epochSums, windowSums]) {
-        s.lossSum += r.loss;
-        s.steps++;
-        if (r.correct !== null) {
-          s.correct += r.correct;
-          s.counted += b.labels.length;
-        }
-        if (r.skipped) s.skipped++;
-      }
-      if (o.afterStep?.(step)) return { status: 'interrupted', step };
-      const nonFinite = !Number.isFinite(r.loss);
-      if (step % config.logEvery === 0 || nonFinite) {
-        emit({
-          kind: 'step',
-          epoch: epoch + 1,
-          step,
-          batch: batchInEpoch,
-          loss: windowSums.lossSum / windowSums.steps,
-          trainAcc: acc(windowSums),
-          lr,
-          seconds: elapsed(),
-          ...(lossScale ? { skipped: windowSums.skipped, lossScale: lossScale.scale } : {}),
-        });
-        windowSums = zeroSums();
-      }
-      progress.step({
-        epoch: epoch + 1,
-        epochs: config.epochs,
-        step,
-        total: totalSteps,
-        startStep,
-        loss: epochSums.lossSum / epochSums.steps,
-        acc: acc(epochSums),
-        msPerStep: (performance.now() - sessionStart) / sessionSteps,
-      });
-      if (nonFinite && !divergence) {
-        divergence = {
-          kind: 'non-finite-loss',
-          reason: `the training loss is ${r.loss} at step ${step} (epoch ${epoch + 1}, batch ${batchInEpoch})`,
-          epoch: epoch + 1,
-          step,
-        };
-        progress.line(`diverged: ${divergence.reason}${o.continueOnDivergence ? '; continuing (--continue-on-divergence)' : ''}`);
-        if (!o.continueOnDivergence) {
-          stopped = true;
-          break;
-        }
-      }
-      if (batchInEpoch < stepsPerEpoch && checkpointDue()) checkpoint(null);
-    }
-
-    let testAcc: number | null = null;
-    let testLoss: number | null = null;
-    let evalSeconds = 0;
-    // A run stopped by a non-finite loss is still evaluated: its final accuracy is that of the
-    // model it ended with (the paper's collapsed runs report 9.8%: every image called a 0).
-    {
-      progress.status(`epoch ${epoch + 1}/${config.epochs}: evaluating on ${test.n} test images…`);
-      const t0 = performance.now();
-      let correct = 0;
-      let lossSum = 0;
-      for (const b of batches(test, { batchSize: config.batchSize, shuffle: false })) {
-        const r = await trainer.evaluate(toNetBatch(b));
-        correct += r.correct;
-        lossSum += r.loss * b.labels.length;
-      }
-      evalSeconds = (performance.now() - t0) / 1000;
-      evalSecondsTotal += evalSeconds;
-      testAcc = correct / test.n;
-      testLoss = lossSum / test.n;
-    }
-    const line: Extract<MetricLine, { kind: 'epoch' }> = {
-      kind: 'epoch',
-      epoch: epoch + 1,
-      step,
-      loss: epochSums.lossSum / epochSums.steps,
-      trainAcc: acc(epochSums),
-      testLoss,
-      testAcc,
-      lr,
-      seconds: elapsed(),
-      epochSeconds: epochSums.trainSeconds + evalSeconds,
-      trainSeconds: epochSums.trainSeconds,
-      evalSeconds,
-      steps: epochSums.steps,
-      ...(lossScale ? { skipped: epochSums.skipped, lossScale: lossScale.scale } : {}),
-      ...(stopped ? { partial: true as const } : {}),
-    };
-    emit(line);
-    progress.line(
-      `epoch ${epoch + 1}/${config.epochs}: train loss ${fmt(line.loss)}${line.trainAcc === null ? '' : `, acc ${pct(line.trainAcc)}`}` +
-        `${testAcc === null ? '' : `; test acc ${pct(testAcc)} (loss ${fmt(testLoss!)})`}; ${fmtDuration(line.epochSeconds)} (${((1000 * epochSums.trainSeconds) / Math.max(1, epochSums.steps)).toFixed(0)} ms/step, eval ${fmtDuration(evalSeconds)})`,
-    );
-    if (testAcc !== null && (best === null || testAcc > best.testAcc)) best = { testAcc, epoch: epoch + 1 };
-    if (testAcc !== null && epoch >= 1 && testAcc <= chance && !divergence) {
-      divergence = {
-        kind: 'chance',
-        reason: `test accuracy ${pct(testAcc)} after epoch ${epoch + 1} is at chance (≤ ${pct(chance)}: 1.2 × the larger of 1/classes and the most frequent test class)`,
-        epoch: epoch + 1,
-        step,
-      };
-      progress.line(`diverged: ${divergence.reason}${o.continueOnDivergence ? '; continuing (--continue-on-divergence)' : ''}`);
-      if (!o.continueOnDivergence) stopped = true;
-    }
-    if (!stopped) {
-      epoch++;
-      batchInEpoch = 0;
-      Object.assign(epochSums, zeroSums(), { trainSeconds: 0 });
-    }
-    const status = divergence ? 'diverged' : 'completed';
-    checkpoint(stopped || epoch >= config.epochs ? status : null);
-  }
-  progress.done();
-
-  const epochs = metrics.filter((m): m is Extract<MetricLine, { kind: 'epoch' }> => m.kind === 'epoch');
-  const result: TrainResult = {
-    schema: 'adzone/train',
-    schemaVersion: 1,
-    command: o.command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    config,
+/** Everything a run trains with: data, trainer, optimizer, state (fresh or from the checkpoint), checked. */
+async function openRun(a: OpenArgs): Promise<RunContext> {
+  const { config, saved, out } = a;
+  const { info, spec } = a.prepared;
+  const files = { checkpoint: join(out, CHECKPOINT_FILE), metrics: join(out, METRICS_FILE), result: join(out, RESULT_FILE) };
+  const { train, test } = loadData(config, info);
+  const stepsPerEpoch = batchCount(train.n, config.batchSize);
+  const params = initParams(spec, config.seed);
+  const buffers = initBuffers(spec);
+  if (saved) checkResumable(files.checkpoint, saved, { params, buffers, stepsPerEpoch });
+  const pick = (prefix: string, names: readonly string[]) => new Map(names.map((n) => [n, saved!.arrays.get(`${prefix}/${n}`)!] as const));
+  const trainer = await createTrainer({
     backend: config.backend,
     precision: config.precision,
     mode: config.mode,
-    betaMode: config.betaMode,
-    status: divergence ? 'diverged' : 'completed',
-    divergence: divergence ? { ...divergence, continued: o.continueOnDivergence === true } : null,
-    finalTestAcc: epochs.length ? epochs[epochs.length - 1].testAcc : null,
-    bestTestAcc: best,
-    epochs,
-    timings: {
-      totalSeconds: elapsed(),
-      trainSeconds: trainSecondsTotal,
-      evalSeconds: evalSecondsTotal,
-      meanStepMs: (1000 * trainSecondsTotal) / Math.max(1, step),
-      steps: step,
-      stepsPerEpoch,
-      epochSeconds: epochs.map((e) => e.epochSeconds),
-      sessions,
-    },
-    model: { name: spec.name, variant: spec.variant, params: countParams(spec) },
-    optimizer: optimizer.name,
-    data: {
-      train: { n: train.n, files: train.source.files, sha256: train.source.sha256 },
-      test: { n: test.n, files: test.source.files, sha256: test.source.sha256 },
-      normalisation: `${info.normalisation.mean.join(',')} / ${info.normalisation.std.join(',')}`,
-      augment: config.augment,
-      chanceThreshold: chance,
-    },
-    versions: { ...o.versions, ...trainer.versions },
+    jacobian: choice(betaJacobian(config.beta), config.reluAlpha, config.betaMode),
+    spec,
+    params: saved ? pick('param', saved.header.params) : params,
+    buffers: saved ? pick('buffer', saved.header.buffers) : buffers,
+  });
+  const state = initialState(saved?.header ?? null, a.rc.command ?? `trainRun(${stringifyExact(config)})`);
+  // metrics.jsonl holds exactly the checkpoint's lines (a line torn by a kill is gone), then grows line by line.
+  writeFileAtomic(files.metrics, state.metrics.map((m) => `${stringifyExact(m)}\n`).join(''));
+  return {
+    config,
+    out,
+    files,
+    info,
+    spec,
+    train,
+    test,
+    chance: chanceThreshold(info.classes, test.labels),
+    stepsPerEpoch,
+    totalSteps: stepsPerEpoch * config.epochs,
+    schedule: parseLrSchedule(config.lrSchedule),
+    trainer,
+    optimizer: makeOptimizer(config, saved, files.checkpoint),
+    lossScale: makeLossScale(config, saved?.header.lossScale ?? null),
+    state,
+    cadence: a.rc.checkpointEvery ?? { seconds: 180 },
+    continueOnDivergence: a.rc.continueOnDivergence === true,
+    hooks: a.hooks,
   };
-  writeResult(join(out, RESULT_FILE), 'train', result);
-  return { status: result.status, result };
 }
 
-function toNetBatch(b: DataBatch) {
-  return { x: b.x, shape: b.shape, labels: b.labels };
+function logStart(ctx: RunContext, resumed: boolean): void {
+  const { config, spec, info, train, test, state: s, stepsPerEpoch, totalSteps } = ctx;
+  const log = ctx.hooks.log ?? (() => {});
+  if (resumed)
+    log(
+      `resuming from ${ctx.files.checkpoint}: epoch ${s.epoch + 1}, batch ${s.batchInEpoch} of ${stepsPerEpoch}, step ${s.step} of ${totalSteps}`,
+    );
+  log(
+    `training ${spec.name}${spec.variant ? `/${spec.variant}` : ''} on ${info.name} (${train.n} train, ${test.n} test images): ${config.backend} at ${config.precision} bits (${config.mode}), ` +
+      `β = ${config.beta} (${config.betaMode}), ${ctx.optimizer.name}, ${config.epochs} epoch${config.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
+  );
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+/** Write result.json of a run that has ended (its final checkpoint is already on disk). */
+function finish(
+  ctx: RunContext,
+  rc: TrainRunConfig,
+  o: { readonly ended: 'now' | 'rebuilt'; readonly resumed: boolean; readonly continued: boolean },
+): TrainOutcome {
+  const result = buildResult(ctx, { versions: rc.versions ?? { adzone: VERSION, node: process.version }, continued: o.continued });
+  writeResult(ctx.files.result, 'train', result);
+  return { status: result.status, result, out: ctx.out, resumed: o.resumed, ended: o.ended };
+}
+
+/** Whether a run that ended went on past its divergence: as its last session said, else as its steps show. */
+function continuedPast(h: CheckpointHeader): boolean {
+  return h.continueOnDivergence ?? (h.divergence !== null && h.position.step > h.divergence.step);
+}

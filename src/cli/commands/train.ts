@@ -1,43 +1,18 @@
 /**
- * `adzone train`: option parsing for the training ablations (strict: an unknown option or a bad
- * value is a UsageError, exit 2), resume bookkeeping, then runTrain (./run.ts).
+ * `adzone train`: the command line of the training stage (src/train/run.ts trainRun). It parses argv
+ * into the stage's options (a bad value is a UsageError, exit 2), calls the stage with a progress
+ * display, reports a ConfigError under the option that set the field, and prints the outcome.
  */
-
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DataError, datasetByName } from '../../data/index.ts';
 import { MAX_THREADS, setThreads } from '../../engine/kernels/threads.ts';
-import type { Accumulate } from '../../engine/types.ts';
 import { MODEL_NAMES } from '../../models/index.ts';
-import { CheckpointError, stringifyExact } from '../../train/checkpoint.ts';
-import {
-  CONFIG_KEYS,
-  checkBackend,
-  defaultBackend,
-  defaultMode,
-  type LossScaleConfig,
-  parseLrSchedule,
-  type RunBackend,
-  scheduleName,
-  TRAIN_BACKENDS,
-  type TrainBackendId,
-  type TrainConfig,
-  TrainConfigError,
-  type TrainPrecision,
-} from '../../train/config.ts';
-import { fmtDuration, trainProgress } from '../../train/progress.ts';
-import {
-  CHECKPOINT_FILE,
-  type CheckpointCadence,
-  loadCheckpoint,
-  prepare,
-  RESULT_FILE,
-  RunLockedError,
-  type RunOutcome,
-  runTrain,
-} from '../../train/run.ts';
+import { fmtDuration, progressHooks } from '../../train/progress.ts';
+import { optionName, type OptionValue, TRAIN_OPTIONS, trainOptionsFrom } from '../../train/options.ts';
+import { checkTrainOptions, REQUIRED_TRAIN_FIELDS, resolveTrainConfig, type TrainOptions } from '../../train/config.ts';
+import { RESULT_FILE, ResumeMismatchError, trainRun, type CheckpointCadence, type TrainHooks, type TrainOutcome } from '../../train/run.ts';
+import { ConfigError } from '../../util/errors.ts';
+import { stringifyExact } from '../../train/checkpoint.ts';
 import { UsageError } from '../args.ts';
 
 export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, docs/DESIGN.md §4)
@@ -51,7 +26,8 @@ Required:
   --epochs E
 
 Backend and arithmetic:
-  --mode M              strict (every op rounded to p) or wide (float32/64 inside an op, output rounded to p).
+  --mode M              strict (every op rounded to p) or wide (float32/64 inside an op, output rounded to p);
+                        framework: tfjs's own float32 (32 bits on tfjs).
                         Default: wide at 16 bits on tfjs, tfjs's own float32 at 32, strict on the engine
   --backend ID          tfjs-wasm, tfjs-cpu, engine (tfjs-node: not usable here). Default from precision and mode:
                         tfjs-wasm for 32 bits and 16-bit wide; the engine for 64 bits, 16-bit strict and 32 bits with --mode
@@ -88,44 +64,30 @@ Output and control:
 
 Writes DIR/metrics.jsonl (a line every K steps and every epoch), DIR/checkpoint.bin and DIR/result.json
 (schema 'adzone/train' 1: config, status completed | diverged, final and best test accuracy, per-epoch metrics,
-timings, versions).
+timings, versions). The final checkpoint is written before result.json; --resume on a run killed between the two
+rebuilds result.json from it. Exit codes: 0 the run ended (completed or diverged), 2 unusable options, folder,
+checkpoint or data (one line saying what and where).
 
 Example: adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1`;
 
-/** Whether a package resolves from here (without loading it, and without loading tfjs). */
-function isInstalled(pkg: string): boolean {
-  try {
-    createRequire(import.meta.url).resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const OPTIONS = {
+  ...Object.fromEntries(
+    Object.entries(TRAIN_OPTIONS).map(([name, o]) => [name, { type: o.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
+  ),
+  'no-augment': { type: 'boolean' },
+  out: { type: 'string' },
+  resume: { type: 'boolean' },
+  'checkpoint-every': { type: 'string' },
+  'continue-on-divergence': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  threads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-type Given = { -readonly [K in keyof TrainConfig]?: TrainConfig[K] };
-
-function num(name: string, v: string, { min = -Infinity, max = Infinity, integer = false, exclusiveMin = false } = {}): number {
-  const s = v.trim();
-  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : NaN;
-  const okMin = exclusiveMin ? n > min : n >= min;
-  if (!Number.isFinite(n) || !okMin || n > max || (integer && !Number.isInteger(n))) {
-    const range = `${exclusiveMin ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}`;
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ${range}, got '${v}'`);
-  }
-  return n;
-}
-
-function choiceOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${v}'`);
-  return v as T;
-}
-
-function parseWidth(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+(?:\.\d+)?))?\s*$/.exec(v);
-  const w = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!(w > 0 && Number.isFinite(w)))
-    throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
-  return w;
+export interface TrainCommandOptions {
+  readonly version: string;
+  /** Test hook passed to trainRun: stop at a named point as a kill would. */
+  readonly crashAt?: TrainHooks['crashAt'];
 }
 
 function parseCadence(v: string): CheckpointCadence {
@@ -137,307 +99,101 @@ function parseCadence(v: string): CheckpointCadence {
   return { seconds: Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) };
 }
 
-function parseLossScale(v: string): LossScaleConfig {
-  if (v === 'none' || v === 'dynamic') return v;
-  return num('loss-scale', v, { min: 0, exclusiveMin: true });
+/** A ConfigError in the command line's words: `field` mentions become --options; a message naming none opens with the option. */
+function inOptionWords(e: ConfigError): UsageError {
+  const flag = (field: string) => `--${optionName(field)}`;
+  const text = e.message.replace(/`(\w+)`/g, (_m, field: string) => flag(field));
+  return new UsageError(text === e.message ? `${flag(e.field)}: ${text}` : text);
 }
 
-export interface TrainCommandOptions {
-  readonly version: string;
-  /** Test hook passed to runTrain. */
-  readonly afterStep?: (step: number) => boolean;
+function resumeMismatch(e: ResumeMismatchError): UsageError {
+  const said = (k: 'checkpoint' | 'given') => e.fields.map((f) => `${f.field} ${stringifyExact(f[k])}`).join(', ');
+  return new UsageError(
+    `--resume: the checkpoint ${e.file} was made with ${said('checkpoint')}, the command line says ${said('given')}; ` +
+      'leave those options out to continue the run as it was, or start a new run in another --out',
+  );
 }
 
-/** A train command line, parsed and checked: the options given (canonical), before defaults. */
-export interface ParsedTrainArgv {
-  readonly values: ReturnType<typeof parseTrainValues>;
-  readonly given: Given;
-  readonly optimizer: 'sgd' | 'adam';
-  readonly cadence: CheckpointCadence;
-}
-
-function parseTrainValues(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      dataset: { type: 'string' },
-      beta: { type: 'string' },
-      precision: { type: 'string' },
-      mode: { type: 'string' },
-      backend: { type: 'string' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      optimizer: { type: 'string' },
-      lr: { type: 'string' },
-      momentum: { type: 'string' },
-      'weight-decay': { type: 'string' },
-      'batch-norm': { type: 'boolean' },
-      width: { type: 'string' },
-      stem: { type: 'string' },
-      'lr-schedule': { type: 'string' },
-      seed: { type: 'string' },
-      'beta-mode': { type: 'string' },
-      'relu-alpha': { type: 'string' },
-      'loss-scale': { type: 'string' },
-      'master-weights': { type: 'string' },
-      augment: { type: 'boolean' },
-      'no-augment': { type: 'boolean' },
-      'limit-train': { type: 'string' },
-      'limit-test': { type: 'string' },
-      'log-every': { type: 'string' },
-      out: { type: 'string' },
-      resume: { type: 'boolean' },
-      'checkpoint-every': { type: 'string' },
-      'continue-on-divergence': { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      threads: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  return values;
-}
-
-/**
- * Parse and check `adzone train` options (UsageError on an unknown option or a bad value). Used by
- * the command and by `adzone ablate`, whose grid cells are train command lines.
- */
-export function parseTrainArgv(argv: string[]): ParsedTrainArgv {
-  const values = parseTrainValues(argv);
-  // --- what the command line says, canonical
-  const g: Given = {};
-  if (values.model !== undefined) g.model = choiceOf('model', values.model, MODEL_NAMES);
-  if (values.dataset !== undefined) {
-    try {
-      g.dataset = datasetByName(values.dataset).name;
-    } catch (e) {
-      throw new UsageError(`--dataset: ${(e as Error).message}`);
-    }
+/** The train options the command line gives (values turned into the fields' types; ranges are the stage's to check). */
+function givenOptions(values: Record<string, unknown>): TrainOptions {
+  const named: Record<string, OptionValue> = {};
+  for (const name of [...Object.keys(TRAIN_OPTIONS), 'no-augment']) {
+    const v = values[name] as OptionValue | undefined;
+    if (v !== undefined && v !== false) named[name] = v;
   }
-  if (values.beta !== undefined) g.beta = num('beta', values.beta, { min: 0, max: 1e6, integer: true });
-  if (values.precision !== undefined) g.precision = choiceOf<TrainPrecision>('precision', values.precision, ['16', '32', '64']);
-  const modeGiven = values.mode === undefined ? undefined : choiceOf<Accumulate>('mode', values.mode, ['strict', 'wide']);
-  const backendGiven = values.backend === undefined ? undefined : choiceOf<TrainBackendId>('backend', values.backend, TRAIN_BACKENDS);
-  if (values.epochs !== undefined) g.epochs = num('epochs', values.epochs, { min: 1, max: 100_000, integer: true });
-  if (values['batch-size'] !== undefined) g.batchSize = num('batch-size', values['batch-size'], { min: 1, max: 65_536, integer: true });
-  if (values.optimizer !== undefined) g.optimizer = choiceOf('optimizer', values.optimizer, ['sgd', 'adam'] as const);
-  if (values.lr !== undefined) g.lr = num('lr', values.lr, { min: 0, exclusiveMin: true });
-  if (values.momentum !== undefined) g.momentum = num('momentum', values.momentum, { min: 0, max: 1 });
-  if (values['weight-decay'] !== undefined) g.weightDecay = num('weight-decay', values['weight-decay'], { min: 0 });
-  if (values['batch-norm']) g.batchNorm = true;
-  if (values.width !== undefined) g.width = parseWidth(values.width);
-  if (values.stem !== undefined) g.stem = choiceOf('stem', values.stem, ['cifar', 'imagenet'] as const);
-  if (values['lr-schedule'] !== undefined) {
-    try {
-      g.lrSchedule = scheduleName(parseLrSchedule(values['lr-schedule']));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
-  if (values.seed !== undefined) g.seed = num('seed', values.seed, { min: 0, max: 2 ** 31 - 1, integer: true });
-  if (values['beta-mode'] !== undefined) g.betaMode = choiceOf('beta-mode', values['beta-mode'], ['backward', 'mixed-forward'] as const);
-  if (values['relu-alpha'] !== undefined) g.reluAlpha = num('relu-alpha', values['relu-alpha'], { min: 0, max: 1 });
-  if (values['loss-scale'] !== undefined) g.lossScale = parseLossScale(values['loss-scale']);
-  if (values['master-weights'] !== undefined) g.masterWeights = choiceOf('master-weights', values['master-weights'], ['p', '32'] as const);
-  if (values.augment && values['no-augment']) throw new UsageError('--augment and --no-augment contradict each other');
-  if (values.augment) g.augment = true;
-  if (values['no-augment']) g.augment = false;
-  if (values['limit-train'] !== undefined) g.limitTrain = num('limit-train', values['limit-train'], { min: 1, integer: true });
-  if (values['limit-test'] !== undefined) g.limitTest = num('limit-test', values['limit-test'], { min: 1, integer: true });
-  if (values['log-every'] !== undefined) g.logEvery = num('log-every', values['log-every'], { min: 1, integer: true });
-  const cadence = values['checkpoint-every'] === undefined ? { seconds: 180 } : parseCadence(values['checkpoint-every']);
-
-  // --- precision, mode and backend
-  if (g.precision !== undefined) {
-    let backend: RunBackend;
-    try {
-      backend =
-        backendGiven !== undefined
-          ? checkBackend(backendGiven, g.precision, modeGiven, isInstalled)
-          : defaultBackend(g.precision, modeGiven);
-    } catch (e) {
-      if (e instanceof TrainConfigError) throw new UsageError(e.message);
-      throw e;
-    }
-    g.backend = backend;
-    g.mode = modeGiven ?? defaultMode(g.precision, backend);
-  } else if (modeGiven !== undefined || backendGiven !== undefined) {
-    if (!values.resume) throw new UsageError('--mode and --backend need --precision');
-    // resuming: compared with the checkpoint's as given
-    if (modeGiven !== undefined) g.mode = modeGiven;
-    if (backendGiven !== undefined) g.backend = backendGiven as TrainConfig['backend'];
-  }
-  const optimizer = g.optimizer ?? 'sgd';
-  if (optimizer === 'adam' && g.momentum !== undefined)
-    throw new UsageError("--momentum is SGD's; Adam's β1 is 0.9 (drop --momentum or use --optimizer sgd)");
-  if (g.lossScale !== undefined && g.lossScale !== 'none' && g.backend !== undefined && g.backend !== 'engine') {
-    throw new UsageError(
-      `--loss-scale ${g.lossScale} runs on the engine only (tfjs's model twins take the gradient of the loss itself); add --backend engine`,
-    );
-  }
-  return { values, given: g, optimizer, cadence };
+  return trainOptionsFrom(named);
 }
 
-/**
- * The default mini-batch: 64 for LeNet-5 (with SGD lr 0.01, momentum 0.9 one epoch reaches 97.40% on
- * the MNIST test set on tfjs-wasm at 32 bits, where batch 128 reaches 95.84%: the paper's N(0, 0.01)
- * init of the linear layers keeps the loss flat for the first ~150 steps), 128 for the CIFAR nets.
- */
-export function defaultBatchSize(model: string): number {
-  return model.startsWith('lenet5') ? 64 : 128;
-}
-
-/** The options that decide a fresh run's numbers, with the defaults filled in (in CONFIG_KEYS order). */
-export function freshConfig(g: Given, optimizer: 'sgd' | 'adam'): TrainConfig {
-  const required = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
-  const missing = required.filter((k) => g[k] === undefined);
+/** reports/train/<model>-<dataset>-p<precision>-<mode>-beta<B>-<optimizer>-seed<S> for the run these options make. */
+function defaultOut(o: TrainOptions, resume: boolean): string {
+  checkTrainOptions(o);
+  const missing = REQUIRED_TRAIN_FIELDS.filter((k) => o[k] === undefined);
   if (missing.length)
     throw new UsageError(
-      `train needs ${missing.map((m) => `--${m}`).join(', ')} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
+      `train needs ${missing.map((m) => `--${m}`).join(', ')}${resume ? ' (or --out DIR of the run to resume)' : ''} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
     );
-  const config: TrainConfig = {
-    model: g.model!,
-    dataset: g.dataset!,
-    beta: g.beta!,
-    betaMode: g.betaMode ?? 'backward',
-    reluAlpha: g.reluAlpha ?? 0,
-    precision: g.precision!,
-    mode: g.mode!,
-    backend: g.backend!,
-    epochs: g.epochs!,
-    batchSize: g.batchSize ?? defaultBatchSize(g.model!),
-    optimizer,
-    lr: g.lr ?? (optimizer === 'sgd' ? 0.01 : 0.001),
-    momentum: optimizer === 'sgd' ? (g.momentum ?? 0.9) : 0,
-    weightDecay: g.weightDecay ?? 0,
-    lrSchedule: g.lrSchedule ?? 'none',
-    masterWeights: g.masterWeights ?? 'p',
-    lossScale: g.lossScale ?? 'none',
-    batchNorm: g.batchNorm ?? false,
-    width: g.width ?? null,
-    ...(g.stem !== undefined ? { stem: g.stem } : {}),
-    augment: g.augment ?? g.dataset === 'cifar10',
-    seed: g.seed ?? 1,
-    limitTrain: g.limitTrain ?? null,
-    limitTest: g.limitTest ?? null,
-    logEvery: g.logEvery ?? 50,
-  };
-  // the order of CONFIG_KEYS, so result.json reads in a fixed order
-  return Object.fromEntries(CONFIG_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]])) as unknown as TrainConfig;
+  const c = resolveTrainConfig(o);
+  const name = `${c.model}-${c.dataset}-p${c.precision}-${c.mode}-beta${c.beta}-${c.optimizer}-seed${c.seed}`;
+  return join('reports', 'train', name.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
-export async function trainCommand(argv: string[], { version, afterStep }: TrainCommandOptions): Promise<number> {
-  if (parseTrainValues(argv).help) {
+/** --threads: how many threads the engine's kernels use (a setting of the process, not of the run: results do not depend on it). */
+function threadCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_THREADS)
+    throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, got '${v}'`);
+  return n;
+}
+
+export async function trainCommand(argv: string[], { version, crashAt }: TrainCommandOptions): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  if (values.help) {
     console.log(TRAIN_HELP);
     return 0;
   }
-  const { values, given: g, optimizer, cadence } = parseTrainArgv(argv);
-  if (values.threads !== undefined) setThreads(num('threads', values.threads, { min: 1, max: MAX_THREADS, integer: true }));
-
-  // --- the folder and the checkpoint in it
-  const defaultOut = () =>
-    join(
-      'reports',
-      'train',
-      `${g.model}-${g.dataset}-p${g.precision}-${g.mode}-beta${g.beta}-${optimizer}-seed${g.seed ?? 1}`.replace(/[^A-Za-z0-9._-]/g, '_'),
-    );
-  const required = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
-  const missing = required.filter((k) => g[k] === undefined);
-  if (values.out === undefined && missing.length) {
-    throw new UsageError(
-      `train needs ${missing.map((m) => `--${m}`).join(', ')}${values.resume ? ' (or --out DIR of the run to resume)' : ''} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
-    );
-  }
-  const out = resolve(values.out ?? defaultOut());
-  const ckptFile = join(out, CHECKPOINT_FILE);
-  let resumeFrom = null;
-  if (values.resume) {
-    try {
-      resumeFrom = loadCheckpoint(out);
-    } catch (e) {
-      if (e instanceof CheckpointError) {
-        process.stderr.write(`adzone: ${e.message}\n`);
-        return 1;
-      }
-      throw e;
-    }
-    if (!resumeFrom) {
-      if (missing.length)
-        throw new UsageError(
-          `--resume: there is no checkpoint at ${ckptFile}, and a fresh run needs ${missing.map((m) => `--${m}`).join(', ')}`,
-        );
-      process.stderr.write(`no checkpoint at ${ckptFile}: starting from scratch\n`);
-    }
-  } else if (existsSync(ckptFile)) {
-    throw new UsageError(
-      `${out} already holds a run's checkpoint (${CHECKPOINT_FILE}): pass --resume to continue it, or choose another --out`,
-    );
-  }
-
-  let config: TrainConfig;
-  if (resumeFrom) {
-    const c = resumeFrom.header.config;
-    const differ = (Object.keys(g) as (keyof TrainConfig)[]).filter((k) => stringifyExact(g[k]) !== stringifyExact(c[k]));
-    if (differ.length) {
-      throw new UsageError(
-        `--resume: the checkpoint ${ckptFile} was made with ${differ.map((k) => `${k} ${stringifyExact(c[k])}`).join(', ')}, the command line says ${differ.map((k) => `${k} ${stringifyExact(g[k])}`).join(', ')}; ` +
-          'leave those options out to continue the run as it was, or start a new run in another --out',
-      );
-    }
-    config = c;
-  } else {
-    config = freshConfig(g, optimizer);
-  }
+  if (values.threads !== undefined) setThreads(threadCount(values.threads));
+  const progress = progressHooks(values.quiet === true);
   try {
-    prepare(config);
-  } catch (e) {
-    if (e instanceof TrainConfigError) throw new UsageError(e.message);
-    throw e;
-  }
-
-  const progress = trainProgress(values.quiet === true);
-  let outcome: RunOutcome;
-  try {
-    outcome = await runTrain({
-      config,
-      out,
-      resumeFrom,
-      continueOnDivergence: values['continue-on-divergence'] === true,
-      checkpointEvery: cadence,
-      progress,
-      versions: { adzone: version, node: process.version },
-      command: `adzone train ${argv.join(' ')}`.trim(),
-      ...(afterStep ? { afterStep } : {}),
-    });
+    const options = givenOptions(values);
+    const resume = values.resume === true;
+    const out = resolve(values.out ?? defaultOut(options, resume));
+    const outcome = await trainRun(
+      {
+        ...options,
+        out,
+        resume,
+        continueOnDivergence: values['continue-on-divergence'] === true,
+        checkpointEvery: values['checkpoint-every'] === undefined ? { seconds: 180 } : parseCadence(values['checkpoint-every']),
+        versions: { adzone: version, node: process.version },
+        command: `adzone train ${argv.join(' ')}`.trim(),
+      },
+      { ...progress, ...(crashAt ? { crashAt } : {}) },
+    );
+    progress.done();
+    return printOutcome(outcome);
   } catch (e) {
     progress.done();
-    if (e instanceof RunLockedError) {
-      process.stderr.write(`adzone: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof DataError || e instanceof CheckpointError) {
-      process.stderr.write(`adzone: ${e.message}\n`);
-      return 1;
-    }
+    if (e instanceof ResumeMismatchError) throw resumeMismatch(e);
+    if (e instanceof ConfigError) throw inOptionWords(e);
     throw e;
   }
-  switch (outcome.status) {
-    case 'already-finished':
-      console.log(`the run in ${out} has already ended (${outcome.finished}); see ${join(out, RESULT_FILE)}`);
-      return 0;
-    case 'interrupted':
-      return 1;
-    default: {
-      const r = outcome.result;
-      const best = r.bestTestAcc ? `, best ${(100 * r.bestTestAcc.testAcc).toFixed(2)}% at epoch ${r.bestTestAcc.epoch}` : '';
-      const fin = r.finalTestAcc === null ? 'no test accuracy' : `final test accuracy ${(100 * r.finalTestAcc).toFixed(2)}%`;
-      const why = r.divergence ? ` (${r.divergence.reason})` : '';
-      console.log(
-        `${r.status}${why}: ${fin}${best}; ${r.timings.steps} steps in ${fmtDuration(r.timings.totalSeconds)} (${r.timings.meanStepMs.toFixed(0)} ms/step); wrote ${join(out, RESULT_FILE)}`,
-      );
-      return 0;
-    }
+}
+
+function printOutcome(outcome: TrainOutcome): number {
+  if (outcome.status === 'interrupted' || outcome.status === 'stopped') return 1;
+  const r = outcome.result;
+  const file = join(outcome.out, RESULT_FILE);
+  if (outcome.ended === 'before') {
+    console.log(`the run in ${outcome.out} has already ended (${r.status}); see ${file}`);
+    return 0;
   }
+  const best = r.bestTestAcc ? `, best ${(100 * r.bestTestAcc.testAcc).toFixed(2)}% at epoch ${r.bestTestAcc.epoch}` : '';
+  const fin = r.finalTestAcc === null ? 'no test accuracy' : `final test accuracy ${(100 * r.finalTestAcc).toFixed(2)}%`;
+  const why = r.divergence ? ` (${r.divergence.reason})` : '';
+  const rebuilt =
+    outcome.ended === 'rebuilt' ? 'the run had ended but its result.json was missing; rebuilt it from the final checkpoint: ' : '';
+  console.log(
+    `${rebuilt}${r.status}${why}: ${fin}${best}; ${r.timings.steps} steps in ${fmtDuration(r.timings.totalSeconds)} (${r.timings.meanStepMs.toFixed(0)} ms/step); wrote ${file}`,
+  );
+  return 0;
 }

@@ -1,8 +1,9 @@
 /**
  * An ablation grid: a file (JSON or YAML) naming the train options every run shares (`base`) and the
  * axes whose product gives the runs (`grid`), in the order the runs are made (the last axis varies
- * fastest). Each cell is an `adzone train` command line, checked by the same parser as the command,
- * so a grid can say nothing a command line could not.
+ * fastest). Each cell's options become a TrainConfig through the training stage's own option table
+ * and checks (src/train/options.ts, config.ts), so a grid can say nothing a run could not; the
+ * equivalent `adzone train` command line is kept for people to read, never parsed.
  *
  *   name: lenet5-mnist-sgd
  *   base: { model: lenet5, dataset: mnist, epochs: 3, optimizer: sgd, lr: 0.01 }
@@ -17,19 +18,24 @@
  * read too. Booleans: `batch-norm: true` adds --batch-norm, `augment: false` adds --no-augment.
  * Options about a run's folder and output (`out`, `resume`, `quiet`, `help`) cannot appear: ablate
  * owns those. The cell's identity is its full TrainConfig (defaults filled in); its folder is
- * `runs/<axis>-<label>_…`.
+ * `runs/<axis>-<label>_…`. A grid has at most MAX_GRID_CELLS cells, counted before any is made.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../../cli/args.ts';
+import { ConfigError, InputError } from '../../util/errors.ts';
 import { stringifyExact } from '../checkpoint.ts';
-import { freshConfig, parseTrainArgv } from '../../cli/commands/train.ts';
-import type { TrainConfig } from '../config.ts';
+import { resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { optionName, trainOptionsFrom } from '../options.ts';
+import { prepare } from '../run.ts';
 
-export class GridError extends Error {
+/** A grid that cannot be run: unreadable, malformed, or a cell no run can be. Unusable input (exit 2). */
+export class GridError extends InputError {
   override name = 'GridError';
 }
+
+/** The most cells a grid may have (a training grid past this is a typo in an axis, and its grid.json would be huge). */
+export const MAX_GRID_CELLS = 10_000;
 
 type Scalar = string | number | boolean;
 export type OptionBundle = Readonly<Record<string, Scalar>>;
@@ -51,7 +57,7 @@ export interface Cell {
   readonly id: string;
   /** Axis name → label of this cell's value. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The train command line of the cell (without --out). */
+  /** The equivalent `adzone train` command line (without --out), for people to read. */
   readonly argv: readonly string[];
   readonly config: TrainConfig;
 }
@@ -170,43 +176,68 @@ function toArgv(opts: OptionBundle): string[] {
   return argv;
 }
 
-/** Every cell of the grid in order, each checked as the train command would (GridError naming the cell). */
+/** How many cells a grid has (computed before making any). */
+export function gridSize(grid: Grid): number {
+  return grid.axes.reduce((n, a) => n * a.values.length, 1);
+}
+
+/** The axis values of cell `index`: the last axis varies fastest. */
+function picks(grid: Grid, index: number): { axis: string; label: string; options: OptionBundle }[] {
+  const out: { axis: string; label: string; options: OptionBundle }[] = new Array(grid.axes.length);
+  let rest = index;
+  for (let a = grid.axes.length - 1; a >= 0; a--) {
+    const ax = grid.axes[a];
+    const v = ax.values[rest % ax.values.length];
+    rest = Math.floor(rest / ax.values.length);
+    out[a] = { axis: ax.name, label: v.label, options: v.options };
+  }
+  return out;
+}
+
+/** A config error in the grid's words: fields named as the grid names options (`batchSize` → batch-size). */
+const inGridWords = (message: string) => message.replace(/`(\w+)`/g, (_m, f: string) => optionName(f));
+
+/** The config of one cell's options, checked as a run's (model and data set fitting included); GridError naming the cell. */
+function cellConfig(grid: Grid, id: string, opts: OptionBundle, argv: readonly string[], fits: Set<string>): TrainConfig {
+  try {
+    const config = resolveTrainConfig(trainOptionsFrom(opts));
+    const fit = stringifyExact([config.model, config.dataset, config.width, config.stem, config.batchNorm]);
+    if (!fits.has(fit)) {
+      prepare(config);
+      fits.add(fit);
+    }
+    return config;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new GridError(`grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${inGridWords(e.message)}`);
+  }
+}
+
+/** Every cell of the grid in order, each checked as a run would be (GridError naming the cell). */
 export function expandGrid(grid: Grid): Cell[] {
+  const total = gridSize(grid);
+  if (total > MAX_GRID_CELLS)
+    throw new GridError(
+      `grid '${grid.name}' has ${total.toLocaleString('en-US')} cells (${grid.axes.map((a) => `${a.name} ${a.values.length}`).join(' × ')}), more than the ${MAX_GRID_CELLS.toLocaleString('en-US')} adzone ablate runs; split it into several grids`,
+    );
   const cells: Cell[] = [];
-  const total = grid.axes.reduce((n, a) => n * a.values.length, 1);
   const ids = new Map<string, number>();
+  const fits = new Set<string>();
   for (let index = 0; index < total; index++) {
-    let rest = index;
-    const picks: { axis: string; label: string; options: OptionBundle }[] = new Array(grid.axes.length);
-    for (let a = grid.axes.length - 1; a >= 0; a--) {
-      const ax = grid.axes[a];
-      const v = ax.values[rest % ax.values.length];
-      rest = Math.floor(rest / ax.values.length);
-      picks[a] = { axis: ax.name, label: v.label, options: v.options };
-    }
+    const p = picks(grid, index);
     const opts: Record<string, Scalar> = { ...grid.base };
-    for (const p of picks) Object.assign(opts, p.options);
+    for (const x of p) Object.assign(opts, x.options);
     const argv = toArgv(opts);
-    const id = picks.map((p) => `${safeLabel(p.axis)}-${p.label}`).join('_') || 'run';
-    let config: TrainConfig;
-    try {
-      const parsed = parseTrainArgv(argv);
-      config = freshConfig(parsed.given, parsed.optimizer);
-    } catch (e) {
-      if (e instanceof UsageError || e instanceof TypeError) {
-        throw new GridError(
-          `grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${(e as Error).message.replace(/^Unknown option '--/, "unknown train option '")}`,
-        );
-      }
-      throw e;
-    }
-    const dup = ids.get(stringifyExact(config));
+    const id = p.map((x) => `${safeLabel(x.axis)}-${x.label}`).join('_') || 'run';
+    const config = cellConfig(grid, id, opts, argv, fits);
+    const key = stringifyExact(config);
+    const dup = ids.get(key);
     if (dup !== undefined)
       throw new GridError(
         `grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`,
       );
-    ids.set(stringifyExact(config), index);
-    cells.push({ index, id, labels: Object.fromEntries(picks.map((p) => [p.axis, p.label])), argv, config });
+    ids.set(key, index);
+    cells.push({ index, id, labels: Object.fromEntries(p.map((x) => [x.axis, x.label])), argv, config });
   }
   return cells;
 }
@@ -217,23 +248,4 @@ export function gridHash(cells: readonly Cell[]): string {
     .update(stringifyExact(cells.map((c) => [c.id, c.config])))
     .digest('hex')
     .slice(0, 16);
-}
-
-export interface Shard {
-  readonly index: number;
-  readonly count: number;
-}
-
-export function parseShard(s: string): Shard {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(s);
-  const i = m ? Number(m[1]) : NaN;
-  const n = m ? Number(m[2]) : NaN;
-  if (!(n >= 1 && i >= 1 && i <= n))
-    throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4: the second of four slices), got '${s}'`);
-  return { index: i, count: n };
-}
-
-/** The cells of shard i/n: every n-th cell starting at the i-th, so slices get a similar mix. */
-export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] {
-  return shard ? cells.filter((c) => c.index % shard.count === shard.index - 1) : [...cells];
 }
