@@ -18,6 +18,7 @@
  * Not recomputed (documented in fixtures/doctored/README.md): ablate.json's `table` (neither the gate
  * nor the report reads it; they average the runs themselves) and timings.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Discovered } from '../schema/discover.ts';
 import { type ReadResult, SchemaError, type TrainJson, type VerifyJson, type ZonesReport } from '../schema/index.ts';
@@ -325,8 +326,16 @@ function checkAblate(res: Ablate, trains: ReadonlyMap<string, Train>): void {
       }
     }
     if (!x.dir) return;
-    const t = trains.get(resolve(join(res.file, '..', x.dir, 'result.json')));
-    if (!t) return;
+    const file = resolve(join(res.file, '..', x.dir, 'result.json'));
+    const t = trains.get(file);
+    if (!t)
+      throw new SchemaError(
+        res.file,
+        `${at}.dir`,
+        'a folder holding its result.json',
+        `'${x.dir}' (${existsSync(file) ? 'its result.json was not read' : 'no result.json there'})`,
+        `${res.file}: ${at}.dir names '${x.dir}', but ${file} ${existsSync(file) ? 'was not read (a skipped folder)' : 'is missing'}: the run's own record is gone, so its accuracy cannot be checked`,
+      );
     for (const k of KEY_FIELDS)
       if (x[k] !== t.data.config[k])
         throw contradiction(res.file, `${at}.${k}`, num(t.data.config[k]), num(x[k]), `the result.json in its dir (${t.file})`);
@@ -338,6 +347,10 @@ function checkAblate(res: Ablate, trains: ReadonlyMap<string, Train>): void {
         num(x.testAccuracy),
         `the finalTestAcc of the result.json in its dir (${t.file})`,
       );
+    if (x.status !== undefined && x.status !== t.data.status)
+      throw contradiction(res.file, `${at}.status`, `'${t.data.status}'`, `'${x.status}'`, `the result.json in its dir (${t.file})`);
+    if (x.bestTestAcc !== undefined && firstDifference(t.data.bestTestAcc, x.bestTestAcc, ''))
+      throw contradiction(res.file, `${at}.bestTestAcc`, num(t.data.bestTestAcc), num(x.bestTestAcc), `the result.json in its dir (${t.file})`);
   });
 }
 
