@@ -350,7 +350,13 @@ function checkAblate(res: Ablate, trains: ReadonlyMap<string, Train>): void {
     if (x.status !== undefined && x.status !== t.data.status)
       throw contradiction(res.file, `${at}.status`, `'${t.data.status}'`, `'${x.status}'`, `the result.json in its dir (${t.file})`);
     if (x.bestTestAcc !== undefined && firstDifference(t.data.bestTestAcc, x.bestTestAcc, ''))
-      throw contradiction(res.file, `${at}.bestTestAcc`, num(t.data.bestTestAcc), num(x.bestTestAcc), `the result.json in its dir (${t.file})`);
+      throw contradiction(
+        res.file,
+        `${at}.bestTestAcc`,
+        num(t.data.bestTestAcc),
+        num(x.bestTestAcc),
+        `the result.json in its dir (${t.file})`,
+      );
   });
 }
 

@@ -12,11 +12,11 @@
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.ts';
 import { compareSides, type GateOutcome, type SkippedOutcome } from './compare.ts';
-import { GateInputError, loadReport, loadSide, loneOf, requireDir, type SkippedStage } from './load.ts';
+import { GateInputError, loadReport, loadSide, loneOf, requireDir, type Side, type SkippedStage } from './load.ts';
 import { readThresholds } from './thresholds.ts';
 import type { Regression } from './verify.ts';
 
-export { GateInputError, type Regression, type SkippedStage };
+export { GateInputError, type Regression, type Side, type SkippedStage };
 
 export interface GateConfig {
   /** The committed baseline folder (verify.json, …, thresholds.json). */
@@ -52,7 +52,8 @@ export function resolveGateConfig(c: GateConfig): Required<Omit<GateConfig, 'ski
   };
 }
 
-export async function gate(config: GateConfig): Promise<GateResult> {
+/** The gate, with the two sides it loaded (the report draws the differences from them). */
+export async function gateWithSides(config: GateConfig): Promise<{ result: GateResult; base: Side; rep: Side }> {
   const c = resolveGateConfig(config);
   const rep = loadReport(c.report, c.skippedStages);
   requireDir(c.baseline, 'baseline', ' (create it with --update)');
@@ -60,7 +61,11 @@ export async function gate(config: GateConfig): Promise<GateResult> {
   const base = loadSide(c.baseline, 'baseline');
   const outcome = compareSides(base, rep, t, await loneOf(t, [base, rep]));
   const verdict: GateVerdict = outcome.regressions.length ? 'regression' : outcome.skipped.length ? 'partial' : 'pass';
-  return { ...outcome, verdict, baseline: c.baseline, report: c.report, thresholds: c.thresholds };
+  return { result: { ...outcome, verdict, baseline: c.baseline, report: c.report, thresholds: c.thresholds }, base, rep };
+}
+
+export async function gate(config: GateConfig): Promise<GateResult> {
+  return (await gateWithSides(config)).result;
 }
 
 /** The exit code of a verdict: 1 for a regression, 0 otherwise. */
