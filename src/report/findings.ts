@@ -78,6 +78,24 @@ export function findingsOf(v: VerifyJson, failOn: readonly FailOnClass[] = []): 
   return out.sort((a, b) => SEVERITY.indexOf(a.cls) - SEVERITY.indexOf(b.cls) || b.share.p - a.share.p);
 }
 
+/**
+ * The few findings a verdict table shows: every defect and inconsistent one and every one named in
+ * --fail-on, then the largest of each other class (at most `perClass`), at most `max` in all, in
+ * severity order; the rest are counted by the caller.
+ */
+export function headlineFindings(fs: readonly Finding[], max = 6, perClass = 2): Finding[] {
+  const must = fs.filter((f) => f.failing || f.cls === 'defect' || f.cls === 'inconsistent');
+  const taken = new Map<FailOnClass, number>();
+  const rest = fs.filter((f) => {
+    if (must.includes(f)) return false;
+    const n = taken.get(f.cls) ?? 0;
+    taken.set(f.cls, n + 1);
+    return n < perClass;
+  });
+  const keep = new Set([...must, ...rest].slice(0, Math.max(max, must.length)));
+  return fs.filter((f) => keep.has(f));
+}
+
 /** The rows of a verify.json that a --fail-on list fails, with the classes that fail each. */
 export function failingRows(v: VerifyJson, failOn: readonly FailOnClass[]): { row: Row; classes: FailOnClass[] }[] {
   return v.table.map((row) => ({ row, classes: failOn.filter((c) => countIn(row, c) > 0) })).filter((x) => x.classes.length > 0);

@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { ofKind, type Discovered } from '../schema/discover.ts';
 import type { VerifyJson } from '../schema/index.ts';
 import { accuracyByBeta, modelLabel, trainRuns } from '../schema/runs.ts';
-import type { Finding } from './findings.ts';
+import { type Finding, headlineFindings } from './findings.ts';
 import { columns, compactCounts, generatorsOf, rowOf } from './html/format.ts';
 import { loneByFile } from './html/index.ts';
 import { mdCode, mdRow, mdText } from './markdown.ts';
@@ -37,7 +37,8 @@ function gateLine(g: GateState): string {
 
 function findingsTable(fs: readonly Finding[]): string[] {
   if (!fs.length) return ['Every draw is regular on every backend and precision.', ''];
-  const rows = fs.slice(0, 10).map((f) =>
+  const shown = headlineFindings(fs);
+  const rows = shown.map((f) =>
     mdRow([
       mdText(f.backend),
       mdText(f.precision),
@@ -53,7 +54,7 @@ function findingsTable(fs: readonly Finding[]): string[] {
       f.replay ? mdCode(f.replay, true) : '—',
     ]),
   );
-  const more = fs.length > 10 ? [`${fs.length - 10} more (backend, precision, class) in the HTML report.`, ''] : [];
+  const more = fs.length > shown.length ? [`${fs.length - shown.length} more (backend, precision, class) in the HTML report.`, ''] : [];
   return [
     '| backend | bits | zone or outcome | draws | share [95% CI] | where | replay |',
     '| --- | --- | --- | ---: | ---: | --- | --- |',

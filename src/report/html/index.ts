@@ -78,7 +78,8 @@ table.cx{margin:2px 0 6px;width:100%}
 #verdict h2{margin-top:0;border:0}
 p.lead{font-size:15px;max-width:1250px}
 table.findings{margin:6px 0;background:#fff}
-table.findings code.cmd{font-size:11px}
+table.findings td{white-space:nowrap}
+table.findings td.replay code.cmd{font-size:11px;display:block;max-width:560px}
 tr.failing td{background:#fdecea}
 i.sw{display:inline-block;width:10px;height:10px;margin-right:5px;border-radius:2px;vertical-align:baseline}
 .muted{color:var(--muted)}

@@ -2,14 +2,11 @@
  * The top of the HTML report: the verdict paragraph and a small table of what is wrong (backend,
  * precision, zone or outcome, count with its 95% interval, where, one replay line), before any plot.
  */
-import { CLASS_WORDS, type Finding } from '../findings.ts';
+import { CLASS_WORDS, type Finding, headlineFindings } from '../findings.ts';
 import { shareCell } from '../stats.ts';
 import type { Verdict } from '../verdict.ts';
 import { ZONE_COLOUR } from './colours.ts';
 import { esc } from './svg.ts';
-
-/** Rows shown in the table; the rest are counted and left to the overview below. */
-const MAX_ROWS = 10;
 
 const CLASS_COLOUR: Record<Finding['cls'], string> = {
   defect: ZONE_COLOUR.defect,
@@ -20,27 +17,24 @@ const CLASS_COLOUR: Record<Finding['cls'], string> = {
 };
 
 function findingRow(f: Finding): string {
-  const gens = f.generators
-    .slice(0, 3)
-    .map((g) => `${esc(g.id)} ${g.count}/${g.n}`)
-    .join(', ');
-  const more = f.generators.length > 3 ? ` and ${f.generators.length - 3} more` : '';
+  const top = f.generators[0];
+  const where = `${esc(top.id)} ${top.count}/${top.n}${f.generators.length > 1 ? ` + ${f.generators.length - 1} more` : ''}`;
   return (
     `<tr${f.failing ? ' class="failing"' : ''}><td>${esc(f.backend)}</td><td>${esc(f.precision)}</td>` +
     `<td><i class="sw" style="background:${CLASS_COLOUR[f.cls]}"></i><span title="${esc(CLASS_WORDS[f.cls])}">${esc(f.cls)}</span>${f.failing ? ' <b>(fails)</b>' : ''}</td>` +
-    `<td class="num">${f.share.k} of ${f.share.n}</td><td class="num">${esc(shareCell(f.share))}</td><td>${gens}${more}</td>` +
-    `<td>${f.replay ? `<code class="cmd">${esc(f.replay)}</code>` : '<span class="muted">no counterexample kept</span>'}</td></tr>`
+    `<td class="num">${f.share.k} of ${f.share.n}</td><td class="num">${esc(shareCell(f.share))}</td><td title="${esc(f.generators.map((g) => `${g.id} ${g.count}/${g.n}`).join(', '))}">${where}</td>` +
+    `<td class="replay">${f.replay ? `<code class="cmd">${esc(f.replay)}</code>` : '<span class="muted">no counterexample kept</span>'}</td></tr>`
   );
 }
 
 function findingsTable(findings: readonly Finding[]): string {
   if (!findings.length) return '<p>Every draw is regular on every backend and precision.</p>';
-  const shown = findings.slice(0, MAX_ROWS);
+  const shown = headlineFindings(findings);
   const rest = findings.length - shown.length;
   return (
     '<table class="findings"><thead><tr><th>backend</th><th>bits</th><th>zone or outcome</th><th>draws</th><th>share [95% CI]</th><th>where (generator draws/n)</th><th>replay the smallest case</th></tr></thead>' +
     `<tbody>${shown.map(findingRow).join('')}</tbody></table>` +
-    (rest > 0 ? `<p class="note">${rest} more (backend, precision, class) with draws in the overview below.</p>` : '')
+    (rest > 0 ? `<p class="note">${rest} more (backend, precision, class) with draws: see the overview and the charts below.</p>` : '')
   );
 }
 

@@ -37,7 +37,7 @@ function cellStyle(r: Row): string {
 
 function metaLine(v: VerifyJson): string {
   return (
-    `<p class="meta"><code class="cmd">${esc(v.command)}</code> ${esc(v.createdAt)}, ${v.seconds.toFixed(0)} s. Seed ${v.seed}, ${v.samples} draws per generator; ` +
+    `<p class="meta"><code class="cmd">${esc(v.command)}</code> · ${esc(v.createdAt)}, ${v.seconds.toFixed(0)} s. Seed ${v.seed}, ${v.samples} draws per generator; ` +
     `family {${esc(v.jacobians.join(', '))}} × ReLU'(0) ∈ {${v.reluAlphas.join(', ')}}, accumulation ${esc(v.accumulate)}, β mode ${esc(v.betaMode)}. ` +
     `Backends: ${v.backends.map((b) => esc(b.id)).join(', ')}${v.unavailable.length ? `; skipped: ${v.unavailable.map((u) => `${esc(u.id)} (${esc(u.unavailable)})`).join(', ')}` : ''}.</p>`
   );

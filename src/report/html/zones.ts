@@ -20,7 +20,7 @@ function header(z: ZonesReport, id: string, fileLabel: string): string {
   const c = z.config;
   const out = [
     `<section id="${id}"><h2>Network zones: ${esc(c.model)} (${esc(c.variant)}) on ${esc(c.dataset)} <span class="src">${esc(fileLabel)}</span></h2>`,
-    `<p class="meta"><code class="cmd">${esc(z.command)}</code> ${esc(z.createdAt)}. One θ (seed ${c.seed}), the first ${c.batches} ${esc(c.split)} mini-batches of ${c.batchSize}, ` +
+    `<p class="meta"><code class="cmd">${esc(z.command)}</code> · ${esc(z.createdAt)}. One θ (seed ${c.seed}), the first ${c.batches} ${esc(c.split)} mini-batches of ${c.batchSize}, ` +
       `${c.parameters.toLocaleString('en-US')} parameters; accumulation ${esc(c.accumulate)}, ReLU'(0) = ${c.reluAlpha}. ` +
       `Estimator: Σ‖g(β=0) − g(β=1)‖∞ against ${c.precisions.map((p) => `${c.estimator.thresholds[p] ?? '?'} at ${esc(p)}`).join(', ')}.</p>`,
     ...z.notes.map((n) => `<p class="note">${esc(n)}</p>`),
