@@ -6,8 +6,8 @@
  * rewrites the baseline and says what changed.
  */
 import { describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { root, run, tempDirs } from './support/cli.ts';
 import { readResult } from '../src/schema/index.ts';
 import { trainRuns } from '../src/schema/runs.ts';
@@ -516,5 +516,69 @@ describe('adzone gate', () => {
     expect(again.status, again.stdout).toBe(0);
     const same = await run('gate', '--baseline', base, d, '--update');
     expect(same.stdout).toMatch(/nothing changed in the compared numbers/);
+  });
+});
+
+describe('adzone gate: issue 12 reproductions', () => {
+  it('--update is one transaction: a failure while building the new baseline leaves every old file as it was', async () => {
+    const base = tempDir('adzone-gate-atomic-');
+    cpSync(baseline, base, { recursive: true });
+    // a file where the new baseline's train/ folder must go: writing train/ablate.json fails
+    writeFileSync(join(base, 'train'), 'not a folder\n');
+    const before = readFileSync(join(base, 'verify.json'), 'utf8');
+    const d = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+    });
+    cpSync(trainDir(0.99), join(d, 'train'), { recursive: true });
+    const u = await run('gate', '--baseline', base, d, '--update');
+    expect(readFileSync(join(base, 'verify.json'), 'utf8') === before, 'the old verify.json is still there').toBe(true);
+    expect(u.status, u.stdout + u.stderr).toBe(2);
+    expect(u.stderr.trim().split('\n')).toHaveLength(1);
+    expect(u.stderr).toMatch(/^adzone gate: .*train/);
+    expect(readFileSync(join(base, 'train'), 'utf8')).toBe('not a folder\n');
+    const left = readdirSync(join(base, '..')).filter((n) => n.startsWith(`.${basename(base)}`));
+    expect(left, 'no temp folder left beside the baseline').toEqual([]);
+  });
+
+  it('--json prints one machine summary on stdout: a regression, a pass and an unusable report alike', async () => {
+    const bad = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+    });
+    const r = await run('gate', '--baseline', baseline, bad, '--json');
+    expect(r.status).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ schema: 'adzone/gate-summary', verdict: 'regression', exitCode: 1, error: null });
+    expect(s.regressions).toEqual([
+      expect.objectContaining({ check: 'tie-rule', line: expect.stringMatching(/^tie rule changed: tfjs-wasm/) }),
+    ]);
+    expect(r.stderr).toMatch(/REGRESSION tie rule changed/);
+    const ok = await run('gate', '--baseline', baseline, baseline, '--json');
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ verdict: 'pass', exitCode: 0, regressions: [] });
+    const empty = tempDir('adzone-gate-empty-');
+    writeFileSync(join(empty, 'verify.json'), '');
+    const u = await run('gate', '--baseline', baseline, empty, '--json');
+    expect(u.status).toBe(2);
+    expect(JSON.parse(u.stdout)).toMatchObject({
+      verdict: 'unusable',
+      exitCode: 2,
+      error: expect.stringMatching(/verify\.json: empty file/),
+    });
+    expect(u.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^adzone gate: .*verify\.json: empty file/)]);
+  });
+
+  it('a report holding verify.json and an empty result.json, beside a baseline holding train runs, is refused naming the file (not passed as "0 runs"); without the file the runs are missing', async () => {
+    const d = sides(
+      (b) => recipeTrainDir(b, FULL, 0.99, 'dir'),
+      () => undefined,
+    );
+    writeFileSync(join(d.rep, 'result.json'), '');
+    const r = await run('gate', '--baseline', d.base, d.rep);
+    expect(r.status, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/result\.json: empty file/);
+    rmSync(join(d.rep, 'result.json'));
+    const m = await run('gate', '--baseline', d.base, d.rep);
+    expect(m.status, m.stdout + m.stderr).toBe(1);
+    expect(m.stdout).toMatch(/^REGRESSION train runs missing: lenet5 on mnist, 16-bit strict sgd/m);
   });
 });

@@ -50,21 +50,24 @@ type Row = VerifyJson['table'][number];
 
 /** The failures a --fail-on list gives a row: one per listed class it has draws in. */
 function failOnFailures(v: Verify, r: Row, failOn: readonly FailOnClass[]): { type: string; message: string }[] {
-  return failOn
-    .filter((c) => countIn(r, c) > 0)
-    .map((c) => {
-      const cx = v.counterexamples.find(
-        (x) =>
-          x.generator === r.generator &&
-          x.backend === r.backend &&
-          x.precision === r.precision &&
-          (c === 'compensation' ? x.class.startsWith('compensation') : x.class === c),
-      );
-      return {
-        type: c,
-        message: `${countIn(r, c)} ${c} draw(s) of ${r.n} (${shareCell(wilson(countIn(r, c), r.n))}, 95% CI) for ${r.generator} on ${r.backend} at ${r.precision} bits (--fail-on ${failOn.join(',')})${cx ? `; replay: ${replayLine(cx)}` : ''}`,
-      };
-    });
+  return (
+    failOn
+      // inconsistent draws fail their row whatever the list says (above)
+      .filter((c) => c !== 'inconsistent' && countIn(r, c) > 0)
+      .map((c) => {
+        const cx = v.counterexamples.find(
+          (x) =>
+            x.generator === r.generator &&
+            x.backend === r.backend &&
+            x.precision === r.precision &&
+            (c === 'compensation' ? x.class.startsWith('compensation') : x.class === c),
+        );
+        return {
+          type: c,
+          message: `${countIn(r, c)} ${c} draw(s) of ${r.n} (${shareCell(wilson(countIn(r, c), r.n))}, 95% CI) for ${r.generator} on ${r.backend} at ${r.precision} bits (--fail-on ${failOn.join(',')})${cx ? `; replay: ${replayLine(cx)}` : ''}`,
+        };
+      })
+  );
 }
 
 export interface JunitOptions {
@@ -94,14 +97,7 @@ export async function junitXml(d: Discovered, o: JunitOptions = {}): Promise<str
       }
       const sum = Object.values(r.counts).reduce((a, b) => a + b, 0);
       if (sum !== r.n) f.push({ type: 'counts', message: `counts add up to ${sum}, not the ${r.n} draws` });
-      // inconsistent draws fail above whatever the list says
-      f.push(
-        ...failOnFailures(
-          j,
-          r,
-          (o.failOn ?? []).filter((c) => c !== 'inconsistent'),
-        ),
-      );
+      f.push(...failOnFailures(j, r, o.failOn ?? []));
       return {
         classname: `adzone.verify.${r.generator}`,
         name: `${r.backend} ${r.precision}-bit`,

@@ -108,7 +108,8 @@ function verifyPart(d: Discovered, verdict: Verdict): string[] {
     const cols = columns(j);
     L.push(`### Zones per generator (${mdText(basename(v.file))})`, '');
     L.push(
-      `${mdCode(j.command)} · ${mdText(j.createdAt)} · ${j.samples} draws per generator, seed ${j.seed}, family {${mdText(j.jacobians.join(', '))}}, ${mdText(j.accumulate)}`,
+      // not the command line: it holds the paths of the machine that ran it
+      `${mdText(j.createdAt)} · ${j.samples} draws per generator, seed ${j.seed}, family {${mdText(j.jacobians.join(', '))}}, ${mdText(j.accumulate)} accumulation`,
       '',
     );
     L.push(

@@ -4,6 +4,7 @@
  * adzone's self-checks hold, how often AD is wrong per precision, what the networks and training
  * runs show, and the gate's verdict when a baseline was given.
  */
+import { basename } from 'node:path';
 import { ofKind, type Discovered, shown } from '../schema/discover.ts';
 import type { ReadResult, VerifyJson } from '../schema/index.ts';
 import { trainRuns } from '../schema/runs.ts';
@@ -89,7 +90,9 @@ function gateSentence(g: GateState): string {
   if (g.state === 'not-run') return 'Gate: not run (give --baseline DIR to compare with a committed baseline).';
   if (g.state === 'unusable') return `Gate against ${g.baseline}: could not run: ${g.message}`;
   const r = g.result;
-  const against = `Gate against ${shown(r.baseline)}`;
+  // a path outside the working tree means nothing to a reader elsewhere: its folder name then
+  const where = shown(r.baseline);
+  const against = `Gate against ${where.startsWith('/') ? basename(where) : where}`;
   if (r.verdict === 'regression') return `${against}: ${plural(r.regressions.length, 'regression')}, first: ${r.regressions[0].line}`;
   if (r.verdict === 'partial')
     return `${against}: partial pass: every threshold holds for what ran; not compared: ${r.skipped.map((s) => `${s.stage} (${s.reason})`).join(', ')}.`;
