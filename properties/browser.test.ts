@@ -197,7 +197,13 @@ describe('the HTML report in headless chromium', () => {
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
     const m = /<pre id="adzone-measure">([^<]*)<\/pre>/.exec(r.stdout);
     expect(m, 'the measuring script ran').not.toBeNull();
-    const got = JSON.parse(m![1].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as Measured;
+    const got = JSON.parse(
+      m![1]
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    ) as Measured;
     expect(got.checked, 'texts measured').toBeGreaterThan(500);
     expect(got.low, 'texts below 4.5:1').toEqual([]);
     expect(got.commands, 'replay commands on the page').toBeGreaterThan(3);

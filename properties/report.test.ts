@@ -21,6 +21,9 @@ import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
 import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
 import { accuracyByBeta, modelLabel, trainRuns } from '../src/schema/runs.ts';
+import { wilson } from '../src/report/stats.ts';
+import { mdCode, mdRow, mdText } from '../src/report/markdown.ts';
+import fc from 'fast-check';
 
 const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
@@ -752,3 +755,47 @@ describe('adzone report: issues 12 and 16', () => {
 function verifyRows(): { counts: Record<string, number> }[] {
   return JSON.parse(readFileSync(baselineVerify, 'utf8')).table;
 }
+
+describe('shares with intervals, and Markdown that quotes safely', () => {
+  it('the Wilson 95% interval: known values, inside [0, 1], holding the share, wider for fewer draws', () => {
+    const a = wilson(0, 30);
+    expect([a.lo, a.hi.toFixed(4)]).toEqual([0, '0.1135']);
+    const b = wilson(15, 30);
+    expect([b.lo.toFixed(4), b.hi.toFixed(4)]).toEqual(['0.3315', '0.6685']);
+    expect(wilson(30, 30).hi).toBe(1);
+    expect(wilson(0, 0)).toMatchObject({ p: 0, lo: 0, hi: 1 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, f) => {
+        const k = Math.round(f * n);
+        const s = wilson(k, n);
+        return s.lo >= 0 && s.hi <= 1 && s.lo <= s.p && s.p <= s.hi;
+      }),
+    );
+    // 30 draws and 2,000 draws with the same share no longer look alike
+    expect(wilson(6, 30).hi - wilson(6, 30).lo).toBeGreaterThan(5 * (wilson(400, 2000).hi - wilson(400, 2000).lo));
+  });
+
+  it('mdText and mdCode keep any text inside its cell and its code span', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string({ unit: fc.constantFrom('|', '`', '<', '>', '&', '*', '_', '\\', '#', '-', '1', '.', ' ', 'a', '\n', '[', ']') }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (cells) => {
+          const texts = cells.map((c) => mdText(c));
+          const row = mdRow([...texts, mdCode(cells.join(''), true)]);
+          // one line, the right number of unescaped pipes, no raw tag in text (inside a code span a '<' is literal)
+          if (row.includes('\n') || texts.some((t) => /<[a-z/]/i.test(t))) return false;
+          // GitHub splits a table row at every pipe not right after a backslash (even inside code)
+          const pipes = row.split(/(?<!\\)\|/).length - 1;
+          return pipes === cells.length + 2;
+        },
+      ),
+    );
+    expect(mdCode('a `b` c')).toBe('``a `b` c``');
+    expect(mdCode('`x')).toBe('`` `x ``');
+    expect(mdText('1. item')).toBe('1\\. item');
+    expect(mdText('# head')).toBe('\\# head');
+  });
+});

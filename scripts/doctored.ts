@@ -148,11 +148,6 @@ function setConfig(t: Tree, beta: number, seed: number, k: string, value: unknow
   });
 }
 
-const both = (s: Sides, f: (t: Tree) => void) => {
-  f(s.report);
-  f(s.baseline);
-};
-
 // --- the mutations ---------------------------------------------------------------------------
 
 const FILES = 'corrupt file';
@@ -1170,7 +1165,7 @@ function rebuildBase(tmp: string): void {
 function measure(bin: string, tmp: string): void {
   const rows = new Map<string, { tried: number; held: number; failed: number; passedWrongly: number; failures: string[] }>();
   const names = readdirSync(DOCTORED)
-    .filter((n) => !n.startsWith('_'))
+    .filter((n) => !n.startsWith('_') && statSync(join(DOCTORED, n)).isDirectory())
     .sort();
   for (const name of names) {
     const e = JSON.parse(readFileSync(join(DOCTORED, name, 'expect.json'), 'utf8')) as Expect;
@@ -1208,7 +1203,10 @@ function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'adzone-doctored-'));
   try {
     const at = process.argv.indexOf('--measure');
-    if (at > 0) return measure(join(process.argv[at + 1] ?? root, 'bin/adzone.js'), tmp);
+    if (at > 0) {
+      measure(join(process.argv[at + 1] ?? root, 'bin/adzone.js'), tmp);
+      return;
+    }
     if (process.argv.includes('--base')) rebuildBase(tmp);
     for (const n of readdirSync(DOCTORED))
       if (!n.startsWith('_') && statSync(join(DOCTORED, n)).isDirectory()) rmSync(join(DOCTORED, n), { recursive: true });

@@ -21,11 +21,12 @@ export interface SummaryOptions {
   readonly title?: string;
   /** The HTML report: only its file name is written (a local path means nothing in a pull request). */
   readonly htmlPath?: string;
-  /** The verdict to lead with; computed from the files (no gate, no --fail-on) when not given. */
+  /** The verdict to lead with; computed from the files when not given (no --fail-on; the gate left to the caller). */
   readonly verdict?: Verdict;
 }
 
-function gateLine(g: GateState): string {
+function gateLine(g: GateState): string | undefined {
+  if (g.state === 'elsewhere') return undefined;
   if (g.state === 'not-run') return '**Gate**: not run (no baseline given).';
   if (g.state === 'unusable') return `**Gate**: could not run: ${mdText(g.message)}`;
   const r = g.result;
@@ -65,7 +66,8 @@ function findingsTable(fs: readonly Finding[]): string[] {
 }
 
 function headline(v: Verdict): string[] {
-  const L = [gateLine(v.gate), ''];
+  const gate = gateLine(v.gate);
+  const L = gate ? [gate, ''] : [];
   if (v.gate.state === 'done') for (const r of v.gate.result.regressions.slice(0, 20)) L.push(`- ${mdText(r.line)}`);
   if (v.gate.state === 'done' && v.gate.result.regressions.length) L.push('');
   L.push(v.sentences.map(mdText).join(' '), '');
@@ -199,7 +201,7 @@ function benchPart(d: Discovered): string[] {
 }
 
 export async function summaryMarkdown(d: Discovered, o: SummaryOptions = {}): Promise<string> {
-  const verdict = o.verdict ?? verdictOf(d, { lone: await loneByFile(d), failOn: [], gate: { state: 'not-run' } });
+  const verdict = o.verdict ?? verdictOf(d, { lone: await loneByFile(d), failOn: [], gate: { state: 'elsewhere' } });
   const L = [`## ${mdText(o.title ?? 'adzone report')}`, '', ...headline(verdict)];
   if (o.htmlPath)
     L.push(

@@ -7,14 +7,18 @@
 import { basename } from 'node:path';
 import { ofKind, type Discovered, shown } from '../schema/discover.ts';
 import type { ReadResult, VerifyJson } from '../schema/index.ts';
-import { trainRuns } from '../schema/runs.ts';
+import { accuracyByBeta, modelLabel, type RunRow, trainRuns } from '../schema/runs.ts';
 import type { GateResult } from '../gate/index.ts';
 import { countIn, type FailOnClass, type Finding, findingsOf } from './findings.ts';
 import { pctOf, shareWithCI, wilson } from './stats.ts';
 
-/** The gate as the report saw it: not asked for, could not run, or its result. */
+/**
+ * The gate as the report saw it: not asked for, could not run, or its result; 'elsewhere' when the
+ * caller tells the gate's verdict itself (the nightly's own section), so the report says nothing of it.
+ */
 export type GateState =
   | { readonly state: 'not-run' }
+  | { readonly state: 'elsewhere' }
   | { readonly state: 'unusable'; readonly baseline: string; readonly message: string }
   | { readonly state: 'done'; readonly result: GateResult };
 
@@ -86,7 +90,29 @@ function zonesNetworkSentence(z: ReadResult<'zones'>): string {
   return `${c.model} (${c.variant}) on ${c.dataset}, ${c.batches} batches of ${c.batchSize}: mini-batches in a zone, exactly, ${parts.join(', ')}; the threshold estimator misses ${missed} and invents ${invented}.`;
 }
 
-function gateSentence(g: GateState): string {
+/** The largest drops of mean test accuracy from β = 0 to another β, per configuration (and recipe). */
+function trainSentence(runs: readonly RunRow[]): string {
+  const acc = accuracyByBeta(runs);
+  const drops = [...new Set(acc.map((a) => a.group))].flatMap((g) => {
+    const at0 = acc.find((a) => a.group === g && a.beta === 0);
+    const worst = acc.filter((a) => a.group === g && a.beta !== 0).sort((a, b) => a.mean - b.mean)[0];
+    return at0 && worst ? [{ at0, worst, drop: at0.mean - worst.mean }] : [];
+  });
+  const head = `Training: ${plural(runs.length, 'run')} in ${plural(new Set(acc.map((a) => a.group)).size, 'configuration')}`;
+  const big = drops.filter((x) => x.drop > 0.01).sort((a, b) => b.drop - a.drop);
+  if (!drops.length) return `${head}; test accuracy against β is drawn below.`;
+  if (!big.length) return `${head}; no configuration loses more than 1 point of test accuracy from β = 0 to any other β.`;
+  const pc2 = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const told = big
+    .slice(0, 3)
+    .map(
+      (x) =>
+        `${modelLabel(x.at0.config)} on ${x.at0.config.dataset}, ${x.at0.label}: ${pc2(x.at0.mean)} at β = 0, ${pc2(x.worst.mean)} at β = ${x.worst.beta} (${plural(x.worst.seeds, 'seed')}, ${pc2(x.worst.min)}–${pc2(x.worst.max)})`,
+    );
+  return `${head}; the largest drops of test accuracy from β = 0: ${told.join('; ')}${big.length > 3 ? `; and ${big.length - 3} more` : ''}.`;
+}
+
+function gateSentence(g: Exclude<GateState, { state: 'elsewhere' }>): string {
   if (g.state === 'not-run') return 'Gate: not run (give --baseline DIR to compare with a committed baseline).';
   if (g.state === 'unusable') return `Gate against ${g.baseline}: could not run: ${g.message}`;
   const r = g.result;
@@ -120,12 +146,12 @@ export function verdictOf(
   }
   for (const z of ofKind(d, 'zones')) sentences.push(zonesNetworkSentence(z));
   const runs = trainRuns(d.results);
-  if (runs.length) sentences.push(`Training: ${plural(runs.length, 'run')}; test accuracy against β is drawn below.`);
+  if (runs.length) sentences.push(trainSentence(runs));
   for (const b of ofKind(d, 'bench')) {
     const fails = b.data.targets.flatMap((t) => t.results.filter((r) => r.verdict && r.verdict !== 'PASS'));
     sentences.push(`Speed: ${plural(b.data.targets.length, 'target')}${fails.length ? `, ${fails.length} not met` : ', all met'}.`);
   }
-  sentences.push(gateSentence(o.gate));
+  if (o.gate.state !== 'elsewhere') sentences.push(gateSentence(o.gate));
   const failing =
     verify.some((vv) => vv.inconsistent > 0 || vv.lone64.length > 0 || vv.findings.some((f) => f.failing)) ||
     (o.gate.state === 'done' && o.gate.result.verdict === 'regression');

@@ -57,7 +57,7 @@ function tieRuleDiffs(b: VerifyJson, r: VerifyJson): string {
 }
 
 export function baselineSection(g: GateState, sides: { base?: Side; rep?: Side }, id = 'baseline'): string {
-  if (g.state === 'not-run') return '';
+  if (g.state === 'not-run' || g.state === 'elsewhere') return '';
   if (g.state === 'unusable')
     return `<section id="${id}"><h2>Against the baseline <span class="src">${esc(g.baseline)}</span></h2><p class="warn">The gate could not run: ${esc(g.message)}</p></section>`;
   const r = g.result;

@@ -93,7 +93,7 @@ export interface RenderOptions {
   readonly title?: string;
   /** Fixed time stamp (tests); default now. */
   readonly generatedAt?: string;
-  /** The verdict to lead with; computed from the files (no gate, no --fail-on) when not given. */
+  /** The verdict to lead with; computed from the files when not given (no --fail-on; the gate left to the caller). */
   readonly verdict?: Verdict;
   /** The gate's two sides, for the differences from the baseline. */
   readonly sides?: { readonly base?: Side; readonly rep?: Side };
@@ -171,7 +171,7 @@ function sourcesHtml(d: Discovered, when: string): string {
 
 export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<string> {
   const lone = await loneByFile(d);
-  const gate: GateState = o.verdict?.gate ?? { state: 'not-run' };
+  const gate: GateState = o.verdict?.gate ?? { state: 'elsewhere' };
   const verdict = o.verdict ?? verdictOf(d, { lone, failOn: [], gate });
   const diff = baselineSection(gate, o.sides ?? {});
   const sections: Section[] = [

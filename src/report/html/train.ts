@@ -60,8 +60,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
         points: pts,
       };
     });
-    const ys = acc.flatMap((a) => [a.min, a.max]).map((v) => 100 * v);
-    const lo = Math.max(0, Math.floor(Math.min(...ys) / 10) * 10);
+    // one scale for every accuracy chart: 0 to 100%, whatever these runs reached
     out.push(
       `<figure>${lineChart({
         id: `${id}-${model.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}-${dataset}`,
@@ -74,7 +73,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
           max: Math.max(0.3, betas.length - 0.7),
           ticks: betas.map((b, i) => ({ at: i, label: betaLabel(b) })),
         },
-        y: { label: 'test accuracy (%)', scale: 'linear', min: lo, max: 100 },
+        y: { label: 'test accuracy (%)', scale: 'linear', min: 0, max: 100 },
         width: 520,
         height: 300,
       })}<figcaption>${rs.length} runs, ${configs.length} configurations.</figcaption></figure>`,
