@@ -22,6 +22,7 @@ import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
 import { accuracyByBeta, modelLabel, trainRuns } from '../src/schema/runs.ts';
 import { wilson } from '../src/report/stats.ts';
+import { contrast, overWhite, textOn, ZONE_COLOUR } from '../src/report/html/colours.ts';
 import { mdCode, mdRow, mdText } from '../src/report/markdown.ts';
 import fc from 'fast-check';
 
@@ -773,6 +774,15 @@ describe('shares with intervals, and Markdown that quotes safely', () => {
     );
     // 30 draws and 2,000 draws with the same share no longer look alike
     expect(wilson(6, 30).hi - wilson(6, 30).lo).toBeGreaterThan(5 * (wilson(400, 2000).hi - wilson(400, 2000).lo));
+  });
+
+  it('overview cells pick black or white text with a contrast of at least 4.5:1 on any zone colour at any strength', () => {
+    for (const colour of Object.values(ZONE_COLOUR))
+      for (let a = 0; a <= 255; a += 5) {
+        const bg = `${colour}${a.toString(16).padStart(2, '0')}`;
+        const fg = textOn(bg) === '#000000' ? [0, 0, 0] : [255, 255, 255];
+        expect(contrast(fg, overWhite(bg)), bg).toBeGreaterThanOrEqual(4.5);
+      }
   });
 
   it('mdText and mdCode keep any text inside its cell and its code span', () => {

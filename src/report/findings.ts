@@ -96,11 +96,6 @@ export function headlineFindings(fs: readonly Finding[], max = 6, perClass = 2):
   return fs.filter((f) => keep.has(f));
 }
 
-/** The rows of a verify.json that a --fail-on list fails, with the classes that fail each. */
-export function failingRows(v: VerifyJson, failOn: readonly FailOnClass[]): { row: Row; classes: FailOnClass[] }[] {
-  return v.table.map((row) => ({ row, classes: failOn.filter((c) => countIn(row, c) > 0) })).filter((x) => x.classes.length > 0);
-}
-
 export const CLASS_WORDS: Readonly<Record<FailOnClass, string>> = {
   defect: 'defect (no admissible Jacobian explains the framework gradient)',
   inconsistent: 'inconsistent value check (a regular draw outside its rounding bound)',
