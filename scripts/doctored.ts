@@ -11,7 +11,8 @@
  * train/ (`adzone ablate` of a 4-run LeNet-5 grid: ablate.json, grid.json, runs/<cell>/{result.json,
  * metrics.jsonl}); _base/baseline is the same files plus the committed thresholds.json, so the gate
  * passes the untouched report. Each mutation below is applied to a copy of both; only the files it
- * changed are kept (compact JSON), with expect.json. properties/doctored.test.ts runs every folder.
+ * changed are kept (compact JSON, each named NAME.doctored so that no committed *.json is a broken
+ * file), with expect.json. properties/doctored.test.ts runs every folder.
  *
  * A mutation that keeps its file consistent (a real regression) recomputes the derived numbers as
  * the writers do (nonRegularShareOf for verify rows; the zones writer's own aggregation).
@@ -24,7 +25,7 @@ import { nonRegularShareOf } from '../src/gate/derived.ts';
 import { precisionReport } from '../src/zones/network/aggregate.ts';
 import type { TaskResult } from '../src/zones/network/task.ts';
 import { toJson } from '../src/util/atomic.ts';
-import { BASE, DOCTORED, type Expect, materialise } from '../properties/support/doctored.ts';
+import { BASE, DOCTORED, type Expect, materialise, SUFFIX } from '../properties/support/doctored.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -1081,7 +1082,8 @@ function writeCase(m: Mutation, tmp: string): void {
     const d = diff(join(BASE, side), sides[side]);
     for (const f of d.changed) {
       mkdirSync(dirname(join(out, side, f)), { recursive: true });
-      cpSync(join(sides[side], f), join(out, side, f));
+      // stored as NAME.doctored: a committed *.json is always a valid file (properties/schema.test.ts reads them all)
+      cpSync(join(sides[side], f), join(out, side, `${f}${SUFFIX}`));
     }
     deleted[side] = d.deleted;
   }
