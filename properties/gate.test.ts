@@ -6,8 +6,8 @@
  * rewrites the baseline and says what changed.
  */
 import { describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { root, run, tempDirs } from './support/cli.ts';
 import { readResult } from '../src/schema/index.ts';
 import { trainRuns } from '../src/schema/runs.ts';
@@ -29,6 +29,7 @@ type Verify = {
   tieRules: { backend: string; rule: string; evidence: string }[];
   backends: { id: string }[];
   unavailable: { id: string; unavailable: string }[];
+  counterexamples: { backend: string }[];
   jacobians: string[];
   schemaVersion: number;
 };
@@ -279,6 +280,8 @@ describe('adzone gate', () => {
       v.tieRules = v.tieRules.filter((t) => t.backend !== 'tfjs-wasm');
       v.backends = v.backends.filter((b) => b.id !== 'tfjs-wasm');
       v.unavailable.push({ id: 'tfjs-wasm', unavailable: 'wasm binary not found' });
+      // a run without the backend has no counterexamples on it (the gate refuses a counterexample its table does not count)
+      v.counterexamples = v.counterexamples.filter((c) => c.backend !== 'tfjs-wasm');
     });
     const r = await run('gate', '--baseline', baseline, d);
     expect(r.status).toBe(1);
@@ -305,14 +308,23 @@ describe('adzone gate', () => {
     expect((await run('gate', '--baseline', base, rep)).status).toBe(0);
   });
 
-  it('exits 0 when the β = 0 runs were trained differently (fewer epochs, lower accuracy), with a note naming the fields that differ', async () => {
+  // Issue 12: every baseline item must be in the report. Runs trained another way are other runs, so the baseline's
+  // are missing (exit 1, one line per configuration naming the fields that differ); their accuracies are still not
+  // compared with each other (the notes below).
+  it('exits 1 when the β = 0 runs were trained differently (fewer epochs, lower accuracy): the baseline runs are missing, naming the fields that differ; accuracies are not compared', async () => {
     const d = sides(
       (b) => recipeTrainDir(b, FULL, 0.992, 'entry'),
       (r) => recipeTrainDir(r, SLICE, 0.95, 'entry'),
     );
     const r = await run('gate', '--baseline', d.base, d.rep);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).not.toMatch(/REGRESSION/);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^REGRESSION train runs missing: lenet5 on mnist, 16-bit strict sgd \(epochs 4, .*\): β=0 seed 1, β=0 seed 2, β=1000 seed 1, β=1000 seed 2 are in the baseline .* the report's runs of this configuration were trained differently: epochs 4 vs 1, limitTrain all vs 10368/,
+      ),
+      expect.stringMatching(/^REGRESSION train runs missing: lenet5 on mnist, 32-bit strict sgd /),
+    ]);
+    expect(r.stdout).not.toMatch(/accuracy at β = 0 dropped/);
     expect(r.stderr).toMatch(
       /^gate: train: lenet5 on mnist, 16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368 \(baseline vs report; 99\.20% vs 95\.00%; look at .*ablate\.json/m,
     );
@@ -391,7 +403,9 @@ describe('adzone gate', () => {
       (r) => recipeTrainDir(r, SLICE, 0.95, 'dir'),
     );
     const r = await run('gate', '--baseline', d.base, d.rep);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(1); // issue 12: the baseline's full runs are missing from the report
+    expect(r.stdout).toMatch(/^REGRESSION train runs missing: .*trained differently: epochs 4 vs 1, limitTrain all vs 10368/m);
+    expect(r.stdout).not.toMatch(/accuracy at β = 0 dropped/);
     expect(r.stderr).toMatch(/16-bit strict sgd at β = 0: not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
     // … and without its run folders its recipe is unknown: compared as before, with a note saying so.
     const u = sides(
@@ -422,7 +436,8 @@ describe('adzone gate', () => {
     cpSync(join(baseline, 'verify.json'), join(slice, 'verify.json'));
     recipeTrainDir(join(slice, 'train'), SLICE, 0.95, 'entry');
     const r = await run('gate', '--baseline', d.base, slice);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(1); // issue 12: the baseline's full runs are missing from the slice
+    expect(r.stdout).toMatch(/^REGRESSION train runs missing: .*trained differently: epochs 4 vs 1, limitTrain all vs 10368/m);
     expect(r.stderr).toMatch(/not compared, trained differently: epochs 4 vs 1, limitTrain all vs 10368/);
   });
 
@@ -501,5 +516,69 @@ describe('adzone gate', () => {
     expect(again.status, again.stdout).toBe(0);
     const same = await run('gate', '--baseline', base, d, '--update');
     expect(same.stdout).toMatch(/nothing changed in the compared numbers/);
+  });
+});
+
+describe('adzone gate: issue 12 reproductions', () => {
+  it('--update is one transaction: a failure while building the new baseline leaves every old file as it was', async () => {
+    const base = tempDir('adzone-gate-atomic-');
+    cpSync(baseline, base, { recursive: true });
+    // a file where the new baseline's train/ folder must go: writing train/ablate.json fails
+    writeFileSync(join(base, 'train'), 'not a folder\n');
+    const before = readFileSync(join(base, 'verify.json'), 'utf8');
+    const d = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+    });
+    cpSync(trainDir(0.99), join(d, 'train'), { recursive: true });
+    const u = await run('gate', '--baseline', base, d, '--update');
+    expect(readFileSync(join(base, 'verify.json'), 'utf8') === before, 'the old verify.json is still there').toBe(true);
+    expect(u.status, u.stdout + u.stderr).toBe(2);
+    expect(u.stderr.trim().split('\n')).toHaveLength(1);
+    expect(u.stderr).toMatch(/^adzone gate: .*train/);
+    expect(readFileSync(join(base, 'train'), 'utf8')).toBe('not a folder\n');
+    const left = readdirSync(join(base, '..')).filter((n) => n.startsWith(`.${basename(base)}`));
+    expect(left, 'no temp folder left beside the baseline').toEqual([]);
+  });
+
+  it('--json prints one machine summary on stdout: a regression, a pass and an unusable report alike', async () => {
+    const bad = doctored((v) => {
+      v.tieRules.find((t) => t.backend === 'tfjs-wasm')!.rule = 'first';
+    });
+    const r = await run('gate', '--baseline', baseline, bad, '--json');
+    expect(r.status).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ schema: 'adzone/gate-summary', verdict: 'regression', exitCode: 1, error: null });
+    expect(s.regressions).toEqual([
+      expect.objectContaining({ check: 'tie-rule', line: expect.stringMatching(/^tie rule changed: tfjs-wasm/) }),
+    ]);
+    expect(r.stderr).toMatch(/REGRESSION tie rule changed/);
+    const ok = await run('gate', '--baseline', baseline, baseline, '--json');
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ verdict: 'pass', exitCode: 0, regressions: [] });
+    const empty = tempDir('adzone-gate-empty-');
+    writeFileSync(join(empty, 'verify.json'), '');
+    const u = await run('gate', '--baseline', baseline, empty, '--json');
+    expect(u.status).toBe(2);
+    expect(JSON.parse(u.stdout)).toMatchObject({
+      verdict: 'unusable',
+      exitCode: 2,
+      error: expect.stringMatching(/verify\.json: empty file/),
+    });
+    expect(u.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^adzone gate: .*verify\.json: empty file/)]);
+  });
+
+  it('a report holding verify.json and an empty result.json, beside a baseline holding train runs, is refused naming the file (not passed as "0 runs"); without the file the runs are missing', async () => {
+    const d = sides(
+      (b) => recipeTrainDir(b, FULL, 0.99, 'dir'),
+      () => undefined,
+    );
+    writeFileSync(join(d.rep, 'result.json'), '');
+    const r = await run('gate', '--baseline', d.base, d.rep);
+    expect(r.status, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/result\.json: empty file/);
+    rmSync(join(d.rep, 'result.json'));
+    const m = await run('gate', '--baseline', d.base, d.rep);
+    expect(m.status, m.stdout + m.stderr).toBe(1);
+    expect(m.stdout).toMatch(/^REGRESSION train runs missing: lenet5 on mnist, 16-bit strict sgd/m);
   });
 });

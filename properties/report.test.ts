@@ -9,7 +9,7 @@
  * the train command is not part of this suite).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, tempDirs } from './support/cli.ts';
 import { migrateWith, parseResult, readResult, SCHEMAS, SchemaError, validate, writeResult } from '../src/schema/index.ts';
@@ -21,6 +21,10 @@ import { loneMaxPoolGenerators } from '../src/gate/lone.ts';
 import { chooseScale, fmtPct, logTicks } from '../src/report/html/svg.ts';
 import { GENERATORS } from '../src/generators/index.ts';
 import { accuracyByBeta, modelLabel, trainRuns } from '../src/schema/runs.ts';
+import { wilson } from '../src/report/stats.ts';
+import { contrast, overWhite, textOn, ZONE_COLOUR } from '../src/report/html/colours.ts';
+import { mdCode, mdRow, mdText } from '../src/report/markdown.ts';
+import fc from 'fast-check';
 
 const tempDir = tempDirs();
 const baselineVerify = join(root, 'fixtures/baseline/verify.json');
@@ -613,5 +617,195 @@ describe('accuracy rows per recipe', () => {
       .filter((id) => id.startsWith('accuracy-'));
     expect(ids.sort()).toEqual(['accuracy-resnet18-1-16-cifar-stem-cifar10', 'accuracy-resnet18-1-4-imagenet-stem-cifar10']);
     expect(html).toContain('resnet18 ×1/4, imagenet stem on cifar10');
+  });
+});
+
+describe('adzone report: issues 12 and 16', () => {
+  it('an output that cannot be written stops the command before any work, and no other output is written', async () => {
+    const d = tempDir('adzone-report-out-');
+    writeFileSync(join(d, 'afile'), 'a file, not a folder\n');
+    const ok = join(d, 'ok.html');
+    const r = await run('report', 'fixtures/baseline', '--out', ok, '--markdown', join(d, 'afile', 's.md'));
+    expect(existsSync(ok), 'ok.html is not written').toBe(false);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^adzone report: .*afile/)]);
+  });
+
+  it('a cut last line of a metrics.jsonl (a torn write) is dropped with a note, not a refusal of the folder', async () => {
+    const d = tempDir('adzone-report-metrics-');
+    writeFileSync(join(d, 'metrics.jsonl'), '{"epoch": 1, "trainLoss": 2.1}\n{"epoch": 2, "trainLoss": 1.4}\n{"epoch": 3, "trainLo');
+    cpSync(baselineVerify, join(d, 'verify.json'));
+    const r = await run('report', d, '--out', join(d, 'r.html'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/metrics\.jsonl: line 3 is cut \(no newline, not JSON: a torn write\); read the 2 lines before it/);
+    expect(readFileSync(join(d, 'r.html'), 'utf8')).toMatch(/data-plot="curves-trainLoss"/);
+  });
+
+  it('the Markdown summary escapes what it quotes: a title with HTML, ids with pipes, backticks and tags', async () => {
+    const d = tempDir('adzone-report-md-');
+    const raw = JSON.parse(readFileSync(baselineVerify, 'utf8'));
+    const evil = 'near|tie`<b>x</b>';
+    raw.generators.find((g: { id: string }) => g.id === 'near-tie').id = evil;
+    for (const r of raw.table) if (r.generator === 'near-tie') r.generator = evil;
+    for (const t of raw.realTies) if (t.generator === 'near-tie') t.generator = evil;
+    raw.counterexamples = raw.counterexamples.filter((c: { generator: string }) => c.generator !== 'near-tie');
+    writeFileSync(join(d, 'verify.json'), JSON.stringify(raw));
+    const r = await run(
+      'report',
+      d,
+      '--out',
+      join(d, 'r.html'),
+      '--markdown',
+      join(d, 's.md'),
+      '--title',
+      'T<script>alert(1)</script> | `x',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(join(d, 's.md'), 'utf8');
+    checkMarkdown(md);
+    expect(md).not.toMatch(/<script|<b>/);
+    expect(md).toMatch(/^## T&lt;script&gt;alert\(1\)&lt;\/script&gt; \\\| \\`x$/m);
+    expect(md).toContain('| near\\|tie\\`&lt;b&gt;x&lt;/b&gt; |');
+    // every code span closes on its line
+    for (const line of md.split('\n')) expect((line.replace(/\\`/g, '').match(/`/g) ?? []).length % 2, line).toBe(0);
+  });
+
+  it('the Markdown summary opens with the gate verdict and the headline, and names no local path', async () => {
+    const d = tempDir('adzone-report-gate-');
+    const r = await run(
+      'report',
+      'fixtures/baseline',
+      '--baseline',
+      'fixtures/baseline',
+      '--out',
+      join(d, 'r.html'),
+      '--markdown',
+      join(d, 's.md'),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(join(d, 's.md'), 'utf8');
+    checkMarkdown(md);
+    const lines = md.split('\n');
+    expect(lines[2]).toBe('**Gate**: ✅ pass, every threshold holds');
+    expect(lines[4]).toMatch(
+      /^tfjs-wasm at 32 bits returns MaxPool gradients that no admissible Jacobian explains \(defects\) in \d+ of \d+ draws: /,
+    );
+    expect(md).toMatch(/^\| tfjs-wasm \| 32 \| defect \| \d+ of 2800 \| \d+% \\\[\d+–\d+\\\] \| .* \| `adzone replay --generator /m);
+    expect(md).not.toContain(d);
+    expect(md).not.toMatch(/fixtures\/baseline\/verify\.json|\/tmp\//);
+    expect(md).toContain('`r.html`');
+    const html = readFileSync(join(d, 'r.html'), 'utf8');
+    expect(html.indexOf('<section id="verdict"')).toBeLessThan(html.indexOf('<svg'));
+    expect(html).toMatch(/<section id="baseline">.*Every one of the 70 rows has the baseline's counts/s);
+  });
+
+  it('beside a baseline, a doctored report shows the gate regression and the rows that differ, and exits 1', async () => {
+    const d = tempDir('adzone-report-diff-');
+    const raw = JSON.parse(readFileSync(baselineVerify, 'utf8'));
+    const row = raw.table.find(
+      (r: { generator: string; backend: string; precision: string }) =>
+        r.generator === 'near-tie' && r.backend === 'engine' && r.precision === '32',
+    );
+    row.counts.regular -= 10;
+    row.counts['compensation:tie'] += 10;
+    row.nonRegularShare = (row.n - row.counts.regular - row.counts.defect) / row.n;
+    writeFileSync(join(d, 'verify.json'), JSON.stringify(raw));
+    const r = await run('report', d, '--baseline', 'fixtures/baseline', '--out', join(d, 'r.html'), '--markdown', join(d, 's.md'));
+    expect(r.status, r.stderr).toBe(1);
+    const md = readFileSync(join(d, 's.md'), 'utf8');
+    expect(md.split('\n')[2]).toBe('**Gate**: ❌ 1 regression');
+    expect(md).toMatch(/^- non-regular share grew: near-tie on engine at 32 bits moved from 58\.0% to 63\.0%/m);
+    const html = readFileSync(join(d, 'r.html'), 'utf8');
+    expect(html).toMatch(
+      /<tr><td>near-tie<\/td><td>engine<\/td><td>32<\/td><td>B 15, C 101 of 200<\/td><td>B 15, C 111 of 200<\/td><td class="num">58% \[51–65\]<\/td><td class="num">63% \[56–69\]<\/td><td class="num">\+5\.0 pp<\/td><\/tr>/,
+    );
+  });
+
+  it('--fail-on defect marks every cell with defects as a JUnit failure (with its interval and a replay line) and exits 1', async () => {
+    const d = tempDir('adzone-report-failon-');
+    const r = await run(
+      'report',
+      'fixtures/baseline',
+      '--out',
+      join(d, 'r.html'),
+      '--junit',
+      join(d, 'j.xml'),
+      '--fail-on',
+      'defect,inconsistent',
+    );
+    expect(r.status, r.stderr).toBe(1);
+    const xml = readFileSync(join(d, 'j.xml'), 'utf8');
+    checkXml(xml);
+    const defectRows = verifyRows().filter((x) => (x.counts.defect ?? 0) > 0);
+    expect(defectRows.length).toBeGreaterThan(5);
+    expect(xml).toMatch(new RegExp(`<testsuites name="adzone" tests="\\d+" failures="${defectRows.length}"`));
+    expect(xml).toMatch(
+      /<failure type="defect" message="89 defect draw\(s\) of 200 \(45% \[38–51\], 95% CI\) for near-tie on tfjs-wasm at 32 bits \(--fail-on defect,inconsistent\); replay: adzone replay --generator near-tie --seed /,
+    );
+    const plain = await run('report', 'fixtures/baseline', '--out', join(d, 'r2.html'), '--junit', join(d, 'j2.xml'));
+    expect(plain.status).toBe(0);
+    expect(readFileSync(join(d, 'j2.xml'), 'utf8')).toMatch(/failures="0"/);
+    const bad = await run('report', 'fixtures/baseline', '--out', join(d, 'r3.html'), '--fail-on', 'defects');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(
+      /--fail-on: unknown value 'defects'; expected one of bifurcation, compensation, nonfinite, defect, inconsistent/,
+    );
+  });
+});
+
+function verifyRows(): { counts: Record<string, number> }[] {
+  return JSON.parse(readFileSync(baselineVerify, 'utf8')).table;
+}
+
+describe('shares with intervals, and Markdown that quotes safely', () => {
+  it('the Wilson 95% interval: known values, inside [0, 1], holding the share, wider for fewer draws', () => {
+    const a = wilson(0, 30);
+    expect([a.lo, a.hi.toFixed(4)]).toEqual([0, '0.1135']);
+    const b = wilson(15, 30);
+    expect([b.lo.toFixed(4), b.hi.toFixed(4)]).toEqual(['0.3315', '0.6685']);
+    expect(wilson(30, 30).hi).toBe(1);
+    expect(wilson(0, 0)).toMatchObject({ p: 0, lo: 0, hi: 1 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, f) => {
+        const k = Math.round(f * n);
+        const s = wilson(k, n);
+        return s.lo >= 0 && s.hi <= 1 && s.lo <= s.p && s.p <= s.hi;
+      }),
+    );
+    // 30 draws and 2,000 draws with the same share no longer look alike
+    expect(wilson(6, 30).hi - wilson(6, 30).lo).toBeGreaterThan(5 * (wilson(400, 2000).hi - wilson(400, 2000).lo));
+  });
+
+  it('overview cells pick black or white text with a contrast of at least 4.5:1 on any zone colour at any strength', () => {
+    for (const colour of Object.values(ZONE_COLOUR))
+      for (let a = 0; a <= 255; a += 5) {
+        const bg = `${colour}${a.toString(16).padStart(2, '0')}`;
+        const fg = textOn(bg) === '#000000' ? [0, 0, 0] : [255, 255, 255];
+        expect(contrast(fg, overWhite(bg)), bg).toBeGreaterThanOrEqual(4.5);
+      }
+  });
+
+  it('mdText and mdCode keep any text inside its cell and its code span', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string({ unit: fc.constantFrom('|', '`', '<', '>', '&', '*', '_', '\\', '#', '-', '1', '.', ' ', 'a', '\n', '[', ']') }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (cells) => {
+          const texts = cells.map((c) => mdText(c));
+          const row = mdRow([...texts, mdCode(cells.join(''), true)]);
+          // one line, the right number of unescaped pipes, no raw tag in text (inside a code span a '<' is literal)
+          if (row.includes('\n') || texts.some((t) => /<[a-z/]/i.test(t))) return false;
+          // GitHub splits a table row at every pipe not right after a backslash (even inside code)
+          const pipes = row.split(/(?<!\\)\|/).length - 1;
+          return pipes === cells.length + 2;
+        },
+      ),
+    );
+    expect(mdCode('a `b` c')).toBe('``a `b` c``');
+    expect(mdCode('`x')).toBe('`` `x ``');
+    expect(mdText('1. item')).toBe('1\\. item');
+    expect(mdText('# head')).toBe('\\# head');
   });
 });

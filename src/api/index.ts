@@ -215,7 +215,25 @@ export * from './testing.ts';
 export { /** The verify sweep: zone counts over the generators' draws, minimal counterexamples. */ runVerify } from '../zones/verify.ts';
 export { /** Re-create a case from its generator, seed and fast-check path. */ replayCase } from '../zones/verify.ts';
 export { /** Classify one Problem on one backend at one precision. */ classifyOne } from '../zones/verify.ts';
+export {
+  /** The regression gate: a report folder against a baseline under its thresholds (verdict, regressions, stages left out). */ gate,
+} from '../gate/index.ts';
+export {
+  /** The report: the HTML page, Markdown summary and JUnit XML of result folders, led by their verdict. */ report,
+} from '../report/index.ts';
 
+export type {
+  /** gate's config: the baseline and report folders, the thresholds file, stages declared skipped. */
+  GateConfig,
+  /** gate's result: the verdict ('pass', 'partial', 'regression'), the regressions, notes and stages left out. */
+  GateResult,
+} from '../gate/index.ts';
+export type {
+  /** report's config: the input folders, title, --fail-on classes, an optional gate baseline. */
+  ReportConfig,
+  /** report's result: the three documents, the verdict they lead with and the exit code. */
+  ReportResult,
+} from '../report/index.ts';
 export type {
   /** runVerify's config. */
   VerifyOptions,

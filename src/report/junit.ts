@@ -4,14 +4,20 @@
  * - a regular point fell outside its rigorous rounding bound (inconsistent > 0);
  * - a lone-MaxPool generator shows compensation at 64 bits (its input is exact there: impossible);
  * - the row's counts do not add up to its draws;
+ * - with `failOn` (`adzone report --fail-on defect,inconsistent,…`, the words of findings.ts), the
+ *   row has draws in one of the listed classes: one failure per class, with its count, its 95%
+ *   interval and a replay line;
  * plus one testcase per measured framework tie rule (failing when the rule is not one of the
  * family's members) and one per zones.json precision (failing when a batch has a non-finite
- * estimator distance, i.e. the network overflowed). Defects are reported in system-out, not as
- * failures: they are known framework findings, and `adzone gate` watches them for change.
+ * estimator distance, i.e. the network overflowed). Without `failOn`, defects are reported in
+ * system-out only: they are known framework findings, and `adzone gate` watches them for change.
  */
 import { ofKind, shown, type Discovered } from '../schema/discover.ts';
+import type { VerifyJson } from '../schema/index.ts';
 import { loneMaxPoolGenerators } from '../gate/lone.ts';
+import { countIn, type FailOnClass, replayLine } from './findings.ts';
 import { compactCounts, compensation, countOf } from './html/format.ts';
+import { shareCell, wilson } from './stats.ts';
 
 const x = (s: string | number) =>
   String(s)
@@ -39,7 +45,37 @@ function suite(name: string, file: string, cases: readonly Case[], timestamp: st
   return `  <testsuite name="${x(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" timestamp="${x(timestamp)}" time="0">\n${body}\n  </testsuite>`;
 }
 
-export async function junitXml(d: Discovered): Promise<string> {
+type Verify = VerifyJson;
+type Row = VerifyJson['table'][number];
+
+/** The failures a --fail-on list gives a row: one per listed class it has draws in. */
+function failOnFailures(v: Verify, r: Row, failOn: readonly FailOnClass[]): { type: string; message: string }[] {
+  return (
+    failOn
+      // inconsistent draws fail their row whatever the list says (above)
+      .filter((c) => c !== 'inconsistent' && countIn(r, c) > 0)
+      .map((c) => {
+        const cx = v.counterexamples.find(
+          (x) =>
+            x.generator === r.generator &&
+            x.backend === r.backend &&
+            x.precision === r.precision &&
+            (c === 'compensation' ? x.class.startsWith('compensation') : x.class === c),
+        );
+        return {
+          type: c,
+          message: `${countIn(r, c)} ${c} draw(s) of ${r.n} (${shareCell(wilson(countIn(r, c), r.n))}, 95% CI) for ${r.generator} on ${r.backend} at ${r.precision} bits (--fail-on ${failOn.join(',')})${cx ? `; replay: ${replayLine(cx)}` : ''}`,
+        };
+      })
+  );
+}
+
+export interface JunitOptions {
+  /** Classes whose draws fail their row (`--fail-on`). */
+  readonly failOn?: readonly FailOnClass[];
+}
+
+export async function junitXml(d: Discovered, o: JunitOptions = {}): Promise<string> {
   const suites: { xml: string; tests: number; failures: number }[] = [];
   const add = (name: string, file: string, cases: Case[], ts: string) =>
     suites.push({ xml: suite(name, file, cases, ts), tests: cases.length, failures: cases.filter((c) => c.failures.length).length });
@@ -61,6 +97,7 @@ export async function junitXml(d: Discovered): Promise<string> {
       }
       const sum = Object.values(r.counts).reduce((a, b) => a + b, 0);
       if (sum !== r.n) f.push({ type: 'counts', message: `counts add up to ${sum}, not the ${r.n} draws` });
+      f.push(...failOnFailures(j, r, o.failOn ?? []));
       return {
         classname: `adzone.verify.${r.generator}`,
         name: `${r.backend} ${r.precision}-bit`,

@@ -1,7 +1,7 @@
 /** The bench/results.json section: median ms per step with its spread (log scale), and the targets. */
 import type { ReadResult } from '../../schema/index.ts';
 import { PALETTE } from './colours.ts';
-import { chooseScale, esc, rangeChart } from './svg.ts';
+import { esc, pow10, rangeChart } from './svg.ts';
 
 export function benchSection(res: ReadResult<'bench'>, id: string, fileLabel: string): string {
   const b = res.data;
@@ -14,8 +14,14 @@ export function benchSection(res: ReadResult<'bench'>, id: string, fileLabel: st
   const vals = b.rows.flatMap((r) =>
     r.msPerStep === null ? [] : [r.msPerStep, r.spreadMs?.min ?? r.msPerStep, r.spreadMs?.max ?? r.msPerStep],
   );
-  if (vals.length) {
-    const sc = chooseScale(vals, { decades: 1 });
+  if (vals.some((x) => x > 0)) {
+    // times per step span decades (engine 64-bit against tfjs): a log axis always, whatever this run's spread
+    const pos = vals.filter((x) => x > 0);
+    const sc = {
+      scale: 'log' as const,
+      min: pow10(Math.floor(Math.log10(Math.min(...pos)))),
+      max: pow10(Math.ceil(Math.log10(Math.max(...pos)) + 1e-9)),
+    };
     out.push(
       `<figure>${rangeChart({
         id: `${id}-ms`,
@@ -33,9 +39,9 @@ export function benchSection(res: ReadResult<'bench'>, id: string, fileLabel: st
               : `${r.id}: ${r.msPerStep.toFixed(1)} ms (min ${r.spreadMs?.min.toFixed(1)}, max ${r.spreadMs?.max.toFixed(1)}), peak ${r.peakRssMB?.toFixed(0) ?? '?'} MB`,
         })),
         x: {
-          label: `ms per step${sc.scale === 'log' ? ' (log scale)' : ''}`,
+          label: 'ms per step (log scale)',
           scale: sc.scale,
-          min: sc.scale === 'log' ? sc.min : 0,
+          min: sc.min,
           max: sc.max,
         },
       })}</figure>`,

@@ -47,3 +47,38 @@ export function precisionColour(p: string): string {
 
 /** A categorical palette for series without a meaning of their own (runs, bench groups). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#999933', '#882255', '#44AA99'];
+
+/** '#RRGGBB' (or '#RRGGBBAA') as 0–255 channels and an alpha in [0, 1]. */
+function rgba(hex: string): [number, number, number, number] {
+  const h = hex.replace('#', '');
+  const full = h.length === 3 ? [...h].map((c) => c + c).join('') : h;
+  const ch = (i: number) => Number.parseInt(full.slice(i, i + 2), 16);
+  return [ch(0), ch(2), ch(4), full.length >= 8 ? ch(6) / 255 : 1];
+}
+
+/** WCAG relative luminance of an opaque colour. */
+function luminance([r, g, b]: readonly number[]): number {
+  const lin = (c: number) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/** A translucent colour drawn over white, as the page shows it. */
+export function overWhite(hex: string): [number, number, number] {
+  const [r, g, b, a] = rgba(hex);
+  return [r * a + 255 * (1 - a), g * a + 255 * (1 - a), b * a + 255 * (1 - a)];
+}
+
+/** WCAG contrast ratio of two opaque colours (1 to 21). */
+export function contrast(a: readonly number[], b: readonly number[]): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** Black or white text, whichever reads better on `bg` (over white): always ≥ 4.5:1, the WCAG AA level. */
+export function textOn(bg: string): '#000000' | '#ffffff' {
+  const c = overWhite(bg);
+  return contrast(c, [0, 0, 0]) >= contrast(c, [255, 255, 255]) ? '#000000' : '#ffffff';
+}

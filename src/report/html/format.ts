@@ -58,8 +58,6 @@ export function rowOf(v: VerifyJson, generator: string, backend: string, precisi
   return v.table.find((r) => r.generator === generator && r.backend === backend && r.precision === precision);
 }
 
-export const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
-
 /** Shorten a long exact decimal (the JSON keeps every digit). */
 export function shortDecimal(s: string, max = 34): string {
   if (s.length <= max) return s;

@@ -208,8 +208,29 @@ export interface BarValue {
   readonly series: string;
   /** null: not measured (nothing drawn). */
   readonly value: number | null;
+  /** A 95% interval around the value, drawn as an error bar on the bar. */
+  readonly lo?: number;
+  readonly hi?: number;
   /** Hover text. */
   readonly title?: string;
+}
+
+/** The y axis of each kind of share chart: one fixed scale per kind, whatever the data, so charts of a kind compare across reports. */
+export const SHARE_SCALES = {
+  /** Draws of a verify row (n up to 10,000: 1/n ≥ 10⁻⁴). */
+  draws: { scale: 'log', min: 1e-4, max: 1 },
+  /** Mini-batches of a network (a few to a few hundred). */
+  batches: { scale: 'linear', min: 0, max: 1 },
+  /** Units (windows, ReLUs) of a layer over every batch (up to millions). */
+  units: { scale: 'log', min: 1e-6, max: 1 },
+} as const satisfies Record<string, { scale: ScaleKind; min: number; max: number }>;
+
+/** A vertical error bar with caps from lo to hi at x (clamped to the axis). */
+function errorBar(sy: Scale, x: number, lo: number, hi: number): string {
+  const clamp = (v: number) => Math.min(Math.max(v, sy.min), sy.max);
+  const y0 = sy(clamp(lo));
+  const y1 = sy(clamp(hi));
+  return `<path class="errbar" d="M${r2(x)} ${r2(y0)}V${r2(y1)}M${r2(x - 3)} ${r2(y0)}h6M${r2(x - 3)} ${r2(y1)}h6" stroke="#222" stroke-width="1.1" style="fill:none"/>`;
 }
 
 export interface BarChartSpec {
@@ -254,10 +275,11 @@ export function barChart(c: BarChartSpec): string {
       if (!v || v.value === null || !(v.value > 0 || (c.y.scale === 'linear' && v.value < 0))) return;
       const y = sy(Math.min(v.value, c.y.max));
       const x = gx + si * bw;
+      const err = v.lo !== undefined && v.hi !== undefined && v.hi > v.lo ? errorBar(sy, x + bw / 2, v.lo, v.hi) : '';
       bars
         .get(s.key)!
         .push(
-          `<rect x="${r2(x + 0.5)}" y="${r2(Math.min(y, base))}" width="${r2(Math.max(1, bw - 1))}" height="${r2(Math.max(1, Math.abs(base - y)))}" fill="${s.colour}"><title>${esc(v.title ?? `${g.label} · ${s.label}: ${sy.format(v.value)}`)}</title></rect>`,
+          `<rect x="${r2(x + 0.5)}" y="${r2(Math.min(y, base))}" width="${r2(Math.max(1, bw - 1))}" height="${r2(Math.max(1, Math.abs(base - y)))}" fill="${s.colour}"><title>${esc(v.title ?? `${g.label} · ${s.label}: ${sy.format(v.value)}`)}</title></rect>${err}`,
         );
     });
   });

@@ -7,7 +7,7 @@
 import type { MetricsFile } from '../../schema/discover.ts';
 import { accuracyByBeta, configLabel, modelLabel, type RunRow } from '../../schema/runs.ts';
 import { PALETTE, precisionColour } from './colours.ts';
-import { chooseScale, esc, fmtPow, lineChart, type Series } from './svg.ts';
+import { esc, fmtPow, lineChart, niceTicks, pow10, type Series } from './svg.ts';
 
 const DASHES = [undefined, '6 3', '2 3', '8 3 2 3'];
 const betaLabel = (b: number) => (b === 0 ? '0' : b >= 1000 && Math.log10(b) % 1 === 0 ? fmtPow(b) : String(b));
@@ -60,8 +60,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
         points: pts,
       };
     });
-    const ys = acc.flatMap((a) => [a.min, a.max]).map((v) => 100 * v);
-    const lo = Math.max(0, Math.floor(Math.min(...ys) / 10) * 10);
+    // one scale for every accuracy chart: 0 to 100%, whatever these runs reached
     out.push(
       `<figure>${lineChart({
         id: `${id}-${model.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}-${dataset}`,
@@ -74,7 +73,7 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
           max: Math.max(0.3, betas.length - 0.7),
           ticks: betas.map((b, i) => ({ at: i, label: betaLabel(b) })),
         },
-        y: { label: 'test accuracy (%)', scale: 'linear', min: lo, max: 100 },
+        y: { label: 'test accuracy (%)', scale: 'linear', min: 0, max: 100 },
         width: 520,
         height: 300,
       })}<figcaption>${rs.length} runs, ${configs.length} configurations.</figcaption></figure>`,
@@ -145,6 +144,22 @@ function curveSpecs(files: readonly MetricsFile[]): CurveSpec[] {
   return names.map((n) => ({ metric: n, title: n, x, lines: (m: MetricsFile) => m.lines }));
 }
 
+/**
+ * The y axis of a training curve, by the kind of metric and never by the data: losses on a log
+ * scale (they fall over decades), accuracies linear from 0 to 1 (or 100), anything else linear.
+ */
+function curveScale(metric: string, ys: readonly number[]): { scale: 'linear' | 'log'; min: number; max: number } {
+  if (/acc/i.test(metric)) return { scale: 'linear', min: 0, max: Math.max(...ys) <= 1 ? 1 : 100 };
+  if (/loss/i.test(metric)) {
+    const pos = ys.filter((y) => y > 0);
+    const lo = pos.length ? Math.min(...pos) : 1e-3;
+    const hi = pos.length ? Math.max(...pos) : 1;
+    return { scale: 'log', min: pow10(Math.floor(Math.log10(lo))), max: pow10(Math.ceil(Math.log10(hi) + 1e-9)) };
+  }
+  const top = Math.max(0, ...ys);
+  return { scale: 'linear', min: Math.min(0, ...ys), max: top > 0 ? (niceTicks(0, top * 1.05).at(-1) ?? top) : 1 };
+}
+
 export function curvesSection(metrics: readonly MetricsFile[], runs: readonly RunRow[], id: string): string {
   const files = metrics.filter((m) => m.lines.length > 0);
   if (!files.length) return '';
@@ -179,10 +194,10 @@ export function curvesSection(metrics: readonly MetricsFile[], runs: readonly Ru
     if (!series.length) continue;
     const xs = series.flatMap((s) => s.points.map((p) => p.x));
     const ys = series.flatMap((s) => s.points.map((p) => p.y));
+    const sc = curveScale(c.metric, ys);
     const isAcc = /acc/i.test(c.metric);
-    const sc = isAcc ? { scale: 'linear' as const, min: 0, max: 1 } : chooseScale(ys, { decades: 1.5 });
-    const yMin = sc.scale === 'log' ? sc.min : isAcc ? Math.max(0, Math.floor(Math.min(...ys) * 10) / 10) : Math.min(0, ...ys);
-    const yMax = sc.scale === 'log' ? sc.max : isAcc && Math.max(...ys) <= 1 ? 1 : sc.max;
+    const yMin = sc.min;
+    const yMax = sc.max;
     out.push(
       `<figure>${lineChart({
         id: `${id}-${c.metric}`,
