@@ -34,7 +34,7 @@ compact (a LeNet batch of 64 is 200 kB of float32, not 400 kB of hex text).
   client -> {"type":"export","id":...}                          -> "state" + param/, buffer/, opt/ arrays
   client -> {"type":"import","id":...,"optimizer":{...}} + param/, buffer/, opt/ arrays -> "imported"
   client -> {"type":"bound","id":...} + x, labels               -> "bound": float32 rounding bounds (adzone_torch_bound.py)
-  any    -> {"type":"error","id":...,"error":{"code":"unsupported"|"bad-message"|"failed","message":...}}
+  any    -> {"type":"error","id":...,"error":{"code":"unsupported"|"bad-message"|"failed","message":...,"field"?:...}}
 
 The client ends the session by closing stdin. Needs Python 3 and torch (numpy, which torch brings,
 for writing arrays). Shares the verification bridge's device probe (adzone_torch_bridge.py).
@@ -58,12 +58,13 @@ F = None
 
 
 class Refused(Exception):
-    """A request this bridge answers with an error message: code 'unsupported', 'bad-message' or 'failed'."""
+    """A request this bridge answers with an error message: code 'unsupported', 'bad-message' or 'failed'; `field` the request's field at fault."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, field=None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,11 +457,21 @@ class Optimizer:
             entries.append({"name": name, "step": e["step"], "master": e["master"] is not None, "buffers": list(e["buffers"])})
         return entries, arrays
 
-    def load(self, entries, arrays):
+    def load(self, entries, arrays, params):
+        """Replace the state by adzone's export (arrays flat, in the parameters' shapes once here)."""
         qd = getattr(torch, self.q)
         state = {}
         for p in entries:
-            get = lambda k: arrays["opt/%s/%s" % (p["name"], k)].to(qd).to(self.device).clone()  # noqa: E731
+            if p["name"] not in params:
+                raise Refused("bad-message", "optimizer state for %r, which is no parameter of the model" % p["name"])
+            shape = params[p["name"]].shape
+
+            def get(k, name=p["name"], shape=shape):
+                a = arrays.get("opt/%s/%s" % (name, k))
+                if a is None or a.numel() != math.prod(shape):
+                    raise Refused("bad-message", "optimizer array opt/%s/%s is missing or has the wrong size" % (name, k))
+                return a.reshape(shape).to(qd).to(self.device).clone()
+
             state[p["name"]] = {
                 "step": int(p["step"]),
                 "master": get("master") if p["master"] else None,
@@ -494,7 +505,7 @@ class Session:
         if dev is None:
             have = ", ".join(d["name"] for d in self.devices)
             why = "torch %s here has no CUDA device (torch.cuda.is_available() is false)" % torch.__version__ if device == "cuda" else "no such device"
-            raise Refused("unsupported", "device %s: %s; devices here: %s" % (device, why, have))
+            raise Refused("unsupported", "%s; devices here: %s" % (why, have), "device")
         torch.set_num_threads(int(head.get("threads", 1)))
         if device == "cuda":
             # Deterministic kernels where torch has them, so that a resumed run continues as it would have.
@@ -517,7 +528,7 @@ class Session:
             torch.autograd.grad(loss, list(net.params.values()), allow_unused=True)
         except (RuntimeError, TypeError, NotImplementedError) as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise Refused("unsupported", "%s on %s: %s" % (net.dtype, net.device, first))
+            raise Refused("unsupported", "torch %s says: %s" % (torch.__version__, first), "dtype")
         finally:
             for k, v in saved.items():
                 net.buffers[k].copy_(v)
@@ -575,7 +586,7 @@ class Session:
     def load(self, head, arrays):
         self.need_net()
         self.net.load(values_of(arrays))
-        self.opt.load(head.get("optimizer", {}).get("params", []), arrays)
+        self.opt.load(head.get("optimizer", {}).get("params", []), arrays, self.net.params)
         return {"type": "imported"}, ()
 
     def bound(self, head, arrays):
@@ -583,7 +594,10 @@ class Session:
         import adzone_torch_bound
 
         x, labels = self.batch(arrays)
-        return adzone_torch_bound.bound(self.net, x, labels, torch, F)
+        try:
+            return adzone_torch_bound.bound(self.net, x, labels, torch, F, windows)
+        except ValueError as e:
+            raise Refused("unsupported", str(e))
 
     def need_net(self):
         if self.net is None:
@@ -602,8 +616,8 @@ def values_of(arrays):
     return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(("param/", "buffer/"))}
 
 
-def error(rid, code, message):
-    return {"type": "error", "id": rid, "error": {"code": code, "message": message}}
+def error(rid, code, message, field=None):
+    return {"type": "error", "id": rid, "error": dict({"code": code, "message": message}, **({"field": field} if field else {}))}
 
 
 def serve(session, src, dst):
@@ -624,7 +638,7 @@ def serve(session, src, dst):
             reply, out = session.handle(head, arrays)
             write_frame(dst, dict(reply, id=rid), out)
         except Refused as e:
-            write_frame(dst, error(rid, e.code, e.message))
+            write_frame(dst, error(rid, e.code, e.message, e.field))
         except (EOFError, ValueError) as e:  # a torn frame: the session cannot go on
             write_frame(dst, error(rid, "bad-message", "%s: %s" % (type(e).__name__, e)))
             return 2

@@ -19,7 +19,7 @@ import { rounder } from '../../engine/arith.ts';
 import type { Optimizer, OptimizerState } from '../../engine/optim/index.ts';
 import { buffersOf, paramsOf } from '../../models/spec.ts';
 import { formatByName } from '../../precision/index.ts';
-import { InputError } from '../../util/errors.ts';
+import { ConfigError, InputError } from '../../util/errors.ts';
 import { findPython } from '../../util/python.ts';
 import type { NetTrainer, TrainBackend, TrainerOptions, TrainPrecision } from '../backend.ts';
 import { ADAM_DEFAULTS } from '../optim.ts';
@@ -51,20 +51,30 @@ interface Batch {
   readonly labels: Int32Array;
 }
 
-/** Why the bridge refused the model, in one line with what to do. */
+/**
+ * Why the bridge refused the model, in one line with what to do: a ConfigError on `device` (no such
+ * device here) or `precision` (the device cannot compute in it), so the command line names its option.
+ */
 function refusal(o: TrainerOptions, e: unknown): Error {
   if (!(e instanceof TorchRequestError)) return e as Error;
   const device = o.device ?? 'cpu';
-  const hint =
-    e.code === 'unsupported'
-      ? device === 'cpu'
-        ? '; use `device` cuda on a machine whose torch has a GPU, or another `precision` (bf16, 32 and 64 run on a CPU)'
-        : '; use `device` cpu or another `precision`'
-      : '';
-  return new InputError(`\`backend\` torch cannot train ${o.spec.name} at \`precision\` ${o.precision} on ${device}: ${e.reason}${hint}`);
+  if (e.code === 'unsupported' && e.field === 'device')
+    return new ConfigError('device', `\`device\` ${device}: ${e.reason}; use \`device\` cpu`);
+  if (e.code === 'unsupported' && e.field === 'dtype') {
+    const instead =
+      device === 'cpu'
+        ? 'use `device` cuda on a machine whose torch has a GPU, or `precision` bf16, 32 or 64'
+        : 'use another `precision` or `device` cpu';
+    return new ConfigError(
+      'precision',
+      `\`backend\` torch cannot train at \`precision\` ${o.precision} on ${device}: ${e.reason}; ${instead}`,
+    );
+  }
+  return new InputError(`the PyTorch training bridge refused ${o.spec.name}: ${e.message}`);
 }
 
-class TorchTrainer implements NetTrainer {
+/** A torch trainer, with what a comparison with another backend needs beside the NetTrainer's steps. */
+export class TorchTrainer implements NetTrainer {
   readonly backend = 'torch' as const;
   readonly params: Map<string, Float64Array>;
   private readonly bufferValues: Map<string, Float64Array>;
@@ -73,6 +83,8 @@ class TorchTrainer implements NetTrainer {
   private stale = false;
   /** The run's optimizer state (restored from a checkpoint) has been sent. */
   private sentOptimizer = false;
+  /** Milliseconds the bridge spent computing the steps so far (the rest of a step's time is the transfer). */
+  computeMs = 0;
 
   constructor(
     private readonly o: TrainerOptions,
@@ -119,6 +131,7 @@ class TorchTrainer implements NetTrainer {
     await this.sendOptimizer(optimizer);
     this.stale = true;
     const r = await this.call('step', { lr: optimizer.lr }, this.batchArrays(batch));
+    this.computeMs += Number(r.head.ms) || 0;
     return {
       loss: r.arrays.get('loss')![0],
       correct: countCorrect(r.arrays.get('logits')!, batch.labels, this.o.spec.classes),
@@ -149,6 +162,61 @@ class TorchTrainer implements NetTrainer {
 
   close(): Promise<void> {
     return this.bridge.close();
+  }
+
+  /** Loss, logits and gradient of a batch in training mode, without the step (BN statistics untouched). */
+  async gradients(batch: Batch): Promise<{ loss: number; logits: Float64Array; grads: Map<string, Float64Array> }> {
+    const r = await this.call('grads', {}, this.batchArrays(batch));
+    const grads = new Map<string, Float64Array>();
+    for (const [k, v] of r.arrays) if (k.startsWith('grad/')) grads.set(k.slice(5), Float64Array.from(v));
+    return { loss: r.arrays.get('loss')![0], logits: Float64Array.from(r.arrays.get('logits')!), grads };
+  }
+
+  /**
+   * Replace the parameters (and any BN statistics given) and the optimizer's state (an export of an
+   * optimizer of the run's kind, e.g. the engine's): the next step starts from exactly that state.
+   */
+  async load(
+    params: ReadonlyMap<string, Float64Array>,
+    optimizer: ReturnType<Optimizer['exportState']>,
+    buffers = new Map<string, Float64Array>(),
+  ): Promise<void> {
+    const named: Named[] = [];
+    for (const [k, v] of params) named.push([`param/${k}`, wireValues(v, this.o.precision, this.round), [v.length]]);
+    for (const [k, v] of buffers) named.push([`buffer/${k}`, wireValues(v, this.o.precision, this.round), [v.length]]);
+    for (const [k, v] of optimizer.arrays) named.push([`opt/${k}`, v, [v.length]]);
+    await this.call('import', { optimizer: { params: optimizer.state.params } }, named);
+    for (const [k, v] of params) this.params.set(k, v.map(this.round));
+    for (const [k, v] of buffers) this.bufferValues.set(k, v.map(this.round));
+    this.sentOptimizer = true;
+    this.stale = true;
+  }
+
+  /**
+   * Rounding bounds of this batch's loss and gradient at the current parameters, for sequential nets
+   * of conv2d, relu, maxpool, flatten and linear (bridges/torch/adzone_torch_bound.py): `exact` (float64
+   * from the same values), `error` bounds |computed − exact| for any implementation in this
+   * precision, `diff` bounds |one implementation − another| (the engine's and torch's, say);
+   * `uncertain` counts routing decisions the bounds cannot vouch for, `assumedTies` the ties they
+   * assume both keep.
+   */
+  async bound(batch: Batch): Promise<{
+    exact: Map<string, Float64Array>;
+    error: Map<string, Float64Array>;
+    diff: Map<string, Float64Array>;
+    uncertain: { relu: number; maxpool: number };
+    assumedTies: number;
+  }> {
+    const r = await this.call('bound', {}, this.batchArrays(batch));
+    const pick = (prefix: string) =>
+      new Map([...r.arrays].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), Float64Array.from(v)] as const));
+    return {
+      exact: pick('exact/'),
+      error: pick('error/'),
+      diff: pick('diff/'),
+      uncertain: r.head.uncertain as { relu: number; maxpool: number },
+      assumedTies: r.head.assumedTies as number,
+    };
   }
 }
 
@@ -181,10 +249,11 @@ function initRequest(o: TrainerOptions, threads: number) {
   return { head, arrays };
 }
 
-async function torchTrainer(o: TrainerOptions): Promise<NetTrainer> {
+/** A torch trainer (the descriptor's `create`, typed as what it is). */
+export async function createTorchTrainer(o: TrainerOptions): Promise<TorchTrainer> {
   const env = o.process?.env ?? process.env;
   const found = findPython('torch', o.process?.python, env);
-  if ('missing' in found) throw new InputError(`\`backend\` torch: ${found.missing}`);
+  if ('missing' in found) throw new InputError(`backend torch: ${found.missing}`);
   const threads = o.process?.threads ?? 1;
   const bridge = await TorchBridge.start({
     python: found.python,
@@ -220,5 +289,5 @@ export const torchTrainBackend: TrainBackend = {
       ? `\`backend\` torch computes in torch's own arithmetic (\`mode\` framework); \`mode\` ${mode} is the engine's: use \`backend\` engine for it, or drop \`mode\``
       : null,
   defaultMode: () => 'framework',
-  create: torchTrainer,
+  create: createTorchTrainer,
 };

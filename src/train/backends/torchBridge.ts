@@ -23,6 +23,8 @@ export class TorchRequestError extends Error {
   constructor(
     readonly code: string,
     readonly reason: string,
+    /** The request's field at fault ('device', 'dtype'), when the bridge names one. */
+    readonly field?: string,
   ) {
     super(`${code}: ${reason}`);
   }
@@ -284,8 +286,8 @@ export class TorchBridge {
     );
     if (reply.head.id !== id) throw this.broke(`answered request ${id} with id ${JSON.stringify(reply.head.id)}`);
     if (reply.head.type === 'error') {
-      const e = (reply.head.error ?? {}) as { code?: string; message?: string };
-      throw new TorchRequestError(String(e.code ?? 'failed'), String(e.message ?? 'no message'));
+      const e = (reply.head.error ?? {}) as { code?: string; message?: string; field?: string };
+      throw new TorchRequestError(String(e.code ?? 'failed'), String(e.message ?? 'no message'), e.field);
     }
     return reply;
   }
