@@ -249,10 +249,23 @@ function initRequest(o: TrainerOptions, threads: number) {
   return { head, arrays };
 }
 
+const pythons = new Map<string, ReturnType<typeof findPython>>();
+
+/** The interpreter that imports torch, asked once per process (each probe imports torch: seconds). */
+function pythonWithTorch(explicit: string | undefined, env: NodeJS.ProcessEnv): ReturnType<typeof findPython> {
+  const key = JSON.stringify([explicit ?? null, env.ADZONE_PYTHON ?? null, env.PATH ?? null]);
+  let found = pythons.get(key);
+  if (!found) {
+    found = findPython('torch', explicit, env);
+    if (!('missing' in found)) pythons.set(key, found);
+  }
+  return found;
+}
+
 /** A torch trainer (the descriptor's `create`, typed as what it is). */
 export async function createTorchTrainer(o: TrainerOptions): Promise<TorchTrainer> {
   const env = o.process?.env ?? process.env;
-  const found = findPython('torch', o.process?.python, env);
+  const found = pythonWithTorch(o.process?.python, env);
   if ('missing' in found) throw new InputError(`backend torch: ${found.missing}`);
   const threads = o.process?.threads ?? 1;
   const bridge = await TorchBridge.start({
