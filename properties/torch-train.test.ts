@@ -17,6 +17,9 @@
  *    largest weight in every conv1 kernel, isolated pixels of value 1: the tied conv1 outputs are
  *    exact in any implementation), in both β modes. The check can fail: there the engine's β = 10
  *    gradient lies outside D of its β = 0 gradient, and so does torch's gradient computed at β = 0;
+ *  - the bridge builds what a spec says: batch norm (and its running statistics), padded overlapping
+ *    MaxPool, a residual block, avgpool, global average: at 64 bits, where the two differ by
+ *    rounding alone, torch's gradient, step and statistics are the engine's within 1e-9 relative;
  *  - a short LeNet-5 run on both backends ends within the seed spread (3 seeds, 64 steps of 64 images, lr 0.1);
  *  - a torch run stopped at a step and resumed ends bit for bit as the uninterrupted run;
  *  - `adzone train --backend torch` writes a valid result.json; no CUDA device, or float16 on a
@@ -31,7 +34,7 @@ import { createEngineNet, type EngineNet, gradients } from '../src/backends/engi
 import { batches, datasetByName } from '../src/data/index.ts';
 import type { EngineOptions } from '../src/engine/types.ts';
 import { beta, type BetaMode, choice, type JacobianChoice } from '../src/jacobians/index.ts';
-import { initBuffers, initParams, modelSpec } from '../src/models/index.ts';
+import { initBuffers, initParams, type ModelSpec, modelSpec, type NetLayer, uniformStream } from '../src/models/index.ts';
 import { formatByName } from '../src/precision/index.ts';
 import { readResult } from '../src/schema/index.ts';
 import { createTorchTrainer, type TorchTrainer } from '../src/train/backends/torch.ts';
@@ -328,6 +331,54 @@ describe.skipIf(!TORCH)(
       }, 120_000);
     }
 
+    it('builds what the spec says: batch norm, padded overlapping MaxPool, residual, avgpool agree with the engine at 64 bits', async () => {
+      const spec = layeredSpec();
+      const params = initParams(spec, 5);
+      const rng = uniformStream(7);
+      const N = 6;
+      const batch: Batch = {
+        x: Float64Array.from({ length: N * 2 * 12 * 12 }, () => 2 * rng() - 1),
+        shape: [N, 2, 12, 12],
+        labels: Int32Array.from({ length: N }, (_, i) => i % 3),
+      };
+      const jac = choice(beta(10));
+      const o: TrainOptimizerOptions = { kind: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 1e-3 };
+      const torch = await createTorchTrainer({
+        backend: 'torch',
+        precision: '64',
+        mode: 'framework',
+        jacobian: jac,
+        spec,
+        params,
+        buffers: initBuffers(spec),
+        optimizer: o,
+      });
+      try {
+        const net = createEngineNet(spec, new Map([...params, ...initBuffers(spec)]));
+        const opts: EngineOptions = { format: formatByName('64'), accumulate: 'strict', jacobian: jac };
+        const t = await torch.gradients(batch);
+        const e = gradients(net, batch, opts, { training: true });
+        // At 64 bits the two differ by rounding only (measured: at most 5e-15 relative); any difference in what
+        // is computed (a statistic, a window, a branch) moves a gradient by orders of magnitude more.
+        const close = (a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Float64Array>) =>
+          expect(relDiff(a, b)).toBeLessThan(1e-9);
+        close(t.grads, e.grads);
+        expect(Math.abs(t.loss - e.loss) / e.loss).toBeLessThan(1e-12);
+        const engineOpt = trainOptimizer(o);
+        engineOpt.step(net.params, e.grads, formatByName('64'));
+        const container = trainOptimizer(o);
+        await torch.step(batch, container, null);
+        await torch.sync(container);
+        close(torch.params, net.params);
+        close(torch.buffers(), net.buffers);
+        const ev = await torch.evaluate(batch);
+        const { evaluateBatch } = await import('../src/backends/engine/network.ts');
+        expect(Math.abs(ev.loss - evaluateBatch(net, batch, opts).loss)).toBeLessThan(1e-12);
+      } finally {
+        await torch.close();
+      }
+    }, 60_000);
+
     it('a short LeNet-5 run ends within the seed spread on both backends', async () => {
       const acc: Record<string, number[]> = { engine: [], torch: [] };
       for (const seed of [1, 2, 3])
@@ -404,6 +455,70 @@ describe.skipIf(!TORCH)(
     }, 120_000);
   },
 );
+
+/** max over tensors of max|a − b| / max|b|. */
+function relDiff(a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Float64Array>): number {
+  let r = 0;
+  for (const [k, v] of b) {
+    const w = a.get(k)!;
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < v.length; i++) {
+      d = Math.max(d, Math.abs(v[i] - w[i]));
+      m = Math.max(m, Math.abs(v[i]));
+    }
+    r = Math.max(r, m === 0 ? d : d / m);
+  }
+  return r;
+}
+
+/**
+ * Every kind of layer the bridge builds: conv (padded) → batch norm → ReLU → MaxPool 3×3/2 padded
+ * (overlapping windows) → a residual block (conv, BN, ReLU, conv, BN | 1×1 conv, BN) → ReLU → avgpool
+ * 2×2 → global average → flatten → linear.
+ */
+function layeredSpec(): ModelSpec {
+  const conv = (name: string, i: number, o: number, k: number, s: number, p: number): NetLayer => ({
+    kind: 'conv2d',
+    name,
+    inChannels: i,
+    outChannels: o,
+    kernel: [k, k],
+    stride: [s, s],
+    padding: [p, p],
+    bias: false,
+    init: 'torch-default',
+  });
+  const bn = (name: string, c: number): NetLayer => ({ kind: 'batchnorm2d', name, channels: c, eps: 1e-5, momentum: 0.1 });
+  return {
+    name: 'layered',
+    variant: 'test',
+    input: [2, 12, 12],
+    classes: 3,
+    layers: [
+      conv('conv1', 2, 4, 3, 1, 1),
+      bn('bn1', 4),
+      { kind: 'relu' },
+      { kind: 'maxpool', kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+      {
+        kind: 'residual',
+        body: [
+          conv('block.conv1', 4, 6, 3, 1, 1),
+          bn('block.bn1', 6),
+          { kind: 'relu' },
+          conv('block.conv2', 6, 6, 3, 1, 1),
+          bn('block.bn2', 6),
+        ],
+        shortcut: [conv('block.down.0', 4, 6, 1, 1, 0), bn('block.down.1', 6)],
+      },
+      { kind: 'relu' },
+      { kind: 'avgpool', kernel: [2, 2], stride: [2, 2] },
+      { kind: 'globalavgpool' },
+      { kind: 'flatten' },
+      { kind: 'linear', name: 'fc', inFeatures: 6, outFeatures: 3, bias: true, init: 'torch-default' },
+    ],
+  };
+}
 
 function shortRun(out: string, seed: number): TrainRunConfig {
   return {
