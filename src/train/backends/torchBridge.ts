@@ -96,14 +96,23 @@ export class FrameReader {
     return taken;
   }
 
+  /** Where the first newline is in the bytes held, or −1 (a frame's line is short: it ends in the first chunks). */
+  private newline(): number {
+    let offset = 0;
+    for (const c of this.chunks) {
+      const i = c.indexOf(10);
+      if (i >= 0) return offset + i;
+      offset += c.length;
+    }
+    return -1;
+  }
+
+  /** The next whole frame, or null; a payload is joined once, when all of it has come (not once per chunk). */
   private next(): Frame | null {
     if (!this.head) {
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
-      this.chunks = all.length ? [all] : [];
-      const nl = all.indexOf(10);
+      const nl = this.newline();
       if (nl < 0) return null;
-      const text = this.take(nl + 1).toString('utf8');
-      const value = JSON.parse(text) as Record<string, unknown>;
+      const value = JSON.parse(this.take(nl + 1).toString('utf8')) as Record<string, unknown>;
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('a frame line is not a JSON object');
       const bytes = value.bytes ?? 0;
       if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new Error(`a frame says it has ${String(bytes)} bytes`);
@@ -112,8 +121,7 @@ export class FrameReader {
     if (this.size < this.head.bytes) return null;
     const { value, bytes } = this.head;
     this.head = null;
-    const payload = this.take(bytes);
-    return { head: value, arrays: decodeArrays(value.arrays, payload) };
+    return { head: value, arrays: decodeArrays(value.arrays, this.take(bytes)) };
   }
 }
 
