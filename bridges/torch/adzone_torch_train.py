@@ -393,12 +393,16 @@ class Optimizer:
         self.q = "float32" if masters else dtype
         self.device = device
         self.state = {}  # name -> {"step", "master" (tensor or None), "buffers": {name: tensor}}, in order of first step
+        self.constants = {}
 
     def c(self, x):
-        return scalar(x, self.q, self.device)
+        """round_q(x) as a 0-dim tensor, made once per value."""
+        t = self.constants.get(x)
+        if t is None:
+            t = self.constants[x] = scalar(x, self.q, self.device)
+        return t
 
     def step(self, params, grads, lr):
-        o = self.o
         for name, param in params.items():
             g = grads[name]
             e = self.state.get(name)
