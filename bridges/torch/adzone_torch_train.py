@@ -399,6 +399,8 @@ class Optimizer:
         """round_q(x) as a 0-dim tensor, made once per value."""
         t = self.constants.get(x)
         if t is None:
+            if len(self.constants) > 64:  # Adam's step sizes change every step: keep the hyperparameters', not theirs
+                self.constants.clear()
             t = self.constants[x] = scalar(x, self.q, self.device)
         return t
 
