@@ -665,6 +665,8 @@ def main(argv):
         sys.stderr.write("adzone-torch-train: cannot import torch (%s) with %s\n" % (e, sys.executable))
         return 2
     torch, F = _torch, _F
+    # The sibling modules are imported without writing __pycache__ beside them (an installed package's folder).
+    sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import adzone_torch_bridge as verification
 
