@@ -146,9 +146,9 @@ function otherCases(): Case[] {
       'a train precision not in the set',
       'train',
       doctor(committedTrain(), (o) => {
-        o.config.precision = 'bf16';
+        o.config.precision = 'e4m3';
       }),
-      "$.config.precision: expected one of '16', '32', '64', got the string \"bf16\"",
+      "$.config.precision: expected one of '16', '32', '64', 'bf16', got the string \"e4m3\"",
     ],
     [
       'a harmless tie counted as a zone (zones.json)',

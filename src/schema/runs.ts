@@ -33,6 +33,7 @@ const RECIPE_FIELDS: Record<RecipeKey, true> = {
   precision: true,
   mode: true,
   backend: true,
+  device: true,
   epochs: true,
   batchSize: true,
   optimizer: true,

@@ -17,11 +17,17 @@ import type { DeepReadonly } from '../util/json.ts';
 import { Count, JsonNumber, NonNegative, Nullable, oneOf, Share, Timestamp } from './kit.ts';
 import { BETA_MODES } from './verify.ts';
 
-export const TRAIN_PRECISIONS = ['16', '32', '64'] as const;
-/** 'framework': tfjs at 32 bits, whose float32 kernels accumulate as they do; strict / wide: the engine's accumulations. */
+/** IEEE binary16, binary32, binary64, and bfloat16 (the engine and PyTorch). */
+export const TRAIN_PRECISIONS = ['16', '32', '64', 'bf16'] as const;
+/**
+ * 'framework': a framework's own arithmetic (tfjs's float32 at 32 bits; PyTorch's at every
+ * precision); strict / wide: the engine's accumulations.
+ */
 export const TRAIN_MODES = ['strict', 'wide', 'framework'] as const;
 /** The backends a run can actually use (src/train/config.ts). */
-export const RUN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export const RUN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'torch'] as const;
+/** Where a torch run computes (the other backends run on this machine's CPU and record none). */
+export const TRAIN_DEVICES = ['cpu', 'cuda'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const RUN_STATUSES = ['completed', 'diverged'] as const;
 
@@ -34,6 +40,8 @@ export const TrainConfigSchema = Type.Object({
   precision: oneOf(TRAIN_PRECISIONS),
   mode: oneOf(TRAIN_MODES),
   backend: oneOf(RUN_BACKENDS),
+  /** torch only: its device. Recorded for torch runs alone, so configs of the other backends stay as they were. */
+  device: Type.Optional(oneOf(TRAIN_DEVICES)),
   epochs: Count(),
   batchSize: Type.Integer({ minimum: 1 }),
   optimizer: oneOf(OPTIMIZERS),

@@ -1,14 +1,17 @@
 /**
  * One interface over the ways a network trains here (NetTrainer), and one descriptor per backend
  * (TrainBackend: what it can compute, its default mode, how to make a trainer), looked up by id.
- * Today: the engine (src/backends/engine/network.ts, any precision, strict or wide) and the tfjs
- * twins (src/backends/tfjs/models.ts: float32, or binary16 `wide` emulated). Every backend steps
- * the same parameters (by PyTorch name, values of p held in doubles) with the same optimizer code
- * (the engine's sgd / adam, src/engine/optim), so the trainer saves and restores them alike.
+ * Today: the engine (src/backends/engine/network.ts, any precision, strict or wide), the tfjs
+ * twins (src/backends/tfjs/models.ts: float32, or binary16 `wide` emulated) and PyTorch in a Python
+ * process (./backends/torch.ts: torch's own arithmetic, on a CPU or a CUDA GPU). Every backend steps
+ * the same parameters (by PyTorch name, values of p held in doubles) with the same optimizer
+ * arithmetic (the engine's sgd / adam, src/engine/optim; torch's bridge repeats it op for op), so
+ * the trainer saves and restores them alike.
  *
- * A new backend (a PyTorch one, say) is a descriptor in TRAIN_BACKEND_IMPLS (its file beside
- * ./backends/engine.ts) and its id in RUN_BACKENDS (src/schema/train.ts); the run, checkpoints,
- * resume and the config checks need nothing else.
+ * A new backend is a descriptor in TRAIN_BACKEND_IMPLS (its file beside ./backends/engine.ts) and
+ * its id in RUN_BACKENDS (src/schema/train.ts); the run, checkpoints, resume and the config checks
+ * need nothing else. A backend whose state lives in another process gives its trainer `sync`
+ * (called before every checkpoint) and `close` (called when the run's session ends).
  */
 import type { Batch } from '../backends/engine/network.ts';
 import type { LossScaler } from '../engine/lossScale.ts';
@@ -18,6 +21,8 @@ import type { ModelSpec } from '../models/index.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { engineTrainBackend } from './backends/engine.ts';
 import { tfjsTrainBackend } from './backends/tfjs.ts';
+import { torchTrainBackend } from './backends/torch.ts';
+import type { TrainOptimizerOptions } from './optim.ts';
 
 export { countCorrect } from './backends/count.ts';
 
@@ -25,9 +30,9 @@ export { countCorrect } from './backends/count.ts';
 export type RunBackend = TrainConfig['backend'];
 /** What may be asked for: the run backends, and tfjs-node, refused with the reason. */
 export type TrainBackendId = RunBackend | 'tfjs-node';
-export const TRAIN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
+export const TRAIN_BACKENDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'torch', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
 export type TrainPrecision = TrainConfig['precision'];
-/** 'framework': tfjs at 32 bits, whose float32 kernels accumulate as they do; strict / wide: the engine's. */
+/** 'framework': a framework's own arithmetic (tfjs at 32 bits, torch); strict / wide: the engine's. */
 export type TrainMode = TrainConfig['mode'];
 
 export interface StepOutcome {
@@ -55,6 +60,23 @@ export interface NetTrainer {
   evaluate(batch: Batch): Promise<EvalOutcome>;
   /** Package and runtime versions that decide the numbers. */
   readonly versions: Record<string, unknown>;
+  /**
+   * A trainer whose state lives elsewhere (another process) brings it here: `params`, `buffers()`
+   * and the run's `optimizer` (importState) then hold the state after the last step. The run calls
+   * it before every checkpoint. Absent: they are always current.
+   */
+  sync?(optimizer: Optimizer): Promise<void>;
+  /** Let go of what the trainer holds (a process); the run calls it when its session ends. */
+  close?(): Promise<void>;
+}
+
+/** How a backend in another process runs (torch): not part of the run's config. */
+export interface BackendProcess {
+  /** The Python interpreter (else ADZONE_PYTHON, else the first one found that imports torch). */
+  readonly python?: string;
+  /** Threads of the backend's kernels (default 1; torch's sums may split differently with more). */
+  readonly threads?: number;
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface TrainerOptions {
@@ -66,6 +88,11 @@ export interface TrainerOptions {
   /** Initial parameters and (optionally) BN buffers, by PyTorch name; copied. */
   readonly params: ReadonlyMap<string, Float64Array>;
   readonly buffers?: ReadonlyMap<string, Float64Array>;
+  /** The run's optimizer settings, for a backend that steps its own copy of it (torch). */
+  readonly optimizer?: TrainOptimizerOptions;
+  /** torch: 'cpu' (default) or 'cuda'. */
+  readonly device?: TrainConfig['device'];
+  readonly process?: BackendProcess;
 }
 
 /** A backend as the trainer sees it. */
@@ -86,6 +113,7 @@ export const TRAIN_BACKEND_IMPLS: Readonly<Record<RunBackend, TrainBackend>> = {
   engine: engineTrainBackend,
   'tfjs-wasm': tfjsTrainBackend('tfjs-wasm'),
   'tfjs-cpu': tfjsTrainBackend('tfjs-cpu'),
+  torch: torchTrainBackend,
 };
 
 export function trainBackend(id: RunBackend): TrainBackend {

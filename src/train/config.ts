@@ -8,8 +8,9 @@
  *   precision 32, no mode              tfjs-wasm (tfjs's own float32 arithmetic: mode 'framework')
  *   precision 16, mode wide (default)  tfjs-wasm, 16-bit `wide` emulated by rounding every op output to binary16
  *   precision 16, mode strict          engine (every product and sum rounded to binary16)
- *   precision 64                       engine
+ *   precision 64, bf16                 engine
  *   precision 32 with mode strict|wide engine (only the engine has those two modes at 32 bits)
+ *   backend torch (never a default)    PyTorch in a Python process, its own arithmetic (mode framework), `device` cpu or cuda
  * What each backend can compute is said by its descriptor (./backend.ts), so a new backend brings
  * its own rule. Messages name other fields in backticks (`backend`), so that the command line can
  * put its option names in their place.
@@ -18,7 +19,7 @@ import { createRequire } from 'node:module';
 import { datasetByName } from '../data/index.ts';
 import { MODEL_NAMES } from '../models/index.ts';
 import { BETA_MODES } from '../schema/verify.ts';
-import type { TrainConfig } from '../schema/train.ts';
+import { TRAIN_DEVICES, TRAIN_PRECISIONS, type TrainConfig } from '../schema/train.ts';
 import { ConfigError } from '../util/errors.ts';
 import { trainBackend, unsupportedBackend, type RunBackend, type TrainBackendId, type TrainMode, type TrainPrecision } from './backend.ts';
 
@@ -78,7 +79,7 @@ export const defaultAugment = (dataset: string): boolean => dataset === 'cifar10
 
 /** The backend a precision and mode default to. */
 export function defaultBackend(precision: TrainPrecision, mode: TrainMode | undefined): RunBackend {
-  if (precision === '64') return 'engine';
+  if (precision === '64' || precision === 'bf16') return 'engine';
   if (mode === 'framework') return 'tfjs-wasm';
   if (precision === '16') return mode === 'strict' ? 'engine' : 'tfjs-wasm';
   return mode === undefined ? 'tfjs-wasm' : 'engine';
@@ -184,6 +185,7 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'precision',
   'mode',
   'backend',
+  'device',
   'epochs',
   'batchSize',
   'optimizer',
@@ -261,7 +263,7 @@ function checkLossScale(v: unknown): LossScaleConfig {
   return checkNumber('lossScale', v, { min: 0, exclusiveMin: true });
 }
 
-const TRAIN_BACKEND_IDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
+const TRAIN_BACKEND_IDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'torch', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
 
 const limit = (field: string) => (v: unknown) =>
   nullable(v as number | null, (n) => checkNumber(field, n, { min: 1, max: TRAIN_LIMITS.images, integer: true }));
@@ -273,9 +275,10 @@ const FIELD_CHECKS: { readonly [K in keyof TrainConfig]-?: (v: unknown) => Train
   beta: (v) => checkNumber('beta', v, { min: 0, max: TRAIN_LIMITS.beta, integer: true }),
   betaMode: (v) => checkChoice('betaMode', v, BETA_MODES),
   reluAlpha: (v) => checkNumber('reluAlpha', v, { min: 0, max: 1 }),
-  precision: (v) => checkChoice('precision', v, ['16', '32', '64'] as const),
+  precision: (v) => checkChoice('precision', v, TRAIN_PRECISIONS),
   mode: (v) => checkChoice('mode', v, ['strict', 'wide', 'framework'] as const),
   backend: (v) => checkChoice('backend', v, TRAIN_BACKEND_IDS) as RunBackend,
+  device: (v) => checkChoice('device', v, TRAIN_DEVICES),
   epochs: (v) => checkNumber('epochs', v, { min: 1, max: TRAIN_LIMITS.epochs, integer: true }),
   batchSize: (v) => checkNumber('batchSize', v, { min: 1, max: TRAIN_LIMITS.batchSize, integer: true }),
   optimizer: (v) => checkChoice('optimizer', v, ['sgd', 'adam'] as const),
@@ -318,17 +321,29 @@ function optimizerFields(o: TrainOptions) {
   };
 }
 
-/** Precision, mode, backend, master weights and loss scaling: what the arithmetic is. */
+/** Precision, mode, backend (and torch's device), master weights and loss scaling: what the arithmetic is. */
 function arithmeticFields(o: TrainOptions) {
   const precision = field(o, 'precision');
   const { backend, mode } = resolveBackend(precision, o.mode, o.backend);
+  if (o.device !== undefined && backend !== 'torch')
+    fail(
+      'device',
+      `\`device\` is the torch backend's (${backend} computes on this machine's CPU); add \`backend\` torch or drop \`device\``,
+    );
   const lossScale = field(o, 'lossScale', TRAIN_DEFAULTS.lossScale);
   if (lossScale !== 'none' && backend !== 'engine')
     fail(
       'lossScale',
-      `\`lossScale\` ${lossScale} runs on the engine only (tfjs's model twins take the gradient of the loss itself); add \`backend\` engine`,
+      `\`lossScale\` ${lossScale} runs on the engine only (the tfjs and torch backends take the gradient of the loss itself); add \`backend\` engine`,
     );
-  return { precision, mode, backend, masterWeights: field(o, 'masterWeights', TRAIN_DEFAULTS.masterWeights), lossScale };
+  return {
+    precision,
+    mode,
+    backend,
+    ...(backend === 'torch' ? { device: field(o, 'device', 'cpu') } : {}),
+    masterWeights: field(o, 'masterWeights', TRAIN_DEFAULTS.masterWeights),
+    lossScale,
+  };
 }
 
 /**

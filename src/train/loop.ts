@@ -94,7 +94,7 @@ export async function trainEpochs(ctx: RunContext): Promise<LoopEnd> {
     if (!(await trainSteps(ctx, lr))) return { kind: 'interrupted', point: 'step' };
     const line = await closeEpoch(ctx, lr);
     const over = s.stopped || s.epoch >= config.epochs;
-    checkpoint(ctx, over ? (s.divergence ? 'diverged' : 'completed') : null);
+    await checkpoint(ctx, over ? (s.divergence ? 'diverged' : 'completed') : null);
     if (hooks.crashAt?.('checkpoint', s.step)) return { kind: 'interrupted', point: 'checkpoint' };
     const verdict = await hooks.onEpoch?.(line, { epochs: config.epochs, out: ctx.out });
     if (verdict === 'stop' && !over) return { kind: 'stopped' };
@@ -102,8 +102,9 @@ export async function trainEpochs(ctx: RunContext): Promise<LoopEnd> {
   return { kind: 'ended' };
 }
 
-/** Write the run's checkpoint (`finished` once it has ended). */
-export function checkpoint(ctx: RunContext, finished: 'completed' | 'diverged' | null): void {
+/** Write the run's checkpoint (`finished` once it has ended), the trainer's state brought here first. */
+export async function checkpoint(ctx: RunContext, finished: 'completed' | 'diverged' | null): Promise<void> {
+  await ctx.trainer.sync?.(ctx.optimizer);
   const { header, arrays } = checkpointOf(ctx.state, ctx, finished);
   writeCheckpoint(ctx.files.checkpoint, header, arrays);
   ctx.state.lastCheckpointStep = ctx.state.step;
@@ -149,7 +150,7 @@ async function trainSteps(ctx: RunContext, lr: number): Promise<boolean> {
       const reason = `the training loss is ${r.loss} at step ${s.step} (epoch ${s.epoch + 1}, batch ${s.batchInEpoch})`;
       if (diverged(ctx, { kind: 'non-finite-loss', reason, epoch: s.epoch + 1, step: s.step })) break;
     }
-    if (s.batchInEpoch < ctx.stepsPerEpoch && checkpointDue(ctx)) checkpoint(ctx, null);
+    if (s.batchInEpoch < ctx.stepsPerEpoch && checkpointDue(ctx)) await checkpoint(ctx, null);
   }
   return true;
 }

@@ -25,15 +25,18 @@ export interface TrainOptimizerOptions {
   readonly eps?: number;
 }
 
+/** Adam's constants when none are given (PyTorch's). */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
 export function trainOptimizer({
   kind,
   lr,
   momentum = 0,
   weightDecay = 0,
   masterWeights = 'p',
-  beta1 = 0.9,
-  beta2 = 0.999,
-  eps = 1e-8,
+  beta1 = ADAM_DEFAULTS.beta1,
+  beta2 = ADAM_DEFAULTS.beta2,
+  eps = ADAM_DEFAULTS.eps,
 }: TrainOptimizerOptions): TrainOptimizer {
   return kind === 'sgd' ? sgd({ lr, momentum, weightDecay, masterWeights }) : adam({ lr, beta1, beta2, eps, weightDecay, masterWeights });
 }

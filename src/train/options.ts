@@ -22,6 +22,7 @@ export const TRAIN_OPTIONS: Readonly<Record<string, { readonly field: keyof Trai
   precision: { field: 'precision', kind: 'precision' },
   mode: { field: 'mode', kind: 'text' },
   backend: { field: 'backend', kind: 'text' },
+  device: { field: 'device', kind: 'text' },
   epochs: { field: 'epochs', kind: 'number' },
   'batch-size': { field: 'batchSize', kind: 'number' },
   optimizer: { field: 'optimizer', kind: 'text' },

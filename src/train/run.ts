@@ -31,7 +31,7 @@ import { readResult, SchemaError, type TrainResult, writeResult } from '../schem
 import { writeFileAtomic } from '../util/atomic.ts';
 import { ConfigError, InputError } from '../util/errors.ts';
 import { assertWritableDir } from '../util/output.ts';
-import { createTrainer } from './backend.ts';
+import { type BackendProcess, createTrainer } from './backend.ts';
 import { type Checkpoint, CheckpointError, stringifyExact } from './checkpoint.ts';
 import {
   CONFIG_KEYS,
@@ -47,7 +47,7 @@ import {
 import { CHECKPOINT_FILE, type CheckpointHeader, checkResumable, openCheckpoint } from './header.ts';
 import { lockRun, removeRunTemps } from './lock.ts';
 import { type CheckpointCadence, type CrashPoint, type RunContext, type TrainHooks, trainEpochs } from './loop.ts';
-import { trainOptimizer } from './optim.ts';
+import { type TrainOptimizerOptions, trainOptimizer } from './optim.ts';
 import { buildResult } from './result.ts';
 import { initialState } from './state.ts';
 
@@ -80,6 +80,8 @@ export interface TrainRunConfig extends TrainOptions {
   readonly versions?: Record<string, unknown>;
   /** Recorded in result.json (the command that started the run). Default: this call, `trainRun({...})`. */
   readonly command?: string;
+  /** How a backend in another process runs (torch: its Python interpreter and threads). */
+  readonly backendProcess?: BackendProcess;
 }
 
 export type TrainOutcome =
@@ -142,14 +144,18 @@ async function runLocked(out: string, rc: TrainRunConfig, fresh: TrainConfig | n
     if (before) return { status: before.status, result: before, out, resumed: true, ended: 'before' };
   }
   const ctx = await openRun({ out, config, prepared, saved, rc, hooks });
-  if (saved?.header.finished) return finish(ctx, rc, { ended: 'rebuilt', resumed: true, continued: continuedPast(saved.header) });
-  logStart(ctx, saved !== null);
-  const end = await trainEpochs(ctx);
-  const { step, epoch } = ctx.state;
-  if (end.kind === 'interrupted') return { status: 'interrupted', out, step, point: end.point };
-  if (end.kind === 'stopped') return { status: 'stopped', out, epoch, step };
-  if (hooks.crashAt?.('result', step)) return { status: 'interrupted', out, step, point: 'result' };
-  return finish(ctx, rc, { ended: 'now', resumed: saved !== null, continued: rc.continueOnDivergence === true });
+  try {
+    if (saved?.header.finished) return finish(ctx, rc, { ended: 'rebuilt', resumed: true, continued: continuedPast(saved.header) });
+    logStart(ctx, saved !== null);
+    const end = await trainEpochs(ctx);
+    const { step, epoch } = ctx.state;
+    if (end.kind === 'interrupted') return { status: 'interrupted', out, step, point: end.point };
+    if (end.kind === 'stopped') return { status: 'stopped', out, epoch, step };
+    if (hooks.crashAt?.('result', step)) return { status: 'interrupted', out, step, point: 'result' };
+    return finish(ctx, rc, { ended: 'now', resumed: saved !== null, continued: rc.continueOnDivergence === true });
+  } finally {
+    await ctx.trainer.close?.();
+  }
 }
 
 function refuseCheckpoint(out: string, file: string): null {
@@ -271,14 +277,19 @@ function makeLossScale(config: TrainConfig, saved: CheckpointHeader['lossScale']
   return staticLossScale(config.lossScale);
 }
 
-function makeOptimizer(config: TrainConfig, saved: Checkpoint<CheckpointHeader> | null, file: string): Optimizer {
-  const optimizer = trainOptimizer({
+/** The optimizer a config asks for (Adam's β1, β2 and ε are trainOptimizer's defaults). */
+function optimizerOptions(config: TrainConfig): TrainOptimizerOptions {
+  return {
     kind: config.optimizer,
     lr: config.lr,
     momentum: config.optimizer === 'sgd' ? config.momentum : 0,
     weightDecay: config.weightDecay,
     masterWeights: config.masterWeights,
-  });
+  };
+}
+
+function makeOptimizer(config: TrainConfig, saved: Checkpoint<CheckpointHeader> | null, file: string): Optimizer {
+  const optimizer = trainOptimizer(optimizerOptions(config));
   if (!saved) return optimizer;
   const arrays = new Map<string, Float64Array>();
   for (const [k, v] of saved.arrays) if (k.startsWith('opt/')) arrays.set(k.slice(4), v);
@@ -318,6 +329,9 @@ async function openRun(a: OpenArgs): Promise<RunContext> {
     spec,
     params: saved ? pick('param', saved.header.params) : params,
     buffers: saved ? pick('buffer', saved.header.buffers) : buffers,
+    optimizer: optimizerOptions(config),
+    ...(config.device ? { device: config.device } : {}),
+    ...(a.rc.backendProcess ? { process: a.rc.backendProcess } : {}),
   });
   const state = initialState(saved?.header ?? null, a.rc.command ?? `trainRun(${stringifyExact(config)})`);
   // metrics.jsonl holds exactly the checkpoint's lines (a line torn by a kill is gone), then grows line by line.

@@ -22,15 +22,19 @@ Required:
   --dataset NAME        mnist, cifar10, svhn (once fetched: adzone data fetch svhn), imagenet-sample (the 1,000-image
                         ImageNet sample as train and test split: smoke runs only; resnet18 takes the ImageNet stem on it)
   --beta B              MaxPool Jacobian β(B) = B·minnorm + (1 − B)·first, an integer (0 = first; the paper: 0, 1, 10, 100, 1000, 10000)
-  --precision P         16, 32 or 64
+  --precision P         16, 32, 64 or bf16 (bfloat16: the engine and torch)
   --epochs E
 
 Backend and arithmetic:
   --mode M              strict (every op rounded to p) or wide (float32/64 inside an op, output rounded to p);
-                        framework: tfjs's own float32 (32 bits on tfjs).
-                        Default: wide at 16 bits on tfjs, tfjs's own float32 at 32, strict on the engine
-  --backend ID          tfjs-wasm, tfjs-cpu, engine (tfjs-node: not usable here). Default from precision and mode:
-                        tfjs-wasm for 32 bits and 16-bit wide; the engine for 64 bits, 16-bit strict and 32 bits with --mode
+                        framework: a framework's own arithmetic (tfjs's float32 at 32 bits; torch at every precision).
+                        Default: wide at 16 bits on tfjs, tfjs's own float32 at 32, strict on the engine, framework on torch
+  --backend ID          tfjs-wasm, tfjs-cpu, engine, torch (tfjs-node: not usable here). Default from precision and mode:
+                        tfjs-wasm for 32 bits and 16-bit wide; the engine for 64 bits, bf16, 16-bit strict and 32 bits with --mode.
+                        torch: PyTorch in a Python process (bridges/torch/adzone_torch_train.py), the same models and θ,
+                        the β Jacobian in its backward pass, adzone's SGD/Adam update
+  --device D            torch only: cpu (default) or cuda; a precision the device cannot run (float16 on a CPU) exits 2
+  --python PATH         torch only: the Python interpreter (default: ADZONE_PYTHON, else the first python3/python that imports torch)
   --beta-mode M         backward (β in the backward pass only; default) or mixed-forward (the paper's code)
   --relu-alpha A        ReLU'(0), in [0, 1] (default 0)
   --loss-scale S        none (default), dynamic (GradScaler: 2^16, halve on overflow, double every 2000 steps) or a number; engine only
@@ -59,7 +63,8 @@ Output and control:
   --log-every K         a metrics line every K steps (default 50)
   --continue-on-divergence  keep training after a NaN/Inf loss or a test accuracy at chance (still recorded as diverged)
   --threads N           threads for the engine's conv/linear kernels (default: ADZONE_THREADS, else the
-                        available cores); results are bit-identical for any count
+                        available cores); results are bit-identical for any count. With --backend torch: torch's
+                        threads (default 1; its sums may split differently with another count, so resume with the same)
   --quiet               no progress bar
 
 Writes DIR/metrics.jsonl (a line every K steps and every epoch), DIR/checkpoint.bin and DIR/result.json
@@ -81,6 +86,7 @@ const OPTIONS = {
   'continue-on-divergence': { type: 'boolean' },
   quiet: { type: 'boolean' },
   threads: { type: 'string' },
+  python: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -133,7 +139,9 @@ function defaultOut(o: TrainOptions, resume: boolean): string {
       `train needs ${missing.map((m) => `--${m}`).join(', ')}${resume ? ' (or --out DIR of the run to resume)' : ''} (e.g. adzone train --model lenet5 --dataset mnist --beta 0 --precision 32 --epochs 1)`,
     );
   const c = resolveTrainConfig(o);
-  const name = `${c.model}-${c.dataset}-p${c.precision}-${c.mode}-beta${c.beta}-${c.optimizer}-seed${c.seed}`;
+  // torch's own arithmetic is mode framework as tfjs's is: the backend (and a GPU) goes in the name
+  const torch = c.backend === 'torch' ? `-torch${c.device === 'cuda' ? '-cuda' : ''}` : '';
+  const name = `${c.model}-${c.dataset}-p${c.precision}-${c.mode}${torch}-beta${c.beta}-${c.optimizer}-seed${c.seed}`;
   return join('reports', 'train', name.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
@@ -145,13 +153,20 @@ function threadCount(v: string): number {
   return n;
 }
 
+/** --python and --threads for a backend in another process (torch). */
+function backendProcess(python: string | undefined, threads: number | undefined) {
+  if (python === undefined && threads === undefined) return {};
+  return { backendProcess: { ...(python !== undefined ? { python } : {}), ...(threads !== undefined ? { threads } : {}) } };
+}
+
 export async function trainCommand(argv: string[], { version, crashAt }: TrainCommandOptions): Promise<number> {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     console.log(TRAIN_HELP);
     return 0;
   }
-  if (values.threads !== undefined) setThreads(threadCount(values.threads));
+  const threads = values.threads === undefined ? undefined : threadCount(values.threads);
+  if (threads !== undefined) setThreads(threads);
   const progress = progressHooks(values.quiet === true);
   try {
     const options = givenOptions(values);
@@ -166,6 +181,7 @@ export async function trainCommand(argv: string[], { version, crashAt }: TrainCo
         checkpointEvery: values['checkpoint-every'] === undefined ? { seconds: 180 } : parseCadence(values['checkpoint-every']),
         versions: { adzone: version, node: process.version },
         command: `adzone train ${argv.join(' ')}`.trim(),
+        ...backendProcess(values.python, threads),
       },
       { ...progress, ...(crashAt ? { crashAt } : {}) },
     );

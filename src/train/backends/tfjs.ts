@@ -5,7 +5,7 @@
  */
 import { tfjsMissing } from '../../backends/peers.ts';
 import { InputError } from '../../util/errors.ts';
-import type { NetTrainer, TrainBackend, TrainerOptions } from '../backend.ts';
+import type { NetTrainer, TrainBackend, TrainerOptions, TrainPrecision } from '../backend.ts';
 import { countCorrect } from './count.ts';
 
 type TfjsId = 'tfjs-wasm' | 'tfjs-cpu';
@@ -17,7 +17,7 @@ async function tfjsTrainer(o: TrainerOptions): Promise<NetTrainer> {
   const { tfjsTrainStep, tfjsEvaluate } = await import('../../backends/tfjs/models.ts');
   const { activate, exclusive } = await import('../../backends/tfjs/runtime.ts');
   const name = o.backend === 'tfjs-wasm' ? 'wasm' : 'cpu';
-  if (o.precision === '64') throw new Error('tfjs has no 64-bit tensors');
+  if (o.precision === '64' || o.precision === 'bf16') throw new Error(`tfjs cannot train at precision ${o.precision}`);
   const precision = o.precision;
   await exclusive(() => activate(name));
   const state = {
@@ -65,7 +65,9 @@ async function tfjsVersions(name: 'wasm' | 'cpu', precision: '16' | '32'): Promi
   };
 }
 
-function unsupported(id: TfjsId, precision: '16' | '32' | '64', mode: string | undefined): string | null {
+function unsupported(id: TfjsId, precision: TrainPrecision, mode: string | undefined): string | null {
+  if (precision === 'bf16')
+    return `\`backend\` ${id} cannot train in bfloat16 (the tfjs model twins emulate binary16 only); the engine can (\`backend\` engine, the default at \`precision\` bf16), and torch (\`backend\` torch)`;
   if (precision === '64')
     return `\`backend\` ${id} cannot train at 64 bits (tfjs has float32 tensors only); the engine can: use \`backend\` engine (the default at \`precision\` 64)`;
   if (precision === '16' && mode === 'strict')
