@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError, parseList } from '../args.ts';
-import { BATCH, GROUPS, type Group } from '../../bench/plan.ts';
+import { BATCH, DEFAULT_GROUPS, GROUPS, type Group } from '../../bench/plan.ts';
 import { runBench } from '../../bench/run.ts';
 import { benchTable } from '../../bench/table.ts';
 import { TARGETS } from '../../bench/targets.ts';
@@ -20,13 +20,15 @@ Measured side by side, each measurement in its own child process (so peak memory
            gradient pass and a plain float64 forward
   vgg      VGG11 width 1/4, CIFAR-10 subset batch of ${BATCH.full.vgg} (${BATCH.quick.vgg} with --quick): engine 16/32/64, tfjs-wasm 32
   resnet   ResNet18 width 1/4 with batch norm, batch of ${BATCH.full.resnet} (${BATCH.quick.resnet} with --quick): the same
+  verify   wall time of whole verify runs, 3 each: the main job (adzone verify --seed 1) and the 2000-sample
+           sweep; not in the default run (about 17 minutes on 2 idle cores): --only verify
 Targets: ${Object.values(TARGETS)
-  .map((t) => `${t.id} ≤ ${t.max}×`)
+  .map((t) => `${t.id} ≤ ${t.max}${t.kind === 'seconds' ? ' s' : '×'}`)
   .join(', ')}.
 
 Options:
   --out DIR      where results.json goes (default bench)
-  --only LIST    comma list of ${GROUPS.join(', ')} (default all)
+  --only LIST    comma list of ${GROUPS.join(', ')} (default ${DEFAULT_GROUPS.join(',')})
   --quick        a smoke run: one warm-up step and two timed steps a measurement
   --quiet        no progress lines on stderr`;
 
@@ -47,7 +49,7 @@ export async function benchCommand(argv: string[], version: string): Promise<num
     console.log(BENCH_HELP);
     return 0;
   }
-  const groups = parseList('only', values.only, [...GROUPS], GROUPS) as Group[];
+  const groups = parseList('only', values.only, [...DEFAULT_GROUPS], GROUPS) as Group[];
   if (!groups.length) throw new UsageError(`--only needs at least one of ${GROUPS.join(', ')}`);
   const log = values.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
   const r = await runBench(
