@@ -38,7 +38,9 @@ describe('counterexample corpus', () => {
   });
 
   it('writes every seed in the one printed form, unsigned (what verify.md prints and replay reads)', () => {
-    expect(corpus.filter((e) => !(Number.isInteger(e.seed) && e.seed >= 0 && e.seed < 2 ** 32)).map((e) => `${e.id}: ${e.seed}`)).toEqual([]);
+    expect(corpus.filter((e) => !(Number.isInteger(e.seed) && e.seed >= 0 && e.seed < 2 ** 32)).map((e) => `${e.id}: ${e.seed}`)).toEqual(
+      [],
+    );
   });
 
   for (const e of corpus) {
