@@ -2,7 +2,8 @@
  * The command line as a user meets it: bad input gets a clear message and exit code 2; a small
  * verify run writes verify.json and verify.md whose counts add up.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,16 +25,33 @@ describe('adzone CLI', () => {
     [['verify', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['replay', '--generator', 'exact-tie'], /replay needs --generator, --seed and --path/],
     [['launch'], /unknown command 'launch'/],
+  ])('%j exits 2 with a message saying what was wrong', (args, msg) => {
+    const r = run(...(args as string[]));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(msg as RegExp);
+  });
+
+  // The same, in this process (main() is what bin/adzone.js runs; no process to start for each).
+  it.each([
     [['help', 'launch'], /unknown command 'launch'/],
     [['verify', '--fail-on', 'defects'], /--fail-on: unknown value 'defects'; expected one of defect, inconsistent/],
     [['verify', '--seed', '4294967296'], /--seed must be from −2147483648 to 4294967295/],
     [['verify', '--shrink-steps', 'x'], /--shrink-steps must be a whole number/],
     [['verify', '--jobs', '0'], /--jobs must be from 1 to 64/],
     [['replay', '--generator', 'exact-tie', '--seed', 'x1', '--path', '0'], /--seed must be a whole number, signed or unsigned/],
-  ])('%j exits 2 with a message saying what was wrong', (args, msg) => {
-    const r = run(...(args as string[]));
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(msg as RegExp);
+    [['replay', '--generator', 'exact-tie', '--seed', '1', '--path', '1:x'], /--path must look like 12:0:3/],
+  ])('main(%j) returns 2 with a message saying what was wrong', async (args, msg) => {
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+      err.push(String(c));
+      return true;
+    });
+    try {
+      expect(await main(args as string[])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join('')).toMatch(msg as RegExp);
   });
 
   it('-V and --version print the version', () => {
@@ -106,7 +124,7 @@ describe('adzone CLI', () => {
 describe('verify for CI: --fail-on and --json', () => {
   const verify = (...args: string[]) => {
     const out = mkdtempSync(join(tmpdir(), 'adzone-failon-'));
-    return run('verify', '--samples', '6', '--seed', '1', '--no-shrink', '--out', out, '--quiet', '--json', ...args);
+    return run('verify', '--samples', '6', '--no-shrink', '--out', out, '--quiet', '--json', ...args);
   };
 
   it('--fail-on defect exits 1 on a run that includes tfjs-wasm defects, one line per failing cell', (ctx) => {
@@ -127,28 +145,19 @@ describe('verify for CI: --fail-on and --json', () => {
     }
   });
 
-  it('--fail-on defect exits 0 on the same generators without tfjs-wasm, and --json says so', () => {
-    const r = verify('--generators', 'ulp-neighbour-16,round-tie-16', '--backends', 'engine', '--fail-on', 'defect');
+  it('--fail-on defect exits 0 on the same generators without tfjs-wasm; --json says so, the seed as printed (unsigned)', () => {
+    const r = verify('--generators', 'ulp-neighbour-16,round-tie-16', '--backends', 'engine', '--fail-on', 'defect', '--seed', '-5');
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary).toMatchObject({ schema: 'adzone/verify-summary', exitCode: 0, failing: [], failOn: ['defect'], samples: 6, seed: 1 });
+    expect(summary).toMatchObject({
+      schema: 'adzone/verify-summary',
+      exitCode: 0,
+      failing: [],
+      failOn: ['defect'],
+      samples: 6,
+      seed: 2 ** 32 - 5,
+    });
     expect(summary.cells).toHaveLength(2 * 3);
     expect(summary.files.json).toMatch(/verify\.json$/);
-  });
-
-  it('no --fail-on: exploring never fails, whatever it finds', () => {
-    const r = verify('--generators', 'exact-tie', '--backends', 'engine');
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).failOn).toEqual([]);
-  });
-
-  it('a signed seed is the same run as its unsigned form, reported unsigned', () => {
-    const a = verify('--generators', 'near-tie', '--backends', 'engine', '--seed', '-5');
-    const b = verify('--generators', 'near-tie', '--backends', 'engine', '--seed', String(2 ** 32 - 5));
-    expect(a.status, a.stderr).toBe(0);
-    const sa = JSON.parse(a.stdout);
-    const sb = JSON.parse(b.stdout);
-    expect(sa.seed).toBe(2 ** 32 - 5);
-    expect(sa.cells).toEqual(sb.cells);
   });
 });

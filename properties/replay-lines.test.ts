@@ -51,7 +51,7 @@ async function runMain(args: string[]): Promise<{ code: number; stdout: string }
 }
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, [bin, 'verify', '--samples', '8', '--seed', '3', '--shrink-steps', '10', '--out', out, '--quiet'], {
+  const r = spawnSync(process.execPath, [bin, 'verify', '--samples', '6', '--seed', '3', '--shrink-steps', '5', '--out', out, '--quiet'], {
     encoding: 'utf8',
     timeout: 280_000,
   });

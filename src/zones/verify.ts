@@ -93,7 +93,16 @@ export async function verify(config: VerifyConfig): Promise<VerifyRun> {
       ? await Promise.all(workers.map((w) => w.runner(run)))
       : [inThreadRunner({ spec, backends: loaded.backends, oracle: decimalOracle, generator: generatorById })];
     jobs = runners.length;
-    swept = await sweep({ spec, generators, backends: loaded.backends, shrink: c.shrink, runners, journal, onProgress: c.onProgress });
+    swept = await sweep({
+      spec,
+      generators,
+      backends: loaded.backends,
+      shrink: c.shrink,
+      runners,
+      journal,
+      onProgress: c.onProgress,
+      log: c.log,
+    });
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }
@@ -155,6 +164,7 @@ interface SweepInput {
   readonly runners: readonly Runner[];
   readonly journal: Journal;
   readonly onProgress: (p: VerifyProgress) => void;
+  readonly log: (line: string) => void;
 }
 
 type Swept = Pick<VerifyResult, 'table' | 'realTies' | 'counterexamples' | 'shrink'>;
@@ -184,6 +194,8 @@ async function sweep(s: SweepInput): Promise<Swept> {
   const absorb = (t: SweepTask, o: SweepOutcome, fresh: boolean) => {
     if (fresh) s.journal.record(t, o);
     if (t.kind === 'shrink' && o.kind === 'shrink') {
+      if (o.lost)
+        s.log(`no counterexample for ${t.generator} ${t.backend}@${t.precision} ${t.cls}: ${o.lost} (is the backend deterministic?)`);
       shrinks.set(taskKey(t), o);
       model.shrank(o.steps, o.seconds);
       s.onProgress(model.report(`shrank ${t.generator} ${t.backend}@${t.precision} ${t.cls}`));
@@ -329,6 +341,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     runners: [inThreadRunner(ctx)],
     journal: { file: undefined, done: new Map(), record: () => {} },
     onProgress: o.onProgress ?? (() => {}),
+    log: () => {},
   });
   return { ...swept, seconds: (performance.now() - t0) / 1000 };
 }
