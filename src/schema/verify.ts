@@ -165,7 +165,7 @@ const result = {
   seconds: NonNegative(),
   /** The shrink budget (candidates per class), classes shrunk, and how many of them the budget stopped early. */
   shrink: Type.Optional(Type.Object({ steps: Count(), classes: Count(), exhausted: Count() })),
-  /** CPU seconds of the whole process (every thread), and the worker threads the sweep ran on (the result does not depend on it). */
+  /** CPU seconds of the Node process (all its threads; a PyTorch bridge's own process not counted), and the worker threads the sweep ran on (the result does not depend on it). */
   cpuSeconds: Type.Optional(NonNegative()),
   jobs: Type.Optional(Count()),
 };
