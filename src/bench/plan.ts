@@ -9,7 +9,7 @@ export const GROUPS = ['lenet', 'exact', 'vgg', 'resnet', 'verify'] as const;
 export type Group = (typeof GROUPS)[number];
 /**
  * What a run measures unless --only says otherwise: every group but verify, whose rows time whole
- * verify runs (3 × the main job and 3 × the 2000-sample sweep: some 17 minutes on 2 idle cores, more
+ * verify runs (3 × the main job and 3 × the 2000-sample sweep: up to 18 minutes at their targets, more
  * than the 10 the other groups fit in). `adzone bench --only verify` runs them.
  */
 export const DEFAULT_GROUPS: readonly Group[] = ['lenet', 'exact', 'vgg', 'resnet'];

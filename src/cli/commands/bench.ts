@@ -21,7 +21,7 @@ Measured side by side, each measurement in its own child process (so peak memory
   vgg      VGG11 width 1/4, CIFAR-10 subset batch of ${BATCH.full.vgg} (${BATCH.quick.vgg} with --quick): engine 16/32/64, tfjs-wasm 32
   resnet   ResNet18 width 1/4 with batch norm, batch of ${BATCH.full.resnet} (${BATCH.quick.resnet} with --quick): the same
   verify   wall time of whole verify runs, 3 each: the main job (adzone verify --seed 1) and the 2000-sample
-           sweep; not in the default run (about 17 minutes on 2 idle cores): --only verify
+           sweep; not in the default run (up to 18 minutes at the targets, 3 × 60 s + 3 × 300 s): --only verify
 Targets: ${Object.values(TARGETS)
   .map((t) => `${t.id} ≤ ${t.max}${t.kind === 'seconds' ? ' s' : '×'}`)
   .join(', ')}.
