@@ -2,7 +2,8 @@
  * The command line as a user meets it: bad input gets a clear message and exit code 2; a small
  * verify run writes verify.json and verify.md whose counts add up.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,45 @@ describe('adzone CLI', () => {
     const r = run(...(args as string[]));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(msg as RegExp);
+  });
+
+  // The same, in this process (main() is what bin/adzone.js runs; no process to start for each).
+  it.each([
+    [['help', 'launch'], /unknown command 'launch'/],
+    [['verify', '--fail-on', 'defects'], /--fail-on: unknown value 'defects'; expected one of defect, inconsistent/],
+    [['verify', '--seed', '4294967296'], /--seed must be from −2147483648 to 4294967295/],
+    [['verify', '--shrink-steps', 'x'], /--shrink-steps must be a whole number/],
+    [['verify', '--jobs', '0'], /--jobs must be from 1 to 64/],
+    [['replay', '--generator', 'exact-tie', '--seed', 'x1', '--path', '0'], /--seed must be a whole number, signed or unsigned/],
+    [['replay', '--generator', 'exact-tie', '--seed', '1', '--path', '1:x'], /--path must look like 12:0:3/],
+  ])('main(%j) returns 2 with a message saying what was wrong', async (args, msg) => {
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+      err.push(String(c));
+      return true;
+    });
+    try {
+      expect(await main(args as string[])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join('')).toMatch(msg as RegExp);
+  });
+
+  it('-V and --version print the version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['-V', '--version']) {
+      const r = run(flag);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(pkg.version);
+    }
+  });
+
+  it('verify --resume with no journal in --out exits 2 saying there is nothing to resume', () => {
+    const out = mkdtempSync(join(tmpdir(), 'adzone-verify-'));
+    const r = run('verify', '--resume', '--samples', '2', '--generators', 'exact-tie', '--backends', 'engine', '--out', out, '--quiet');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/nothing to resume: .*\.verify-journal\.jsonl does not exist/);
   });
 
   it('help lists the commands and verify options', () => {
@@ -78,5 +118,46 @@ describe('adzone CLI', () => {
     const md = readFileSync(join(out, 'verify.md'), 'utf8');
     expect(md).toMatch(/## Minimal counterexamples/);
     expect(md).toMatch(/adzone replay --generator exact-tie/);
+  });
+});
+
+describe('verify for CI: --fail-on and --json', () => {
+  const verify = (...args: string[]) => {
+    const out = mkdtempSync(join(tmpdir(), 'adzone-failon-'));
+    return run('verify', '--samples', '6', '--no-shrink', '--out', out, '--quiet', '--json', ...args);
+  };
+
+  it('--fail-on defect exits 1 on a run that includes tfjs-wasm defects, one line per failing cell', (ctx) => {
+    const r = verify('--generators', 'ulp-neighbour-16,round-tie-16', '--backends', 'tfjs-wasm', '--fail-on', 'defect');
+    if (/skipping tfjs-wasm/.test(r.stderr)) {
+      console.log('skipped: tfjs-wasm is not installed here (npm i @tensorflow/tfjs @tensorflow/tfjs-backend-wasm)');
+      return ctx.skip();
+    }
+    expect(r.status, r.stderr).toBe(1);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.failing.length).toBeGreaterThan(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('FAIL '));
+    expect(lines).toHaveLength(summary.failing.length);
+    for (const f of summary.failing) {
+      expect(f.what).toBe('defect');
+      expect(lines).toContain(`FAIL defect: ${f.generator} on tfjs-wasm at 32 bits, ${f.count} of 6 draws`);
+    }
+  });
+
+  it('--fail-on defect exits 0 on the same generators without tfjs-wasm; --json says so, the seed as printed (unsigned)', () => {
+    const r = verify('--generators', 'ulp-neighbour-16,round-tie-16', '--backends', 'engine', '--fail-on', 'defect', '--seed', '-5');
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({
+      schema: 'adzone/verify-summary',
+      exitCode: 0,
+      failing: [],
+      failOn: ['defect'],
+      samples: 6,
+      seed: 2 ** 32 - 5,
+    });
+    expect(summary.cells).toHaveLength(2 * 3);
+    expect(summary.files.json).toMatch(/verify\.json$/);
   });
 });

@@ -37,6 +37,12 @@ describe('counterexample corpus', () => {
     expect(corpus.length).toBeGreaterThan(0);
   });
 
+  it('writes every seed in the one printed form, unsigned (what verify.md prints and replay reads)', () => {
+    expect(corpus.filter((e) => !(Number.isInteger(e.seed) && e.seed >= 0 && e.seed < 2 ** 32)).map((e) => `${e.id}: ${e.seed}`)).toEqual(
+      [],
+    );
+  });
+
   for (const e of corpus) {
     it(`${e.generator} on ${e.backend} at ${e.precision} bits stays ${e.expected} (${e.id})`, async (ctx) => {
       const be = await backend(e.backend);

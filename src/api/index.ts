@@ -212,7 +212,15 @@ export {
 export * from './testing.ts';
 
 // Stages: typed functions, config in, result out (docs/DEVELOPING.md). One line per stage; their types below.
-export { /** The verify sweep: zone counts over the generators' draws, minimal counterexamples. */ runVerify } from '../zones/verify.ts';
+export {
+  /** The verify stage (`adzone verify`): config in, VerifyRun out; worker threads, journal and resume, shrink budget. */ verify,
+} from '../zones/verify.ts';
+export {
+  /** The replay stage (`adzone replay`): re-create one case from generator, seed and path, and classify it. */ replay,
+} from '../zones/replay.ts';
+export {
+  /** The verify sweep in this thread on backend objects you hold: zone counts over the generators' draws, minimal counterexamples. */ runVerify,
+} from '../zones/verify.ts';
 export { /** Re-create a case from its generator, seed and fast-check path. */ replayCase } from '../zones/verify.ts';
 export { /** Classify one Problem on one backend at one precision. */ classifyOne } from '../zones/verify.ts';
 export {
@@ -235,6 +243,12 @@ export type {
   ReportResult,
 } from '../report/index.ts';
 export type {
+  /** verify's config: every field optional, defaults in VERIFY_CONFIG_DEFAULTS. */
+  VerifyConfig,
+  /** What verify returns: the header, the result (table, real ties, counterexamples, timing), backend versions. */
+  VerifyRun,
+  /** What verify reports to onProgress: draws and shrinks done, and one ETA over both. */
+  VerifyProgress,
   /** runVerify's config. */
   VerifyOptions,
   /** runVerify's result: the zone table, real-tie totals, minimal counterexamples. */
@@ -278,3 +292,23 @@ export type {
   /** mergeAblations' config: the folders to join, the output folder. */
   MergeConfig,
 } from '../train/ablate/merge.ts';
+export type {
+  /** replay's config: generator, seed (signed or unsigned 32-bit), path, and where to classify. */
+  ReplayConfig,
+  /** What replay returns: the case, its classification and class, the seed in its printed form. */
+  ReplayResult,
+} from '../zones/replay.ts';
+export {
+  /** verify's defaults, all in one place (the main job). */
+  VERIFY_CONFIG_DEFAULTS,
+} from '../zones/verify.ts';
+export {
+  /** The words `--fail-on` takes (defect, inconsistent, nonfinite, no-forward, bifurcation, compensation, …). */
+  FAIL_ON,
+  /** The (generator, backend, precision) cells of a verify table that fail a list of FAIL_ON words. */
+  failingCells,
+  /** A failing cell, as failingCells lists it. */
+  type FailingCell,
+  /** One word of FAIL_ON. */
+  type FailOn,
+} from '../zones/failOn.ts';

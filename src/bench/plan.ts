@@ -7,8 +7,14 @@
  */
 import type { BenchModel, BenchPrecision, Reps, Task, WireBatch } from './types.ts';
 
-export const GROUPS = ['lenet', 'exact', 'vgg', 'resnet'] as const;
+export const GROUPS = ['lenet', 'exact', 'vgg', 'resnet', 'verify'] as const;
 export type Group = (typeof GROUPS)[number];
+/**
+ * What a run measures unless --only says otherwise: every group but verify, whose rows time whole
+ * verify runs (3 × the main job and 3 × the 2000-sample sweep: up to 18 minutes at their targets, more
+ * than the 10 the other groups fit in). `adzone bench --only verify` runs them.
+ */
+export const DEFAULT_GROUPS: readonly Group[] = ['lenet', 'exact', 'vgg', 'resnet'];
 
 /**
  * Batch sizes. 32 everywhere in a full run: with the engine's WebAssembly kernels the slowest row
@@ -56,7 +62,8 @@ export interface Measurement {
   readonly id: string;
   readonly group: Group;
   readonly measurement: string;
-  readonly model: BenchModel;
+  /** The network stepped, or '—' for rows that time whole commands (the verify group). */
+  readonly model: BenchModel | '—';
   readonly backend: string;
   readonly precision: string;
   readonly accumulate: string;
@@ -68,6 +75,10 @@ export interface Measurement {
   /** …or through the python peer (batch: the group's). */
   readonly torch?: TorchPeer;
   readonly batch: WireBatch;
+  /** Seconds after which the run's worker is stopped, when not the run's own limits (a verify row's several whole runs). */
+  readonly timeoutS?: number;
+  /** A 'seconds' target (targets.ts) on the median itself. */
+  readonly secondsTarget?: string;
 }
 
 export interface PlanInput {
@@ -200,7 +211,58 @@ export function plan(p: PlanInput): Measurement[] {
   ] as const) {
     if (p.groups.includes(group)) planBig(pl, group, model, p.cifar![group]);
   }
+  if (p.groups.includes('verify')) pl.out.push(...verifyRows(p.quick));
   return pl.out;
+}
+
+const NO_BATCH: WireBatch = { x: new Float64Array(0), shape: [0, 0, 0, 0], labels: new Int32Array(0) };
+
+/**
+ * The verify group: the README's main job with its defaults (`adzone verify --seed 1`) and the long
+ * sweep (`--samples 2000`), each run three times as a user runs it, in a fresh process, the median
+ * against its target. --quick: one run of a 10-draw smoke on two generators instead.
+ */
+function verifyRows(quick: boolean): Measurement[] {
+  const three: Reps = { warmup: 0, minReps: 3, maxReps: 3, budgetMs: 0 };
+  const once: Reps = { warmup: 0, minReps: 1, maxReps: 1, budgetMs: 0 };
+  const row = (id: string, measurement: string, args: string[], reps: Reps, runS: number, target: string): Measurement => ({
+    id: `verify/${id}`,
+    group: 'verify',
+    measurement,
+    model: '—',
+    backend: 'engine, tfjs-cpu, tfjs-wasm',
+    precision: 'all',
+    accumulate: 'strict',
+    batchSize: 0,
+    reps,
+    ratios: [],
+    batch: NO_BATCH,
+    timeoutS: runS * reps.maxReps + 60,
+    secondsTarget: target,
+    task: { kind: 'command', args: [...args, '--out', '{out}', '--quiet', '--json'], reps, timeoutS: runS },
+  });
+  if (quick) {
+    const smoke = ['verify', '--seed', '1', '--samples', '10', '--generators', 'exact-tie,near-tie'];
+    return [row('main', 'adzone verify smoke (10 draws, 2 generators), one run', smoke, once, 180, 'verify-main-seconds')];
+  }
+  return [
+    row(
+      'main',
+      'adzone verify --seed 1 (the main job, its defaults), wall time per run',
+      ['verify', '--seed', '1'],
+      three,
+      300,
+      'verify-main-seconds',
+    ),
+    row(
+      'sweep-2000',
+      'adzone verify --samples 2000 --seed 1, wall time per run',
+      ['verify', '--samples', '2000', '--seed', '1'],
+      three,
+      900,
+      'verify-sweep-seconds',
+    ),
+  ];
 }
 
 function planLenet(pl: Planner, b: WireBatch): void {

@@ -11,10 +11,13 @@ export function benchTable(rows: readonly BenchRow[]): string {
   const lines = rows.map((r) => {
     const time = r.msPerStep === null ? (r.skipped ? `skipped: ${r.skipped}` : `failed: ${firstLine(r.error)}`) : ms(r.msPerStep);
     const spread = r.spreadMs ? `${ms(r.spreadMs.min)}–${ms(r.spreadMs.max)}` : '';
-    const ratio = r.ratios.map((q) => `${q.value.toFixed(2)}× ${q.toLabel}`).join('; ');
+    const seconds = (q: (typeof r.ratios)[number]) => q.to === 'seconds';
+    const ratio = r.ratios
+      .map((q) => (seconds(q) ? `${q.value.toFixed(1)} ${q.toLabel}` : `${q.value.toFixed(2)}× ${q.toLabel}`))
+      .join('; ');
     const target = r.ratios
       .filter((q) => q.verdict)
-      .map((q) => `≤ ${q.max}× ${q.verdict}`)
+      .map((q) => `≤ ${q.max}${seconds(q) ? ' s' : '×'} ${q.verdict}`)
       .join('; ');
     const rss = r.peakRssMB === null ? '' : r.peakRssMB.toFixed(0);
     return `| ${r.measurement} | ${r.backend} | ${r.precision} | ${r.accumulate} | ${r.batchSize} | ${time} | ${spread} | ${r.reps || ''} | ${rss} | ${ratio} | ${target} |`;

@@ -4,9 +4,11 @@
  */
 export interface Target {
   readonly id: string;
-  /** PASS when ratio ≤ max. */
+  /** PASS when ratio ≤ max (for a 'seconds' target: when the median wall time in seconds ≤ max). */
   readonly max: number;
   readonly description: string;
+  /** 'ratio' (default): a ratio of two medians; 'seconds': a median wall time, in seconds. */
+  readonly kind?: 'ratio' | 'seconds';
 }
 
 export const TARGETS: Readonly<Record<string, Target>> = {
@@ -47,6 +49,20 @@ export const TARGETS: Readonly<Record<string, Target>> = {
     id: 'exact-vs-backward',
     max: 1.5,
     description: "exact routing of a LeNet-5 MNIST batch of 32 at the 32-bit point at most 1.5× the engine's 32-bit gradient pass",
+  },
+  'verify-main-seconds': {
+    id: 'verify-main-seconds',
+    max: 60,
+    kind: 'seconds',
+    description:
+      "the README's main job, `adzone verify --seed 1` (its defaults), at most 60 s wall (median of 3; the target is for 2 idle cores)",
+  },
+  'verify-sweep-seconds': {
+    id: 'verify-sweep-seconds',
+    max: 300,
+    kind: 'seconds',
+    description:
+      'the long sweep, `adzone verify --samples 2000 --seed 1`, at most 5 minutes wall (median of 3; the target is for 2 idle cores)',
   },
 };
 

@@ -27,7 +27,47 @@ export async function benchSpec(model: BenchModel): Promise<ModelSpec> {
 
 /** Run one task; `ready` is called once imports and data are in place, just before the model is built. */
 export async function runTask(task: Task, ready: () => void): Promise<TaskResult> {
+  if (task.kind === 'command') return commandTask(task, ready);
   return task.kind === 'exact' ? exactTask(task, ready) : stepTask(task, ready);
+}
+
+/**
+ * A whole adzone command in a fresh process, as a user runs it (bin/adzone.js: the TypeScript
+ * through tsx in a checkout, dist/ when installed), each run writing into its own temporary folder.
+ * The command is asked for --json, whose summary gives the CPU seconds of all its threads; the load
+ * average before and after each run is kept beside it (the machine may be shared).
+ */
+async function commandTask(task: Extract<Task, { kind: 'command' }>, ready: () => void): Promise<TaskResult> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { loadavg, tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../../bin/adzone.js', import.meta.url));
+  const runs: Record<string, unknown>[] = [];
+  ready();
+  const timing = await timeSteps(() => {
+    const out = mkdtempSync(join(tmpdir(), 'adzone-bench-cmd-'));
+    const args = task.args.map((a) => (a === '{out}' ? out : a));
+    const load = loadavg()[0];
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: task.timeoutS * 1000, maxBuffer: 64 * 2 ** 20 });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    rmSync(out, { recursive: true, force: true });
+    if (r.status !== 0 && r.status !== 1)
+      throw new Error(`adzone ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').pop()}`);
+    const summary = JSON.parse(r.stdout) as { cpuSeconds?: number; jobs?: number; counterexamples?: number; exitCode?: number };
+    runs.push({
+      wallSeconds,
+      cpuSeconds: summary.cpuSeconds,
+      jobs: summary.jobs,
+      counterexamples: summary.counterexamples,
+      exitCode: r.status,
+      loadavgBefore: load,
+      loadavgAfter: loadavg()[0],
+    });
+  }, task.reps);
+  return { timing, detail: { command: `adzone ${task.args.join(' ')}`, runs } };
 }
 
 /** A training step (SGD) or the evaluation of a batch (forward only), as the task's kind says. */

@@ -43,8 +43,19 @@ export interface StepTask {
   readonly threads?: number;
 }
 
+/** A whole adzone command, run as a user runs it (bin/adzone.js in a fresh process) and timed wall-clock. */
+export interface CommandTask {
+  readonly kind: 'command';
+  /** The arguments after `adzone`; '{out}' is replaced by a fresh temporary folder for each run. */
+  readonly args: readonly string[];
+  readonly reps: Reps;
+  /** Kill a run after this many seconds. */
+  readonly timeoutS: number;
+}
+
 export type Task =
   | StepTask
+  | CommandTask
   | {
       readonly kind: 'exact';
       /** exactRouting, engine gradients at 32 bits (strict), or the plain float64 forward, all at the 32-bit point. */

@@ -47,3 +47,30 @@ export function parseAlphas(value: string | undefined): number[] {
     return a;
   });
 }
+
+/**
+ * `--seed -5` as `--seed=-5`: node's parseArgs takes a value that starts with '-' for an option
+ * ("argument is ambiguous"), and seeds are printed signed by older reports and by fast-check.
+ */
+export function joinNegativeValues(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (names.some((n) => a === `--${n}`) && /^-\d+$/.test(argv[i + 1] ?? '')) {
+      out.push(`${a}=${argv[i + 1]}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** A 32-bit seed, signed or unsigned (−2147483648 … 4294967295: both forms draw the same), as its one printed form, unsigned. */
+export function parseSeedOption(name: string, value: string | undefined, def: number): number {
+  if (value === undefined) return def;
+  if (!/^[+-]?\d+$/.test(value.trim()))
+    throw new UsageError(`--${name} must be a whole number, signed or unsigned 32-bit (−2147483648 to 4294967295), got '${value}'`);
+  const n = Number(value);
+  if (n < -(2 ** 31) || n > 2 ** 32 - 1)
+    throw new UsageError(`--${name} must be from −2147483648 to 4294967295 (32 bits, signed or unsigned), got ${value}`);
+  return n >>> 0;
+}

@@ -34,7 +34,10 @@ export const BenchRowSchema = Type.Object({
   model: Type.String(),
   /** What ran it: a backend (engine, tfjs-wasm, tfjs-cpu, torch) or, for the exact rows, the classifier ('zones/network'). */
   backend: Type.String(),
-  precision: Precision({ description: "a number format of src/precision, or 'exact'" }, ['exact']),
+  precision: Precision({ description: "a number format of src/precision, 'exact', or 'all' (a whole verify run, every precision)" }, [
+    'exact',
+    'all',
+  ]),
   accumulate: Type.String(),
   batchSize: Count(),
   /** Untimed steps first, then the timed ones (0 when the measurement failed or was skipped). */

@@ -135,6 +135,9 @@ export const CounterexampleSchema = Type.Object({
   seed: Type.Integer(),
   path: Type.String(),
   numShrinks: Count(),
+  /** Shrink candidates classified, and whether the run's budget (result.shrink.steps) stopped shrinking with candidates left. */
+  shrinkSteps: Type.Optional(Count()),
+  shrinkExhausted: Type.Optional(Type.Boolean()),
   case: CaseSchema,
   classification: ClassificationSchema,
 });
@@ -160,6 +163,11 @@ const result = {
   realTies: Type.Array(RealTieTotalsSchema),
   counterexamples: Type.Array(CounterexampleSchema),
   seconds: NonNegative(),
+  /** The shrink budget (candidates per class), classes shrunk, and how many of them the budget stopped early. */
+  shrink: Type.Optional(Type.Object({ steps: Count(), classes: Count(), exhausted: Count() })),
+  /** CPU seconds of the Node process (all its threads; a PyTorch bridge's own process not counted), and the worker threads the sweep ran on (the result does not depend on it). */
+  cpuSeconds: Type.Optional(NonNegative()),
+  jobs: Type.Optional(Count()),
 };
 export const VerifyResultSchema = Type.Object(result);
 

@@ -16,7 +16,8 @@
  *    as an inconsistency, never hidden.
  * A backend with a fixed Jacobian (tfjs, torch) is classified against its measured tie rule, with the
  * routing read off its own forward values; a result that no admissible Jacobian explains along that
- * routing is a 'defect' (see classifyFixed). Every verdict says what it rests on (`verdictBasis`):
+ * routing is a 'defect' (see classifyFixed), at a real tie too: there the framework chose a Jacobian,
+ * and it must be an admissible one (admissible.ts). Every verdict says what it rests on (`verdictBasis`):
  * a backend without forward values (src/backends/types.ts) gets 'no-forward', since then a routing
  * defect cannot be told from a rounding-made tie.
  */
@@ -26,7 +27,7 @@ import type { Accumulate } from '../engine/types.ts';
 import { type BetaMode, choice, type JacobianChoice, jacobianName, type MaxPoolJacobian } from '../jacobians/index.ts';
 import type { ExactBackward, ExactForward, ExactNumber, Oracle } from '../oracle/types.ts';
 import type { Format } from '../precision/index.ts';
-import { formatByName, unitRoundoff } from '../precision/index.ts';
+import { formatByName } from '../precision/index.ts';
 import {
   activationShapes,
   flattenParams,
@@ -41,6 +42,7 @@ import {
   windowIndices,
 } from '../problem/index.ts';
 import type { Classification, EntryView, Finding, ValueCheck } from '../schema/verify.ts';
+import { checkAdmissibleAtTie, roundingBound, type TieCheck } from './admissible.ts';
 import type { Cause, Outcome } from './types.ts';
 
 export interface ClassifyConfig {
@@ -252,10 +254,7 @@ function isAllZeroWindow(point: ExactPoint, unit: Unit): boolean {
 }
 
 function bound(depth: number, magnitude: ExactNumber, format: Format): number {
-  const n = depth + 2; // +2: the final rounding to p in wide mode and a double-rounded weight (see oracle/types.ts)
-  const nu = n * unitRoundoff(format);
-  if (nu >= 1) return Infinity;
-  return (nu / (1 - nu)) * magnitude.toNumber();
+  return roundingBound(depth, magnitude.toNumber(), format);
 }
 
 function valueCheck(
@@ -429,6 +428,8 @@ function realTieFindings(point: ExactPoint, rounded?: readonly (readonly number[
  * - else within rounding of the exact AD *along its own routing*: compensation, explained by the
  *   routing units rounding changed;
  * - else: defect, the result is no admissible Jacobian's AD for the routing it computed.
+ * At a real tie (bifurcation) the result is a defect when no admissible Jacobian explains it along
+ * its own routing (admissibleAtTie), and a bifurcation otherwise.
  */
 async function classifyFixed(
   point: ExactPoint,
@@ -467,19 +468,31 @@ async function classifyFixed(
   const along = routing && diffs.length ? config.oracle.backward(problem, routing, rule) : undefined;
 
   const decide = (target: 'params' | 'input') => fixedZone(point, r, rule, routing, diffs, along, format, target);
-
-  const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
   if (bif) {
+    // At a real tie the framework chose a Jacobian: it must still be an admissible one along its own routing (admissible.ts).
+    const tie = (target: 'params' | 'input') =>
+      routing ? admissibleAtTie(point, r, rule, routing, diffs.length === 0, format, target) : undefined;
+    const main = tie(point.target);
+    const inputZone =
+      point.target === 'params'
+        ? inputBif
+          ? tie('input')?.admissible === false
+            ? 'defect'
+            : 'bifurcation'
+          : decide('input').zone
+        : undefined;
     return {
       ...base,
-      zone: 'bifurcation',
+      zone: main?.admissible === false ? 'defect' : 'bifurcation',
       findings: realTieFindings(point, r.activations),
       harmlessRoundingDiffs: 0,
       valueChecks: [valueCheck(point, r, rule, format, ruleName)],
       matchedRules,
       ...(inputZone ? { inputZone } : {}),
+      ...(main?.admissible === false ? { reason: main.reason } : {}),
     };
   }
+  const inputZone = point.target === 'params' ? (inputBif ? 'bifurcation' : decide('input').zone) : undefined;
   const d = decide(point.target);
   return {
     ...base,
@@ -509,6 +522,34 @@ function ownRouting(backend: AdBackend, problem: Problem, r: BackendResult, prec
     throw new Error(`${backend.id} declares forward values but returned neither activations nor routing at ${precision} bits`);
   }
   return routing;
+}
+
+/**
+ * A fixed-Jacobian backend's result at a real tie, against every admissible Jacobian along its own
+ * routing: its measured rule, then first, last, minnorm and the family, then rows chosen window by
+ * window (admissible.ts). Along the exact routing the oracle's AD of each member is already cached.
+ */
+function admissibleAtTie(
+  point: ExactPoint,
+  r: BackendResult,
+  rule: JacobianChoice,
+  routing: Routing,
+  exactRouting: boolean,
+  format: Format,
+  target: 'params' | 'input',
+): TieCheck {
+  return checkAdmissibleAtTie({
+    oracle: point.config.oracle,
+    problem: point.problem,
+    routing,
+    target,
+    got: targetOf(r.grads, target),
+    format,
+    reluAlpha: rule.reluAlpha,
+    betaMode: rule.betaMode,
+    members: [rule.maxpool, { kind: 'first' }, { kind: 'last' }, { kind: 'minnorm' }, ...point.config.family],
+    ...(exactRouting ? { known: (j: JacobianChoice) => point.ad(j) } : {}),
+  });
 }
 
 /** The outcome of a fixed-Jacobian backend for one target. */

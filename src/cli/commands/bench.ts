@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BATCH, GROUPS, type Group } from '../../bench/plan.ts';
+import { BATCH, DEFAULT_GROUPS, GROUPS, type Group } from '../../bench/plan.ts';
 import { runBench } from '../../bench/run.ts';
 import { benchTable } from '../../bench/table.ts';
 import { TARGETS } from '../../bench/targets.ts';
@@ -26,15 +26,17 @@ Measured side by side, each measurement in its own child process (so peak memory
   vgg      VGG11 width 1/4, CIFAR-10 subset batch of ${BATCH.full.vgg} (${BATCH.quick.vgg} with --quick): engine 16/32/64, tfjs-wasm 32,
            PyTorch float32; engine and PyTorch float32 also on N threads
   resnet   ResNet18 width 1/4 with batch norm, batch of ${BATCH.full.resnet} (${BATCH.quick.resnet} with --quick): the same
+  verify   wall time of whole verify runs, 3 each: the main job (adzone verify --seed 1) and the 2000-sample
+           sweep; not in the default run (up to 18 minutes at the targets, 3 × 60 s + 3 × 300 s): --only verify
 PyTorch runs the same network, initial parameters and batch (its first-step loss is checked against
 the engine's), pinned to the same thread count, through the first Python that imports torch.
 Targets: ${Object.values(TARGETS)
-  .map((t) => `${t.id} ≤ ${t.max}×`)
+  .map((t) => `${t.id} ≤ ${t.max}${t.kind === 'seconds' ? ' s' : '×'}`)
   .join(', ')}.
 
 Options:
   --out DIR      where results.json goes (default bench)
-  --only LIST    comma list of ${GROUPS.join(', ')} (default all)
+  --only LIST    comma list of ${GROUPS.join(', ')} (default ${DEFAULT_GROUPS.join(',')})
   --python PATH  the Python interpreter for the PyTorch peer (default: ADZONE_PYTHON, else the
                  first of python3, python, /usr/bin/python3, /usr/local/bin/python3 that imports torch)
   --threads N    the multi-threaded rows' thread count, engine and PyTorch alike (default:
@@ -61,7 +63,7 @@ export async function benchCommand(argv: string[], version: string): Promise<num
     console.log(BENCH_HELP);
     return 0;
   }
-  const groups = parseList('only', values.only, [...GROUPS], GROUPS) as Group[];
+  const groups = parseList('only', values.only, [...DEFAULT_GROUPS], GROUPS) as Group[];
   if (!groups.length) throw new UsageError(`--only needs at least one of ${GROUPS.join(', ')}`);
   if (values.python === '') throw new UsageError('--python needs the path of an interpreter');
   const threads = values.threads === undefined ? undefined : Number(values.threads);

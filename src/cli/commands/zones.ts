@@ -14,6 +14,29 @@ import { type NetworkZonesConfig, networkZones, resolveNetworkZonesConfig } from
 import { parseAlphas, parseList, UsageError } from '../args.ts';
 import { progress } from '../progress.ts';
 
+export const ZONES_HELP = `adzone zones — share of mini-batches in a zone for one θ of a network: the paper's threshold
+estimator (Σ‖g(β=0) − g(β=1)‖∞) side by side with the exact classification of every MaxPool window and ReLU unit
+
+Options:
+  --model NAME       lenet5, lenet5-padded, vgg11, resnet18 (required)
+  --dataset NAME     mnist, cifar10, svhn, imagenet (required; its shape must fit the model)
+  --batches N        the first N mini-batches of the split, in order (required)
+  --out DIR          where zones.json and zones.md go (required)
+  --precision LIST   comma list of 16, 32, 64 (default 16,32,64)
+  --seed S           seed of the untrained parameters initParams(spec, S) (default 1)
+  --batch-size B     mini-batch size (default 128)
+  --width W          channel multiplier for vgg11 / resnet18, e.g. 0.25 or 1/4 (default 1)
+  --batch-norm       insert batch norm (then only the estimator runs: exact classification
+                     through batch norm is impossible); --no-batch-norm removes it (resnet18 has it by default)
+  --stem S           resnet18 only: cifar or imagenet (default cifar)
+  --accumulate MODE  strict or wide (default strict)
+  --relu-alpha A     ReLU'(0) of the run, in [0, 1] (default 0)
+  --split S          train or test (default train; imagenet has test only)
+  --jobs J           worker threads (default: CPUs, at most 4); results do not depend on it
+  --quiet            no progress line
+
+Example: adzone zones --model lenet5 --dataset mnist --precision 16,32,64 --batches 50 --seed 1 --out /tmp/zones-lenet`;
+
 const OPTIONS = {
   model: { type: 'string' },
   dataset: { type: 'string' },
@@ -53,10 +76,10 @@ const FLAG: Readonly<Record<string, string>> = {
   jobs: 'jobs',
 };
 
-export async function zones(argv: string[], meta: { readonly help: string; readonly version: string }): Promise<number> {
+export async function zones(argv: string[], meta: { readonly help?: string; readonly version: string }): Promise<number> {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
-    console.log(meta.help);
+    console.log(meta.help ?? ZONES_HELP);
     return 0;
   }
   const log = (s: string) => process.stderr.write(`${s}\n`);
