@@ -794,7 +794,7 @@ const evasion: Mutation[] = [
     name: 'precision-space-in-config',
     area: EVASION,
     what: "a run's precision written '32 ' in its config and entry, its accuracy lowered",
-    gate: [2, "train/ablate.json: $.runs[0].precision: expected one of '16', '32', '64', got the string \"32 \""],
+    gate: [2, "train/ablate.json: $.runs[0].precision: expected one of '16', '32', '64', 'bf16', got the string \"32 \""],
     apply: (s) => {
       setAccuracy(s.report, 0, 1, 0.5);
       setConfig(s.report, 0, 1, 'precision', '32 ');
