@@ -328,6 +328,16 @@ const baseline: Mutation[] = [
       }),
   },
   {
+    name: 'baseline-thresholds-unknown-generator',
+    area: BASELINE,
+    what: "a generator id misspelt in the thresholds' lone-MaxPool list (it would leave the 64-bit rule)",
+    gate: [2, "thresholds.json: $.verify.loneMaxPoolGenerators[0]: expected a generator id"],
+    apply: (s) =>
+      s.baseline.edit('thresholds.json', (t) => {
+        t.verify.loneMaxPoolGenerators[0] = 'exact-tiee';
+      }),
+  },
+  {
     name: 'baseline-verify-garbage',
     area: BASELINE,
     what: "the baseline's verify.json replaced by text that is not JSON",
