@@ -331,7 +331,7 @@ const baseline: Mutation[] = [
     name: 'baseline-thresholds-unknown-generator',
     area: BASELINE,
     what: "a generator id misspelt in the thresholds' lone-MaxPool list (it would leave the 64-bit rule)",
-    gate: [2, "thresholds.json: $.verify.loneMaxPoolGenerators[0]: expected a generator id"],
+    gate: [2, 'thresholds.json: $.verify.loneMaxPoolGenerators[0]: expected a generator id'],
     apply: (s) =>
       s.baseline.edit('thresholds.json', (t) => {
         t.verify.loneMaxPoolGenerators[0] = 'exact-tiee';
