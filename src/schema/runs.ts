@@ -48,6 +48,7 @@ const RECIPE_FIELDS: Record<RecipeKey, true> = {
   augment: true,
   limitTrain: true,
   limitTest: true,
+  validation: true,
 };
 export const RECIPE_KEYS = Object.keys(RECIPE_FIELDS) as readonly RecipeKey[];
 
