@@ -40,6 +40,7 @@ Commands:
   report    one self-contained HTML report (plus optional Markdown summary and JUnit XML) from result files
   gate      compare a report with a committed baseline under thresholds; exit 1 on a regression
   train     train LeNet-5 / VGG11 / ResNet18 with MaxPool Jacobian β at 16, 32 or 64 bits: test accuracy per epoch, checkpoints, resume
+  tune      search the learning rate of a training config (trials on a validation split, successive halving), then train the lr chosen
   ablate    run a grid of training runs (model × data × β × precision × optimizer × batch norm × seed), resumable, sharded; merge shards into one table
   data      fetch a data set (SVHN, CIFAR-10, …) from its official source with checksums and resume
   nightly   the whole check in one time-budgeted job (property suites ×N, verify, zones, ablation, reports, gate); exit 0 unless something crashed
@@ -387,6 +388,7 @@ export async function main(argv: string[]): Promise<number> {
         if (rest[0] === 'gate') return await (await import('./commands/gate.ts')).gateCommand(['--help']);
         if (rest[0] === 'train') return await (await import('./commands/train.ts')).trainCommand(['--help'], { version: VERSION });
         if (rest[0] === 'ablate') return await (await import('./commands/ablate.ts')).ablateCommand(['--help'], { version: VERSION });
+        if (rest[0] === 'tune') return await (await import('./commands/tune.ts')).tuneCommand(['--help'], { version: VERSION });
         if (rest[0] === 'data') return await (await import('./commands/data.ts')).dataCommand(['--help']);
         if (rest[0] === 'nightly') return await (await import('./commands/nightly.ts')).nightlyCommand(['--help'], { version: VERSION });
         console.log(rest[0] === 'verify' ? VERIFY_HELP : rest[0] === 'replay' ? REPLAY_HELP : rest[0] === 'zones' ? ZONES_HELP : HELP);
@@ -414,6 +416,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/nightly.ts')).nightlyCommand(rest, { version: VERSION });
       case 'ablate':
         return await (await import('./commands/ablate.ts')).ablateCommand(rest, { version: VERSION });
+      case 'tune':
+        return await (await import('./commands/tune.ts')).tuneCommand(rest, { version: VERSION });
       case 'data':
         return await (await import('./commands/data.ts')).dataCommand(rest);
       default:

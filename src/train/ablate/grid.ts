@@ -214,6 +214,14 @@ function toArgv(opts: OptionBundle): string[] {
   return argv;
 }
 
+/** A search's settings as `adzone tune` options. */
+function tuneArgv(t: TuneSearch): string[] {
+  return [
+    ...['--trials', String(t.trials), '--lr-min', String(t.lrMin), '--lr-max', String(t.lrMax), '--rungs', t.rungs.join(',')],
+    ...['--eta', String(t.eta), '--validation', String(t.validation), '--search-seed', String(t.seed)],
+  ];
+}
+
 /** How many cells a grid has (computed before making any). */
 export function gridSize(grid: Grid): number {
   return grid.axes.reduce((n, a) => n * a.values.length, 1);
@@ -270,7 +278,7 @@ export function expandGrid(grid: Grid): Cell[] {
     const p = picks(grid, index);
     const opts: Record<string, Scalar> = { ...grid.base };
     for (const x of p) Object.assign(opts, x.options);
-    const argv = toArgv(opts);
+    const argv = grid.tune ? [...toArgv(opts), ...tuneArgv(grid.tune)] : toArgv(opts);
     const id = p.map((x) => `${safeLabel(x.axis)}-${x.label}`).join('_') || 'run';
     const config = cellConfig(grid, id, opts, argv, fits);
     const key = stringifyExact(config);

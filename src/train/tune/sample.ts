@@ -16,18 +16,23 @@ import { Mulberry32, mixSeed } from '../../data/index.ts';
 /** x rounded to 3 significant digits. */
 export const round3 = (x: number): number => Number(x.toPrecision(3));
 
-/** The lrs of trials 1..n, in trial order (not sorted). */
-export function sampleLrs(n: number, lrMin: number, lrMax: number, seed: number): number[] {
+/** The position in [0, 1) of each trial's lr on the log-range, in trial order: trial i in stratum π(i), i.e. floor(n·u) = π(i). */
+export function stratifiedUnits(n: number, seed: number): number[] {
   const rng = new Mulberry32(mixSeed(seed, 0x4c52));
   const stratum = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [stratum[i], stratum[j]] = [stratum[j], stratum[i]];
   }
+  return stratum.map((s) => (s + rng.next() / 2 ** 32) / n);
+}
+
+/**
+ * The lrs of trials 1..n, in trial order (not sorted): lrMin·(lrMax/lrMin)^u for the units above,
+ * rounded to 3 significant digits (which moves an lr by at most 0.5%, possibly across a stratum's edge).
+ */
+export function sampleLrs(n: number, lrMin: number, lrMax: number, seed: number): number[] {
   const lo = Math.log(lrMin);
   const span = Math.log(lrMax) - lo;
-  return stratum.map((s) => {
-    const u = (s + rng.next() / 2 ** 32) / n;
-    return Math.min(lrMax, Math.max(lrMin, round3(Math.exp(lo + u * span))));
-  });
+  return stratifiedUnits(n, seed).map((u) => Math.min(lrMax, Math.max(lrMin, round3(Math.exp(lo + u * span)))));
 }
