@@ -404,6 +404,27 @@ describe('settings', () => {
   });
 });
 
+describe('adzone tune', { timeout: 120_000 }, () => {
+  const args = (out: string) =>
+    ['tune', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '32', '--mode', 'strict', '--epochs', '1', '--batch-size', '25'].concat(
+      ['--limit-train', '100', '--limit-test', '25', '--trials', '3', '--rungs', '1', '--lr-min', '0.001', '--lr-max', '0.3', '--quiet', '--out', out],
+    );
+
+  it('lists the trials with --dry-run, then searches, prints the lr chosen and exits 0', async () => {
+    const out = join(tmp('adzone-tune-cli-'), 'search');
+    const dry = await runMain(...args(out), '--dry-run');
+    expect(dry.code).toBe(0);
+    const lrs = sampleLrs(3, 0.001, 0.3, 1);
+    expect(dry.out).toContain(`trial  1: lr ${lrs[0]}`);
+    expect(existsSync(out)).toBe(false);
+    const r = await runMain(...args(out));
+    expect(r.code, r.err).toBe(0);
+    const t = readResult(join(out, 'tune.json'), 'tune').data;
+    expect(r.out).toContain(`lr ${t.chosen!.lr} chosen (trial ${t.chosen!.trial}`);
+    expect(t.command).toMatch(/^adzone tune --model lenet5/);
+  });
+});
+
 describe('a grid with a tune: block', { timeout: 120_000 }, () => {
   const grid = {
     file: 'tuned.yaml',
