@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { readResult, type TuneJson } from '../src/schema/index.ts';
 import { mergeAblations, parseGrid, planAblation, runAblation } from '../src/train/ablate/index.ts';
-import type { TrainResult } from '../src/train/index.ts';
+import { type TrainResult, trainRun } from '../src/train/index.ts';
 import {
   chooseTrial,
   planTune,
@@ -404,11 +404,86 @@ describe('settings', () => {
   });
 });
 
+describe('chanceFromEpoch', { timeout: 120_000 }, () => {
+  // one test image: 1.2 × its class's share is 1.2, so every evaluation counts as at chance
+  const atChance = {
+    model: 'lenet5',
+    dataset: 'mnist',
+    beta: 0,
+    precision: '32',
+    mode: 'strict',
+    epochs: 4,
+    batchSize: 32,
+    limitTrain: 64,
+    limitTest: 1,
+  } as const;
+
+  it('sets the first epoch whose evaluation at chance ends a run; null never ends it so', async () => {
+    const at = async (chanceFromEpoch?: number | null) => {
+      const o = await trainRun({
+        ...atChance,
+        out: join(tmp('adzone-chance-'), 'run'),
+        ...(chanceFromEpoch !== undefined ? { chanceFromEpoch } : {}),
+      });
+      return o.status === 'completed' || o.status === 'diverged'
+        ? [o.status, o.result.divergence?.epoch ?? null, o.result.epochs.length]
+        : o.status;
+    };
+    expect(await at()).toEqual(['diverged', 2, 2]);
+    expect(await at(3)).toEqual(['diverged', 3, 3]);
+    expect(await at(null)).toEqual(['completed', null, 4]);
+    await expect(at(0)).rejects.toMatchObject({ field: 'chanceFromEpoch' });
+  });
+
+  it('a grid sets it per cell with chance-from-epoch, recorded in grid.json; a tuned grid refuses it', async () => {
+    const text = `name: c\nbase: { model: lenet5, dataset: mnist, precision: 32, mode: strict, backend: engine, epochs: 4, batch-size: 32, limit-train: 64, limit-test: 1, chance-from-epoch: 3 }\ngrid: { beta: [0] }\n`;
+    const out = tmp('adzone-chance-grid-');
+    await runAblation(planAblation({ grid: { file: 'c.yaml', text }, out }));
+    expect(readResult(join(out, 'grid.json'), 'ablate-grid').data.cells[0].chanceFromEpoch).toBe(3);
+    expect(readResult(join(out, 'ablate.json'), 'ablate').data.runs[0]).toMatchObject({ status: 'diverged', epochs: 4 });
+    expect((readResult(join(out, 'runs', 'beta-0', 'result.json'), 'train').data as TrainResult).divergence?.epoch).toBe(3);
+    const tuned = `${text.replace('grid:', 'tune: { trials: 2 }\ngrid:')}`;
+    expect(() => planAblation({ grid: { file: 't.yaml', text: tuned }, out: tmp('adzone-chance-grid-') })).toThrow(
+      /chance-from-epoch is the search's/,
+    );
+  });
+});
+
 describe('adzone tune', { timeout: 120_000 }, () => {
   const args = (out: string) =>
-    ['tune', '--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '32', '--mode', 'strict', '--epochs', '1', '--batch-size', '25'].concat(
-      ['--limit-train', '100', '--limit-test', '25', '--trials', '3', '--rungs', '1', '--lr-min', '0.001', '--lr-max', '0.3', '--quiet', '--out', out],
-    );
+    [
+      'tune',
+      '--model',
+      'lenet5',
+      '--dataset',
+      'mnist',
+      '--beta',
+      '0',
+      '--precision',
+      '32',
+      '--mode',
+      'strict',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '25',
+    ].concat([
+      '--limit-train',
+      '100',
+      '--limit-test',
+      '25',
+      '--trials',
+      '3',
+      '--rungs',
+      '1',
+      '--lr-min',
+      '0.001',
+      '--lr-max',
+      '0.3',
+      '--quiet',
+      '--out',
+      out,
+    ]);
 
   it('lists the trials with --dry-run, then searches, prints the lr chosen and exits 0', async () => {
     const out = join(tmp('adzone-tune-cli-'), 'search');

@@ -302,6 +302,8 @@ export const AblateGridSchema = Type.Object({
       config: Type.Object({ ...TrainConfigSchema.properties, lr: Type.Optional(NonNegative()) }),
       /** The cell's lr search (the grid's `tune:` block, resolved); absent for a plain run. */
       tune: Type.Optional(TuneSearchSchema),
+      /** The grid's `chance-from-epoch` (the first epoch whose evaluation at chance ends the run); absent: 2. */
+      chanceFromEpoch: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
   ),
 });

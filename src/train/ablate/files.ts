@@ -41,6 +41,7 @@ export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: s
       argv: c.argv,
       config: c.config,
       ...(c.tune ? { tune: c.tune } : {}),
+      ...(c.chanceFromEpoch !== undefined ? { chanceFromEpoch: c.chanceFromEpoch } : {}),
     })),
   };
 }

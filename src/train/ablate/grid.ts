@@ -73,6 +73,8 @@ export interface Cell {
   readonly config: CellConfig;
   /** The cell's lr search (the grid's `tune:` block), or null for a plain run. */
   readonly tune: TuneSearch | null;
+  /** `chance-from-epoch` (a run option, trainRun's chanceFromEpoch) when the grid sets it. */
+  readonly chanceFromEpoch?: number;
 }
 
 /** A cell's config: a run's TrainConfig, without lr when the cell searches it. */
@@ -264,6 +266,21 @@ function cellConfig(grid: Grid, id: string, opts: OptionBundle, argv: readonly s
   }
 }
 
+/**
+ * `chance-from-epoch`: the first epoch whose evaluation at chance ends a run (default 2), for nets
+ * that sit on a plateau longer (VGG11 without batch norm). A tuned cell's final run has the search's.
+ */
+function chanceOption(grid: Grid, id: string, v: Scalar): number {
+  if (grid.tune)
+    throw new GridError(
+      `grid '${grid.name}', cell ${id}: chance-from-epoch is the search's (its last rung) in a grid with a 'tune' block; remove it`,
+    );
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new GridError(`grid '${grid.name}', cell ${id}: chance-from-epoch must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Every cell of the grid in order, each checked as a run would be (GridError naming the cell). */
 export function expandGrid(grid: Grid): Cell[] {
   const total = gridSize(grid);
@@ -280,7 +297,9 @@ export function expandGrid(grid: Grid): Cell[] {
     for (const x of p) Object.assign(opts, x.options);
     const argv = grid.tune ? [...toArgv(opts), ...tuneArgv(grid.tune)] : toArgv(opts);
     const id = p.map((x) => `${safeLabel(x.axis)}-${x.label}`).join('_') || 'run';
-    const config = cellConfig(grid, id, opts, argv, fits);
+    const { 'chance-from-epoch': chance, ...trainOpts } = opts;
+    const chanceFromEpoch = chance === undefined ? undefined : chanceOption(grid, id, chance);
+    const config = cellConfig(grid, id, trainOpts, argv, fits);
     const key = stringifyExact(config);
     const dup = ids.get(key);
     if (dup !== undefined)
@@ -288,7 +307,8 @@ export function expandGrid(grid: Grid): Cell[] {
         `grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`,
       );
     ids.set(key, index);
-    cells.push({ index, id, labels: Object.fromEntries(p.map((x) => [x.axis, x.label])), argv, config, tune: grid.tune });
+    const labels = Object.fromEntries(p.map((x) => [x.axis, x.label]));
+    cells.push({ index, id, labels, argv, config, tune: grid.tune, ...(chanceFromEpoch !== undefined ? { chanceFromEpoch } : {}) });
   }
   return cells;
 }
@@ -296,7 +316,16 @@ export function expandGrid(grid: Grid): Cell[] {
 /** A fingerprint of what a grid runs (the cells' configs in order), to tell whether shards belong together. */
 export function gridHash(cells: readonly Cell[]): string {
   return createHash('sha256')
-    .update(stringifyExact(cells.map((c) => (c.tune ? [c.id, c.config, c.tune] : [c.id, c.config]))))
+    .update(
+      stringifyExact(
+        cells.map((c) => [
+          c.id,
+          c.config,
+          ...(c.tune ? [c.tune] : []),
+          ...(c.chanceFromEpoch ? [{ chanceFromEpoch: c.chanceFromEpoch }] : []),
+        ]),
+      ),
+    )
     .digest('hex')
     .slice(0, 16);
 }

@@ -247,6 +247,7 @@ async function trainCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, c
     return await trainRun(
       {
         ...(cell.config as TrainConfig),
+        ...(cell.chanceFromEpoch !== undefined ? { chanceFromEpoch: cell.chanceFromEpoch } : {}),
         out: dir,
         resume: true,
         checkpointEvery: plan.config.checkpointEvery ?? { seconds: 120 },
