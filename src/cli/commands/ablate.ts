@@ -47,6 +47,9 @@ Options:
   --dry-run        list the cells (marking this shard's, and those finished or started) without training
   --quiet          no progress bars (a line per run still goes to stderr)
 
+chance-from-epoch: N (in base or an axis) is the first epoch whose test accuracy at chance ends a run
+(default 2; VGG11 without batch norm sits at chance for its first epochs).
+
 A tuned cell's folder runs/<cell>/ holds its search (tune.json, trials/) and the run with the lr chosen
 (final/, which the table reports, with the lr in its own column).
 

@@ -21,6 +21,9 @@
  *
  *   tune: { trials: 8, rungs: [5, 10], eta: 3 }
  *
+ * `chance-from-epoch: N` (trainRun's chanceFromEpoch, not a config field: it decides when a run at
+ * chance is stopped) may appear in base or an axis of a grid without `tune:`; it is part of the hash.
+ *
  * Option names are the train command's (`batch-size`, `batch-norm`, …); camelCase (`batchSize`) is
  * read too. Booleans: `batch-norm: true` adds --batch-norm, `augment: false` adds --no-augment.
  * Options about a run's folder and output (`out`, `resume`, `quiet`, `help`) cannot appear: ablate
