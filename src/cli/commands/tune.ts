@@ -201,7 +201,8 @@ function dryRun(plan: ReturnType<typeof planTune>): number {
 function printOutcome(o: TuneOutcome): number {
   const file = join(o.out, TUNE_FILE);
   if (o.status === 'interrupted') {
-    console.log(`interrupted; run the same command again to continue (${file})`);
+    const where = o.run.kind === 'final' ? 'the final run' : `trial ${o.run.index} (lr ${o.run.lr})`;
+    console.log(`interrupted in ${where} at step ${o.step}; run the same command again to continue (${file})`);
     return 1;
   }
   const t = o.record;

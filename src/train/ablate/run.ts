@@ -235,7 +235,7 @@ async function tuneCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, he
       ...(crash ? { crashAt: (_run, p, step) => crash(cell, p, step) } : {}),
     },
   );
-  return o.status === 'done' ? o.final : { status: 'interrupted', out: o.out, step: 0, point: 'step' };
+  return o.status === 'done' ? o.final : { status: 'interrupted', out: o.out, step: o.step, point: 'step' };
 }
 
 /** A plain cell: one training run. */

@@ -59,7 +59,14 @@ export interface TuneHooks {
 
 export type TuneOutcome =
   | { readonly status: 'done'; readonly out: string; readonly record: TuneJson; readonly final: Extract<TrainOutcome, { result: unknown }> }
-  | { readonly status: 'interrupted'; readonly out: string; readonly record: TuneJson };
+  | {
+      readonly status: 'interrupted';
+      readonly out: string;
+      readonly record: TuneJson;
+      /** The run that was interrupted and the step it had reached. */
+      readonly run: TuneRun;
+      readonly step: number;
+    };
 
 /** A search resolved: its runs' shared config (lr aside), its settings and its trials' lrs. */
 export interface TunePlan {
@@ -186,7 +193,8 @@ async function search(s: Session): Promise<SearchEnd> {
     if (outcome.status === 'interrupted') {
       s.hooks.log?.(`trial ${t.index} (lr ${t.lr}) interrupted at step ${outcome.step}; run the search again to resume`);
       const again = readAll(s);
-      return { status: 'interrupted', out: plan.out, record: write(s, again, rungStates(plan.search, again), {}) };
+      const run = { kind: 'trial' as const, index: t.index, lr: t.lr };
+      return { status: 'interrupted', out: plan.out, record: write(s, again, rungStates(plan.search, again), {}), run, step: outcome.step };
     }
   }
 }
@@ -267,8 +275,10 @@ async function trainFinal(s: Session, trials: TrialRead[], rungs: RungState[], c
   } finally {
     train?.done?.();
   }
-  if (outcome.status === 'interrupted' || outcome.status === 'stopped')
-    return { status: 'interrupted', out: plan.out, record: write(s, trials, rungs, { chosen: choice, final: running, status: 'final' }) };
+  if (outcome.status === 'interrupted' || outcome.status === 'stopped') {
+    const record = write(s, trials, rungs, { chosen: choice, final: running, status: 'final' });
+    return { status: 'interrupted', out: plan.out, record, run, step: outcome.step };
+  }
   const r = outcome.result;
   const final = { ...running, status: r.status, finalTestAcc: r.finalTestAcc, bestTestAcc: r.bestTestAcc, seconds: r.timings.totalSeconds };
   return { status: 'done', out: plan.out, record: write(s, trials, rungs, { chosen: choice, final, status: 'done' }), final: outcome };
