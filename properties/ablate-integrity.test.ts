@@ -110,6 +110,13 @@ describe('adzone ablate integrity', () => {
       for (const c of cells) {
         const res = join(folder, 'runs', c.id, 'result.json');
         if (existsSync(res)) expect(readResult(res, 'train').data.config).toEqual(c.config);
+        // a tuned cell: its search reads, and its final run is the cell's config with the lr the search chose
+        const tune = join(folder, 'runs', c.id, 'tune.json');
+        if (!c.tune || !existsSync(tune)) continue;
+        const t = readResult(tune, 'tune').data;
+        expect(t.search).toEqual(c.tune);
+        const fin = join(folder, 'runs', c.id, 'final', 'result.json');
+        if (t.status === 'done') expect(readResult(fin, 'train').data.config).toEqual({ ...c.config, lr: t.chosen!.lr });
       }
       checked++;
     }

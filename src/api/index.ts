@@ -269,6 +269,9 @@ export {
 export {
   /** Join the finished runs of ablation folders (slices of one grid) into one table. */ mergeAblations,
 } from '../train/ablate/merge.ts';
+export {
+  /** Search the learning rate of a training config (trials on a validation split carved from train, successive halving), then train the lr chosen; resumable. */ tuneLr,
+} from '../train/tune/run.ts';
 
 export type {
   /** trainRun's config: the run's options (defaults in src/train/config.ts), its folder, resume and checkpoints. */
@@ -312,3 +315,11 @@ export {
   /** One word of FAIL_ON. */
   type FailOn,
 } from '../zones/failOn.ts';
+export type {
+  /** tuneLr's config: the runs' options without lr, the search's settings (defaults in src/train/tune/config.ts), the folder. */
+  TuneConfig,
+  /** tuneLr's hooks: log lines, each run's hooks, crashAt. */
+  TuneHooks,
+  /** tuneLr's outcome: done with tune.json's record and the final run, or interrupted. */
+  TuneOutcome,
+} from '../train/tune/run.ts';

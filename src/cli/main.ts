@@ -49,6 +49,10 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly run
       'run a grid of training runs (model × data × β × precision × optimizer × batch norm × seed), resumable, sharded; merge shards into one table',
     run: async (a) => (await import('./commands/ablate.ts')).ablateCommand(a, { version: VERSION }),
   },
+  tune: {
+    summary: 'search the learning rate of a training config (trials on a validation split, successive halving), then train the lr chosen',
+    run: async (a) => (await import('./commands/tune.ts')).tuneCommand(a, { version: VERSION }),
+  },
   data: {
     summary: 'fetch a data set (SVHN, CIFAR-10, …) from its official source with checksums and resume',
     run: async (a) => (await import('./commands/data.ts')).dataCommand(a),

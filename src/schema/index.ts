@@ -20,6 +20,7 @@
  * | train | adzone/train | 1 | result.json | src/train/run.ts |
  * | ablate | adzone/ablate | 1 | ablate.json | src/train/ablate/run.ts, src/nightly/ablation.ts |
  * | ablate-grid | adzone/ablate-grid | 1 | grid.json | src/train/ablate/run.ts |
+ * | tune | adzone/tune | 1 | tune.json | src/train/tune/run.ts |
  * | counterexample | adzone/counterexample | 1 | fixtures/counterexamples/*.json | src/zones/corpus.ts |
  * | gate-thresholds | adzone/gate-thresholds | 1 | thresholds.json | src/gate/update.ts |
  * | nightly-plan | adzone/nightly-plan | 1 | plan.json | src/cli/commands/nightly.ts |
@@ -39,6 +40,7 @@ import { type CorpusEntry, CorpusEntrySchema } from './corpus.ts';
 import { type Thresholds, ThresholdsSchema } from './gate.ts';
 import { type NightlyJson, NightlySchema, type NightlySuitesJson, NightlySuitesSchema, type PlanFile, PlanSchema } from './nightly.ts';
 import { type AblateGridJson, AblateGridSchema, type AblateJson, AblateSchema, type TrainJson, TrainSchema } from './train.ts';
+import { type TuneJson, TuneSchema } from './tune.ts';
 import { type VerifyJson, VerifySchema } from './verify.ts';
 import { type ZonesReport, ZonesSchema } from './zones.ts';
 
@@ -48,6 +50,7 @@ export type * from './corpus.ts';
 export type * from './gate.ts';
 export type * from './nightly.ts';
 export type * from './train.ts';
+export type * from './tune.ts';
 export type * from './verify.ts';
 export type * from './zones.ts';
 
@@ -62,6 +65,7 @@ export interface ResultTypes {
 /** Every kind of file with a schema: the result kinds and the files around them. */
 export interface FileTypes extends ResultTypes {
   'ablate-grid': AblateGridJson;
+  tune: TuneJson;
   counterexample: CorpusEntry;
   'gate-thresholds': Thresholds;
   'nightly-plan': PlanFile;
@@ -152,6 +156,14 @@ export const SCHEMAS: Readonly<Record<FileKind, ResultSchema>> = {
     AblateGridSchema,
     'adzone ablate grid',
     "The grid an ablation folder runs: its source, a hash of its cells and every cell's full training config.",
+  ),
+  tune: entry(
+    'tune',
+    1,
+    'tune.json',
+    TuneSchema,
+    'adzone tune result',
+    'A learning-rate search of one training config: every trial (lr, per-epoch validation accuracy and loss, pruned or diverged), the lr chosen on the validation split and the final run trained with it (adzone tune, adzone ablate with a tune block).',
   ),
   counterexample: entry(
     'counterexample',

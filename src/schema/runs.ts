@@ -13,9 +13,9 @@
  * found twice keeps its first file, and a run whose recipe is unknown is dropped when the same run
  * (β and seed) is also found with a known recipe.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type ReadResult, readResult } from './index.ts';
-import type { TrainJson, TrainRunKey } from './train.ts';
+import type { AblateRun, TrainJson, TrainRunKey } from './train.ts';
 import { effectiveStem } from './train.ts';
 
 type ConfigField = keyof TrainJson['config'];
@@ -49,6 +49,7 @@ const RECIPE_FIELDS: Record<RecipeKey, true> = {
   augment: true,
   limitTrain: true,
   limitTest: true,
+  validation: true,
 };
 export const RECIPE_KEYS = Object.keys(RECIPE_FIELDS) as readonly RecipeKey[];
 
@@ -62,6 +63,8 @@ export interface RunRow extends TrainRunKey {
   readonly config?: TrainJson['config'];
   /** Its recipe (the config without β, seed and logEvery); absent when unknown. */
   readonly recipe?: Recipe;
+  /** A tuned cell's search (adzone ablate with a `tune:` block): the lr chosen and the trials. */
+  readonly tune?: AblateRun['tune'];
 }
 
 /** The configuration a β sweep is drawn for: everything but β and seed. */
@@ -143,9 +146,34 @@ function configFromDir(entry: TrainRunKey, dir: string | undefined): TrainJson['
 
 const parentDir = (file: string) => file.replace(/[\\/][^\\/]*$/, '');
 
+/**
+ * A tuned run's recipe: its lr is the search's choice, so the recipe names the search instead (runs
+ * of one tuned grid differ in lr by cell and are still one recipe).
+ */
+function tunedRecipe(recipe: Recipe | undefined, tune: AblateRun['tune']): Recipe | undefined {
+  if (!recipe || !tune) return recipe;
+  const s = tune.search;
+  return { ...recipe, lr: `searched (${s.trials} trials in [${s.lrMin}, ${s.lrMax}], rungs ${s.rungs.join('/')})` };
+}
+
+/** The folders of the runs ablate.json files list, with their runs' keys (a result.json found there of the same key is that run). */
+function listedDirs(results: readonly ReadResult[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const r of results)
+    if (r.kind === 'ablate')
+      for (const x of (r as ReadResult<'ablate'>).data.runs) if (x.dir) dirs.add(`${resolve(parentDir(r.file), x.dir)}|${runKey(x)}`);
+  return dirs;
+}
+
+/**
+ * Every run of the results, once. A result.json with a `validation` split is a search's trial (it
+ * has no test accuracy) and is left out; a result.json in a folder an ablate.json lists is that
+ * entry's run (a tuned cell's final run, whose recipe the entry says).
+ */
 export function trainRuns(results: readonly ReadResult[]): RunRow[] {
   const out = new Map<string, RunRow>();
   const known = new Set<string>();
+  const listed = listedDirs(results);
   const add = (row: RunRow) => {
     const k = `${runKey(row)}|${recipeKey(row.recipe)}`;
     if (out.has(k)) return;
@@ -156,6 +184,7 @@ export function trainRuns(results: readonly ReadResult[]): RunRow[] {
     if (r.kind === 'train') {
       const d = (r as ReadResult<'train'>).data;
       const c = d.config;
+      if (c.validation || listed.has(`${resolve(parentDir(r.file))}|${runKey(c)}`)) continue;
       add({
         model: c.model,
         dataset: c.dataset,
@@ -177,7 +206,7 @@ export function trainRuns(results: readonly ReadResult[]): RunRow[] {
         const { config: own, ...entry } = x;
         const dir = x.dir ? `${parentDir(r.file)}/${x.dir}` : undefined;
         const config = own ?? configFromDir(x, dir);
-        const recipe = recipeOf(config);
+        const recipe = tunedRecipe(recipeOf(config), x.tune);
         add({ ...entry, file: r.file, ...(dir ? { dir } : {}), ...(config ? { config } : {}), ...(recipe ? { recipe } : {}) });
       }
     }

@@ -68,8 +68,33 @@ export const TrainConfigSchema = Type.Object({
   seed: Type.Integer(),
   limitTrain: Nullable(Type.Integer({ minimum: 1 })),
   limitTest: Nullable(Type.Integer({ minimum: 1 })),
+  /**
+   * Hold out a validation split carved from the train split (after limitTrain): `fraction` of each
+   * class's images, picked with `seed` (src/train/validation.ts). The run trains on the rest and
+   * evaluates on the validation split only; the test split is never evaluated. Recorded only when
+   * given (a learning-rate search's trials set it), so configs written before it existed stay equal.
+   */
+  validation: Type.Optional(Type.Object({ fraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), seed: Type.Integer() })),
   /** A metrics line every logEvery steps. */
   logEvery: Type.Integer({ minimum: 1 }),
+});
+
+/** What a trial of an lr search came to (src/schema/tune.ts). */
+export const TRIAL_STATUSES = ['pending', 'pruned', 'completed', 'diverged'] as const;
+
+/** What a search is: its settings, resolved (src/train/tune/config.ts holds the defaults). */
+export const TuneSearchSchema = Type.Object({
+  trials: Type.Integer({ minimum: 1 }),
+  lrMin: Type.Number({ exclusiveMinimum: 0 }),
+  lrMax: Type.Number({ exclusiveMinimum: 0 }),
+  /** Epochs at which the trials still running are compared; the last is every trial's length. */
+  rungs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1 }),
+  /** At each rung but the last, the best ⌈entrants / eta⌉ trials go on. */
+  eta: Type.Number({ exclusiveMinimum: 1 }),
+  /** Share of each class of the train split held out for validation. */
+  validation: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+  /** Seeds the lr draw and the validation split (the runs keep the train config's own seed). */
+  seed: Type.Integer({ minimum: 0 }),
 });
 
 const acc = () => Nullable(Share());
@@ -91,7 +116,10 @@ export const StepLineSchema = Type.Object({
   ...lossScaling,
 });
 
-/** The line closing an epoch: its mean loss, and the evaluation on the test set. */
+/**
+ * The line closing an epoch: its mean loss, and the evaluation on the test set, or, for a run with
+ * a `validation` split, on that split (valLoss, valAcc; testLoss and testAcc null).
+ */
 export const EpochLineSchema = Type.Object({
   kind: Type.Literal('epoch'),
   epoch: Count(),
@@ -101,6 +129,9 @@ export const EpochLineSchema = Type.Object({
   /** null when the epoch was cut short by a non-finite loss (no evaluation). */
   testLoss: Nullable(JsonNumber()),
   testAcc: acc(),
+  /** A run with a `validation` split: the evaluation on it (null when the epoch was cut short). */
+  valLoss: Type.Optional(Nullable(JsonNumber())),
+  valAcc: Type.Optional(acc()),
   lr: Type.Number(),
   seconds: NonNegative(),
   epochSeconds: NonNegative(),
@@ -157,6 +188,8 @@ export const TrainSchema = Type.Object({
     test: files(),
     normalisation: Type.String(),
     augment: Type.Boolean(),
+    /** The validation split carved from the train split (config.validation), which the run evaluated on instead of the test split. */
+    validation: Type.Optional(Type.Object({ n: Count(), fraction: Share(), seed: Type.Integer() })),
     /** 1.2 × the better of uniform guessing and the majority class: can exceed 1 on a tiny test set. */
     chanceThreshold: NonNegative(),
   }),
@@ -192,6 +225,28 @@ export const AblateRunSchema = Type.Object({
   epochs: Type.Optional(Count()),
   bestTestAcc: Type.Optional(best()),
   totalSeconds: Type.Optional(NonNegative()),
+  /** A tuned cell (adzone ablate with a `tune:` block): the lr its search chose and what the search did. */
+  tune: Type.Optional(
+    Type.Object({
+      /** tune.json, relative to ablate.json. */
+      file: Type.String(),
+      lr: Type.Number({ exclusiveMinimum: 0 }),
+      search: TuneSearchSchema,
+      /** The chosen trial's validation accuracy at the epoch it was chosen at. */
+      valAcc: Nullable(Share()),
+      trials: Type.Array(
+        Type.Object({
+          index: Type.Integer({ minimum: 1 }),
+          lr: Type.Number({ exclusiveMinimum: 0 }),
+          status: oneOf(TRIAL_STATUSES),
+          /** Epochs it trained (its last evaluation). */
+          epochs: Count(),
+          valAcc: Nullable(Share()),
+        }),
+      ),
+      trialSeconds: NonNegative(),
+    }),
+  ),
 });
 
 export const AblateSchema = Type.Object({
@@ -225,6 +280,8 @@ export const AblateSchema = Type.Object({
         max: acc(),
         accuracies: Type.Array(acc()),
         meanEpochSeconds: Nullable(NonNegative()),
+        /** Tuned cells: the lr each run's search chose, in the order of `accuracies`. */
+        lrs: Type.Optional(Type.Array(Nullable(Type.Number()))),
       }),
     ),
   ),
@@ -249,7 +306,12 @@ export const AblateGridSchema = Type.Object({
       id: Type.String(),
       labels: Type.Record(Type.String(), Type.String()),
       argv: Type.Array(Type.String()),
-      config: TrainConfigSchema,
+      /** The run's config; without lr in a tuned cell (the search chooses it: runs/<cell>/tune.json). */
+      config: Type.Object({ ...TrainConfigSchema.properties, lr: Type.Optional(NonNegative()) }),
+      /** The cell's lr search (the grid's `tune:` block, resolved); absent for a plain run. */
+      tune: Type.Optional(TuneSearchSchema),
+      /** The grid's `chance-from-epoch` (the first epoch whose evaluation at chance ends the run); absent: 2. */
+      chanceFromEpoch: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
   ),
 });

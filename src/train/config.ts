@@ -202,6 +202,7 @@ export const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'seed',
   'limitTrain',
   'limitTest',
+  'validation',
   'logEvery',
 ];
 
@@ -263,6 +264,19 @@ function checkLossScale(v: unknown): LossScaleConfig {
   return checkNumber('lossScale', v, { min: 0, exclusiveMin: true });
 }
 
+type Validation = NonNullable<TrainConfig['validation']>;
+
+/** A validation split: { fraction in (0, 1), seed } (src/train/validation.ts carves it). */
+function checkValidation(v: unknown): Validation {
+  const o = v as Partial<Validation> | null;
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || Object.keys(o).some((k) => k !== 'fraction' && k !== 'seed'))
+    return fail('validation', `\`validation\` must be { fraction, seed } (e.g. { fraction: 0.1, seed: 1 }), got ${JSON.stringify(v)}`);
+  const fraction = checkNumber('validation', o.fraction, { min: 0, max: 1, exclusiveMin: true });
+  if (fraction >= 1) fail('validation', `\`validation\` fraction must be below 1 (some images must stay to train on), got ${fraction}`);
+  const seed = checkNumber('validation', o.seed ?? TRAIN_DEFAULTS.seed, { min: 0, max: TRAIN_LIMITS.seed, integer: true });
+  return { fraction, seed };
+}
+
 const TRAIN_BACKEND_IDS = ['engine', 'tfjs-wasm', 'tfjs-cpu', 'torch', 'tfjs-node'] as const satisfies readonly TrainBackendId[];
 
 const limit = (field: string) => (v: unknown) =>
@@ -295,6 +309,7 @@ const FIELD_CHECKS: { readonly [K in keyof TrainConfig]-?: (v: unknown) => Train
   seed: (v) => checkNumber('seed', v, { min: 0, max: TRAIN_LIMITS.seed, integer: true }),
   limitTrain: limit('limitTrain'),
   limitTest: limit('limitTest'),
+  validation: checkValidation,
   logEvery: (v) => checkNumber('logEvery', v, { min: 1, integer: true }),
 };
 
@@ -374,6 +389,7 @@ export function resolveTrainConfig(o: TrainOptions): TrainConfig {
     seed: field(o, 'seed', TRAIN_DEFAULTS.seed),
     limitTrain: field(o, 'limitTrain', TRAIN_DEFAULTS.limitTrain),
     limitTest: field(o, 'limitTest', TRAIN_DEFAULTS.limitTest),
+    ...(o.validation !== undefined ? { validation: field(o, 'validation') } : {}),
     logEvery: field(o, 'logEvery', TRAIN_DEFAULTS.logEvery),
   };
   return orderedConfig(config);

@@ -67,7 +67,12 @@ export interface RunContext {
   readonly spec: ModelSpec;
   readonly train: Dataset;
   readonly test: Dataset;
+  /** The validation split the run evaluates on instead of the test split (config.validation), or null. */
+  readonly validation: Dataset | null;
+  /** Accuracy at or below which an evaluation counts as at chance (on the split evaluated). */
   readonly chance: number;
+  /** The first 1-based epoch whose evaluation at chance ends the run; null: never. */
+  readonly chanceFromEpoch: number | null;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
   readonly schedule: LrSchedule;
@@ -193,17 +198,18 @@ function diverged(ctx: RunContext, d: Divergence): boolean {
   return ctx.state.stopped;
 }
 
-/** Mean loss and accuracy on the test set, in inference mode. */
-async function evaluate(ctx: RunContext): Promise<{ testAcc: number; testLoss: number; evalSeconds: number }> {
+/** Mean loss and accuracy on the split evaluated (the validation split when the run has one, else the test set), in inference mode. */
+async function evaluate(ctx: RunContext): Promise<{ acc: number; loss: number; evalSeconds: number }> {
   const t0 = performance.now();
+  const set = ctx.validation ?? ctx.test;
   let correct = 0;
   let lossSum = 0;
-  for (const b of batches(ctx.test, { batchSize: ctx.config.batchSize, shuffle: false })) {
+  for (const b of batches(set, { batchSize: ctx.config.batchSize, shuffle: false })) {
     const r = await ctx.trainer.evaluate(toNetBatch(b));
     correct += r.correct;
     lossSum += r.loss * b.labels.length;
   }
-  return { testAcc: correct / ctx.test.n, testLoss: lossSum / ctx.test.n, evalSeconds: (performance.now() - t0) / 1000 };
+  return { acc: correct / set.n, loss: lossSum / set.n, evalSeconds: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -214,8 +220,10 @@ async function evaluate(ctx: RunContext): Promise<{ testAcc: number; testLoss: n
  */
 async function closeEpoch(ctx: RunContext, lr: number): Promise<EpochLine> {
   const { config, state: s } = ctx;
-  ctx.hooks.onStatus?.(`epoch ${s.epoch + 1}/${config.epochs}: evaluating on ${ctx.test.n} test images…`);
-  const { testAcc, testLoss, evalSeconds } = await evaluate(ctx);
+  const split = ctx.validation ? 'validation' : 'test';
+  ctx.hooks.onStatus?.(`epoch ${s.epoch + 1}/${config.epochs}: evaluating on ${(ctx.validation ?? ctx.test).n} ${split} images…`);
+  const { acc, loss, evalSeconds } = await evaluate(ctx);
+  const scores = ctx.validation ? { testLoss: null, testAcc: null, valLoss: loss, valAcc: acc } : { testLoss: loss, testAcc: acc };
   s.evalSecondsTotal += evalSeconds;
   const line: EpochLine = {
     kind: 'epoch',
@@ -223,8 +231,7 @@ async function closeEpoch(ctx: RunContext, lr: number): Promise<EpochLine> {
     step: s.step,
     loss: s.epochSums.lossSum / s.epochSums.steps,
     trainAcc: accuracy(s.epochSums),
-    testLoss,
-    testAcc,
+    ...scores,
     lr,
     seconds: elapsed(s),
     epochSeconds: s.epochSums.trainSeconds + evalSeconds,
@@ -236,9 +243,9 @@ async function closeEpoch(ctx: RunContext, lr: number): Promise<EpochLine> {
   };
   emit(ctx, line);
   ctx.hooks.log?.(epochSummary(ctx, line));
-  if (s.best === null || testAcc > s.best.testAcc) s.best = { testAcc, epoch: s.epoch + 1 };
-  if (s.epoch >= 1 && testAcc <= ctx.chance && !s.divergence) {
-    const reason = `test accuracy ${pct(testAcc)} after epoch ${s.epoch + 1} is at chance (≤ ${pct(ctx.chance)}: 1.2 × the larger of 1/classes and the most frequent test class)`;
+  if (!ctx.validation && (s.best === null || acc > s.best.testAcc)) s.best = { testAcc: acc, epoch: s.epoch + 1 };
+  if (ctx.chanceFromEpoch !== null && s.epoch + 1 >= ctx.chanceFromEpoch && acc <= ctx.chance && !s.divergence) {
+    const reason = `${split} accuracy ${pct(acc)} after epoch ${s.epoch + 1} is at chance (≤ ${pct(ctx.chance)}: 1.2 × the larger of 1/classes and the most frequent ${split} class)`;
     diverged(ctx, { kind: 'chance', reason, epoch: s.epoch + 1, step: s.step });
   }
   if (!s.stopped) {
@@ -253,7 +260,8 @@ function epochSummary(ctx: RunContext, line: EpochLine): string {
   const sums = ctx.state.epochSums;
   return (
     `epoch ${line.epoch}/${ctx.config.epochs}: train loss ${fmt(line.loss)}${line.trainAcc === null ? '' : `, acc ${pct(line.trainAcc)}`}` +
-    `${line.testAcc === null ? '' : `; test acc ${pct(line.testAcc)} (loss ${fmt(line.testLoss!)})`}; ${fmtDuration(line.epochSeconds)} ` +
+    `${line.testAcc === null ? '' : `; test acc ${pct(line.testAcc)} (loss ${fmt(line.testLoss!)})`}` +
+    `${line.valAcc == null ? '' : `; validation acc ${pct(line.valAcc)} (loss ${fmt(line.valLoss!)})`}; ${fmtDuration(line.epochSeconds)} ` +
     `(${((1000 * sums.trainSeconds) / Math.max(1, sums.steps)).toFixed(0)} ms/step, eval ${fmtDuration(line.evalSeconds)})`
   );
 }

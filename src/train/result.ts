@@ -43,6 +43,7 @@ export function buildResult(ctx: RunContext, o: { readonly versions: Record<stri
       test: { n: test.n, files: test.source.files, sha256: test.source.sha256 },
       normalisation: `${info.normalisation.mean.join(',')} / ${info.normalisation.std.join(',')}`,
       augment: config.augment,
+      ...(ctx.validation && config.validation ? { validation: { n: ctx.validation.n, ...config.validation } } : {}),
       chanceThreshold: ctx.chance,
     },
     versions: { ...o.versions, ...ctx.trainer.versions },

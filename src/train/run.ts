@@ -28,6 +28,7 @@ import type { Optimizer } from '../engine/optim/index.ts';
 import { beta as betaJacobian, choice } from '../jacobians/index.ts';
 import { initBuffers, initParams, type ModelOptions, type ModelSpec, modelSpec } from '../models/index.ts';
 import { readResult, SchemaError, type TrainResult, writeResult } from '../schema/index.ts';
+import { carveValidation } from './validation.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { ConfigError, InputError } from '../util/errors.ts';
 import { assertWritableDir } from '../util/output.ts';
@@ -74,6 +75,12 @@ export interface TrainRunConfig extends TrainOptions {
   readonly resume?: boolean;
   /** Keep training after a NaN/Inf loss or a test accuracy at chance (still recorded as diverged). */
   readonly continueOnDivergence?: boolean;
+  /**
+   * The first epoch (1-based) whose evaluation at chance ends the run as diverged; null: never (a
+   * NaN/Inf loss still does). Default 2. A net that sits on a plateau for its first epochs (VGG11
+   * without batch norm) needs a later one; a search's trials use null and let the pruner judge.
+   */
+  readonly chanceFromEpoch?: number | null;
   /** Default: every 180 s of work. Epoch ends always checkpoint. */
   readonly checkpointEvery?: CheckpointCadence;
   /** Recorded in result.json. Default: adzone's and node's versions. */
@@ -121,6 +128,7 @@ const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', i
  */
 export async function trainRun(config: TrainRunConfig, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   checkTrainOptions(config);
+  checkChanceFromEpoch(config.chanceFromEpoch);
   const fresh = config.resume ? null : resolveTrainConfig(config);
   if (fresh) prepare(fresh);
   const out = resolve(config.out);
@@ -156,6 +164,11 @@ async function runLocked(out: string, rc: TrainRunConfig, fresh: TrainConfig | n
   } finally {
     await ctx.trainer.close?.();
   }
+}
+
+function checkChanceFromEpoch(v: unknown): void {
+  if (v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1)) return;
+  throw new ConfigError('chanceFromEpoch', `\`chanceFromEpoch\` must be a whole number ≥ 1, or null for never, got ${JSON.stringify(v)}`);
 }
 
 function refuseCheckpoint(out: string, file: string): null {
@@ -250,8 +263,8 @@ export function prepare(config: TrainConfig): Prepared {
   }
 }
 
-/** A run's data, with the limits checked against what the splits hold. */
-function loadData(config: TrainConfig, info: DatasetInfo): { train: Dataset; test: Dataset } {
+/** A run's data, with the limits checked against what the splits hold; with `validation`, the train split carved in two. */
+function loadData(config: TrainConfig, info: DatasetInfo): { train: Dataset; test: Dataset; validation: Dataset | null } {
   const train = info.load('train', config.limitTrain !== null ? { limit: config.limitTrain } : {});
   const test = info.load('test', config.limitTest !== null ? { limit: config.limitTest } : {});
   for (const [field, limit, split] of [
@@ -264,7 +277,14 @@ function loadData(config: TrainConfig, info: DatasetInfo): { train: Dataset; tes
         `\`${field}\` ${limit} is more than the ${split.n} images of ${info.name}'s ${field === 'limitTrain' ? 'train' : 'test'} split; leave it out to use them all`,
       );
   }
-  return { train, test };
+  if (!config.validation) return { train, test, validation: null };
+  const carved = carveValidation(train, config.validation);
+  if (carved.validation.n === 0)
+    throw new ConfigError(
+      'validation',
+      `\`validation\` fraction ${config.validation.fraction} of ${train.n} train images leaves no validation image`,
+    );
+  return { ...carved, test };
 }
 
 function makeLossScale(config: TrainConfig, saved: CheckpointHeader['lossScale']): LossScaler | null {
@@ -315,7 +335,7 @@ async function openRun(a: OpenArgs): Promise<RunContext> {
   const { config, saved, out } = a;
   const { info, spec } = a.prepared;
   const files = { checkpoint: join(out, CHECKPOINT_FILE), metrics: join(out, METRICS_FILE), result: join(out, RESULT_FILE) };
-  const { train, test } = loadData(config, info);
+  const { train, test, validation } = loadData(config, info);
   const stepsPerEpoch = batchCount(train.n, config.batchSize);
   const params = initParams(spec, config.seed);
   const buffers = initBuffers(spec);
@@ -344,7 +364,9 @@ async function openRun(a: OpenArgs): Promise<RunContext> {
     spec,
     train,
     test,
-    chance: chanceThreshold(info.classes, test.labels),
+    validation,
+    chance: chanceThreshold(info.classes, (validation ?? test).labels),
+    chanceFromEpoch: a.rc.chanceFromEpoch === undefined ? 2 : a.rc.chanceFromEpoch,
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.epochs,
     schedule: parseLrSchedule(config.lrSchedule),

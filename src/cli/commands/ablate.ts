@@ -28,6 +28,9 @@ GRID is a JSON or YAML file:
       - { precision: 32, mode: strict, backend: engine, label: p32 }
     beta: [0, 1, 10, 100, 1000, 10000]
     seed: [1, 2]
+  tune:                      # optional: search the lr of every cell (adzone help tune), then train the lr chosen;
+    trials: 8                #   lr may then appear nowhere in the grid. Fields: trials, lr-min, lr-max, rungs,
+    rungs: [5, 10]           #   eta, validation, seed (of the lr draw and the validation split)
 
 Options:
   --out DIR        where grid.json, runs/<cell>/ (one adzone train folder per run), ablate.json and ablate.md go
@@ -43,6 +46,12 @@ Options:
                    holding shard-i-of-n folders (--shard auto) stands for them
   --dry-run        list the cells (marking this shard's, and those finished or started) without training
   --quiet          no progress bars (a line per run still goes to stderr)
+
+chance-from-epoch: N (in base or an axis) is the first epoch whose test accuracy at chance ends a run
+(default 2; VGG11 without batch norm sits at chance for its first epochs).
+
+A tuned cell's folder runs/<cell>/ holds its search (tune.json, trials/) and the run with the lr chosen
+(final/, which the table reports, with the lr in its own column).
 
 Finished runs are skipped, interrupted ones resume bit for bit from their checkpoint (written every
 2 minutes and at each epoch end), and a diverged run is recorded as diverged. A grid has at most
@@ -112,7 +121,9 @@ function dryRun(plan: AblationPlan): number {
   for (const c of plan.cells) {
     const state = cellState(plan.out, c);
     const mark = state === 'new' ? '' : ` [${state}]`;
-    console.log(`${mine.has(c.id) ? '*' : ' '} ${String(c.index + 1).padStart(3)} ${c.id}${mark}: adzone train ${c.argv.join(' ')}`);
+    console.log(
+      `${mine.has(c.id) ? '*' : ' '} ${String(c.index + 1).padStart(3)} ${c.id}${mark}: adzone ${c.tune ? 'tune' : 'train'} ${c.argv.join(' ')}`,
+    );
   }
   const shard = plan.shard ? `, ${mine.size} in ${shardWords(plan)} (marked *)` : '';
   console.log(`${plan.cells.length} cells${shard}; folder ${plan.out}`);

@@ -62,6 +62,8 @@ Output and control:
   --checkpoint-every C  N steps, or a time such as 90s or 3m (default 3m); and at the end of every epoch
   --log-every K         a metrics line every K steps (default 50)
   --continue-on-divergence  keep training after a NaN/Inf loss or a test accuracy at chance (still recorded as diverged)
+  --chance-from-epoch N the first epoch whose test accuracy at chance ends the run (default 2; later for a net that sits
+                        on a plateau first, such as VGG11 without batch norm)
   --threads N           threads for the engine's conv/linear kernels (default: ADZONE_THREADS, else the
                         available cores); results are bit-identical for any count. With --backend torch: torch's
                         threads (default 1; its sums may split differently with another count, so resume with the same)
@@ -84,6 +86,7 @@ const OPTIONS = {
   resume: { type: 'boolean' },
   'checkpoint-every': { type: 'string' },
   'continue-on-divergence': { type: 'boolean' },
+  'chance-from-epoch': { type: 'string' },
   quiet: { type: 'boolean' },
   threads: { type: 'string' },
   python: { type: 'string' },
@@ -145,6 +148,11 @@ function defaultOut(o: TrainOptions, resume: boolean): string {
   return join('reports', 'train', name.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
+function chanceFromEpoch(v: string): number {
+  if (!/^\s*\d+\s*$/.test(v) || Number(v) < 1) throw new UsageError(`--chance-from-epoch must be a whole number ≥ 1, got '${v}'`);
+  return Number(v);
+}
+
 /** --python and --threads for a backend in another process (torch). */
 function backendProcess(python: string | undefined, threads: number | undefined) {
   if (python === undefined && threads === undefined) return {};
@@ -170,6 +178,7 @@ export async function trainCommand(argv: string[], { version, crashAt }: TrainCo
         out,
         resume,
         continueOnDivergence: values['continue-on-divergence'] === true,
+        ...(values['chance-from-epoch'] !== undefined ? { chanceFromEpoch: chanceFromEpoch(values['chance-from-epoch']) } : {}),
         checkpointEvery: values['checkpoint-every'] === undefined ? { seconds: 180 } : parseCadence(values['checkpoint-every']),
         versions: { adzone: version, node: process.version },
         command: `adzone train ${argv.join(' ')}`.trim(),

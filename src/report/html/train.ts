@@ -89,8 +89,32 @@ export function accuracySection(runs: readonly RunRow[], id: string): string {
       `<tr><td>${esc(modelLabel(a.config))}</td><td>${esc(a.config.dataset)}</td><td>${esc(a.label)}</td><td>${a.beta}</td><td>${a.seeds}</td><td>${(100 * a.mean).toFixed(2)}%</td><td>${(100 * a.min).toFixed(2)}–${(100 * a.max).toFixed(2)}%</td></tr>`,
     );
   }
-  out.push('</tbody></table></details></section>');
+  out.push('</tbody></table></details>');
+  out.push(tuneTable(runs));
+  out.push('</section>');
   return out.join('\n');
+}
+
+const pctOr = (x: number | null | undefined) => (x == null ? '—' : `${(100 * x).toFixed(2)}%`);
+
+/** The runs whose lr was searched (adzone ablate with a `tune:` block): the lr chosen and every trial. */
+function tuneTable(runs: readonly RunRow[]): string {
+  const tuned = runs.filter((r) => r.tune).sort((a, b) => Number(a.precision) - Number(b.precision) || a.beta - b.beta || a.seed - b.seed);
+  if (!tuned.length) return '';
+  const rows = tuned.map((r) => {
+    const t = r.tune!;
+    const trials = t.trials
+      .map((x) => `${x.lr}: ${x.status}${x.status === 'pruned' ? ` at ${x.epochs}` : ''} (${pctOr(x.valAcc)})`)
+      .join('; ');
+    return `<tr><td>${esc(modelLabel(r))}</td><td>${esc(configLabel(r))}</td><td>${r.beta}</td><td>${r.seed}</td><td>${t.lr}</td><td>${pctOr(t.valAcc)}</td><td>${pctOr(r.testAccuracy)}</td><td class="small">${esc(trials)}</td></tr>`;
+  });
+  return [
+    '<details><summary>Learning rates searched</summary>',
+    '<p class="note">Each run\'s lr was chosen by a search (its tune.json): trials drawn stratified log-uniform, pruned by successive halving, chosen on the validation accuracy of a split carved from the train split (the paper chooses on test accuracy). Trials: lr: how it ended (validation accuracy at its last epoch).</p>',
+    '<table class="small"><thead><tr><th>model</th><th>configuration</th><th>β</th><th>seed</th><th>lr chosen</th><th>validation</th><th>test</th><th>trials</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table></details>',
+  ].join('\n');
 }
 
 const X_KEYS = ['epoch', 'step', 'iteration', 'iter', 'batch'];

@@ -2,15 +2,20 @@
  * The files of an ablation folder:
  *
  *   OUT/grid.json        the grid as expanded (every cell's config and equivalent command line) and its hash
- *   OUT/runs/<cell>/     one training run each (src/train/run.ts): metrics.jsonl, checkpoint.bin, result.json
+ *   OUT/runs/<cell>/     one training run each (src/train/run.ts): metrics.jsonl, checkpoint.bin, result.json;
+ *                        for a tuned cell, an lr search instead (src/train/tune): tune.json, trials/, and
+ *                        the run with the chosen lr in final/
  *   OUT/ablate.json      schema adzone/ablate 1: every finished run, plus the grouped table
  *   OUT/ablate.md        the table in Markdown
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { type AblateGridJson, type AblateRun, readResult, SchemaError, writeResults } from '../../schema/index.ts';
+import { type AblateGridJson, type AblateRun, readResult, SchemaError, type TuneJson, writeResults } from '../../schema/index.ts';
+import { InputError } from '../../util/errors.ts';
 import { stringifyExact } from '../checkpoint.ts';
+import { orderedConfig } from '../config.ts';
 import { CHECKPOINT_FILE, RESULT_FILE, type TrainResult } from '../run.ts';
+import { FINAL_DIR, readTuneRecord, TUNE_FILE } from '../tune/record.ts';
 import { type Cell, type Grid, GridError, gridHash } from './grid.ts';
 import { type RunOutcomeRow, summarise, tableMarkdown } from './table.ts';
 
@@ -29,7 +34,15 @@ export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: s
     description: grid.description,
     hash: gridHash(cells),
     source,
-    cells: cells.map((c) => ({ index: c.index, id: c.id, labels: c.labels, argv: c.argv, config: c.config })),
+    cells: cells.map((c) => ({
+      index: c.index,
+      id: c.id,
+      labels: c.labels,
+      argv: c.argv,
+      config: c.config,
+      ...(c.tune ? { tune: c.tune } : {}),
+      ...(c.chanceFromEpoch !== undefined ? { chanceFromEpoch: c.chanceFromEpoch } : {}),
+    })),
   };
 }
 
@@ -47,12 +60,38 @@ export function readGridRecord(dir: string): GridRecord | null {
 
 export const cellDir = (root: string, cell: Cell): string => join(root, 'runs', cell.id);
 
-/** A finished run of `cell` in `dir`, or null; GridError when the folder holds a different run. */
+/** The folder of the run a cell reports: the cell's folder, or its final/ folder for a tuned cell. */
+export const reportedDir = (root: string, cell: Cell): string => (cell.tune ? join(cellDir(root, cell), FINAL_DIR) : cellDir(root, cell));
+
+/**
+ * A tuned cell's search, when it has ended (tune.json done, the final run's result.json there);
+ * null otherwise; GridError when the folder holds another search.
+ */
+export function finishedSearch(cell: Cell, dir: string): TuneJson | null {
+  let t: TuneJson | null;
+  try {
+    t = readTuneRecord(dir);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new GridError(e.message, dir);
+  }
+  if (!t) return null;
+  if (stringifyExact(t.train) !== stringifyExact(cell.config) || stringifyExact(t.search) !== stringifyExact(cell.tune))
+    throw new GridError(
+      `${join(dir, TUNE_FILE)} was made by another search (its config or settings differ from cell ${cell.id}'s); the folder does not belong to this grid — move it away or use another --out`,
+      dir,
+    );
+  return t.status === 'done' && t.final ? t : null;
+}
+
+/** A finished run of `cell` in `dir` (the cell's folder), or null; GridError when the folder holds a different run. */
 export function finishedRun(cell: Cell, dir: string): TrainResult | null {
-  const f = join(dir, RESULT_FILE);
+  const search = cell.tune ? finishedSearch(cell, dir) : null;
+  if (cell.tune && !search) return null;
+  const f = join(cell.tune ? join(dir, FINAL_DIR) : dir, RESULT_FILE);
   if (!existsSync(f)) return null;
   const r = readResult(f, 'train').data as TrainResult;
-  if (stringifyExact(r.config) !== stringifyExact(cell.config)) {
+  if (stringifyExact(r.config) !== stringifyExact(search ? orderedConfig({ ...cell.config, lr: search.final!.lr }) : cell.config)) {
     throw new GridError(
       `${f} was made by another run (its config differs from cell ${cell.id}'s); the folder does not belong to this grid — move it away or use another --out`,
       f,
@@ -64,6 +103,7 @@ export function finishedRun(cell: Cell, dir: string): TrainResult | null {
 /** Where a cell stands in a folder: finished (result.json), started (a checkpoint) or not yet begun. */
 export function cellState(root: string, cell: Cell): 'finished' | 'started' | 'new' {
   const dir = cellDir(root, cell);
+  if (cell.tune) return readTuneRecord(dir)?.status === 'done' ? 'finished' : existsSync(join(dir, TUNE_FILE)) ? 'started' : 'new';
   if (existsSync(join(dir, RESULT_FILE))) return 'finished';
   return existsSync(join(dir, CHECKPOINT_FILE)) ? 'started' : 'new';
 }
@@ -85,7 +125,13 @@ export function collectRuns(
       const dir = cellDir(root, cell);
       const result = finishedRun(cell, dir);
       if (!result) continue;
-      row = { cell, dir: relative(relTo, dir) || '.', result };
+      const search = cell.tune ? readTuneRecord(dir) : null;
+      row = {
+        cell,
+        dir: relative(relTo, reportedDir(root, cell)) || '.',
+        result,
+        ...(search ? { tune: { file: relative(relTo, join(dir, TUNE_FILE)), record: search } } : {}),
+      };
       known.set(cell.id, row);
     }
     out.push(row);
@@ -114,6 +160,25 @@ function runEntry(r: RunOutcomeRow): AblateRun & Record<string, unknown> {
     bestTestAcc: r.result.bestTestAcc,
     totalSeconds: r.result.timings.totalSeconds,
     config: c,
+    ...(r.tune ? { tune: tuneEntry(r.tune.file, r.tune.record) } : {}),
+  };
+}
+
+/** What ablate.json says of a cell's search: the lr chosen and each trial in a line. */
+function tuneEntry(file: string, t: TuneJson): NonNullable<AblateRun['tune']> {
+  return {
+    file,
+    lr: t.chosen!.lr,
+    search: t.search,
+    valAcc: t.chosen!.valAcc,
+    trials: t.trials.map((x) => ({
+      index: x.index,
+      lr: x.lr,
+      status: x.status,
+      epochs: x.epochs.at(-1)?.epoch ?? 0,
+      valAcc: x.epochs.at(-1)?.valAcc ?? null,
+    })),
+    trialSeconds: t.timings.trialSeconds,
   };
 }
 

@@ -14,6 +14,16 @@
  *     beta: [0, 1, 10, 100, 1000, 10000]
  *     seed: [1, 2]
  *
+ * A top-level `tune:` block searches the learning rate of every cell (src/train/tune: trials on a
+ * validation split carved from the train split, successive halving, then the run with the lr
+ * chosen); its fields are the search's (`trials`, `lr-min`, `lr-max`, `rungs`, `eta`,
+ * `validation`, `seed`; defaults in src/train/tune/config.ts), and `lr` may then appear nowhere:
+ *
+ *   tune: { trials: 8, rungs: [5, 10], eta: 3 }
+ *
+ * `chance-from-epoch: N` (trainRun's chanceFromEpoch, not a config field: it decides when a run at
+ * chance is stopped) may appear in base or an axis of a grid without `tune:`; it is part of the hash.
+ *
  * Option names are the train command's (`batch-size`, `batch-norm`, …); camelCase (`batchSize`) is
  * read too. Booleans: `batch-norm: true` adds --batch-norm, `augment: false` adds --no-augment.
  * Options about a run's folder and output (`out`, `resume`, `quiet`, `help`) cannot appear: ablate
@@ -28,6 +38,7 @@ import { stringifyExact } from '../checkpoint.ts';
 import { resolveTrainConfig, type TrainConfig } from '../config.ts';
 import { optionName, trainOptionsFrom } from '../options.ts';
 import { prepare } from '../run.ts';
+import { resolveTuneSearch, type TuneOptions, type TuneSearch } from '../tune/config.ts';
 
 /** A grid that cannot be run: unreadable, malformed, or a cell no run can be. Unusable input (exit 2). */
 export class GridError extends InputError {
@@ -44,6 +55,8 @@ export interface Grid {
   readonly name: string;
   readonly description: string;
   readonly base: OptionBundle;
+  /** The lr search of every cell (the grid's `tune:` block, resolved), or null. */
+  readonly tune: TuneSearch | null;
   readonly axes: readonly {
     readonly name: string;
     readonly values: readonly { readonly label: string; readonly options: OptionBundle }[];
@@ -57,10 +70,18 @@ export interface Cell {
   readonly id: string;
   /** Axis name → label of this cell's value. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The equivalent `adzone train` command line (without --out), for people to read. */
+  /** The equivalent `adzone train` (or `adzone tune`) command line (without --out), for people to read. */
   readonly argv: readonly string[];
-  readonly config: TrainConfig;
+  /** The run's config; for a tuned cell without lr (the search chooses it). */
+  readonly config: CellConfig;
+  /** The cell's lr search (the grid's `tune:` block), or null for a plain run. */
+  readonly tune: TuneSearch | null;
+  /** `chance-from-epoch` (a run option, trainRun's chanceFromEpoch) when the grid sets it. */
+  readonly chanceFromEpoch?: number;
 }
+
+/** A cell's config: a run's TrainConfig, without lr when the cell searches it. */
+export type CellConfig = Omit<TrainConfig, 'lr'> & { readonly lr?: number };
 
 /** Options ablate sets itself; a grid that names one is refused. */
 const OWNED = new Set(['out', 'resume', 'quiet', 'help', 'checkpoint-every', 'continue-on-divergence']);
@@ -100,11 +121,12 @@ export function parseGrid(text: string, file: string): Grid {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new GridError(`${file}: a grid is a mapping with 'base' (options every run shares) and 'grid' (axis → list of values)`);
   const r = raw as Record<string, unknown>;
-  const unknown = Object.keys(r).filter((k) => !['name', 'description', 'base', 'grid'].includes(k));
+  const unknown = Object.keys(r).filter((k) => !['name', 'description', 'base', 'grid', 'tune'].includes(k));
   if (unknown.length)
     throw new GridError(
-      `${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; a grid has name, description, base and grid`,
+      `${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; a grid has name, description, base, grid and tune`,
     );
+  const tune = r.tune === undefined || r.tune === null ? null : tuneBlock(file, r.tune);
   const name = r.name === undefined ? file.replace(/^.*[\\/]/, '').replace(/\.(json|ya?ml)$/i, '') : r.name;
   if (typeof name !== 'string' || !name) throw new GridError(`${file}: 'name' must be a non-empty string`);
   if (r.description !== undefined && typeof r.description !== 'string') throw new GridError(`${file}: 'description' must be a string`);
@@ -149,7 +171,28 @@ export function parseGrid(text: string, file: string): Grid {
       }
     }
   }
-  return { name, description: (r.description as string | undefined) ?? '', base, axes };
+  if (tune && (owner.has('lr') || 'lr' in base))
+    throw new GridError(
+      `${file}: 'lr' is set${'lr' in base ? ' in base' : ` by axis '${owner.get('lr')}'`} but the 'tune' block searches it; remove one`,
+    );
+  return { name, description: (r.description as string | undefined) ?? '', base, tune, axes };
+}
+
+const camel = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The grid's `tune:` block as a search's settings (names as `lr-min` or `lrMin`), checked. */
+function tuneBlock(file: string, v: unknown): TuneSearch {
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new GridError(
+      `${file}: 'tune' must be a mapping of search settings (e.g. { trials: 8, rungs: [5, 10] }), got ${JSON.stringify(v)}`,
+    );
+  const o = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [camel(k), x])) as TuneOptions;
+  try {
+    return resolveTuneSearch(o);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new GridError(`${file}: tune.${inGridWords(e.message)}`);
+  }
 }
 
 export function readGrid(file: string): { grid: Grid; text: string } {
@@ -176,6 +219,14 @@ function toArgv(opts: OptionBundle): string[] {
   return argv;
 }
 
+/** A search's settings as `adzone tune` options. */
+function tuneArgv(t: TuneSearch): string[] {
+  return [
+    ...['--trials', String(t.trials), '--lr-min', String(t.lrMin), '--lr-max', String(t.lrMax), '--rungs', t.rungs.join(',')],
+    ...['--eta', String(t.eta), '--validation', String(t.validation), '--search-seed', String(t.seed)],
+  ];
+}
+
 /** How many cells a grid has (computed before making any). */
 export function gridSize(grid: Grid): number {
   return grid.axes.reduce((n, a) => n * a.values.length, 1);
@@ -197,20 +248,40 @@ function picks(grid: Grid, index: number): { axis: string; label: string; option
 /** A config error in the grid's words: fields named as the grid names options (`batchSize` → batch-size). */
 const inGridWords = (message: string) => message.replace(/`(\w+)`/g, (_m, f: string) => optionName(f));
 
-/** The config of one cell's options, checked as a run's (model and data set fitting included); GridError naming the cell. */
-function cellConfig(grid: Grid, id: string, opts: OptionBundle, argv: readonly string[], fits: Set<string>): TrainConfig {
+/**
+ * The config of one cell's options, checked as a run's (model and data set fitting included; a
+ * tuned cell checked with a stand-in lr, then without it); GridError naming the cell.
+ */
+function cellConfig(grid: Grid, id: string, opts: OptionBundle, argv: readonly string[], fits: Set<string>): CellConfig {
   try {
-    const config = resolveTrainConfig(trainOptionsFrom(opts));
+    const config = resolveTrainConfig({ ...trainOptionsFrom(opts), ...(grid.tune ? { lr: 1 } : {}) });
     const fit = stringifyExact([config.model, config.dataset, config.width, config.stem, config.batchNorm]);
     if (!fits.has(fit)) {
       prepare(config);
       fits.add(fit);
     }
-    return config;
+    if (!grid.tune) return config;
+    const { lr: _lr, ...rest } = config;
+    return rest;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     throw new GridError(`grid '${grid.name}', cell ${id} (adzone train ${argv.join(' ')}): ${inGridWords(e.message)}`);
   }
+}
+
+/**
+ * `chance-from-epoch`: the first epoch whose evaluation at chance ends a run (default 2), for nets
+ * that sit on a plateau longer (VGG11 without batch norm). A tuned cell's final run has the search's.
+ */
+function chanceOption(grid: Grid, id: string, v: Scalar): number {
+  if (grid.tune)
+    throw new GridError(
+      `grid '${grid.name}', cell ${id}: chance-from-epoch is the search's (its last rung) in a grid with a 'tune' block; remove it`,
+    );
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new GridError(`grid '${grid.name}', cell ${id}: chance-from-epoch must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /** Every cell of the grid in order, each checked as a run would be (GridError naming the cell). */
@@ -227,9 +298,11 @@ export function expandGrid(grid: Grid): Cell[] {
     const p = picks(grid, index);
     const opts: Record<string, Scalar> = { ...grid.base };
     for (const x of p) Object.assign(opts, x.options);
-    const argv = toArgv(opts);
+    const argv = grid.tune ? [...toArgv(opts), ...tuneArgv(grid.tune)] : toArgv(opts);
     const id = p.map((x) => `${safeLabel(x.axis)}-${x.label}`).join('_') || 'run';
-    const config = cellConfig(grid, id, opts, argv, fits);
+    const { 'chance-from-epoch': chance, ...trainOpts } = opts;
+    const chanceFromEpoch = chance === undefined ? undefined : chanceOption(grid, id, chance);
+    const config = cellConfig(grid, id, trainOpts, argv, fits);
     const key = stringifyExact(config);
     const dup = ids.get(key);
     if (dup !== undefined)
@@ -237,7 +310,8 @@ export function expandGrid(grid: Grid): Cell[] {
         `grid '${grid.name}': cells ${cells[dup].id} and ${id} are the same run (every option equal); drop the axis value that changes nothing`,
       );
     ids.set(key, index);
-    cells.push({ index, id, labels: Object.fromEntries(p.map((x) => [x.axis, x.label])), argv, config });
+    const labels = Object.fromEntries(p.map((x) => [x.axis, x.label]));
+    cells.push({ index, id, labels, argv, config, tune: grid.tune, ...(chanceFromEpoch !== undefined ? { chanceFromEpoch } : {}) });
   }
   return cells;
 }
@@ -245,7 +319,16 @@ export function expandGrid(grid: Grid): Cell[] {
 /** A fingerprint of what a grid runs (the cells' configs in order), to tell whether shards belong together. */
 export function gridHash(cells: readonly Cell[]): string {
   return createHash('sha256')
-    .update(stringifyExact(cells.map((c) => [c.id, c.config])))
+    .update(
+      stringifyExact(
+        cells.map((c) => [
+          c.id,
+          c.config,
+          ...(c.tune ? [c.tune] : []),
+          ...(c.chanceFromEpoch ? [{ chanceFromEpoch: c.chanceFromEpoch }] : []),
+        ]),
+      ),
+    )
     .digest('hex')
     .slice(0, 16);
 }

@@ -66,7 +66,7 @@ export function mergeAblations(config: MergeConfig): MergeSummary {
       );
   }
   assertWritableDir(out);
-  const cells: Cell[] = first.cells.map((c) => ({ ...c }));
+  const cells: Cell[] = first.cells.map(({ tune, ...c }) => ({ ...c, tune: tune ?? null }));
   const byId = new Map<string, RunOutcomeRow>();
   for (const d of dirs) for (const r of collectRuns(cells, d, out)) keepFirst(byId, r, log);
   const runs = cells.map((c) => byId.get(c.id)).filter((r): r is RunOutcomeRow => r !== undefined);

@@ -15,9 +15,11 @@ import { resolve } from 'node:path';
 import { writeResult } from '../../schema/index.ts';
 import { assertWritableDir } from '../../util/output.ts';
 import { stringifyExact } from '../checkpoint.ts';
+import type { TrainConfig } from '../config.ts';
 import type { CheckpointCadence, CrashPoint, TrainHooks } from '../loop.ts';
 import { fmtDuration } from '../progress.ts';
 import { ResumeMismatchError, RunLockedError, trainRun, type TrainOutcome } from '../run.ts';
+import { tuneLr } from '../tune/run.ts';
 import {
   cellDir,
   cellState,
@@ -196,23 +198,10 @@ function describe(o: Extract<TrainOutcome, { result: unknown }>): string {
 
 /** Train one cell (resuming it when it has a checkpoint); 'busy' when another process holds it. */
 async function runCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, head: string, eta: string, command: string) {
-  const dir = cellDir(plan.out, cell);
-  const start = cellState(plan.out, cell) === 'started' ? 'resuming from its checkpoint' : 'starting';
-  hooks.log?.(`${head}: ${start} (adzone train ${cell.argv.join(' ')})${eta}`);
-  const crash = hooks.crashAt;
-  const train = hooks.train?.(cell);
+  const start = cellState(plan.out, cell) === 'started' ? `resuming from its ${cell.tune ? 'trials' : 'checkpoint'}` : 'starting';
+  hooks.log?.(`${head}: ${start} (adzone ${cell.tune ? 'tune' : 'train'} ${cell.argv.join(' ')})${eta}`);
   try {
-    return await trainRun(
-      {
-        ...cell.config,
-        out: dir,
-        resume: true,
-        checkpointEvery: plan.config.checkpointEvery ?? { seconds: 120 },
-        ...(plan.config.version ? { versions: { adzone: plan.config.version, node: process.version } } : {}),
-        command: `${command} (cell ${cell.id})`,
-      },
-      { ...train, ...(crash ? { crashAt: (p: CrashPoint, s: number) => crash(cell, p, s) } : {}) },
-    );
+    return cell.tune ? await tuneCell(plan, cell, hooks, head, command) : await trainCell(plan, cell, hooks, command);
   } catch (e) {
     if (e instanceof RunLockedError) {
       hooks.log?.(`${head}: another process is running it (${e.message.split(';')[0]}); left to it`);
@@ -224,6 +213,49 @@ async function runCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, hea
         e.file,
       );
     throw e;
+  }
+}
+
+/** A tuned cell: its lr search, then the final run (src/train/tune), as one outcome. */
+async function tuneCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, head: string, command: string): Promise<TrainOutcome> {
+  const { lr: _lr, ...train } = cell.config;
+  const crash = hooks.crashAt;
+  const o = await tuneLr(
+    {
+      train,
+      search: cell.tune!,
+      out: cellDir(plan.out, cell),
+      checkpointEvery: plan.config.checkpointEvery ?? { seconds: 120 },
+      ...(plan.config.version ? { versions: { adzone: plan.config.version, node: process.version } } : {}),
+      command: `${command} (cell ${cell.id})`,
+    },
+    {
+      log: (line) => hooks.log?.(`${head}: ${line}`),
+      ...(hooks.train ? { train: () => hooks.train!(cell) } : {}),
+      ...(crash ? { crashAt: (_run, p, step) => crash(cell, p, step) } : {}),
+    },
+  );
+  return o.status === 'done' ? o.final : { status: 'interrupted', out: o.out, step: o.step, point: 'step' };
+}
+
+/** A plain cell: one training run. */
+async function trainCell(plan: AblationPlan, cell: Cell, hooks: AblationHooks, command: string): Promise<TrainOutcome> {
+  const dir = cellDir(plan.out, cell);
+  const crash = hooks.crashAt;
+  const train = hooks.train?.(cell);
+  try {
+    return await trainRun(
+      {
+        ...(cell.config as TrainConfig),
+        ...(cell.chanceFromEpoch !== undefined ? { chanceFromEpoch: cell.chanceFromEpoch } : {}),
+        out: dir,
+        resume: true,
+        checkpointEvery: plan.config.checkpointEvery ?? { seconds: 120 },
+        ...(plan.config.version ? { versions: { adzone: plan.config.version, node: process.version } } : {}),
+        command: `${command} (cell ${cell.id})`,
+      },
+      { ...train, ...(crash ? { crashAt: (p: CrashPoint, s: number) => crash(cell, p, s) } : {}) },
+    );
   } finally {
     train?.done?.();
   }

@@ -5,6 +5,7 @@
  * model it ended with, as the paper's collapsed runs do). Missing runs (not run yet, or in another
  * shard) are counted, never guessed.
  */
+import type { TuneJson } from '../../schema/tune.ts';
 import type { TrainResult } from '../run.ts';
 import type { Cell } from './grid.ts';
 
@@ -33,6 +34,8 @@ export interface RunOutcomeRow {
   /** Relative to the ablate.json that lists it. */
   readonly dir: string;
   readonly result: TrainResult;
+  /** A tuned cell: its tune.json (relative to the ablate.json) and what it holds. */
+  readonly tune?: { readonly file: string; readonly record: TuneJson };
 }
 
 export interface TableRow {
@@ -51,6 +54,8 @@ export interface TableRow {
   readonly max: number | null;
   readonly accuracies: readonly (number | null)[];
   readonly meanEpochSeconds: number | null;
+  /** Tuned cells: the lr each run's search chose (null for a run not tuned), in the order of `accuracies`. */
+  readonly lrs?: readonly (number | null)[];
 }
 
 export function summarise(cells: readonly Cell[], done: readonly RunOutcomeRow[]): { seedAxes: string[]; rows: TableRow[] } {
@@ -88,12 +93,21 @@ export function summarise(cells: readonly Cell[], done: readonly RunOutcomeRow[]
       max: finite.length ? Math.max(...finite) : null,
       accuracies: accs,
       meanEpochSeconds: epochSecs.length ? epochSecs.reduce((s, x) => s + x, 0) / epochSecs.length : null,
+      ...(members.some((c) => c.tune) ? { lrs: results.map((r) => r.tune?.record.chosen?.lr ?? null) } : {}),
     });
   }
   return { seedAxes: [...seeds], rows };
 }
 
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}`);
+
+const lrText = (lrs: readonly (number | null)[] | undefined) =>
+  !lrs?.length ? '—' : [...new Set(lrs.map((x) => (x === null ? '—' : String(x))))].join(', ');
+
+const TUNED_NOTE =
+  "lr chosen: each cell's learning-rate search (runs/<cell>/tune.json: every trial's lr and per-epoch validation accuracy) " +
+  'chose it on a validation split carved from the train split, never on the test split; the accuracy is the final run with that lr ' +
+  '(runs/<cell>/final), trained on the whole train split and evaluated on the test split.';
 
 /** The table as Markdown (accuracies in %). */
 export function tableMarkdown(o: {
@@ -116,17 +130,20 @@ export function tableMarkdown(o: {
     '',
   );
   const seedNote = o.seedAxes.length ? ` over ${o.seedAxes.join(', ')}` : '';
-  L.push(`| ${[...axes, `test accuracy % (mean ± std${seedNote})`, 'min – max', 'runs', 'diverged', 's/epoch'].join(' | ')} |`);
-  L.push(`| ${[...axes, '', '', '', '', ''].map(() => '---').join(' | ')} |`);
+  const tuned = o.rows.some((r) => r.lrs);
+  const lrCol = tuned ? ['lr chosen'] : [];
+  L.push(`| ${[...axes, ...lrCol, `test accuracy % (mean ± std${seedNote})`, 'min – max', 'runs', 'diverged', 's/epoch'].join(' | ')} |`);
+  L.push(`| ${[...axes, ...lrCol, '', '', '', '', ''].map(() => '---').join(' | ')} |`);
   for (const r of o.rows) {
     const acc = r.mean === null ? '—' : `${pct(r.mean)}${r.std === null ? '' : ` ± ${pct(r.std)}`}`;
     const range = r.min === null ? '—' : r.min === r.max ? pct(r.min) : `${pct(r.min)} – ${pct(r.max)}`;
     const runs = r.finished === r.planned ? `${r.finished}` : `${r.finished} of ${r.planned}`;
     const div = r.diverged ? `${r.diverged}${r.noAccuracy ? ` (${r.noAccuracy} without accuracy)` : ''}` : '0';
     L.push(
-      `| ${[...axes.map((a) => r.labels[a]), acc, range, runs, div, r.meanEpochSeconds === null ? '—' : r.meanEpochSeconds.toFixed(0)].join(' | ')} |`,
+      `| ${[...axes.map((a) => r.labels[a]), ...(tuned ? [lrText(r.lrs)] : []), acc, range, runs, div, r.meanEpochSeconds === null ? '—' : r.meanEpochSeconds.toFixed(0)].join(' | ')} |`,
     );
   }
+  if (tuned) L.push('', TUNED_NOTE);
   if (o.missing.length) L.push('', `Missing runs: ${o.missing.join(', ')}.`);
   L.push('');
   return L.join('\n');
