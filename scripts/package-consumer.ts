@@ -37,6 +37,7 @@ import {
   type MaxPoolKernel,
   maxPoolBackend,
 } from 'adzone/testing';
+import { createTorchBackend, exportBatch, PROTOCOL_VERSION, type TorchBackendOptions } from 'adzone/backends/torch';
 
 const f: Format = formatByName('16');
 const x: number = round(F32, 1 / 3) + round(f, 0.1);
@@ -58,6 +59,7 @@ const mine: AdBackend = {
   description: 'a hand-written backend',
   precisions: ['64'],
   fixedJacobian: true,
+  forwardValues: true,
   versions: {},
   async run(problem: Problem): Promise<BackendResult> {
     const out = runChain(problem, {
@@ -95,6 +97,10 @@ export async function use(): Promise<readonly (Zone | string | number)[]> {
     oracle: decimalOracle,
   };
   const v = await runVerify(verify);
-  const arbitraries = [exactTie(), nearTie()].length;
+  // PyTorch through the bridge (unavailable with one line where torch is not installed), and a batch file for a GPU box.
+  const torchOptions: TorchBackendOptions = { device: 'cpu', clientVersion: '0.1.0' };
+  const torch = await createTorchBackend(torchOptions);
+  const batch = exportBatch({ samples: 1, seed: 1, generators: [generatorById('exact-tie')], precisions: ['16'], clientVersion: '0.1.0' });
+  const arbitraries = [exactTie(), nearTie()].length + batch.verifyRequests + PROTOCOL_VERSION + torch.id.length;
   return [first?.zone ?? 'none', one.zone, v.table.length, report.draws, all.draws, arbitraries, Number(r.den), e.toString()];
 }

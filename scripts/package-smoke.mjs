@@ -7,7 +7,7 @@ const fail = (what) => {
 };
 const adzone = await import('adzone');
 const subpaths = {};
-for (const s of ['generators', 'oracle', 'testing']) subpaths[s] = await import(`adzone/${s}`);
+for (const s of ['generators', 'oracle', 'testing', 'backends/torch']) subpaths[s] = await import(`adzone/${s}`);
 const pkg = (await import('adzone/package.json', { with: { type: 'json' } })).default;
 for (const [s, m] of Object.entries(subpaths)) {
   // Every subpath's names are also the root's, and the same objects.
@@ -23,6 +23,8 @@ const kernels = await import(new URL('dist/engine/kernels/index.js', root).href)
 const status = kernels.kernelStatus();
 if (!status.active) fail(`engine kernels: ${status.reason}`);
 if (existsSync(new URL('src/', root))) fail('src/ was shipped');
+// The PyTorch bridge ships beside dist/, where createTorchBackend looks for it.
+if (!existsSync(subpaths['backends/torch'].TORCH_BRIDGE)) fail(`the PyTorch bridge is not at ${subpaths['backends/torch'].TORCH_BRIDGE}`);
 
 // The core works without tfjs: the engine on a generator's draw, classified exactly.
 const { GENERATORS, classifyPoint, decimalOracle, engineBackend, generatorById, loadBackend, isUnavailable } = adzone;

@@ -210,6 +210,7 @@ export {
 
 // Test-suite helpers (also `adzone/testing`).
 export * from './testing.ts';
+export * from './backends/torch.ts';
 
 // Stages: typed functions, config in, result out (docs/DEVELOPING.md). One line per stage; their types below.
 export {
