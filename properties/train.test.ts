@@ -573,7 +573,7 @@ describe('adzone train: tiny runs', () => {
     [[...base, '--precision', '32', '--checkpoint-every', '5x'], /--checkpoint-every must be/],
     [[...base, '--precision', '32', '--model', 'vgg11'], /--model vgg11 on --dataset mnist/],
     [[...base, '--precision', '32', '--frobnicate'], /Unknown option '--frobnicate'/],
-    [['train', '--model', 'lenet5'], /train needs --dataset, --beta, --precision, --epochs/],
+    [['train', '--model', 'lenet5'], /train needs --dataset, --precision, --epochs/],
     [['train', '--model', 'resnet50', '--dataset', 'mnist'], /--model must be one of/],
   ])('%j exits 2 with a message saying what was wrong', async (args, msg) => {
     const r = await cli(...(args as string[]));

@@ -39,10 +39,12 @@ export type TrainOptions = {
 };
 
 /** The fields a fresh run cannot do without. */
-export const REQUIRED_TRAIN_FIELDS = ['model', 'dataset', 'beta', 'precision', 'epochs'] as const;
+export const REQUIRED_TRAIN_FIELDS = ['model', 'dataset', 'precision', 'epochs'] as const;
 
 /** The defaults of every optional field, in one place. */
 export const TRAIN_DEFAULTS = {
+  /** β = 0 is the `first` member, what PyTorch, TensorFlow and tfjs do. */
+  beta: 0,
   betaMode: 'backward',
   reluAlpha: 0,
   optimizer: 'sgd',
@@ -375,7 +377,7 @@ export function resolveTrainConfig(o: TrainOptions): TrainConfig {
   const config: TrainConfig = {
     model,
     dataset,
-    beta: field(o, 'beta'),
+    beta: field(o, 'beta', TRAIN_DEFAULTS.beta),
     betaMode: field(o, 'betaMode', TRAIN_DEFAULTS.betaMode),
     reluAlpha: field(o, 'reluAlpha', TRAIN_DEFAULTS.reluAlpha),
     ...arithmeticFields(o),

@@ -21,7 +21,7 @@ Required:
   --model NAME          ${MODEL_NAMES.join(', ')}
   --dataset NAME        mnist, cifar10, svhn (once fetched: adzone data fetch svhn), imagenet-sample (the 1,000-image
                         ImageNet sample as train and test split: smoke runs only; resnet18 takes the ImageNet stem on it)
-  --beta B              MaxPool Jacobian β(B) = B·minnorm + (1 − B)·first, an integer (0 = first; the paper: 0, 1, 10, 100, 1000, 10000)
+  --beta B              MaxPool Jacobian β(B) = B·minnorm + (1 − B)·first, an integer (0 = first; the paper: 0, 1, 10, 100, 1000, 10000) (default 0)
   --precision P         16, 32, 64 or bf16 (bfloat16: the engine and torch)
   --epochs E
 
