@@ -1,6 +1,6 @@
 /** Small, strict option parsing helpers: every bad value gets a message saying what was expected. */
 
-import { UsageError } from '../util/errors.ts';
+import { ConfigError, UsageError } from '../util/errors.ts';
 
 export { UsageError };
 
@@ -82,4 +82,40 @@ export function parseThreads(value: string | undefined, max: number): number | u
   if (!/^\d+$/.test(value.trim()) || n < 1 || n > max)
     throw new UsageError(`--threads must be an integer from 1 to ${max}, got '${value}'`);
   return n;
+}
+
+/** The option that sets a config field ('betaMode' → 'beta-mode'), or undefined for a field no option sets. */
+export type OptionOf = (field: string) => string | undefined;
+
+/**
+ * A stage's ConfigError in the command line's words, one rule for every command: each `field`
+ * mention an option sets becomes --option, and a message that does not name its own field's
+ * option then opens with it (so no message says "--path: --path …").
+ */
+export function inOptionWords(e: ConfigError, optionOf: OptionOf): UsageError {
+  const flag = (field: string) => {
+    const o = optionOf(field);
+    return o === undefined ? undefined : `--${o}`;
+  };
+  const text = e.message.replace(/`(\w+)`/g, (m, field: string) => flag(field) ?? m);
+  const own = flag(e.field);
+  return new UsageError(own === undefined || text.includes(own) ? text : `${own}: ${text}`);
+}
+
+/** Run `f`, reporting a ConfigError it throws in the command line's words (inOptionWords). */
+export function asUsage<T>(optionOf: OptionOf, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof ConfigError ? inOptionWords(e, optionOf) : e;
+  }
+}
+
+/** asUsage for a stage that returns a promise. */
+export async function asUsageAsync<T>(optionOf: OptionOf, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw e instanceof ConfigError ? inOptionWords(e, optionOf) : e;
+  }
 }

@@ -11,7 +11,7 @@ import { toJson } from '../../util/atomic.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { REPLAY_DEFAULTS, type ReplayResult, replay } from '../../zones/replay.ts';
 import { VERIFY_CONFIG_DEFAULTS as D } from '../../zones/verify.ts';
-import { joinNegativeValues, parseAlphas, parseChoice, parseList, parseSeedOption, UsageError } from '../args.ts';
+import { inOptionWords, joinNegativeValues, parseAlphas, parseChoice, parseList, parseSeedOption, UsageError } from '../args.ts';
 import { torchOptions } from './verify.ts';
 
 export const REPLAY_HELP = `adzone replay — re-create and classify one case from a report
@@ -80,7 +80,7 @@ export async function replayCommand(argv: string[], meta: { readonly version: st
     });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    throw new UsageError(`--${FLAG[e.field] ?? e.field}: ${e.message.replace(/`(\w+)`/g, (_m, f: string) => `--${FLAG[f] ?? f}`)}`);
+    throw inOptionWords(e, (field) => FLAG[field] ?? field);
   }
   if (values.json) console.log(toJson({ seed: r.seed, case: r.case, classification: r.classification }));
   else printReplay(r);

@@ -13,7 +13,7 @@ import { checkTrainOptions, REQUIRED_TRAIN_FIELDS, resolveTrainConfig, type Trai
 import { RESULT_FILE, ResumeMismatchError, trainRun, type CheckpointCadence, type TrainHooks, type TrainOutcome } from '../../train/run.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { stringifyExact } from '../../train/checkpoint.ts';
-import { parseThreads, UsageError } from '../args.ts';
+import { inOptionWords, parseThreads, UsageError } from '../args.ts';
 
 export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, docs/DESIGN.md §4)
 
@@ -108,13 +108,6 @@ function parseCadence(v: string): CheckpointCadence {
   return { seconds: Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) };
 }
 
-/** A ConfigError in the command line's words: `field` mentions become --options; a message naming none opens with the option. */
-function inOptionWords(e: ConfigError): UsageError {
-  const flag = (field: string) => `--${optionName(field)}`;
-  const text = e.message.replace(/`(\w+)`/g, (_m, field: string) => flag(field));
-  return new UsageError(text === e.message ? `${flag(e.field)}: ${text}` : text);
-}
-
 function resumeMismatch(e: ResumeMismatchError): UsageError {
   const said = (k: 'checkpoint' | 'given') => e.fields.map((f) => `${f.field} ${stringifyExact(f[k])}`).join(', ');
   return new UsageError(
@@ -191,7 +184,7 @@ export async function trainCommand(argv: string[], { version, crashAt }: TrainCo
   } catch (e) {
     progress.done();
     if (e instanceof ResumeMismatchError) throw resumeMismatch(e);
-    if (e instanceof ConfigError) throw inOptionWords(e);
+    if (e instanceof ConfigError) throw inOptionWords(e, optionName);
     throw e;
   }
 }

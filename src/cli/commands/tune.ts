@@ -22,7 +22,7 @@ import {
   tuneLr,
 } from '../../train/tune/index.ts';
 import { ConfigError } from '../../util/errors.ts';
-import { UsageError } from '../args.ts';
+import { inOptionWords, UsageError } from '../args.ts';
 
 const d = TUNE_DEFAULTS;
 
@@ -116,8 +116,7 @@ function searchOptions(values: Record<string, unknown>): TuneOptions {
     resolveTuneSearch(o as TuneOptions);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    const flagOf = (f: string) => `--${Object.entries(SEARCH_OPTIONS).find(([, x]) => x === f)?.[0] ?? f}`;
-    throw new UsageError(e.message.replace(/`(\w+)`/g, (_m, f: string) => flagOf(f)));
+    throw inOptionWords(e, (field) => Object.entries(SEARCH_OPTIONS).find(([, x]) => x === field)?.[0]);
   }
   return o as TuneOptions;
 }
@@ -144,13 +143,6 @@ function threadCount(v: string): number {
   if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_THREADS)
     throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, got '${v}'`);
   return n;
-}
-
-/** A ConfigError of the train options in the command line's words. */
-function inOptionWords(e: ConfigError): UsageError {
-  const flag = (field: string) => `--${optionName(field)}`;
-  const text = e.message.replace(/`(\w+)`/g, (_m, field: string) => flag(field));
-  return new UsageError(text === e.message ? `${flag(e.field)}: ${text}` : text);
 }
 
 export async function tuneCommand(argv: string[], { version }: { readonly version: string }): Promise<number> {
@@ -183,7 +175,7 @@ export async function tuneCommand(argv: string[], { version }: { readonly versio
     return printOutcome(outcome);
   } catch (e) {
     progress.done();
-    if (e instanceof ConfigError) throw inOptionWords(e);
+    if (e instanceof ConfigError) throw inOptionWords(e, optionName);
     throw e;
   }
 }

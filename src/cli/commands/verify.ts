@@ -23,7 +23,17 @@ import { exportBatch } from '../../zones/batch.ts';
 import { addToCorpus } from '../../zones/corpus.ts';
 import { FAIL_ON, type FailOn, failingCells, failLine, type FailingCell } from '../../zones/failOn.ts';
 import { resolveVerifyConfig, VERIFY_CONFIG_DEFAULTS as D, type VerifyConfig, type VerifyRun, verify } from '../../zones/verify.ts';
-import { joinNegativeValues, parseAlphas, parseChoice, parseIntOption, parseList, parseSeedOption, UsageError } from '../args.ts';
+import {
+  asUsage,
+  asUsageAsync,
+  joinNegativeValues,
+  parseAlphas,
+  parseChoice,
+  parseIntOption,
+  parseList,
+  parseSeedOption,
+  UsageError,
+} from '../args.ts';
 import { verifyProgress } from '../progress.ts';
 
 export const VERIFY_HELP = `adzone verify — zone counts per generator × backend × precision, with minimal counterexamples
@@ -149,7 +159,7 @@ export async function verifyCommand(argv: string[], meta: { readonly version: st
   if (values['import-batch'] !== undefined && values['no-shrink'] !== true)
     log('--import-batch: no shrinking (it would ask the bridge for new problems)');
   const journal = join(o.out, JOURNAL_FILE);
-  asUsage(() => resolveVerifyConfig({ ...o.config, journal })); // a bad field stops here, before the output folder is made
+  asUsage(optionOf, () => resolveVerifyConfig({ ...o.config, journal })); // a bad field stops here, before the output folder is made
   assertWritableDir(o.out);
   const bar = verifyProgress(o.quiet);
   const stopInterrupt = onInterrupt(() => {
@@ -158,7 +168,7 @@ export async function verifyCommand(argv: string[], meta: { readonly version: st
   });
   let run: VerifyRun;
   try {
-    run = await asUsageAsync(() => verify({ ...o.config, journal, onProgress: bar.update, log }));
+    run = await asUsageAsync(optionOf, () => verify({ ...o.config, journal, onProgress: bar.update, log }));
   } finally {
     stopInterrupt();
     bar.done();
@@ -239,7 +249,7 @@ export function torchOptions(
 
 /** --export-batch FILE: write the problems the run would send to the bridge, and say how to go on. */
 function exportBatchFile(file: string, c: VerifyConfig, version: string, log: (s: string) => void): number {
-  const r = asUsage(() => resolveVerifyConfig(c));
+  const r = asUsage(optionOf, () => resolveVerifyConfig(c));
   assertWritableFile(file);
   const b = exportBatch({
     samples: r.samples,
@@ -336,25 +346,5 @@ function onInterrupt(f: () => void): () => void {
   return () => process.removeListener('SIGINT', handler);
 }
 
-/** A ConfigError reported under the option that set the field. */
-function usageOf(e: ConfigError): UsageError {
-  const flag = (field: string) => `--${FLAG[field] ?? field}`;
-  const text = e.message.replace(/`(\w+)`/g, (m, field: string) => (FLAG[field] ? flag(field) : m));
-  return new UsageError(e.message.startsWith('`') ? text : `${flag(e.field)}: ${text}`);
-}
-
-function asUsage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof ConfigError ? usageOf(e) : e;
-  }
-}
-
-async function asUsageAsync<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    throw e instanceof ConfigError ? usageOf(e) : e;
-  }
-}
+/** The option that sets a config field, for ConfigError messages. */
+const optionOf = (field: string): string | undefined => FLAG[field];

@@ -11,7 +11,7 @@ import { writeResults } from '../../schema/index.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { assertWritableDir } from '../../util/output.ts';
 import { type NetworkZonesConfig, networkZones, resolveNetworkZonesConfig } from '../../zones/network/index.ts';
-import { parseAlphas, parseList, UsageError } from '../args.ts';
+import { asUsageAsync, parseAlphas, parseList, UsageError } from '../args.ts';
 import { progress } from '../progress.ts';
 
 export const ZONES_HELP = `adzone zones — share of mini-batches in a zone for one θ of a network: the paper's threshold
@@ -92,15 +92,18 @@ export async function zones(argv: string[], meta: { readonly help?: string; read
     command: `adzone zones ${argv.join(' ')}`.trim(),
   };
   const out = resolve(values.out!);
-  const report = await asUsage(async () => {
-    resolveNetworkZonesConfig(config); // a bad field stops here, before the output folder is made
-    assertWritableDir(out);
-    try {
-      return await networkZones(config);
-    } finally {
-      bar.done();
-    }
-  });
+  const report = await asUsageAsync(
+    (field) => FLAG[field],
+    async () => {
+      resolveNetworkZonesConfig(config); // a bad field stops here, before the output folder is made
+      assertWritableDir(out);
+      try {
+        return await networkZones(config);
+      } finally {
+        bar.done();
+      }
+    },
+  );
   const json = join(out, 'zones.json');
   const md = join(out, 'zones.md');
   writeResults([
@@ -153,20 +156,4 @@ function parseWidth(v: string | undefined): number | undefined {
   if (!(w > 0 && Number.isFinite(w)))
     throw new UsageError(`--width must be a positive number such as 0.25 or 1/4 (a channel multiplier), got '${v}'`);
   return w;
-}
-
-/**
- * Run `f`, reporting a ConfigError as a UsageError under the option that set the field: its
- * message's `field` mentions become --options, and a message that does not open with one is
- * prefixed by the field's option.
- */
-async function asUsage<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    const flag = (field: string) => `--${FLAG[field] ?? field}`;
-    const text = e.message.replace(/`(\w+)`/g, (m, field: string) => (FLAG[field] ? flag(field) : m));
-    throw new UsageError(e.message.startsWith('`') ? text : `${flag(e.field)}: ${text}`);
-  }
 }
