@@ -174,7 +174,8 @@ export const PlanSchema = Type.Object(
 
 export const STAGE_STATUSES = ['done', 'truncated', 'skipped', 'crashed'] as const;
 export const SUITE_STATUSES = ['passed', 'failed', 'timed-out', 'crashed', 'skipped'] as const;
-export const GATE_VERDICTS = ['pass', 'regression', 'unusable', 'not-run'] as const;
+/** The gate's verdicts (src/gate: pass, partial, regression), 'unusable' when it could not run, 'not-run' without a baseline. */
+export const GATE_VERDICTS = ['pass', 'partial', 'regression', 'unusable', 'not-run'] as const;
 
 /** One property-suite file run by the nightly: its counts, failures and every test case (for JUnit). */
 export const SuiteFileResultSchema = Type.Object({
@@ -257,6 +258,10 @@ export const NightlySchema = Type.Object({
     baseline: Type.String(),
     regressions: Type.Array(Type.String()),
     notes: Type.Array(Type.String()),
+    /** Stages the report declares it did not run (verdict 'partial'), why, and how many baseline items that left out. */
+    skipped: Type.Optional(Type.Array(Type.Object({ stage: Type.String(), reason: Type.String(), notCompared: Count() }))),
+    /** Why the gate could not run (verdict 'unusable') or was not run. */
+    message: Type.Optional(Type.String()),
   }),
   files: Type.Object({
     html: Nullable(Type.String()),
