@@ -40,6 +40,12 @@ describe('adzone CLI', () => {
     [['verify', '--jobs', '0'], /--jobs must be from 1 to 64/],
     [['replay', '--generator', 'exact-tie', '--seed', 'x1', '--path', '0'], /--seed must be a whole number, signed or unsigned/],
     [['replay', '--generator', 'exact-tie', '--seed', '1', '--path', '1:x'], /--path must look like 12:0:3/],
+    // A huge path segment made fast-check walk for ever (issue 12, item 10): refused at once.
+    [
+      ['replay', '--generator', 'exact-tie', '--seed', '1', '--path', '99999999999999999999999'],
+      /--path is not one verify prints: the run index/,
+    ],
+    [['replay', '--generator', 'exact-tie', '--seed', '1', '--path', '3:2000000'], /shrink index 1 must be below 100000/],
   ])('main(%j) returns 2 with a message saying what was wrong', async (args, msg) => {
     const err: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {

@@ -29,7 +29,7 @@ type Verify = {
   tieRules: { backend: string; rule: string; evidence: string }[];
   backends: { id: string }[];
   unavailable: { id: string; unavailable: string }[];
-  counterexamples: { backend: string }[];
+  counterexamples: { backend: string; seed: number }[];
   jacobians: string[];
   schemaVersion: number;
 };
@@ -228,6 +228,23 @@ describe('adzone gate', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/gate: OK/);
     expect(r.stderr).toMatch(/same seed and samples: identical draws/);
+  });
+
+  it("a counterexample's seed passes written unsigned (as adzone verify prints it) or signed (as older reports hold it); another seed does not", async () => {
+    const unsigned = doctored((v) => {
+      for (const c of v.counterexamples) c.seed = c.seed >>> 0;
+    });
+    expect(
+      JSON.parse(readFileSync(join(unsigned, 'verify.json'), 'utf8')).counterexamples.some((c: { seed: number }) => c.seed >= 2 ** 31),
+    ).toBe(true);
+    const ok = await run('gate', '--baseline', 'fixtures/baseline/', unsigned);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const off = doctored((v) => {
+      v.counterexamples[0]!.seed = (v.counterexamples[0]!.seed >>> 0) + 1;
+    });
+    const bad = await run('gate', '--baseline', 'fixtures/baseline/', off);
+    expect(bad.status, bad.stdout + bad.stderr).toBe(2);
+    expect(bad.stderr).toMatch(/counterexamples\[0\]\.seed/);
   });
 
   it('exits 1 when a 64-bit compensation appears on a lone MaxPool, naming file, generator, backend and precision', async () => {

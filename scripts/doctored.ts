@@ -328,6 +328,16 @@ const baseline: Mutation[] = [
       }),
   },
   {
+    name: 'baseline-thresholds-unknown-generator',
+    area: BASELINE,
+    what: "a generator id misspelt in the thresholds' lone-MaxPool list (it would leave the 64-bit rule)",
+    gate: [2, 'thresholds.json: $.verify.loneMaxPoolGenerators[0]: expected a generator id'],
+    apply: (s) =>
+      s.baseline.edit('thresholds.json', (t) => {
+        t.verify.loneMaxPoolGenerators[0] = 'exact-tiee';
+      }),
+  },
+  {
     name: 'baseline-verify-garbage',
     area: BASELINE,
     what: "the baseline's verify.json replaced by text that is not JSON",
@@ -794,7 +804,7 @@ const evasion: Mutation[] = [
     name: 'precision-space-in-config',
     area: EVASION,
     what: "a run's precision written '32 ' in its config and entry, its accuracy lowered",
-    gate: [2, "train/ablate.json: $.runs[0].precision: expected one of '16', '32', '64', got the string \"32 \""],
+    gate: [2, "train/ablate.json: $.runs[0].precision: expected one of '16', '32', '64', 'bf16', got the string \"32 \""],
     apply: (s) => {
       setAccuracy(s.report, 0, 1, 0.5);
       setConfig(s.report, 0, 1, 'precision', '32 ');

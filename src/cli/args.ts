@@ -74,3 +74,12 @@ export function parseSeedOption(name: string, value: string | undefined, def: nu
     throw new UsageError(`--${name} must be from −2147483648 to 4294967295 (32 bits, signed or unsigned), got ${value}`);
   return n >>> 0;
 }
+
+/** --threads: a whole number of kernel threads from 1 to `max` (results do not depend on it). */
+export function parseThreads(value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > max)
+    throw new UsageError(`--threads must be an integer from 1 to ${max}, got '${value}'`);
+  return n;
+}

@@ -190,8 +190,9 @@ function checkVerifyExtras(file: string, v: VerifyJson): void {
       );
     const cls = zoneClassOf(c.classification.zone, c.classification.cause);
     if (cls !== c.class) throw contradiction(file, `${at}.class`, `'${cls}'`, `'${c.class}'`, 'its classification (zone and cause)');
-    const seed = generatorSeed(v.seed, c.generator) | 0;
-    if (seed !== c.seed)
+    // A seed is a 32-bit word: verify prints it unsigned, older reports (and the baseline) signed.
+    const seed = generatorSeed(v.seed, c.generator) >>> 0;
+    if (seed !== c.seed >>> 0)
       throw contradiction(
         file,
         `${at}.seed`,

@@ -3,6 +3,7 @@
  * what may move between the committed baseline and a new report, and by how much. Shares are
  * fractions (0.02 = 2 percentage points); accuracies are fractions too.
  */
+import { GENERATORS } from '../generators/index.ts';
 import { existsSync } from 'node:fs';
 import { readResult, SchemaError, type Thresholds } from '../schema/index.ts';
 
@@ -48,5 +49,19 @@ export function readThresholds(file: string): Thresholds {
       'nothing there',
       `${file}: missing (the baseline needs its thresholds.json; 'adzone gate --update' writes a default one)`,
     );
-  return readResult(file, 'gate-thresholds').data;
+  const t = readResult(file, 'gate-thresholds').data;
+  checkGeneratorIds(file, t.verify.loneMaxPoolGenerators ?? []);
+  return t;
+}
+
+/**
+ * Every generator the thresholds name must exist: a misspelt id in loneMaxPoolGenerators would
+ * silently take that generator out of the 64-bit rule (compensation on a lone MaxPool is impossible there).
+ */
+function checkGeneratorIds(file: string, ids: readonly string[]): void {
+  const known = new Set(GENERATORS.map((g) => g.id));
+  ids.forEach((id, i) => {
+    if (!known.has(id))
+      throw new SchemaError(file, `$.verify.loneMaxPoolGenerators[${i}]`, `a generator id (${[...known].join(', ')})`, `'${id}'`);
+  });
 }

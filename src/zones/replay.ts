@@ -73,6 +73,7 @@ export async function replay(config: ReplayConfig): Promise<ReplayResult> {
   const seed = checkSeed('seed', config.seed);
   if (!/^\d+(:\d+)*$/.test(config.path))
     throw new ConfigError('path', `\`path\` must look like 12:0:3 (fast-check's counterexample path), got '${config.path}'`);
+  checkPathBounds(config.path);
   const precision = config.precision ?? REPLAY_DEFAULTS.precision;
   if (!(precision in FORMATS))
     throw new ConfigError('precision', `unknown precision '${precision}'; expected one of ${Object.keys(FORMATS).join(', ')}`);
@@ -99,4 +100,24 @@ export async function replay(config: ReplayConfig): Promise<ReplayResult> {
     c.problem,
   );
   return { generator: config.generator, seed, path: config.path, case: c, classification, class: zoneClass(classification) };
+}
+
+/**
+ * fast-check walks a path step by step (the run index, then one shrink index a step), so a huge
+ * segment would walk for ever: a path verify prints has a run index below the most draws verify
+ * takes (MAX_SAMPLES) and shrink indices far below MAX_SHRINK_INDEX.
+ */
+const MAX_SAMPLES = 1_000_000;
+const MAX_SHRINK_INDEX = 100_000;
+
+function checkPathBounds(path: string): void {
+  const parts = path.split(':').map(Number);
+  const bad = parts.findIndex((n, i) => !Number.isSafeInteger(n) || n >= (i === 0 ? MAX_SAMPLES : MAX_SHRINK_INDEX));
+  if (bad < 0) return;
+  const what =
+    bad === 0 ? `the run index (its first number) must be below ${MAX_SAMPLES}` : `shrink index ${bad} must be below ${MAX_SHRINK_INDEX}`;
+  throw new ConfigError(
+    'path',
+    `\`path\` is not one verify prints: ${what}, got '${parts[bad] === undefined ? '' : path.split(':')[bad]}'`,
+  );
 }

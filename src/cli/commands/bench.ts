@@ -13,7 +13,7 @@ import { TARGETS } from '../../bench/targets.ts';
 import { MAX_THREADS } from '../../engine/kernels/threads.ts';
 import { writeResult } from '../../schema/index.ts';
 import { assertWritableFile } from '../../util/output.ts';
-import { parseList, UsageError } from '../args.ts';
+import { parseList, parseThreads, UsageError } from '../args.ts';
 
 export const BENCH_HELP = `adzone bench — training-step speed (engine 16/32/64 bits and bfloat16 vs PyTorch and tfjs), exact classification cost, peak memory
 
@@ -66,9 +66,7 @@ export async function benchCommand(argv: string[], version: string): Promise<num
   const groups = parseList('only', values.only, [...DEFAULT_GROUPS], GROUPS) as Group[];
   if (!groups.length) throw new UsageError(`--only needs at least one of ${GROUPS.join(', ')}`);
   if (values.python === '') throw new UsageError('--python needs the path of an interpreter');
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
-    throw new UsageError(`--threads must be an integer from 1 to ${MAX_THREADS}, got '${values.threads}'`);
+  const threads = parseThreads(values.threads, MAX_THREADS);
   const file = join(resolve(values.out ?? 'bench'), 'results.json');
   assertWritableFile(file);
   const log = values.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);

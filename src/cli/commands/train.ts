@@ -13,7 +13,7 @@ import { checkTrainOptions, REQUIRED_TRAIN_FIELDS, resolveTrainConfig, type Trai
 import { RESULT_FILE, ResumeMismatchError, trainRun, type CheckpointCadence, type TrainHooks, type TrainOutcome } from '../../train/run.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { stringifyExact } from '../../train/checkpoint.ts';
-import { UsageError } from '../args.ts';
+import { parseThreads, UsageError } from '../args.ts';
 
 export const TRAIN_HELP = `adzone train — train a network with MaxPool Jacobian β and report test accuracy per epoch (the paper's ablations, docs/DESIGN.md §4)
 
@@ -145,14 +145,6 @@ function defaultOut(o: TrainOptions, resume: boolean): string {
   return join('reports', 'train', name.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
-/** --threads: how many threads the engine's kernels use (a setting of the process, not of the run: results do not depend on it). */
-function threadCount(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_THREADS)
-    throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, got '${v}'`);
-  return n;
-}
-
 /** --python and --threads for a backend in another process (torch). */
 function backendProcess(python: string | undefined, threads: number | undefined) {
   if (python === undefined && threads === undefined) return {};
@@ -165,7 +157,7 @@ export async function trainCommand(argv: string[], { version, crashAt }: TrainCo
     console.log(TRAIN_HELP);
     return 0;
   }
-  const threads = values.threads === undefined ? undefined : threadCount(values.threads);
+  const threads = parseThreads(values.threads, MAX_THREADS);
   if (threads !== undefined) setThreads(threads);
   const progress = progressHooks(values.quiet === true);
   try {
