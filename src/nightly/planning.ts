@@ -1,15 +1,17 @@
 /**
  * The nightly's plan for this run: the counts of a given plan.json (no calibration), or a short
  * calibration here and counts fitted to the budget (plan.ts). Stages the data leaves out (data.ts)
- * are dropped before either, with their reason in plan.json's `dropped` (what the gate reads to say
- * PARTIAL); a unit left out (VGG11 without CIFAR-10) is a note, and the zones stage plans without it.
+ * are dropped before either, with their reason in plan.json's `dropped`; a unit left out (VGG11
+ * without CIFAR-10) goes into plan.json's `leftOut` when the plan would have run it (a plan file's
+ * counts have VGG batches, or the calibrated planner would have granted them), and the zones stage
+ * runs without it. The gate reads both and says PARTIAL.
  */
 import { join } from 'node:path';
 import { shown } from '../schema/discover.ts';
 import { fmtSeconds } from './budget.ts';
 import { calibrate, referenceCosts } from './calibrate.ts';
 import type { ResolvedNightlyConfig } from './config.ts';
-import { leftOutLine, VGG_UNIT } from './data.ts';
+import { type LeftOut, leftOutLine, UNIT_NETWORKS, VGG_UNIT } from './data.ts';
 import { type Costs, type Counts, type Estimates, estimate, planNightly, reserveFor, type Stage, STAGES } from './plan.ts';
 import type { Clock } from './progress.ts';
 import type { StageRecord } from './report.ts';
@@ -25,6 +27,8 @@ export interface Planned {
   readonly calibrationSeconds: number;
   /** The calibration's record, and those of the stages dropped (by the data or the plan) or not requested. */
   readonly records: readonly StageRecord[];
+  /** What the data here leaves out of this plan: stages whole, and units the plan would have run. */
+  readonly leftOut: readonly LeftOut[];
   readonly notes: readonly string[];
   readonly crashed: boolean;
 }
@@ -51,8 +55,15 @@ export async function makePlan(c: ResolvedNightlyConfig, clock: Clock): Promise<
 
 type PartPlan = Omit<Planned, 'records'> & { readonly records: StageRecord[] };
 
-/** Notes every plan of this run carries: the units the data leaves out. */
-const unitNotes = (c: ResolvedNightlyConfig) => c.leftOut.filter((l) => l.unit !== null).map(leftOutLine);
+/** The units the data leaves out of a plan that `wanted` them, as plan.json's `leftOut`, and the stages left out whole. */
+function leftOutOf(c: ResolvedNightlyConfig, wanted: (unit: string) => boolean) {
+  const units = c.leftOut.filter((l): l is LeftOut & { unit: string } => l.unit !== null && wanted(l.unit));
+  return {
+    all: [...c.leftOut.filter((l) => l.unit === null), ...units],
+    file: units.map((l) => ({ stage: l.stage, unit: l.unit, ...UNIT_NETWORKS[l.unit], reason: l.reason })),
+    notes: units.map(leftOutLine),
+  };
+}
 
 function fromPlanFile(c: ResolvedNightlyConfig, plan: PlanFile, runnable: readonly Stage[]): PartPlan {
   const keep = (s: Stage) => runnable.includes(s);
@@ -65,7 +76,9 @@ function fromPlanFile(c: ResolvedNightlyConfig, plan: PlanFile, runnable: readon
   const reserve = reserveFor(c.budgetSeconds);
   const e = estimate(plan.costs, counts);
   const estimates: Estimates = { ...e, reserve, total: e.suites + e.verify + e.zones + e.train + reserve };
-  const notes = unitNotes(c);
+  // c.leftOut was worked out from this plan's counts: every unit in it is one the plan runs
+  const gone = leftOutOf(c, () => true);
+  const notes = [...gone.notes];
   if (estimates.total > c.budgetSeconds)
     notes.push(
       `the plan's estimates (${fmtSeconds(estimates.total)}, on the machine that made it) exceed the budget ${fmtSeconds(c.budgetSeconds)}: stages may be cut short`,
@@ -80,6 +93,7 @@ function fromPlanFile(c: ResolvedNightlyConfig, plan: PlanFile, runnable: readon
     from: c.planPath!,
     stages: [...runnable],
     dropped: dataDropped(c),
+    leftOut: gone.file,
     notes: [...(plan.notes ?? []), ...notes],
     calibrationSeconds: 0,
     counts,
@@ -87,7 +101,7 @@ function fromPlanFile(c: ResolvedNightlyConfig, plan: PlanFile, runnable: readon
     pin: pinText(c),
   };
   c.log(`nightly ▸ plan: counts from ${shown(c.planPath!)} (no calibration); estimated ${fmtSeconds(estimates.total)}`);
-  return { file, costs: plan.costs, counts, loaded: null, calibrationSeconds: 0, records: [], notes, crashed: false };
+  return { file, costs: plan.costs, counts, loaded: null, calibrationSeconds: 0, records: [], leftOut: gone.all, notes, crashed: false };
 }
 
 /** Calibrate the runnable stages (a failed calibration plans with the reference machine's costs, and fails the run). */
@@ -111,16 +125,19 @@ async function calibrateHere(c: ResolvedNightlyConfig, runnable: readonly Stage[
 async function calibrated(c: ResolvedNightlyConfig, clock: Clock, runnable: readonly Stage[]): Promise<PartPlan> {
   const cal = await calibrateHere(c, runnable);
   const vgg = !c.leftOut.some((l) => l.stage === 'zones' && l.unit === VGG_UNIT);
-  const p = planNightly({
+  const inp = {
     budgetSeconds: c.budgetSeconds,
     spentSeconds: clock.elapsed(),
     stages: runnable,
     costs: cal.costs,
     verify: VERIFY_DEFAULTS,
-    vgg,
-  });
+  };
+  const p = planNightly({ ...inp, vgg });
+  // VGG11 counts as left out only when this budget would have granted it batches (else the budget left it out)
+  const wouldVgg = !vgg && (planNightly({ ...inp, vgg: true }).counts.zones?.vggBatches ?? 0) > 0;
+  const gone = leftOutOf(c, (unit) => unit !== VGG_UNIT || wouldVgg);
   const counts = p.counts;
-  const notes = [...cal.notes, ...unitNotes(c), ...p.notes, ...p.dropped.map((d) => `stage ${d.stage} dropped: ${d.reason}`)];
+  const notes = [...cal.notes, ...gone.notes, ...p.notes, ...p.dropped.map((d) => `stage ${d.stage} dropped: ${d.reason}`)];
   const file: PlanFile = {
     schema: PLAN_SCHEMA,
     schemaVersion: 1,
@@ -131,7 +148,8 @@ async function calibrated(c: ResolvedNightlyConfig, clock: Clock, runnable: read
     source: 'calibrated',
     stages: runnable.filter((s) => counts[s] !== null),
     dropped: [...dataDropped(c), ...p.dropped],
-    notes: [...unitNotes(c), ...p.notes],
+    leftOut: gone.file,
+    notes: [...gone.notes, ...p.notes],
     calibrationSeconds: cal.seconds,
     counts,
     costs: cal.costs,
@@ -149,6 +167,7 @@ async function calibrated(c: ResolvedNightlyConfig, clock: Clock, runnable: read
     loaded: cal.loaded,
     calibrationSeconds: cal.seconds,
     records: [cal.record],
+    leftOut: gone.all,
     notes,
     crashed: cal.crashed,
   };

@@ -65,13 +65,19 @@ export async function runGate(
   }
 }
 
+/**
+ * A skip's reason up to its first ': ' ('VGG11 (width 1/4)/CIFAR-10 left out', 'no input here'): the
+ * nightly prints what was left out and how to get its data on a line of its own, nightly.json keeps it whole.
+ */
+const headOf = (reason: string) => reason.split(': ')[0];
+
 /** The verdict in one line, as the nightly prints it. */
 export function gateLine(g: GateVerdict): string {
   const against = g.baseline ? `against ${g.baseline}` : '';
   if (g.verdict === 'regression')
     return `gate ${against}: ${g.regressions.length} regression${g.regressions.length > 1 ? 's' : ''} (reported, not failing the nightly; see summary.md)`;
   if (g.verdict === 'partial')
-    return `gate ${against}: PARTIAL — every threshold holds for what ran; not compared: ${g.skipped.map((s) => `${s.stage} (${s.reason})`).join('; ')}`;
+    return `gate ${against}: PARTIAL — every threshold holds for what ran; not compared: ${g.skipped.map((s) => `${s.stage} (${headOf(s.reason)})`).join('; ')}`;
   if (g.verdict === 'pass') return `gate ${against}: pass — every threshold holds`;
   return `gate${against ? ` ${against}` : ''}: ${g.verdict}${g.message ? ` — ${g.message}` : ''}`;
 }

