@@ -528,6 +528,34 @@ describe('without the data a stage needs', () => {
     }
   }, 150_000);
 
+  it('a dry run lists VGG11/CIFAR-10 as left out where the plan would run it (a 4 h calibrated plan), not where it has no VGG11 batches', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adzone-nightly-nodata-dry-'));
+    try {
+      const env = { ...process.env, ADZONE_DATA_DIR: join(dir, 'none') };
+      const big = run(['nightly', '--budget', '4h', '--stages', 'zones', '--dry-run', '--out', join(dir, 'big')], 120_000, env);
+      expect(big.status, big.stderr).toBe(0);
+      expect(big.stdout).toMatch(
+        new RegExp(`zones: LeNet-5/MNIST \\d+ batches of 128, ${VGG_UNIT.replace(/[()/]/g, '\\$&')} left out \\(no data here\\)`),
+      );
+      const p = readPlan(join(dir, 'big', 'plan.json'));
+      expect(p.leftOut?.map((l) => l.unit)).toEqual([VGG_UNIT]);
+      expect(p.counts.zones!.vggBatches).toBe(0);
+
+      const counts = { suites: null, verify: null, zones: { batchSize: 8, lenetBatches: 1, vggBatches: 0 }, train: null };
+      writeFileSync(join(dir, 'plan.json'), JSON.stringify(pinnedPlan(counts, 1, 300)));
+      const small = run(
+        ['nightly', '--budget', '5m', '--plan', join(dir, 'plan.json'), '--dry-run', '--out', join(dir, 'small')],
+        60_000,
+        env,
+      );
+      expect(small.status, small.stderr).toBe(0);
+      expect(small.stdout).toMatch(/zones: LeNet-5\/MNIST 1 batches of 8, no VGG11 \(budget\)/);
+      expect(readPlan(join(dir, 'small', 'plan.json')).leftOut).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
   it('counts the official CIFAR-10 batches (what `adzone data fetch cifar10` gets) as CIFAR-10, where no subset file hides them from the loader', () => {
     const dir = mkdtempSync(join(tmpdir(), 'adzone-nightly-official-'));
     const was = process.env.ADZONE_DATA_DIR;

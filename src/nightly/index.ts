@@ -95,6 +95,7 @@ async function gateAndReport(c: ResolvedNightlyConfig, p: Planned, done: StagesD
     suites: done.suites,
     gate: g.verdict,
     notes: p.notes,
+    leftOutUnits: p.leftOut.flatMap((l) => (l.unit ? [l.unit] : [])),
   };
   const r = await reportStep(
     c,

@@ -14,6 +14,7 @@ import { SchemaError } from '../schema/index.ts';
 import { InputError } from '../util/errors.ts';
 import { writeFilesAtomic } from '../util/output.ts';
 import { fmtSeconds } from './budget.ts';
+import { LENET_UNIT, VGG_UNIT } from './data.ts';
 import { MNIST_TRAIN_IMAGES, type Counts } from './plan.ts';
 import type { SuitesSummary } from './suites.ts';
 
@@ -103,9 +104,12 @@ export interface NightlyView {
   readonly suites: SuitesSummary | null;
   readonly gate: GateVerdict;
   readonly notes: readonly string[];
+  /** The zones units the data here left out (data.ts's names). */
+  readonly leftOutUnits: readonly string[];
 }
 
-export function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
+/** What the counts plan, one line per stage; `leftOut`: the units the data here leaves out (data.ts), said instead of their batches. */
+export function countsLine(c: Counts, suites: SuitesSummary | null, leftOut: readonly string[] = []): string[] {
   const l: string[] = [];
   if (c.suites) {
     const reading = suites ? suites.files.filter((f) => f.readsMultiplier).length : null;
@@ -117,10 +121,17 @@ export function countsLine(c: Counts, suites: SuitesSummary | null): string[] {
     l.push(
       `verify: ${c.verify.generators.length} generators × ${c.verify.samples} draws on ${c.verify.backends.join(', ')} at ${c.verify.precisions.join('/')} bits, ≤ ${c.verify.maxShrinks} shrunk counterexamples`,
     );
-  if (c.zones)
-    l.push(
-      `zones: LeNet-5/MNIST ${c.zones.lenetBatches} batches of ${c.zones.batchSize}${c.zones.vggBatches ? `, VGG11 (width 1/4)/CIFAR-10 ${c.zones.vggBatches} batches` : ', no VGG11 (budget)'}`,
-    );
+  if (c.zones) {
+    const z = c.zones;
+    const gone = (unit: string) => leftOut.includes(unit);
+    const lenet = gone(LENET_UNIT) ? `${LENET_UNIT} left out (no data here)` : `${LENET_UNIT} ${z.lenetBatches} batches of ${z.batchSize}`;
+    const vgg = gone(VGG_UNIT)
+      ? `${VGG_UNIT} left out (no data here)`
+      : z.vggBatches
+        ? `${VGG_UNIT} ${z.vggBatches} batches`
+        : 'no VGG11 (budget)';
+    l.push(`zones: ${lenet}, ${vgg}`);
+  }
   if (c.train) {
     const t = c.train;
     const setup = t.backend ? `${t.backend} ${t.mode ?? 'strict'}` : 'tfjs-wasm (16 bits wide)';
@@ -166,7 +177,7 @@ export function nightlyHtml(v: NightlyView): string {
     .join('');
   return `<section id="nightly"><h2>Nightly <span class="src">${esc(v.command)}</span></h2>
 <p class="meta">seed ${v.seed} · budget ${esc(fmtSeconds(v.budgetSeconds))} · ran ${esc(fmtSeconds(v.elapsedSeconds))} · plan <code>${esc(v.planFile)}</code> (${v.planSource === 'calibrated' ? 'fitted to this machine by a calibration' : 'counts from a plan file'})</p>
-<ul>${countsLine(v.counts, v.suites)
+<ul>${countsLine(v.counts, v.suites, v.leftOutUnits)
     .map((l) => `<li>${esc(l)}</li>`)
     .join('')}</ul>
 <p class="rule">${esc(gateLine(v.gate))}. The nightly records the gate's verdict and exits 0 on a regression; <code>adzone gate</code> on this folder exits 1.</p>
@@ -206,7 +217,7 @@ export function nightlyMarkdown(v: NightlyView): string {
     L.push(
       `| ${s.stage} | ${s.status} | ${fmtSeconds(s.plannedSeconds)} | ${fmtSeconds(s.seconds)} | ${(s.error ?? s.note ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
     );
-  L.push('', ...countsLine(v.counts, v.suites).map((l) => `- ${l}`), '');
+  L.push('', ...countsLine(v.counts, v.suites, v.leftOutUnits).map((l) => `- ${l}`), '');
   L.push(`Plan: \`${v.planFile}\`; rerun with \`--plan ${v.planFile} --seed ${v.seed}\` for the same counts and numbers.`, '');
   return `${L.join('\n')}\n`;
 }

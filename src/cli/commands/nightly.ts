@@ -178,7 +178,8 @@ export function planText(p: PlanFile, file: string | null): string {
   const L = [
     `nightly plan (${p.source === 'calibrated' ? `calibrated here in ${fmtSeconds(p.calibrationSeconds)}, machine ×${p.costs.speed.toFixed(2)} the reference's time` : `counts from ${p.from ?? 'a plan file'}`}), budget ${fmtSeconds(p.budgetSeconds)}, seed ${p.seed}:`,
   ];
-  for (const l of countsLine(p.counts, null)) L.push(`  ${l}`);
+  const leftOut = (p.leftOut ?? []).map((u) => u.unit);
+  for (const l of countsLine(p.counts, null, leftOut)) L.push(`  ${l}`);
   const e = p.estimates;
   L.push(
     `  estimates: ${STAGES.filter((s) => p.counts[s])
