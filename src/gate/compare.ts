@@ -6,11 +6,11 @@
  * that makes it skipped (load.ts), which the outcome names with the items it leaves out.
  */
 import { shown } from '../schema/discover.ts';
-import { GateInputError, type GatedStage, type Side, type SkippedStage, skipOf } from './load.ts';
+import { GateInputError, type GatedStage, type Side, type SkippedStage, skipCovers, skipOf, zonesSkipOf } from './load.ts';
 import type { Thresholds } from './thresholds.ts';
 import { compareTrain } from './train.ts';
 import { compareVerify, type Regression } from './verify.ts';
-import { compareZones, zonesKey } from './zones.ts';
+import { compareZones, type Zones, zonesKey } from './zones.ts';
 
 export { GateInputError, loadSide, type Side, type SkippedStage } from './load.ts';
 export { checkComparable, compareVerify, type Regression } from './verify.ts';
@@ -82,14 +82,14 @@ function verifyPart(
   };
 }
 
-function zonesPart(base: Side, rep: Side, t: Thresholds, notes: string[]): { regressions: Regression[]; left: number } {
-  if (!base.zones.length && !rep.zones.length) return { regressions: [], left: 0 };
-  const z = compareZones(base.zones, rep.zones, t.zones, skipOf(rep, 'zones') !== undefined);
+function zonesPart(base: Side, rep: Side, t: Thresholds, notes: string[]): { regressions: Regression[]; left: number; leftOut: Zones[] } {
+  if (!base.zones.length && !rep.zones.length) return { regressions: [], left: 0, leftOut: [] };
+  const z = compareZones(base.zones, rep.zones, t.zones, (bz) => zonesSkipOf(rep, bz.data.config) !== undefined);
   const extra = rep.zones.filter((r) => !base.zones.some((b) => zonesKey(b) === zonesKey(r))).length;
   notes.push(
     `zones: ${z.compared} of ${base.zones.length} baseline network(s) compared${extra ? `; ${extra} network(s) only in the report (not compared)` : ''}`,
   );
-  return { regressions: z.regressions, left: z.notCompared };
+  return { regressions: z.regressions, left: z.notCompared, leftOut: [...z.leftOut] };
 }
 
 function trainPart(base: Side, rep: Side, t: Thresholds, notes: string[]): { regressions: Regression[]; left: number } {
@@ -113,15 +113,15 @@ export function compareSides(base: Side, rep: Side, t: Thresholds, lone: readonl
     notes.push(
       `ignored ${rep.foreign.length} JSON document(s) that are not adzone files: ${rep.foreign.slice(0, 3).map(shown).join(', ')}${rep.foreign.length > 3 ? ', …' : ''}`,
     );
-  const parts: Record<GatedStage, { regressions: Regression[]; left: number }> = {
-    verify: verifyPart(base, rep, t, lone, notes),
-    zones: zonesPart(base, rep, t, notes),
-    train: trainPart(base, rep, t, notes),
-  };
-  const skipped = rep.skipped.map((s) => ({ ...s, notCompared: parts[s.stage].left }));
+  const verify = verifyPart(base, rep, t, lone, notes);
+  const zones = zonesPart(base, rep, t, notes);
+  const parts: Record<GatedStage, { regressions: Regression[]; left: number }> = { verify, zones, train: trainPart(base, rep, t, notes) };
+  // a unit's skip counts the networks it covers; a stage's, every item of the stage left out
+  const left = (s: SkippedStage) => (s.only ? zones.leftOut.filter((z) => skipCovers(s, z.data.config)).length : parts[s.stage].left);
+  const skipped = rep.skipped.map((s) => ({ ...s, notCompared: left(s) }));
   for (const s of skipped)
     notes.push(
-      `${s.stage}: not compared — the report declares the stage skipped (${s.source}: ${s.reason}); ${s.notCompared} baseline item(s) left out`,
+      `${s.stage}: not compared — the report declares ${s.only ? `${s.only.model} on ${s.only.dataset} of the stage` : 'the stage'} skipped (${s.source}: ${s.reason}); ${s.notCompared} baseline item(s) left out`,
     );
   return { regressions: Object.values(parts).flatMap((p) => p.regressions), notes, skipped };
 }

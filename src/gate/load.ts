@@ -5,10 +5,12 @@
  *
  * A report declares a skipped stage in a nightly plan.json at its top (schema adzone/nightly-plan,
  * what `adzone nightly` writes before any stage runs): a stage missing from its `stages` did not
- * run, for the reason its `dropped` entry gives. Library callers may declare more in the gate's
- * config. Baseline items of a declared-skipped stage are not compared, and the gate names the stage,
- * the reason and how many baseline items that leaves out; a stage that was planned and left no
- * results is not skipped: its baseline items are missing.
+ * run, for the reason its `dropped` entry gives; a unit in its `leftOut` (a network of the zones
+ * stage whose data was not there) did not run either, while the rest of its stage did. Library
+ * callers may declare more in the gate's config. Baseline items of a declared-skipped stage (or
+ * unit) are not compared, and the gate names the stage, the reason and how many baseline items that
+ * leaves out; a stage that was planned and left no results is not skipped: its baseline items are
+ * missing, and so are the other networks of a stage that left out one unit.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -35,6 +37,8 @@ export interface SkippedStage {
   readonly reason: string;
   /** Where it was declared: a plan.json, or 'config'. */
   readonly source: string;
+  /** Only this network of the (zones) stage was left out, the rest ran; absent: the whole stage. */
+  readonly only?: { readonly model: string; readonly dataset: string };
 }
 
 export interface Side {
@@ -53,17 +57,32 @@ export interface Side {
   readonly notes: readonly string[];
 }
 
-/** The stages a nightly plan.json at the top of `dir` left out, with its reasons. */
+/** The stages, and units of stages, a nightly plan.json at the top of `dir` left out, with its reasons. */
 function declaredSkips(d: Discovered, dir: string): SkippedStage[] {
   const plans = othersOfKind(d, 'nightly-plan').filter((p) => resolve(dirname(p.file)) === resolve(dir));
   const out: SkippedStage[] = [];
-  for (const p of plans)
+  for (const p of plans) {
+    const source = shown(p.file);
     for (const stage of GATED_STAGES) {
       if (p.data.stages.includes(stage)) continue;
       const why = p.data.dropped.find((x) => x.stage === stage)?.reason ?? 'not among the stages it ran';
-      out.push({ stage, reason: why, source: shown(p.file) });
+      out.push({ stage, reason: why, source });
     }
+    for (const u of p.data.leftOut ?? [])
+      if (isGated(u.stage))
+        out.push({ stage: u.stage, reason: `${u.unit} left out: ${u.reason}`, source, only: { model: u.model, dataset: u.dataset } });
+  }
   return out;
+}
+
+const isGated = (stage: string): stage is GatedStage => (GATED_STAGES as readonly string[]).includes(stage);
+
+/** One skip per stage, or per unit of a stage not skipped whole (a whole-stage skip covers its units). */
+function distinctSkips(skips: readonly SkippedStage[]): SkippedStage[] {
+  const key = (s: SkippedStage) => `${s.stage}|${s.only ? `${s.only.model}|${s.only.dataset}` : ''}`;
+  const whole = new Set(skips.filter((s) => !s.only).map((s) => s.stage));
+  const kept = skips.filter((s) => !s.only || !whole.has(s.stage));
+  return kept.filter((s, i) => kept.findIndex((x) => key(x) === key(s)) === i);
 }
 
 export function loadSide(dir: string, what: 'baseline' | 'report', declared: readonly SkippedStage[] = []): Side {
@@ -83,14 +102,22 @@ export function loadSide(dir: string, what: 'baseline' | 'report', declared: rea
     runs: trainRuns(d.results),
     kinds: new Set(d.results.map((r) => r.kind)),
     files: d.results.map((r) => r.file),
-    skipped: skipped.filter((s, i) => skipped.findIndex((x) => x.stage === s.stage) === i),
+    skipped: distinctSkips(skipped),
     foreign: d.foreign,
     notes: d.notes,
   };
 }
 
-/** The declared skip of a stage, if any. */
-export const skipOf = (side: Side, stage: GatedStage): SkippedStage | undefined => side.skipped.find((s) => s.stage === stage);
+/** The declared skip of a whole stage, if any. */
+export const skipOf = (side: Side, stage: GatedStage): SkippedStage | undefined => side.skipped.find((s) => s.stage === stage && !s.only);
+
+/** Whether a declared skip covers a network of the zones stage: the whole stage, or that network's unit. */
+export const skipCovers = (s: SkippedStage, net: { readonly model: string; readonly dataset: string }): boolean =>
+  s.stage === 'zones' && (!s.only || (s.only.model === net.model && s.only.dataset === net.dataset));
+
+/** The declared skip that leaves out a network (its zones.json config's model and data set), if any. */
+export const zonesSkipOf = (side: Side, net: { readonly model: string; readonly dataset: string }): SkippedStage | undefined =>
+  side.skipped.find((s) => skipCovers(s, net));
 
 /** A folder that must exist: GateInputError naming it otherwise. */
 export function requireDir(dir: string, what: string, hint = ''): void {

@@ -16,7 +16,7 @@ import { assertWritableDir, tempBeside } from '../util/output.ts';
 import { InputError } from '../util/errors.ts';
 import { compactCounts } from '../report/html/format.ts';
 import { nonRegularShareOf } from './derived.ts';
-import { GateInputError, loadReport, loadSide, loneOf, requireDir, type Side, skipOf } from './load.ts';
+import { GateInputError, loadReport, loadSide, loneOf, requireDir, type Side, skipOf, zonesSkipOf } from './load.ts';
 import { defaultThresholds, readThresholds } from './thresholds.ts';
 import { pc } from './verify.ts';
 
@@ -139,7 +139,9 @@ function newFiles(
   const keep: string[] = [];
   if (old) {
     if (!rep.verify && skipOf(rep, 'verify') && old.verify) keep.push(old.verify.file);
-    if (!rep.zones.length && skipOf(rep, 'zones')) keep.push(...old.zones.map((z) => z.file));
+    // a network the report lacks and declares left out (its stage, or its unit) keeps its baseline file
+    const lacks = (z: ReadResult<'zones'>) => !rep.zones.some((r) => zonesFile(r) === zonesFile(z));
+    keep.push(...old.zones.filter((z) => lacks(z) && zonesSkipOf(rep, z.data.config)).map((z) => z.file));
     if (!rep.runs.length && skipOf(rep, 'train')) keep.push(...old.runs.map((r) => r.file));
   }
   return { entries, keep: [...new Set(keep)].map((f) => relative(old!.dir, f)) };

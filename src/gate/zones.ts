@@ -9,7 +9,7 @@ import { GateInputError } from './load.ts';
 import type { Thresholds } from './thresholds.ts';
 import { pc, pp, type Regression } from './verify.ts';
 
-type Zones = ReadResult<'zones'>;
+export type Zones = ReadResult<'zones'>;
 
 export const zonesKey = (z: Zones) => `${z.data.config.model}|${z.data.config.variant}|${z.data.config.dataset}`;
 const name = (z: Zones) => `${z.data.config.model} (${z.data.config.variant}) on ${z.data.config.dataset}`;
@@ -68,18 +68,26 @@ function comparePrecisions(bz: Zones, rz: Zones, t: Thresholds['zones']): Regres
 export interface ZonesOutcome {
   readonly regressions: Regression[];
   readonly compared: number;
-  /** Baseline networks left out because the report declares the zones stage skipped. */
+  /** Baseline networks left out because the report declares the zones stage, or their unit, skipped. */
   readonly notCompared: number;
+  /** Those networks. */
+  readonly leftOut: readonly Zones[];
 }
 
-export function compareZones(base: readonly Zones[], rep: readonly Zones[], t: Thresholds['zones'], skipped = false): ZonesOutcome {
+/** `skipped`: whether the report declares a baseline network it lacks skipped (true: the whole stage). */
+export function compareZones(
+  base: readonly Zones[],
+  rep: readonly Zones[],
+  t: Thresholds['zones'],
+  skipped: boolean | ((z: Zones) => boolean) = false,
+): ZonesOutcome {
   const regressions: Regression[] = [];
+  const leftOut: Zones[] = [];
   let compared = 0;
-  let notCompared = 0;
   for (const bz of base) {
     const rz = rep.find((z) => zonesKey(z) === zonesKey(bz));
     if (!rz) {
-      if (skipped) notCompared++;
+      if (typeof skipped === 'function' ? skipped(bz) : skipped) leftOut.push(bz);
       else
         regressions.push({
           check: 'zones-network-missing',
@@ -91,5 +99,5 @@ export function compareZones(base: readonly Zones[], rep: readonly Zones[], t: T
     compared++;
     regressions.push(...comparePrecisions(bz, rz, t));
   }
-  return { regressions, compared, notCompared };
+  return { regressions, compared, notCompared: leftOut.length, leftOut };
 }

@@ -23,7 +23,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatorById } from '../generators/index.ts';
-import { runVerify, shrinkCounterexample, type TableRow } from '../zones/verify.ts';
+import { networkZones } from '../zones/network/index.ts';
+import { runVerify, shrinkCounterexample, type TableRow, type VerifyOptions } from '../zones/verify.ts';
 import { ablationConfig, trainOnce } from './ablation.ts';
 import { type Costs, LIMITS, type Stage, type TrainPrecision, trainPlan } from './plan.ts';
 import { propertySuites, REPO_ROOT } from './suites.ts';
@@ -151,153 +152,172 @@ export interface Calibration {
   readonly failures: readonly string[];
 }
 
+const since = (t: number) => (performance.now() - t) / 1000;
+
+/** What the verify part measures: the machine's speed against the reference's, the verify costs, and the backends it loaded. */
+interface VerifyCalibration {
+  readonly speed: number;
+  readonly verify: Costs['verify'];
+  readonly loaded: LoadedBackends;
+}
+
 export async function calibrate(o: {
   readonly stages: readonly Stage[];
   readonly version: string;
   readonly log: (s: string) => void;
 }): Promise<Calibration> {
   const t0 = performance.now();
-  const since = (t: number) => (performance.now() - t) / 1000;
-  const ref = referenceCosts();
   const lines: string[] = [];
   const say = (s: string) => {
     lines.push(s);
     o.log(`nightly ▸ calibrate: ${s}`);
   };
-  const tmp = mkdtempSync(join(tmpdir(), 'adzone-nightly-cal-'));
   const failures: string[] = [];
-  const part = async (name: string, body: () => Promise<void>) => {
+  // a part that fails leaves its stage planned with the reference costs (scaled by the speed, when measured)
+  const part = async <T>(name: string, body: () => Promise<T>): Promise<T | null> => {
     try {
-      await body();
+      return await body();
     } catch (e) {
       failures.push(`${name}: ${(e as Error).message}`);
       say(`${name}: failed (${(e as Error).message}); planned with the reference machine's costs`);
+      return null;
     }
   };
+  const tmp = mkdtempSync(join(tmpdir(), 'adzone-nightly-cal-'));
   try {
-    let speed = 1;
-    let verify = ref.verify;
-    let loaded: LoadedBackends | null = null;
-    if (o.stages.includes('verify') || o.stages.includes('suites'))
-      await part('verify', async () => {
-        loaded = await loadVerifyBackends(VERIFY_DEFAULTS.backends, o.log);
-        const base = verifyOptions({ ...VERIFY_DEFAULTS, samples: CAL_SAMPLES }, CALIBRATION_SEED, loaded);
-        const measuredDraw: Record<string, number> = {};
-        const table: TableRow[] = [];
-        const tc = performance.now();
-        for (const id of VERIFY_DEFAULTS.generators) {
-          // an untimed draw of another seed first (it is part of the reference work all the same)
-          await runVerify({ ...base, seed: CALIBRATION_SEED + 1, samples: 1, generators: [generatorById(id)] });
-          const t = performance.now();
-          const r = await runVerify({ ...base, generators: [generatorById(id)] });
-          measuredDraw[id] = since(t) / CAL_SAMPLES;
-          table.push(...r.table);
-        }
-        const calSeconds = since(tc);
-        speed = calSeconds / REF_CALIBRATION_SECONDS;
-        const perDraw: Record<string, number> = Object.fromEntries(
-          VERIFY_DEFAULTS.generators.map((g) => [
-            g,
-            REF_DRAW_SECONDS[g] !== undefined ? REF_DRAW_SECONDS[g] * speed : Math.max(DEFAULT_DRAW_SECONDS * speed, measuredDraw[g]),
-          ]),
-        );
-        const mean = Object.values(perDraw).reduce((a, b) => a + b, 0) / VERIFY_DEFAULTS.generators.length;
-        let shrinkDraws = REF_SHRINK_DRAWS;
-        let measured = NaN;
-        const all = shrinkTargets(table);
-        // the first and one from the middle of the round-robin order: a cheap class and a later, usually dearer one
-        const targets = [...new Set([0, Math.floor(all.length / 2)])]
-          .filter((i) => i < all.length)
-          .slice(0, CAL_SHRINKS)
-          .map((i) => all[i]);
-        if (targets.length) {
-          const ratios: number[] = [];
-          for (const s of targets) {
-            const t = performance.now();
-            await shrinkCounterexample(
-              { ...base, generators: [] },
-              cappedShrink(generatorById(s.generator), LIMITS.shrinkCap),
-              loaded.backends.find((b) => b.id === s.backend)!,
-              s.precision,
-              s.cls,
-            );
-            ratios.push(since(t) / perDraw[s.generator]);
-          }
-          measured = ratios.reduce((a, b) => a + b, 0) / ratios.length;
-          shrinkDraws = Math.min(2 * REF_SHRINK_DRAWS, Math.max(REF_SHRINK_DRAWS, measured));
-        }
-        verify = { fixed: loaded.seconds, perDraw, shrinkDraws, expectedShrinks: expectedShrinks() };
-        say(
-          `verify: backends ${loaded.seconds.toFixed(1)} s; the reference draws in ${calSeconds.toFixed(2)} s: ×${speed.toFixed(2)} the reference machine's time, so ${(1000 * mean).toFixed(0)} ms per draw on average; ` +
-            `${targets.length} shrinks at ${Number.isNaN(measured) ? '?' : measured.toFixed(0)} draws' time each (planned with ${shrinkDraws.toFixed(0)})`,
-        );
-      });
+    const wants = (s: Stage) => o.stages.includes(s);
+    const v = wants('verify') || wants('suites') ? await part('verify', () => calibrateVerify(o.log, say)) : null;
+    const speed = v?.speed ?? 1;
     const scaled = referenceCosts(speed);
-    let zones = scaled.zones;
-    if (o.stages.includes('zones'))
-      await part('zones', async () => {
-        const { networkZones } = await import('../zones/network/index.ts');
-        const t = performance.now();
-        const r = await networkZones(zonesConfig({ model: 'lenet5', dataset: 'mnist', batches: 2 }, CALIBRATION_SEED, LIMITS.batchSize));
-        const wall = since(t);
-        // the second batch's work over every precision, spread over the jobs
-        const work =
-          r.precisions.reduce((a, p) => {
-            const ms = p.batches[p.batches.length - 1].ms;
-            return a + ms.engine + ms.exact + ms.classify;
-          }, 0) / 1000;
-        const jobs = Math.max(1, Math.min(r.config.precisions.length, (r.timing as { jobs?: number }).jobs ?? 1));
-        const lenetBatch = Math.max(0.05, work / jobs);
-        zones = { fixed: Math.max(1, wall - 2 * lenetBatch), lenetBatch, vggBatch: lenetBatch * VGG_OVER_LENET };
-        say(
-          `zones: two LeNet-5 batches in ${wall.toFixed(1)} s (${lenetBatch.toFixed(1)} s per warm batch on ${jobs} job${jobs > 1 ? 's' : ''} + ${zones.fixed.toFixed(1)} s start-up; VGG11/4 taken as ${VGG_OVER_LENET}× per batch)`,
-        );
-      });
-    let train = scaled.train;
-    if (o.stages.includes('train'))
-      await part('train', async () => {
-        const step = { ...train.step };
-        const evalPerImage = { ...train.evalPerImage };
-        let fixed = 0;
-        const steps = CAL_TRAIN_WARM + CAL_TRAIN_STEPS;
-        for (const p of ['16', '32'] as TrainPrecision[]) {
-          const limitTest = CAL_TEST_IMAGES;
-          const plan = trainPlan(steps * LIMITS.trainBatchSize, limitTest);
-          const config = { ...ablationConfig({ precision: p, beta: 0 }, plan, CALIBRATION_SEED), logEvery: 1 };
-          const dir = join(tmp, `train-${p}`);
-          const t = performance.now();
-          const r = await trainOnce(config, dir, { version: o.version, command: 'adzone nightly (calibration)', quiet: true });
-          const wall = since(t);
-          // metrics.jsonl has a line after every step with the seconds since the start: after the warm-up ones, the steps are warm
-          const at = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-            .split('\n')
-            .filter((l) => l.trim())
-            .map((l) => JSON.parse(l) as { kind: string; seconds: number })
-            .filter((m) => m.kind === 'step')
-            .map((m) => m.seconds);
-          step[p] =
-            at.length >= steps
-              ? (at[steps - 1] - at[CAL_TRAIN_WARM - 1]) / CAL_TRAIN_STEPS
-              : r.timings.trainSeconds / Math.max(1, r.timings.steps);
-          evalPerImage[p] = r.timings.evalSeconds / limitTest;
-          // start-up, data, results, and the warm-up steps' extra time: the part of a run that does not grow with its steps
-          fixed = Math.max(fixed, wall - steps * step[p] - r.timings.evalSeconds);
-        }
-        train = { fixed: Math.max(0.5, fixed), step, evalPerImage };
-        say(
-          `train (engine strict, batch ${LIMITS.trainBatchSize}): ${(1000 * step['16']).toFixed(0)} ms per 16-bit step, ${(1000 * step['32']).toFixed(0)} ms per 32-bit step; ` +
-            `evaluation ${(1000 * evalPerImage['16']).toFixed(2)} / ${(1000 * evalPerImage['32']).toFixed(2)} ms per test image; ${train.fixed.toFixed(1)} s start-up per run`,
-        );
-      });
-    const costs: Costs = { speed, suites: scaled.suites, verify, zones, train };
-    if (o.stages.includes('suites')) {
+    const zones = (wants('zones') ? await part('zones', () => calibrateZones(say)) : null) ?? scaled.zones;
+    const train = (wants('train') ? await part('train', () => calibrateTrain(tmp, o.version, say)) : null) ?? scaled.train;
+    const costs: Costs = { speed, suites: scaled.suites, verify: v?.verify ?? scaled.verify, zones, train };
+    if (wants('suites')) {
       const reads = costs.suites.files.filter((f) => f.readsMultiplier).length;
       say(
         `suites: ${costs.suites.files.length} property files with fast-check, ${costs.suites.files.reduce((a, f) => a + f.seconds, 0).toFixed(0)} s at ×1 by the reference table scaled ×${speed.toFixed(2)}; ${reads} read the run multiplier`,
       );
     }
-    return { costs, seconds: since(t0), loaded, lines, failures };
+    return { costs, seconds: since(t0), loaded: v?.loaded ?? null, lines, failures };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Load the backends, time the reference draws (the speed), then a couple of shrinks (their cost in draws). */
+async function calibrateVerify(log: (s: string) => void, say: (s: string) => void): Promise<VerifyCalibration> {
+  const loaded = await loadVerifyBackends(VERIFY_DEFAULTS.backends, log);
+  const base = verifyOptions({ ...VERIFY_DEFAULTS, samples: CAL_SAMPLES }, CALIBRATION_SEED, loaded);
+  const measuredDraw: Record<string, number> = {};
+  const table: TableRow[] = [];
+  const tc = performance.now();
+  for (const id of VERIFY_DEFAULTS.generators) {
+    // an untimed draw of another seed first (it is part of the reference work all the same)
+    await runVerify({ ...base, seed: CALIBRATION_SEED + 1, samples: 1, generators: [generatorById(id)] });
+    const t = performance.now();
+    const r = await runVerify({ ...base, generators: [generatorById(id)] });
+    measuredDraw[id] = since(t) / CAL_SAMPLES;
+    table.push(...r.table);
+  }
+  const calSeconds = since(tc);
+  const speed = calSeconds / REF_CALIBRATION_SECONDS;
+  const perDraw: Record<string, number> = Object.fromEntries(
+    VERIFY_DEFAULTS.generators.map((g) => [
+      g,
+      REF_DRAW_SECONDS[g] !== undefined ? REF_DRAW_SECONDS[g] * speed : Math.max(DEFAULT_DRAW_SECONDS * speed, measuredDraw[g]),
+    ]),
+  );
+  const mean = Object.values(perDraw).reduce((a, b) => a + b, 0) / VERIFY_DEFAULTS.generators.length;
+  const shrink = await calibrateShrinks(base, loaded, table, perDraw);
+  say(
+    `verify: backends ${loaded.seconds.toFixed(1)} s; the reference draws in ${calSeconds.toFixed(2)} s: ×${speed.toFixed(2)} the reference machine's time, so ${(1000 * mean).toFixed(0)} ms per draw on average; ` +
+      `${shrink.count} shrinks at ${Number.isNaN(shrink.measured) ? '?' : shrink.measured.toFixed(0)} draws' time each (planned with ${shrink.draws.toFixed(0)})`,
+  );
+  return { speed, loaded, verify: { fixed: loaded.seconds, perDraw, shrinkDraws: shrink.draws, expectedShrinks: expectedShrinks() } };
+}
+
+/** Shrink CAL_SHRINKS counterexamples of the calibration's table: what a shrink costs, in draws of its generator. */
+async function calibrateShrinks(
+  base: VerifyOptions,
+  loaded: LoadedBackends,
+  table: readonly TableRow[],
+  perDraw: Readonly<Record<string, number>>,
+): Promise<{ count: number; measured: number; draws: number }> {
+  const all = shrinkTargets(table);
+  // the first and one from the middle of the round-robin order: a cheap class and a later, usually dearer one
+  const targets = [...new Set([0, Math.floor(all.length / 2)])]
+    .filter((i) => i < all.length)
+    .slice(0, CAL_SHRINKS)
+    .map((i) => all[i]);
+  if (!targets.length) return { count: 0, measured: NaN, draws: REF_SHRINK_DRAWS };
+  const ratios: number[] = [];
+  for (const s of targets) {
+    const t = performance.now();
+    await shrinkCounterexample(
+      { ...base, generators: [] },
+      cappedShrink(generatorById(s.generator), LIMITS.shrinkCap),
+      loaded.backends.find((b) => b.id === s.backend)!,
+      s.precision,
+      s.cls,
+    );
+    ratios.push(since(t) / perDraw[s.generator]);
+  }
+  const measured = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+  return { count: targets.length, measured, draws: Math.min(2 * REF_SHRINK_DRAWS, Math.max(REF_SHRINK_DRAWS, measured)) };
+}
+
+/** Two LeNet-5 batches at every precision: the second, warm one gives a batch's cost; the rest of the wall time is start-up. */
+async function calibrateZones(say: (s: string) => void): Promise<Costs['zones']> {
+  const t = performance.now();
+  const r = await networkZones(zonesConfig({ model: 'lenet5', dataset: 'mnist', batches: 2 }, CALIBRATION_SEED, LIMITS.batchSize));
+  const wall = since(t);
+  // the second batch's work over every precision, spread over the jobs
+  const work =
+    r.precisions.reduce((a, p) => {
+      const ms = p.batches[p.batches.length - 1].ms;
+      return a + ms.engine + ms.exact + ms.classify;
+    }, 0) / 1000;
+  const jobs = Math.max(1, Math.min(r.config.precisions.length, (r.timing as { jobs?: number }).jobs ?? 1));
+  const lenetBatch = Math.max(0.05, work / jobs);
+  const zones = { fixed: Math.max(1, wall - 2 * lenetBatch), lenetBatch, vggBatch: lenetBatch * VGG_OVER_LENET };
+  say(
+    `zones: two LeNet-5 batches in ${wall.toFixed(1)} s (${lenetBatch.toFixed(1)} s per warm batch on ${jobs} job${jobs > 1 ? 's' : ''} + ${zones.fixed.toFixed(1)} s start-up; VGG11/4 taken as ${VGG_OVER_LENET}× per batch)`,
+  );
+  return zones;
+}
+
+/** The slice's setup at 16 and 32 bits: CAL_TRAIN_STEPS warm steps (after CAL_TRAIN_WARM) and CAL_TEST_IMAGES test images each. */
+async function calibrateTrain(tmp: string, version: string, say: (s: string) => void): Promise<Costs['train']> {
+  const step = { '16': 0, '32': 0 };
+  const evalPerImage = { '16': 0, '32': 0 };
+  let fixed = 0;
+  const steps = CAL_TRAIN_WARM + CAL_TRAIN_STEPS;
+  for (const p of ['16', '32'] as TrainPrecision[]) {
+    const plan = trainPlan(steps * LIMITS.trainBatchSize, CAL_TEST_IMAGES);
+    const config = { ...ablationConfig({ precision: p, beta: 0 }, plan, CALIBRATION_SEED), logEvery: 1 };
+    const dir = join(tmp, `train-${p}`);
+    const t = performance.now();
+    const r = await trainOnce(config, dir, { version, command: 'adzone nightly (calibration)', quiet: true });
+    const wall = since(t);
+    // metrics.jsonl has a line after every step with the seconds since the start: after the warm-up ones, the steps are warm
+    const at = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { kind: string; seconds: number })
+      .filter((m) => m.kind === 'step')
+      .map((m) => m.seconds);
+    step[p] =
+      at.length >= steps
+        ? (at[steps - 1] - at[CAL_TRAIN_WARM - 1]) / CAL_TRAIN_STEPS
+        : r.timings.trainSeconds / Math.max(1, r.timings.steps);
+    evalPerImage[p] = r.timings.evalSeconds / CAL_TEST_IMAGES;
+    // start-up, data, results, and the warm-up steps' extra time: the part of a run that does not grow with its steps
+    fixed = Math.max(fixed, wall - steps * step[p] - r.timings.evalSeconds);
+  }
+  const train = { fixed: Math.max(0.5, fixed), step, evalPerImage };
+  say(
+    `train (engine strict, batch ${LIMITS.trainBatchSize}): ${(1000 * step['16']).toFixed(0)} ms per 16-bit step, ${(1000 * step['32']).toFixed(0)} ms per 32-bit step; ` +
+      `evaluation ${(1000 * evalPerImage['16']).toFixed(2)} / ${(1000 * evalPerImage['32']).toFixed(2)} ms per test image; ${train.fixed.toFixed(1)} s start-up per run`,
+  );
+  return train;
 }

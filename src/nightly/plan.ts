@@ -195,6 +195,8 @@ export interface PlanInput {
   readonly stages: readonly Stage[];
   readonly costs: Costs;
   readonly verify: Pick<VerifyPlan, 'generators' | 'backends' | 'precisions' | 'jacobians'>;
+  /** Whether VGG11/CIFAR-10 zones may be planned (false when the data is not here; default true). */
+  readonly vgg?: boolean;
 }
 
 /** Largest integer x in [lo, hi] with ok(x), for ok monotone (true then false); lo when none. */
@@ -220,11 +222,11 @@ export function fitVerify(c: Costs['verify'], gens: readonly string[], seconds: 
   return { samples, maxShrinks: Math.min(shrinksAt(samples), room) };
 }
 
-export function fitZones(c: Costs['zones'], seconds: number): { lenetBatches: number; vggBatches: number } {
+export function fitZones(c: Costs['zones'], seconds: number, allowVgg = true): { lenetBatches: number; vggBatches: number } {
   const vggUnit = c.fixed + LIMITS.vggMinBatches * c.vggBatch;
   let vgg = 0;
   let rest = seconds;
-  if (seconds >= LIMITS.vggAffordFactor * vggUnit + c.fixed + c.lenetBatch) {
+  if (allowVgg && seconds >= LIMITS.vggAffordFactor * vggUnit + c.fixed + c.lenetBatch) {
     vgg = Math.min(LIMITS.maxVggBatches, Math.floor((seconds / 2 - c.fixed) / c.vggBatch));
     rest = seconds - (c.fixed + vgg * c.vggBatch);
   }
@@ -317,7 +319,7 @@ export function planNightly(inp: PlanInput): PlanResult {
           'no property suite reads ADZONE_FC_RUNS_MULTIPLIER yet (src/nightly/runs.ts): the suites run with their own numRuns, only the seed changes',
         );
     } else if (s === 'zones') {
-      const z = fitZones(costs.zones, minCost.zones + a);
+      const z = fitZones(costs.zones, minCost.zones + a, inp.vgg !== false);
       counts.zones = { batchSize: LIMITS.batchSize, ...z };
       extra -= zonesCost(costs.zones, z.lenetBatches, z.vggBatches) - minCost.zones;
     } else if (s === 'train') {

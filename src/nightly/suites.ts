@@ -129,111 +129,38 @@ function vitestBin(): string {
   return join(dirname(pkgFile), bin);
 }
 
-export async function suitesStage(o: {
+export interface SuitesStageConfig {
   readonly out: string;
   readonly seed: number;
   readonly plan: SuitesPlan;
   readonly costs: Costs['suites'];
   readonly clock: Clock;
   readonly tick: StageTicker;
-}): Promise<SuitesSummary> {
+}
+
+/** What every file's run shares. */
+interface SuitesRun extends SuitesStageConfig {
+  readonly dir: string;
+  readonly bin: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether each file scales its runs with runs(). */
+  readonly reads: ReadonlyMap<string, boolean>;
+}
+
+export async function suitesStage(o: SuitesStageConfig): Promise<SuitesSummary> {
   const dir = join(o.out, 'suites');
   mkdirSync(dir, { recursive: true });
-  const bin = vitestBin();
-  const scanned = new Map(propertySuites().map((f) => [f.file, f.readsMultiplier]));
-  const results = new Map<string, SuiteFileResult>();
-  let truncated = false;
-  const queue = [...o.plan.files];
-  const env = { ...process.env, [RUNS_MULTIPLIER_ENV]: String(o.plan.multiplier), [FC_SEED_ENV]: String(o.seed), FORCE_COLOR: '0' };
-
-  const runOne = (file: string): Promise<void> => {
-    const reads = scanned.get(file) ?? false;
-    const cost = o.costs.files.find((f) => f.file === file);
-    const est = cost ? suiteFileCost(cost, o.plan.multiplier, o.costs.spawn) : 30;
-    const name = basename(file).replace(/\.test\.ts$/, '');
-    if (!existsSync(join(REPO_ROOT, file))) {
-      results.set(file, readSuiteResult(file, join(dir, `${name}.json`), null, false, 0, reads, null));
-      return Promise.resolve();
-    }
-    if (!o.clock.fits(est)) {
-      truncated = true;
-      results.set(file, {
-        file,
-        status: 'skipped',
-        tests: 0,
-        passed: 0,
-        failed: 0,
-        skippedTests: 0,
-        seconds: 0,
-        readsMultiplier: reads,
-        failures: [],
-        cases: [],
-        json: null,
-        log: null,
-        note: `not started: estimated ${est.toFixed(0)} s, the budget is about to run out`,
-      });
-      o.tick.note(`not starting ${file} (estimated ${est.toFixed(0)} s): the budget is about to run out`);
-      return Promise.resolve();
-    }
-    const jsonFile = join(dir, `${name}.json`);
-    const logFile = join(dir, `${name}.log`);
-    const logStream = createWriteStream(logFile);
-    const t = performance.now();
-    return new Promise<void>((resolveRun) => {
-      const child = spawn(
-        process.execPath,
-        [bin, 'run', '--config', NIGHTLY_VITEST_CONFIG, '--root', REPO_ROOT, '--reporter=json', `--outputFile=${jsonFile}`, file],
-        {
-          cwd: REPO_ROOT,
-          env,
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      track(child.pid);
-      child.stdout.pipe(logStream, { end: false });
-      child.stderr.pipe(logStream, { end: false });
-      let timedOut = false;
-      let killTimer: NodeJS.Timeout | undefined;
-      const stop = () => {
-        timedOut = true;
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          /* already gone */
-        }
-        killTimer = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* already gone */
-          }
-        }, 5000);
-      };
-      const deadline = setTimeout(stop, Math.max(0, (o.clock.budget - o.clock.reserve - o.clock.elapsed()) * 1000));
-      child.on('error', (e) => logStream.write(`\nspawn error: ${e.message}\n`));
-      child.on('close', (code) => {
-        if (child.pid !== undefined) running.delete(child.pid);
-        clearTimeout(deadline);
-        if (killTimer) clearTimeout(killTimer);
-        logStream.end();
-        const seconds = (performance.now() - t) / 1000;
-        const r = readSuiteResult(file, jsonFile, code, timedOut, seconds, reads, logFile);
-        results.set(file, r);
-        if (timedOut) truncated = true;
-        o.tick.unit(
-          `${file}: ${r.status}${r.tests ? ` (${r.passed}/${r.tests} passed)` : ''}`,
-          est,
-          seconds,
-          1 / Math.max(1, o.costs.lanes),
-        );
-        resolveRun();
-      });
-    });
+  const run: SuitesRun = {
+    ...o,
+    dir,
+    bin: vitestBin(),
+    env: { ...process.env, [RUNS_MULTIPLIER_ENV]: String(o.plan.multiplier), [FC_SEED_ENV]: String(o.seed), FORCE_COLOR: '0' },
+    reads: new Map(propertySuites().map((f) => [f.file, f.readsMultiplier])),
   };
-
+  const results = new Map<string, SuiteFileResult>();
+  const queue = [...o.plan.files];
   const lane = async () => {
-    for (let f = queue.shift(); f !== undefined; f = queue.shift()) await runOne(f);
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) results.set(f, await runSuiteFile(f, run));
   };
   await Promise.all(Array.from({ length: Math.max(1, o.costs.lanes) }, lane));
   const files = [...o.plan.files].sort().map((f) => results.get(f)!);
@@ -244,7 +171,79 @@ export async function suitesStage(o: {
     failed: files.reduce((a, f) => a + f.failed, 0),
     skipped: files.reduce((a, f) => a + f.skippedTests, 0),
   };
+  const truncated = files.some((f) => f.status === 'timed-out' || (f.status === 'skipped' && f.note?.startsWith('not started')));
   return { multiplier: o.plan.multiplier, seed: o.seed, totals, files, truncated };
+}
+
+/** One file: not started when its estimate does not fit the budget, else run and read back. */
+async function runSuiteFile(file: string, r: SuitesRun): Promise<SuiteFileResult> {
+  const reads = r.reads.get(file) ?? false;
+  const cost = r.costs.files.find((f) => f.file === file);
+  const est = cost ? suiteFileCost(cost, r.plan.multiplier, r.costs.spawn) : 30;
+  const name = basename(file).replace(/\.test\.ts$/, '');
+  const jsonFile = join(r.dir, `${name}.json`);
+  if (!existsSync(join(REPO_ROOT, file))) return readSuiteResult(file, jsonFile, null, false, 0, reads, null);
+  if (!r.clock.fits(est)) {
+    r.tick.note(`not starting ${file} (estimated ${est.toFixed(0)} s): the budget is about to run out`);
+    return notStarted(file, reads, `not started: estimated ${est.toFixed(0)} s, the budget is about to run out`);
+  }
+  const logFile = join(r.dir, `${name}.log`);
+  const t = performance.now();
+  const { code, timedOut } = await spawnVitest(file, jsonFile, logFile, r);
+  const seconds = (performance.now() - t) / 1000;
+  const res = readSuiteResult(file, jsonFile, code, timedOut, seconds, reads, logFile);
+  r.tick.unit(
+    `${file}: ${res.status}${res.tests ? ` (${res.passed}/${res.tests} passed)` : ''}`,
+    est,
+    seconds,
+    1 / Math.max(1, r.costs.lanes),
+  );
+  return res;
+}
+
+function notStarted(file: string, readsMultiplier: boolean, note: string): SuiteFileResult {
+  const zero = { tests: 0, passed: 0, failed: 0, skippedTests: 0, seconds: 0 };
+  return { file, status: 'skipped', ...zero, readsMultiplier, failures: [], cases: [], json: null, log: null, note };
+}
+
+/**
+ * `vitest run --reporter=json` of one file in its own process group, its output into `logFile`;
+ * still running at the budget's deadline (before the reserve), the group gets SIGTERM, then SIGKILL.
+ */
+function spawnVitest(file: string, jsonFile: string, logFile: string, r: SuitesRun): Promise<{ code: number | null; timedOut: boolean }> {
+  const logStream = createWriteStream(logFile);
+  const args = [r.bin, 'run', '--config', NIGHTLY_VITEST_CONFIG, '--root', REPO_ROOT, '--reporter=json', `--outputFile=${jsonFile}`, file];
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: r.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child.pid);
+    child.stdout.pipe(logStream, { end: false });
+    child.stderr.pipe(logStream, { end: false });
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    const deadline = setTimeout(
+      () => {
+        timedOut = true;
+        signal('SIGTERM');
+        killTimer = setTimeout(() => signal('SIGKILL'), 5000);
+      },
+      Math.max(0, (r.clock.budget - r.clock.reserve - r.clock.elapsed()) * 1000),
+    );
+    child.on('error', (e) => logStream.write(`\nspawn error: ${e.message}\n`));
+    child.on('close', (code) => {
+      if (child.pid !== undefined) running.delete(child.pid);
+      clearTimeout(deadline);
+      if (killTimer) clearTimeout(killTimer);
+      logStream.end();
+      done({ code, timedOut });
+    });
+  });
 }
 
 export const relativeToRoot = (p: string) => relative(REPO_ROOT, p);

@@ -3,7 +3,8 @@
  * generator depend only on the seed and its id, so the table equals one `adzone verify` run's),
  * then shrinking one minimal counterexample per non-regular (generator, backend, precision, class),
  * round-robin over generators, up to the plan's maxShrinks, each shrink capped at shrinkCap steps. Writes verify/verify.json (validated,
- * schema adzone/verify 1, the options of fixtures/baseline so the gate can compare) and verify.md.
+ * schema adzone/verify 1, the options of fixtures/baseline so the gate can compare; assembled by the
+ * verify stage's own verifyJson, as `adzone verify` writes it) and verify.md.
  */
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -19,9 +20,11 @@ import {
   type RealTieTotals,
   type TableRow,
   type VerifyOptions,
+  type VerifyRun,
+  verifyJson,
   type ZoneClass,
 } from '../zones/verify.ts';
-import { verifyMarkdown, type VerifyHeader } from '../report/verifyMarkdown.ts';
+import { verifyMarkdown } from '../report/verifyMarkdown.ts';
 import { writeResults } from '../schema/index.ts';
 import { shrinkCost, type Costs, type VerifyPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
@@ -103,7 +106,7 @@ export interface VerifySummary {
   readonly truncated: boolean;
 }
 
-export async function verifyStage(o: {
+export interface VerifyStageConfig {
   readonly out: string;
   readonly seed: number;
   readonly version: string;
@@ -113,90 +116,95 @@ export async function verifyStage(o: {
   readonly loaded: LoadedBackends;
   readonly clock: Clock;
   readonly tick: StageTicker;
-}): Promise<VerifySummary> {
-  const { plan, costs, clock, tick } = o;
+}
+
+export async function verifyStage(o: VerifyStageConfig): Promise<VerifySummary> {
   const t0 = performance.now();
-  const base = verifyOptions(plan, o.seed, o.loaded);
-  const gens = plan.generators.map((id) => generatorById(id));
+  const base = verifyOptions(o.plan, o.seed, o.loaded);
+  const gens = o.plan.generators.map((id) => generatorById(id));
+  const drawn = await drawGenerators(o, base, gens);
+  const shrunk = drawn.truncated ? { counterexamples: [], done: 0, truncated: false } : await shrinkRoundRobin(o, base, gens, drawn.table);
+  const run: VerifyRun = {
+    header: {
+      createdAt: new Date().toISOString(),
+      seed: o.seed,
+      samples: o.plan.samples,
+      precisions: [...o.plan.precisions],
+      jacobians: base.family.map(jacobianName),
+      reluAlphas: [...base.reluAlphas],
+      accumulate: base.accumulate,
+      backends: o.loaded.backends.map((b) => ({ id: b.id, description: b.description })),
+      unavailable: o.loaded.unavailable,
+      tieRules: o.loaded.tieEvidence,
+      generators: gens.map((g) => ({ id: g.id, description: g.description, nearTie: g.nearTie })),
+    },
+    betaMode: base.betaMode,
+    result: {
+      table: drawn.table,
+      realTies: drawn.realTies,
+      counterexamples: shrunk.counterexamples,
+      seconds: (performance.now() - t0) / 1000,
+    },
+    backendVersions: Object.fromEntries(o.loaded.backends.map((b) => [b.id, b.versions])),
+  };
+  const file = join(o.out, 'verify', 'verify.json');
+  writeResults([
+    { file, kind: 'verify', data: verifyJson(run, o) },
+    { path: join(o.out, 'verify', 'verify.md'), data: verifyMarkdown({ ...run.header, command: o.command }, run.result, run.betaMode) },
+  ]);
+  return {
+    file,
+    samples: o.plan.samples,
+    generatorsDone: drawn.done,
+    generators: gens.length,
+    shrinksPlanned: o.plan.maxShrinks,
+    shrinksDone: shrunk.done,
+    counterexamples: shrunk.counterexamples.length,
+    truncated: drawn.truncated || shrunk.truncated,
+  };
+}
+
+/** The draws, generator by generator, each started only when its estimate fits the budget. */
+async function drawGenerators(o: VerifyStageConfig, base: VerifyOptions, gens: readonly Generator[]) {
   const table: TableRow[] = [];
   const realTies: RealTieTotals[] = [];
-  let truncated = false;
   let done = 0;
   for (const gen of gens) {
-    const est = plan.samples * (costs.perDraw[gen.id] ?? 0.05);
-    if (!clock.fits(est)) {
-      truncated = true;
-      tick.note(
+    const est = o.plan.samples * (o.costs.perDraw[gen.id] ?? 0.05);
+    if (!o.clock.fits(est)) {
+      o.tick.note(
         `stopping before ${gen.id} (estimated ${est.toFixed(0)} s): the budget is about to run out; verify.json keeps the ${done} generator(s) done`,
       );
-      break;
+      return { table, realTies, done, truncated: true };
     }
     const t = performance.now();
     const r = await runVerify({ ...base, generators: [gen] });
     table.push(...r.table);
     realTies.push(...r.realTies);
     done++;
-    tick.unit(gen.id, est, (performance.now() - t) / 1000);
+    o.tick.unit(gen.id, est, (performance.now() - t) / 1000);
   }
+  return { table, realTies, done, truncated: false };
+}
+
+/** Up to the plan's maxShrinks counterexamples, round-robin over generators, each shrink capped at shrinkCap steps. */
+async function shrinkRoundRobin(o: VerifyStageConfig, base: VerifyOptions, gens: readonly Generator[], table: readonly TableRow[]) {
   const counterexamples: Counterexample[] = [];
-  const targets = truncated ? [] : shrinkTargets(table).slice(0, plan.maxShrinks);
-  let shrinks = 0;
+  const targets = shrinkTargets(table).slice(0, o.plan.maxShrinks);
+  let done = 0;
   for (const s of targets) {
-    const est = shrinkCost(costs, plan.samples, s.generator);
-    if (!clock.fits(est)) {
-      truncated = true;
-      tick.note(`stopping the shrinks after ${shrinks} of ${targets.length}: the budget is about to run out`);
-      break;
+    const est = shrinkCost(o.costs, o.plan.samples, s.generator);
+    if (!o.clock.fits(est)) {
+      o.tick.note(`stopping the shrinks after ${done} of ${targets.length}: the budget is about to run out`);
+      return { counterexamples, done, truncated: true };
     }
     const t = performance.now();
     const backend = o.loaded.backends.find((b) => b.id === s.backend)!;
-    const cx = await shrinkCounterexample(
-      { ...base, generators: gens },
-      cappedShrink(generatorById(s.generator), plan.shrinkCap),
-      backend,
-      s.precision,
-      s.cls,
-    );
+    const gen = cappedShrink(generatorById(s.generator), o.plan.shrinkCap);
+    const cx = await shrinkCounterexample({ ...base, generators: gens }, gen, backend, s.precision, s.cls);
     if (cx) counterexamples.push(cx);
-    shrinks++;
-    tick.unit(`shrink ${s.generator} ${s.backend}@${s.precision} ${s.cls}`, est, (performance.now() - t) / 1000);
+    done++;
+    o.tick.unit(`shrink ${s.generator} ${s.backend}@${s.precision} ${s.cls}`, est, (performance.now() - t) / 1000);
   }
-  const header: VerifyHeader = {
-    command: o.command,
-    createdAt: new Date().toISOString(),
-    seed: o.seed,
-    samples: plan.samples,
-    precisions: [...plan.precisions],
-    jacobians: base.family.map(jacobianName),
-    reluAlphas: [...base.reluAlphas],
-    accumulate: base.accumulate,
-    backends: o.loaded.backends.map((b) => ({ id: b.id, description: b.description })),
-    unavailable: o.loaded.unavailable,
-    tieRules: o.loaded.tieEvidence,
-    generators: gens.map((g) => ({ id: g.id, description: g.description, nearTie: g.nearTie })),
-  };
-  const result = { table, realTies, counterexamples, seconds: (performance.now() - t0) / 1000 };
-  const json = {
-    schema: 'adzone/verify',
-    schemaVersion: 1,
-    tool: { adzone: o.version, node: process.version, backends: Object.fromEntries(o.loaded.backends.map((b) => [b.id, b.versions])) },
-    ...header,
-    betaMode: base.betaMode,
-    ...result,
-  };
-  const file = join(o.out, 'verify', 'verify.json');
-  writeResults([
-    { file, kind: 'verify', data: json },
-    { path: join(o.out, 'verify', 'verify.md'), data: verifyMarkdown(header, result) },
-  ]);
-  return {
-    file,
-    samples: plan.samples,
-    generatorsDone: done,
-    generators: gens.length,
-    shrinksPlanned: plan.maxShrinks,
-    shrinksDone: shrinks,
-    counterexamples: counterexamples.length,
-    truncated,
-  };
+  return { counterexamples, done, truncated: false };
 }

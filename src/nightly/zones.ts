@@ -10,10 +10,13 @@ import { validate } from '../schema/index.ts';
 import { toJson } from '../util/atomic.ts';
 import { writeFilesAtomic } from '../util/output.ts';
 import { type NetworkZonesConfig, networkZones } from '../zones/network/index.ts';
+import { LENET_UNIT, type LeftOut, VGG_UNIT } from './data.ts';
 import type { Costs, ZonesPlan } from './plan.ts';
 import type { Clock, StageTicker } from './progress.ts';
 
 export interface ZonesUnit {
+  /** As data.ts names it (LENET_UNIT, VGG_UNIT). */
+  readonly name: string;
   readonly model: string;
   readonly dataset: string;
   /** Channel multiplier (vgg11). */
@@ -22,16 +25,25 @@ export interface ZonesUnit {
   readonly dir: string;
 }
 
-export function zonesUnits(plan: ZonesPlan): ZonesUnit[] {
+/** The networks of the plan, but those `leftOut` names (their data is not here). */
+export function zonesUnits(plan: ZonesPlan, leftOut: readonly LeftOut[] = []): ZonesUnit[] {
   const u: ZonesUnit[] = [];
-  if (plan.lenetBatches > 0) u.push({ model: 'lenet5', dataset: 'mnist', batches: plan.lenetBatches, dir: join('zones', 'lenet5-mnist') });
+  if (plan.lenetBatches > 0)
+    u.push({ name: LENET_UNIT, model: 'lenet5', dataset: 'mnist', batches: plan.lenetBatches, dir: join('zones', 'lenet5-mnist') });
   if (plan.vggBatches > 0)
-    u.push({ model: 'vgg11', dataset: 'cifar10', width: 0.25, batches: plan.vggBatches, dir: join('zones', 'vgg11-w0.25-cifar10') });
-  return u;
+    u.push({
+      name: VGG_UNIT,
+      model: 'vgg11',
+      dataset: 'cifar10',
+      width: 0.25,
+      batches: plan.vggBatches,
+      dir: join('zones', 'vgg11-w0.25-cifar10'),
+    });
+  return u.filter((x) => !leftOut.some((l) => l.stage === 'zones' && l.unit === x.name));
 }
 
 /** The stage's config for one unit. */
-export function zonesConfig(u: Omit<ZonesUnit, 'dir'>, seed: number, batchSize: number): NetworkZonesConfig {
+export function zonesConfig(u: Omit<ZonesUnit, 'dir' | 'name'>, seed: number, batchSize: number): NetworkZonesConfig {
   return {
     model: u.model,
     dataset: u.dataset,
@@ -60,6 +72,8 @@ export async function zonesStage(o: {
   readonly seed: number;
   readonly version: string;
   readonly plan: ZonesPlan;
+  /** Units whose data is not here (data.ts): not run. */
+  readonly leftOut: readonly LeftOut[];
   readonly costs: Costs['zones'];
   readonly quiet: boolean;
   readonly clock: Clock;
@@ -67,7 +81,7 @@ export async function zonesStage(o: {
 }): Promise<ZonesSummary> {
   const networks: ZonesSummary['networks'][number][] = [];
   let truncated = false;
-  for (const u of zonesUnits(o.plan)) {
+  for (const u of zonesUnits(o.plan, o.leftOut)) {
     const est = o.costs.fixed + u.batches * (u.model === 'lenet5' ? o.costs.lenetBatch : o.costs.vggBatch);
     if (!o.clock.fits(est)) {
       truncated = true;

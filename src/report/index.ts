@@ -12,12 +12,29 @@ import { ConfigError, InputError } from '../util/errors.ts';
 import { checkDerived } from '../gate/derived.ts';
 import { gateWithSides, type Side } from '../gate/index.ts';
 import { FAIL_ON_CLASSES, type FailOnClass } from './findings.ts';
-import { loneByFile, renderHtml } from './html/index.ts';
-import { junitXml } from './junit.ts';
+import { loneByFile, renderHtml, type Section } from './html/index.ts';
+import { type JunitSuite, junitXml } from './junit.ts';
 import { summaryMarkdown } from './summary.ts';
 import { type GateState, type Verdict, verdictOf } from './verdict.ts';
 
 export { FAIL_ON_CLASSES, type FailOnClass } from './findings.ts';
+export type { GateState } from './verdict.ts';
+export type { JunitSuite } from './junit.ts';
+
+/** The gate as a caller already ran it (the nightly, which records the verdict itself): its state, and the two sides it loaded. */
+export interface GateRun {
+  readonly gate: GateState;
+  readonly sides: { readonly base?: Side; readonly rep?: Side };
+}
+
+/** A caller's own part of the report (the nightly's stages and plan), placed right after the verdict in each output. */
+export interface ReportPart {
+  readonly html: Section;
+  readonly markdown: string;
+  readonly junitSuites: readonly JunitSuite[];
+  /** The JUnit `<testsuites>` name. */
+  readonly junitName?: string;
+}
 
 export interface ReportConfig {
   /** Folders (or files) holding result files. */
@@ -33,6 +50,9 @@ export interface ReportConfig {
   readonly htmlPath?: string;
   /** Fixed time stamp (tests); default now. */
   readonly generatedAt?: string;
+  /** The gate already run (instead of `baseline`): its verdict leads the report, and it is not run a second time. */
+  readonly gateRun?: GateRun;
+  readonly part?: ReportPart;
 }
 
 export interface ReportResult {
@@ -59,7 +79,8 @@ function resolveFailOn(list: readonly string[] | undefined): FailOnClass[] {
 }
 
 /** The gate against the baseline, as the report shows it: its result and sides, or why it could not run. */
-async function gateState(c: ReportConfig): Promise<{ gate: GateState; sides: { base?: Side; rep?: Side } }> {
+async function gateState(c: ReportConfig): Promise<GateRun> {
+  if (c.gateRun) return c.gateRun;
   if (!c.baseline) return { gate: { state: 'not-run' }, sides: {} };
   if (c.inputs.length !== 1)
     throw new ConfigError('baseline', `baseline: the gate compares one report folder with the baseline, got ${c.inputs.length} inputs`);
@@ -87,9 +108,21 @@ export async function report(config: ReportConfig): Promise<ReportResult> {
   const lone = await loneByFile(d);
   const verdict = verdictOf(d, { lone, failOn, gate });
   const title = config.title ?? 'adzone report';
-  const html = await renderHtml(d, { title, verdict, sides, ...(config.generatedAt ? { generatedAt: config.generatedAt } : {}) });
-  const markdown = await summaryMarkdown(d, { title, verdict, ...(config.htmlPath ? { htmlPath: config.htmlPath } : {}) });
-  const junit = await junitXml(d, { failOn });
+  const part = config.part;
+  const html = await renderHtml(d, {
+    title,
+    verdict,
+    sides,
+    ...(config.generatedAt ? { generatedAt: config.generatedAt } : {}),
+    ...(part ? { part: part.html } : {}),
+  });
+  const markdown = await summaryMarkdown(d, {
+    title,
+    verdict,
+    ...(config.htmlPath ? { htmlPath: config.htmlPath } : {}),
+    ...(part ? { part: part.markdown } : {}),
+  });
+  const junit = await junitXml(d, { failOn, ...(part ? { extraSuites: part.junitSuites, name: part.junitName } : {}) });
   const kinds = d.results.map((r) => r.kind);
   const tally = `${[...new Set(kinds)].map((k) => `${kinds.filter((x) => x === k).length} ${k}`).join(', ')}${d.metrics.length ? `, ${d.metrics.length} metrics.jsonl` : ''}`;
   const exitCode = gate.state === 'unusable' ? 2 : verdict.failing ? 1 : 0;

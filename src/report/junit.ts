@@ -70,13 +70,24 @@ function failOnFailures(v: Verify, r: Row, failOn: readonly FailOnClass[]): { ty
   );
 }
 
+/** A test suite a caller adds (the nightly's stages and property suites), already in JUnit XML, with its counts. */
+export interface JunitSuite {
+  readonly xml: string;
+  readonly tests: number;
+  readonly failures: number;
+}
+
 export interface JunitOptions {
   /** Classes whose draws fail their row (`--fail-on`). */
   readonly failOn?: readonly FailOnClass[];
+  /** The `<testsuites>` name (default 'adzone'). */
+  readonly name?: string;
+  /** Suites added after the result files' own, counted in the totals. */
+  readonly extraSuites?: readonly JunitSuite[];
 }
 
 export async function junitXml(d: Discovered, o: JunitOptions = {}): Promise<string> {
-  const suites: { xml: string; tests: number; failures: number }[] = [];
+  const suites: JunitSuite[] = [];
   const add = (name: string, file: string, cases: Case[], ts: string) =>
     suites.push({ xml: suite(name, file, cases, ts), tests: cases.length, failures: cases.filter((c) => c.failures.length).length });
   for (const v of ofKind(d, 'verify')) {
@@ -135,7 +146,8 @@ export async function junitXml(d: Discovered, o: JunitOptions = {}): Promise<str
     }));
     add(`adzone zones ${c.model}/${c.dataset} (${shown(z.file)})`, shown(z.file), cases, z.data.createdAt);
   }
+  suites.push(...(o.extraSuites ?? []));
   const tests = suites.reduce((a, s) => a + s.tests, 0);
   const failures = suites.reduce((a, s) => a + s.failures, 0);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="adzone" tests="${tests}" failures="${failures}" errors="0" time="0">\n${suites.map((s) => s.xml).join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${x(o.name ?? 'adzone')}" tests="${tests}" failures="${failures}" errors="0" time="0">\n${suites.map((s) => s.xml).join('\n')}\n</testsuites>\n`;
 }

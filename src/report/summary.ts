@@ -23,6 +23,8 @@ export interface SummaryOptions {
   readonly htmlPath?: string;
   /** The verdict to lead with; computed from the files when not given (no --fail-on; the gate left to the caller). */
   readonly verdict?: Verdict;
+  /** A caller's own part (the nightly's stages and plan), in Markdown, right after the verdict. */
+  readonly part?: string;
 }
 
 function gateLine(g: GateState): string | undefined {
@@ -208,6 +210,7 @@ export async function summaryMarkdown(d: Discovered, o: SummaryOptions = {}): Pr
       `The full report (plots, counterexamples with exact values) is the self-contained HTML file ${mdCode(basename(o.htmlPath))}.`,
       '',
     );
+  if (o.part) L.push(o.part.trimEnd(), '');
   L.push(...verifyPart(d, verdict), ...zonesPart(d), ...trainPart(d), ...benchPart(d));
   if (!d.results.length) L.push('No result files found.', '');
   let s = `${L.join('\n')}\n`;

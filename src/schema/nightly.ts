@@ -162,6 +162,14 @@ export const PlanSchema = Type.Object(
     from: Type.Optional(Type.String()),
     stages: Type.Array(stage),
     dropped: Type.Array(Type.Object({ stage, reason: Type.String() }, closed)),
+    /**
+     * Units of a stage that ran, left out for want of their data (the zones stage's VGG11 without
+     * CIFAR-10), each with the network the gate matches it by; a stage left out whole is in
+     * `dropped`. Absent in plans written before it.
+     */
+    leftOut: Type.Optional(
+      Type.Array(Type.Object({ stage, unit: Type.String(), model: Type.String(), dataset: Type.String(), reason: Type.String() }, closed)),
+    ),
     notes: Type.Optional(Type.Array(Type.String())),
     calibrationSeconds: NonNegative(),
     counts: CountsSchema,
@@ -174,7 +182,8 @@ export const PlanSchema = Type.Object(
 
 export const STAGE_STATUSES = ['done', 'truncated', 'skipped', 'crashed'] as const;
 export const SUITE_STATUSES = ['passed', 'failed', 'timed-out', 'crashed', 'skipped'] as const;
-export const GATE_VERDICTS = ['pass', 'regression', 'unusable', 'not-run'] as const;
+/** The gate's verdicts (src/gate: pass, partial, regression), 'unusable' when it could not run, 'not-run' without a baseline. */
+export const GATE_VERDICTS = ['pass', 'partial', 'regression', 'unusable', 'not-run'] as const;
 
 /** One property-suite file run by the nightly: its counts, failures and every test case (for JUnit). */
 export const SuiteFileResultSchema = Type.Object({
@@ -257,6 +266,10 @@ export const NightlySchema = Type.Object({
     baseline: Type.String(),
     regressions: Type.Array(Type.String()),
     notes: Type.Array(Type.String()),
+    /** Stages the report declares it did not run (verdict 'partial'), why, and how many baseline items that left out. */
+    skipped: Type.Optional(Type.Array(Type.Object({ stage: Type.String(), reason: Type.String(), notCompared: Count() }))),
+    /** Why the gate could not run (verdict 'unusable') or was not run. */
+    message: Type.Optional(Type.String()),
   }),
   files: Type.Object({
     html: Nullable(Type.String()),

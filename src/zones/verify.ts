@@ -22,7 +22,7 @@ import { type BetaMode, jacobianName, type MaxPoolJacobian } from '../jacobians/
 import { decimalOracle } from '../oracle/index.ts';
 import type { Oracle } from '../oracle/types.ts';
 import { type Problem, ZONE_CLASSES, type ZoneClass, zoneClassOf } from '../problem/index.ts';
-import type { Counterexample, RealTieTotals, TableRow, VerifyHeader, VerifyResult } from '../schema/verify.ts';
+import type { Counterexample, RealTieTotals, TableRow, VerifyHeader, VerifyJson, VerifyResult } from '../schema/verify.ts';
 import { InputError } from '../util/errors.ts';
 import type { Classification } from './classify.ts';
 import { openJournal, type Journal, taskKey } from './journal.ts';
@@ -61,6 +61,19 @@ export interface VerifyRun {
   readonly result: VerifyResult;
   /** Each backend's package versions (verify.json's tool.backends). */
   readonly backendVersions: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** verify.json's content: a run, and how it was asked for (`adzone verify` and the nightly write it through this one function). */
+export function verifyJson(run: VerifyRun, how: { readonly command: string; readonly version: string }): VerifyJson {
+  return {
+    schema: 'adzone/verify',
+    schemaVersion: 1,
+    tool: { adzone: how.version, node: process.version, backends: run.backendVersions },
+    command: how.command,
+    ...run.header,
+    betaMode: run.betaMode,
+    ...run.result,
+  };
 }
 
 /** The zone class of a classification: its zone, with the cause for a compensation. */

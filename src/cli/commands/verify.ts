@@ -16,13 +16,18 @@ import type { BetaMode } from '../../jacobians/index.ts';
 import { FORMATS } from '../../precision/index.ts';
 import { verifyMarkdown } from '../../report/verifyMarkdown.ts';
 import { writeResults } from '../../schema/index.ts';
-import type { VerifyHeader } from '../../schema/verify.ts';
-import { ConfigError } from '../../util/errors.ts';
 import { assertWritableDir, assertWritableFile, writeFilesAtomic } from '../../util/output.ts';
 import { exportBatch } from '../../zones/batch.ts';
 import { addToCorpus } from '../../zones/corpus.ts';
 import { FAIL_ON, type FailOn, failingCells, failLine, type FailingCell } from '../../zones/failOn.ts';
-import { resolveVerifyConfig, VERIFY_CONFIG_DEFAULTS as D, type VerifyConfig, type VerifyRun, verify } from '../../zones/verify.ts';
+import {
+  resolveVerifyConfig,
+  VERIFY_CONFIG_DEFAULTS as D,
+  type VerifyConfig,
+  type VerifyRun,
+  verify,
+  verifyJson,
+} from '../../zones/verify.ts';
 import {
   asUsage,
   asUsageAsync,
@@ -174,7 +179,7 @@ export async function verifyCommand(argv: string[], meta: { readonly version: st
     bar.done();
   }
   const command = `adzone verify ${argv.join(' ')}`.trim();
-  writeVerifyReport(o.out, { ...run.header, command }, run, meta.version);
+  writeVerifyReport(o.out, run, command, meta.version);
   rmSync(journal, { force: true }); // everything it held is in verify.json now
   if (o.corpus) addCounterexamples(resolve(o.corpus), run, log);
   const failing = failingCells(run.result.table, o.failOn);
@@ -267,18 +272,10 @@ function exportBatchFile(file: string, c: VerifyConfig, version: string, log: (s
   return 0;
 }
 
-function writeVerifyReport(out: string, header: VerifyHeader, run: VerifyRun, version: string): void {
-  const json = {
-    schema: 'adzone/verify',
-    schemaVersion: 1,
-    tool: { adzone: version, node: process.version, backends: run.backendVersions },
-    ...header,
-    betaMode: run.betaMode,
-    ...run.result,
-  };
+function writeVerifyReport(out: string, run: VerifyRun, command: string, version: string): void {
   writeResults([
-    { file: join(out, 'verify.json'), kind: 'verify', data: json },
-    { path: join(out, 'verify.md'), data: verifyMarkdown(header, run.result, run.betaMode) },
+    { file: join(out, 'verify.json'), kind: 'verify', data: verifyJson(run, { command, version }) },
+    { path: join(out, 'verify.md'), data: verifyMarkdown({ ...run.header, command }, run.result, run.betaMode) },
   ]);
 }
 

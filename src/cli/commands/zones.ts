@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { zonesMarkdown } from '../../report/zonesMarkdown.ts';
 import { writeResults } from '../../schema/index.ts';
-import { ConfigError } from '../../util/errors.ts';
 import { assertWritableDir } from '../../util/output.ts';
 import { type NetworkZonesConfig, networkZones, resolveNetworkZonesConfig } from '../../zones/network/index.ts';
 import { asUsageAsync, parseAlphas, parseList, UsageError } from '../args.ts';

@@ -97,9 +97,11 @@ export interface RenderOptions {
   readonly verdict?: Verdict;
   /** The gate's two sides, for the differences from the baseline. */
   readonly sides?: { readonly base?: Side; readonly rep?: Side };
+  /** A caller's own section (the nightly's stages and plan), right after the verdict and the baseline's differences. */
+  readonly part?: Section;
 }
 
-interface Section {
+export interface Section {
   readonly id: string;
   readonly title: string;
   readonly html: string;
@@ -177,6 +179,7 @@ export async function renderHtml(d: Discovered, o: RenderOptions = {}): Promise<
   const sections: Section[] = [
     { id: 'verdict', title: 'Verdict', html: verdictSection(verdict) },
     ...(diff ? [{ id: 'baseline', title: 'Against the baseline', html: diff }] : []),
+    ...(o.part ? [o.part] : []),
     ...sectionsOf(d, lone),
   ];
   const title = o.title ?? 'adzone report';
