@@ -715,6 +715,10 @@ describe('adzone report: issues 12 and 16', () => {
     const md = readFileSync(join(d, 's.md'), 'utf8');
     expect(md.split('\n')[2]).toBe('**Gate**: ❌ 1 regression');
     expect(md).toMatch(/^- non-regular share grew: near-tie on engine at 32 bits moved from 58\.0% to 63\.0%/m);
+    // the regression line says where to look; in a pull-request comment only the file's own name means anything
+    expect(md).not.toContain(d);
+    expect(md).not.toMatch(/\/tmp\//);
+    expect(md).toMatch(/look at …\/verify\.json /);
     const html = readFileSync(join(d, 'r.html'), 'utf8');
     expect(html).toMatch(
       /<tr><td>near-tie<\/td><td>engine<\/td><td>32<\/td><td>B 15, C 101 of 200<\/td><td>B 15, C 111 of 200<\/td><td class="num">58% \[51–65\]<\/td><td class="num">63% \[56–69\]<\/td><td class="num">\+5\.0 pp<\/td><\/tr>/,

@@ -32,3 +32,13 @@ export function mdCode(s: string, inTable = false): string {
 
 /** A table row of cells already made safe (mdText / mdCode(…, true)). */
 export const mdRow = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+
+/**
+ * `s` with every absolute path cut to `…/` and its last segment: the summary is read in a pull
+ * request, where the machine's folders mean nothing and the file's name still says where to look.
+ */
+export function withoutLocalPaths(s: string): string {
+  return String(s)
+    .replace(/(^|[\s(['"`=])\/(?:[^\s'"`()[\],;]+\/)*([^\s'"`()[\],;/]+)/g, '$1…/$2')
+    .replace(/(^|[\s(['"`=])[A-Za-z]:\\(?:[^\s'"`()[\],;\\]+\\)*([^\s'"`()[\],;\\]+)/g, '$1…\\$2');
+}

@@ -4,7 +4,7 @@
  * with 95% intervals and replay lines), then the zone table in README notation, the tie rules,
  * network zones, accuracy at each β and the bench targets. Every quoted text is escaped
  * (markdown.ts); no local path appears (the HTML report is named by its file name, as a CI
- * artifact). Kept under GitHub's 65,536-character comment limit.
+ * artifact; paths in the gate's lines are cut to their file name). Kept under GitHub's 65,536-character comment limit.
  */
 import { basename } from 'node:path';
 import { ofKind, type Discovered } from '../schema/discover.ts';
@@ -13,7 +13,7 @@ import { accuracyByBeta, modelLabel, trainRuns } from '../schema/runs.ts';
 import { type Finding, headlineFindings } from './findings.ts';
 import { columns, compactCounts, generatorsOf, rowOf } from './html/format.ts';
 import { loneByFile } from './html/index.ts';
-import { mdCode, mdRow, mdText } from './markdown.ts';
+import { mdCode, mdRow, mdText, withoutLocalPaths } from './markdown.ts';
 import { shareCell, wilson } from './stats.ts';
 import { type GateState, type Verdict, type VerifyVerdict, verdictOf } from './verdict.ts';
 
@@ -30,11 +30,11 @@ export interface SummaryOptions {
 function gateLine(g: GateState): string | undefined {
   if (g.state === 'elsewhere') return undefined;
   if (g.state === 'not-run') return '**Gate**: not run (no baseline given).';
-  if (g.state === 'unusable') return `**Gate**: could not run: ${mdText(g.message)}`;
+  if (g.state === 'unusable') return `**Gate**: could not run: ${mdText(withoutLocalPaths(g.message))}`;
   const r = g.result;
   if (r.verdict === 'regression') return `**Gate**: ❌ ${r.regressions.length} regression${r.regressions.length > 1 ? 's' : ''}`;
   if (r.verdict === 'partial')
-    return `**Gate**: ✅ partial pass (not compared: ${mdText(r.skipped.map((s) => `${s.stage}, ${s.reason}`).join('; '))})`;
+    return `**Gate**: ✅ partial pass (not compared: ${mdText(withoutLocalPaths(r.skipped.map((s) => `${s.stage}, ${s.reason}`).join('; ')))})`;
   return '**Gate**: ✅ pass, every threshold holds';
 }
 
@@ -70,9 +70,9 @@ function findingsTable(fs: readonly Finding[]): string[] {
 function headline(v: Verdict): string[] {
   const gate = gateLine(v.gate);
   const L = gate ? [gate, ''] : [];
-  if (v.gate.state === 'done') for (const r of v.gate.result.regressions.slice(0, 20)) L.push(`- ${mdText(r.line)}`);
+  if (v.gate.state === 'done') for (const r of v.gate.result.regressions.slice(0, 20)) L.push(`- ${mdText(withoutLocalPaths(r.line))}`);
   if (v.gate.state === 'done' && v.gate.result.regressions.length) L.push('');
-  L.push(v.sentences.map(mdText).join(' '), '');
+  L.push(v.sentences.map((s) => mdText(withoutLocalPaths(s))).join(' '), '');
   for (const vv of v.verify) L.push(...findingsTable(vv.findings));
   return L;
 }
