@@ -125,6 +125,36 @@ describe('generated points', () => {
     }
   });
 
+  it('where rounding changes the routing harmlessly, the values are bounded along the routing the run took (bfloat16, a three-way tie split)', async () => {
+    // Found by adzone verify --seed 1 --backends engine,torch --precision bf16: draw 18 of
+    // ulp-neighbour-64 ties 255.99999999999997, 256 and 255.894… at 256 in bfloat16. Over the reals the
+    // change is harmless (the windows' cotangents cancel), so the point is regular; minnorm divides by 3
+    // and rounds, an error of 2^-9 that the bound along the exact routing (no rounding there: 0) called
+    // inconsistent.
+    const c = fc.sample(generatorById('ulp-neighbour-64').arbitrary, { seed: 3341682301, numRuns: 19 })[18]!;
+    expect(c.problem.input.data.slice(0, 2)).toEqual([255.99999999999997, 256]);
+    const [r] = (await classifyPoint(c.problem, config(['bf16']))).results;
+    expect(r.zone).toBe('regular');
+    expect(r.harmlessRoundingDiffs).toBeGreaterThan(0);
+    const minnorm = r.valueChecks.find((v) => v.jacobian === 'minnorm')!;
+    expect(minnorm.maxError).toBe(2 ** -9);
+    expect(minnorm.bound).toBeGreaterThan(2 ** -9);
+    expect(r.valueChecks.every((v) => v.within)).toBe(true);
+    expect(r.inconsistent).toBeUndefined();
+  });
+
+  it('on regular points at bfloat16 AD_p is within the rigorous rounding bound, for every member', async () => {
+    for (const id of ['ulp-neighbour-64', 'near-tie', 'generic-chain']) {
+      await fc.assert(
+        fc.asyncProperty(generatorById(id).arbitrary, async (c) => {
+          const pc = await classifyPoint(c.problem, config(['bf16']));
+          return pc.results.every((r) => r.zone !== 'regular' || r.valueChecks.every((v) => v.within || v.underflow));
+        }),
+        { numRuns: runs(60), seed: 1 },
+      );
+    }
+  });
+
   it('over 1000 near-tie draws the non-regular share is ordered 16 ≥ 32 ≥ 64', async () => {
     const gen = generatorById('near-tie');
     const draws = fc.sample(gen.arbitrary, { seed: 42, numRuns: 1000 });
