@@ -231,6 +231,33 @@ export {
   /** The report: the HTML page, Markdown summary and JUnit XML of result folders, led by their verdict. */ report,
 } from '../report/index.ts';
 
+export {
+  /** The network-zones stage (`adzone zones`): zones of a whole network on real mini-batches, the paper's estimator against the exact classification. */ networkZones,
+} from '../zones/network/index.ts';
+export {
+  /** The bench stage (`adzone bench`): training-step speed, exact classification cost, peak memory and verify wall times, each with its target. */ runBench,
+} from '../bench/run.ts';
+export {
+  /** The nightly stage (`adzone nightly`): the whole check in one time-budgeted job, into one folder (plan, results, reports, gate). */ nightly,
+} from '../nightly/index.ts';
+export type {
+  /** networkZones' config: model, dataset, batches, and optionally precisions, seed, batch size, width, batch norm, stem, accumulation, split. */
+  NetworkZonesConfig,
+  /** What networkZones returns: zones.json's content, per precision. */
+  ZonesReport,
+} from '../zones/network/index.ts';
+export type {
+  /** runBench's config: the groups to measure, quick mode, thread count, Python, version and command recorded. */
+  BenchConfig,
+  /** runBench's result: the rows (each with its target), notes, failed rows, and results.json's object. */
+  BenchResults,
+} from '../bench/run.ts';
+export type {
+  /** nightly's config: budget, output folder, seed, plan file, stages, baseline, dry run (defaults in src/nightly/config.ts). */
+  NightlyConfig,
+  /** What nightly returns: the resolved config, the plan, nightly.json's content and the files written. */
+  NightlyResult,
+} from '../nightly/index.ts';
 export type {
   /** gate's config: the baseline and report folders, the thresholds file, stages declared skipped. */
   GateConfig,
