@@ -12,7 +12,7 @@
  *  - two processes never train in one folder at once (a lock file, taken over once its process is gone);
  *  - bad options exit 2.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import { adam, sgd } from '../src/engine/optim/index.ts';
 import { F16, F32, F64, type Format } from '../src/precision/index.ts';
 import { rounder } from '../src/engine/arith.ts';
-import { main } from '../src/cli/main.ts';
+import { runMain } from './support/cli.ts';
 import {
   CHECKPOINT_FILE,
   LOCK_FILE,
@@ -118,30 +118,8 @@ function expectSameState(a: ReturnType<typeof finalState>, b: ReturnType<typeof 
   expect(b.header.optimizer).toEqual(a.header.optimizer);
 }
 
-/** Capture what `main` writes to stdout/stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  const l = vi.spyOn(console, 'log').mockImplementation((...xs: unknown[]) => {
-    out += `${xs.join(' ')}\n`;
-  });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    l.mockRestore();
-  }
-}
+/** Capture what `main` writes to stdout/stderr (the shared helper every CLI test uses). */
+const cli = runMain;
 
 describe('optimizer state and learning rate (what checkpoints and schedules rely on)', () => {
   const formats: [string, Format][] = [
