@@ -377,14 +377,11 @@ function gcdN(a: bigint, b: bigint): bigint {
   return a;
 }
 
+/** A weight whose value (not its spelling: 10/5 is 2) is a dyadic exact in every format. */
 function isSmallDyadic(w: Weight): boolean {
-  let d = w.den;
-  let nn = w.num;
-  while (d % 2 === 0 && nn % 2 === 0) {
-    d /= 2;
-    nn /= 2;
-  }
-  if ((d & (d - 1)) !== 0) return false; // reduced denominator not a power of two
+  const g = Number(gcdN(BigInt(Math.abs(w.num)), BigInt(w.den)));
+  const d = w.den / g; // the reduced denominator
+  if ((d & (d - 1)) !== 0) return false; // not a power of two
   const x = w.num / w.den; // exact: a dyadic with a small numerator
   return Object.values(FORMATS).every((f) => isRepresentable(f, x));
 }
