@@ -21,6 +21,7 @@ import {
   round,
   roundGeneric,
   type Format,
+  ulp,
 } from '../src/precision/index.ts';
 import { runs } from '../src/nightly/runs.ts';
 import { f16FromBits } from './support/f16.ts';
@@ -181,6 +182,14 @@ describe('precision: round agrees with the generic algorithm', () => {
           return;
         }
         expect(isRepresentable(f, r)).toBe(true);
+        if (Math.abs(x) > f.maxFinite) {
+          // past the largest finite value there is no neighbour on the far side (E4M3's is NaN):
+          // x rounds back only from within half the top binade's quantum (found with seed 424242:
+          // E4M3, -448.00000000000006 → -448)
+          expect(Math.abs(r)).toBe(f.maxFinite);
+          expect(Math.abs(x) - f.maxFinite).toBeLessThanOrEqual(ulp(f, f.maxFinite) / 2);
+          return;
+        }
         const lo = r <= x ? r : nextDown(f, r);
         const hi = r >= x ? r : nextUp(f, r);
         expect(lo <= x && x <= hi).toBe(true);
@@ -191,7 +200,7 @@ describe('precision: round agrees with the generic algorithm', () => {
           if (c === 0) expect(evenSignificand(f, r)).toBe(true); // a tie goes to the even one
         }
       }),
-      { numRuns: runs(2000) },
+      { numRuns: runs(2000), examples: [[E4M3, -448.00000000000006]] },
     );
   });
 });

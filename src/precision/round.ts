@@ -77,7 +77,8 @@ export function roundGeneric(f: Format, x: number): number {
   q = 0;
   if (r > f.maxFinite) {
     // IEEE: overflow when the value rounded with unbounded exponent exceeds the largest finite
-    // value; for E4M3 the rounding is still done at the top binade's quantum (448 + 16 → NaN).
+    // value; for E4M3 the rounding is still done at the top binade's quantum (464 ties to 448, anything
+    // above 464 → NaN).
     return overflowValue(f, sign);
   }
   return sign * r === 0 ? sign * 0 : sign * r;
