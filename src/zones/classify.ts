@@ -128,8 +128,11 @@ function unitValue(r: LayerRouting, unit: number): readonly number[] {
 }
 
 /** Compare an exact and a float routing unit by unit; returns the differing units with their kind of change. */
-export function routingDiffs(exact: Routing, rounded: Routing): Array<Unit & { what: 'tie' | 'flip' | 'split' }> {
-  const diffs: Array<Unit & { what: 'tie' | 'flip' | 'split' }> = [];
+/** A unit whose routing differs between the exact and a rounded forward, and how. */
+export type RoutingDiff = Unit & { what: 'tie' | 'flip' | 'split' };
+
+export function routingDiffs(exact: Routing, rounded: Routing): RoutingDiff[] {
+  const diffs: RoutingDiff[] = [];
   exact.forEach((er, li) => {
     const rr = rounded[li];
     if (!rr || rr.kind !== er.kind || rr.layer !== er.layer) throw new Error(`routing layouts differ at routing entry ${li}`);
@@ -160,6 +163,8 @@ class ExactPoint {
   readonly choices: JacobianChoice[];
   private readonly cache = new Map<string, ExactBackward>();
   private readonly alongCache = new WeakMap<BackendResult, ExactBackward>();
+  private readonly diffCache = new WeakMap<BackendResult, RoutingDiff[]>();
+  private readonly mattersCache = new WeakMap<BackendResult, Map<'params' | 'input', boolean>>();
   readonly shapes;
 
   constructor(
@@ -191,6 +196,33 @@ class ExactPoint {
       this.alongCache.set(r, a);
     }
     return a;
+  }
+
+  /** The units where a run's p routing differs from the exact routing (computed once per run result). */
+  diffs(r: BackendResult): RoutingDiff[] {
+    let d = this.diffCache.get(r);
+    if (!d) {
+      d = r.routing ? routingDiffs(this.forward.routing, r.routing) : [];
+      this.diffCache.set(r, d);
+    }
+    return d;
+  }
+
+  /**
+   * Did rounding change a run's routing in a way that matters: does the exact backward along the
+   * run's own routing differ from AD_R(J) at the target? Decided once per run and target, for the
+   * zone (routedZone) and for the value check's reference (valueReference) alike.
+   */
+  routingMatters(j: JacobianChoice, r: BackendResult, target = this.target): boolean {
+    if (this.diffs(r).length === 0) return false;
+    const byTarget = this.mattersCache.get(r) ?? new Map<'params' | 'input', boolean>();
+    this.mattersCache.set(r, byTarget);
+    let m = byTarget.get(target);
+    if (m === undefined) {
+      m = !sameExact(this.targetGrads(this.along(j, r).grads, target), this.targetGrads(this.ad(j).grads, target));
+      byTarget.set(target, m);
+    }
+    return m;
   }
 
   targetGrads(g: Grads, target = this.target): readonly ExactNumber[] {
@@ -304,10 +336,7 @@ function valueCheck(
  * sends the whole cotangent to one entry (bfloat16 found it: a bound of 0 against an error of 2^-9).
  */
 function valueReference(point: ExactPoint, j: JacobianChoice, r: BackendResult): ExactBackward {
-  const ref = point.ad(j);
-  if (!r.routing || routingDiffs(point.forward.routing, r.routing).length === 0) return ref;
-  const along = point.along(j, r);
-  return sameExact(point.targetGrads(along.grads), point.targetGrads(ref.grads)) ? along : ref;
+  return point.diffs(r).length === 0 || point.routingMatters(j, r) ? point.ad(j) : point.along(j, r);
 }
 
 function allFinite(r: BackendResult): boolean {
@@ -395,11 +424,9 @@ function routedZone(
   let compensated = false;
   for (const { j, r } of runs) {
     if (!r.routing) throw new Error(`backend ${backendId} exposes no routing`);
-    const diffs = routingDiffs(point.forward.routing, r.routing);
+    const diffs = point.diffs(r);
     if (diffs.length === 0) continue;
-    const along = point.along(j, r);
-    const changed = !sameExact(point.targetGrads(along.grads, target), point.targetGrads(point.ad(j).grads, target));
-    if (!changed) {
+    if (!point.routingMatters(j, r, target)) {
       harmless = Math.max(harmless, diffs.length);
       continue;
     }
@@ -597,7 +624,7 @@ function fixedZone(
   r: BackendResult,
   rule: JacobianChoice,
   routing: Routing | undefined,
-  diffs: ReturnType<typeof routingDiffs>,
+  diffs: readonly RoutingDiff[],
   along: ExactBackward | undefined,
   format: Format,
   target: 'params' | 'input',
