@@ -364,42 +364,17 @@ describe('settings', () => {
   });
 
   it('adzone tune names the option of a bad setting and exits 2', async () => {
-    const r = await runMain(
-      'tune',
-      '--model',
-      'lenet5',
-      '--dataset',
-      'mnist',
-      '--beta',
-      '0',
-      '--precision',
-      '32',
-      '--epochs',
-      '1',
-      '--rungs',
-      '2,1',
-      '--out',
-      tmp('adzone-tune-cli-'),
-    );
+    const tune = (...extra: string[]) =>
+      runMain(
+        'tune',
+        ...['--model', 'lenet5', '--dataset', 'mnist', '--beta', '0', '--precision', '32', '--epochs', '1'],
+        ...extra,
+        ...['--out', tmp('adzone-tune-cli-')],
+      );
+    const r = await tune('--rungs', '2,1');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--rungs must be a list of increasing epochs/);
-    const lr = await runMain(
-      'tune',
-      '--model',
-      'lenet5',
-      '--dataset',
-      'mnist',
-      '--beta',
-      '0',
-      '--precision',
-      '32',
-      '--epochs',
-      '1',
-      '--lr',
-      '0.1',
-      '--out',
-      tmp('adzone-tune-cli-'),
-    );
+    const lr = await tune('--lr', '0.1');
     expect([lr.code, lr.err]).toEqual([2, expect.stringMatching(/--lr is what adzone tune searches/)]);
   });
 });
