@@ -1,12 +1,4 @@
-// Entry point of a bench worker process, chosen as bin/adzone.js chooses: beside worker.ts (a
-// checkout's src/) the TypeScript runs through tsx; in dist/ (the installed package) worker.js runs on plain Node.
-import { existsSync } from 'node:fs';
+// Entry point of a bench worker process: worker.ts in a checkout, worker.js in dist/.
+import { importSourceOrBuild } from '../util/source-or-build.js';
 
-const source = new URL('./worker.ts', import.meta.url);
-if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(source.href);
-} else {
-  await import('./worker.js');
-}
+await importSourceOrBuild(import.meta.url, 'worker');

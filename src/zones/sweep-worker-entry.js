@@ -1,13 +1,4 @@
-// Entry point of a verify worker thread (sweepPool.ts), chosen as bin/adzone.js chooses: beside
-// sweepWorker.ts (a checkout's src/) the TypeScript runs through tsx; in dist/ (the installed
-// package) sweepWorker.js runs on plain Node.
-import { existsSync } from 'node:fs';
+// Entry point of a verify worker thread (sweepPool.ts): sweepWorker.ts in a checkout, sweepWorker.js in dist/.
+import { importSourceOrBuild } from '../util/source-or-build.js';
 
-const source = new URL('./sweepWorker.ts', import.meta.url);
-if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(source.href);
-} else {
-  await import('./sweepWorker.js');
-}
+await importSourceOrBuild(import.meta.url, 'sweepWorker');
