@@ -212,17 +212,35 @@ function resumedConfig(given: TrainOptions, c: TrainConfig, file: string): Train
 
 /** The result.json of a run that had ended, when it is there; an InputError when it is there but not this run's. */
 function priorResult(out: string, config: TrainConfig): TrainResult | null {
-  const f = join(out, RESULT_FILE);
+  return readPriorResult(
+    out,
+    config,
+    'run',
+    (f) => new InputError(`${f} was made by another run than the checkpoint beside it; move one of them away`, f),
+  );
+}
+
+/**
+ * The result.json in `dir`, or null when there is none. An InputError when it does not read as a
+ * train result (remove it to have it rebuilt from `whose` final checkpoint) or was made with
+ * another config than `config` (`foreign` says what to do). A run's resume and a tune trial's both read it so.
+ */
+export function readPriorResult(
+  dir: string,
+  config: TrainConfig,
+  whose: 'run' | 'trial',
+  foreign: (file: string) => InputError,
+): TrainResult | null {
+  const f = join(dir, RESULT_FILE);
   if (!existsSync(f)) return null;
   let r: TrainResult;
   try {
     r = readResult(f, 'train').data as TrainResult;
   } catch (e) {
     if (!(e instanceof SchemaError)) throw e;
-    throw new InputError(`${e.message}; remove it to have it rebuilt from the run's final checkpoint`, f);
+    throw new InputError(`${e.message}; remove it to have it rebuilt from the ${whose}'s final checkpoint`, f);
   }
-  if (stringifyExact(r.config) !== stringifyExact(config))
-    throw new InputError(`${f} was made by another run than the checkpoint beside it; move one of them away`, f);
+  if (stringifyExact(r.config) !== stringifyExact(config)) throw foreign(f);
   return r;
 }
 

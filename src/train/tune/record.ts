@@ -17,7 +17,7 @@ import type { TuneJson, TuneSearch, TuneTrial } from '../../schema/tune.ts';
 import { InputError } from '../../util/errors.ts';
 import { stringifyExact } from '../checkpoint.ts';
 import { CHECKPOINT_FILE, openCheckpoint } from '../header.ts';
-import { RESULT_FILE, type TrainResult } from '../run.ts';
+import { RESULT_FILE, readPriorResult, type TrainResult } from '../run.ts';
 import type { Choice, RungState, TrialEpoch, TrialProgress } from './halving.ts';
 
 export const TUNE_FILE = 'tune.json';
@@ -50,16 +50,8 @@ function foreign(dir: string, what: string): InputError {
 
 /** A trial's progress from its folder (result.json, else checkpoint, else nothing yet); InputError when the folder holds another run. */
 export function readTrial(dir: string, index: number, lr: number, config: TrainConfig): TrialRead {
-  const resultFile = join(dir, RESULT_FILE);
-  if (existsSync(resultFile)) {
-    let r: TrainResult;
-    try {
-      r = readResult(resultFile, 'train').data as TrainResult;
-    } catch (e) {
-      if (!(e instanceof SchemaError)) throw e;
-      throw new InputError(`${e.message}; remove it to have it rebuilt from the trial's final checkpoint`, resultFile);
-    }
-    if (stringifyExact(r.config) !== stringifyExact(config)) throw foreign(dir, RESULT_FILE);
+  const r = readPriorResult(dir, config, 'trial', () => foreign(dir, RESULT_FILE));
+  if (r) {
     const epochs = r.epochs.map(toEpoch);
     return { index, lr, epochs, ended: true, divergence: r.divergence?.reason ?? null, seconds: r.timings.totalSeconds, result: r };
   }
