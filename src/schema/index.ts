@@ -30,7 +30,7 @@
  * The first five are the result kinds `adzone report` and `adzone gate` read (RESULT_KINDS); the
  * JSON Schemas of all of them are published in schemas/ (`npm run schemas`).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { TSchema } from '@sinclair/typebox';
 import { toJson } from '../util/atomic.ts';
 import { type OutputFile, writeFilesAtomic } from '../util/output.ts';
@@ -331,6 +331,20 @@ function readText(file: string): string {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SchemaError(file, '$', 'a readable file', code ?? 'an unreadable file', `${file}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A file a resumed run finds beside it, if there: null when absent, else read as readResult reads it,
+ * with a SchemaError turned by `invalid` into the caller's error (which says how to recover).
+ */
+export function readResultIfPresent<K extends FileKind>(file: string, kind: K, invalid: (e: SchemaError) => Error): FileTypes[K] | null {
+  if (!existsSync(file)) return null;
+  try {
+    return readResult(file, kind).data;
+  } catch (e) {
+    if (!(e instanceof SchemaError)) throw e;
+    throw invalid(e);
   }
 }
 

@@ -27,7 +27,7 @@ import { dynamicLossScale, type LossScaler, staticLossScale } from '../engine/lo
 import type { Optimizer } from '../engine/optim/index.ts';
 import { beta as betaJacobian, choice } from '../jacobians/index.ts';
 import { initBuffers, initParams, type ModelOptions, type ModelSpec, modelSpec } from '../models/index.ts';
-import { readResult, SchemaError, type TrainResult, writeResult } from '../schema/index.ts';
+import { readResultIfPresent, type TrainResult, writeResult } from '../schema/index.ts';
 import { carveValidation } from './validation.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { ConfigError, InputError } from '../util/errors.ts';
@@ -232,15 +232,12 @@ export function readPriorResult(
   foreign: (file: string) => InputError,
 ): TrainResult | null {
   const f = join(dir, RESULT_FILE);
-  if (!existsSync(f)) return null;
-  let r: TrainResult;
-  try {
-    r = readResult(f, 'train').data as TrainResult;
-  } catch (e) {
-    if (!(e instanceof SchemaError)) throw e;
-    throw new InputError(`${e.message}; remove it to have it rebuilt from the ${whose}'s final checkpoint`, f);
-  }
-  if (stringifyExact(r.config) !== stringifyExact(config)) throw foreign(f);
+  const r = readResultIfPresent(
+    f,
+    'train',
+    (e) => new InputError(`${e.message}; remove it to have it rebuilt from the ${whose}'s final checkpoint`, f),
+  );
+  if (r && stringifyExact(r.config) !== stringifyExact(config)) throw foreign(f);
   return r;
 }
 

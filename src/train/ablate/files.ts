@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { type AblateGridJson, type AblateRun, readResult, SchemaError, type TuneJson, writeResults } from '../../schema/index.ts';
+import { type AblateGridJson, type AblateRun, readResult, readResultIfPresent, type TuneJson, writeResults } from '../../schema/index.ts';
 import { InputError } from '../../util/errors.ts';
 import { stringifyExact } from '../checkpoint.ts';
 import { orderedConfig } from '../config.ts';
@@ -49,13 +49,11 @@ export function gridRecord(grid: Grid, cells: readonly Cell[], source: { file: s
 /** The grid.json of a folder, checked, or null when there is none. */
 export function readGridRecord(dir: string): GridRecord | null {
   const f = join(dir, GRID_FILE);
-  if (!existsSync(f)) return null;
-  try {
-    return readResult(f, 'ablate-grid').data;
-  } catch (e) {
-    if (!(e instanceof SchemaError)) throw e;
-    throw new GridError(`${e.message}; grid.json is written by adzone ablate: restore it or run the grid into a new --out`, f);
-  }
+  return readResultIfPresent(
+    f,
+    'ablate-grid',
+    (e) => new GridError(`${e.message}; grid.json is written by adzone ablate: restore it or run the grid into a new --out`, f),
+  );
 }
 
 export const cellDir = (root: string, cell: Cell): string => join(root, 'runs', cell.id);

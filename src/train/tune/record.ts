@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readResult, SchemaError } from '../../schema/index.ts';
+import { readResultIfPresent } from '../../schema/index.ts';
 import type { EpochLine, TrainConfig } from '../../schema/train.ts';
 import type { TuneJson, TuneSearch, TuneTrial } from '../../schema/tune.ts';
 import { InputError } from '../../util/errors.ts';
@@ -135,11 +135,9 @@ export function buildRecord(p: RecordParts): TuneJson {
 /** The tune.json of a folder, or null; InputError when it is there but unreadable. */
 export function readTuneRecord(out: string): TuneJson | null {
   const f = join(out, TUNE_FILE);
-  if (!existsSync(f)) return null;
-  try {
-    return readResult(f, 'tune').data;
-  } catch (e) {
-    if (!(e instanceof SchemaError)) throw e;
-    throw new InputError(`${e.message}; tune.json is rebuilt from the trial folders: remove it and run the search again`, f);
-  }
+  return readResultIfPresent(
+    f,
+    'tune',
+    (e) => new InputError(`${e.message}; tune.json is rebuilt from the trial folders: remove it and run the search again`, f),
+  );
 }
