@@ -6,7 +6,7 @@
  * with them and rejects the same doctored files.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -20,6 +20,7 @@ import {
   parseResult,
   publishedSchemas,
   readResult,
+  readResultIfPresent,
   SCHEMAS,
   SchemaError,
   validate,
@@ -284,5 +285,19 @@ describe('the vocabulary in the schemas', () => {
     const unitZones = ZonesSchema.properties.precisions.items.properties.findings.items.properties.zone.anyOf.map((a) => a.const);
     expect(unitZones).toEqual(['bifurcation', 'compensation']);
     expect(ZonesSchema.properties.precisions.items.properties.harmlessExamples.items.properties).not.toHaveProperty('zone');
+  });
+});
+
+describe('readResultIfPresent', () => {
+  it("absent → null, valid → its data, invalid → the caller's error carrying the SchemaError's message", () => {
+    const d = tempDir();
+    const f = join(d, 'tune.json');
+    const invalid = (e: SchemaError) => new RangeError(`caller: ${e.message}`);
+    expect(readResultIfPresent(f, 'tune', invalid)).toBeNull();
+    copyFileSync(join(root, 'reports/ablate/cifar10-vgg11-nobn-tuned/runs/precision-p16-wide_beta-0/tune.json'), f);
+    expect(readResultIfPresent(f, 'tune', invalid)).toEqual(readResult(f, 'tune').data);
+    writeFileSync(f, '{"schema": "adzone/tune"');
+    expect(() => readResultIfPresent(f, 'tune', invalid)).toThrow(RangeError);
+    expect(() => readResultIfPresent(f, 'tune', invalid)).toThrow(/^caller: .*not valid JSON/);
   });
 });
